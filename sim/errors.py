@@ -1,0 +1,64 @@
+"""The exception tree of negsim.
+
+Every error the library raises on purpose derives from :class:`NegsimError`
+(a plain ``Exception``)::
+
+    NegsimError
+    ├── ScenarioError      bad scenario input; holds one Problem per finding
+    │                      (file, line, column, key path, message, value).
+    │                      The CLI prints them one per line and exits 2.
+    ├── UsageError         bad arguments to a command or API call (exit 2).
+    └── StoreError         a run directory that cannot be read or resumed
+                           (older or corrupt manifest, missing parts) (exit 2).
+
+Anything else that escapes is a bug: the CLI reports it on one line and
+exits 1.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One finding about an input file, printable as ``FILE:LINE:COL: key: message``."""
+
+    file: str
+    line: int
+    col: int
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        key = f" {self.path}:" if self.path else ""
+        return f"{self.file}:{self.line}:{self.col}:{key} {self.message}"
+
+
+class NegsimError(Exception):
+    """Base class of every error negsim raises on purpose."""
+
+
+class ScenarioError(NegsimError):
+    """A scenario file (or a value given for one) is invalid.
+
+    ``problems`` lists every finding of the file, in file order.
+    """
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = sorted(problems, key=lambda p: (p.file, p.line, p.col, p.path))
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+class UsageError(NegsimError):
+    """Bad arguments to a command or an API call."""
+
+
+class StoreError(NegsimError):
+    """A run directory cannot be used (corrupt, older format, incomplete)."""
+
+
+def show_value(value: object, limit: int = 60) -> str:
+    """Render a value for an error message, shortened to ``limit`` characters."""
+    text = repr(value) if isinstance(value, str) else str(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -1,0 +1,159 @@
+"""Evidence: quotes checked against the source documents in seeds/.
+
+Every position, red line, precondition and calibration figure of a shipped
+scenario carries ``evidence: {doc, quote}`` (the quote must appear in the
+document, whitespace and quote marks normalised) or ``assumption: "..."``.
+An entry without its own source inherits the source of the nearest enclosing
+object (a ``casualties:`` block with evidence covers its ``mean`` and ``sd``).
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from sim.errors import Problem
+from sim.scenario import (
+    Evidence,
+    Exclusion,
+    Issue,
+    NoDeal,
+    OutcomeClass,
+    Param,
+    Precondition,
+    RedLine,
+    Scenario,
+)
+from sim.yamlsrc import Key, dotted
+
+QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'",
+                        "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u201f": '"', "\u2033": '"',
+                        "\u00ab": '"', "\u00bb": '"', "\u00a0": " "})
+LEAVES = (RedLine, Precondition, Exclusion, OutcomeClass, Issue, NoDeal)
+
+
+def normalise(text: str) -> str:
+    """Straighten quote marks and collapse whitespace."""
+    return re.sub(r"\s+", " ", text.translate(QUOTES)).strip()
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One row of the evidence table."""
+
+    path: str
+    value: str
+    kind: str  # "evidence", "assumption" or "none"
+    source: str  # the quote (with its document) or the assumption
+    inherited: bool
+
+
+def find_doc(scenario_file: str, doc: str) -> Path | None:
+    """The document: next to the scenario, or in a seeds/ folder of it or any parent folder."""
+    here = Path(scenario_file).resolve().parent
+    for folder in (here, *here.parents):
+        for candidate in (folder / doc, folder / "seeds" / doc):
+            if candidate.is_file():
+                return candidate
+    return None
+
+
+def entries(sc: Scenario) -> list[tuple[Key, object, Evidence | None, str | None, bool]]:
+    """(path, leaf, evidence, assumption, inherited) for every sourced leaf of the scenario."""
+    out: list = []
+
+    def walk(obj: object, path: Key, ev: Evidence | None, assumption: str | None) -> None:
+        own_ev, own_as = getattr(obj, "evidence", None), getattr(obj, "assumption", None)
+        has_own = own_ev is not None or own_as is not None
+        if has_own:
+            ev, assumption = own_ev, own_as
+        if isinstance(obj, Param) or isinstance(obj, LEAVES):
+            out.append((path, obj, ev, assumption, not has_own))
+        if isinstance(obj, BaseModel):
+            for name in type(obj).model_fields:
+                if name not in ("evidence", "assumption"):
+                    walk(getattr(obj, name), (*path, name), ev, assumption)
+        elif isinstance(obj, dict):
+            for k, v in obj.items():
+                walk(v, (*path, k), ev, assumption)
+        elif isinstance(obj, list):
+            for i, v in enumerate(obj):
+                walk(v, (*path, i), ev, assumption)
+
+    walk(sc.model, (), None, None)
+    return out
+
+
+def check_quotes(sc: Scenario) -> list[Problem]:
+    """Every evidence quote must be found in its document; report the closest passage if not."""
+    problems, seen = [], set()
+    texts: dict[Path, str] = {}
+    for path, obj, _ev, _as, inherited in entries(sc):
+        ev = getattr(obj, "evidence", None)
+        if inherited or ev is None or id(ev) in seen:
+            continue
+        seen.add(id(ev))
+        loc = (*path, "evidence") if not isinstance(obj, Param) else path
+        file = sc.where(loc)[0]
+        doc = find_doc(file, ev.doc)
+        if doc is None:
+            problems.append(sc.problem((*loc, "doc") if not isinstance(obj, Param) else loc,
+                                       f"evidence document {ev.doc!r} not found in seeds/"))
+            continue
+        text = texts.setdefault(doc, normalise(doc.read_text(encoding="utf-8", errors="replace")))
+        if normalise(ev.quote) not in text:
+            problems.append(sc.problem((*loc, "quote") if not isinstance(obj, Param) else loc,
+                                       f"quote not found in {ev.doc} (got {ev.quote[:60]!r}); closest passage: {closest(text, ev.quote)!r}"))
+    return problems
+
+
+def closest(text: str, quote: str) -> str:
+    """The sentence of ``text`` most like ``quote``."""
+    sentences = [s for s in re.split(r"(?<=[.!?])\s+", text) if s]
+    q = normalise(quote).lower()
+    best = max(sentences, key=lambda s: difflib.SequenceMatcher(None, q, s.lower()).ratio(), default="")
+    return best if len(best) <= 160 else best[:157] + "..."
+
+
+def describe(obj: object) -> str:
+    if isinstance(obj, Param):
+        return obj.describe()
+    if isinstance(obj, RedLine):
+        return f"forbid {obj.issue} = {', '.join(obj.forbid)}" + ("" if obj.active else " (inactive)")
+    if isinstance(obj, Precondition):
+        return f"{obj.name}: {obj.variable} {obj.op} {obj.value.describe()}" + ("" if obj.active else " (inactive)")
+    if isinstance(obj, Exclusion):
+        return f"exclude {obj.match}"
+    if isinstance(obj, OutcomeClass):
+        return f"{obj.name} when {obj.when}"
+    if isinstance(obj, Issue):
+        return ", ".join(f"{k}={v:g}" for k, v in obj.options.items())
+    if isinstance(obj, NoDeal):
+        return f"position {obj.position.describe()}" if obj.position is not None else f"{obj.variable} -> {obj.control}"
+    return str(obj)
+
+
+def table(sc: Scenario) -> list[Entry]:
+    """The evidence table: every parameter with its value and its quote or assumption."""
+    rows = []
+    for path, obj, ev, assumption, inherited in entries(sc):
+        if isinstance(obj, NoDeal) and obj.position is not None:
+            continue  # its position is listed as a parameter
+        if ev is not None:
+            kind, source = "evidence", f"{ev.doc}: \u201c{ev.quote}\u201d"
+        elif assumption is not None:
+            kind, source = "assumption", assumption
+        else:
+            kind, source = "none", ""
+        rows.append(Entry(dotted(path), describe(obj), kind, source, inherited))
+    return rows
+
+
+def coverage(rows: list[Entry]) -> dict[str, float]:
+    """Shares of entries backed by evidence, by a stated assumption, and by nothing."""
+    n = max(len(rows), 1)
+    return {k: sum(r.kind == k for r in rows) / n for k in ("evidence", "assumption", "none")} | {"entries": len(rows)}

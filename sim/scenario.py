@@ -1,0 +1,647 @@
+"""Scenario files: schema, loading, `extends:`, and errors with FILE:LINE:COL.
+
+A scenario is a YAML mapping validated by the pydantic models below
+(unknown keys are errors). Any number may be given three ways::
+
+    resolve: 0.6                                   # a fixed number
+    resolve: {value: 0.6, assumption: "why"}       # a number with its source
+    resolve: {dist: beta, a: 6, b: 4}              # uncertain: drawn once per run
+
+Loading reports every problem of a file at once, each as one line
+``FILE:LINE:COL: key.path: message (got VALUE)``; see :class:`ScenarioError`.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, WithJsonSchema
+from pydantic.functional_validators import PlainValidator, WrapValidator
+from pydantic_core import PydanticCustomError
+from scipy import stats
+
+from sim.errors import Problem, ScenarioError, show_value
+from sim.yamlsrc import Key, Located, dotted, read_yaml
+
+ROLES = ("government", "public", "mediator")
+SIDES = ("ukraine", "russia")
+VARIABLES = ("territory_km2", "kursk_held_km2", "month")
+DISTS: dict[str, tuple[str, ...]] = {
+    "normal": ("mean", "sd"),
+    "truncnormal": ("mean", "sd", "low", "high"),
+    "lognormal": ("mu", "sigma"),
+    "uniform": ("low", "high"),
+    "beta": ("a", "b"),
+    "triangular": ("low", "mode", "high"),
+}
+DIST_OPTIONAL = {"beta": ("low", "high")}
+SOURCE_KEYS = ("evidence", "assumption")
+
+
+# --------------------------------------------------------------------------- sources
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Evidence(Strict):
+    """A quote that must appear in a document of the project's seeds/ folder."""
+
+    doc: str = Field(description="file name in seeds/")
+    quote: str = Field(min_length=3, description="text that appears in the document")
+
+
+class Sourced(Strict):
+    """Anything that may carry `evidence: {doc, quote}` or `assumption: "..."`."""
+
+    evidence: Evidence | None = None
+    assumption: str | None = None
+
+
+# --------------------------------------------------------------------------- numbers
+
+
+@dataclass(frozen=True)
+class Param:
+    """A number of the scenario: fixed (``value``) or uncertain (``dist`` + ``args``)."""
+
+    value: float | None = None
+    dist: str | None = None
+    args: tuple[tuple[str, float], ...] = ()
+    evidence: Evidence | None = None
+    assumption: str | None = None
+
+    @property
+    def uncertain(self) -> bool:
+        return self.dist is not None
+
+    def frozen(self) -> Any:
+        """The scipy frozen distribution of an uncertain parameter."""
+        return build_dist(self.dist or "", dict(self.args))
+
+    def central(self) -> float:
+        """The fixed value, or the median of the distribution."""
+        return float(self.value) if self.dist is None else float(self.frozen().ppf(0.5))
+
+    def describe(self) -> str:
+        if self.dist is None:
+            return f"{self.value:g}"
+        return f"{self.dist}(" + ", ".join(f"{k}={v:g}" for k, v in self.args) + ")"
+
+
+def build_dist(name: str, args: dict[str, float]) -> Any:
+    """Build the scipy distribution of a `{dist: ...}` spec (no validation)."""
+    if name == "normal":
+        return stats.norm(args["mean"], args["sd"])
+    if name == "truncnormal":
+        m, s = args["mean"], args["sd"]
+        return stats.truncnorm((args["low"] - m) / s, (args["high"] - m) / s, loc=m, scale=s)
+    if name == "lognormal":
+        return stats.lognorm(s=args["sigma"], scale=math.exp(args["mu"]))
+    if name == "uniform":
+        return stats.uniform(args["low"], args["high"] - args["low"])
+    if name == "beta":
+        lo, hi = args.get("low", 0.0), args.get("high", 1.0)
+        return stats.beta(args["a"], args["b"], loc=lo, scale=hi - lo)
+    if name == "triangular":
+        lo, hi = args["low"], args["high"]
+        return stats.triang((args["mode"] - lo) / (hi - lo), loc=lo, scale=hi - lo)
+    raise KeyError(name)
+
+
+def _fail(message: str) -> PydanticCustomError:
+    return PydanticCustomError("negsim", message)
+
+
+def _is_number(x: Any) -> bool:
+    return isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x)
+
+
+def _range_text(lo: float | None, hi: float | None, hi_open: bool) -> str:
+    if lo is not None and hi is not None:
+        return f"between {lo:g} and {hi:g}" + (" (excluding the upper end)" if hi_open else "")
+    if lo is not None:
+        return f">= {lo:g}" if lo != 0 or not hi_open else f"> {lo:g}"
+    return f"<= {hi:g}"
+
+
+def _check_range(x: float, lo: float | None, hi: float | None, hi_open: bool, lo_open: bool) -> bool:
+    if lo is not None and (x < lo or (lo_open and x == lo)):
+        return False
+    return not (hi is not None and (x > hi or (hi_open and x == hi)))
+
+
+def _parse_source(raw: dict) -> tuple[Evidence | None, str | None]:
+    ev, assumption = raw.get("evidence"), raw.get("assumption")
+    if ev is not None:
+        if not isinstance(ev, dict) or set(ev) != {"doc", "quote"} or not all(isinstance(v, str) for v in ev.values()):
+            raise _fail(f"evidence must be a mapping {{doc: FILE, quote: TEXT}} (got {show_value(ev)})")
+        ev = Evidence(**ev)
+    if assumption is not None and not isinstance(assumption, str):
+        raise _fail(f"assumption must be text (got {show_value(assumption)})")
+    return ev, assumption
+
+
+def _parse_dist(raw: dict, lo: float | None, hi: float | None) -> tuple[str, tuple[tuple[str, float], ...]]:
+    name = raw.get("dist")
+    if name not in DISTS:
+        near = difflib.get_close_matches(str(name), DISTS, n=1)
+        hint = f"; did you mean {near[0]!r}?" if near else ""
+        raise _fail(f"dist must be one of {', '.join(DISTS)} (got {show_value(name)}){hint}")
+    needed, optional = DISTS[name], DIST_OPTIONAL.get(name, ())
+    given = {k: v for k, v in raw.items() if k not in ("dist", *SOURCE_KEYS)}
+    unknown = sorted(set(given) - set(needed) - set(optional))
+    if unknown:
+        raise _fail(f"{name} takes {', '.join(needed + optional)} (got unknown key {unknown[0]!r})")
+    missing = [k for k in needed if k not in given]
+    if missing:
+        raise _fail(f"{name} needs {', '.join(needed)} (missing {', '.join(missing)})")
+    bad = [k for k, v in given.items() if not _is_number(v)]
+    if bad:
+        raise _fail(f"{name} parameter {bad[0]} must be a number (got {show_value(given[bad[0]])})")
+    args = {k: float(v) for k, v in given.items()}
+    try:
+        with np.errstate(all="ignore"):
+            d = build_dist(name, args)
+            q = d.ppf([0.0, 0.01, 0.5, 0.99, 1.0])
+    except (ValueError, ZeroDivisionError, OverflowError) as exc:
+        raise _fail(f"scipy cannot build {name} with {args}: {exc}") from None
+    if not np.all(np.isfinite(q[1:4])):
+        raise _fail(f"scipy cannot build {name} with {args} (invalid parameters)")
+    if (lo is not None and q[0] < lo) or (hi is not None and q[-1] > hi):
+        rng = _range_text(lo, hi, False)
+        raise _fail(f"{name} can draw values outside the allowed range {rng} "
+                    f"(support {q[0]:g} to {q[-1]:g}); use truncnormal, beta or uniform bounds inside it")
+    return name, tuple(sorted(args.items()))
+
+
+def param_validator(lo: float | None = None, hi: float | None = None, *, hi_open: bool = False, lo_open: bool = False):
+    """A pydantic validator for a Param restricted to [lo, hi]."""
+
+    def parse(raw: Any) -> Param:
+        if isinstance(raw, Param):
+            return raw
+        if _is_number(raw):
+            if not _check_range(float(raw), lo, hi, hi_open, lo_open):
+                raise _fail(f"must be {_range_text(lo, hi, hi_open)} (got {show_value(raw)})")
+            return Param(value=float(raw))
+        if isinstance(raw, dict):
+            evidence, assumption = _parse_source(raw)
+            if "dist" in raw:
+                name, args = _parse_dist(raw, lo, hi)
+                return Param(dist=name, args=args, evidence=evidence, assumption=assumption)
+            extra = sorted(set(raw) - {"value", *SOURCE_KEYS})
+            if extra:
+                near = difflib.get_close_matches(extra[0], ["value", "dist", *SOURCE_KEYS], n=1)
+                hint = f"; did you mean {near[0]!r}?" if near else ""
+                raise _fail(f"unknown key {extra[0]!r} in a number (expected value, dist, evidence, assumption){hint}")
+            if "value" not in raw:
+                raise _fail("a number given as a mapping needs `value:` or `dist:`")
+            inner = parse(raw["value"])
+            return Param(value=inner.value, evidence=evidence, assumption=assumption)
+        raise _fail(f"expected a number, {{value: ...}} or {{dist: ...}} (got {show_value(raw)})")
+
+    schema = {
+        "anyOf": [
+            {"type": "number", **({"minimum": lo} if lo is not None else {}), **({"maximum": hi} if hi is not None else {})},
+            {"type": "object", "required": ["value"], "properties": {"value": {"type": "number"}, "evidence": {"$ref": "#/$defs/Evidence"}, "assumption": {"type": "string"}}, "additionalProperties": False},
+            {"type": "object", "required": ["dist"], "properties": {"dist": {"enum": list(DISTS)}}},
+        ]
+    }
+    return Annotated[Param, PlainValidator(parse), WithJsonSchema(schema)]
+
+
+class ParamMap(dict):
+    """A mapping name -> Param that may carry its own `evidence:` / `assumption:`."""
+
+    evidence: Evidence | None = None
+    assumption: str | None = None
+
+
+def _sourced_map(raw: Any, handler: Any) -> ParamMap:
+    if not isinstance(raw, dict):
+        return handler(raw)
+    evidence, assumption = _parse_source(raw)
+    out = ParamMap(handler({k: v for k, v in raw.items() if k not in SOURCE_KEYS}))
+    out.evidence, out.assumption = evidence, assumption
+    return out
+
+
+def param_map(value_type: Any) -> Any:
+    """A mapping of numbers that may also hold `evidence:` or `assumption:` for all of them."""
+    return Annotated[dict[str, value_type], WrapValidator(_sourced_map)]
+
+
+Num = param_validator()
+Unit = param_validator(0.0, 1.0)
+NonNeg = param_validator(0.0)
+Pos = param_validator(0.0, lo_open=True)
+Decay = param_validator(0.0, 1.0, hi_open=True)
+UnitMap = param_map(Unit)
+NonNegMap = param_map(NonNeg)
+
+
+# --------------------------------------------------------------------------- schema
+
+
+class NoDeal(Sourced):
+    """Where an issue ends up without a deal: a fixed position or a map from control on the ground."""
+
+    position: Unit | None = Field(None, description="fixed no-deal position on [0, 1]")
+    variable: Literal["territory_km2", "kursk_held_km2"] = "territory_km2"
+    control: list[tuple[float, float]] | None = Field(
+        None, description="[[km2, position], ...]: piecewise-linear map from control to position")
+
+
+class Issue(Sourced):
+    label: str | None = None
+    options: dict[str, Annotated[float, Field(ge=0.0, le=1.0)]] = Field(
+        description="option name -> position on [0, 1]", min_length=2)
+    no_deal: NoDeal
+
+
+class Exclusion(Sourced):
+    match: dict[str, str | list[str]] = Field(description="issue -> option(s); packages matching all are excluded")
+
+
+class RedLine(Sourced):
+    issue: str
+    forbid: list[str] = Field(min_length=1)
+    active: bool = True
+
+
+class Precondition(Sourced):
+    name: str
+    variable: Literal["territory_km2", "kursk_held_km2", "month"]
+    op: Literal["<=", "<", ">=", ">"]
+    value: Num
+    active: bool = True
+
+
+class Belief(Sourced):
+    a: Pos = Field(description="Beta prior: pseudo-months of gaining ground")
+    b: Pos = Field(description="Beta prior: pseudo-months of not gaining ground")
+
+
+class Casualties(Sourced):
+    mean: NonNeg
+    sd: NonNeg
+
+
+class Government(Sourced):
+    role: Literal["government"]
+    side: Literal["ukraine", "russia"]
+    label: str | None = None
+    ideal: UnitMap
+    salience: UnitMap
+    red_lines: list[RedLine] = []
+    preconditions: list[Precondition] = []
+    resolve: Unit
+    cost_sensitivity: NonNeg
+    hurt_decay: Decay
+    hurt_threshold: NonNeg
+    belief: Belief
+    casualties: Casualties
+
+
+class Ratification(Sourced):
+    threshold: Num
+    spread: Pos
+    weariness_effect: NonNeg = Param(value=0.0)
+
+
+class Public(Sourced):
+    role: Literal["public"]
+    government: str
+    label: str | None = None
+    weariness: Unit
+    weariness_rate: Unit
+    weariness_noise: NonNeg
+    hurt_half: Pos
+    pressure: NonNeg
+    ratifies: bool = True
+    ratification: Ratification
+    mediator_preference: UnitMap = {}
+    preference_weight: Unit = Param(value=0.0)
+
+
+class Mediator(Sourced):
+    role: Literal["mediator"]
+    label: str | None = None
+    bias: Unit = Field(description="0 leans to the ukraine side, 1 to the russia side")
+    trust: UnitMap
+    leverage: NonNegMap
+    active: bool = True
+
+
+Actor = Annotated[Government | Public | Mediator, Field(discriminator="role")]
+
+
+class Normal(Sourced):
+    mean: Num
+    sd: NonNeg
+
+
+class Battlefield(Sourced):
+    territory_km2: NonNeg
+    monthly_change_km2: Normal
+    kursk_held_km2: NonNeg
+    kursk_recapture_km2: Normal
+    ground_scale_km2: Pos = Param(value=1000.0)
+    casualty_scale: Pos = Param(value=10000.0)
+
+
+class Negotiation(Sourced):
+    ripeness_slope: NonNeg
+    breakdown: Unit
+    temperature: Pos
+    lookahead_months: NonNeg
+    belief_step_km2: NonNeg
+
+
+class Event(Sourced):
+    month: int = Field(ge=0)
+    set: dict[str, float | bool]
+    note: str | None = None
+
+
+class OutcomeClass(Sourced):
+    name: str
+    when: dict[str, str | list[str]]
+
+
+class ScenarioModel(Sourced):
+    name: str
+    description: str | None = None
+    extends: str | None = None
+    start: str = Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="start month, YYYY-MM")
+    horizon_months: int = Field(ge=1, le=600)
+    issues: dict[str, Issue] = Field(min_length=1)
+    exclude: list[Exclusion] = []
+    battlefield: Battlefield
+    actors: dict[str, Actor]
+    negotiation: Negotiation
+    events: list[Event] = []
+    outcome_classes: list[OutcomeClass] = []
+
+
+# --------------------------------------------------------------------------- loading
+
+
+@dataclass
+class Scenario:
+    """A validated scenario: the model, its file, its text and where each key came from."""
+
+    model: ScenarioModel
+    path: Path
+    text: str
+    origin: dict[Key, tuple[str, int, int]] = field(repr=False)
+
+    @property
+    def name(self) -> str:
+        return self.model.name
+
+    def actors_of(self, role: str) -> dict[str, Any]:
+        return {k: a for k, a in self.model.actors.items() if a.role == role}
+
+    def government_index(self) -> dict[str, int]:
+        """Government name -> 0 for the ukraine side, 1 for the russia side."""
+        return {k: SIDES.index(a.side) for k, a in self.actors_of("government").items()}
+
+    def where(self, path: Key) -> tuple[str, int, int]:
+        path = tuple(path)
+        while path and path not in self.origin:
+            path = path[:-1]
+        return self.origin.get(path, (str(self.path), 1, 1))
+
+    def problem(self, path: Key, message: str) -> Problem:
+        file, line, col = self.where(path)
+        return Problem(file, line, col, dotted(path), message)
+
+
+def load_scenario(path: str | Path, *, check_evidence: bool = True) -> Scenario:
+    """Load, merge (`extends:`), validate and evidence-check a scenario file.
+
+    Raises ScenarioError listing every problem found, each with file:line:col.
+    """
+    data, origin, text = _load_merged(Path(path), set())
+    model, problems = _validate(data, origin, str(path))
+    if problems:
+        raise ScenarioError(problems)
+    scenario = Scenario(model=model, path=Path(path), text=text, origin=origin)
+    problems = check_references(scenario)
+    if check_evidence:
+        from sim.evidence import check_quotes  # evidence is the next stage of the pipeline
+
+        problems += check_quotes(scenario)
+    if problems:
+        raise ScenarioError(problems)
+    return scenario
+
+
+def _load_merged(path: Path, seen: set[Path]) -> tuple[dict, dict, str]:
+    doc = read_yaml(path)
+    origin = {k: (doc.file, *v) for k, v in doc.positions.items()}
+    text = path.read_text(encoding="utf-8", errors="replace")
+    base_name = doc.data.get("extends")
+    if base_name is None:
+        return doc.data, origin, text
+    base_path = (path.parent / str(base_name)).resolve()
+    line, col = doc.positions.get(("extends",), (1, 1))
+    if not isinstance(base_name, str) or not base_path.is_file():
+        raise ScenarioError([Problem(doc.file, line, col, "extends", f"no scenario file to extend (got {show_value(base_name)})")])
+    if base_path in seen:
+        raise ScenarioError([Problem(doc.file, line, col, "extends", f"circular extends (got {show_value(base_name)})")])
+    base, base_origin, base_text = _load_merged(base_path, seen | {path.resolve()})
+    merged = deep_merge(base, {k: v for k, v in doc.data.items() if k != "extends"})
+    merged_origin = {**base_origin, **origin}
+    return merged, merged_origin, f"# --- {base_name}\n{base_text}\n# --- {path.name}\n{text}"
+
+
+def deep_merge(base: Any, over: Any) -> Any:
+    """Mappings merge key by key; anything else in ``over`` replaces ``base``."""
+    if isinstance(base, dict) and isinstance(over, dict):
+        out = dict(base)
+        for k, v in over.items():
+            out[k] = deep_merge(base[k], v) if k in base else v
+        return out
+    return over
+
+
+def _validate(data: dict, origin: dict, file: str) -> tuple[ScenarioModel | None, list[Problem]]:
+    try:
+        return ScenarioModel.model_validate(data), []
+    except ValidationError as exc:
+        return None, [_problem_from(err, data, origin, file) for err in exc.errors(include_url=False)]
+
+
+def _strip_tags(loc: tuple) -> Key:
+    """Drop the discriminator tag pydantic inserts after an actor's name."""
+    loc = tuple(loc)
+    if len(loc) > 2 and loc[0] == "actors" and loc[2] in ROLES:
+        loc = loc[:2] + loc[3:]
+    return loc
+
+
+def _lookup(data: Any, path: Key) -> tuple[bool, Any]:
+    for part in path:
+        try:
+            data = data[part]
+        except (KeyError, IndexError, TypeError):
+            return False, None
+    return True, data
+
+
+def _problem_from(err: dict, data: dict, origin: dict, file: str) -> Problem:
+    path = _strip_tags(err["loc"])
+    kind, msg = err["type"], err["msg"]
+    where = origin.get(path)
+    probe = path
+    while where is None and probe:
+        probe = probe[:-1]
+        where = origin.get(probe)
+    file, line, col = where or (file, 1, 1)
+    found, value = _lookup(data, path)
+    if kind == "extra_forbidden":
+        parent = _model_for(path[:-1], data)
+        near = difflib.get_close_matches(str(path[-1]), parent, n=1) if parent else []
+        msg = "unknown key" + (f"; did you mean {near[0]!r}?" if near else "")
+        if parent:
+            msg += f" (valid keys: {', '.join(parent)})"
+        return Problem(file, line, col, dotted(path), msg)
+    if kind == "missing":
+        return Problem(file, line, col, dotted(path), "required key is missing")
+    if kind == "union_tag_invalid" or kind == "union_tag_not_found":
+        return Problem(file, line, col, dotted(path + ("role",)), f"role must be one of {', '.join(ROLES)} (got {show_value(_lookup(data, path + ('role',))[1])})")
+    if kind == "negsim":
+        return Problem(file, line, col, dotted(path), msg)
+    got = f" (got {show_value(value)})" if found else ""
+    return Problem(file, line, col, dotted(path), msg[0].lower() + msg[1:] + got)
+
+
+def _model_for(path: Key, data: dict) -> list[str]:
+    """Valid keys of the schema object at ``path`` (for 'did you mean')."""
+    model: Any = ScenarioModel
+    for i, part in enumerate(path):
+        if isinstance(part, int):
+            continue
+        if model is None:
+            return []
+        info = model.model_fields.get(part) if hasattr(model, "model_fields") else None
+        if info is None:
+            if path[0] == "actors" and i == 1:
+                role = _lookup(data, ("actors", part, "role"))[1]
+                model = {"government": Government, "public": Public, "mediator": Mediator}.get(role)
+                continue
+            if model is not None and hasattr(model, "model_fields"):
+                return []
+            continue
+        model = _inner_model(info.annotation)
+    return list(model.model_fields) if model is not None and hasattr(model, "model_fields") else []
+
+
+def _inner_model(annotation: Any) -> Any:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()):
+        found = _inner_model(arg)
+        if found is not None:
+            return found
+    return None
+
+
+# --------------------------------------------------------------------------- references
+
+
+def check_references(sc: Scenario) -> list[Problem]:
+    """Checks across keys: references resolve, saliences sum to 1, two governments."""
+    m, out = sc.model, []
+    issues = m.issues
+    govs, pubs, meds = sc.actors_of("government"), sc.actors_of("public"), sc.actors_of("mediator")
+
+    def ref(path: Key, name: str, valid: Any, what: str) -> bool:
+        if name in valid:
+            return True
+        near = difflib.get_close_matches(name, list(valid), n=1)
+        hint = f"; did you mean {near[0]!r}?" if near else ""
+        out.append(sc.problem(path, f"unknown {what} {name!r}{hint} (known: {', '.join(valid) or 'none'})"))
+        return False
+
+    def options(path: Key, issue: str, chosen: str | list[str]) -> None:
+        if ref(path, issue, issues, "issue"):
+            for i, opt in enumerate([chosen] if isinstance(chosen, str) else chosen):
+                ref((*path, i) if not isinstance(chosen, str) else path, opt, issues[issue].options, f"option of {issue}")
+
+    sides = sorted(g.side for g in govs.values())
+    if sides != ["russia", "ukraine"]:
+        out.append(sc.problem(("actors",), f"needs exactly two governments, one with side: ukraine and one with side: russia (got sides {sides})"))
+    for name, issue in issues.items():
+        nd = issue.no_deal
+        path = ("issues", name, "no_deal")
+        if (nd.position is None) == (nd.control is None):
+            out.append(sc.problem(path, "give exactly one of `position` or `control`"))
+        if nd.control is not None:
+            xs = [p[0] for p in nd.control]
+            if len(xs) < 2 or any(b == a for a, b in zip(xs, xs[1:], strict=False)):
+                out.append(sc.problem((*path, "control"), f"needs at least two points with distinct km2 values (got {nd.control})"))
+            if any(not 0.0 <= p[1] <= 1.0 for p in nd.control):
+                out.append(sc.problem((*path, "control"), f"positions must be between 0 and 1 (got {nd.control})"))
+    for i, ex in enumerate(m.exclude):
+        for issue, opt in ex.match.items():
+            options(("exclude", i, "match", issue), issue, opt)
+    for name, g in govs.items():
+        base = ("actors", name)
+        for key in ("ideal", "salience"):
+            given = getattr(g, key)
+            for issue in given:
+                ref((*base, key, issue), issue, issues, "issue")
+            for issue in issues:
+                if issue not in given:
+                    out.append(sc.problem((*base, key), f"missing issue {issue!r}"))
+        fixed = [p.value for p in g.salience.values()]
+        if all(v is not None for v in fixed) and abs(sum(fixed) - 1.0) > 1e-6:
+            out.append(sc.problem((*base, "salience"), f"saliences must sum to 1 (got {sum(fixed):g})"))
+        for i, rl in enumerate(g.red_lines):
+            path = (*base, "red_lines", i)
+            if ref((*path, "issue"), rl.issue, issues, "issue"):
+                for j, opt in enumerate(rl.forbid):
+                    ref((*path, "forbid", j), opt, issues[rl.issue].options, f"option of {rl.issue}")
+    for name, p in pubs.items():
+        base = ("actors", name)
+        ref((*base, "government"), p.government, govs, "government")
+        for med in p.mediator_preference:
+            ref((*base, "mediator_preference", med), med, meds, "mediator")
+    owners = [p.government for p in pubs.values()]
+    for gname in set(owners):
+        if owners.count(gname) > 1:
+            out.append(sc.problem(("actors",), f"government {gname!r} has more than one public"))
+    for name, med in meds.items():
+        for key in ("trust", "leverage"):
+            given = getattr(med, key)
+            for gov in given:
+                ref(("actors", name, key, gov), gov, govs, "government")
+            for gov in govs:
+                if gov not in given:
+                    out.append(sc.problem(("actors", name, key), f"missing government {gov!r}"))
+    for i, oc in enumerate(m.outcome_classes):
+        for issue, opt in oc.when.items():
+            options(("outcome_classes", i, "when", issue), issue, opt)
+    if not out:
+        from sim.compile import check_event_paths  # needs the compiled parameter index
+
+        out += check_event_paths(sc)
+    return out
+
+
+def scenario_json_schema() -> dict:
+    """The JSON Schema of a scenario file (for editor completion)."""
+    schema = ScenarioModel.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "negsim scenario"
+    return schema

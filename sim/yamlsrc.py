@@ -1,0 +1,150 @@
+"""Safe YAML reading that remembers where every key came from.
+
+The document is composed into nodes with PyYAML's safe loader, then walked
+here to build plain Python data and a map ``key path -> (line, col)``
+(1-based). The walk also rejects what the safe loader would accept silently
+or crash on: duplicate keys, non-string keys, alias expansion bombs, and
+tags outside the YAML core schema.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from sim.errors import Problem, ScenarioError, show_value
+
+Key = tuple[str | int, ...]
+MAX_NODES = 100_000  # alias expansion beyond this is refused (billion-laughs guard)
+MAX_BYTES = 5_000_000
+CORE_TAGS = {
+    "tag:yaml.org,2002:" + t
+    for t in ("str", "int", "float", "bool", "null", "map", "seq")
+}
+
+
+class Located:
+    """Plain data of one YAML file plus the position of every key path."""
+
+    def __init__(self, file: str, data: Any, positions: dict[Key, tuple[int, int]]):
+        self.file = file
+        self.data = data
+        self.positions = positions
+
+    def where(self, path: Key) -> tuple[int, int]:
+        """Position of ``path``, or of its nearest ancestor that has one."""
+        path = tuple(path)
+        while path and path not in self.positions:
+            path = path[:-1]
+        return self.positions.get(path, (1, 1))
+
+
+def read_yaml(path: str | Path) -> Located:
+    """Read ``path`` as YAML; raise ScenarioError with file:line:col on any problem."""
+    name = str(path)
+    try:
+        raw = Path(path).read_bytes()
+    except OSError as exc:
+        raise ScenarioError([Problem(name, 1, 1, "", f"cannot read file: {exc.strerror}")]) from None
+    return parse_yaml(raw, name)
+
+
+def parse_yaml(raw: bytes | str, name: str) -> Located:
+    """Parse YAML text (bytes or str) named ``name`` into a Located document."""
+    text = _decode(raw, name)
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        msg = f"malformed YAML: {exc.problem or exc.context}"
+        if "\t" in text and "tab" in str(exc.problem or ""):
+            msg += " (tabs cannot indent YAML; use spaces)"
+        raise ScenarioError([Problem(name, line, col, "", msg)]) from None
+    except yaml.YAMLError as exc:  # pragma: no cover - composer errors are marked
+        raise ScenarioError([Problem(name, 1, 1, "", f"malformed YAML: {exc}")]) from None
+    if node is None:
+        raise ScenarioError([Problem(name, 1, 1, "", "empty file: expected a scenario mapping")])
+    walker = _Walker(name)
+    data = walker.build(node, ())
+    if walker.problems:
+        raise ScenarioError(walker.problems)
+    if not isinstance(data, dict):
+        line, col = node.start_mark.line + 1, node.start_mark.column + 1
+        kind = type(data).__name__
+        raise ScenarioError([Problem(name, line, col, "", f"expected a mapping of scenario keys at the top level (got a {kind}: {show_value(data)})")])
+    return Located(name, data, walker.positions)
+
+
+def _decode(raw: bytes | str, name: str) -> str:
+    if isinstance(raw, str):
+        return raw
+    if len(raw) > MAX_BYTES:
+        raise ScenarioError([Problem(name, 1, 1, "", f"file too large for a scenario ({len(raw)} bytes, limit {MAX_BYTES})")])
+    if b"\x00" in raw:
+        raise ScenarioError([Problem(name, 1, 1, "", "binary file: expected YAML text (found NUL bytes)")])
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise ScenarioError([Problem(name, line, 1, "", f"not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start})")]) from None
+
+
+class _Walker:
+    def __init__(self, name: str):
+        self.name = name
+        self.nodes = 0
+        self.problems: list[Problem] = []
+        self.positions: dict[Key, tuple[int, int]] = {}
+        self.constructor = yaml.SafeLoader("")
+
+    def fail(self, node: yaml.Node, path: Key, message: str) -> None:
+        self.problems.append(Problem(self.name, node.start_mark.line + 1, node.start_mark.column + 1, dotted(path), message))
+
+    def build(self, node: yaml.Node, path: Key) -> Any:
+        self.nodes += 1
+        if self.nodes > MAX_NODES:
+            if self.nodes == MAX_NODES + 1:
+                self.fail(node, path, f"document expands to more than {MAX_NODES} nodes (alias bomb?)")
+            return None
+        self.positions.setdefault(path, (node.start_mark.line + 1, node.start_mark.column + 1))
+        if node.tag not in CORE_TAGS:
+            self.fail(node, path, f"tag {node.tag} is not allowed in a scenario (only plain YAML values)")
+            return None
+        if isinstance(node, yaml.MappingNode):
+            return self._mapping(node, path)
+        if isinstance(node, yaml.SequenceNode):
+            return [self.build(child, (*path, i)) for i, child in enumerate(node.value)]
+        try:
+            return self.constructor.construct_object(node, deep=True)
+        except yaml.YAMLError as exc:
+            self.fail(node, path, f"bad value: {exc}")
+            return None
+
+    def _mapping(self, node: yaml.MappingNode, path: Key) -> dict:
+        out: dict = {}
+        self.constructor.flatten_mapping(node)
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag not in CORE_TAGS:
+                self.fail(key_node, path, "mapping keys must be plain strings")
+                continue
+            key = self.constructor.construct_object(key_node)
+            if not isinstance(key, str):
+                key = str(key).lower() if isinstance(key, bool) else str(key)
+            if key in out:
+                first = self.positions.get((*path, key), (0, 0))
+                self.fail(key_node, (*path, key), f"duplicate key (first given at line {first[0]})")
+                continue
+            self.positions[(*path, key)] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+            out[key] = self.build(value_node, (*path, key))
+        return out
+
+
+def dotted(path: Key) -> str:
+    """``('actors', 'kyiv', 'red_lines', 0)`` -> ``actors.kyiv.red_lines[0]``."""
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
