@@ -26,7 +26,7 @@ from pydantic_core import PydanticCustomError
 from scipy import stats
 
 from sim.errors import Problem, ScenarioError, show_value
-from sim.yamlsrc import Key, Located, dotted, read_yaml
+from sim.yamlsrc import Key, dotted, read_yaml
 
 ROLES = ("government", "public", "mediator")
 SIDES = ("ukraine", "russia")
@@ -465,8 +465,12 @@ def _load_merged(path: Path, seen: set[Path]) -> tuple[dict, dict, str]:
 
 
 def deep_merge(base: Any, over: Any) -> Any:
-    """Mappings merge key by key; anything else in ``over`` replaces ``base``."""
-    if isinstance(base, dict) and isinstance(over, dict):
+    """Mappings merge key by key; anything else in ``over`` replaces ``base``.
+
+    A number given as a mapping (``{value: ...}`` or ``{dist: ...}``) is one
+    value: it replaces the base's number whole, sources included.
+    """
+    if isinstance(base, dict) and isinstance(over, dict) and not ({"value", "dist"} & set(over)):
         out = dict(base)
         for k, v in over.items():
             out[k] = deep_merge(base[k], v) if k in base else v
