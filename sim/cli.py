@@ -15,6 +15,7 @@ from typing import Any
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from sim.errors import NegsimError, ScenarioError, StoreError, UsageError
 
@@ -150,19 +151,29 @@ def cmd_evidence(args: argparse.Namespace) -> int:
     if args.json:
         _emit_json({"scenario": sc.name, "coverage": cov, "rows": [r.__dict__ for r in rows]})
         return 0
+    out = _out(args)
+    marks = {"evidence": "quote", "assumption": "assumption", "none": "NO SOURCE"}
+    if not sys.stdout.isatty():  # plain lines that survive pipes and files
+        for r in rows:
+            via = " (inherited)" if r.inherited and r.kind != "none" else ""
+            out.print(f"{r.path} = {r.value}\n    [{marks[r.kind]}{via}] {r.source}", markup=False)
+        out.print(_coverage_line(cov), markup=False)
+        return 0
     t = Table(title=f"Evidence: {sc.name}", show_lines=False, expand=False)
     t.add_column("parameter", overflow="fold")
     t.add_column("value", overflow="fold")
     t.add_column("source", overflow="fold")
     for r in rows:
-        mark = {"evidence": "quote", "assumption": "assumption", "none": "NO SOURCE"}[r.kind]
         via = " (inherited)" if r.inherited and r.kind != "none" else ""
-        t.add_row(r.path, r.value, f"[{mark}{via}] {r.source}")
-    out = _out(args)
-    out.print(t)
-    out.print(f"{cov['entries']} entries: {cov['evidence']:.0%} backed by a quote from the source, "
-              f"{cov['assumption']:.0%} by a stated assumption, {cov['none']:.0%} without a source.", markup=False)
+        t.add_row(Text(r.path), Text(r.value), Text(f"[{marks[r.kind]}{via}] {r.source}"))
+    out.print(t, markup=False)
+    out.print(_coverage_line(cov), markup=False)
     return 0
+
+
+def _coverage_line(cov: dict) -> str:
+    return (f"{cov['entries']} entries: {cov['evidence']:.0%} backed by a quote from the source, "
+            f"{cov['assumption']:.0%} by a stated assumption, {cov['none']:.0%} without a source.")
 
 
 # --------------------------------------------------------------------------- run

@@ -181,6 +181,10 @@ def _parse_dist(raw: dict, lo: float | None, hi: float | None) -> tuple[str, tup
     return name, tuple(sorted(args.items()))
 
 
+EVIDENCE_SCHEMA = {"type": "object", "required": ["doc", "quote"], "additionalProperties": False,
+                   "properties": {"doc": {"type": "string"}, "quote": {"type": "string"}}}
+
+
 def param_validator(lo: float | None = None, hi: float | None = None, *, hi_open: bool = False, lo_open: bool = False):
     """A pydantic validator for a Param restricted to [lo, hi]."""
 
@@ -208,10 +212,14 @@ def param_validator(lo: float | None = None, hi: float | None = None, *, hi_open
         raise _fail(f"expected a number, {{value: ...}} or {{dist: ...}} (got {show_value(raw)})")
 
     schema = {
+        "description": "a number, {value: N, evidence|assumption}, or an uncertain {dist: NAME, ...}",
         "anyOf": [
             {"type": "number", **({"minimum": lo} if lo is not None else {}), **({"maximum": hi} if hi is not None else {})},
-            {"type": "object", "required": ["value"], "properties": {"value": {"type": "number"}, "evidence": {"$ref": "#/$defs/Evidence"}, "assumption": {"type": "string"}}, "additionalProperties": False},
-            {"type": "object", "required": ["dist"], "properties": {"dist": {"enum": list(DISTS)}}},
+            {"type": "object", "required": ["value"], "properties": {"value": {"type": "number"}, "evidence": EVIDENCE_SCHEMA, "assumption": {"type": "string"}}, "additionalProperties": False},
+            {"type": "object", "required": ["dist"],
+             "properties": {"dist": {"enum": list(DISTS)}, "evidence": EVIDENCE_SCHEMA, "assumption": {"type": "string"},
+                            **{k: {"type": "number"} for k in sorted({a for v in DISTS.values() for a in v} | {"low", "high"})}},
+             "additionalProperties": False},
         ]
     }
     return Annotated[Param, PlainValidator(parse), WithJsonSchema(schema)]
