@@ -28,7 +28,7 @@ from sim.compile import Compiled, compile_scenario
 from sim.errors import UsageError
 from sim.records import OUTCOMES
 from sim.scenario import Scenario, load_scenario
-from sim.shocks import draw
+from sim.shocks import MAX_SEED, draw
 from sim.summary import summarize
 
 ENGINES = ("vector", "agents")
@@ -38,21 +38,37 @@ Progress = Callable[[int, int], None]
 
 @dataclass
 class BatchResult:
-    """Results of a batch: ``runs`` (one row per run) and where they were written."""
+    """Results of a batch: ``runs`` (one row per run) and where they were written.
 
-    runs: pd.DataFrame
+    For a batch written to a run directory, ``runs`` is read from its
+    results.parquet when first used, so a large batch costs no memory until
+    its table is asked for.
+    """
+
     scenario: Scenario
     seed: int
     engine: str
     run_dir: Path | None = None
     manifest: dict[str, Any] = field(default_factory=dict)
+    _runs: pd.DataFrame | None = field(default=None, repr=False)
+    _summary: dict[str, Any] | None = field(default=None, repr=False)
+
+    @property
+    def runs(self) -> pd.DataFrame:
+        """One row per run (see :mod:`sim.records` for the columns)."""
+        if self._runs is None:
+            self._runs = store.read_results(self.run_dir)
+        return self._runs
 
     def classes(self) -> list[str]:
         return [oc.name for oc in self.scenario.model.outcome_classes] + list(OUTCOMES)
 
     def summary(self) -> dict[str, Any]:
         """Outcome probabilities with 95% Wilson intervals and distributions of timing and terms."""
-        return summarize(self.runs, self.classes())
+        if self._summary is None:
+            table = self._runs if self._runs is not None else store.read_results(self.run_dir, compact=True)
+            self._summary = summarize(table, self.classes())
+        return self._summary
 
 
 def simulate_block(c: Compiled, seed: int, start: int, stop: int, engine: str = "vector") -> pd.DataFrame:
@@ -86,7 +102,7 @@ def execute(c: Compiled, seed: int, todo: list[tuple[int, int, int]], engine: st
         for b, start, stop in todo:
             on_block(b, simulate_block(c, seed, start, stop, engine))
         return
-    ctx = mp.get_context("spawn")
+    ctx = mp.get_context("spawn")  # fresh interpreters: no state inherited from the caller
     with cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker,
                                 initargs=(c, seed, engine)) as pool:
         futures = [pool.submit(_work, b, start, stop) for b, start, stop in todo]
@@ -142,15 +158,14 @@ def run_batch(scenario: Scenario | str | Path, runs: int = 1000, seed: int = 0, 
         raise
     if run_dir is None:
         table = pd.concat([frames[b] for b in sorted(frames)], ignore_index=True)
-        return BatchResult(table, sc, seed, engine, None, manifest)
+        return BatchResult(sc, seed, engine, None, manifest, _runs=table)
     return _finish(run_dir, manifest, sc, seed, engine, len(todo), started)
 
 
 def _finish(run_dir: Path, manifest: dict, sc: Scenario, seed: int, engine: str, blocks: int,
             started: float) -> BatchResult:
     store.merge_parts(run_dir, blocks)
-    table = store.read_results(run_dir)
-    result = BatchResult(table, sc, seed, engine, run_dir, manifest)
+    result = BatchResult(sc, seed, engine, run_dir, manifest)
     store.write_json(run_dir / "summary.json", result.summary())
     manifest["status"] = "complete"
     manifest["timing"] |= {"finished": time.strftime("%Y-%m-%dT%H:%M:%S"), "wall_seconds": round(time.time() - started, 3)}
@@ -162,8 +177,8 @@ def _finish(run_dir: Path, manifest: dict, sc: Scenario, seed: int, engine: str,
 def _check(runs: int, seed: int, workers: int, engine: str, block_size: int | None) -> None:
     if not isinstance(runs, int) or runs < 1:
         raise UsageError(f"runs must be a positive whole number (got {runs!r})")
-    if not isinstance(seed, int) or seed < 0:
-        raise UsageError(f"seed must be a whole number >= 0 (got {seed!r})")
+    if not isinstance(seed, int) or not 0 <= seed < MAX_SEED:
+        raise UsageError(f"seed must be a whole number from 0 to 2**128 - 1 (got {seed!r})")
     if not isinstance(workers, int) or workers < 1:
         raise UsageError(f"workers must be a whole number >= 1 (got {workers!r})")
     if engine not in ENGINES:

@@ -30,6 +30,33 @@ SCALARS = ("territory0", "change_mean", "change_sd", "kursk0", "kursk_mean", "ku
            "lookahead", "belief_step")
 
 
+# Allowed range of each parameter array: (low, high, low_open, high_open); None is unbounded.
+UNIT, NONNEG, POS = (0.0, 1.0, False, False), (0.0, None, False, False), (0.0, None, True, False)
+RANGES: dict[str, tuple[float | None, float | None, bool, bool]] = {
+    **dict.fromkeys(("resolve", "weariness0", "weariness_rate", "preference_weight", "preference", "bias",
+                     "trust", "ideal", "salience", "nd_position", "breakdown"), UNIT),
+    **dict.fromkeys(("cost_sensitivity", "hurt_threshold", "casualty_mean", "casualty_sd", "weariness_noise",
+                     "pressure", "ratify_weariness", "leverage", "territory0", "kursk0", "change_sd", "kursk_sd",
+                     "ripeness_slope", "lookahead", "belief_step"), NONNEG),
+    **dict.fromkeys(("belief_a", "belief_b", "hurt_half", "ratify_spread", "temperature", "ground_scale",
+                     "casualty_scale"), POS),
+    "hurt_decay": (0.0, 1.0, False, True),
+}
+# Starting values: read once when a run starts, so only a month-0 event can change them.
+STARTING = ("territory0", "kursk0", "belief_a", "belief_b", "weariness0")
+
+
+def out_of_range(name: str, value: float) -> str | None:
+    """Why ``value`` is not allowed for parameter array ``name`` (None if it is)."""
+    lo, hi, lo_open, hi_open = RANGES.get(name, (None, None, False, False))
+    if (lo is not None and (value < lo or (lo_open and value == lo))) or (
+            hi is not None and (value > hi or (hi_open and value == hi))):
+        low = "" if lo is None else f"{'>' if lo_open else '>='} {lo:g}"
+        high = "" if hi is None else f"{'<' if hi_open else '<='} {hi:g}"
+        return f"must be {' and '.join(x for x in (low, high) if x)} (got {value:g})"
+    return None
+
+
 @dataclass(frozen=True)
 class Slot:
     """Where one scenario number lives: parameter ``name`` at ``index``."""
@@ -172,9 +199,11 @@ def compile_scenario(sc: Scenario, overrides: dict[str, float] | None = None) ->
     m = sc.model
     slots, base = _slot_table(sc)
     for path, value in (overrides or {}).items():
-        s = slots[path]
-        base[s.name][s.index] = value
-        slots[path] = Slot(s.name, s.index, Param(value=float(value)) if s.param else None, s.kind)
+        target = slots[path]
+        base[target.name][target.index] = value
+        for alias, s in list(slots.items()):  # a precondition is reachable by index and by name
+            if (s.name, s.index) == (target.name, target.index):
+                slots[alias] = Slot(s.name, s.index, Param(value=float(value)) if s.param else None, s.kind)
     issues = list(m.issues)
     options = [list(m.issues[k].options) for k in issues]
     positions = [np.array(list(m.issues[k].options.values())) for k in issues]
@@ -254,4 +283,8 @@ def check_event_paths(sc: Scenario) -> list[Problem]:
             elif (slots[path].kind == "switch") != isinstance(value, bool):
                 want = "true or false" if slots[path].kind == "switch" else "a number"
                 out.append(sc.problem(loc, f"expected {want} (got {value!r})"))
+            elif slots[path].kind == "number" and (why := out_of_range(slots[path].name, value)):
+                out.append(sc.problem(loc, why))
+            elif slots[path].name in STARTING and ev.month > 0:
+                out.append(sc.problem(loc, f"is a starting value, read when the run starts: only a month-0 event can set it (got month {ev.month})"))
     return out

@@ -18,6 +18,7 @@ from pydantic import BaseModel
 
 from sim.errors import Problem
 from sim.scenario import (
+    Event,
     Evidence,
     Exclusion,
     Issue,
@@ -33,7 +34,8 @@ from sim.yamlsrc import Key, dotted
 QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'",
                         "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u201f": '"', "\u2033": '"',
                         "\u00ab": '"', "\u00bb": '"', "\u00a0": " "})
-LEAVES = (RedLine, Precondition, Exclusion, OutcomeClass, Issue, NoDeal)
+LEAVES = (RedLine, Precondition, Exclusion, OutcomeClass, Issue, NoDeal, Event)
+SWITCHES = ("active", "ratifies")
 
 
 def normalise(text: str) -> str:
@@ -73,6 +75,8 @@ def entries(sc: Scenario) -> list[tuple[Key, object, Evidence | None, str | None
             ev, assumption = own_ev, own_as
         if isinstance(obj, Param) or isinstance(obj, LEAVES):
             out.append((path, obj, ev, assumption, not has_own))
+        elif isinstance(obj, bool) and path and path[-1] in SWITCHES and tuple(path) in sc.origin:
+            out.append((path, obj, ev, assumption, True))  # a switch written in the file
         if isinstance(obj, BaseModel):
             for name in type(obj).model_fields:
                 if name not in ("evidence", "assumption"):
@@ -132,6 +136,10 @@ def describe(obj: object) -> str:
         return f"{obj.name} when {obj.when}"
     if isinstance(obj, Issue):
         return ", ".join(f"{k}={v:g}" for k, v in obj.options.items())
+    if isinstance(obj, Event):
+        return f"month {obj.month}: " + ", ".join(f"{k} = {v}" for k, v in obj.set.items())
+    if isinstance(obj, bool):
+        return "true" if obj else "false"
     if isinstance(obj, NoDeal):
         return f"position {obj.position.describe()}" if obj.position is not None else f"{obj.variable} -> {obj.control}"
     return str(obj)
@@ -145,6 +153,8 @@ def table(sc: Scenario) -> list[Entry]:
             continue  # its position is listed as a parameter
         if ev is not None:
             kind, source = "evidence", f"{ev.doc}: \u201c{ev.quote}\u201d"
+            if assumption is not None:
+                source += f"; assumption: {assumption}"
         elif assumption is not None:
             kind, source = "assumption", assumption
         else:

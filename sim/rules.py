@@ -204,6 +204,8 @@ def lead_mediator(acc_a, acc_b, active):
 
     Ties go to the mediator listed first in the scenario.
     """
+    if np.shape(active)[-1] == 0:
+        return np.full(np.shape(active)[:-1], -1)
     score = np.where(active > 0.0, np.minimum(acc_a, acc_b), -np.inf)
     return np.where((active > 0.0).any(axis=-1), score.argmax(axis=-1), -1)
 
@@ -220,7 +222,7 @@ def propose(u_a, u_b, r_a, r_b, w_a, w_b, allowed):
     empty zone, the allowed package with the smallest largest shortfall.
     """
     s_a, s_b = u_a - _col(r_a), u_b - _col(r_b)
-    zone = allowed & (s_a >= 0.0) & (s_b >= 0.0)
+    zone = zone_of_agreement(u_a, u_b, r_a, r_b, allowed)
     nash = _col(w_a) * np.log(np.maximum(s_a, TINY)) + _col(w_b) * np.log(np.maximum(s_b, TINY))
     score = np.where(zone, nash, -np.inf)
     shortfall = np.where(allowed, np.maximum(-s_a, -s_b), np.inf)

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, WithJsonSchema
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, WithJsonSchema
 from pydantic.functional_validators import PlainValidator, WrapValidator
 from pydantic_core import PydanticCustomError
 from scipy import stats
@@ -207,6 +207,8 @@ def param_validator(lo: float | None = None, hi: float | None = None, *, hi_open
                 raise _fail(f"unknown key {extra[0]!r} in a number (expected value, dist, evidence, assumption){hint}")
             if "value" not in raw:
                 raise _fail("a number given as a mapping needs `value:` or `dist:`")
+            if not _is_number(raw["value"]):
+                raise _fail(f"value must be a number (got {show_value(raw['value'])}); an uncertain number is {{dist: ...}} without `value:`")
             inner = parse(raw["value"])
             return Param(value=inner.value, evidence=evidence, assumption=assumption)
         raise _fail(f"expected a number, {{value: ...}} or {{dist: ...}} (got {show_value(raw)})")
@@ -243,7 +245,10 @@ def _sourced_map(raw: Any, handler: Any) -> ParamMap:
 
 def param_map(value_type: Any) -> Any:
     """A mapping of numbers that may also hold `evidence:` or `assumption:` for all of them."""
-    return Annotated[dict[str, value_type], WrapValidator(_sourced_map)]
+    number = next(m.json_schema for m in value_type.__metadata__ if isinstance(m, WithJsonSchema))
+    schema = {"type": "object", "properties": {"evidence": EVIDENCE_SCHEMA, "assumption": {"type": "string"}},
+              "additionalProperties": number}
+    return Annotated[dict[str, value_type], WrapValidator(_sourced_map), WithJsonSchema(schema)]
 
 
 Num = param_validator()
@@ -281,7 +286,7 @@ class Exclusion(Sourced):
 class RedLine(Sourced):
     issue: str
     forbid: list[str] = Field(min_length=1)
-    active: bool = True
+    active: StrictBool = True
 
 
 class Precondition(Sourced):
@@ -289,7 +294,7 @@ class Precondition(Sourced):
     variable: Literal["territory_km2", "kursk_held_km2", "month"]
     op: Literal["<=", "<", ">=", ">"]
     value: Num
-    active: bool = True
+    active: StrictBool = True
 
 
 class Belief(Sourced):
@@ -333,7 +338,7 @@ class Public(Sourced):
     weariness_noise: NonNeg
     hurt_half: Pos
     pressure: NonNeg
-    ratifies: bool = True
+    ratifies: StrictBool = True
     ratification: Ratification
     mediator_preference: UnitMap = {}
     preference_weight: Unit = Param(value=0.0)
@@ -345,7 +350,7 @@ class Mediator(Sourced):
     bias: Unit = Field(description="0 leans to the ukraine side, 1 to the russia side")
     trust: UnitMap
     leverage: NonNegMap
-    active: bool = True
+    active: StrictBool = True
 
 
 Actor = Annotated[Government | Public | Mediator, Field(discriminator="role")]
@@ -375,7 +380,7 @@ class Negotiation(Sourced):
 
 class Event(Sourced):
     month: int = Field(ge=0)
-    set: dict[str, float | bool]
+    set: dict[str, StrictBool | float]
     note: str | None = None
 
 
@@ -600,7 +605,7 @@ def check_references(sc: Scenario) -> list[Problem]:
             out.append(sc.problem(path, "give exactly one of `position` or `control`"))
         if nd.control is not None:
             xs = [p[0] for p in nd.control]
-            if len(xs) < 2 or any(b == a for a, b in zip(xs, xs[1:], strict=False)):
+            if len(xs) < 2 or len(set(xs)) != len(xs):
                 out.append(sc.problem((*path, "control"), f"needs at least two points with distinct km2 values (got {nd.control})"))
             if any(not 0.0 <= p[1] <= 1.0 for p in nd.control):
                 out.append(sc.problem((*path, "control"), f"positions must be between 0 and 1 (got {nd.control})"))
@@ -629,6 +634,9 @@ def check_references(sc: Scenario) -> list[Problem]:
         ref((*base, "government"), p.government, govs, "government")
         for med in p.mediator_preference:
             ref((*base, "mediator_preference", med), med, meds, "mediator")
+        missing = [m for m in meds if m not in p.mediator_preference]
+        if p.mediator_preference and missing:
+            out.append(sc.problem((*base, "mediator_preference"), f"missing mediator {missing[0]!r} (give a preference for every mediator, or none)"))
     owners = [p.government for p in pubs.values()]
     for gname in set(owners):
         if owners.count(gname) > 1:
@@ -654,6 +662,6 @@ def check_references(sc: Scenario) -> list[Problem]:
 def scenario_json_schema() -> dict:
     """The JSON Schema of a scenario file (for editor completion)."""
     schema = ScenarioModel.model_json_schema()
-    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["$schema"] = "http://json-schema.org/draft-07/schema#"
     schema["title"] = "negsim scenario"
     return schema

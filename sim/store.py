@@ -145,11 +145,17 @@ def read_manifest(run_dir: str | Path) -> dict[str, Any]:
     return manifest
 
 
-def read_results(run_dir: str | Path, columns: list[str] | None = None) -> pd.DataFrame:
+def read_results(run_dir: str | Path, columns: list[str] | None = None, compact: bool = False) -> pd.DataFrame:
+    """The results table of a run directory; ``compact`` reads text columns as categoricals."""
     path = Path(run_dir) / "results.parquet"
     if not path.is_file():
         raise StoreError(f"{run_dir}: no results.parquet (the batch did not complete; see `negsim runs`)")
-    return pq.read_table(path, columns=columns).to_pandas()
+    if not compact:
+        return pq.read_table(path, columns=columns).to_pandas()
+    schema = pq.read_schema(path)
+    text = [f.name for f in schema if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)]
+    table = pq.read_table(path, columns=columns, read_dictionary=text)
+    return table.to_pandas(ignore_metadata=True)
 
 
 def arrow_schema(frame: pd.DataFrame) -> pa.Schema:

@@ -29,8 +29,8 @@ def simulate(c: Compiled, shocks: Shocks) -> dict[str, np.ndarray]:
     """Advance all runs of the block to the horizon; return the raw run records."""
     p = {k: v.copy() for k, v in shocks.params.items()}
     R = len(shocks.replicates)
-    s = _initial_state(p, R)
     apply_events(c, p, 0)
+    s = _initial_state(p, R)
     utilities = _package_utilities(c, p)
     for t in range(1, c.horizon + 1):
         if apply_events(c, p, t):
@@ -47,11 +47,15 @@ def simulate(c: Compiled, shocks: Shocks) -> dict[str, np.ndarray]:
 
 def _initial_state(p: dict[str, np.ndarray], R: int) -> dict[str, np.ndarray]:
     minus = np.full(R, -1, dtype=np.int64)
+
+    def per_run(v: np.ndarray) -> np.ndarray:
+        return np.broadcast_to(v, (R, *v.shape[1:])).copy()
+
     return {
-        "territory": p["territory0"].copy(), "kursk": p["kursk0"].copy(),
+        "territory": per_run(p["territory0"]), "kursk": per_run(p["kursk0"]),
         "kursk_month": minus.copy(), "casualties": np.zeros((R, 2)),
-        "a": p["belief_a"].copy(), "b": p["belief_b"].copy(), "hurt": np.zeros((R, 2)),
-        "weariness": p["weariness0"].copy(), "open": np.zeros(R, bool),
+        "a": per_run(p["belief_a"]), "b": per_run(p["belief_b"]), "hurt": np.zeros((R, 2)),
+        "weariness": per_run(p["weariness0"]), "open": np.zeros(R, bool),
         "talks_month": minus.copy(), "talks_rounds": np.zeros(R, np.int64),
         "agreement_month": minus.copy(), "deal": minus.copy(), "u_deal": np.zeros((R, 2)),
         "lead": minus.copy(), "proposals": np.zeros(R, np.int64),
@@ -103,44 +107,55 @@ def _open_talks(c: Compiled, s: dict, p: dict, u: np.ndarray, live: np.ndarray, 
 
 
 def _negotiate(c: Compiled, s: dict, p: dict, utilities: list, u: np.ndarray, talking: np.ndarray, t: int) -> None:
-    if not talking.any():
+    """One round of talks for the runs that are talking (computed on that subset only)."""
+    idx = np.flatnonzero(talking)
+    if not len(idx):
         return
-    acc = [rules.acceptability(p["trust"][:, :, g], p["preference"][:, g, :], p["preference_weight"][:, g, None])
+    q = {k: _rows(v, idx) for k, v in p.items()}
+    terr, kursk, a, b = s["territory"][idx], s["kursk"][idx], s["a"][idx], s["b"][idx]
+    hurt, wear, uu = s["hurt"][idx], s["weariness"][idx], u[idx]
+    utils = [_rows(utilities[0], idx), _rows(utilities[1], idx)]
+    acc = [rules.acceptability(q["trust"][:, :, g], q["preference"][:, g, :], q["preference_weight"][:, g, None])
            for g in (0, 1)]
-    lead = rules.lead_mediator(acc[0], acc[1], p["med_active"])
+    lead = rules.lead_mediator(acc[0], acc[1], q["med_active"])
     has_lead = lead >= 0
     pick = np.where(has_lead, lead, 0)[:, None]
-    allowed_by = _allowed(c, p)
-    allowed = allowed_by[0] & allowed_by[1]
+    allowed_by = _allowed(c, q)
     u_nd, res = [], []
     for g in (0, 1):
-        expected = rules.expected_territory(s["territory"], s["a"][:, g], s["b"][:, g], SIGN[g],
-                                            p["belief_step"], p["lookahead"])
-        point = rules.no_deal_point(p["nd_position"], c.controls, expected, s["kursk"])
-        u_nd.append(rules.utility(point, p["ideal"][:, g], p["salience"][:, g]))
-        leverage = np.where(has_lead, np.take_along_axis(p["leverage"][:, :, g], pick, 1)[:, 0], 0.0)
-        pressure = rules.public_pressure(s["weariness"][:, g], p["pressure"][:, g])
-        res.append(rules.reservation(u_nd[g], p["resolve"][:, g], s["hurt"][:, g], pressure, leverage))
-    bias = np.where(has_lead, np.take_along_axis(p["bias"], pick, 1)[:, 0], 0.5)
+        expected = rules.expected_territory(terr, a[:, g], b[:, g], SIGN[g], q["belief_step"], q["lookahead"])
+        point = rules.no_deal_point(q["nd_position"], c.controls, expected, kursk)
+        u_nd.append(rules.utility(point, q["ideal"][:, g], q["salience"][:, g]))
+        leverage = np.where(has_lead, np.take_along_axis(q["leverage"][:, :, g], pick, 1)[:, 0], 0.0)
+        pressure = rules.public_pressure(wear[:, g], q["pressure"][:, g])
+        res.append(rules.reservation(u_nd[g], q["resolve"][:, g], hurt[:, g], pressure, leverage))
+    bias = np.where(has_lead, np.take_along_axis(q["bias"], pick, 1)[:, 0], 0.5)
     w0, w1 = rules.nash_weights(bias)
-    x, _zone = rules.propose(utilities[0], utilities[1], res[0], res[1], w0, w1, allowed)
+    x, _zone = rules.propose(utils[0], utils[1], res[0], res[1], w0, w1, allowed_by[0] & allowed_by[1])
     xi = x[:, None]
-    agreed = talking.copy()
+    agreed = np.ones(len(idx), bool)
     u_x = []
     for g in (0, 1):
-        u_x.append(np.take_along_axis(utilities[g], xi, 1)[:, 0])
+        u_x.append(np.take_along_axis(utils[g], xi, 1)[:, 0])
         ok = np.take_along_axis(allowed_by[g], xi, 1)[:, 0]
-        accept = rules.accept_probability(u_x[g], res[g], p["temperature"], ok)
-        ratify = rules.ratify_probability(u_x[g], u_nd[g], p["ratify_threshold"][:, g], p["ratify_weariness"][:, g],
-                                          s["weariness"][:, g], p["ratify_spread"][:, g])
-        needs_vote = (p["has_public"][:, g] > 0.0) & (p["ratifies"][:, g] > 0.0)
-        agreed &= (u[:, 1 + g] < accept) & (~needs_vote | (u[:, 3 + g] < ratify))
-    s["proposals"] += talking
-    s["lead"] = np.where(talking, lead, s["lead"])
-    s["deal"] = np.where(agreed, x, s["deal"])
-    s["agreement_month"] = np.where(agreed, t, s["agreement_month"])
-    s["u_deal"] = np.where(agreed[:, None], np.stack(u_x, axis=1), s["u_deal"])
-    s["open"] &= ~(talking & ~agreed & (u[:, 5] < p["breakdown"]))
+        accept = rules.accept_probability(u_x[g], res[g], q["temperature"], ok)
+        ratify = rules.ratify_probability(u_x[g], u_nd[g], q["ratify_threshold"][:, g], q["ratify_weariness"][:, g],
+                                          wear[:, g], q["ratify_spread"][:, g])
+        needs_vote = (q["has_public"][:, g] > 0.0) & (q["ratifies"][:, g] > 0.0)
+        agreed &= (uu[:, 1 + g] < accept) & (~needs_vote | (uu[:, 3 + g] < ratify))
+    s["proposals"][idx] += 1
+    s["lead"][idx] = lead
+    deal_idx = idx[agreed]
+    s["deal"][deal_idx] = x[agreed]
+    s["agreement_month"][deal_idx] = t
+    s["u_deal"][deal_idx] = np.stack(u_x, axis=1)[agreed]
+    broke = ~agreed & (uu[:, 5] < q["breakdown"])
+    s["open"][idx[broke]] = False
+
+
+def _rows(v: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """Rows ``idx`` of a per-run array; a single-row (shared) array as it is."""
+    return v[idx] if len(v) > 1 else v
 
 
 def _allowed(c: Compiled, p: dict) -> list[np.ndarray]:

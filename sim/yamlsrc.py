@@ -99,6 +99,7 @@ class _Walker:
         self.problems: list[Problem] = []
         self.positions: dict[Key, tuple[int, int]] = {}
         self.constructor = yaml.SafeLoader("")
+        self.merged: dict[int, int] = {}
 
     def fail(self, node: yaml.Node, path: Key, message: str) -> None:
         self.problems.append(Problem(self.name, node.start_mark.line + 1, node.start_mark.column + 1, dotted(path), message))
@@ -125,8 +126,17 @@ class _Walker:
 
     def _mapping(self, node: yaml.MappingNode, path: Key) -> dict:
         out: dict = {}
-        self.constructor.flatten_mapping(node)
-        for key_node, value_node in node.value:
+        if id(node) not in self.merged:  # an aliased node is flattened once, on its first visit
+            own = sum(1 for k, _ in node.value if k.tag != "tag:yaml.org,2002:merge")
+            self.constructor.flatten_mapping(node)
+            self.merged[id(node)] = len(node.value) - own
+        merged = self.merged[id(node)]  # `<<:` entries come first; the mapping's own keys override them
+        for i, (key_node, value_node) in enumerate(node.value):
+            if i < merged:
+                key = self.constructor.construct_object(key_node) if isinstance(key_node, yaml.ScalarNode) else None
+                own_keys = {self.constructor.construct_object(k) for k, _ in node.value[merged:] if isinstance(k, yaml.ScalarNode)}
+                if key in own_keys or key in out:
+                    continue
             if not isinstance(key_node, yaml.ScalarNode) or key_node.tag not in CORE_TAGS:
                 self.fail(key_node, path, "mapping keys must be plain strings")
                 continue
