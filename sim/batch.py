@@ -1,11 +1,18 @@
-"""Running many runs: blocks of replicates, a process pool, the run store.
+"""Running many runs: jobs of (point, block) units, a process pool, the run store.
 
-A batch of N runs is cut into fixed blocks of replicates ``[b*B, (b+1)*B)``.
-Each block draws its own shocks (per replicate, from the root seed), runs
-on the chosen engine and is written as one Parquet part as soon as it
-finishes; the manifest records the finished blocks. Results depend only on
-the seed and the replicate numbers, never on the number of workers, the
-block size or the order in which blocks finish.
+A job is a scenario, a root seed, a number of replicates R and one or more
+*points* (a batch has one point with no overrides; a sweep has one point per
+design row, each a dict ``{path: value}``). Every point runs the same
+replicates 0..R-1, so replicate r sees the same shocks at every point (common
+random numbers). The replicates are cut into fixed blocks; a unit is one
+block of one point. Each unit draws its own shocks, runs on the chosen engine
+and is written as one Parquet part as soon as it finishes. Results depend
+only on the seed, the points and the replicate numbers, never on the number
+of workers, the block size or the order in which units finish.
+
+An interrupted job (Ctrl-C, SIGKILL, a full disk) leaves its run directory
+with the parts written so far; :func:`resume` runs the missing units and
+finishes it, with results identical to an uninterrupted run.
 """
 
 from __future__ import annotations
@@ -13,7 +20,10 @@ from __future__ import annotations
 import concurrent.futures as cf
 import hashlib
 import multiprocessing as mp
+import os
+import signal
 import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -25,15 +35,46 @@ import pandas as pd
 from sim import model as agent_engine
 from sim import store, vector
 from sim.compile import Compiled, compile_scenario
-from sim.errors import UsageError
+from sim.errors import NegsimError, StoreError, UsageError
 from sim.records import OUTCOMES
-from sim.scenario import Scenario, load_scenario
+from sim.scenario import Scenario, load_scenario, scenario_from_data
 from sim.shocks import MAX_SEED, draw
 from sim.summary import summarize
 
 ENGINES = ("vector", "agents")
 BLOCK = {"vector": 2000, "agents": 25}
 Progress = Callable[[int, int], None]
+
+
+class Interrupted(NegsimError):
+    """A job stopped before it finished; its run directory can be resumed."""
+
+    def __init__(self, run_dir: Path | None):
+        self.run_dir = run_dir
+        hint = f"; resume it with: negsim resume {run_dir}" if run_dir is not None else ""
+        super().__init__(f"interrupted{hint}")
+
+
+@dataclass
+class Job:
+    """What to run: the scenario, the points, the replicates, the engine."""
+
+    scenario: Scenario
+    seed: int
+    runs: int
+    engine: str = "vector"
+    block_size: int | None = None
+    points: list[dict[str, float]] = field(default_factory=lambda: [{}])
+    kind: str = "batch"
+
+    @property
+    def size(self) -> int:
+        return self.block_size or BLOCK[self.engine]
+
+    def units(self) -> list[tuple[int, int, int, int]]:
+        """(point, block, first replicate, end replicate) of every unit, in result order."""
+        blocks = [(b, s, min(s + self.size, self.runs)) for b, s in enumerate(range(0, self.runs, self.size))]
+        return [(p, b, s, e) for p in range(len(self.points)) for b, s, e in blocks]
 
 
 @dataclass
@@ -61,7 +102,7 @@ class BatchResult:
         return self._runs
 
     def classes(self) -> list[str]:
-        return [oc.name for oc in self.scenario.model.outcome_classes] + list(OUTCOMES)
+        return outcome_names(self.scenario)
 
     def summary(self) -> dict[str, Any]:
         """Outcome probabilities with 95% Wilson intervals and distributions of timing and terms."""
@@ -69,6 +110,11 @@ class BatchResult:
             table = self._runs if self._runs is not None else store.read_results(self.run_dir, compact=True)
             self._summary = summarize(table, self.classes())
         return self._summary
+
+
+def outcome_names(sc: Scenario) -> list[str]:
+    """Outcome classes of a scenario, then the three outcomes."""
+    return [oc.name for oc in sc.model.outcome_classes] + list(OUTCOMES)
 
 
 def simulate_block(c: Compiled, seed: int, start: int, stop: int, engine: str = "vector") -> pd.DataFrame:
@@ -79,40 +125,134 @@ def simulate_block(c: Compiled, seed: int, start: int, stop: int, engine: str = 
     return agent_engine.run_block(c, shocks)
 
 
+# --------------------------------------------------------------------------- execution
+
 _WORKER: dict[str, Any] = {}
 
 
-def _init_worker(c: Compiled, seed: int, engine: str) -> None:
-    _WORKER.update(compiled=c, seed=seed, engine=engine)
+def _init_worker(job: Job) -> None:
+    _WORKER.clear()
+    _WORKER["job"] = job
 
 
-def _work(block: int, start: int, stop: int) -> tuple[int, pd.DataFrame]:
-    w = _WORKER
-    return block, simulate_block(w["compiled"], w["seed"], start, stop, w["engine"])
+def _init_pool_worker(job: Job) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    _init_worker(job)
 
 
-def blocks_of(runs: int, size: int) -> list[tuple[int, int, int]]:
-    return [(b, s, min(s + size, runs)) for b, s in enumerate(range(0, runs, size))]
+def _compiled(job: Job, point: int) -> Compiled:
+    cache = _WORKER.setdefault("compiled", {})
+    if point not in cache:
+        cache[point] = compile_scenario(job.scenario, job.points[point] or None)
+    return cache[point]
 
 
-def execute(c: Compiled, seed: int, todo: list[tuple[int, int, int]], engine: str, workers: int,
-            on_block: Callable[[int, pd.DataFrame], None]) -> None:
-    """Run the blocks (in this process or a pool) and hand each result to ``on_block``."""
+def _unit(job: Job, point: int, start: int, stop: int) -> pd.DataFrame:
+    frame = simulate_block(_compiled(job, point), job.seed, start, stop, job.engine)
+    if job.kind == "sweep":
+        frame.insert(0, "point", point)
+    return frame
+
+
+def _work(point: int, block: int, start: int, stop: int) -> tuple[int, int, pd.DataFrame]:
+    return point, block, _unit(_WORKER["job"], point, start, stop)
+
+
+def execute(job: Job, todo: list[tuple[int, int, int, int]], workers: int,
+            on_unit: Callable[[int, int, pd.DataFrame], None]) -> None:
+    """Run the units (in this process or a pool) and hand each result to ``on_unit``."""
     if workers <= 1 or len(todo) <= 1:
-        for b, start, stop in todo:
-            on_block(b, simulate_block(c, seed, start, stop, engine))
+        _init_worker(job)
+        for p, b, start, stop in todo:
+            on_unit(p, b, _unit(job, p, start, stop))
         return
     ctx = mp.get_context("spawn")  # fresh interpreters: no state inherited from the caller
-    with cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker,
-                                initargs=(c, seed, engine)) as pool:
-        futures = [pool.submit(_work, b, start, stop) for b, start, stop in todo]
+    # Workers start with SIGINT ignored (the disposition survives exec), so Ctrl-C reaches
+    # only this process, which stops the pool and leaves a resumable run directory.
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if _main_thread() else None
+    try:
+        pool = cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_pool_worker,
+                                      initargs=(job,))
+        futures = [pool.submit(_work, *u) for u in todo]
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
+    try:
+        for fut in cf.as_completed(futures):
+            on_unit(*fut.result())
+    except BaseException:
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
+
+
+def _main_thread() -> bool:
+    return threading.current_thread() is threading.main_thread()
+
+
+def run_job(job: Job, out: str | Path | None, workers: int = 1, progress: Progress | None = None,
+            command: str | None = None, extra: dict[str, Any] | None = None) -> tuple[Path | None, pd.DataFrame | None, dict]:
+    """Run a whole job. Written to a new run directory under ``out``, or kept in memory (``out=None``).
+
+    Returns (run directory or None, the results table when kept in memory, the manifest).
+    """
+    check_job(job, workers)
+    run_dir = store.new_run_dir(out, job.scenario.name) if out is not None else None
+    manifest = make_manifest(job, command, extra or {})
+    if run_dir is None:
+        frames: dict[tuple[int, int], pd.DataFrame] = {}
+        _run_units(job, job.units(), workers, progress, lambda p, b, f: frames.__setitem__((p, b), f))
+        table = pd.concat([frames[k] for k in sorted(frames)], ignore_index=True)
+        return None, table, manifest
+    store.write_json(run_dir / "manifest.json", manifest)
+    _run_to_disk(job, run_dir, manifest, job.units(), workers, progress)
+    return run_dir, None, manifest
+
+
+def _run_units(job: Job, todo: list, workers: int, progress: Progress | None,
+               on_unit: Callable[[int, int, pd.DataFrame], None], already: int = 0) -> None:
+    total = job.runs * len(job.points)
+    done = already
+
+    def count(p: int, b: int, frame: pd.DataFrame) -> None:
+        nonlocal done
+        on_unit(p, b, frame)
+        done += len(frame)
+        if progress:
+            progress(done, total)
+
+    if progress:
+        progress(done, total)
+    execute(job, todo, workers, count)
+
+
+def _run_to_disk(job: Job, run_dir: Path, manifest: dict, todo: list, workers: int,
+                 progress: Progress | None) -> None:
+    already = sum(e - s for p, b, s, e in job.units()) - sum(e - s for p, b, s, e in todo)
+    started = time.time()
+
+    def on_unit(p: int, b: int, frame: pd.DataFrame) -> None:
+        store.write_part(run_dir, p, b, frame)
+        manifest["units"]["done"].append([p, b])
+        store.write_json(run_dir / "manifest.json", manifest)
+
+    try:
+        _run_units(job, todo, workers, progress, on_unit, already)
+    except BaseException as exc:
+        manifest["status"] = "interrupted"
+        manifest["timing"]["wall_seconds"] = round(manifest["timing"].get("wall_seconds", 0) + time.time() - started, 3)
         try:
-            for fut in cf.as_completed(futures):
-                on_block(*fut.result())
-        except BaseException:
-            for f in futures:
-                f.cancel()
-            raise
+            store.write_json(run_dir / "manifest.json", manifest)
+        except OSError:
+            pass  # a full disk: the parts on disk still tell what is done
+        if isinstance(exc, KeyboardInterrupt | OSError):
+            raise Interrupted(run_dir) from exc
+        raise
+    manifest["timing"]["wall_seconds"] = round(manifest["timing"].get("wall_seconds", 0) + time.time() - started, 3)
+    store.merge_parts(run_dir, [(p, b) for p, b, _s, _e in job.units()])
+    manifest["status"] = "complete"
+    manifest["units"]["done"] = sorted(manifest["units"]["done"])
+    manifest["timing"]["finished"] = time.strftime("%Y-%m-%dT%H:%M:%S")
 
 
 def run_batch(scenario: Scenario | str | Path, runs: int = 1000, seed: int = 0, workers: int = 1,
@@ -123,82 +263,87 @@ def run_batch(scenario: Scenario | str | Path, runs: int = 1000, seed: int = 0, 
 
     With ``out`` a folder, the batch writes its own run directory inside it
     (see :mod:`sim.store`); with ``out=None`` nothing is written.
+    ``overrides`` fixes parameters by key path (``{"actors.moscow.resolve": 0.8}``).
     """
     sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
-    _check(runs, seed, workers, engine, block_size)
-    c = compile_scenario(sc, overrides)
-    size = block_size or BLOCK[engine]
-    todo = blocks_of(runs, size)
-    started = time.time()
-    run_dir = store.new_run_dir(out, sc.name) if out is not None else None
-    manifest = _manifest(sc, runs, seed, engine, size, len(todo), command, started)
-    frames: dict[int, pd.DataFrame] = {}
-    done_runs = 0
-
-    def on_block(b: int, frame: pd.DataFrame) -> None:
-        nonlocal done_runs
-        if run_dir is not None:
-            store.write_part(run_dir, b, frame)
-            manifest["blocks"]["done"].append(b)
-            store.write_json(run_dir / "manifest.json", manifest)
-        else:
-            frames[b] = frame
-        done_runs += len(frame)
-        if progress:
-            progress(done_runs, runs)
-
-    if run_dir is not None:
-        store.write_json(run_dir / "manifest.json", manifest)
-    try:
-        execute(c, seed, todo, engine, workers, on_block)
-    except KeyboardInterrupt:
-        if run_dir is not None:
-            manifest["status"] = "interrupted"
-            store.write_json(run_dir / "manifest.json", manifest)
-        raise
+    job = Job(sc, seed, runs, engine, block_size, [dict(overrides or {})], "batch")
+    run_dir, table, manifest = run_job(job, out, workers, progress, command)
     if run_dir is None:
-        table = pd.concat([frames[b] for b in sorted(frames)], ignore_index=True)
         return BatchResult(sc, seed, engine, None, manifest, _runs=table)
-    return _finish(run_dir, manifest, sc, seed, engine, len(todo), started)
+    return finish_batch(job, run_dir, manifest)
 
 
-def _finish(run_dir: Path, manifest: dict, sc: Scenario, seed: int, engine: str, blocks: int,
-            started: float) -> BatchResult:
-    store.merge_parts(run_dir, blocks)
-    result = BatchResult(sc, seed, engine, run_dir, manifest)
+def finish_batch(job: Job, run_dir: Path, manifest: dict) -> BatchResult:
+    result = BatchResult(job.scenario, job.seed, job.engine, run_dir, manifest)
     store.write_json(run_dir / "summary.json", result.summary())
-    manifest["status"] = "complete"
-    manifest["timing"] |= {"finished": time.strftime("%Y-%m-%dT%H:%M:%S"), "wall_seconds": round(time.time() - started, 3)}
-    manifest["blocks"]["done"] = sorted(manifest["blocks"]["done"])
     store.write_json(run_dir / "manifest.json", manifest)
     return result
 
 
-def _check(runs: int, seed: int, workers: int, engine: str, block_size: int | None) -> None:
-    if not isinstance(runs, int) or runs < 1:
-        raise UsageError(f"runs must be a positive whole number (got {runs!r})")
-    if not isinstance(seed, int) or not 0 <= seed < MAX_SEED:
-        raise UsageError(f"seed must be a whole number from 0 to 2**128 - 1 (got {seed!r})")
+def check_job(job: Job, workers: int) -> None:
+    if not isinstance(job.runs, int) or job.runs < 1:
+        raise UsageError(f"runs must be a positive whole number (got {job.runs!r})")
+    if not isinstance(job.seed, int) or not 0 <= job.seed < MAX_SEED:
+        raise UsageError(f"seed must be a whole number from 0 to 2**128 - 1 (got {job.seed!r})")
     if not isinstance(workers, int) or workers < 1:
         raise UsageError(f"workers must be a whole number >= 1 (got {workers!r})")
-    if engine not in ENGINES:
-        raise UsageError(f"engine must be one of {', '.join(ENGINES)} (got {engine!r})")
-    if block_size is not None and (not isinstance(block_size, int) or block_size < 1):
-        raise UsageError(f"block size must be a whole number >= 1 (got {block_size!r})")
+    if job.engine not in ENGINES:
+        raise UsageError(f"engine must be one of {', '.join(ENGINES)} (got {job.engine!r})")
+    if job.block_size is not None and (not isinstance(job.block_size, int) or job.block_size < 1):
+        raise UsageError(f"block size must be a whole number >= 1 (got {job.block_size!r})")
 
 
-def _manifest(sc: Scenario, runs: int, seed: int, engine: str, size: int, blocks: int,
-              command: str | None, started: float) -> dict[str, Any]:
+def make_manifest(job: Job, command: str | None, extra: dict[str, Any]) -> dict[str, Any]:
+    sc = job.scenario
     return {
         "format": store.FORMAT,
-        "kind": "batch",
+        "kind": job.kind,
         "status": "running",
         "scenario": {"name": sc.name, "path": str(sc.path), "sha256": hashlib.sha256(sc.text.encode()).hexdigest(),
-                     "text": sc.text},
-        "seed": seed, "runs": runs, "engine": engine,
-        "blocks": {"size": size, "total": blocks, "done": []},
+                     "text": sc.text, "data": sc.data},
+        "seed": job.seed, "runs": job.runs, "engine": job.engine, "points": job.points,
+        "units": {"block_size": job.size, "total": len(job.units()), "done": []},
         "versions": store.versions(), "code_version": store.code_version(),
-        "command": command or "python: sim.run_batch",
-        "python_executable": sys.executable,
-        "timing": {"started": time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(started))},
+        "command": command or f"python: sim.run_{job.kind}",
+        "python_executable": sys.executable, "pid": os.getpid(),
+        "timing": {"started": time.strftime("%Y-%m-%dT%H:%M:%S")},
+        **extra,
     }
+
+
+# --------------------------------------------------------------------------- resume
+
+
+def job_from_manifest(run_dir: Path, manifest: dict) -> Job:
+    """Rebuild the job of a run directory from its manifest (the scenario is stored in it)."""
+    try:
+        sc_info = manifest["scenario"]
+        sc = scenario_from_data(sc_info["data"], sc_info["path"], sc_info["text"])
+        return Job(sc, int(manifest["seed"]), int(manifest["runs"]), manifest["engine"],
+                   int(manifest["units"]["block_size"]), [dict(p) for p in manifest["points"]], manifest["kind"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise StoreError(f"{run_dir}/manifest.json: cannot rebuild the job ({type(exc).__name__}: {exc})") from None
+
+
+def resume(run_dir: str | Path, workers: int = 1, progress: Progress | None = None) -> Any:
+    """Finish an interrupted batch or sweep; return its result object."""
+    run_dir = Path(run_dir)
+    manifest = store.read_manifest(run_dir)
+    job = job_from_manifest(run_dir, manifest)
+    check_job(job, workers)
+    merged = (run_dir / "results.parquet").is_file()  # written whole, by a rename, after every unit
+    if manifest.get("status") != "complete" and not merged:
+        units = job.units()
+        done = store.finished_parts(run_dir, {(p, b): e - s for p, b, s, e in units})
+        todo = [u for u in units if (u[0], u[1]) not in done]
+        manifest["units"]["done"] = sorted([list(k) for k in done])
+        manifest["status"] = "running"
+        manifest.setdefault("resumed", []).append(time.strftime("%Y-%m-%dT%H:%M:%S"))
+        manifest["pid"] = os.getpid()
+        store.write_json(run_dir / "manifest.json", manifest)
+        _run_to_disk(job, run_dir, manifest, todo, workers, progress)
+    if job.kind == "sweep":
+        from sim.sweep import finish_sweep  # the sweep stage comes after batches
+
+        return finish_sweep(job, run_dir, manifest)
+    return finish_batch(job, run_dir, manifest)

@@ -11,12 +11,14 @@ import json
 import shlex
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from sim.batch import Interrupted
 from sim.errors import NegsimError, ScenarioError, StoreError, UsageError
 
 
@@ -25,6 +27,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     try:
         return args.func(args) or 0
+    except Interrupted as exc:
+        err.print(f"negsim: {exc}", markup=False)
+        return 130
     except ScenarioError as exc:
         for p in exc.problems:
             err.print(str(p), markup=False)
@@ -72,6 +77,46 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print one JSON object (summary and run_dir)")
     p.set_defaults(func=cmd_run)
 
+    p = sub.add_parser("sweep", help="run a parameter sweep (grid, Latin hypercube, Sobol, Morris)")
+    p.add_argument("file", metavar="FILE")
+    p.add_argument("--param", action="append", default=[], metavar="PATH=SPEC",
+                   help="a parameter and its values: 0.2,0.5,0.8 (list), 0.2:0.8:7 (range), 0.2..0.8 (bounds)")
+    p.add_argument("--design", choices=("grid", "lhs", "sobol", "morris"), default=None, help="default: grid")
+    p.add_argument("--points", type=int, default=None, help="points of a sampled design (sobol: a power of 2)")
+    p.add_argument("--runs", type=int, default=None, help="replicates at every point (default 200)")
+    p.add_argument("--seed", type=int, default=None, help="root seed (default 0)")
+    p.add_argument("--workers", type=int, default=1)
+    p.add_argument("--engine", choices=("vector", "agents"), default="vector")
+    p.add_argument("--out", default="runs")
+    p.add_argument("--block-size", type=int, default=None)
+    p.add_argument("--no-figures", action="store_true", help="skip the PNG figures")
+    p.add_argument("--list-params", action="store_true", help="list the parameter paths that can be swept")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_sweep)
+
+    p = sub.add_parser("compare", help="compare two batches (run directories or scenario files), paired by replicate")
+    p.add_argument("a", metavar="A")
+    p.add_argument("b", metavar="B")
+    p.add_argument("--runs", type=int, default=2000, help="runs for scenario files (default 2000)")
+    p.add_argument("--seed", type=int, default=0, help="seed for scenario files (default 0)")
+    p.add_argument("--workers", type=int, default=1)
+    p.add_argument("--out", default="runs", help="where scenario files' batches are written")
+    p.add_argument("--unpaired", action="store_true", help="compare as independent samples")
+    p.add_argument("--figure", default=None, metavar="PNG", help="also draw the differences to this PNG file")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_compare)
+
+    p = sub.add_parser("resume", help="finish an interrupted batch or sweep")
+    p.add_argument("run_dir", metavar="RUN_DIR")
+    p.add_argument("--workers", type=int, default=1)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_resume)
+
+    p = sub.add_parser("runs", help="list run directories with scenario, date, size and status")
+    p.add_argument("--out", default="runs", help="folder holding the run directories (default runs/)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_runs)
+
     p = sub.add_parser("explain", help="one run, month by month, as a narrative")
     p.add_argument("file", metavar="FILE")
     p.add_argument("--seed", type=int, default=0)
@@ -88,7 +133,9 @@ def _version() -> str:
 
 
 def _out(args: argparse.Namespace) -> Console:
-    return Console(highlight=False, soft_wrap=not sys.stdout.isatty())
+    if sys.stdout.isatty():
+        return Console(highlight=False)
+    return Console(highlight=False, width=140)  # files and pipes: wide enough for every table
 
 
 def _emit_json(obj: Any) -> None:
@@ -184,7 +231,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from sim.scenario import load_scenario
 
     sc = load_scenario(args.file)
-    command = "negsim " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[1:] else "negsim run"
+    command = _command()
     show = not args.json and sys.stderr.isatty()
     with _progress(show, f"{sc.name}: {args.runs:,} runs") as progress:
         try:
@@ -284,6 +331,196 @@ def print_summary(out: Console, name: str, s: dict, run_dir: Any, seed: int, eng
     if run_dir is not None:
         out.print(f"Results: {run_dir}/ (results.parquet, summary.json, manifest.json)", markup=False)
     out.print("These are explorations of the scenario's stated assumptions, not forecasts.", markup=False)
+
+
+# --------------------------------------------------------------------------- sweep
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from sim.compile import parameter_slots
+    from sim.scenario import load_scenario
+    from sim.sweep import parse_param_args, run_sweep
+
+    sc = load_scenario(args.file)
+    if args.list_params:
+        slots = parameter_slots(sc)
+        if args.json:
+            _emit_json({p: s.kind for p, s in slots.items()})
+        else:
+            for path, slot in slots.items():
+                _out(args).print(f"{path}  ({slot.kind})", markup=False)
+        return 0
+    block = sc.model.sweep
+    params = parse_param_args(args.param) if args.param else (dict(block.params) if block else {})
+    design = args.design or (block.design if block and not args.param else "grid")
+    points = args.points if args.points is not None else (block.points if block else None)
+    runs = args.runs if args.runs is not None else (block.runs if block else 200)
+    seed = args.seed if args.seed is not None else (block.seed if block else 0)
+    show = not args.json and sys.stderr.isatty()
+    with _progress(show, f"{sc.name}: sweep") as progress:
+        result = run_sweep(sc, params, design=design, points=points, runs=runs, seed=seed, workers=args.workers,
+                           engine=args.engine, out=args.out, block_size=args.block_size, progress=progress,
+                           command=_command(), figures=not args.no_figures)
+    if args.json:
+        _emit_json({"run_dir": str(result.run_dir), **result.summary(),
+                    "figures": [str(p) for p in result.figures]})
+        return 0
+    print_sweep(_out(args), result)
+    return 0
+
+
+def _command() -> str:
+    return "negsim " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[1:] else "negsim"
+
+
+def print_sweep(out: Console, result: Any, limit: int = 30) -> None:
+    table = result.table()
+    n = len(table)
+    t = Table(title=f"{result.scenario.name}: {result.design} sweep, {n} points x "
+                    f"{result.manifest['runs']:,} runs, seed {result.seed}", title_justify="left")
+    t.add_column("point", justify="right")
+    for p in result.params:
+        t.add_column(p.split(".", 1)[-1], justify="right")
+    for k in ("no_talks", "talks_failed", "agreement"):
+        t.add_column(f"P({k})", justify="right")
+    t.add_column("agreement 95%", justify="right")
+    t.add_column("median month", justify="right")
+    for _, r in table.head(limit).iterrows():
+        m = r["agreement_month_median"]
+        t.add_row(str(r["point"]), *[f"{r[p]:.4g}" for p in result.params],
+                  *[_pct(r[f"p_{k}"]) for k in ("no_talks", "talks_failed", "agreement")],
+                  f"{_pct(r['lo_agreement'])} - {_pct(r['hi_agreement'])}",
+                  "-" if m is None or m != m else f"{m:.0f}")
+    out.print(t)
+    if n > limit:
+        out.print(f"(first {limit} of {n} points; all of them are in summary.json and points.parquet)", markup=False)
+    for output, rep in (result.sensitivity or {}).items():
+        idx = rep["indices"]
+        t = Table(title=f"Sensitivity of {output} ({result.design})", title_justify="left")
+        t.add_column("parameter")
+        cols = ["S1", "S1_conf", "ST", "ST_conf"] if result.design == "sobol" else ["mu_star", "mu_star_conf", "sigma"]
+        for c in cols:
+            t.add_column(c.replace("_conf", " 95% +-"), justify="right")
+        for p, v in idx.items():
+            t.add_row(p, *[f"{v[c]:.3f}" for c in cols])
+        out.print(t)
+        share = rep["noise_share"]
+        out.print(f"Run-to-run noise: {'-' if share is None else f'{share:.1%}'} of the variance of {output} across points.",
+                  markup=False)
+    if result.run_dir is not None:
+        out.print(f"Results: {result.run_dir}/ (points.parquet, results.parquet, summary.json, manifest.json"
+                  + (f", {len(result.figures)} figures" if result.figures else "") + ")", markup=False)
+    out.print("These are explorations of the scenario's stated assumptions, not forecasts.", markup=False)
+
+
+# --------------------------------------------------------------------------- compare
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from sim.comparison import compare
+
+    result = compare(args.a, args.b, runs=args.runs, seed=args.seed, workers=args.workers, out=args.out,
+                     paired=not args.unpaired)
+    if args.figure:
+        result.figure(Path(args.figure))
+    if args.json:
+        _emit_json(result.to_dict())
+        return 0
+    print_comparison(_out(args), result)
+    return 0
+
+
+def print_comparison(out: Console, result: Any) -> None:
+    c = result.comparison
+    kind = "paired by replicate" if c.paired else "unpaired"
+    t = Table(title=f"{result.label_a} (A) vs {result.label_b} (B): {c.n:,} runs each, {kind}", title_justify="left")
+    for col in ("outcome", "P(A)", "P(B)", "B - A", "95% interval", "p-value", "test"):
+        t.add_column(col, justify="left" if col in ("outcome", "test") else "right")
+    for _, r in c.outcomes.iterrows():
+        is_class = r.get("kind") == "class"
+        if is_class and (r["p_a"] == 0 and r["p_b"] == 0 or r["outcome"] in ("agreement", "no_talks", "talks_failed")):
+            continue  # a class never seen, or the catch-all that repeats an outcome
+        t.add_row(("class " if is_class else "") + str(r["outcome"]), _pct(r["p_a"]), _pct(r["p_b"]), f"{100 * r['diff']:+.1f} pts",
+                  f"{100 * r['lo']:+.1f} to {100 * r['hi']:+.1f}", _pval(r["p_value"]), str(r["test"]))
+    out.print(t)
+    t = Table(title="Timing (months, runs with a value)", title_justify="left")
+    for col in ("measure", "mean A", "mean B", "B - A", "95% interval", "p-value", "test"):
+        t.add_column(col, justify="left" if col in ("measure", "test") else "right")
+    for _, r in c.timing.iterrows():
+        t.add_row(str(r["measure"]), _num(r["mean_a"]), _num(r["mean_b"]), _num(r["diff"], "+"),
+                  f"{_num(r['lo'], '+')} to {_num(r['hi'], '+')}", _pval(r["p_value"]), str(r["test"]))
+    out.print(t)
+    changed = c.terms[c.terms["diff"].abs() > 0] if len(c.terms) else c.terms
+    if len(changed):
+        t = Table(title="Terms of agreements that change (share of agreements)", title_justify="left")
+        for col in ("issue", "option", "A", "B", "B - A"):
+            t.add_column(col, justify="left" if col in ("issue", "option") else "right")
+        for _, r in changed.head(12).iterrows():
+            t.add_row(str(r["issue"]), str(r["option"]), _pct(r["share_a"]), _pct(r["share_b"]), f"{100 * r['diff']:+.1f} pts")
+        out.print(t)
+    elif len(c.terms):
+        out.print("Terms of agreements: the same shares in A and B.", markup=False)
+    out.print(f"A: {result.dir_a}   B: {result.dir_b}", markup=False)
+
+
+def _pval(p: float) -> str:
+    return "-" if p != p else ("<0.001" if p < 0.001 else f"{p:.3f}")
+
+
+def _num(x: float, sign: str = "") -> str:
+    return "-" if x is None or x != x else f"{x:{sign}.2f}"
+
+
+# --------------------------------------------------------------------------- resume, runs
+
+
+def cmd_resume(args: argparse.Namespace) -> int:
+    from sim.batch import resume
+
+    show = not args.json and sys.stderr.isatty()
+    with _progress(show, f"resuming {args.run_dir}") as progress:
+        result = resume(args.run_dir, workers=args.workers, progress=progress)
+    summary = result.summary()
+    if args.json:
+        _emit_json({"run_dir": str(result.run_dir), "kind": result.manifest["kind"], "summary": summary})
+        return 0
+    out = _out(args)
+    if result.manifest["kind"] == "sweep":
+        print_sweep(out, result)
+    else:
+        print_summary(out, result.scenario.name, summary, result.run_dir, result.seed, result.engine,
+                      result.manifest["timing"].get("wall_seconds"))
+    return 0
+
+
+def cmd_runs(args: argparse.Namespace) -> int:
+    from sim.store import list_runs
+
+    rows = list_runs(args.out)
+    if args.json:
+        _emit_json(rows)
+        return 0
+    out = _out(args)
+    if not rows:
+        out.print(f"no run directories in {args.out}/", markup=False)
+        return 0
+    t = Table(title=f"Run directories in {args.out}/", title_justify="left")
+    for col in ("run directory", "kind", "scenario", "started", "runs", "points", "size", "status"):
+        t.add_column(col, justify="right" if col in ("runs", "points", "size") else "left")
+    for r in rows:
+        t.add_row(Text(Path(r["run_dir"]).name), str(r["kind"] or "-"), str(r["scenario"] or "-"),
+                  str(r["started"] or "-"), f"{r['runs']:,}" if r["runs"] else "-", str(r["points"] or "-"),
+                  _size(r["size_bytes"]), Text(r["status"]))
+    out.print(t)
+    return 0
+
+
+def _size(n: int) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return str(n)
 
 
 # --------------------------------------------------------------------------- explain

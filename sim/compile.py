@@ -194,6 +194,11 @@ def _slot_table(sc: Scenario) -> tuple[dict[str, Slot], dict[str, np.ndarray]]:
     return slots, base
 
 
+def parameter_slots(sc: Scenario) -> dict[str, Slot]:
+    """Every addressable parameter of a scenario: key path -> slot."""
+    return _slot_table(sc)[0]
+
+
 def compile_scenario(sc: Scenario, overrides: dict[str, float] | None = None) -> Compiled:
     """Turn a validated scenario into arrays. ``overrides`` fixes slots to values (sweeps)."""
     m = sc.model

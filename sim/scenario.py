@@ -389,6 +389,17 @@ class OutcomeClass(Sourced):
     when: dict[str, str | list[str]]
 
 
+class SweepBlock(Strict):
+    """A sweep stored with the scenario; `negsim sweep FILE` runs it when no --param is given."""
+
+    design: Literal["grid", "lhs", "sobol", "morris"] = "grid"
+    params: dict[str, str | list[StrictBool] | list[float]] = Field(
+        min_length=1, description="key path -> values [..], range 'LOW:HIGH:N' or bounds 'LOW..HIGH'")
+    points: int | None = Field(None, ge=2, description="points of a sampled design (values per parameter for a grid over bounds)")
+    runs: int = Field(200, ge=1, description="replicates at every point")
+    seed: int = Field(0, ge=0)
+
+
 class ScenarioModel(Sourced):
     name: str
     description: str | None = None
@@ -402,6 +413,7 @@ class ScenarioModel(Sourced):
     negotiation: Negotiation
     events: list[Event] = []
     outcome_classes: list[OutcomeClass] = []
+    sweep: SweepBlock | None = None
 
 
 # --------------------------------------------------------------------------- loading
@@ -415,6 +427,7 @@ class Scenario:
     path: Path
     text: str
     origin: dict[Key, tuple[str, int, int]] = field(repr=False)
+    data: dict = field(default_factory=dict, repr=False)  # the merged plain data the model came from
 
     @property
     def name(self) -> str:
@@ -447,7 +460,7 @@ def load_scenario(path: str | Path, *, check_evidence: bool = True) -> Scenario:
     model, problems = _validate(data, origin, str(path))
     if problems:
         raise ScenarioError(problems)
-    scenario = Scenario(model=model, path=Path(path), text=text, origin=origin)
+    scenario = Scenario(model=model, path=Path(path), text=text, origin=origin, data=data)
     problems = check_references(scenario)
     if check_evidence:
         from sim.evidence import check_quotes  # evidence is the next stage of the pipeline
@@ -456,6 +469,18 @@ def load_scenario(path: str | Path, *, check_evidence: bool = True) -> Scenario:
     if problems:
         raise ScenarioError(problems)
     return scenario
+
+
+def scenario_from_data(data: dict, path: str | Path, text: str) -> Scenario:
+    """Rebuild a scenario from its merged data (as stored in a run manifest)."""
+    model, problems = _validate(data, {}, str(path))
+    if problems:
+        raise ScenarioError(problems)
+    sc = Scenario(model=model, path=Path(path), text=text, origin={}, data=data)
+    problems = check_references(sc)
+    if problems:
+        raise ScenarioError(problems)
+    return sc
 
 
 def _load_merged(path: Path, seen: set[Path]) -> tuple[dict, dict, str]:
@@ -653,9 +678,19 @@ def check_references(sc: Scenario) -> list[Problem]:
         for issue, opt in oc.when.items():
             options(("outcome_classes", i, "when", issue), issue, opt)
     if not out:
-        from sim.compile import check_event_paths  # needs the compiled parameter index
+        from sim.compile import (  # needs the compiled parameter index
+            check_event_paths,
+            parameter_slots,
+        )
 
         out += check_event_paths(sc)
+        if m.sweep is not None:
+            slots = parameter_slots(sc)
+            for path in m.sweep.params:
+                if path not in slots:
+                    near = difflib.get_close_matches(path, list(slots), n=3, cutoff=0.5)
+                    hint = f"; nearest: {', '.join(near)}" if near else ""
+                    out.append(sc.problem(("sweep", "params", path), f"unknown parameter path{hint}"))
     return out
 
 

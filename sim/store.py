@@ -98,26 +98,40 @@ def code_version() -> str:
     return f"{version}+{sha}{'.dirty' if dirty else ''}" if sha else version
 
 
-def part_path(run_dir: Path, block: int) -> Path:
-    return run_dir / "parts" / f"part-{block:06d}.parquet"
+def part_path(run_dir: Path, point: int, block: int) -> Path:
+    return run_dir / "parts" / f"part-{point:05d}-{block:06d}.parquet"
 
 
-def write_part(run_dir: Path, block: int, frame: pd.DataFrame) -> None:
+def write_part(run_dir: Path, point: int, block: int, frame: pd.DataFrame) -> None:
+    """Write one finished unit (a block of one point) atomically."""
     (run_dir / "parts").mkdir(exist_ok=True)
-    path = part_path(run_dir, block)
+    path = part_path(run_dir, point, block)
     tmp = path.with_name(f".{path.name}.tmp")
     frame.to_parquet(tmp, index=False)
     os.replace(tmp, path)
 
 
-def merge_parts(run_dir: Path, blocks: int) -> Path:
-    """Stream the parts, in block order, into results.parquet; remove the parts."""
+def finished_parts(run_dir: Path, expected_rows: dict[tuple[int, int], int]) -> set[tuple[int, int]]:
+    """Units whose part file is complete (readable, with the expected number of rows)."""
+    done = set()
+    for key, rows in expected_rows.items():
+        path = part_path(run_dir, *key)
+        try:
+            if path.is_file() and pq.read_metadata(path).num_rows == rows:
+                done.add(key)
+        except (OSError, pa.ArrowInvalid):
+            continue  # a corrupt part is run again
+    return done
+
+
+def merge_parts(run_dir: Path, units: list[tuple[int, int]]) -> Path:
+    """Stream the parts, in unit order, into results.parquet; then remove the parts."""
     target = run_dir / "results.parquet"
     tmp = run_dir / ".results.parquet.tmp"
     writer = None
     try:
-        for b in range(blocks):
-            table = pq.read_table(part_path(run_dir, b))
+        for p, b in units:
+            table = pq.read_table(part_path(run_dir, p, b))
             if writer is None:
                 writer = pq.ParquetWriter(tmp, table.schema)
             writer.write_table(table.cast(writer.schema))
@@ -125,10 +139,44 @@ def merge_parts(run_dir: Path, blocks: int) -> Path:
         if writer is not None:
             writer.close()
     os.replace(tmp, target)
-    for b in range(blocks):
-        part_path(run_dir, b).unlink(missing_ok=True)
+    for p, b in units:
+        part_path(run_dir, p, b).unlink(missing_ok=True)
+    for leftover in (run_dir / "parts").glob(".*.tmp"):
+        leftover.unlink(missing_ok=True)
     (run_dir / "parts").rmdir()
     return target
+
+
+def _alive(pid: Any) -> bool:
+    if not isinstance(pid, int):
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def list_runs(out: str | Path) -> list[dict[str, Any]]:
+    """Run directories under ``out``: id, kind, scenario, date, size, status."""
+    rows = []
+    for path in sorted(Path(out).glob("*/manifest.json")):
+        run_dir = path.parent
+        size = sum(f.stat().st_size for f in run_dir.rglob("*") if f.is_file())
+        try:
+            m = read_manifest(run_dir)
+            status = m.get("status", "?")
+            if status == "running" and not _alive(m.get("pid")):
+                status = "interrupted"  # its process is gone
+            rows.append({"run_dir": str(run_dir), "kind": m.get("kind"), "scenario": m["scenario"]["name"],
+                         "started": m["timing"]["started"], "runs": m.get("runs"), "points": len(m.get("points", [])),
+                         "size_bytes": size, "status": status})
+        except (StoreError, KeyError, TypeError) as exc:
+            rows.append({"run_dir": str(run_dir), "kind": None, "scenario": None, "started": None, "runs": None,
+                         "points": None, "size_bytes": size, "status": f"unreadable: {exc}"})
+    return rows
 
 
 def read_manifest(run_dir: str | Path) -> dict[str, Any]:

@@ -1,0 +1,336 @@
+"""Parameter sweeps and sensitivity analysis.
+
+Three things kept apart (as AgentPy separates Sample, Experiment, DataDict):
+
+* which points to run: :func:`design_matrix` puts points in the unit cube
+  (a grid, scipy.stats.qmc Latin hypercube, SALib's Saltelli scheme over a
+  scipy Sobol sequence, or SALib's Morris trajectories) and :func:`to_values`
+  maps each column onto its parameter's range; one mechanism for all designs;
+* how they run: a :class:`~sim.batch.Job` with one point per design row, every
+  point running the same replicates with the same shocks (common random
+  numbers), so differences between points are paired;
+* what comes back: :class:`SweepResult` with ``points`` (one row per point),
+  ``runs`` (point x replicate), ``summary`` (per point) and ``sensitivity``.
+
+Parameters are addressed by their scenario key path (``actors.moscow.resolve``,
+``battlefield.monthly_change_km2.mean``, ``actors.moscow.preconditions.kursk_withdrawal.value``).
+"""
+
+from __future__ import annotations
+
+import difflib
+import itertools
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sim import store
+from sim.batch import Job, Progress, outcome_names, run_job
+from sim.compile import out_of_range, parameter_slots
+from sim.errors import UsageError
+from sim.records import OUTCOMES
+from sim.scenario import Scenario, load_scenario
+from sim.summary import distribution, shares
+
+DESIGNS = ("grid", "lhs", "sobol", "morris")
+
+
+@dataclass(frozen=True)
+class ParamSpec:
+    """One swept parameter: explicit values, or bounds for a sampled design."""
+
+    path: str
+    values: tuple[float, ...] | None = None
+    bounds: tuple[float, float] | None = None
+    switch: bool = False
+
+    @property
+    def low(self) -> float:
+        return self.bounds[0] if self.bounds else min(self.values)
+
+    @property
+    def high(self) -> float:
+        return self.bounds[1] if self.bounds else max(self.values)
+
+
+def parse_spec(path: str, spec: Any) -> ParamSpec:
+    """``0.2,0.5,0.8`` (list), ``0.2:0.8:7`` (7 values from 0.2 to 0.8), ``0.2..0.8`` (bounds); or a YAML list."""
+    if isinstance(spec, list | tuple):
+        if all(isinstance(v, bool) for v in spec):
+            return ParamSpec(path, tuple(float(v) for v in spec), switch=True)
+        return ParamSpec(path, tuple(_number(path, v) for v in spec))
+    text = str(spec).strip()
+    try:
+        if ".." in text:
+            lo, hi = (float(x) for x in text.split(".."))
+            if not lo < hi:
+                raise ValueError
+            return ParamSpec(path, bounds=(lo, hi))
+        if ":" in text:
+            lo, hi, n = text.split(":")
+            count = int(n)
+            if count < 2:
+                raise ValueError
+            return ParamSpec(path, tuple(float(x) for x in np.linspace(float(lo), float(hi), count)))
+        items = [x.strip() for x in text.split(",") if x.strip()]
+        if items and all(x.lower() in ("true", "false") for x in items):
+            return ParamSpec(path, tuple(float(x.lower() == "true") for x in items), switch=True)
+        return ParamSpec(path, tuple(float(x) for x in items))
+    except ValueError:
+        raise UsageError(f"{path}: cannot read {text!r}: expected a list (0.2,0.5,0.8), a range "
+                         f"(0.2:0.8:7, at least 2 values) or bounds (0.2..0.8, low < high)") from None
+
+
+def _number(path: str, v: Any) -> float:
+    if isinstance(v, int | float) and not isinstance(v, bool):
+        return float(v)
+    raise UsageError(f"{path}: sweep values must be numbers (got {v!r})")
+
+
+def parse_param_args(items: list[str]) -> dict[str, str]:
+    """``["PATH=SPEC", ...]`` from the command line."""
+    out = {}
+    for item in items:
+        path, sep, spec = item.partition("=")
+        if not sep or not path.strip() or not spec.strip():
+            raise UsageError(f"--param takes PATH=SPEC, e.g. actors.moscow.resolve=0.5,0.7,0.9 (got {item!r})")
+        out[path.strip()] = spec.strip()
+    return out
+
+
+def check_specs(sc: Scenario, specs: list[ParamSpec]) -> None:
+    """Every path names a parameter; every value is in that parameter's range."""
+    slots = parameter_slots(sc)
+    for s in specs:
+        if s.path not in slots:
+            near = difflib.get_close_matches(s.path, list(slots), n=3, cutoff=0.5)
+            hint = f"; nearest valid paths: {', '.join(near)}" if near else "; `negsim sweep FILE --list-params` lists them"
+            raise UsageError(f"unknown parameter path {s.path!r}{hint}")
+        slot = slots[s.path]
+        if (slot.kind == "switch") != s.switch:
+            raise UsageError(f"{s.path}: expected {'true,false' if slot.kind == 'switch' else 'numbers'}")
+        for v in (s.values or s.bounds):
+            if slot.kind == "number" and (why := out_of_range(slot.name, v)):
+                raise UsageError(f"{s.path}: {why}")
+
+
+# --------------------------------------------------------------------------- designs
+
+
+def design_matrix(design: str, specs: list[ParamSpec], points: int | None, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """(unit-cube points, parameter values), both (n_points, n_params)."""
+    d = len(specs)
+    if design == "grid":
+        if any(s.values is None for s in specs) and not points:
+            raise UsageError("a grid over bounds (LOW..HIGH) needs --points, the number of values per parameter")
+        axes = [np.array(s.values) if s.values is not None else np.linspace(*s.bounds, points) for s in specs]
+        values = np.array(list(itertools.product(*axes)), dtype=float).reshape(-1, d)
+        unit = np.array([[(v - s.low) / (s.high - s.low) if s.high > s.low else 0.0 for v, s in zip(row, specs, strict=True)]
+                         for row in values]).reshape(-1, d)
+        return unit, values
+    if any(s.switch for s in specs):
+        raise UsageError(f"the {design} design samples ranges: switches (true/false) need --design grid")
+    if not points or points < 2:
+        raise UsageError(f"--design {design} needs --points N (N >= 2)")
+    unit = _unit_points(design, d, points, seed)
+    return unit, to_values(unit, specs)
+
+
+def _unit_points(design: str, d: int, n: int, seed: int) -> np.ndarray:
+    from scipy.stats import qmc
+
+    if design == "lhs":
+        return qmc.LatinHypercube(d=d, seed=np.random.default_rng(seed)).random(n)
+    problem = unit_problem(d)
+    if design == "sobol":
+        if n & (n - 1):
+            raise UsageError(f"--design sobol needs --points a power of 2 (got {n}; try {2 ** round(math.log2(n))})")
+        from SALib.sample import sobol
+
+        return sobol.sample(problem, n, calc_second_order=False, scramble=True, seed=seed)
+    if design == "morris":
+        from SALib.sample import morris
+
+        return morris.sample(problem, n, num_levels=4, seed=seed)
+    raise UsageError(f"design must be one of {', '.join(DESIGNS)} (got {design!r})")
+
+
+def unit_problem(d: int) -> dict[str, Any]:
+    return {"num_vars": d, "names": [f"x{i}" for i in range(d)], "bounds": [[0.0, 1.0]] * d}
+
+
+def to_values(unit: np.ndarray, specs: list[ParamSpec]) -> np.ndarray:
+    """Map unit-cube points onto each parameter's [low, high]."""
+    lo = np.array([s.low for s in specs])
+    hi = np.array([s.high for s in specs])
+    return lo + unit * (hi - lo)
+
+
+def analyze(design: str, unit: np.ndarray, y: np.ndarray, names: list[str], seed: int = 0) -> dict[str, Any] | None:
+    """Sobol indices (first order, total, 95% intervals) or Morris mu*, sigma of outputs ``y`` per point."""
+    problem = unit_problem(unit.shape[1]) | {"names": names}
+    if design == "sobol":
+        from SALib.analyze import sobol
+
+        r = sobol.analyze(problem, y, calc_second_order=False, conf_level=0.95, seed=seed)
+        return {n: {"S1": r["S1"][i], "S1_conf": r["S1_conf"][i], "ST": r["ST"][i], "ST_conf": r["ST_conf"][i]}
+                for i, n in enumerate(names)}
+    if design == "morris":
+        from SALib.analyze import morris
+
+        r = morris.analyze(problem, unit, y, conf_level=0.95, num_levels=4, seed=seed)
+        return {n: {"mu_star": r["mu_star"][i], "mu_star_conf": r["mu_star_conf"][i], "sigma": r["sigma"][i]}
+                for i, n in enumerate(names)}
+    return None
+
+
+# --------------------------------------------------------------------------- running
+
+
+@dataclass
+class SweepResult:
+    """A finished sweep: points, runs (point x replicate), per-point summary, sensitivity, figures."""
+
+    scenario: Scenario
+    seed: int
+    engine: str
+    design: str
+    params: list[str]
+    points: pd.DataFrame
+    run_dir: Path | None = None
+    manifest: dict[str, Any] = field(default_factory=dict)
+    point_summaries: list[dict[str, Any]] = field(default_factory=list)
+    sensitivity: dict[str, Any] = field(default_factory=dict)
+    figures: list[Path] = field(default_factory=list)
+    _runs: pd.DataFrame | None = field(default=None, repr=False)
+
+    @property
+    def runs(self) -> pd.DataFrame:
+        if self._runs is None:
+            self._runs = store.read_results(self.run_dir)
+        return self._runs
+
+    def summary(self) -> dict[str, Any]:
+        return {"design": self.design, "params": self.params, "points": self.point_summaries,
+                "sensitivity": self.sensitivity}
+
+    def table(self) -> pd.DataFrame:
+        """One row per point: parameter values, outcome probabilities with intervals, median agreement month."""
+        rows = []
+        for s in self.point_summaries:
+            row = {"point": s["point"], **s["params"]}
+            for k in OUTCOMES:
+                o = s["outcomes"][k]
+                row |= {f"p_{k}": o["p"], f"lo_{k}": o["lo"], f"hi_{k}": o["hi"]}
+            row["agreement_month_median"] = s["agreement_month"].get("median")
+            rows.append(row)
+        return pd.DataFrame(rows)
+
+
+def run_sweep(scenario: Scenario | str | Path, params: dict[str, Any], design: str = "grid",
+              points: int | None = None, runs: int = 200, seed: int = 0, workers: int = 1,
+              engine: str = "vector", out: str | Path | None = "runs", block_size: int | None = None,
+              progress: Progress | None = None, command: str | None = None, figures: bool = True) -> SweepResult:
+    """Run a sweep: ``params`` maps key paths to specs (see :func:`parse_spec`)."""
+    sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+    if design not in DESIGNS:
+        raise UsageError(f"design must be one of {', '.join(DESIGNS)} (got {design!r})")
+    if not params:
+        raise UsageError("a sweep needs at least one --param PATH=SPEC (or a `sweep:` block in the scenario)")
+    specs = [parse_spec(p, s) for p, s in params.items()]
+    check_specs(sc, specs)
+    unit, values = design_matrix(design, specs, points, seed)
+    names = [s.path for s in specs]
+    point_overrides = [{n: (bool(v) if s.switch else float(v)) for n, v, s in zip(names, row, specs, strict=True)}
+                       for row in values]
+    job = Job(sc, seed, runs, engine, block_size, point_overrides, "sweep")
+    extra = {"sweep": {"design": design, "params": names, "specs": {s.path: str(params[s.path]) for s in specs},
+                       "design_points": points, "unit": unit.tolist()}}
+    run_dir, table, manifest = run_job(job, out, workers, progress, command, extra)
+    if run_dir is None:
+        return _result(job, manifest, table, None, figures=False)
+    return finish_sweep(job, run_dir, manifest, figures)
+
+
+def finish_sweep(job: Job, run_dir: Path, manifest: dict, figures: bool = True) -> SweepResult:
+    table = store.read_results(run_dir, compact=True)
+    result = _result(job, manifest, table, run_dir, figures)
+    result._runs = None  # the compact table served the summary; users get the full one on demand
+    result.points.to_parquet(run_dir / ".points.parquet.tmp", index=False)
+    (run_dir / ".points.parquet.tmp").replace(run_dir / "points.parquet")
+    store.write_json(run_dir / "summary.json", result.summary())
+    manifest["status"] = "complete"
+    manifest["figures"] = [p.name for p in result.figures]
+    store.write_json(run_dir / "manifest.json", manifest)
+    return result
+
+
+def _result(job: Job, manifest: dict, table: pd.DataFrame, run_dir: Path | None, figures: bool) -> SweepResult:
+    sw = manifest["sweep"]
+    names = sw["params"]
+    points = pd.DataFrame([{"point": i, **p} for i, p in enumerate(job.points)])
+    classes = outcome_names(job.scenario)
+    summaries = []
+    for i, group in table.groupby("point", sort=True):
+        s = {"point": int(i), "params": job.points[int(i)], "runs": len(group),
+             "outcomes": shares(group["outcome"], list(OUTCOMES)),
+             "outcome_classes": shares(group["outcome_class"], classes),
+             "talks_month": _short(distribution(group["talks_month"], len(group))),
+             "agreement_month": _short(distribution(group["agreement_month"], len(group)))}
+        summaries.append(s)
+    unit = np.array(sw["unit"])
+    sensitivity = sensitivity_report(sw["design"], unit, table, names, job.runs, job.scenario.model.horizon_months,
+                                     job.seed)
+    result = SweepResult(job.scenario, job.seed, job.engine, sw["design"], names, points, run_dir, manifest,
+                         summaries, sensitivity, [], _runs=table)
+    if figures and run_dir is not None:
+        from sim.plots import sweep_figures
+
+        result.figures = sweep_figures(points, table, names, run_dir, title=f"{job.scenario.name}: {sw['design']} sweep")
+    return result
+
+
+def _short(d: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in d.items() if k != "histogram"}
+
+
+def point_outputs(table: pd.DataFrame, horizon: int) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Per point: (output, its sampling variance) for P(agreement) and mean agreement month.
+
+    A point without any agreement gets horizon + 1 as its mean agreement month.
+    """
+    g = table.groupby("point", sort=True)
+    agreed = g["outcome"].apply(lambda s: float((s == "agreement").mean())).to_numpy()
+    n = g.size().to_numpy()
+    months = table["agreement_month"].astype("Float64")
+    mg = months.groupby(table["point"], sort=True)
+    mean = mg.mean().astype(float).fillna(horizon + 1).to_numpy()
+    count = mg.count().to_numpy()
+    var = mg.var(ddof=1).astype(float).fillna(0.0).to_numpy()
+    return {"p_agreement": (agreed, agreed * (1 - agreed) / n),
+            "mean_agreement_month": (mean, np.where(count > 1, var / np.maximum(count, 1), 0.0))}
+
+
+def sensitivity_report(design: str, unit: np.ndarray, table: pd.DataFrame, names: list[str], runs: int,
+                       horizon: int, seed: int) -> dict[str, Any]:
+    """Sobol or Morris indices for P(agreement) and mean agreement month, with the noise share.
+
+    Each point's output is an average over its replicates; its sampling
+    variance (binomial for a probability, s^2/n for a mean) is run-to-run
+    noise. ``noise_share`` is the mean sampling variance over the variance of
+    the output across points: the part of the spread the indices cannot
+    attribute to the parameters.
+    """
+    if design not in ("sobol", "morris"):
+        return {}
+    out = {}
+    for key, (y, noise) in point_outputs(table, horizon).items():
+        total = float(np.var(y, ddof=1)) if len(y) > 1 else 0.0
+        out[key] = {"indices": analyze(design, unit, y, names, seed),
+                    "noise_share": float(np.mean(noise) / total) if total > 0 else None,
+                    "variance_across_points": total}
+    return out

@@ -1,0 +1,134 @@
+"""The run store: interrupted batches resume to identical results; bad directories are refused."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import sim
+from sim.batch import resume
+from sim.cli import main
+from sim.errors import StoreError
+
+ROOT = Path(__file__).resolve().parents[1]
+BASELINE = str(ROOT / "scenarios" / "baseline.yaml")
+
+
+def start(out: Path, *args: str) -> subprocess.Popen:
+    """`negsim run` in its own process group, as a terminal would start it."""
+    return subprocess.Popen([sys.executable, "-m", "sim.cli", "run", BASELINE, "--out", str(out), "--json", *args],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
+                            start_new_session=True)
+
+
+def wait_for_parts(out: Path, at_least: int, timeout: float = 120) -> Path:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        for d in out.glob("*/parts"):
+            if len(list(d.glob("part-*.parquet"))) >= at_least:
+                return d.parent
+        time.sleep(0.05)
+    raise AssertionError("no parts appeared")
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    out = tmp_path_factory.mktemp("ref")
+    result = sim.run_batch(BASELINE, runs=12000, seed=3, out=out, block_size=300)
+    return pd.read_parquet(result.run_dir / "results.parquet")
+
+
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT], ids=["SIGKILL", "Ctrl-C"])
+def test_interrupted_batch_resumes_to_identical_results(tmp_path, reference, sig):
+    proc = start(tmp_path, "--runs", "12000", "--seed", "3", "--block-size", "300")
+    run_dir = wait_for_parts(tmp_path, 5)
+    proc.send_signal(sig)
+    _out, err = proc.communicate(timeout=60)
+    assert not (run_dir / "results.parquet").exists()
+    if sig == signal.SIGINT:
+        assert proc.returncode == 130
+        assert f"negsim resume {run_dir}" in err and "Traceback" not in err
+        assert json.loads((run_dir / "manifest.json").read_text())["status"] == "interrupted"
+    done = len(list((run_dir / "parts").glob("part-*.parquet")))
+    assert 5 <= done < 40
+    result = resume(run_dir)
+    runs = pd.read_parquet(run_dir / "results.parquet")
+    pd.testing.assert_frame_equal(runs, reference)
+    assert runs["replicate"].is_unique and len(runs) == 12000
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert manifest["status"] == "complete" and len(manifest["resumed"]) == 1
+    assert result.summary()["runs"] == 12000
+    assert not (run_dir / "parts").exists()
+
+
+def test_corrupt_part_is_run_again(tmp_path):
+    full = sim.run_batch(BASELINE, runs=600, seed=2, out=tmp_path / "a", block_size=200)
+    proc_dir = tmp_path / "b"
+    # a directory as an interrupted batch leaves it: manifest, two good parts, one corrupt
+    sim.run_batch(BASELINE, runs=600, seed=2, out=proc_dir, block_size=200)
+    run_dir = next(proc_dir.iterdir())
+    table = pd.read_parquet(run_dir / "results.parquet")
+    (run_dir / "results.parquet").unlink()
+    (run_dir / "parts").mkdir()
+    table.iloc[:200].to_parquet(run_dir / "parts" / "part-00000-000000.parquet", index=False)
+    (run_dir / "parts" / "part-00000-000001.parquet").write_bytes(b"PAR1 truncated")
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    manifest["status"] = "interrupted"
+    (run_dir / "manifest.json").write_text(json.dumps(manifest))
+    resume(run_dir)
+    pd.testing.assert_frame_equal(pd.read_parquet(run_dir / "results.parquet"), pd.read_parquet(full.run_dir / "results.parquet"))
+
+
+def test_corrupt_or_old_manifest_is_refused(tmp_path, capsys):
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "manifest.json").write_text("{not json")
+    with pytest.raises(StoreError, match="corrupt manifest"):
+        resume(bad)
+    old = tmp_path / "old"
+    old.mkdir()
+    (old / "manifest.json").write_text(json.dumps({"format": 0, "kind": "batch"}))
+    assert main(["resume", str(old)]) == 2
+    assert "format 0 is not the format 1" in capsys.readouterr().err
+    assert main(["resume", str(tmp_path / "missing")]) == 2
+
+
+def test_runs_lists_directories_with_status(tmp_path, capsys):
+    sim.run_batch(BASELINE, runs=100, seed=1, out=tmp_path)
+    broken = tmp_path / "20000101-000000-x"
+    broken.mkdir()
+    manifest = json.loads(next(tmp_path.glob("*-baseline/manifest.json")).read_text())
+    manifest |= {"status": "running", "pid": 2**22 + 12345}  # a process that is not there
+    (broken / "manifest.json").write_text(json.dumps(manifest))
+    assert main(["runs", "--out", str(tmp_path), "--json"]) == 0
+    rows = {Path(r["run_dir"]).name: r for r in json.loads(capsys.readouterr().out)}
+    assert rows[broken.name]["status"] == "interrupted"
+    complete = [r for r in rows.values() if r["status"] == "complete"]
+    assert len(complete) == 1 and complete[0]["scenario"] == "baseline" and complete[0]["size_bytes"] > 0
+
+
+def test_resume_of_a_complete_run_changes_nothing(tmp_path):
+    first = sim.run_batch(BASELINE, runs=300, seed=9, out=tmp_path)
+    before = (first.run_dir / "results.parquet").read_bytes()
+    again = resume(first.run_dir)
+    assert (first.run_dir / "results.parquet").read_bytes() == before
+    assert again.summary() == first.summary()
+
+
+def test_parallel_interrupt_leaves_resumable_directory(tmp_path, reference):
+    proc = start(tmp_path, "--runs", "12000", "--seed", "3", "--block-size", "300", "--workers", "2")
+    run_dir = wait_for_parts(tmp_path, 4)
+    os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C reaches the whole group: the parent and its workers
+    _out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err
+    resume(run_dir, workers=2)
+    pd.testing.assert_frame_equal(pd.read_parquet(run_dir / "results.parquet"), reference)
