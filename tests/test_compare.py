@@ -8,6 +8,7 @@ import pytest
 from scipy import stats
 
 import sim
+from sim.errors import UsageError
 from sim.paired import (
     check_pairable,
     compare_tables,
@@ -15,7 +16,6 @@ from sim.paired import (
     newcombe_paired,
     newcombe_unpaired,
 )
-from sim.errors import UsageError
 
 
 @pytest.fixture(scope="module")

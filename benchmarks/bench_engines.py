@@ -1,0 +1,136 @@
+"""Runs per second of the two engines on the baseline scenario.
+
+    .venv/bin/python benchmarks/bench_engines.py [--repeats 3] [--vector-runs 200000]
+                                                  [--agent-runs 400] [--out benchmarks/results/engines.json]
+
+Measures, all in this one process (so ratios compare like with like):
+
+1. the agent engine (Mesa) and the vector engine through ``sim.run_batch``
+   (no files written) with 1 and 2 workers: runs per second, median of the
+   repeats, and their ratio at the same worker count;
+2. a plain Python loop over ``sim.model`` runs, the loop a Mesa user would
+   write (one NegotiationModel per run, stepped until it stops);
+3. how the vector engine's time grows with the horizon (12, 36, 120 months)
+   and with the size of the package space (extra issues).
+
+Prints a table and writes the numbers as JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+import sim
+from sim.compile import compile_scenario
+from sim.model import NegotiationModel
+from sim.scenario import Scenario
+from sim.shocks import draw
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def timed(fn, repeats: int) -> list[float]:
+    out = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        fn()
+        out.append(time.perf_counter() - t)
+    return out
+
+
+def batch_rate(sc: Scenario, runs: int, workers: int, engine: str, repeats: int) -> dict:
+    times = timed(lambda: sim.run_batch(sc, runs=runs, seed=1, workers=workers, engine=engine, out=None), repeats)
+    return {"engine": engine, "workers": workers, "runs": runs, "seconds": times,
+            "runs_per_s_median": runs / statistics.median(times)}
+
+
+def mesa_loop_rate(sc: Scenario, runs: int, repeats: int) -> dict:
+    c = compile_scenario(sc)
+
+    def loop() -> None:
+        for r in range(runs):
+            model = NegotiationModel(c, draw(c, 1, [r]).run(0))
+            while model.running:
+                model.step()
+
+    times = timed(loop, repeats)
+    return {"engine": "plain loop over sim.model", "workers": 1, "runs": runs, "seconds": times,
+            "runs_per_s_median": runs / statistics.median(times)}
+
+
+def with_horizon(sc: Scenario, months: int) -> Scenario:
+    out = copy.copy(sc)
+    out.model = sc.model.model_copy(update={"horizon_months": months})
+    return out
+
+
+def with_extra_issue(sc: Scenario, options: int) -> Scenario:
+    """The baseline plus one issue of ``options`` options (salience 0: outcomes unchanged, packages x options)."""
+    data = copy.deepcopy(sc.data)
+    data["issues"]["extra"] = {"options": {f"o{i}": i / (options - 1) for i in range(options)},
+                               "no_deal": {"position": 0.5}, "assumption": "benchmark"}
+    for actor in data["actors"].values():
+        if actor["role"] == "government":
+            actor["ideal"]["extra"] = 0.5
+            actor["salience"]["extra"] = 0.0
+    return sim.scenario.scenario_from_data(data, sc.path, sc.text)
+
+
+def vector_rate(sc: Scenario, runs: int, repeats: int) -> float:
+    times = timed(lambda: sim.run_batch(sc, runs=runs, seed=1, workers=1, out=None), repeats)
+    return runs / statistics.median(times)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--vector-runs", type=int, default=200_000)
+    ap.add_argument("--agent-runs", type=int, default=400)
+    ap.add_argument("--scaling-runs", type=int, default=40_000)
+    ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "engines.json"))
+    args = ap.parse_args(argv)
+    sc = sim.load_scenario(ROOT / "scenarios" / "baseline.yaml")
+    rows = []
+    for workers in (1, 2):
+        rows.append(batch_rate(sc, args.agent_runs, workers, "agents", args.repeats))
+        rows.append(batch_rate(sc, args.vector_runs, workers, "vector", args.repeats))
+    rows.append(mesa_loop_rate(sc, max(50, args.agent_runs // 4), args.repeats))
+    rate = {(r["engine"], r["workers"]): r["runs_per_s_median"] for r in rows}
+    ratios = {w: rate[("vector", w)] / rate[("agents", w)] for w in (1, 2)}
+    horizon = {m: vector_rate(with_horizon(sc, m), args.scaling_runs, args.repeats) for m in (12, 36, 120)}
+    packages = {}
+    for options in (1, 5, 20):
+        s = sc if options == 1 else with_extra_issue(sc, options)
+        n = compile_scenario(s).n_packages
+        packages[n] = vector_rate(s, args.scaling_runs, args.repeats)
+
+    print(f"negsim engine benchmark: baseline scenario, {args.repeats} repeats, medians "
+          f"({platform.processor() or platform.machine()}, {sys.version.split()[0]}, numpy {np.__version__})")
+    print(f"{'engine':<28}{'workers':>8}{'runs':>10}{'runs/s':>12}")
+    for r in rows:
+        print(f"{r['engine']:<28}{r['workers']:>8}{r['runs']:>10,}{r['runs_per_s_median']:>12,.0f}")
+    for w, x in ratios.items():
+        print(f"vector / agents, {w} worker{'s' if w > 1 else ''}: {x:,.0f}x")
+    print("vector engine, 1 worker, by horizon:  " + ", ".join(f"{m} months {v:,.0f}/s" for m, v in horizon.items()))
+    print("vector engine, 1 worker, by packages: " + ", ".join(f"{n} packages {v:,.0f}/s" for n, v in packages.items()))
+    result = {"rows": rows, "vector_over_agents": ratios, "by_horizon_months": horizon, "by_packages": packages,
+              "repeats": args.repeats, "python": sys.version.split()[0], "numpy": np.__version__,
+              "time": time.strftime("%Y-%m-%dT%H:%M:%S")}
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"written {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
