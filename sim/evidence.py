@@ -55,12 +55,15 @@ class Entry:
 
 
 def find_doc(scenario_file: str, doc: str) -> Path | None:
-    """The document: next to the scenario, or in a seeds/ folder of it or any parent folder."""
+    """The document in the seeds/ folder of the scenario's folder or of its nearest parent that has it."""
     here = Path(scenario_file).resolve().parent
     for folder in (here, *here.parents):
-        for candidate in (folder / doc, folder / "seeds" / doc):
+        candidate = folder / "seeds" / doc
+        try:
             if candidate.is_file():
                 return candidate
+        except OSError:  # a name the file system cannot hold
+            return None
     return None
 
 

@@ -20,7 +20,16 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, WithJsonSchema
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    ValidationError,
+    WithJsonSchema,
+    field_validator,
+)
 from pydantic.functional_validators import PlainValidator, WrapValidator
 from pydantic_core import PydanticCustomError
 from scipy import stats
@@ -55,6 +64,13 @@ class Evidence(Strict):
 
     doc: str = Field(description="file name in seeds/")
     quote: str = Field(min_length=3, description="text that appears in the document")
+
+    @field_validator("doc")
+    @classmethod
+    def _file_name(cls, doc: str) -> str:
+        if "/" in doc or "\\" in doc or doc in ("", ".", "..") or len(doc) > 255:
+            raise _fail(f"evidence document {show_value(doc)} not found in seeds/ (give a file name in seeds/, without folders)")
+        return doc
 
 
 class Sourced(Strict):
@@ -142,7 +158,10 @@ def _parse_source(raw: dict) -> tuple[Evidence | None, str | None]:
     if ev is not None:
         if not isinstance(ev, dict) or set(ev) != {"doc", "quote"} or not all(isinstance(v, str) for v in ev.values()):
             raise _fail(f"evidence must be a mapping {{doc: FILE, quote: TEXT}} (got {show_value(ev)})")
-        ev = Evidence(**ev)
+        try:
+            ev = Evidence(**ev)
+        except ValidationError as exc:
+            raise _fail(exc.errors()[0]["msg"]) from None
     if assumption is not None and not isinstance(assumption, str):
         raise _fail(f"assumption must be text (got {show_value(assumption)})")
     return ev, assumption
@@ -150,7 +169,7 @@ def _parse_source(raw: dict) -> tuple[Evidence | None, str | None]:
 
 def _parse_dist(raw: dict, lo: float | None, hi: float | None) -> tuple[str, tuple[tuple[str, float], ...]]:
     name = raw.get("dist")
-    if name not in DISTS:
+    if not isinstance(name, str) or name not in DISTS:
         near = difflib.get_close_matches(str(name), DISTS, n=1)
         hint = f"; did you mean {near[0]!r}?" if near else ""
         raise _fail(f"dist must be one of {', '.join(DISTS)} (got {show_value(name)}){hint}")
@@ -379,7 +398,7 @@ class Negotiation(Sourced):
 
 
 class Event(Sourced):
-    month: int = Field(ge=0)
+    month: StrictInt = Field(ge=0)
     set: dict[str, StrictBool | float]
     note: str | None = None
 
@@ -395,9 +414,9 @@ class SweepBlock(Strict):
     design: Literal["grid", "lhs", "sobol", "morris"] = "grid"
     params: dict[str, str | list[StrictBool] | list[float]] = Field(
         min_length=1, description="key path -> values [..], range 'LOW:HIGH:N' or bounds 'LOW..HIGH'")
-    points: int | None = Field(None, ge=2, description="points of a sampled design (values per parameter for a grid over bounds)")
-    runs: int = Field(200, ge=1, description="replicates at every point")
-    seed: int = Field(0, ge=0)
+    points: StrictInt | None = Field(None, ge=2, description="points of a sampled design (values per parameter for a grid over bounds)")
+    runs: StrictInt = Field(200, ge=1, description="replicates at every point")
+    seed: StrictInt = Field(0, ge=0)
 
 
 class ScenarioModel(Sourced):
@@ -405,7 +424,7 @@ class ScenarioModel(Sourced):
     description: str | None = None
     extends: str | None = None
     start: str = Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="start month, YYYY-MM")
-    horizon_months: int = Field(ge=1, le=600)
+    horizon_months: StrictInt = Field(ge=1, le=600)
     issues: dict[str, Issue] = Field(min_length=1)
     exclude: list[Exclusion] = []
     battlefield: Battlefield
@@ -490,9 +509,13 @@ def _load_merged(path: Path, seen: set[Path]) -> tuple[dict, dict, str]:
     base_name = doc.data.get("extends")
     if base_name is None:
         return doc.data, origin, text
-    base_path = (path.parent / str(base_name)).resolve()
     line, col = doc.positions.get(("extends",), (1, 1))
-    if not isinstance(base_name, str) or not base_path.is_file():
+    base_path = (path.parent / str(base_name)).resolve()
+    try:
+        found = isinstance(base_name, str) and base_path.is_file()
+    except OSError:  # e.g. a name too long for the file system
+        found = False
+    if not found:
         raise ScenarioError([Problem(doc.file, line, col, "extends", f"no scenario file to extend (got {show_value(base_name)})")])
     if base_path in seen:
         raise ScenarioError([Problem(doc.file, line, col, "extends", f"circular extends (got {show_value(base_name)})")])
@@ -637,6 +660,8 @@ def check_references(sc: Scenario) -> list[Problem]:
     for i, ex in enumerate(m.exclude):
         for issue, opt in ex.match.items():
             options(("exclude", i, "match", issue), issue, opt)
+    if m.exclude and not out and _packages_left(m) == 0:
+        out.append(sc.problem(("exclude",), "the exclusions remove every package: nothing is left to negotiate"))
     for name, g in govs.items():
         base = ("actors", name)
         for key in ("ideal", "salience"):
@@ -692,6 +717,17 @@ def check_references(sc: Scenario) -> list[Problem]:
                     hint = f"; nearest: {', '.join(near)}" if near else ""
                     out.append(sc.problem(("sweep", "params", path), f"unknown parameter path{hint}"))
     return out
+
+
+def _packages_left(m: ScenarioModel) -> int:
+    import itertools
+
+    left = 0
+    for combo in itertools.product(*[list(i.options) for i in m.issues.values()]):
+        terms = dict(zip(m.issues, combo, strict=True))
+        hit = any(all(terms[k] in ([v] if isinstance(v, str) else v) for k, v in ex.match.items()) for ex in m.exclude)
+        left += not hit
+    return left
 
 
 def scenario_json_schema() -> dict:

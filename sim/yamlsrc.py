@@ -57,18 +57,22 @@ def parse_yaml(raw: bytes | str, name: str) -> Located:
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        msg = f"malformed YAML: {exc.problem or exc.context}"
-        if "\t" in text and "tab" in str(exc.problem or ""):
-            msg += " (tabs cannot indent YAML; use spaces)"
-        raise ScenarioError([Problem(name, line, col, "", msg)]) from None
-    except yaml.YAMLError as exc:  # pragma: no cover - composer errors are marked
-        raise ScenarioError([Problem(name, 1, 1, "", f"malformed YAML: {exc}")]) from None
+        raise ScenarioError([_syntax_problem(name, exc)]) from None
+    except yaml.reader.ReaderError as exc:
+        line = text[: exc.position].count("\n") + 1
+        col = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
+        raise ScenarioError([Problem(name, line, col, "", f"malformed YAML: character {exc.character!r} is not allowed in YAML text")]) from None
+    except RecursionError:
+        raise ScenarioError([Problem(name, 1, 1, "", "malformed YAML: nesting too deep")]) from None
+    except yaml.YAMLError as exc:
+        raise ScenarioError([Problem(name, 1, 1, "", f"malformed YAML: {str(exc).splitlines()[0]}")]) from None
     if node is None:
         raise ScenarioError([Problem(name, 1, 1, "", "empty file: expected a scenario mapping")])
     walker = _Walker(name)
-    data = walker.build(node, ())
+    try:
+        data = walker.build(node, ())
+    except RecursionError:
+        raise ScenarioError([Problem(name, 1, 1, "", "malformed YAML: nesting too deep")]) from None
     if walker.problems:
         raise ScenarioError(walker.problems)
     if not isinstance(data, dict):
@@ -76,6 +80,20 @@ def parse_yaml(raw: bytes | str, name: str) -> Located:
         kind = type(data).__name__
         raise ScenarioError([Problem(name, line, col, "", f"expected a mapping of scenario keys at the top level (got a {kind}: {show_value(data)})")])
     return Located(name, data, walker.positions)
+
+
+def _syntax_problem(name: str, exc: yaml.MarkedYAMLError) -> Problem:
+    """One line for a YAML syntax error, at the construct that was left open when there is one."""
+    problem = str(exc.problem or "")
+    mark = exc.problem_mark
+    msg = f"malformed YAML: {problem or exc.context}"
+    if exc.context and exc.context_mark is not None and "scanning" in exc.context:
+        mark = exc.context_mark  # e.g. an unclosed quote: point at where it opened
+        msg = f"malformed YAML: {problem} ({exc.context} that starts here)"
+    if "\t" in problem or "'\\t'" in problem:
+        msg += " (tabs cannot indent YAML; use spaces)"
+    line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+    return Problem(name, line, col, "", msg)
 
 
 def _decode(raw: bytes | str, name: str) -> str:
@@ -100,11 +118,29 @@ class _Walker:
         self.positions: dict[Key, tuple[int, int]] = {}
         self.constructor = yaml.SafeLoader("")
         self.merged: dict[int, int] = {}
+        self.stack: set[int] = set()
 
     def fail(self, node: yaml.Node, path: Key, message: str) -> None:
         self.problems.append(Problem(self.name, node.start_mark.line + 1, node.start_mark.column + 1, dotted(path), message))
 
     def build(self, node: yaml.Node, path: Key) -> Any:
+        if id(node) in self.stack:
+            self.fail(node, path, "recursive alias: a node contains itself")
+            return None
+        self.stack.add(id(node))
+        try:
+            return self._build(node, path)
+        finally:
+            self.stack.discard(id(node))
+
+    def _construct(self, node: yaml.Node, path: Key) -> Any:
+        try:
+            return self.constructor.construct_object(node, deep=True)
+        except (yaml.YAMLError, ValueError, KeyError, TypeError, OverflowError) as exc:
+            self.fail(node, path, f"bad value for {node.tag.rsplit(':', 1)[-1]}: {str(exc).splitlines()[0][:80]} (got {show_value(node.value)})")
+            return None
+
+    def _build(self, node: yaml.Node, path: Key) -> Any:
         self.nodes += 1
         if self.nodes > MAX_NODES:
             if self.nodes == MAX_NODES + 1:
@@ -118,29 +154,29 @@ class _Walker:
             return self._mapping(node, path)
         if isinstance(node, yaml.SequenceNode):
             return [self.build(child, (*path, i)) for i, child in enumerate(node.value)]
-        try:
-            return self.constructor.construct_object(node, deep=True)
-        except yaml.YAMLError as exc:
-            self.fail(node, path, f"bad value: {exc}")
-            return None
+        return self._construct(node, path)
 
     def _mapping(self, node: yaml.MappingNode, path: Key) -> dict:
         out: dict = {}
         if id(node) not in self.merged:  # an aliased node is flattened once, on its first visit
             own = sum(1 for k, _ in node.value if k.tag != "tag:yaml.org,2002:merge")
-            self.constructor.flatten_mapping(node)
+            try:
+                self.constructor.flatten_mapping(node)
+            except yaml.YAMLError as exc:
+                self.fail(node, path, f"bad merge key: {getattr(exc, 'problem', None) or exc}")
+                return {}
             self.merged[id(node)] = len(node.value) - own
         merged = self.merged[id(node)]  # `<<:` entries come first; the mapping's own keys override them
+        own_keys = {k.value for k, _ in node.value[merged:] if isinstance(k, yaml.ScalarNode)}
         for i, (key_node, value_node) in enumerate(node.value):
-            if i < merged:
-                key = self.constructor.construct_object(key_node) if isinstance(key_node, yaml.ScalarNode) else None
-                own_keys = {self.constructor.construct_object(k) for k, _ in node.value[merged:] if isinstance(k, yaml.ScalarNode)}
-                if key in own_keys or key in out:
-                    continue
             if not isinstance(key_node, yaml.ScalarNode) or key_node.tag not in CORE_TAGS:
                 self.fail(key_node, path, "mapping keys must be plain strings")
                 continue
-            key = self.constructor.construct_object(key_node)
+            if i < merged and (key_node.value in own_keys or key_node.value in out):
+                continue  # overridden by the mapping's own key, or by an earlier merged mapping
+            key = self._construct(key_node, path)
+            if key is None and key_node.tag != "tag:yaml.org,2002:null":
+                continue
             if not isinstance(key, str):
                 key = str(key).lower() if isinstance(key, bool) else str(key)
             if key in out:
