@@ -373,27 +373,37 @@ def _command() -> str:
     return "negsim " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[1:] else "negsim"
 
 
-def print_sweep(out: Console, result: Any, limit: int = 30) -> None:
+def print_sweep(out: Console, result: Any, limit: int = 20) -> None:
     table = result.table()
     n = len(table)
-    t = Table(title=f"{result.scenario.name}: {result.design} sweep, {n} points x "
-                    f"{result.manifest['runs']:,} runs, seed {result.seed}", title_justify="left")
-    t.add_column("point", justify="right")
-    for p in result.params:
-        t.add_column(p.split(".", 1)[-1], justify="right")
-    for k in ("no_talks", "talks_failed", "agreement"):
-        t.add_column(f"P({k})", justify="right")
-    t.add_column("agreement 95%", justify="right")
-    t.add_column("median month", justify="right")
-    for _, r in table.head(limit).iterrows():
-        m = r["agreement_month_median"]
-        t.add_row(str(r["point"]), *[f"{r[p]:.4g}" for p in result.params],
-                  *[_pct(r[f"p_{k}"]) for k in ("no_talks", "talks_failed", "agreement")],
-                  f"{_pct(r['lo_agreement'])} - {_pct(r['hi_agreement'])}",
-                  "-" if m is None or m != m else f"{m:.0f}")
-    out.print(t)
-    if n > limit:
-        out.print(f"(first {limit} of {n} points; all of them are in summary.json and points.parquet)", markup=False)
+    out.print(f"{result.scenario.name}: {result.design} sweep, {n} points x {result.manifest['runs']:,} runs, "
+              f"seed {result.seed}", markup=False)
+    for param in result.params:
+        t = Table(title=f"By {param} (pooled over the other parameters)", title_justify="left")
+        for col in ("value", "runs", "P(no_talks)", "P(talks_failed)", "P(agreement)", "agreement 95%"):
+            t.add_column(col, justify="right")
+        for _, r in result.marginal(param).iterrows():
+            t.add_row(str(r["value"]), f"{r['runs']:,}", _pct(r["p_no_talks"]), _pct(r["p_talks_failed"]),
+                      _pct(r["p_agreement"]), f"{_pct(r['lo_agreement'])} - {_pct(r['hi_agreement'])}")
+        out.print(t)
+    if n <= limit:
+        t = Table(title="Points", title_justify="left")
+        t.add_column("point", justify="right")
+        for p in result.params:
+            t.add_column(p.split(".", 1)[-1], justify="right")
+        for k in ("no_talks", "talks_failed", "agreement"):
+            t.add_column(f"P({k})", justify="right")
+        t.add_column("agreement 95%", justify="right")
+        t.add_column("median month", justify="right")
+        for _, r in table.iterrows():
+            m = r["agreement_month_median"]
+            t.add_row(str(int(r["point"])), *[f"{r[p]:.4g}" for p in result.params],
+                      *[_pct(r[f"p_{k}"]) for k in ("no_talks", "talks_failed", "agreement")],
+                      f"{_pct(r['lo_agreement'])} - {_pct(r['hi_agreement'])}",
+                      "-" if m is None or m != m else f"{m:.0f}")
+        out.print(t)
+    else:
+        out.print(f"({n} points: each one is in summary.json and points.parquet)", markup=False)
     for output, rep in (result.sensitivity or {}).items():
         idx = rep["indices"]
         t = Table(title=f"Sensitivity of {output} ({result.design})", title_justify="left")

@@ -34,7 +34,7 @@ from sim.compile import out_of_range, parameter_slots
 from sim.errors import UsageError
 from sim.records import OUTCOMES
 from sim.scenario import Scenario, load_scenario
-from sim.summary import distribution, shares
+from sim.summary import distribution, shares, wilson
 
 DESIGNS = ("grid", "lhs", "sobol", "morris")
 
@@ -75,7 +75,7 @@ def parse_spec(path: str, spec: Any) -> ParamSpec:
             count = int(n)
             if count < 2:
                 raise ValueError
-            return ParamSpec(path, tuple(float(x) for x in np.linspace(float(lo), float(hi), count)))
+            return ParamSpec(path, tuple(float(f"{x:.12g}") for x in np.linspace(float(lo), float(hi), count)))
         items = [x.strip() for x in text.split(",") if x.strip()]
         if items and all(x.lower() in ("true", "false") for x in items):
             return ParamSpec(path, tuple(float(x.lower() == "true") for x in items), switch=True)
@@ -217,6 +217,24 @@ class SweepResult:
     def summary(self) -> dict[str, Any]:
         return {"design": self.design, "params": self.params, "points": self.point_summaries,
                 "sensitivity": self.sensitivity}
+
+    def marginal(self, param: str) -> pd.DataFrame:
+        """Outcome probabilities (95% Wilson intervals) at each value of one parameter, pooled over the others."""
+        from sim.plots import levels_of  # grouping as in the figures: values, or quantile bins
+
+        runs = self._runs if self._runs is not None else store.read_results(self.run_dir, columns=["point", "outcome"])
+        values = self.points.set_index("point")[param]
+        levels = levels_of(values.loc[runs["point"].to_numpy()].reset_index(drop=True))
+        outcome = runs["outcome"].to_numpy()
+        rows = []
+        for code, label in enumerate(levels.labels):
+            group = outcome[levels.code == code]
+            row = {"value": label, "runs": len(group)}
+            for k in OUTCOMES:
+                p, lo, hi = wilson(int((group == k).sum()), len(group))
+                row |= {f"p_{k}": p, f"lo_{k}": lo, f"hi_{k}": hi}
+            rows.append(row)
+        return pd.DataFrame(rows)
 
     def table(self) -> pd.DataFrame:
         """One row per point: parameter values, outcome probabilities with intervals, median agreement month."""
