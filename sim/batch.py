@@ -42,7 +42,7 @@ from sim.shocks import MAX_SEED, draw
 from sim.summary import summarize
 
 ENGINES = ("vector", "agents")
-BLOCK = {"vector": 2000, "agents": 25}
+BLOCK = {"vector": 5000, "agents": 25}
 Progress = Callable[[int, int], None]
 
 
