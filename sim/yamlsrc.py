@@ -9,6 +9,7 @@ tags outside the YAML core schema.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ import yaml
 from sim.errors import Problem, ScenarioError, show_value
 
 Key = tuple[str | int, ...]
+EXPONENT = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+$")
 MAX_NODES = 100_000  # alias expansion beyond this is refused (billion-laughs guard)
 MAX_BYTES = 5_000_000
 CORE_TAGS = {
@@ -61,7 +63,7 @@ def parse_yaml(raw: bytes | str, name: str) -> Located:
     except yaml.reader.ReaderError as exc:
         line = text[: exc.position].count("\n") + 1
         col = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
-        raise ScenarioError([Problem(name, line, col, "", f"malformed YAML: character {exc.character!r} is not allowed in YAML text")]) from None
+        raise ScenarioError([Problem(name, line, col, "", f"malformed YAML: control character {exc.character if isinstance(exc.character, str) else chr(exc.character)!r} is not allowed in YAML text")]) from None
     except RecursionError:
         raise ScenarioError([Problem(name, 1, 1, "", "malformed YAML: nesting too deep")]) from None
     except yaml.YAMLError as exc:
@@ -154,6 +156,8 @@ class _Walker:
             return self._mapping(node, path)
         if isinstance(node, yaml.SequenceNode):
             return [self.build(child, (*path, i)) for i, child in enumerate(node.value)]
+        if node.tag == "tag:yaml.org,2002:str" and node.style is None and EXPONENT.match(node.value):
+            return float(node.value)  # YAML 1.1 reads 1e3 as text; a scenario means the number
         return self._construct(node, path)
 
     def _mapping(self, node: yaml.MappingNode, path: Key) -> dict:
@@ -192,5 +196,7 @@ def dotted(path: Key) -> str:
     """``('actors', 'kyiv', 'red_lines', 0)`` -> ``actors.kyiv.red_lines[0]``."""
     out = ""
     for part in path:
+        if isinstance(part, str) and not part.isprintable():
+            part = repr(part)  # a key with a line break must not break the one-line error format
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
     return out
