@@ -21,8 +21,10 @@ demo: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check sim tests benchmarks
 
+# The default run, then the slow soak and fuzz tests as a separate, bounded step.
 test: lint
 	$(BIN)/python -m pytest -q
+	timeout 1200 $(BIN)/python -m pytest -q -m slow
 
 test-slow: $(STAMP)
 	$(BIN)/python -m pytest -q -m slow

@@ -94,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--vector-runs", type=int, default=200_000)
-    ap.add_argument("--agent-runs", type=int, default=400)
+    ap.add_argument("--agent-runs", type=int, default=1000)
     ap.add_argument("--scaling-runs", type=int, default=40_000)
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "engines.json"))
     args = ap.parse_args(argv)

@@ -39,7 +39,7 @@ from sim.errors import NegsimError, StoreError, UsageError
 from sim.records import OUTCOMES
 from sim.scenario import Scenario, load_scenario, scenario_from_data
 from sim.shocks import MAX_SEED, draw
-from sim.summary import summarize
+from sim.summary import summarize, summary_columns
 
 ENGINES = ("vector", "agents")
 BLOCK = {"vector": 5000, "agents": 25}
@@ -107,7 +107,11 @@ class BatchResult:
     def summary(self) -> dict[str, Any]:
         """Outcome probabilities with 95% Wilson intervals and distributions of timing and terms."""
         if self._summary is None:
-            table = self._runs if self._runs is not None else store.read_results(self.run_dir, compact=True)
+            if self._runs is not None:
+                table = self._runs
+            else:
+                columns = summary_columns(store.results_columns(self.run_dir))
+                table = store.read_results(self.run_dir, columns=columns, compact=True)
             self._summary = summarize(table, self.classes())
         return self._summary
 
@@ -170,16 +174,27 @@ def execute(job: Job, todo: list[tuple[int, int, int, int]], workers: int,
     # Workers start with SIGINT ignored (the disposition survives exec), so Ctrl-C reaches
     # only this process, which stops the pool and leaves a resumable run directory.
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if _main_thread() else None
+    queue = iter(todo)
+    pending: set[cf.Future] = set()
+
+    def fill() -> None:  # a few units in flight per worker: results are released as they are written
+        while len(pending) < 2 * workers and (unit := next(queue, None)) is not None:
+            pending.add(pool.submit(_work, *unit))
+
     try:
         pool = cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_pool_worker,
                                       initargs=(job,))
-        futures = [pool.submit(_work, *u) for u in todo]
+        fill()
     finally:
         if previous is not None:
             signal.signal(signal.SIGINT, previous)
     try:
-        for fut in cf.as_completed(futures):
-            on_unit(*fut.result())
+        while pending:
+            done, _ = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
+            for fut in done:
+                pending.discard(fut)
+                on_unit(*fut.result())
+            fill()
     except BaseException:
         pool.shutdown(wait=False, cancel_futures=True)
         raise

@@ -7,6 +7,7 @@ from typing import Any
 
 import pandas as pd
 
+from sim import rules
 from sim.compile import Compiled, compile_scenario
 from sim.model import NegotiationModel, run_one
 from sim.records import stack_runs, to_frame
@@ -86,8 +87,14 @@ def _talks(c: Compiled, e: dict[str, Any]) -> list[str]:
     for g, (prob, ok) in enumerate(talk["answers"]):
         out.append(f"    {c.governments[g]}: utility {talk['utilities'][g]:.3f} vs reservation "
                    f"{talk['reservations'][g]:.3f} -> {'accepts' if ok else 'rejects'} (p={prob:.2f})")
-    for g, (prob, ok) in talk["votes"].items():
-        out.append(f"    {c.publics[g]}: {'ratifies' if ok else 'rejects'} (p={prob:.2f})")
+    for g, (prob, ok, voted) in talk["votes"].items():
+        if voted:
+            out.append(f"    {c.publics[g]}: {'ratifies' if ok else 'rejects'} (p={prob:.2f})")
+        else:
+            out.append(f"    {c.publics[g]}: no ratifying vote")
+    ratify = [talk["votes"].get(g, (1.0, True))[0] for g in (0, 1)]
+    chance = rules.deal_probability(talk["answers"][0][0], talk["answers"][1][0], ratify[0], ratify[1])
+    out.append(f"    chance of a ratified deal this month: {chance:.2f}")
     if talk["agreed"]:
         out.append("  Agreement.")
     elif talk.get("breakdown"):

@@ -143,8 +143,8 @@ class NegotiationModel(mesa.Model):
         self.lead = lead.index if lead is not None else -1
         answers = [g.respond(x, r) for g, r in zip(govs, res, strict=True)]
         u_nd = [g.no_deal_utility() for g in govs]
-        votes = {g: pb.ratify(x, u_nd[g]) for g, pb in self.public_of.items()}
-        agreed = all(ok for _, ok in answers) and all(ok for _, ok in votes.values())
+        votes = {g: (*pb.ratify(x, u_nd[g]), pb.param("ratifies") > 0.0) for g, pb in self.public_of.items()}
+        agreed = all(ok for _, ok in answers) and all(ok for _, ok, _voted in votes.values())
         entry["talks"] = {"lead": lead.name if lead else None, "package": x, "zone": zone,
                           "utilities": [float(self.utilities[g][x]) for g in (0, 1)],
                           "reservations": [float(r) for r in res], "answers": answers, "votes": votes,

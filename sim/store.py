@@ -193,6 +193,10 @@ def read_manifest(run_dir: str | Path) -> dict[str, Any]:
     return manifest
 
 
+def results_columns(run_dir: str | Path) -> list[str]:
+    return pq.read_schema(Path(run_dir) / "results.parquet").names
+
+
 def read_results(run_dir: str | Path, columns: list[str] | None = None, compact: bool = False) -> pd.DataFrame:
     """The results table of a run directory; ``compact`` reads text columns as categoricals."""
     path = Path(run_dir) / "results.parquet"
@@ -204,7 +208,3 @@ def read_results(run_dir: str | Path, columns: list[str] | None = None, compact:
     text = [f.name for f in schema if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)]
     table = pq.read_table(path, columns=columns, read_dictionary=text)
     return table.to_pandas(ignore_metadata=True)
-
-
-def arrow_schema(frame: pd.DataFrame) -> pa.Schema:
-    return pa.Schema.from_pandas(frame, preserve_index=False)

@@ -64,6 +64,13 @@ def numeric(values: pd.Series) -> dict[str, float]:
     return {"mean": float(v.mean()), "p5": float(q[0]), "median": float(q[1]), "p95": float(q[2])}
 
 
+def summary_columns(columns: list[str]) -> list[str]:
+    """The columns :func:`summarize` reads (so a large table can be read without the rest)."""
+    fixed = {"outcome", "outcome_class", "talks_month", "agreement_month", "lead_mediator", "kursk_retaken_month",
+             "territory_end_km2"}
+    return [c for c in columns if c in fixed or c.startswith(("term_", "casualties_"))]
+
+
 def summarize(runs: pd.DataFrame, classes: list[str] | None = None) -> dict[str, Any]:
     """The summary written to summary.json and printed by `negsim run`."""
     n = len(runs)

@@ -44,6 +44,18 @@ def test_agent_and_vector_engines_agree_run_by_run(path):
     assert agents["outcome"].nunique() >= 2, "a shipped scenario should not have a single outcome"
 
 
+def test_shocks_come_from_the_design_s_per_run_generator(baseline):
+    """draw() builds each replicate's generator fast; its draws equal the reference generator's."""
+    from sim.shocks import draw, run_generator
+
+    c = compile_scenario(baseline)
+    shocks = draw(c, 123, [0, 7, 99_999])
+    for i, r in enumerate((0, 7, 99_999)):
+        g = run_generator(123, r)
+        np.testing.assert_array_equal(shocks.normal[i], g.standard_normal((c.horizon, 6)))
+        np.testing.assert_array_equal(shocks.uniform[i], g.random((c.horizon, 6)))
+
+
 def test_vector_results_do_not_depend_on_block_size(baseline):
     c = compile_scenario(baseline)
     whole = simulate_block(c, 3, 0, 600)
