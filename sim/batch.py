@@ -170,7 +170,10 @@ def execute(job: Job, todo: list[tuple[int, int, int, int]], workers: int,
         for p, b, start, stop in todo:
             on_unit(p, b, _unit(job, p, start, stop))
         return
-    ctx = mp.get_context("spawn")  # fresh interpreters: no state inherited from the caller
+    # Workers are forked from a clean server process that has imported negsim once: no state
+    # inherited from the caller, and no import cost per worker after the first batch.
+    ctx = mp.get_context("forkserver")
+    ctx.set_forkserver_preload(["sim.batch"])
     # Workers start with SIGINT ignored (the disposition survives exec), so Ctrl-C reaches
     # only this process, which stops the pool and leaves a resumable run directory.
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if _main_thread() else None
