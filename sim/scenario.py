@@ -442,7 +442,7 @@ class ScenarioModel(Sourced):
 class Scenario:
     """A validated scenario: the model, its file, its text and where each key came from."""
 
-    model: ScenarioModel
+    model: ScenarioModel | None  # None only while a file that failed validation is checked further
     path: Path
     text: str
     origin: dict[Key, tuple[str, int, int]] = field(repr=False)
@@ -475,15 +475,14 @@ def load_scenario(path: str | Path, *, check_evidence: bool = True) -> Scenario:
 
     Raises ScenarioError listing every problem found, each with file:line:col.
     """
+    from sim.evidence import check_quotes  # evidence is the next stage of the pipeline
+
     data, origin, text = _load_merged(Path(path), set())
     model, problems = _validate(data, origin, str(path))
-    if problems:
-        raise ScenarioError(problems)
     scenario = Scenario(model=model, path=Path(path), text=text, origin=origin, data=data)
-    problems = check_references(scenario)
+    if model is not None:  # references need a valid schema; quotes are checked either way
+        problems += check_references(scenario)
     if check_evidence:
-        from sim.evidence import check_quotes  # evidence is the next stage of the pipeline
-
         problems += check_quotes(scenario)
     if problems:
         raise ScenarioError(problems)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -28,6 +29,7 @@ def test_validate_accepts_every_shipped_scenario(capsys):
 
 
 def test_validate_bad_file_exit_2_one_line_per_problem_no_traceback(tmp_path):
+    shutil.copytree(ROOT / "seeds", tmp_path / "seeds")  # the quotes stay checkable
     bad = tmp_path / "bad.yaml"
     bad.write_text(Path(BASELINE).read_text().replace("resolve:\n      value: 0.35", "resolve:\n      value: 1.35"))
     proc = run_cli("validate", str(bad))
