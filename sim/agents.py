@@ -86,11 +86,8 @@ class GovernmentAgent(mesa.Agent):
 
     def allowed(self) -> np.ndarray:
         """(P,) packages that break none of its active red lines."""
-        m = self.model
-        ok = np.ones(m.compiled.n_packages, bool)
-        for li in np.flatnonzero(m.compiled.red_line_owner == self.index):
-            ok &= ~((m.p["rl_active"][li] > 0.0) & m.compiled.red_line_masks[li])
-        return ok
+        c, mine = self.model.compiled, self.model.compiled.red_line_owner == self.index
+        return rules.allowed_packages(self.model.p["rl_active"][mine], c.red_line_masks[mine])
 
     def respond(self, x: int, reservation: float) -> tuple[float, bool]:
         """Accept or reject package x: (probability, accepted)."""

@@ -186,6 +186,16 @@ def reservation(u_no_deal, resolve, hurt, pressure, leverage):
     return u_no_deal - (1.0 - resolve) * hurt * (1.0 + pressure) - leverage
 
 
+def allowed_packages(active, breaks):
+    """Packages that break none of a government's active red lines.
+
+    ``active`` (..., L) holds 1 for a red line in force; ``breaks`` (L, P) is
+    True where package p crosses red line l. Returns (..., P) booleans.
+    """
+    crossed = (np.asarray(active)[..., :, None] > 0.0) & breaks
+    return ~crossed.any(axis=-2)
+
+
 def zone_of_agreement(u_a, u_b, r_a, r_b, allowed):
     """Packages every government prefers to no deal and that break no red line."""
     return allowed & (u_a >= _col(r_a)) & (u_b >= _col(r_b))

@@ -159,12 +159,6 @@ def _rows(v: np.ndarray, idx: np.ndarray) -> np.ndarray:
 
 
 def _allowed(c: Compiled, p: dict) -> list[np.ndarray]:
-    """Per government, (R, P): packages that break none of its active red lines."""
-    R = p["rl_active"].shape[0]
-    out = []
-    for g in (0, 1):
-        ok = np.ones((R, c.n_packages), bool)
-        for li in np.flatnonzero(c.red_line_owner == g):
-            ok &= ~((p["rl_active"][:, li] > 0.0)[:, None] & c.red_line_masks[li][None, :])
-        out.append(ok)
-    return out
+    """Per government, (R or 1, P): packages that break none of its active red lines."""
+    return [rules.allowed_packages(p["rl_active"][:, c.red_line_owner == g], c.red_line_masks[c.red_line_owner == g])
+            for g in (0, 1)]

@@ -347,6 +347,7 @@ def run_batch(draw):
         "res": [a(r, st.floats(-0.5, 1.5)) for _ in range(2)],
         "acc": [a((r, m)) for _ in range(2)],
         "active": a((r, m), st.sampled_from([0.0, 1.0])),
+        "breaks": draw(arrays(np.bool_, (m, p))),
         "fixed": np.where(a(k) > 0.5, a((r, k)), np.nan),  # NaN columns are mapped from control
     }
 
@@ -380,6 +381,7 @@ def _cases(b):
         "public_pressure": (rules.public_pressure, (u[0], pos[0]), (yes, yes)),
         "ratify_probability": (rules.ratify_probability, (u[0], u[1], res[0], u[2], u[3], pos[0]), (yes,) * 6),
         "reservation": (rules.reservation, (u[0], u[1], pos[0], pos[1], u[2]), (yes,) * 5),
+        "allowed_packages": (rules.allowed_packages, (b["active"], b["breaks"]), (yes, False)),
         "zone_of_agreement": (rules.zone_of_agreement, (b["u_a"], b["u_b"], res[0], res[1], b["allowed"]),
                               (yes, yes, yes, yes, False)),
         "acceptability": (rules.acceptability, (b["acc"][0], b["acc"][1], u[0][:, None]), (yes, yes, yes)),
@@ -397,7 +399,7 @@ ELEMENTWISE = [
     "utility", "package_utilities", "normal_draw", "advance_territory", "kursk_retaken", "casualties",
     "gained_ground", "ground_lost", "update_belief", "belief_mean", "expected_territory", "no_deal_point",
     "month_cost", "update_hurt", "precondition_holds", "ripeness", "update_weariness", "public_pressure",
-    "ratify_probability", "reservation", "zone_of_agreement", "acceptability", "lead_mediator", "nash_weights",
+    "ratify_probability", "reservation", "allowed_packages", "zone_of_agreement", "acceptability", "lead_mediator", "nash_weights",
     "propose", "accept_probability", "deal_probability", "sigmoid",
 ]
 
@@ -434,3 +436,13 @@ def test_rules_on_runs_equal_rules_on_each_run(batch):
             if not _same(one, alone):
                 failures.append(f"{name}: run {r} gives {alone!r} alone, {one!r} in the batch")
     assert not failures, "\n".join(failures)
+
+
+@settings(max_examples=100, deadline=None)
+@given(arrays(np.bool_, (3, 7)), arrays(np.float64, 3, elements=st.sampled_from([0.0, 1.0])))
+def test_allowed_packages_drop_only_packages_across_active_red_lines(breaks, active):
+    ok = rules.allowed_packages(active, breaks)
+    expected = ~(breaks & (active[:, None] > 0)).any(axis=0)
+    assert np.array_equal(ok, expected)
+    assert rules.allowed_packages(np.zeros(3), breaks).all()  # red lines switched off allow everything
+    assert rules.allowed_packages(np.zeros(0), np.zeros((0, 7), bool)).all()  # no red lines
