@@ -79,10 +79,11 @@ class GovernmentAgent(mesa.Agent):
         point = rules.no_deal_point(m.p["nd_position"], m.compiled.controls, expected, m.battlefield.kursk)
         return rules.utility(point, self.param("ideal"), self.param("salience"))
 
-    def reservation(self, lead: MediatorAgent | None) -> float:
+    def reservation(self, lead: MediatorAgent | None, u_no_deal: float) -> float:
+        """Its reservation value this month, given its utility of fighting on."""
         leverage = lead.leverage(self.index) if lead is not None else 0.0
         pressure = self.public.pressure() if self.public is not None else 0.0
-        return rules.reservation(self.no_deal_utility(), self.param("resolve"), self.hurt, pressure, leverage)
+        return rules.reservation(u_no_deal, self.param("resolve"), self.hurt, pressure, leverage)
 
     def allowed(self) -> np.ndarray:
         """(P,) packages that break none of its active red lines."""

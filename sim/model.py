@@ -136,13 +136,13 @@ class NegotiationModel(mesa.Model):
     def _negotiate(self, entry: dict[str, Any]) -> None:
         lead = self.lead_mediator()
         govs = self.governments
-        res = [g.reservation(lead) for g in govs]
+        u_nd = [g.no_deal_utility() for g in govs]
+        res = [g.reservation(lead, u) for g, u in zip(govs, u_nd, strict=True)]
         allowed = govs[0].allowed() & govs[1].allowed()
         x, zone = lead.propose(res, allowed) if lead is not None else propose(self, 0.5, res, allowed)
         self.proposals += 1
         self.lead = lead.index if lead is not None else -1
         answers = [g.respond(x, r) for g, r in zip(govs, res, strict=True)]
-        u_nd = [g.no_deal_utility() for g in govs]
         votes = {g: (*pb.ratify(x, u_nd[g]), pb.param("ratifies") > 0.0) for g, pb in self.public_of.items()}
         agreed = all(ok for _, ok in answers) and all(ok for _, ok, _voted in votes.values())
         entry["talks"] = {"lead": lead.name if lead else None, "package": x, "zone": zone,
