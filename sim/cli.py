@@ -234,11 +234,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     command = _command()
     show = not args.json and sys.stderr.isatty()
     with _progress(show, f"{sc.name}: {args.runs:,} runs") as progress:
-        try:
-            result = run_batch(sc, runs=args.runs, seed=args.seed, workers=args.workers, engine=args.engine,
-                               out=args.out, block_size=args.block_size, progress=progress, command=command)
-        except KeyboardInterrupt:
-            raise
+        result = run_batch(sc, runs=args.runs, seed=args.seed, workers=args.workers, engine=args.engine,
+                           out=args.out, block_size=args.block_size, progress=progress, command=command)
     summary = result.summary()
     wall = result.manifest.get("timing", {}).get("wall_seconds")
     if args.json:

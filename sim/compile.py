@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -199,6 +200,27 @@ def parameter_slots(sc: Scenario) -> dict[str, Slot]:
     return _slot_table(sc)[0]
 
 
+def _matching(combos: np.ndarray, issues: list[str], options: list[list[str]],
+              match: dict[str, str | list[str]]) -> np.ndarray:
+    """Packages (rows of option indices) whose terms match ``{issue: option(s)}`` on every issue named."""
+    hit = np.ones(len(combos), bool)
+    for issue, chosen in match.items():
+        k = issues.index(issue)
+        hit &= np.isin(combos[:, k], [options[k].index(o) for o in ([chosen] if isinstance(chosen, str) else chosen)])
+    return hit
+
+
+def package_space(m: Any) -> tuple[list[str], list[list[str]], np.ndarray]:
+    """(issues, options per issue, packages as rows of option indices): the product less exclusions."""
+    issues = list(m.issues)
+    options = [list(m.issues[k].options) for k in issues]
+    combos = np.array(list(itertools.product(*[range(len(o)) for o in options])), dtype=np.int64)
+    keep = np.ones(len(combos), bool)
+    for ex in m.exclude:
+        keep &= ~_matching(combos, issues, options, ex.match)
+    return issues, options, combos[keep]
+
+
 def compile_scenario(sc: Scenario, overrides: dict[str, float] | None = None) -> Compiled:
     """Turn a validated scenario into arrays. ``overrides`` fixes slots to values (sweeps)."""
     m = sc.model
@@ -209,19 +231,8 @@ def compile_scenario(sc: Scenario, overrides: dict[str, float] | None = None) ->
         for alias, s in list(slots.items()):  # a precondition is reachable by index and by name
             if (s.name, s.index) == (target.name, target.index):
                 slots[alias] = Slot(s.name, s.index, Param(value=float(value)) if s.param else None, s.kind)
-    issues = list(m.issues)
-    options = [list(m.issues[k].options) for k in issues]
+    issues, options, combos = package_space(m)
     positions = [np.array(list(m.issues[k].options.values())) for k in issues]
-    combos = np.array(list(itertools.product(*[range(len(o)) for o in options])), dtype=np.int64)
-    keep = np.ones(len(combos), bool)
-    for ex in m.exclude:
-        hit = np.ones(len(combos), bool)
-        for issue, chosen in ex.match.items():
-            k = issues.index(issue)
-            wanted = [options[k].index(o) for o in ([chosen] if isinstance(chosen, str) else chosen)]
-            hit &= np.isin(combos[:, k], wanted)
-        keep &= ~hit
-    combos = combos[keep]
     packages = np.stack([positions[k][combos[:, k]] for k in range(len(issues))], axis=1)
     gidx = sc.government_index()
     govs = sorted(gidx, key=gidx.get)
@@ -229,8 +240,7 @@ def compile_scenario(sc: Scenario, overrides: dict[str, float] | None = None) ->
     masks, owners, pre = [], [], []
     for g in govs:
         for r in m.actors[g].red_lines:
-            k = issues.index(r.issue)
-            masks.append(np.isin(combos[:, k], [options[k].index(o) for o in r.forbid]))
+            masks.append(_matching(combos, issues, options, {r.issue: r.forbid}))
             owners.append(gidx[g])
         pre += [(gidx[g], p.name, p.variable, p.op) for p in m.actors[g].preconditions]
     controls = []
@@ -243,11 +253,7 @@ def compile_scenario(sc: Scenario, overrides: dict[str, float] | None = None) ->
             controls.append((nd.variable, np.array([p[0] for p in pts]), np.array([p[1] for p in pts])))
     classes = []
     for oc in m.outcome_classes:
-        hit = np.ones(len(combos), bool)
-        for issue, chosen in oc.when.items():
-            k = issues.index(issue)
-            hit &= np.isin(combos[:, k], [options[k].index(o) for o in ([chosen] if isinstance(chosen, str) else chosen)])
-        classes.append((oc.name, hit))
+        classes.append((oc.name, _matching(combos, issues, options, oc.when)))
     events = []
     for ev in sorted(m.events, key=lambda e: e.month):
         events.append((ev.month, [(slots[p], float(v)) for p, v in ev.set.items()]))

@@ -659,8 +659,11 @@ def check_references(sc: Scenario) -> list[Problem]:
     for i, ex in enumerate(m.exclude):
         for issue, opt in ex.match.items():
             options(("exclude", i, "match", issue), issue, opt)
-    if m.exclude and not out and _packages_left(m) == 0:
-        out.append(sc.problem(("exclude",), "the exclusions remove every package: nothing is left to negotiate"))
+    if m.exclude and not out:
+        from sim.compile import package_space  # the one definition of the package space
+
+        if len(package_space(m)[2]) == 0:
+            out.append(sc.problem(("exclude",), "the exclusions remove every package: nothing is left to negotiate"))
     for name, g in govs.items():
         base = ("actors", name)
         for key in ("ideal", "salience"):
@@ -716,17 +719,6 @@ def check_references(sc: Scenario) -> list[Problem]:
                     hint = f"; nearest: {', '.join(near)}" if near else ""
                     out.append(sc.problem(("sweep", "params", path), f"unknown parameter path{hint}"))
     return out
-
-
-def _packages_left(m: ScenarioModel) -> int:
-    import itertools
-
-    left = 0
-    for combo in itertools.product(*[list(i.options) for i in m.issues.values()]):
-        terms = dict(zip(m.issues, combo, strict=True))
-        hit = any(all(terms[k] in ([v] if isinstance(v, str) else v) for k, v in ex.match.items()) for ex in m.exclude)
-        left += not hit
-    return left
 
 
 def scenario_json_schema() -> dict:
