@@ -334,7 +334,7 @@ def print_summary(out: Console, name: str, s: dict, run_dir: Any, seed: int, eng
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
-    from sim.compile import parameter_slots
+    from sim.registry import parameter_slots
     from sim.scenario import load_scenario
     from sim.sweep import parse_param_args, run_sweep
 

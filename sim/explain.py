@@ -7,7 +7,6 @@ from typing import Any
 
 import pandas as pd
 
-from sim import rules
 from sim.compile import Compiled, compile_scenario
 from sim.model import NegotiationModel, run_one
 from sim.records import stack_runs, to_frame
@@ -43,21 +42,34 @@ def month_label(start: str, t: int) -> str:
 
 
 def narrate(c: Compiled, model: NegotiationModel, row: pd.Series) -> list[str]:
+    """The run in plain words, a paragraph a month."""
     start = c.scenario.model.start
     govs, pubs = c.governments, c.publics
+    side = ("Ukraine", "Russia")
     lines = [f"Scenario {c.scenario.name}, replicate {int(row['replicate'])}: start {start}, "
-             f"Russia holds {model.p['territory0']:,.0f} km2, Ukraine holds {model.p['kursk0']:,.0f} km2 of Kursk."]
+             f"Russia holds {model.p['territory0']:,.0f} km2 of Ukraine and Ukraine holds "
+             f"{model.p['kursk0']:,.0f} km2 of Russia's Kursk region.",
+             "Each month the front moves, both sides count their losses and learn how fast the front is moving, "
+             "and each government weighs what fighting on for the next "
+             f"{model.p['lookahead']:.0f} months would bring (the land it expects to hold, less the expected cost "
+             "in lives and ground) against what a deal would give it."]
     for e in model.log:
         t = e["month"]
         lines.append("")
-        lines.append(f"Month {t} ({month_label(start, t)})" + ("  [timed event]" if e["events"] else ""))
-        lines.append(f"  Front: {e['change']:+,.0f} km2 (Russia holds {e['territory']:,.0f}); "
-                     f"Kursk: {e['retaken']:,.0f} km2 retaken ({e['kursk']:,.0f} still held by Ukraine).")
-        hurt = ", ".join(f"{g} {h:.3f} (threshold {model.p['hurt_threshold'][i]:.2f})" for i, (g, h) in enumerate(zip(govs, e["hurt"], strict=True)))
-        belief = ", ".join(f"{g} {b:.2f}" for g, b in zip(govs, e["belief"], strict=True))
-        lines.append(f"  Hurt: {hurt}. Believed chance of gaining ground: {belief}.")
+        events = "; ".join(f"{s.name}[{','.join(map(str, s.index))}] set to {v:g}" for ch in e["events"] for s, v in ch)
+        lines.append(f"Month {t} ({month_label(start, t)})" + (f"  [timed event: {events}]" if events else ""))
+        gainer = "Russia" if e["change"] > 0 else "Ukraine"
+        lines.append(f"  Front: {gainer} gains {abs(e['change']):,.0f} km2 (Russia now holds {e['territory']:,.0f} km2); "
+                     f"Russia retakes {e['retaken']:,.0f} km2 of Kursk ({e['kursk']:,.0f} km2 still held by Ukraine).")
+        lines.append("  Losses so far: " + ", ".join(f"{side[i]} {cas:,.0f}" for i, cas in enumerate(e["casualties"]))
+                     + ". Each side now expects the front to move " + ", ".join(
+                         f"{d:+,.0f} km2 a month ({govs[i]}'s view)" for i, d in enumerate(e["drift"])) + " toward Russia.")
+        lines.append("  Value of fighting on (expected outcome less expected costs, 0 to 1): " + ", ".join(
+            f"{govs[i]} {v:.3f} (expected costs {k:.3f})" for i, (v, k) in enumerate(zip(e["values"], e["costs"], strict=True)))
+            + ".")
         if e["weariness"]:
-            lines.append("  War-weariness: " + ", ".join(f"{pubs[g]} {w:.2f}" for g, w in e["weariness"].items()) + ".")
+            lines.append("  Share of each public weary of the war: " + ", ".join(
+                f"{pubs[g]} {w:.0%}" for g, w in e["weariness"].items()) + ".")
         lines += _talks(c, e)
     lines.append("")
     lines.append(_outcome(c, row))
@@ -66,50 +78,59 @@ def narrate(c: Compiled, model: NegotiationModel, row: pd.Series) -> list[str]:
 
 def _talks(c: Compiled, e: dict[str, Any]) -> list[str]:
     out = []
+    govs = c.governments
     if "preconditions" in e:
         failed = [f"{name} ({gov})" for gov, name, ok in e["preconditions"] if not ok]
-        held = [f"{name} ({gov})" for gov, name, ok in e["preconditions"] if ok]
         if failed:
-            return [f"  Talks closed: precondition {', '.join(failed)} does not hold."]
-        if held:
-            out.append(f"  Preconditions hold: {', '.join(held)}.")
-        if e.get("opened"):
-            out.append(f"  Talks open (ripeness {e['ripeness']:.2f}).")
-        else:
-            return [*out, f"  Talks closed: not ripe (chance of opening {e['ripeness']:.2f})."]
+            return [f"  No talks: precondition {', '.join(failed)} does not hold yet."]
+        if "ripeness" in e:
+            if not e["stalemate"]:
+                who = [govs[i] for i, gain in enumerate(e["gains"]) if gain > 0]
+                return [f"  No talks: {' and '.join(who)} still expects to gain by fighting on (no hurting stalemate)."]
+            if not e["way_out"]:
+                return ["  No talks: no deal both sides prefer to fighting on (no way out), given their red lines."]
+            if e.get("opened"):
+                out.append(f"  Talks open: a hurting stalemate with a way out (chance this month {e['ripeness']:.0%}).")
+            else:
+                return [f"  No talks yet: the stalemate is not felt keenly enough (chance this month {e['ripeness']:.0%})."]
     talk = e.get("talks")
     if talk is None:
         return out
-    terms = ", ".join(f"{k}={v}" for k, v in c.term_names(talk["package"]).items())
-    who = f"{talk['lead']}" if talk["lead"] else "the parties directly (no active mediator)"
-    zone = "inside the zone of agreement" if talk["zone"] else "no zone of agreement: least shortfall"
-    out.append(f"  Proposal by {who}: {terms} ({zone}).")
+    terms = ", ".join(f"{k} = {v}" for k, v in c.term_names(talk["package"]).items())
+    who = talk["proposer"]
+    by = f"the mediator {talk['lead']}" if who == 2 else govs[who]
+    kind = "proposes" if who == 2 or talk["round_month"] == 0 else "counter-offers"
+    out.append(f"  {by.capitalize() if who == 2 else by} {kind}: {terms}.")
     for g, (prob, ok) in enumerate(talk["answers"]):
-        out.append(f"    {c.governments[g]}: utility {talk['utilities'][g]:.3f} vs reservation "
-                   f"{talk['reservations'][g]:.3f} -> {'accepts' if ok else 'rejects'} (p={prob:.2f})")
+        lev = talk["leverage"][g]
+        paid = f" (plus {lev:.3f} the mediator offers)" if lev > 0 else ""
+        out.append(f"    {govs[g]}: the deal is worth {talk['utilities'][g]:.3f}{paid}; it asks at least "
+                   f"{talk['needs'][g]:.3f} (fighting on is worth {talk['values'][g]:.3f}) -> "
+                   f"{'accepts' if ok else 'rejects'} (a proposer would give it a {prob:.0%} chance of accepting).")
     for g, (prob, ok, voted) in talk["votes"].items():
         if voted:
-            out.append(f"    {c.publics[g]}: {'ratifies' if ok else 'rejects'} (p={prob:.2f})")
+            out.append(f"    {c.publics[g]}: {'ratifies' if ok else 'rejects'} the deal in its vote "
+                       f"(chance before the vote {prob:.0%}).")
         else:
-            out.append(f"    {c.publics[g]}: no ratifying vote")
-    ratify = [talk["votes"].get(g, (1.0, True))[0] for g in (0, 1)]
-    chance = rules.deal_probability(talk["answers"][0][0], talk["answers"][1][0], ratify[0], ratify[1])
-    out.append(f"    chance of a ratified deal this month: {chance:.2f}")
+            out.append(f"    {c.publics[g]}: no vote on the deal.")
     if talk["agreed"]:
         out.append("  Agreement.")
     elif talk.get("breakdown"):
         out.append("  No deal; talks break down.")
     else:
-        out.append("  No deal; talks continue.")
+        out.append("  No deal; talks go on next month.")
     return out
 
 
 def _outcome(c: Compiled, row: pd.Series) -> str:
     if row["outcome"] == "agreement":
-        terms = ", ".join(f"{k}={row[f'term_{k}']}" for k in c.issues)
+        terms = ", ".join(f"{k} = {row[f'term_{k}']}" for k in c.issues)
+        land = row.get("land_km2", 0.0)
+        moved = ("no land changes hands" if land == 0 else
+                 f"{abs(land):,.0f} km2 {'returned to Ukraine' if land > 0 else 'ceded to Russia'}")
         return (f"Outcome: agreement in month {int(row['agreement_month'])} ({row['outcome_class']}): {terms}; "
-                f"lead mediator {row['lead_mediator']}.")
+                f"{moved}; lead mediator {row['lead_mediator']}.")
     if row["outcome"] == "talks_failed":
-        return (f"Outcome: talks_failed: talks first opened in month {int(row['talks_month'])}, "
+        return (f"Outcome: talks failed: talks first opened in month {int(row['talks_month'])}, "
                 f"{int(row['proposals'])} proposals, no ratified deal by month {c.horizon}.")
-    return f"Outcome: no_talks: talks never opened in {c.horizon} months."
+    return f"Outcome: no talks: talks never opened in {c.horizon} months."

@@ -6,11 +6,17 @@ in this fixed order (the vector engine follows the same order):
 
 1. timed events of the month change parameters;
 2. the battlefield moves (territory, Kursk area);
-3. governments fight: casualties, Beta belief update, hurt;
-4. publics drift: war-weariness follows hurt;
-5. if talks are closed: preconditions, then ripeness, may open them;
-6. if talks are open: the lead mediator proposes, governments accept or
-   reject, publics ratify; otherwise talks may break down.
+3. governments fight: casualties, learning of the front's pace, hurt;
+4. publics drift: war-weariness accumulates with losses;
+5. each government reads the month: package utilities at today's line, the
+   value of fighting on (expected outcome less expected costs), the lead
+   mediator's side-payment and credibility;
+6. if talks are closed: preconditions, then ripeness (a mutually hurting
+   stalemate with a way out), may open them, drawing each side's judgement
+   and each public's mood for the round;
+7. if talks are open: this month's proposer (the mediator, then the
+   governments in turn) offers a package; both governments answer and the
+   voting publics ratify; otherwise talks may break down.
 
 No Mesa randomness is used (no ``shuffle_do``, no ``model.random``): the
 month's draws come from the run's pre-drawn shocks.
@@ -24,7 +30,7 @@ import mesa
 import numpy as np
 
 from sim import rules
-from sim.agents import GovernmentAgent, MediatorAgent, PublicAgent, propose
+from sim.agents import GovernmentAgent, MediatorAgent, PublicAgent, Reading
 from sim.compile import Compiled
 from sim.records import stack_runs, to_frame
 from sim.shocks import Shocks, apply_events
@@ -62,68 +68,88 @@ class NegotiationModel(mesa.Model):
         self.public_of = {g: PublicAgent(self, name, self.governments[g])
                           for g, name in enumerate(compiled.publics) if name is not None}
         self.mediators = [MediatorAgent(self, name, i) for i, name in enumerate(compiled.mediators)]
-        self.utilities = self._utilities()
         self.talks_open = False
         self.talks_month = self.agreement_month = -1
-        self.talks_rounds = self.proposals = 0
-        self.deal, self.u_deal, self.lead = -1, [0.0, 0.0], -1
+        self.talks_rounds = self.proposals = self.round_month = 0
+        self.offers = [0, 0, 0]
+        self.deal, self.u_deal, self.lead, self.land_km2 = -1, [0.0, 0.0], -1, 0.0
         self.change = self.retaken = 0.0
-        self.z, self.u = shocks.normal[0], shocks.uniform[0]
+        self.positions = compiled.packages
+        self.d = shocks.month(1)
         self.log: list[dict[str, Any]] = []
         self.datacollector = mesa.DataCollector(model_reporters={
             "territory_km2": lambda m: float(m.battlefield.territory),
             "kursk_km2": lambda m: float(m.battlefield.kursk),
             **{f"hurt_{a.name}": (lambda m, g=a.index: float(m.governments[g].hurt)) for a in self.governments},
-            **{f"belief_{a.name}": (lambda m, g=a.index: m.governments[g].belief()) for a in self.governments},
+            **{f"drift_belief_{a.name}": (lambda m, g=a.index: float(m.governments[g].drift)) for a in self.governments},
             **{f"weariness_{a.name}": (lambda m, g=g: float(m.public_of[g].weariness)) for g, a in self.public_of.items()},
             "talks_open": lambda m: m.talks_open,
             "agreement": lambda m: m.deal >= 0,
         })
-
-    def _utilities(self) -> list[np.ndarray]:
-        return [rules.package_utilities(self.compiled.packages, self.p["ideal"][g], self.p["salience"][g]) for g in (0, 1)]
 
     @property
     def month(self) -> int:
         return self.steps
 
     def step(self) -> None:
-        t = self.steps
-        entry: dict[str, Any] = {"month": t, "events": apply_events(self.compiled, self.p, t)}
-        if entry["events"]:
-            self.utilities = self._utilities()
-        self.z, self.u = self.shocks.normal[t - 1], self.shocks.uniform[t - 1]
-        self.change, self.retaken = self.battlefield.advance(self.p, self.z, t)
+        t, c = self.steps, self.compiled
+        entry: dict[str, Any] = {"month": t, "events": [ch for when, ch in c.events if when == t]}
+        apply_events(c, self.p, t)
+        self.d = self.shocks.month(t)
+        self.change, self.retaken = self.battlefield.advance(self.p, self.d["front"], t)
         self.agents_by_type[GovernmentAgent].do("fight")
         if PublicAgent in self.agents_by_type:
             self.agents_by_type[PublicAgent].do("drift")
+        bf = self.battlefield
+        self.positions = rules.package_positions(c.packages, c.land_issue, c.land_share, bf.territory,
+                                                 self.p["pre2022"], self.p["claimed"])
+        lead = self.lead_mediator()
+        readings = [g.read(lead) for g in self.governments]
         entry |= {"change": float(self.change), "retaken": float(self.retaken),
-                  "territory": float(self.battlefield.territory), "kursk": float(self.battlefield.kursk),
-                  "hurt": [float(g.hurt) for g in self.governments], "belief": [g.belief() for g in self.governments],
-                  "weariness": {g: float(pb.weariness) for g, pb in self.public_of.items()}}
+                  "territory": float(bf.territory), "kursk": float(bf.kursk),
+                  "hurt": [float(g.hurt) for g in self.governments], "drift": [float(g.drift) for g in self.governments],
+                  "casualties": [float(g.casualties) for g in self.governments],
+                  "weariness": {g: float(pb.weariness) for g, pb in self.public_of.items()},
+                  "values": [float(r.value) for r in readings], "gains": [float(r.gain) for r in readings],
+                  "costs": [float(r.cost) for r in readings]}
         if not self.talks_open:
-            self._try_open(entry)
+            self._try_open(entry, readings)
         if self.talks_open:
-            self._negotiate(entry)
+            self._negotiate(entry, lead, readings)
         self.log.append(entry)
         self.datacollector.collect(self)
-        if self.deal >= 0 or t >= self.compiled.horizon:
+        if self.deal >= 0 or t >= c.horizon:
             self.running = False
 
-    def _try_open(self, entry: dict[str, Any]) -> None:
+    def allowed(self) -> np.ndarray:
+        """(P,) packages neither government's active red lines forbid."""
+        return self.governments[0].allowed() & self.governments[1].allowed()
+
+    def way_out(self, readings: list[Reading]) -> bool:
+        """Zartman's way out: some package both sides prefer to fighting on, given their own beliefs."""
+        both = self.allowed()
+        return bool((both & (readings[0].ub >= readings[0].value) & (readings[1].ub >= readings[1].value)).any(axis=-1))
+
+    def _try_open(self, entry: dict[str, Any], readings: list[Reading]) -> None:
         holds = [(g.name, name, ok) for g in self.governments for name, ok in g.preconditions_hold()]
         entry["preconditions"] = holds
         if not all(ok for _, _, ok in holds):
             return
-        chance = rules.ripeness(self.governments[0].hurt, self.governments[1].hurt,
-                                self.p["hurt_threshold"][0], self.p["hurt_threshold"][1], self.p["ripeness_slope"])
-        entry["ripeness"] = float(chance)
-        if self.u[0] < chance:
+        govs = self.governments
+        stalemate = (readings[0].gain <= 0.0) & (readings[1].gain <= 0.0)
+        way_out = self.way_out(readings)
+        chance = rules.ripeness(govs[0].hurt, govs[1].hurt, self.p["hurt_threshold"][0], self.p["hurt_threshold"][1],
+                                self.p["ripeness_slope"], stalemate, way_out)
+        entry |= {"ripeness": float(chance), "stalemate": bool(stalemate), "way_out": way_out}
+        if self.d["talks"][0] < chance:
             self.talks_open = True
             self.talks_rounds += 1
+            self.round_month = 0
             entry["opened"] = True
             if self.talks_month < 0:
                 self.talks_month = self.steps
+            for g, pb in self.public_of.items():
+                pb.mood = self.p["ratify_spread"][g] * self.d["mood"][g]
 
     def lead_mediator(self) -> MediatorAgent | None:
         if not self.mediators:
@@ -133,37 +159,65 @@ class NegotiationModel(mesa.Model):
         i = int(rules.lead_mediator(acc[0], acc[1], active))
         return self.mediators[i] if i >= 0 else None
 
-    def _negotiate(self, entry: dict[str, Any]) -> None:
-        lead = self.lead_mediator()
-        govs = self.governments
-        u_nd = [g.no_deal_utility() for g in govs]
-        res = [g.reservation(lead, u) for g, u in zip(govs, u_nd, strict=True)]
-        allowed = govs[0].allowed() & govs[1].allowed()
-        x, zone = lead.propose(res, allowed) if lead is not None else propose(self, 0.5, res, allowed)
-        self.proposals += 1
-        self.lead = lead.index if lead is not None else -1
-        answers = [g.respond(x, r) for g, r in zip(govs, res, strict=True)]
-        votes = {g: (*pb.ratify(x, u_nd[g]), pb.param("ratifies") > 0.0) for g, pb in self.public_of.items()}
+    def ratification(self, readings: list[Reading]) -> tuple[np.ndarray, dict[int, np.ndarray]]:
+        """Per package: the log-chance every voting public ratifies, and each public's margin."""
+        log_ratify, margins = 0.0, {}
+        for g, pb in self.public_of.items():
+            margins[g] = pb.margins(readings[g])
+        for g in (0, 1):
+            pb = self.public_of.get(g)
+            if pb is not None:
+                prob = rules.ratify_probability(margins[g], pb.param("ratify_spread"))
+                log_ratify = log_ratify + np.where(pb.votes(), np.log(np.maximum(prob, rules.TINY)), 0.0)
+            else:
+                log_ratify = log_ratify + np.zeros(self.compiled.n_packages)
+        return np.broadcast_to(log_ratify, (self.compiled.n_packages,)), margins
+
+    def _negotiate(self, entry: dict[str, Any], lead: MediatorAgent | None, readings: list[Reading]) -> None:
+        p, govs = self.p, self.governments
+        allowed = self.allowed()
+        log_ratify, margins = self.ratification(readings)
+        need = rules.demands(readings[0].ub, readings[1].ub, readings[0].value, readings[1].value,
+                             p["discount"][0], p["discount"][1], p["breakdown"], allowed)[:2]
+        need = [need[0], need[1]]
+        who = int(rules.proposer(self.round_month, (self.talks_rounds + 1) % 2, lead is not None))
+        zone = None
+        if who == 2:
+            x, zone, need = lead.propose(readings, log_ratify, allowed)
+        else:
+            x = govs[who].propose(readings, need, log_ratify, allowed)
+        answers = [g.respond(x, readings[g.index], need[g.index]) for g in govs]
+        votes = {g: (*pb.ratify(float(margins[g][x])), pb.votes()) for g, pb in self.public_of.items()}
         agreed = all(ok for _, ok in answers) and all(ok for _, ok, _voted in votes.values())
-        entry["talks"] = {"lead": lead.name if lead else None, "package": x, "zone": zone,
-                          "utilities": [float(self.utilities[g][x]) for g in (0, 1)],
-                          "reservations": [float(r) for r in res], "answers": answers, "votes": votes,
-                          "agreed": agreed}
+        self.proposals += 1
+        self.offers[who] += 1
+        self.lead = lead.index if lead is not None else -1
+        entry["talks"] = {"lead": lead.name if lead else None, "proposer": who, "package": x, "zone": zone,
+                          "utilities": [float(r.u[x]) for r in readings], "leverage": [float(r.leverage) for r in readings],
+                          "needs": [float(n) for n in need], "values": [float(r.value) for r in readings],
+                          "answers": answers, "votes": votes, "agreed": agreed,
+                          "round_month": self.round_month}
         if agreed:
+            bf = self.battlefield
             self.deal, self.agreement_month = x, self.steps
-            self.u_deal = [self.utilities[g][x] for g in (0, 1)]
-        elif self.u[5] < self.p["breakdown"]:
+            self.u_deal = [readings[g].u[x] for g in (0, 1)]
+            if self.compiled.land_issue >= 0:
+                self.land_km2 = rules.land_moved(self.compiled.land_share[x], bf.territory, p["pre2022"], p["claimed"])
+        elif self.d["breakdown"][0] < p["breakdown"]:
             self.talks_open = False
             entry["talks"]["breakdown"] = True
+        self.round_month += 1
 
     def record(self) -> dict[str, Any]:
         """The raw run record (see :mod:`sim.records`)."""
         return {
             "talks_month": self.talks_month, "talks_rounds": self.talks_rounds,
             "agreement_month": self.agreement_month, "deal": self.deal, "u_deal": self.u_deal,
-            "lead": self.lead, "proposals": self.proposals, "territory": self.battlefield.territory,
-            "kursk": self.battlefield.kursk, "kursk_month": self.battlefield.kursk_month,
+            "land_km2": self.land_km2, "lead": self.lead, "proposals": self.proposals, "offers": self.offers,
+            "territory": self.battlefield.territory, "kursk": self.battlefield.kursk,
+            "kursk_month": self.battlefield.kursk_month,
             "casualties": [g.casualties for g in self.governments], "hurt": [g.hurt for g in self.governments],
+            "drift": [g.drift for g in self.governments],
             "weariness": [self.public_of[g].weariness if g in self.public_of else self.p["weariness0"][g] for g in (0, 1)],
         }
 

@@ -15,13 +15,19 @@ turns it into the results table written to ``results.parquet``. Columns:
 ``term_<issue>``            agreed option of each issue (null: no agreement)
 ``utility_<government>``    each government's utility of the deal
 ``utility_<public>``        each public's utility of the deal (its government's preferences)
+``land_km2``                km2 that change hands under the deal's land term, at
+                            the line of the day: > 0 returned to the ukraine side,
+                            < 0 ceded to the russia side, 0 a freeze (and no deal)
 ``lead_mediator``           lead mediator of the last proposal (null: none)
 ``proposals``               proposals made
+``offers_<government>``     proposals made by each government
+``offers_mediator``         proposals made by the lead mediator
 ``territory_end_km2``       territory held by Russia at the end
 ``kursk_end_km2``           Ukraine-held Kursk area at the end
 ``kursk_retaken_month``     month the Kursk area reached 0 (null: never)
 ``casualties_<government>`` cumulative casualties of each side
 ``hurt_end_<government>``   hurt at the end
+``drift_belief_<government>`` believed monthly drift of the front at the end (km2 to Russia)
 ``weariness_end_<public>``  war-weariness at the end
 ``param:<path>``            the value drawn for each uncertain parameter
 ==========================  ================================================
@@ -37,8 +43,8 @@ import pandas as pd
 from sim.compile import Compiled
 
 OUTCOMES = ("no_talks", "talks_failed", "agreement")
-RAW_FIELDS = ("talks_month", "talks_rounds", "agreement_month", "deal", "u_deal", "lead",
-              "proposals", "territory", "kursk", "kursk_month", "casualties", "hurt", "weariness")
+RAW_FIELDS = ("talks_month", "talks_rounds", "agreement_month", "deal", "u_deal", "land_km2", "lead",
+              "proposals", "offers", "territory", "kursk", "kursk_month", "casualties", "hurt", "drift", "weariness")
 
 
 def _nullable(months: np.ndarray) -> pd.Series:
@@ -75,8 +81,12 @@ def to_frame(c: Compiled, raw: dict[str, np.ndarray], replicates: np.ndarray,
     for g, pub in enumerate(c.publics):
         if pub is not None:
             out[f"utility_{pub}"] = np.where(agreed, raw["u_deal"][:, g], np.nan)
+    out["land_km2"] = np.where(agreed, raw["land_km2"], 0.0)
     out["lead_mediator"] = _names(raw["lead"], c.mediators)
     out["proposals"] = raw["proposals"].astype(np.int64)
+    for g, gov in enumerate(c.governments):
+        out[f"offers_{gov}"] = raw["offers"][:, g].astype(np.int64)
+    out["offers_mediator"] = raw["offers"][:, 2].astype(np.int64)
     out["territory_end_km2"] = raw["territory"]
     out["kursk_end_km2"] = raw["kursk"]
     out["kursk_retaken_month"] = _nullable(raw["kursk_month"])
@@ -84,6 +94,8 @@ def to_frame(c: Compiled, raw: dict[str, np.ndarray], replicates: np.ndarray,
         out[f"casualties_{gov}"] = raw["casualties"][:, g]
     for g, gov in enumerate(c.governments):
         out[f"hurt_end_{gov}"] = raw["hurt"][:, g]
+    for g, gov in enumerate(c.governments):
+        out[f"drift_belief_{gov}"] = raw["drift"][:, g]
     for g, pub in enumerate(c.publics):
         if pub is not None:
             out[f"weariness_end_{pub}"] = raw["weariness"][:, g]

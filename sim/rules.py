@@ -7,6 +7,23 @@ arguments (``z`` standard normals, ``u`` uniforms) from ``sim.shocks``.
 
 Sums over issues are written as explicit loops over the issue axis, so the
 two engines add the same numbers in the same order and agree to the bit.
+
+Sources of the equations (docs/model.md gives the whole model):
+
+- Fearon (1995), *Rationalist explanations for war*: the value of fighting
+  on is the expected outcome less the expected costs; the bargaining range
+  is as wide as the sum of the two sides' costs.
+- Rubinstein (1982) and Binmore, Rubinstein & Wolinsky (1986): alternating
+  offers, where a responder demands what waiting for its own proposal is
+  worth, discounted and at the risk of breakdown.
+- Nash (1950) and its asymmetric form (Kalai 1977): the mediator's proposal.
+- Putnam (1988): a deal must also pass the level-II ratification.
+- Schelling (1960): a hawkish ratifier moves the terms toward its side.
+- Kydd (2003): a mediator's advice is credible to a side in proportion to
+  how much the mediator shares that side's preferences.
+- Zartman (2000): ripeness is a mutually hurting stalemate plus a way out.
+- Slantchev (2003): fighting reveals the balance of forces; beliefs about
+  the front's pace converge and mutual optimism closes.
 """
 
 from __future__ import annotations
@@ -14,7 +31,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import expit, ndtr
 
-TINY = 1e-12  # floor of a surplus inside the log of the Nash product
+TINY = 1e-12  # floor of a surplus or a probability inside a log
 
 
 def _col(x):
@@ -35,7 +52,9 @@ def utility(x, ideal, salience):
 
     The additive utility of NegMAS/GENIUS linear utility functions and of
     KTAB's spatial model. ``x``, ``ideal`` and ``salience`` broadcast against
-    each other; the last axis is the issue axis. Saliences sum to 1.
+    each other; the last axis is the issue axis. Saliences sum to 1. A land
+    issue has its holder's end of the scale as ideal (1 for the ukraine side,
+    0 for the russia side), so its utility is monotone: more land is better.
     """
     total = salience[..., 0] * (1.0 - np.abs(x[..., 0] - ideal[..., 0]))
     for k in range(1, np.shape(x)[-1]):
@@ -44,13 +63,55 @@ def utility(x, ideal, salience):
 
 
 def package_utilities(packages, ideal, salience):
-    """Utility of every package (P, K) for one actor: shape (..., P)."""
+    """Utility of every package (..., P, K) for one actor: shape (..., P)."""
     return utility(packages, _col_issue(ideal), _col_issue(salience))
 
 
 def _col_issue(a):
     a = np.asarray(a)
     return a[..., None, :]
+
+
+# ----------------------------------------------------------------- land, relative to the line of control
+
+
+def land_position(territory, pre2022, claimed):
+    """Position of a line of control on the land scale: (claimed - T) / (claimed - pre-2022 line), in [0, 1].
+
+    1 is the line of February 2022 (all land taken since returned), 0 is
+    Russia holding every region it claims.
+    """
+    return np.clip((claimed - territory) / (claimed - pre2022), 0.0, 1.0)
+
+
+def land_moved(share, territory, pre2022, claimed):
+    """Km2 that change hands under a land term, relative to the line at the time of agreement.
+
+    ``share`` >= 0 returns that share of the land taken since 2022 to the
+    ukraine side; ``share`` < 0 cedes that share of the rest of the claimed
+    regions to the russia side (a negative number of km2). A freeze (0) moves
+    nothing.
+    """
+    taken = np.maximum(0.0, territory - pre2022)
+    rest = np.maximum(0.0, claimed - territory)
+    return np.where(share >= 0.0, share * taken, share * rest)
+
+
+def package_positions(packages, land_issue, land_share, territory, pre2022, claimed):
+    """Positions (..., P, K) of every package at today's line: the land column follows the line.
+
+    ``land_issue`` is the column of the land issue (-1: none); ``land_share``
+    (P,) the share of each package's land term.
+    """
+    packages = np.asarray(packages)
+    if land_issue < 0:
+        return np.broadcast_to(packages, (*np.shape(territory), *packages.shape))
+    t = _col(territory)
+    moved = land_moved(land_share, t, _col(pre2022), _col(claimed))
+    pos = land_position(t - moved, _col(pre2022), _col(claimed))
+    out = np.broadcast_to(packages, (*np.shape(pos)[:-1], *packages.shape)).copy()
+    out[..., land_issue] = pos
+    return out
 
 
 # ----------------------------------------------------------------- battlefield
@@ -76,53 +137,67 @@ def casualties(mean, sd, z):
     return np.maximum(0.0, normal_draw(mean, sd, z))
 
 
-def gained_ground(change, sign):
-    """1.0 if a side gained ground this month, else 0.0.
+def ground_lost(change, sign, kursk_lost):
+    """Km2 a side lost this month: the front moving against it, plus Kursk for the ukraine side.
 
     ``sign`` is +1 for the side whose gains raise the territory Russia holds
     (russia), -1 for the other (ukraine).
     """
-    return (sign * change > 0.0) * 1.0
-
-
-def ground_lost(change, sign, kursk_lost):
-    """Km2 a side lost this month: the front moving against it, plus Kursk for the ukraine side."""
     return np.maximum(0.0, -sign * change) + kursk_lost
 
 
-# ----------------------------------------------------------------- beliefs
+# ----------------------------------------------------------------- beliefs: the pace of the front
 
 
-def update_belief(a, b, gained):
-    """Bayesian Beta(a, b) update from one month's result (Slantchev 2003; Powell 2004)."""
-    return a + gained, b + (1.0 - gained)
+def update_drift_belief(mean, precision, observed, noise_sd):
+    """Normal-normal update of a belief about the front's monthly drift (km2 a month to Russia).
 
-
-def belief_mean(a, b):
-    """Believed chance of gaining ground in a month: a / (a + b)."""
-    return a / (a + b)
-
-
-def expected_territory(territory, a, b, sign, step, lookahead):
-    """Territory a side expects Russia to hold after ``lookahead`` months of fighting on.
-
-    Its belief p of gaining ground moves the line by (2p - 1) * step km2 a
-    month in its favour: optimism on both sides is a gap between the two
-    expectations (mutual optimism).
+    The month's change is drift + noise with known sd; the posterior
+    precision adds 1/sd^2 and the mean moves toward the observation by the
+    observation's share of the precision (Slantchev 2003: fighting reveals
+    the balance of forces, so two priors that start apart converge).
     """
-    return territory + sign * (2.0 * belief_mean(a, b) - 1.0) * step * lookahead
+    obs_precision = 1.0 / np.maximum(noise_sd, 1e-9) ** 2
+    new_precision = precision + obs_precision
+    return mean + (observed - mean) * (obs_precision / new_precision), new_precision
 
 
-def no_deal_point(fixed, controls, territory_expected, kursk):
-    """Each issue's position if fighting goes on: fixed, or mapped from control.
+def expected_territory(territory, drift, lookahead):
+    """Territory a side expects Russia to hold after ``lookahead`` months at its believed drift."""
+    return territory + drift * lookahead
 
-    ``fixed`` (..., K) holds the fixed no-deal positions (NaN where an issue
-    is mapped); ``controls[k]`` is None or (variable, km2 points, positions)
-    for piecewise-linear interpolation of the expected control on the ground.
+
+def credible_drift(drift, true_drift, credibility):
+    """A side's believed drift after hearing a mediator: moved toward the mediator's (true) reading.
+
+    Kydd (2003): advice is credible only from a mediator who shares the
+    listener's preferences, so ``credibility`` = trust x closeness (see
+    :func:`credibility`).
+    """
+    return (1.0 - credibility) * drift + credibility * true_drift
+
+
+def credibility(trust, bias, side):
+    """How far a side believes a mediator's reading of the war: trust x (1 - |bias - side|).
+
+    ``side`` is 0 for the ukraine side and 1 for the russia side; ``bias`` is
+    0 for a mediator leaning to the ukraine side, 1 to the russia side.
+    """
+    return trust * (1.0 - np.abs(bias - side))
+
+
+def no_deal_point(fixed, controls, territory_expected, kursk, land_issue, pre2022, claimed):
+    """Each issue's position if fighting goes on: fixed, mapped from control, or the land position.
+
+    ``fixed`` (..., K) holds the fixed no-deal positions (NaN where mapped);
+    ``controls[k]`` is None or (variable, km2 points, positions) for a
+    piecewise-linear map; the land issue takes the expected line of control.
     """
     cols = []
     for k, ctl in enumerate(controls):
-        if ctl is None:
+        if k == land_issue:
+            cols.append(land_position(territory_expected, pre2022, claimed))
+        elif ctl is None:
             cols.append(np.asarray(fixed)[..., k])
         else:
             variable, xs, ys = ctl
@@ -131,7 +206,7 @@ def no_deal_point(fixed, controls, territory_expected, kursk):
     return np.stack(np.broadcast_arrays(*cols), axis=-1)
 
 
-# ----------------------------------------------------------------- hurt and ripeness
+# ----------------------------------------------------------------- costs of war (Fearon 1995)
 
 
 def month_cost(casualties, lost_km2, sensitivity, casualty_scale, ground_scale):
@@ -139,9 +214,50 @@ def month_cost(casualties, lost_km2, sensitivity, casualty_scale, ground_scale):
     return sensitivity * (casualties / casualty_scale + lost_km2 / ground_scale)
 
 
+def expected_month_cost(casualty_mean, drift, sign, sensitivity, casualty_scale, ground_scale):
+    """Cost a side expects from a month of fighting at its believed drift."""
+    return month_cost(casualty_mean, np.maximum(0.0, -sign * drift), sensitivity, casualty_scale, ground_scale)
+
+
+def annuity(discount, months):
+    """Sum of discount^t for t = 1..months: the weight of a stream of monthly costs."""
+    d = np.asarray(discount, dtype=float)
+    safe = np.where(d < 1.0, d, 0.5)
+    geometric = safe * (1.0 - safe ** months) / (1.0 - safe)
+    return np.where(d < 1.0, geometric, months * 1.0)
+
+
+def war_cost(monthly_cost, discount, lookahead):
+    """Discounted expected cost of fighting on over the look-ahead: monthly cost x sum of discount^t."""
+    return monthly_cost * annuity(discount, lookahead)
+
+
+def pressured_cost(cost, pressure, weariness):
+    """The cost of fighting on as a government weighs it: raised by its public's weariness (Putnam 1988)."""
+    return cost * (1.0 + pressure * weariness)
+
+
+def war_value(u_expected, resolve, cost):
+    """Value of fighting on (Fearon 1995): U(expected outcome) - (1 - resolve) * expected costs."""
+    return u_expected - (1.0 - resolve) * cost
+
+
+def net_gain_of_fighting(u_expected, u_today, resolve, cost):
+    """What a side expects to gain by fighting on rather than settling for today's line."""
+    return u_expected - u_today - (1.0 - resolve) * cost
+
+
+def initial_hurt(monthly_cost, decay, war_months):
+    """Hurt at the start month: what ``war_months`` months of the current pace leave, sum of decay^t."""
+    return monthly_cost * (1.0 - decay ** war_months) / (1.0 - decay)
+
+
 def update_hurt(hurt, decay, cost):
     """Hurt H <- lambda * H + cost (Zartman's hurting stalemate); bounded by cost/(1-lambda)."""
     return decay * hurt + cost
+
+
+# ----------------------------------------------------------------- ripeness (Zartman)
 
 
 def precondition_holds(value, op, threshold):
@@ -155,35 +271,52 @@ def precondition_holds(value, op, threshold):
     return value > threshold
 
 
-def ripeness(hurt_a, hurt_b, threshold_a, threshold_b, slope):
-    """Chance that talks open this month: sigmoid(k * min_i(H_i - h_i)) (Zartman)."""
-    return sigmoid(slope * np.minimum(hurt_a - threshold_a, hurt_b - threshold_b))
+def ripeness(hurt_a, hurt_b, threshold_a, threshold_b, slope, stalemate, way_out):
+    """Chance that talks open this month (Zartman 2000).
+
+    Zero unless the stalemate hurts both sides (neither expects a net gain
+    from fighting on) and a way out is seen (a zone of agreement exists given
+    each side's beliefs); then sigmoid(k * min_i(H_i - h_i)), where past hurt
+    H_i is how keenly the stalemate is felt.
+    """
+    felt = sigmoid(slope * np.minimum(hurt_a - threshold_a, hurt_b - threshold_b))
+    return np.where(stalemate & way_out, felt, 0.0)
 
 
-# ----------------------------------------------------------------- publics
+# ----------------------------------------------------------------- publics (Putnam 1988)
 
 
-def update_weariness(w, hurt, rate, half, noise, z):
-    """War-weariness drifts toward H/(H + half) at ``rate`` a month, plus noise, kept in [0, 1]."""
-    return np.clip(w + rate * (hurt / (hurt + half) - w) + noise * z, 0.0, 1.0)
+def update_weariness(w, cost, rate, noise, z):
+    """War-weariness accumulates with losses: w + rate * cost * (1 - w) + noise, kept in [0, 1].
+
+    It starts at the scenario's stated level and never washes back toward a
+    fixed point; only noise (polls move) takes it down.
+    """
+    return np.clip(w + rate * cost * (1.0 - w) + noise * z, 0.0, 1.0)
 
 
-def public_pressure(weariness, weight):
-    """Pressure to settle a public puts on its government (Putnam 1988)."""
-    return weight * weariness
+def ratify_margin(u_deal, u_no_deal, war_cost, weariness, threshold, weariness_effect, legitimacy):
+    """How far a deal clears the public's bar (before its mood of the round).
+
+    The public compares the deal with fighting on as its weariness sees it
+    (costs counted in proportion to weariness), less a threshold tau (a
+    hawkish public has a high tau) that weariness lowers, plus the
+    legitimacy its preferred mediator lends.
+    """
+    return u_deal - (u_no_deal - weariness * war_cost) - (threshold - weariness_effect * weariness) + legitimacy
 
 
-def ratify_probability(u_deal, u_no_deal, threshold, weariness_effect, weariness, spread):
-    """P(ratify) = Phi((U(x) - U(no deal) - tau) / sigma); weariness lowers tau."""
-    return ndtr((u_deal - u_no_deal - (threshold - weariness_effect * weariness)) / spread)
+def ratify_probability(margin, spread):
+    """P(ratify) = Phi(margin / sigma): the chance the public's mood of the round clears the bar."""
+    return ndtr(margin / spread)
 
 
-# ----------------------------------------------------------------- reservation values
+def legitimacy(preference, preference_mean, weight):
+    """Legitimacy a lead mediator lends at ratification: weight x (its preference - the mean preference)."""
+    return weight * (preference - preference_mean)
 
 
-def reservation(u_no_deal, resolve, hurt, pressure, leverage):
-    """R = U(expected outcome of fighting on) - (1 - resolve) * H * (1 + pressure) - leverage."""
-    return u_no_deal - (1.0 - resolve) * hurt * (1.0 + pressure) - leverage
+# ----------------------------------------------------------------- red lines and the zone
 
 
 def allowed_packages(active, breaks):
@@ -199,6 +332,92 @@ def allowed_packages(active, breaks):
 def zone_of_agreement(u_a, u_b, r_a, r_b, allowed):
     """Packages every government prefers to no deal and that break no red line."""
     return allowed & (u_a >= _col(r_a)) & (u_b >= _col(r_b))
+
+
+# ----------------------------------------------------------------- alternating offers (Rubinstein 1982)
+
+
+def demands(u_a, u_b, v_a, v_b, d_a, d_b, breakdown, allowed, rounds=8):
+    """What each side demands of a proposal: the stationary alternating-offers thresholds.
+
+    A responder accepts no less than waiting is worth: its own proposal next
+    month, discounted (``d_a``, ``d_b``) and at the risk of breakdown, after
+    which it is left with fighting on (``v_a``, ``v_b``, the outside option of
+    Binmore, Rubinstein & Wolinsky 1986). Proposer i offers the package best
+    for itself that the other side accepts. Iterated ``rounds`` times from the
+    outside options; over a fine split of one issue with no outside option
+    this gives Rubinstein's shares (1 - d_b) / (1 - d_a d_b).
+
+    Returns (demand_a, demand_b, proposal of a, proposal of b); a proposal is
+    -1 where the proposer has no acceptable package.
+    """
+    need_a, need_b = np.asarray(v_a, float) * 1.0, np.asarray(v_b, float) * 1.0
+    keep = 1.0 - breakdown
+    for _ in range(rounds):
+        x_a, best_a = _best_offer(u_a, u_b, need_b, v_a, allowed)
+        x_b, best_b = _best_offer(u_b, u_a, need_a, v_b, allowed)
+        need_a = np.maximum(v_a, d_a * (keep * np.where(x_a >= 0, best_a, v_a) + breakdown * v_a))
+        need_b = np.maximum(v_b, d_b * (keep * np.where(x_b >= 0, best_b, v_b) + breakdown * v_b))
+    x_a, _ = _best_offer(u_a, u_b, need_b, v_a, allowed)
+    x_b, _ = _best_offer(u_b, u_a, need_a, v_b, allowed)
+    return need_a, need_b, x_a, x_b
+
+
+def _best_offer(u_self, u_other, need_other, floor_self, allowed):
+    """The allowed package best for the proposer that the other accepts and the proposer prefers to war."""
+    ok = allowed & (u_other >= _col(need_other)) & (u_self >= _col(floor_self))
+    score = np.where(ok, u_self, -np.inf)
+    x = score.argmax(axis=-1)
+    has = ok.any(axis=-1)
+    best = np.take_along_axis(u_self, x[..., None], -1)[..., 0]
+    return np.where(has, x, -1), best
+
+
+def acceptance_probability(u, demand, temperature):
+    """Chance a side's judgement of the round clears a proposal: Phi((U - demand) / temperature).
+
+    A side's private noise in judging proposals is drawn once a run (see
+    :func:`accepts`), so this is the chance as seen by a proposer, not a
+    fresh draw each month: a package it rejects once it rejects every time.
+    """
+    return ndtr((u - demand) / temperature)
+
+
+def accepts(u, demand, noise, allowed):
+    """A side accepts a proposal if it breaks none of its red lines and U - demand + its noise >= 0."""
+    return allowed & (u - demand + noise >= 0.0)
+
+
+def mediator_proposal(u_a, u_b, need_a, need_b, w_a, w_b, log_ratify, temperature, allowed):
+    """The mediator's package: asymmetric Nash product times the chance each voting public ratifies.
+
+    Inside the zone (both demands met) it maximises
+    w_a log(U_a - need_a) + w_b log(U_b - need_b) + sum log P(ratify)
+    (Nash 1950 with Putnam's level II). With an empty zone it proposes the
+    package most likely to be accepted and ratified. Returns (package, zone
+    non-empty).
+    """
+    s_a, s_b = u_a - _col(need_a), u_b - _col(need_b)
+    zone = allowed & (s_a >= 0.0) & (s_b >= 0.0)
+    nash = _col(w_a) * np.log(np.maximum(s_a, TINY)) + _col(w_b) * np.log(np.maximum(s_b, TINY)) + log_ratify
+    chance = (np.log(np.maximum(acceptance_probability(s_a, 0.0, _col(temperature)), TINY))
+              + np.log(np.maximum(acceptance_probability(s_b, 0.0, _col(temperature)), TINY)) + log_ratify)
+    has_zone = zone.any(axis=-1)
+    score = np.where(_col(has_zone), np.where(zone, nash, -np.inf), np.where(allowed, chance, -np.inf))
+    return score.argmax(axis=-1), has_zone
+
+
+def government_proposal(u_self, u_other, need_self, need_other, log_ratify, temperature, allowed):
+    """A government's package: the one with the best expected gain for itself.
+
+    Maximises P(the other accepts) x P(ratified) x (U_self - need_self): the
+    proposer of alternating offers, who asks as much as the other side is
+    likely to take. Returns (package, whether any package gains it anything).
+    """
+    gain = u_self - _col(need_self)
+    p_other = acceptance_probability(u_other, _col(need_other), _col(temperature))
+    score = np.where(allowed, np.log(np.maximum(p_other, TINY)) + log_ratify + np.log(np.maximum(gain, TINY)), -np.inf)
+    return score.argmax(axis=-1), (allowed & (gain > 0.0)).any(axis=-1)
 
 
 # ----------------------------------------------------------------- mediators
@@ -225,29 +444,14 @@ def nash_weights(bias):
     return 1.0 - bias, bias
 
 
-def propose(u_a, u_b, r_a, r_b, w_a, w_b, allowed):
-    """The mediator's proposal: (package index, whether the zone of agreement is non-empty).
+def proposer(month_of_round, first, has_mediator):
+    """Who proposes this month of a round: 0 or 1 (a government), 2 (the mediator).
 
-    In the zone, the package maximising prod_i (U_i - R_i)^w_i; with an
-    empty zone, the allowed package with the smallest largest shortfall.
+    With a mediator the turns cycle mediator, ``first``, the other side; in
+    direct talks the governments alternate, ``first`` opening. ``first``
+    alternates from round to round, so neither side keeps the first mover's
+    edge.
     """
-    s_a, s_b = u_a - _col(r_a), u_b - _col(r_b)
-    zone = zone_of_agreement(u_a, u_b, r_a, r_b, allowed)
-    nash = _col(w_a) * np.log(np.maximum(s_a, TINY)) + _col(w_b) * np.log(np.maximum(s_b, TINY))
-    score = np.where(zone, nash, -np.inf)
-    shortfall = np.where(allowed, np.maximum(-s_a, -s_b), np.inf)
-    has_zone = zone.any(axis=-1)
-    return np.where(has_zone, score.argmax(axis=-1), shortfall.argmin(axis=-1)), has_zone
-
-
-# ----------------------------------------------------------------- acceptance
-
-
-def accept_probability(u, r, temperature, allowed):
-    """P(accept) = sigmoid((U(x) - R) / temperature); 0 for a package across a red line."""
-    return np.where(allowed, sigmoid((u - r) / temperature), 0.0)
-
-
-def deal_probability(p_accept_a, p_accept_b, p_ratify_a, p_ratify_b):
-    """Chance a proposal becomes a ratified agreement this month."""
-    return p_accept_a * p_accept_b * p_ratify_a * p_ratify_b
+    j = np.asarray(month_of_round)
+    cycle = np.where(has_mediator, j % 3, j % 2 + 1)
+    return np.where(cycle == 0, 2, np.where(cycle == 1, first, 1 - first))

@@ -34,6 +34,7 @@ from pydantic.functional_validators import PlainValidator, WrapValidator
 from pydantic_core import PydanticCustomError
 from scipy import stats
 
+from sim import registry
 from sim.errors import Problem, ScenarioError, show_value
 from sim.yamlsrc import Key, dotted, read_yaml
 
@@ -270,6 +271,12 @@ def param_map(value_type: Any) -> Any:
     return Annotated[dict[str, value_type], WrapValidator(_sourced_map), WithJsonSchema(schema)]
 
 
+def P(name: str):
+    """The field type of a number held in parameter array ``name``, with the registry's range."""
+    lo, hi, lo_open, hi_open = registry.RANGES[name]
+    return param_validator(lo, hi, lo_open=lo_open, hi_open=hi_open)
+
+
 Num = param_validator()
 Unit = param_validator(0.0, 1.0)
 NonNeg = param_validator(0.0)
@@ -293,9 +300,15 @@ class NoDeal(Sourced):
 
 class Issue(Sourced):
     label: str | None = None
-    options: dict[str, Annotated[float, Field(ge=0.0, le=1.0)]] = Field(
-        description="option name -> position on [0, 1]", min_length=2)
-    no_deal: NoDeal
+    kind: Literal["position", "land"] = Field(
+        "position", description="position: options are points on [0, 1]; land: options are shares of land "
+        "moved at the line of control of the day (>= 0 returns that share of the land taken since 2022, "
+        "< 0 cedes that share of the rest of the claimed regions)")
+    options: dict[str, Annotated[float, Field(ge=-1.0, le=1.0, allow_inf_nan=False)]] = Field(
+        description="option name -> position on [0, 1] (kind: position) or land share on [-1, 1] (kind: land)",
+        min_length=2)
+    no_deal: NoDeal | None = Field(None, description="required for a position issue; a land issue's no-deal "
+                                   "point is the expected line of control")
 
 
 class Exclusion(Sourced):
@@ -312,18 +325,18 @@ class Precondition(Sourced):
     name: str
     variable: Literal["territory_km2", "kursk_held_km2", "month"]
     op: Literal["<=", "<", ">=", ">"]
-    value: Num
+    value: P("pre_value")
     active: StrictBool = True
 
 
 class Belief(Sourced):
-    a: Pos = Field(description="Beta prior: pseudo-months of gaining ground")
-    b: Pos = Field(description="Beta prior: pseudo-months of not gaining ground")
+    drift_km2: P("drift_mean") = Field(description="prior mean of the front's monthly drift, km2 a month to Russia")
+    sd_km2: P("drift_sd") = Field(description="prior sd of that drift: how sure the side is (normal-normal learning)")
 
 
 class Casualties(Sourced):
-    mean: NonNeg
-    sd: NonNeg
+    mean: P("casualty_mean")
+    sd: P("casualty_sd")
 
 
 class Government(Sourced):
@@ -334,39 +347,40 @@ class Government(Sourced):
     salience: UnitMap
     red_lines: list[RedLine] = []
     preconditions: list[Precondition] = []
-    resolve: Unit
-    cost_sensitivity: NonNeg
-    hurt_decay: Decay
-    hurt_threshold: NonNeg
+    resolve: P("resolve") = Field(description="0 counts the full expected cost of fighting on, 1 ignores it")
+    cost_sensitivity: P("cost_sensitivity")
+    hurt_decay: P("hurt_decay")
+    hurt_threshold: P("hurt_threshold")
+    discount: P("discount") = Field(Param(value=0.98), description="monthly discount factor (patience)")
     belief: Belief
     casualties: Casualties
 
 
 class Ratification(Sourced):
-    threshold: Num
-    spread: Pos
-    weariness_effect: NonNeg = Param(value=0.0)
+    threshold: P("ratify_threshold")
+    spread: P("ratify_spread")
+    weariness_effect: P("ratify_weariness") = Param(value=0.0)
+    legitimacy: P("legitimacy") = Field(Param(value=0.0), description="how much a preferred lead mediator adds at the vote")
 
 
 class Public(Sourced):
     role: Literal["public"]
     government: str
     label: str | None = None
-    weariness: Unit
-    weariness_rate: Unit
-    weariness_noise: NonNeg
-    hurt_half: Pos
-    pressure: NonNeg
+    weariness: P("weariness0")
+    weariness_rate: P("weariness_rate")
+    weariness_noise: P("weariness_noise")
+    pressure: P("pressure")
     ratifies: StrictBool = True
     ratification: Ratification
     mediator_preference: UnitMap = {}
-    preference_weight: Unit = Param(value=0.0)
+    preference_weight: P("preference_weight") = Param(value=0.0)
 
 
 class Mediator(Sourced):
     role: Literal["mediator"]
     label: str | None = None
-    bias: Unit = Field(description="0 leans to the ukraine side, 1 to the russia side")
+    bias: P("bias") = Field(description="0 leans to the ukraine side, 1 to the russia side")
     trust: UnitMap
     leverage: NonNegMap
     active: StrictBool = True
@@ -381,20 +395,22 @@ class Normal(Sourced):
 
 
 class Battlefield(Sourced):
-    territory_km2: NonNeg
+    territory_km2: P("territory0")
+    pre2022_km2: P("pre2022") = Field(Param(value=0.0), description="km2 Russia held before February 2022 (land scale 1)")
+    claimed_km2: P("claimed") = Field(Param(value=0.0), description="km2 of every region Russia claims (land scale 0)")
+    war_months: P("war_months") = Field(Param(value=0.0), description="months of war before the start month")
     monthly_change_km2: Normal
-    kursk_held_km2: NonNeg
+    kursk_held_km2: P("kursk0")
     kursk_recapture_km2: Normal
-    ground_scale_km2: Pos = Param(value=1000.0)
-    casualty_scale: Pos = Param(value=10000.0)
+    ground_scale_km2: P("ground_scale") = Param(value=1000.0)
+    casualty_scale: P("casualty_scale") = Param(value=10000.0)
 
 
 class Negotiation(Sourced):
-    ripeness_slope: NonNeg
-    breakdown: Unit
-    temperature: Pos
-    lookahead_months: NonNeg
-    belief_step_km2: NonNeg
+    ripeness_slope: P("ripeness_slope")
+    breakdown: P("breakdown")
+    temperature: P("temperature") = Field(description="sd of a side's judgement noise, drawn once a round")
+    lookahead_months: P("lookahead")
 
 
 class Event(Sourced):
@@ -645,9 +661,27 @@ def check_references(sc: Scenario) -> list[Problem]:
     sides = sorted(g.side for g in govs.values())
     if sides != ["russia", "ukraine"]:
         out.append(sc.problem(("actors",), f"needs exactly two governments, one with side: ukraine and one with side: russia (got sides {sides})"))
+    land = [name for name, issue in issues.items() if issue.kind == "land"]
+    if len(land) > 1:
+        out.append(sc.problem(("issues", land[1], "kind"), f"only one issue can be the land issue (got {', '.join(land)})"))
+    if land:
+        bf = m.battlefield
+        lo, hi = bf.pre2022_km2.central(), bf.claimed_km2.central()
+        if not hi > lo:
+            out.append(sc.problem(("battlefield", "claimed_km2"), f"a land issue needs claimed_km2 above pre2022_km2 (got {hi:g} and {lo:g})"))
     for name, issue in issues.items():
         nd = issue.no_deal
         path = ("issues", name, "no_deal")
+        if issue.kind == "land":
+            if nd is not None:
+                out.append(sc.problem(path, "a land issue has no `no_deal`: without a deal the expected line of control decides it"))
+            continue
+        bad = [(k, v) for k, v in issue.options.items() if not 0.0 <= v <= 1.0]
+        if bad:
+            out.append(sc.problem(("issues", name, "options", bad[0][0]), f"a position must be between 0 and 1 (got {bad[0][1]:g})"))
+        if nd is None:
+            out.append(sc.problem(("issues", name), "no_deal is required for a position issue"))
+            continue
         if (nd.position is None) == (nd.control is None):
             out.append(sc.problem(path, "give exactly one of `position` or `control`"))
         if nd.control is not None:
@@ -660,18 +694,18 @@ def check_references(sc: Scenario) -> list[Problem]:
         for issue, opt in ex.match.items():
             options(("exclude", i, "match", issue), issue, opt)
     if m.exclude and not out:
-        from sim.compile import package_space  # the one definition of the package space
-
-        if len(package_space(m)[2]) == 0:
+        if len(registry.package_space(m)[2]) == 0:
             out.append(sc.problem(("exclude",), "the exclusions remove every package: nothing is left to negotiate"))
     for name, g in govs.items():
         base = ("actors", name)
         for key in ("ideal", "salience"):
             given = getattr(g, key)
             for issue in given:
-                ref((*base, key, issue), issue, issues, "issue")
+                if ref((*base, key, issue), issue, issues, "issue") and key == "ideal" and issue in land:
+                    out.append(sc.problem((*base, key, issue), "a land issue takes no ideal: more land is always "
+                                          "better for its holder (remove this key)"))
             for issue in issues:
-                if issue not in given:
+                if issue not in given and not (key == "ideal" and issue in land):
                     out.append(sc.problem((*base, key), f"missing issue {issue!r}"))
         fixed = [p.value for p in g.salience.values()]
         if all(v is not None for v in fixed) and abs(sum(fixed) - 1.0) > 1e-6:
@@ -705,19 +739,30 @@ def check_references(sc: Scenario) -> list[Problem]:
         for issue, opt in oc.when.items():
             options(("outcome_classes", i, "when", issue), issue, opt)
     if not out:
-        from sim.compile import (  # needs the compiled parameter index
-            check_event_paths,
-            parameter_slots,
-        )
-
         out += check_event_paths(sc)
         if m.sweep is not None:
-            slots = parameter_slots(sc)
+            slots = registry.parameter_slots(sc)
             for path in m.sweep.params:
                 if path not in slots:
                     near = difflib.get_close_matches(path, list(slots), n=3, cutoff=0.5)
                     hint = f"; nearest: {', '.join(near)}" if near else ""
                     out.append(sc.problem(("sweep", "params", path), f"unknown parameter path{hint}"))
+    return out
+
+
+def check_event_paths(sc: Scenario) -> list[Problem]:
+    """Each event's `set:` keys must name a parameter slot with a value it can take."""
+    slots = registry.parameter_slots(sc)
+    out = []
+    for i, ev in enumerate(sc.model.events):
+        if ev.month > sc.model.horizon_months:
+            out.append(sc.problem(("events", i, "month"), f"is after the horizon of {sc.model.horizon_months} months (got {ev.month})"))
+        for path, value in ev.set.items():
+            loc = ("events", i, "set", path)
+            if why := registry.check_value(slots, path, value):
+                out.append(sc.problem(loc, why))
+            elif slots[path].name in registry.STARTING and ev.month > 0:
+                out.append(sc.problem(loc, f"is a starting value, read when the run starts: only a month-0 event can set it (got month {ev.month})"))
     return out
 
 

@@ -1,27 +1,27 @@
-"""All randomness of a run, drawn up front from that run's own generator.
+"""All randomness of a run, drawn up front, one keyed stream per mechanism.
 
-Replicate ``r`` of a batch with root seed ``s`` uses the generator
-``np.random.default_rng(np.random.SeedSequence(s, spawn_key=(r,)))`` (built
-bit-identically, and faster, by :mod:`sim.seeding`) and draws, in this order:
+Each mechanism of the model draws from its own stream (:data:`STREAMS`),
+keyed by the mechanism's name, the month and the replicate. For root seed
+``s``, replicate ``r`` (below 2**32) and month ``t`` (1..horizon), mechanism
+``m`` gets the four 64-bit words of::
 
-1. ``normal``: standard normals, shape (horizon, 6), one row a month, columns
-   NORMAL (battlefield change, Kursk recapture, casualties of each side,
-   war-weariness noise of each side's public);
-2. ``uniform``: uniforms on [0, 1), shape (horizon, 6), columns UNIFORM
-   (talks opening, acceptance by each government, ratification by each
-   public, breakdown).
+    np.random.SeedSequence(s + key(m) * 2**128, spawn_key=(r + t * 2**32,)).generate_state(4, np.uint64)
+
+where ``key(m) = 2**33 + CRC-32(m)``. Word ``j`` gives the mechanism's
+``j``-th draw of the month as a uniform ``((w >> 11) + 0.5) * 2**-53`` in
+(0, 1); normal draws are its inverse normal CDF. (:mod:`sim.seeding`
+computes these words bit-identically to numpy, vectorised.)
+
+So a draw depends only on (seed, replicate, mechanism, month, column): adding
+a mechanism, dropping one, or changing the horizon shifts no other number.
+Replicate ``r`` sees the same front, the same casualties and the same dice in
+every sweep point, every scenario variant and every version of the model that
+keeps the mechanism: common random numbers.
 
 Each uncertain parameter gets its own uniform from
-``SeedSequence(s + (k + 1) * 2**128, spawn_key=(r,))``, where ``k`` is the
-CRC-32 of its key path, mapped through the parameter's distribution (inverse
-CDF). So the value drawn for a parameter in replicate ``r`` depends on the
-seed, the replicate and the parameter's path only, not on which other
-parameters are uncertain.
-
-The layout depends only on the horizon, so replicate ``r`` sees the same
-battlefield, the same dice and the same parameter draws in every sweep point
-and scenario variant of the same horizon (common random numbers). Nothing else
-in negsim draws random numbers.
+``SeedSequence(s + (CRC-32(path) + 1) * 2**128, spawn_key=(r,))`` (first
+word), mapped through the parameter's distribution (inverse CDF). Nothing
+else in negsim draws random numbers.
 """
 
 from __future__ import annotations
@@ -30,48 +30,72 @@ import zlib
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.special import ndtri
 
 from sim import seeding
 from sim.compile import Compiled
 
-NORMAL = ("territory", "kursk", "casualties_ukraine", "casualties_russia", "weariness_ukraine", "weariness_russia")
-UNIFORM = ("talks", "accept_ukraine", "accept_russia", "ratify_ukraine", "ratify_russia", "breakdown")
+# mechanism -> (kind, column names); at most 4 columns a stream.
+STREAMS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "front": ("normal", ("territory", "kursk")),
+    "casualties": ("normal", ("ukraine", "russia")),
+    "opinion": ("normal", ("ukraine", "russia")),
+    "talks": ("uniform", ("open",)),
+    "judgement": ("normal", ("ukraine", "russia")),
+    "mood": ("normal", ("ukraine", "russia")),
+    "breakdown": ("uniform", ("breakdown",)),
+}
+MAX_SEED = 2**128
+MAX_REPLICATE = 2**32
+
+
+def stream_key(mechanism: str) -> int:
+    """The key of a mechanism's stream (disjoint from parameter keys, which are below 2**32 + 1)."""
+    return 2**33 + zlib.crc32(mechanism.encode())
 
 
 @dataclass
 class Shocks:
-    """Pre-drawn randomness of R runs (leading axis) or of one run (no leading axis)."""
+    """Pre-drawn randomness of R runs (leading axis) or of one run (no leading axis).
+
+    ``draws[m]`` holds mechanism ``m``'s draws, shape (R, horizon, columns);
+    month t's row is index t - 1.
+    """
 
     replicates: np.ndarray
-    normal: np.ndarray
-    uniform: np.ndarray
+    draws: dict[str, np.ndarray]
     params: dict[str, np.ndarray]
 
     def run(self, i: int) -> Shocks:
         """The shocks of the i-th run of this block, without the run axis."""
-        return Shocks(self.replicates[i], self.normal[i], self.uniform[i],
+        return Shocks(self.replicates[i], {k: v[i] for k, v in self.draws.items()},
                       {k: v[i] if len(v) > 1 else v[0] for k, v in self.params.items()})
 
-
-MAX_SEED = 2**128
-
-
-def run_generator(seed: int, replicate: int) -> np.random.Generator:
-    """The generator of one replicate (reference form; :func:`draw` builds the same, faster)."""
-    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(int(replicate),)))
+    def month(self, t: int) -> dict[str, np.ndarray]:
+        """Every mechanism's draws of month t (1-based): (R, columns) or (columns,)."""
+        return {k: v[..., t - 1, :] for k, v in self.draws.items()}
 
 
 def draw(c: Compiled, seed: int, replicates: np.ndarray | range | list[int]) -> Shocks:
     """Draw the shocks of the given replicates (any order, any subset)."""
     reps = np.asarray(replicates, dtype=np.int64)
-    R, T = len(reps), c.horizon
-    normal = np.empty((R, T, len(NORMAL)))
-    uniform = np.empty((R, T, len(UNIFORM)))
-    for i, g in enumerate(seeding.generators(seed, reps)):
-        normal[i] = g.standard_normal((T, len(NORMAL)))
-        uniform[i] = g.random((T, len(UNIFORM)))
-    unc = np.stack([parameter_uniforms(seed, reps, path) for path in c.uncertain], axis=1) if c.uncertain else np.empty((R, 0))
-    return Shocks(reps, normal, uniform, draw_params(c, unc))
+    if len(reps) and (reps.min() < 0 or reps.max() >= MAX_REPLICATE):
+        raise ValueError(f"replicates must be in [0, 2**32) (got {int(reps.min())}..{int(reps.max())})")
+    draws = {name: stream_draws(seed, reps, name, c.horizon) for name in STREAMS}
+    unc = np.stack([parameter_uniforms(seed, reps, path) for path in c.uncertain], axis=1) if c.uncertain else np.empty((len(reps), 0))
+    return Shocks(reps, draws, draw_params(c, unc))
+
+
+def stream_draws(seed: int, replicates: np.ndarray, mechanism: str, horizon: int) -> np.ndarray:
+    """One mechanism's draws for every replicate and month: (R, horizon, columns)."""
+    kind, cols = STREAMS[mechanism]
+    R = len(replicates)
+    months = np.arange(1, horizon + 1, dtype=np.uint64)
+    keys = (np.asarray(replicates, dtype=np.uint64)[:, None] + (months[None, :] << np.uint64(32))).ravel()
+    words = seeding.seed_words(seed + stream_key(mechanism) * MAX_SEED, keys)[:, : len(cols)]
+    u = ((words >> np.uint64(11)).astype(np.float64) + 0.5) * 2.0**-53
+    out = u if kind == "uniform" else ndtri(u)
+    return out.reshape(R, horizon, len(cols))
 
 
 def parameter_uniforms(seed: int, replicates: np.ndarray, path: str) -> np.ndarray:

@@ -30,9 +30,9 @@ import pandas as pd
 
 from sim import store
 from sim.batch import Job, Progress, outcome_names, run_job
-from sim.compile import out_of_range, parameter_slots
 from sim.errors import UsageError
 from sim.records import OUTCOMES
+from sim.registry import out_of_range, parameter_slots
 from sim.scenario import Scenario, load_scenario
 from sim.summary import distribution, shares, wilson
 

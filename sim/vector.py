@@ -3,7 +3,8 @@
 It applies the same functions of :mod:`sim.rules` as the Mesa agents, in the
 same phase order (see :mod:`sim.model`), to arrays with a leading run axis,
 and consumes the same pre-drawn :class:`~sim.shocks.Shocks`. Runs that have
-reached an agreement are masked: their state no longer changes.
+reached an agreement are masked: their state no longer changes. Talks are
+computed only on the runs that are talking.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from sim.records import to_frame
 from sim.shocks import Shocks, apply_events
 
 SIGN = (-1.0, 1.0)  # ukraine side, russia side: +1 when its gains raise Russia-held territory
+MEDIATOR = 2  # proposer code of the lead mediator
 
 
 def run_block(c: Compiled, shocks: Shocks) -> pd.DataFrame:
@@ -31,17 +33,19 @@ def simulate(c: Compiled, shocks: Shocks) -> dict[str, np.ndarray]:
     R = len(shocks.replicates)
     apply_events(c, p, 0)
     s = _initial_state(p, R)
-    utilities = _package_utilities(c, p)
+    s["judgement"] = shocks.draws["judgement"][:, 0].copy()  # a side's judgement of proposals: once a run
     for t in range(1, c.horizon + 1):
-        if apply_events(c, p, t):
-            utilities = _package_utilities(c, p)
-        z, u = shocks.normal[:, t - 1], shocks.uniform[:, t - 1]
+        apply_events(c, p, t)
+        d = shocks.month(t)
         live = s["deal"] < 0
-        change, retaken = _battlefield(s, p, z, live, t)
+        change, retaken = _battlefield(s, p, d, live, t)
         for g in (0, 1):
-            _fight(s, p, g, change, retaken if g == 0 else 0.0, z, live)
-        _open_talks(c, s, p, u, live, t)
-        _negotiate(c, s, p, utilities, u, live & s["open"], t)
+            _fight(s, p, g, change, retaken if g == 0 else 0.0, d, live)
+        idx = np.flatnonzero(live)
+        if len(idx):
+            a = assess(c, _rows_of(p, idx), {k: v[idx] for k, v in s.items()})
+            _open_talks(c, s, p, a, idx, d, t)
+            _negotiate(c, s, p, a, idx, d, t)
     return s
 
 
@@ -51,111 +55,212 @@ def _initial_state(p: dict[str, np.ndarray], R: int) -> dict[str, np.ndarray]:
     def per_run(v: np.ndarray) -> np.ndarray:
         return np.broadcast_to(v, (R, *v.shape[1:])).copy()
 
+    hurt = np.stack([rules.initial_hurt(start_cost(p, g), p["hurt_decay"][:, g], p["war_months"]) for g in (0, 1)], -1)
     return {
         "territory": per_run(p["territory0"]), "kursk": per_run(p["kursk0"]),
         "kursk_month": minus.copy(), "casualties": np.zeros((R, 2)),
-        "a": per_run(p["belief_a"]), "b": per_run(p["belief_b"]), "hurt": np.zeros((R, 2)),
-        "weariness": per_run(p["weariness0"]), "open": np.zeros(R, bool),
-        "talks_month": minus.copy(), "talks_rounds": np.zeros(R, np.int64),
+        "drift": per_run(p["drift_mean"]), "precision": per_run(1.0 / p["drift_sd"] ** 2),
+        "hurt": per_run(hurt), "weariness": per_run(p["weariness0"]), "open": np.zeros(R, bool),
+        "talks_month": minus.copy(), "talks_rounds": np.zeros(R, np.int64), "round_month": np.zeros(R, np.int64),
+        "judgement": np.zeros((R, 2)), "mood": np.zeros((R, 2)),
         "agreement_month": minus.copy(), "deal": minus.copy(), "u_deal": np.zeros((R, 2)),
-        "lead": minus.copy(), "proposals": np.zeros(R, np.int64),
+        "land_km2": np.zeros(R), "lead": minus.copy(), "proposals": np.zeros(R, np.int64),
+        "offers": np.zeros((R, 3), np.int64),
     }
 
 
-def _package_utilities(c: Compiled, p: dict) -> list[np.ndarray]:
-    return [rules.package_utilities(c.packages, p["ideal"][:, g], p["salience"][:, g]) for g in (0, 1)]
+def start_cost(p: dict, g: int):
+    """A side's monthly cost at the start, at the scenario's means: what the war so far has cost it a month."""
+    return rules.expected_month_cost(p["casualty_mean"][..., g], p["change_mean"], SIGN[g], p["cost_sensitivity"][..., g],
+                                     p["casualty_scale"], p["ground_scale"])
 
 
-def _battlefield(s: dict, p: dict, z: np.ndarray, live: np.ndarray, t: int):
-    change = np.where(live, rules.normal_draw(p["change_mean"], p["change_sd"], z[:, 0]), 0.0)
+def _rows_of(p: dict[str, np.ndarray], idx: np.ndarray) -> dict[str, np.ndarray]:
+    return {k: (v[idx] if len(v) > 1 else v) for k, v in p.items()}
+
+
+def _battlefield(s: dict, p: dict, d: dict, live: np.ndarray, t: int):
+    change = np.where(live, rules.normal_draw(p["change_mean"], p["change_sd"], d["front"][:, 0]), 0.0)
     s["territory"] = np.where(live, rules.advance_territory(s["territory"], change), s["territory"])
-    retaken = np.where(live, rules.kursk_retaken(s["kursk"], p["kursk_mean"], p["kursk_sd"], z[:, 1]), 0.0)
+    retaken = np.where(live, rules.kursk_retaken(s["kursk"], p["kursk_mean"], p["kursk_sd"], d["front"][:, 1]), 0.0)
     before = s["kursk"]
     s["kursk"] = before - retaken
     s["kursk_month"] = np.where((before > 0.0) & (s["kursk"] <= 0.0), t, s["kursk_month"])
     return change, retaken
 
 
-def _fight(s: dict, p: dict, g: int, change, kursk_lost, z: np.ndarray, live: np.ndarray) -> None:
+def _fight(s: dict, p: dict, g: int, change, kursk_lost, d: dict, live: np.ndarray) -> None:
     sign = SIGN[g]
-    cas = rules.casualties(p["casualty_mean"][:, g], p["casualty_sd"][:, g], z[:, 2 + g])
+    cas = rules.casualties(p["casualty_mean"][:, g], p["casualty_sd"][:, g], d["casualties"][:, g])
     s["casualties"][:, g] += np.where(live, cas, 0.0)
-    gained = rules.gained_ground(change, sign)
-    a, b = rules.update_belief(s["a"][:, g], s["b"][:, g], gained)
-    s["a"][:, g] = np.where(live, a, s["a"][:, g])
-    s["b"][:, g] = np.where(live, b, s["b"][:, g])
+    drift, prec = rules.update_drift_belief(s["drift"][:, g], s["precision"][:, g], change, p["change_sd"])
+    s["drift"][:, g] = np.where(live, drift, s["drift"][:, g])
+    s["precision"][:, g] = np.where(live, prec, s["precision"][:, g])
     lost = rules.ground_lost(change, sign, kursk_lost)
     cost = rules.month_cost(cas, lost, p["cost_sensitivity"][:, g], p["casualty_scale"], p["ground_scale"])
     s["hurt"][:, g] = np.where(live, rules.update_hurt(s["hurt"][:, g], p["hurt_decay"][:, g], cost), s["hurt"][:, g])
-    w = rules.update_weariness(s["weariness"][:, g], s["hurt"][:, g], p["weariness_rate"][:, g],
-                               p["hurt_half"][:, g], p["weariness_noise"][:, g], z[:, 4 + g])
+    w = rules.update_weariness(s["weariness"][:, g], cost, p["weariness_rate"][:, g], p["weariness_noise"][:, g],
+                               d["opinion"][:, g])
     s["weariness"][:, g] = np.where(live & (p["has_public"][:, g] > 0.0), w, s["weariness"][:, g])
 
 
-def _open_talks(c: Compiled, s: dict, p: dict, u: np.ndarray, live: np.ndarray, t: int) -> None:
-    ready = live & ~s["open"]
-    for i, (_g, _name, variable, op) in enumerate(c.preconditions):
-        value = t if variable == "month" else s["territory" if variable == "territory_km2" else "kursk"]
-        holds = rules.precondition_holds(value, op, p["pre_value"][:, i])
-        ready &= (p["pre_active"][:, i] == 0.0) | holds
-    chance = rules.ripeness(s["hurt"][:, 0], s["hurt"][:, 1], p["hurt_threshold"][:, 0],
-                            p["hurt_threshold"][:, 1], p["ripeness_slope"])
-    opening = ready & (u[:, 0] < chance)
-    s["open"] |= opening
-    s["talks_rounds"] += opening
-    s["talks_month"] = np.where(opening & (s["talks_month"] < 0), t, s["talks_month"])
+def assess(c: Compiled, q: dict[str, np.ndarray], s: dict[str, np.ndarray]) -> dict[str, object]:
+    """Each side's reading of the month, for the runs given: values of war, package utilities, the lead mediator.
 
-
-def _negotiate(c: Compiled, s: dict, p: dict, utilities: list, u: np.ndarray, talking: np.ndarray, t: int) -> None:
-    """One round of talks for the runs that are talking (computed on that subset only)."""
-    idx = np.flatnonzero(talking)
-    if not len(idx):
-        return
-    q = {k: _rows(v, idx) for k, v in p.items()}
-    terr, kursk, a, b = s["territory"][idx], s["kursk"][idx], s["a"][idx], s["b"][idx]
-    hurt, wear, uu = s["hurt"][idx], s["weariness"][idx], u[idx]
-    utils = [_rows(utilities[0], idx), _rows(utilities[1], idx)]
-    acc = [rules.acceptability(q["trust"][:, :, g], q["preference"][:, g, :], q["preference_weight"][:, g, None])
-           for g in (0, 1)]
+    ``q`` are the parameters and ``s`` the state of those runs (leading axis
+    n, or 1 for shared parameters).
+    """
+    terr, kursk = s["territory"], s["kursk"]
+    n, M = len(terr), q["trust"].shape[1]
+    acc = [np.broadcast_to(rules.acceptability(q["trust"][:, :, g], q["preference"][:, g, :],
+                                               q["preference_weight"][:, g, None]), (n, M)) for g in (0, 1)]
     lead = rules.lead_mediator(acc[0], acc[1], q["med_active"])
     has_lead = lead >= 0
     pick = np.where(has_lead, lead, 0)[:, None]
-    allowed_by = _allowed(c, q)
-    u_nd, res = [], []
+
+    def of_lead(a: np.ndarray) -> np.ndarray:
+        return np.take_along_axis(np.broadcast_to(a, (len(lead), a.shape[1])), pick, 1)[:, 0] if a.shape[1] else \
+            np.zeros(len(lead))
+
+    bias = np.where(has_lead, of_lead(q["bias"]), 0.5)
+    positions = rules.package_positions(c.packages, c.land_issue, c.land_share, terr, q["pre2022"], q["claimed"])
+    out: dict[str, object] = {"lead": lead, "has_lead": has_lead, "bias": bias, "u": [], "ub": [], "v": [],
+                              "u_nd": [], "cost": [], "gain": [], "lev": [], "legit": [], "cred": [],
+                              "allowed": [np.broadcast_to(x, (n, c.n_packages)) for x in _allowed(c, q)]}
     for g in (0, 1):
-        expected = rules.expected_territory(terr, a[:, g], b[:, g], SIGN[g], q["belief_step"], q["lookahead"])
-        point = rules.no_deal_point(q["nd_position"], c.controls, expected, kursk)
-        u_nd.append(rules.utility(point, q["ideal"][:, g], q["salience"][:, g]))
-        leverage = np.where(has_lead, np.take_along_axis(q["leverage"][:, :, g], pick, 1)[:, 0], 0.0)
-        pressure = rules.public_pressure(wear[:, g], q["pressure"][:, g])
-        res.append(rules.reservation(u_nd[g], q["resolve"][:, g], hurt[:, g], pressure, leverage))
-    bias = np.where(has_lead, np.take_along_axis(q["bias"], pick, 1)[:, 0], 0.5)
-    w0, w1 = rules.nash_weights(bias)
-    x, _zone = rules.propose(utils[0], utils[1], res[0], res[1], w0, w1, allowed_by[0] & allowed_by[1])
+        ideal, sal = q["ideal"][:, g], q["salience"][:, g]
+        u = rules.package_utilities(positions, ideal, sal)
+        lev = np.where(has_lead, of_lead(q["leverage"][:, :, g]), 0.0)
+        v, u_nd, cost, gain = war(c, q, g, s["drift"][:, g], terr, kursk, s["weariness"][:, g])
+        cred = np.where(has_lead, rules.credibility(of_lead(q["trust"][:, :, g]), bias, float(g)), 0.0)
+        pref = q["preference"][:, g, :]
+        mean_pref = pref.mean(axis=-1) if pref.shape[-1] else np.zeros(len(lead))
+        legit = np.where(has_lead, rules.legitimacy(of_lead(pref), mean_pref, q["legitimacy"][:, g]), 0.0)
+        for key, val in (("u", u), ("ub", u + lev[:, None]), ("v", v), ("u_nd", u_nd), ("cost", cost),
+                         ("gain", gain), ("lev", lev), ("legit", legit), ("cred", cred)):
+            out[key].append(val)
+    ub, v = out["ub"], out["v"]
+    both = out["allowed"][0] & out["allowed"][1]
+    out["both"] = both
+    out["way_out"] = (both & (ub[0] >= v[0][:, None]) & (ub[1] >= v[1][:, None])).any(axis=-1)
+    return out
+
+
+def war(c: Compiled, q: dict, g: int, drift, terr, kursk, weariness, *, gain: bool = True):
+    """(value of fighting on, utility of its expected outcome, its plain cost, net gain over today's line)."""
+    ideal, sal, resolve = q["ideal"][:, g], q["salience"][:, g], q["resolve"][:, g]
+    expected = rules.expected_territory(terr, drift, q["lookahead"])
+    nd = rules.no_deal_point(q["nd_position"], c.controls, expected, kursk, c.land_issue, q["pre2022"], q["claimed"])
+    u_nd = rules.utility(nd, ideal, sal)
+    monthly = rules.expected_month_cost(q["casualty_mean"][:, g], drift, SIGN[g], q["cost_sensitivity"][:, g],
+                                        q["casualty_scale"], q["ground_scale"])
+    plain = rules.war_cost(monthly, q["discount"][:, g], q["lookahead"])
+    cost = rules.pressured_cost(plain, q["pressure"][:, g] * q["has_public"][:, g], weariness)
+    v = rules.war_value(u_nd, resolve, cost)
+    if not gain:
+        return v, u_nd, plain, None
+    today = rules.no_deal_point(q["nd_position"], c.controls, terr, kursk, c.land_issue, q["pre2022"], q["claimed"])
+    return v, u_nd, plain, rules.net_gain_of_fighting(u_nd, rules.utility(today, ideal, sal), resolve, cost)
+
+
+def _open_talks(c: Compiled, s: dict, p: dict, a: dict, idx: np.ndarray, d: dict, t: int) -> None:
+    closed = ~s["open"][idx]
+    ready = closed.copy()
+    for i, (_g, _name, variable, op) in enumerate(c.preconditions):
+        value = t if variable == "month" else s["territory" if variable == "territory_km2" else "kursk"][idx]
+        holds = rules.precondition_holds(value, op, _rows(p["pre_value"], idx)[:, i])
+        ready &= (_rows(p["pre_active"], idx)[:, i] == 0.0) | holds
+    stalemate = (a["gain"][0] <= 0.0) & (a["gain"][1] <= 0.0)
+    th = _rows(p["hurt_threshold"], idx)
+    chance = rules.ripeness(s["hurt"][idx, 0], s["hurt"][idx, 1], th[:, 0], th[:, 1], _rows(p["ripeness_slope"], idx),
+                            stalemate, a["way_out"])
+    opening = ready & (d["talks"][idx, 0] < chance)
+    j = idx[opening]
+    s["open"][j] = True
+    s["talks_rounds"][j] += 1
+    s["round_month"][j] = 0
+    s["talks_month"][j] = np.where(s["talks_month"][j] < 0, t, s["talks_month"][j])
+    s["mood"][j] = _rows(p["ratify_spread"], j) * d["mood"][j]
+
+
+def _negotiate(c: Compiled, s: dict, p: dict, a: dict, idx: np.ndarray, d: dict, t: int) -> None:
+    """One month of talks for the runs that are talking (computed on that subset only)."""
+    sel = np.flatnonzero(s["open"][idx])
+    if not len(sel):
+        return
+    j = idx[sel]
+    q = _rows_of(p, j)
+    ub = [a["ub"][g][sel] for g in (0, 1)]
+    v = [a["v"][g][sel] for g in (0, 1)]
+    both, allowed = a["both"][sel], [a["allowed"][g][sel] for g in (0, 1)]
+    has_lead = a["has_lead"][sel]
+    temp = q["temperature"]
+    log_rat, margins = _ratification(c, q, a, sel, s["weariness"][j])
+    need = rules.demands(ub[0], ub[1], v[0], v[1], q["discount"][:, 0], q["discount"][:, 1], q["breakdown"], both)[:2]
+    who = rules.proposer(s["round_month"][j], (s["talks_rounds"][j] + 1) % 2, has_lead)
+    x = np.zeros(len(j), np.int64)
+    need_used = [need[0].copy(), need[1].copy()]
+    med = who == MEDIATOR
+    if med.any():
+        m = np.flatnonzero(med)
+        jm, qm = j[m], _rows_of(q, m)
+        vm = [war(c, qm, g, rules.credible_drift(s["drift"][jm, g], qm["change_mean"], a["cred"][g][sel][m]),
+                  s["territory"][jm], s["kursk"][jm], s["weariness"][jm, g], gain=False)[0] for g in (0, 1)]
+        nm = rules.demands(ub[0][m], ub[1][m], vm[0], vm[1], _sub(q["discount"], m)[:, 0], _sub(q["discount"], m)[:, 1],
+                           _sub(q["breakdown"], m), both[m])[:2]
+        w0, w1 = rules.nash_weights(a["bias"][sel][m])
+        x[m] = rules.mediator_proposal(ub[0][m], ub[1][m], nm[0], nm[1], w0, w1, log_rat[m], _sub(temp, m), both[m])[0]
+        for g in (0, 1):
+            need_used[g][m] = nm[g]
+    for g in (0, 1):
+        mine = np.flatnonzero(who == g)
+        if len(mine):
+            x[mine] = rules.government_proposal(ub[g][mine], ub[1 - g][mine], need[g][mine], need[1 - g][mine],
+                                                log_rat[mine], _sub(temp, mine), both[mine])[0]
     xi = x[:, None]
-    agreed = np.ones(len(idx), bool)
-    u_x = []
+    agreed = np.ones(len(j), bool)
     for g in (0, 1):
-        u_x.append(np.take_along_axis(utils[g], xi, 1)[:, 0])
-        ok = np.take_along_axis(allowed_by[g], xi, 1)[:, 0]
-        accept = rules.accept_probability(u_x[g], res[g], q["temperature"], ok)
-        ratify = rules.ratify_probability(u_x[g], u_nd[g], q["ratify_threshold"][:, g], q["ratify_weariness"][:, g],
-                                          wear[:, g], q["ratify_spread"][:, g])
-        needs_vote = (q["has_public"][:, g] > 0.0) & (q["ratifies"][:, g] > 0.0)
-        agreed &= (uu[:, 1 + g] < accept) & (~needs_vote | (uu[:, 3 + g] < ratify))
-    s["proposals"][idx] += 1
-    s["lead"][idx] = lead
-    deal_idx = idx[agreed]
-    s["deal"][deal_idx] = x[agreed]
-    s["agreement_month"][deal_idx] = t
-    s["u_deal"][deal_idx] = np.stack(u_x, axis=1)[agreed]
-    broke = ~agreed & (uu[:, 5] < q["breakdown"])
-    s["open"][idx[broke]] = False
+        u_x = np.take_along_axis(ub[g], xi, 1)[:, 0]
+        ok = np.take_along_axis(allowed[g], xi, 1)[:, 0]
+        agreed &= rules.accepts(u_x, need_used[g], temp * s["judgement"][j, g], ok)
+        votes = (q["has_public"][:, g] > 0.0) & (q["ratifies"][:, g] > 0.0)
+        margin = np.take_along_axis(margins[g], xi, 1)[:, 0]
+        agreed &= ~votes | (margin + s["mood"][j, g] >= 0.0)
+    s["proposals"][j] += 1
+    np.add.at(s["offers"], (j, who), 1)
+    s["lead"][j] = a["lead"][sel]
+    done = j[agreed]
+    s["deal"][done] = x[agreed]
+    s["agreement_month"][done] = t
+    s["u_deal"][done] = np.stack([np.take_along_axis(a["u"][g][sel], xi, 1)[:, 0] for g in (0, 1)], axis=1)[agreed]
+    s["land_km2"][done] = rules.land_moved(c.land_share[x[agreed]], s["territory"][done], _sub(q["pre2022"], agreed),
+                                           _sub(q["claimed"], agreed)) if c.land_issue >= 0 else 0.0
+    broke = ~agreed & (d["breakdown"][j, 0] < q["breakdown"])
+    s["open"][j[broke]] = False
+    s["round_month"][j] += 1
+
+
+def _ratification(c: Compiled, q: dict, a: dict, sel: np.ndarray, weariness: np.ndarray):
+    """Per package, each public's margin at the vote and the log-chance that every voting public ratifies."""
+    margins, log_rat = [], 0.0
+    for g in (0, 1):
+        ub = a["ub"][g][sel]
+        margin = rules.ratify_margin(ub, a["u_nd"][g][sel][:, None], a["cost"][g][sel][:, None], weariness[:, g, None],
+                                     q["ratify_threshold"][:, g, None], q["ratify_weariness"][:, g, None],
+                                     a["legit"][g][sel][:, None])
+        votes = ((q["has_public"][:, g] > 0.0) & (q["ratifies"][:, g] > 0.0))[:, None]
+        prob = rules.ratify_probability(margin, q["ratify_spread"][:, g, None])
+        log_rat = log_rat + np.where(votes, np.log(np.maximum(prob, rules.TINY)), 0.0)
+        margins.append(margin)
+    return np.broadcast_to(log_rat, margins[0].shape), margins
 
 
 def _rows(v: np.ndarray, idx: np.ndarray) -> np.ndarray:
     """Rows ``idx`` of a per-run array; a single-row (shared) array as it is."""
     return v[idx] if len(v) > 1 else v
+
+
+_sub = _rows
 
 
 def _allowed(c: Compiled, p: dict) -> list[np.ndarray]:
