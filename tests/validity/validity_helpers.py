@@ -1,0 +1,50 @@
+"""Shared helpers of the validity suite: scenarios, batches and paired differences."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+import sim
+from sim.batch import simulate_block
+from sim.compile import Compiled, compile_scenario
+
+ROOT = Path(__file__).resolve().parents[2]
+DATA = ROOT / "tests" / "data"
+BASELINE = ROOT / "scenarios" / "baseline.yaml"
+Z95 = 1.959963984540054
+
+
+def runs(path_or_scenario, n: int, seed: int = 7, overrides: dict | None = None, engine: str = "vector",
+         horizon: int | None = None) -> pd.DataFrame:
+    """``n`` runs (replicates 0..n-1) of a scenario with optional overrides and horizon."""
+    sc = path_or_scenario if not isinstance(path_or_scenario, str | Path) else sim.load_scenario(path_or_scenario)
+    c: Compiled = compile_scenario(sc, overrides=overrides or {})
+    if horizon is not None:
+        c = dataclasses.replace(c, horizon=horizon)
+    return simulate_block(c, seed, 0, n, engine)
+
+
+def paired(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
+    """Mean of b - a over paired runs and the half-width of its 95% interval."""
+    d = np.asarray(b, float) - np.asarray(a, float)
+    return float(d.mean()), float(Z95 * d.std(ddof=1) / np.sqrt(len(d))) if len(d) > 1 else 0.0
+
+
+def agreed(df: pd.DataFrame) -> np.ndarray:
+    return (df["outcome"] == "agreement").to_numpy()
+
+
+def assert_same_runs(a: pd.DataFrame, b: pd.DataFrame) -> None:
+    """Every column equal; floats to 1e-9 (as tests/test_engine.py)."""
+    assert list(a.columns) == list(b.columns)
+    assert len(a) == len(b)
+    for col in a.columns:
+        x, y = a[col], b[col]
+        if pd.api.types.is_float_dtype(x):
+            np.testing.assert_allclose(x.to_numpy(), y.to_numpy(), rtol=0, atol=1e-9, equal_nan=True, err_msg=col)
+        else:
+            pd.testing.assert_series_equal(x, y, check_names=False, obj=col)
