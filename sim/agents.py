@@ -149,7 +149,7 @@ class PublicAgent(mesa.Agent):
         super().__init__(model)
         self.name, self.government, self.index = name, government, government.index
         self.weariness = model.p["weariness0"][self.index]
-        self.mood = 0.0  # its mood at a vote, drawn when a round of talks opens
+        self.mood = model.shocks.draws["mood"][0, self.index]  # how it leans at a vote: drawn once a run
 
     def param(self, name: str):
         return self.model.p[name][self.index]
@@ -179,7 +179,7 @@ class PublicAgent(mesa.Agent):
         prob = rules.ratify_probability(margin, self.param("ratify_spread"))
         if not self.votes():
             return 1.0, True
-        return float(prob), bool(margin + self.mood >= 0.0)
+        return float(prob), bool(margin + self.param("ratify_spread") * self.mood >= 0.0)
 
 
 class MediatorAgent(mesa.Agent):
@@ -203,13 +203,14 @@ class MediatorAgent(mesa.Agent):
         p = self.model.p
         return rules.credibility(p["trust"][self.index, g], p["bias"][self.index], float(g))
 
-    def propose(self, readings: list[Reading], log_ratify: np.ndarray, allowed: np.ndarray) -> tuple[int, bool, list[float]]:
+    def propose(self, readings: list[Reading], log_ratify: np.ndarray, allowed: np.ndarray,
+                ratifiable: np.ndarray) -> tuple[int, bool, list[float]]:
         """The Nash package, read with its credible advice; returns (package, zone non-empty, demands it faced)."""
         p = self.model.p
         u0, u1 = readings[0].ub, readings[1].ub
         govs = self.model.governments
         need = rules.demands(u0, u1, govs[0].value_heard(self), govs[1].value_heard(self), p["discount"][0],
-                             p["discount"][1], p["breakdown"], allowed)[:2]
+                             p["discount"][1], p["breakdown"], ratifiable)[:2]
         w0, w1 = rules.nash_weights(p["bias"][self.index])
         x, zone = rules.mediator_proposal(u0, u1, need[0], need[1], w0, w1, log_ratify, p["temperature"], allowed)
         return int(x), bool(zone), [need[0], need[1]]

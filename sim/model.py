@@ -73,6 +73,7 @@ class NegotiationModel(mesa.Model):
         self.talks_rounds = self.proposals = self.round_month = 0
         self.offers = [0, 0, 0]
         self.deal, self.u_deal, self.lead, self.land_km2 = -1, [0.0, 0.0], -1, 0.0
+        self.round_lead = -1
         self.change = self.retaken = 0.0
         self.positions = compiled.packages
         self.d = shocks.month(1)
@@ -114,6 +115,9 @@ class NegotiationModel(mesa.Model):
                   "costs": [float(r.cost) for r in readings]}
         if not self.talks_open:
             self._try_open(entry, readings)
+            if self.talks_open:  # the round's lead mediator was just drawn: read the month with it
+                lead = self.lead_mediator()
+                readings = [g.read(lead) for g in self.governments]
         if self.talks_open:
             self._negotiate(entry, lead, readings)
         self.log.append(entry)
@@ -148,15 +152,21 @@ class NegotiationModel(mesa.Model):
             entry["opened"] = True
             if self.talks_month < 0:
                 self.talks_month = self.steps
-            for g, pb in self.public_of.items():
-                pb.mood = self.p["ratify_spread"][g] * self.d["mood"][g]
+            acc = self.acceptabilities()
+            self.round_lead = int(rules.draw_lead(acc[0], acc[1], self.p["med_active"], self.d["mediation"][0]))
+
+    def acceptabilities(self) -> list[np.ndarray]:
+        """(M,) acceptability of each mediator to each side."""
+        return [np.array([m.acceptability(g) for m in self.mediators]) for g in (0, 1)]
 
     def lead_mediator(self) -> MediatorAgent | None:
+        """In talks, the round's lead (drawn when the round opened); otherwise the most acceptable mediator."""
         if not self.mediators:
             return None
-        acc = [np.array([m.acceptability(g) for m in self.mediators]) for g in (0, 1)]
-        active = np.array([self.p["med_active"][m.index] for m in self.mediators])
-        i = int(rules.lead_mediator(acc[0], acc[1], active))
+        if self.talks_open and self.round_lead >= 0 and self.p["med_active"][self.round_lead] > 0.0:
+            return self.mediators[self.round_lead]
+        acc = self.acceptabilities()
+        i = int(rules.lead_mediator(acc[0], acc[1], self.p["med_active"]))
         return self.mediators[i] if i >= 0 else None
 
     def ratification(self, readings: list[Reading]) -> tuple[np.ndarray, dict[int, np.ndarray]]:
@@ -177,14 +187,18 @@ class NegotiationModel(mesa.Model):
         p, govs = self.p, self.governments
         allowed = self.allowed()
         log_ratify, margins = self.ratification(readings)
-        need = rules.demands(readings[0].ub, readings[1].ub, readings[0].value, readings[1].value,
-                             p["discount"][0], p["discount"][1], p["breakdown"], allowed)[:2]
-        need = [need[0], need[1]]
         who = int(rules.proposer(self.round_month, (self.talks_rounds + 1) % 2, lead is not None))
+        ratifiable = allowed.copy()  # a continuation offer must be one the voting publics are expected to ratify
+        for g, pb in self.public_of.items():
+            if pb.votes():
+                ratifiable &= margins[g] >= 0.0
         zone = None
         if who == 2:
-            x, zone, need = lead.propose(readings, log_ratify, allowed)
+            x, zone, need = lead.propose(readings, log_ratify, allowed, ratifiable)
         else:
+            need = rules.demands(readings[0].ub, readings[1].ub, readings[0].value, readings[1].value,
+                                 p["discount"][0], p["discount"][1], p["breakdown"], ratifiable)[:2]
+            need = [need[0], need[1]]
             x = govs[who].propose(readings, need, log_ratify, allowed)
         answers = [g.respond(x, readings[g.index], need[g.index]) for g in govs]
         votes = {g: (*pb.ratify(float(margins[g][x])), pb.votes()) for g, pb in self.public_of.items()}

@@ -337,30 +337,63 @@ def zone_of_agreement(u_a, u_b, r_a, r_b, allowed):
 # ----------------------------------------------------------------- alternating offers (Rubinstein 1982)
 
 
-def demands(u_a, u_b, v_a, v_b, d_a, d_b, breakdown, allowed, rounds=8):
+def demands(u_a, u_b, v_a, v_b, d_a, d_b, breakdown, allowed):
     """What each side demands of a proposal: the stationary alternating-offers thresholds.
 
     A responder accepts no less than waiting is worth: its own proposal next
     month, discounted (``d_a``, ``d_b``) and at the risk of breakdown, after
     which it is left with fighting on (``v_a``, ``v_b``, the outside option of
-    Binmore, Rubinstein & Wolinsky 1986). Proposer i offers the package best
-    for itself that the other side accepts. Iterated ``rounds`` times from the
-    outside options; over a fine split of one issue with no outside option
-    this gives Rubinstein's shares (1 - d_b) / (1 - d_a d_b).
+    Binmore, Rubinstein & Wolinsky 1986):
+
+        need_a = max(v_a, d_a ((1 - q) U_a(x_a) + q v_a)),  x_a = best for a with U_b >= need_b
+
+    and the same for b. b's demand is one of finitely many values (fighting
+    on, or the discounted worth to b of one package as its own offer); each
+    candidate c is run through one round of best replies, F(c), and b's
+    demand is the largest candidate it can sustain, F(c) >= c. Over a fine
+    split of one issue with no outside option this is Rubinstein's (1982)
+    equilibrium: the first proposer gets (1 - d_b) / (1 - d_a d_b).
 
     Returns (demand_a, demand_b, proposal of a, proposal of b); a proposal is
     -1 where the proposer has no acceptable package.
     """
-    need_a, need_b = np.asarray(v_a, float) * 1.0, np.asarray(v_b, float) * 1.0
-    keep = 1.0 - breakdown
-    for _ in range(rounds):
-        x_a, best_a = _best_offer(u_a, u_b, need_b, v_a, allowed)
-        x_b, best_b = _best_offer(u_b, u_a, need_a, v_b, allowed)
-        need_a = np.maximum(v_a, d_a * (keep * np.where(x_a >= 0, best_a, v_a) + breakdown * v_a))
-        need_b = np.maximum(v_b, d_b * (keep * np.where(x_b >= 0, best_b, v_b) + breakdown * v_b))
-    x_a, _ = _best_offer(u_a, u_b, need_b, v_a, allowed)
+    u_a, u_b = np.asarray(u_a, float), np.asarray(u_b, float)
+    lead = np.broadcast_shapes(u_a.shape, u_b.shape, np.shape(allowed))[:-1]
+    n = int(np.prod(lead)) if lead else 1
+    P = u_a.shape[-1]
+    if lead and n > 1 and n * (P + 1) * P > _CHUNK:  # the candidate table is n x (P + 1) x P: split the runs
+        step = max(1, _CHUNK // ((P + 1) * P))
+        def rows(x, i, per_package):
+            x = np.asarray(x)
+            runs = x.ndim == len(lead) + per_package and x.shape[0] > 1
+            return x[i:i + step] if runs else x
+
+        parts = [demands(*(rows(x, i, 1) for x in (u_a, u_b)), *(rows(x, i, 0) for x in (v_a, v_b, d_a, d_b, breakdown)),
+                         rows(allowed, i, 1))
+                 for i in range(0, lead[0], step)]
+        return tuple(np.concatenate([part[k] for part in parts]) for k in range(4))
+    v_a, v_b = np.asarray(v_a, float) * 1.0, np.asarray(v_b, float) * 1.0
+    q = np.asarray(breakdown, float)
+
+    def worth(best, has, v, d, q):
+        return np.maximum(v, d * ((1.0 - q) * np.where(has, best, v) + q * v))
+
+    qc, vb, va = _col(q), _col(v_b), _col(v_a)
+    cand = np.concatenate(np.broadcast_arrays(vb, worth(u_b, True, vb, _col(d_b), qc)), axis=-1)
+    ok = np.asarray(allowed)[..., None, :]
+    ok_a = ok & (u_b[..., None, :] >= cand[..., :, None]) & (u_a[..., None, :] >= _col(va))
+    need_a = worth(np.where(ok_a, u_a[..., None, :], -np.inf).max(axis=-1), ok_a.any(axis=-1), va, _col(d_a), qc)
+    ok_b = ok & (u_a[..., None, :] >= need_a[..., :, None]) & (u_b[..., None, :] >= _col(vb))
+    sustained = worth(np.where(ok_b, u_b[..., None, :], -np.inf).max(axis=-1), ok_b.any(axis=-1), vb,
+                      _col(d_b), qc) >= cand
+    need_b = np.where(sustained, cand, -np.inf).max(axis=-1)
+    x_a, best_a = _best_offer(u_a, u_b, need_b, v_a, allowed)
+    need_a = worth(best_a, x_a >= 0, v_a, d_a, q)
     x_b, _ = _best_offer(u_b, u_a, need_a, v_b, allowed)
     return need_a, need_b, x_a, x_b
+
+
+_CHUNK = 2_000_000  # cells of the candidate table computed at once
 
 
 def _best_offer(u_self, u_other, need_other, floor_self, allowed):
@@ -434,9 +467,27 @@ def lead_mediator(acc_a, acc_b, active):
     Ties go to the mediator listed first in the scenario.
     """
     if np.shape(active)[-1] == 0:
-        return np.full(np.shape(active)[:-1], -1)
+        return np.full(np.broadcast_shapes(np.shape(acc_a)[:-1], np.shape(acc_b)[:-1], np.shape(active)[:-1]), -1)
     score = np.where(active > 0.0, np.minimum(acc_a, acc_b), -np.inf)
     return np.where((active > 0.0).any(axis=-1), score.argmax(axis=-1), -1)
+
+
+def draw_lead(acc_a, acc_b, active, u):
+    """The mediator who leads a round of talks: drawn with chance proportional to min(acceptability to each side).
+
+    Recognition as in Baron & Ferejohn (1989), weighted: the mediator both
+    sides find most acceptable leads most rounds, a less acceptable one some.
+    Among active mediators with no acceptability at all, each is as likely.
+    Returns -1 when no mediator is active.
+    """
+    on = np.asarray(active) > 0.0
+    score = np.where(on, np.maximum(np.minimum(acc_a, acc_b), 0.0), 0.0)
+    score = np.where((score.sum(axis=-1) > 0.0)[..., None], score, on * 1.0)
+    cum = np.cumsum(score, axis=-1)
+    if np.shape(cum)[-1] == 0:
+        return np.full(np.shape(cum)[:-1], -1)
+    pick = np.minimum((cum <= _col(u * cum[..., -1])).sum(axis=-1), np.shape(cum)[-1] - 1)
+    return np.where(on.any(axis=-1), pick, -1)
 
 
 def nash_weights(bias):

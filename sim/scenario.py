@@ -409,7 +409,7 @@ class Battlefield(Sourced):
 class Negotiation(Sourced):
     ripeness_slope: P("ripeness_slope")
     breakdown: P("breakdown")
-    temperature: P("temperature") = Field(description="sd of a side's judgement noise, drawn once a round")
+    temperature: P("temperature") = Field(description="sd of a side's judgement of proposals, drawn once a run")
     lookahead_months: P("lookahead")
 
 

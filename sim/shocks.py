@@ -1,22 +1,24 @@
 """All randomness of a run, drawn up front, one keyed stream per mechanism.
 
 Each mechanism of the model draws from its own stream (:data:`STREAMS`),
-keyed by the mechanism's name, the month and the replicate. For root seed
-``s``, replicate ``r`` (below 2**32) and month ``t`` (1..horizon), mechanism
-``m`` gets the four 64-bit words of::
+keyed by the mechanism's name and the replicate. For root seed ``s`` and
+replicate ``r``, mechanism ``m`` has the key word
 
-    np.random.SeedSequence(s + key(m) * 2**128, spawn_key=(r + t * 2**32,)).generate_state(4, np.uint64)
+    k = SeedSequence(s + key(m) * 2**128, spawn_key=(r,)).generate_state(1, np.uint64)[0]
 
-where ``key(m) = 2**33 + CRC-32(m)``. Word ``j`` gives the mechanism's
-``j``-th draw of the month as a uniform ``((w >> 11) + 0.5) * 2**-53`` in
-(0, 1); normal draws are its inverse normal CDF. (:mod:`sim.seeding`
-computes these words bit-identically to numpy, vectorised.)
+with ``key(m) = 2**33 + CRC-32(m)`` (:mod:`sim.seeding` computes it
+bit-identically to numpy, vectorised), and its draw for month ``t``
+(1-based) and column ``j`` is SplitMix64's output function (Steele, Lea &
+Flood 2014) of the counter ``k + (8 t + j) * 0x9E3779B97F4A7C15`` (mod 2**64),
+read as a uniform ``((w >> 11) + 0.5) * 2**-53`` in (0, 1); normal draws
+are its inverse normal CDF. Streams marked *once* are drawn for month 1
+only (a side's judgement, a public's mood: drawn once a run).
 
-So a draw depends only on (seed, replicate, mechanism, month, column): adding
-a mechanism, dropping one, or changing the horizon shifts no other number.
-Replicate ``r`` sees the same front, the same casualties and the same dice in
-every sweep point, every scenario variant and every version of the model that
-keeps the mechanism: common random numbers.
+So a draw depends only on (seed, replicate, mechanism, month, column):
+adding a mechanism, dropping one, or changing the horizon shifts no other
+number. Replicate ``r`` sees the same front, the same casualties and the
+same dice in every sweep point, every scenario variant and every version of
+the model that keeps the mechanism: common random numbers.
 
 Each uncertain parameter gets its own uniform from
 ``SeedSequence(s + (CRC-32(path) + 1) * 2**128, spawn_key=(r,))`` (first
@@ -35,16 +37,19 @@ from scipy.special import ndtri
 from sim import seeding
 from sim.compile import Compiled
 
-# mechanism -> (kind, column names); at most 4 columns a stream.
-STREAMS: dict[str, tuple[str, tuple[str, ...]]] = {
-    "front": ("normal", ("territory", "kursk")),
-    "casualties": ("normal", ("ukraine", "russia")),
-    "opinion": ("normal", ("ukraine", "russia")),
-    "talks": ("uniform", ("open",)),
-    "judgement": ("normal", ("ukraine", "russia")),
-    "mood": ("normal", ("ukraine", "russia")),
-    "breakdown": ("uniform", ("breakdown",)),
+# mechanism -> (kind, column names, months drawn: "all" or "once"); at most 8 columns a stream.
+STREAMS: dict[str, tuple[str, tuple[str, ...], str]] = {
+    "front": ("normal", ("territory", "kursk"), "all"),
+    "casualties": ("normal", ("ukraine", "russia"), "all"),
+    "opinion": ("normal", ("ukraine", "russia"), "all"),
+    "talks": ("uniform", ("open",), "all"),
+    "mediation": ("uniform", ("lead",), "all"),
+    "judgement": ("normal", ("ukraine", "russia"), "once"),
+    "mood": ("normal", ("ukraine", "russia"), "once"),
+    "breakdown": ("uniform", ("breakdown",), "all"),
 }
+GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+MIX1, MIX2 = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
 MAX_SEED = 2**128
 MAX_REPLICATE = 2**32
 
@@ -73,7 +78,7 @@ class Shocks:
 
     def month(self, t: int) -> dict[str, np.ndarray]:
         """Every mechanism's draws of month t (1-based): (R, columns) or (columns,)."""
-        return {k: v[..., t - 1, :] for k, v in self.draws.items()}
+        return {k: v[..., t - 1, :] for k, v in self.draws.items() if STREAMS[k][2] == "all"}
 
 
 def draw(c: Compiled, seed: int, replicates: np.ndarray | range | list[int]) -> Shocks:
@@ -87,15 +92,24 @@ def draw(c: Compiled, seed: int, replicates: np.ndarray | range | list[int]) -> 
 
 
 def stream_draws(seed: int, replicates: np.ndarray, mechanism: str, horizon: int) -> np.ndarray:
-    """One mechanism's draws for every replicate and month: (R, horizon, columns)."""
-    kind, cols = STREAMS[mechanism]
-    R = len(replicates)
-    months = np.arange(1, horizon + 1, dtype=np.uint64)
-    keys = (np.asarray(replicates, dtype=np.uint64)[:, None] + (months[None, :] << np.uint64(32))).ravel()
-    words = seeding.seed_words(seed + stream_key(mechanism) * MAX_SEED, keys)[:, : len(cols)]
-    u = ((words >> np.uint64(11)).astype(np.float64) + 0.5) * 2.0**-53
-    out = u if kind == "uniform" else ndtri(u)
-    return out.reshape(R, horizon, len(cols))
+    """One mechanism's draws for every replicate and month: (R, months, columns); months is 1 for a *once* stream."""
+    kind, cols, when = STREAMS[mechanism]
+    months = 1 if when == "once" else horizon
+    key = seeding.seed_words(seed + stream_key(mechanism) * MAX_SEED, replicates)[:, 0]
+    counter = (np.arange(1, months + 1, dtype=np.uint64)[:, None] * np.uint64(8)
+               + np.arange(len(cols), dtype=np.uint64)[None, :])
+    with np.errstate(over="ignore"):
+        u = uniform_of(key[:, None, None] + counter[None] * GOLDEN)
+    return u if kind == "uniform" else ndtri(u)
+
+
+def uniform_of(x: np.ndarray) -> np.ndarray:
+    """SplitMix64's output function of uint64 counters, as uniforms in (0, 1)."""
+    with np.errstate(over="ignore"):
+        z = (x ^ (x >> np.uint64(30))) * MIX1
+        z = (z ^ (z >> np.uint64(27))) * MIX2
+        z ^= z >> np.uint64(31)
+    return ((z >> np.uint64(11)).astype(np.float64) + 0.5) * 2.0**-53
 
 
 def parameter_uniforms(seed: int, replicates: np.ndarray, path: str) -> np.ndarray:

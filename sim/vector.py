@@ -33,7 +33,8 @@ def simulate(c: Compiled, shocks: Shocks) -> dict[str, np.ndarray]:
     R = len(shocks.replicates)
     apply_events(c, p, 0)
     s = _initial_state(p, R)
-    s["judgement"] = shocks.draws["judgement"][:, 0].copy()  # a side's judgement of proposals: once a run
+    s["judgement"] = shocks.draws["judgement"][:, 0].copy()  # how a side reads proposals: once a run
+    s["mood"] = shocks.draws["mood"][:, 0].copy()  # how a public leans at a vote: once a run
     for t in range(1, c.horizon + 1):
         apply_events(c, p, t)
         d = shocks.month(t)
@@ -41,11 +42,11 @@ def simulate(c: Compiled, shocks: Shocks) -> dict[str, np.ndarray]:
         change, retaken = _battlefield(s, p, d, live, t)
         for g in (0, 1):
             _fight(s, p, g, change, retaken if g == 0 else 0.0, d, live)
-        idx = np.flatnonzero(live)
-        if len(idx):
-            a = assess(c, _rows_of(p, idx), {k: v[idx] for k, v in s.items()})
-            _open_talks(c, s, p, a, idx, d, t)
-            _negotiate(c, s, p, a, idx, d, t)
+        for talking in (False, True):  # closed runs may open talks, then every talking run negotiates
+            idx = np.flatnonzero(live & (s["open"] == talking))
+            if len(idx):
+                a = assess(c, _rows_of(p, idx), {k: v[idx] for k, v in s.items()}, gain=not talking)
+                (_negotiate if talking else _open_talks)(c, s, p, a, idx, d, t)
     return s
 
 
@@ -64,7 +65,7 @@ def _initial_state(p: dict[str, np.ndarray], R: int) -> dict[str, np.ndarray]:
         "talks_month": minus.copy(), "talks_rounds": np.zeros(R, np.int64), "round_month": np.zeros(R, np.int64),
         "judgement": np.zeros((R, 2)), "mood": np.zeros((R, 2)),
         "agreement_month": minus.copy(), "deal": minus.copy(), "u_deal": np.zeros((R, 2)),
-        "land_km2": np.zeros(R), "lead": minus.copy(), "proposals": np.zeros(R, np.int64),
+        "land_km2": np.zeros(R), "lead": minus.copy(), "round_lead": minus.copy(), "proposals": np.zeros(R, np.int64),
         "offers": np.zeros((R, 3), np.int64),
     }
 
@@ -104,7 +105,7 @@ def _fight(s: dict, p: dict, g: int, change, kursk_lost, d: dict, live: np.ndarr
     s["weariness"][:, g] = np.where(live & (p["has_public"][:, g] > 0.0), w, s["weariness"][:, g])
 
 
-def assess(c: Compiled, q: dict[str, np.ndarray], s: dict[str, np.ndarray]) -> dict[str, object]:
+def assess(c: Compiled, q: dict[str, np.ndarray], s: dict[str, np.ndarray], gain: bool = True) -> dict[str, object]:
     """Each side's reading of the month, for the runs given: values of war, package utilities, the lead mediator.
 
     ``q`` are the parameters and ``s`` the state of those runs (leading axis
@@ -115,6 +116,10 @@ def assess(c: Compiled, q: dict[str, np.ndarray], s: dict[str, np.ndarray]) -> d
     acc = [np.broadcast_to(rules.acceptability(q["trust"][:, :, g], q["preference"][:, g, :],
                                                q["preference_weight"][:, g, None]), (n, M)) for g in (0, 1)]
     lead = rules.lead_mediator(acc[0], acc[1], q["med_active"])
+    drawn = s["round_lead"]
+    active = np.take_along_axis(np.broadcast_to(q["med_active"], (n, M)), np.maximum(drawn, 0)[:, None], 1)[:, 0] \
+        if M else np.zeros(n)
+    lead = np.where(s["open"] & (drawn >= 0) & (active > 0.0), drawn, lead)  # in talks: the round's lead
     has_lead = lead >= 0
     pick = np.where(has_lead, lead, 0)[:, None]
 
@@ -123,21 +128,27 @@ def assess(c: Compiled, q: dict[str, np.ndarray], s: dict[str, np.ndarray]) -> d
             np.zeros(len(lead))
 
     bias = np.where(has_lead, of_lead(q["bias"]), 0.5)
-    positions = rules.package_positions(c.packages, c.land_issue, c.land_share, terr, q["pre2022"], q["claimed"])
-    out: dict[str, object] = {"lead": lead, "has_lead": has_lead, "bias": bias, "u": [], "ub": [], "v": [],
-                              "u_nd": [], "cost": [], "gain": [], "lev": [], "legit": [], "cred": [],
-                              "allowed": [np.broadcast_to(x, (n, c.n_packages)) for x in _allowed(c, q)]}
+    allowed = [np.broadcast_to(x, (n, c.n_packages)) for x in _allowed(c, q)]
+    # Packages that no run's governments can both accept are never proposed nor accepted: drop them
+    # before any arithmetic (column order is kept, so argmax ties resolve as over all packages).
+    cols = np.flatnonzero((allowed[0] & allowed[1]).any(axis=0))
+    cols = cols if len(cols) else np.zeros(1, np.int64)
+    positions = rules.package_positions(c.packages[cols], c.land_issue, c.land_share[cols], terr, q["pre2022"],
+                                        q["claimed"])
+    out: dict[str, object] = {"lead": lead, "has_lead": has_lead, "bias": bias, "acc": acc, "u": [], "ub": [], "v": [],
+                              "u_nd": [], "cost": [], "gain": [], "lev": [], "legit": [], "cred": [], "cols": cols,
+                              "allowed": [x[:, cols] for x in allowed]}
     for g in (0, 1):
         ideal, sal = q["ideal"][:, g], q["salience"][:, g]
         u = rules.package_utilities(positions, ideal, sal)
         lev = np.where(has_lead, of_lead(q["leverage"][:, :, g]), 0.0)
-        v, u_nd, cost, gain = war(c, q, g, s["drift"][:, g], terr, kursk, s["weariness"][:, g])
+        v, u_nd, cost, net = war(c, q, g, s["drift"][:, g], terr, kursk, s["weariness"][:, g], gain=gain)
         cred = np.where(has_lead, rules.credibility(of_lead(q["trust"][:, :, g]), bias, float(g)), 0.0)
         pref = q["preference"][:, g, :]
         mean_pref = pref.mean(axis=-1) if pref.shape[-1] else np.zeros(len(lead))
         legit = np.where(has_lead, rules.legitimacy(of_lead(pref), mean_pref, q["legitimacy"][:, g]), 0.0)
         for key, val in (("u", u), ("ub", u + lev[:, None]), ("v", v), ("u_nd", u_nd), ("cost", cost),
-                         ("gain", gain), ("lev", lev), ("legit", legit), ("cred", cred)):
+                         ("gain", net), ("lev", lev), ("legit", legit), ("cred", cred)):
             out[key].append(val)
     ub, v = out["ub"], out["v"]
     both = out["allowed"][0] & out["allowed"][1]
@@ -176,47 +187,45 @@ def _open_talks(c: Compiled, s: dict, p: dict, a: dict, idx: np.ndarray, d: dict
                             stalemate, a["way_out"])
     opening = ready & (d["talks"][idx, 0] < chance)
     j = idx[opening]
+    acc = a["acc"]
+    s["round_lead"][j] = rules.draw_lead(acc[0][opening], acc[1][opening], _rows(p["med_active"], j), d["mediation"][j, 0])
     s["open"][j] = True
     s["talks_rounds"][j] += 1
     s["round_month"][j] = 0
     s["talks_month"][j] = np.where(s["talks_month"][j] < 0, t, s["talks_month"][j])
-    s["mood"][j] = _rows(p["ratify_spread"], j) * d["mood"][j]
 
 
-def _negotiate(c: Compiled, s: dict, p: dict, a: dict, idx: np.ndarray, d: dict, t: int) -> None:
+def _negotiate(c: Compiled, s: dict, p: dict, a: dict, j: np.ndarray, d: dict, t: int) -> None:
     """One month of talks for the runs that are talking (computed on that subset only)."""
-    sel = np.flatnonzero(s["open"][idx])
-    if not len(sel):
-        return
-    j = idx[sel]
     q = _rows_of(p, j)
-    ub = [a["ub"][g][sel] for g in (0, 1)]
-    v = [a["v"][g][sel] for g in (0, 1)]
-    both, allowed = a["both"][sel], [a["allowed"][g][sel] for g in (0, 1)]
-    has_lead = a["has_lead"][sel]
+    ub, v, both, allowed = a["ub"], a["v"], a["both"], a["allowed"]
     temp = q["temperature"]
-    log_rat, margins = _ratification(c, q, a, sel, s["weariness"][j])
-    need = rules.demands(ub[0], ub[1], v[0], v[1], q["discount"][:, 0], q["discount"][:, 1], q["breakdown"], both)[:2]
-    who = rules.proposer(s["round_month"][j], (s["talks_rounds"][j] + 1) % 2, has_lead)
-    x = np.zeros(len(j), np.int64)
-    need_used = [need[0].copy(), need[1].copy()]
-    med = who == MEDIATOR
-    if med.any():
-        m = np.flatnonzero(med)
-        jm, qm = j[m], _rows_of(q, m)
-        vm = [war(c, qm, g, rules.credible_drift(s["drift"][jm, g], qm["change_mean"], a["cred"][g][sel][m]),
-                  s["territory"][jm], s["kursk"][jm], s["weariness"][jm, g], gain=False)[0] for g in (0, 1)]
-        nm = rules.demands(ub[0][m], ub[1][m], vm[0], vm[1], _sub(q["discount"], m)[:, 0], _sub(q["discount"], m)[:, 1],
-                           _sub(q["breakdown"], m), both[m])[:2]
-        w0, w1 = rules.nash_weights(a["bias"][sel][m])
-        x[m] = rules.mediator_proposal(ub[0][m], ub[1][m], nm[0], nm[1], w0, w1, log_rat[m], _sub(temp, m), both[m])[0]
+    log_rat, margins = _ratification(c, q, a, s["weariness"][j])
+    who = rules.proposer(s["round_month"][j], (s["talks_rounds"][j] + 1) % 2, a["has_lead"])
+    med = np.flatnonzero(who == MEDIATOR)
+    if len(med):  # the sides read the mediator's proposal with its credible reading of the war (Kydd)
+        jm, qm = j[med], _rows_of(q, med)
+        v = [v[0].copy(), v[1].copy()]
         for g in (0, 1):
-            need_used[g][m] = nm[g]
+            heard = rules.credible_drift(s["drift"][jm, g], qm["change_mean"], a["cred"][g][med])
+            v[g][med] = war(c, qm, g, heard, s["territory"][jm], s["kursk"][jm], s["weariness"][jm, g], gain=False)[0]
+    ratifiable = both.copy()  # a continuation offer must be one the voting publics are expected to ratify
+    for g in (0, 1):
+        votes = (q["has_public"][:, g] > 0.0) & (q["ratifies"][:, g] > 0.0)
+        ratifiable &= ~votes[:, None] | (margins[g] >= 0.0)
+    need = rules.demands(ub[0], ub[1], v[0], v[1], q["discount"][:, 0], q["discount"][:, 1], q["breakdown"],
+                         ratifiable)[:2]
+    x = np.zeros(len(j), np.int64)
+    if len(med):
+        w0, w1 = rules.nash_weights(a["bias"][med])
+        x[med] = rules.mediator_proposal(ub[0][med], ub[1][med], need[0][med], need[1][med], w0, w1, log_rat[med],
+                                         _sub(temp, med), both[med])[0]
     for g in (0, 1):
         mine = np.flatnonzero(who == g)
         if len(mine):
             x[mine] = rules.government_proposal(ub[g][mine], ub[1 - g][mine], need[g][mine], need[1 - g][mine],
                                                 log_rat[mine], _sub(temp, mine), both[mine])[0]
+    need_used = need
     xi = x[:, None]
     agreed = np.ones(len(j), bool)
     for g in (0, 1):
@@ -225,29 +234,29 @@ def _negotiate(c: Compiled, s: dict, p: dict, a: dict, idx: np.ndarray, d: dict,
         agreed &= rules.accepts(u_x, need_used[g], temp * s["judgement"][j, g], ok)
         votes = (q["has_public"][:, g] > 0.0) & (q["ratifies"][:, g] > 0.0)
         margin = np.take_along_axis(margins[g], xi, 1)[:, 0]
-        agreed &= ~votes | (margin + s["mood"][j, g] >= 0.0)
+        agreed &= ~votes | (margin + q["ratify_spread"][:, g] * s["mood"][j, g] >= 0.0)
     s["proposals"][j] += 1
     np.add.at(s["offers"], (j, who), 1)
-    s["lead"][j] = a["lead"][sel]
+    s["lead"][j] = a["lead"]
     done = j[agreed]
-    s["deal"][done] = x[agreed]
+    s["deal"][done] = a["cols"][x[agreed]]
     s["agreement_month"][done] = t
-    s["u_deal"][done] = np.stack([np.take_along_axis(a["u"][g][sel], xi, 1)[:, 0] for g in (0, 1)], axis=1)[agreed]
-    s["land_km2"][done] = rules.land_moved(c.land_share[x[agreed]], s["territory"][done], _sub(q["pre2022"], agreed),
+    s["u_deal"][done] = np.stack([np.take_along_axis(a["u"][g], xi, 1)[:, 0] for g in (0, 1)], axis=1)[agreed]
+    s["land_km2"][done] = rules.land_moved(c.land_share[a["cols"][x[agreed]]], s["territory"][done], _sub(q["pre2022"], agreed),
                                            _sub(q["claimed"], agreed)) if c.land_issue >= 0 else 0.0
     broke = ~agreed & (d["breakdown"][j, 0] < q["breakdown"])
     s["open"][j[broke]] = False
     s["round_month"][j] += 1
 
 
-def _ratification(c: Compiled, q: dict, a: dict, sel: np.ndarray, weariness: np.ndarray):
+def _ratification(c: Compiled, q: dict, a: dict, weariness: np.ndarray):
     """Per package, each public's margin at the vote and the log-chance that every voting public ratifies."""
     margins, log_rat = [], 0.0
     for g in (0, 1):
-        ub = a["ub"][g][sel]
-        margin = rules.ratify_margin(ub, a["u_nd"][g][sel][:, None], a["cost"][g][sel][:, None], weariness[:, g, None],
+        ub = a["ub"][g]
+        margin = rules.ratify_margin(ub, a["u_nd"][g][:, None], a["cost"][g][:, None], weariness[:, g, None],
                                      q["ratify_threshold"][:, g, None], q["ratify_weariness"][:, g, None],
-                                     a["legit"][g][sel][:, None])
+                                     a["legit"][g][:, None])
         votes = ((q["has_public"][:, g] > 0.0) & (q["ratifies"][:, g] > 0.0))[:, None]
         prob = rules.ratify_probability(margin, q["ratify_spread"][:, g, None])
         log_rat = log_rat + np.where(votes, np.log(np.maximum(prob, rules.TINY)), 0.0)

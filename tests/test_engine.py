@@ -44,16 +44,40 @@ def test_agent_and_vector_engines_agree_run_by_run(path):
     assert agents["outcome"].nunique() >= 2, "a shipped scenario should not have a single outcome"
 
 
-def test_shocks_come_from_the_design_s_per_run_generator(baseline):
-    """draw() builds each replicate's generator fast; its draws equal the reference generator's."""
-    from sim.shocks import draw, run_generator
+def test_shocks_come_from_each_mechanism_s_keyed_stream(baseline):
+    """Every draw is SplitMix64 of numpy's SeedSequence key word of (seed + key(mechanism) * 2**128, replicate)."""
+    from scipy.special import ndtri
+
+    from sim.shocks import MAX_SEED, STREAMS, draw, stream_key
+
+    def splitmix(x: int) -> int:  # the reference, in Python integers
+        m = (1 << 64) - 1
+        z = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & m
+        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & m
+        return z ^ (z >> 31)
 
     c = compile_scenario(baseline)
     shocks = draw(c, 123, [0, 7, 99_999])
     for i, r in enumerate((0, 7, 99_999)):
-        g = run_generator(123, r)
-        np.testing.assert_array_equal(shocks.normal[i], g.standard_normal((c.horizon, 6)))
-        np.testing.assert_array_equal(shocks.uniform[i], g.random((c.horizon, 6)))
+        for name, (kind, cols, when) in STREAMS.items():
+            key = int(np.random.SeedSequence(123 + stream_key(name) * MAX_SEED, spawn_key=(r,)).generate_state(1, np.uint64)[0])
+            for t in ((1,) if when == "once" else (1, 2, c.horizon)):
+                for j in range(len(cols)):
+                    w = splitmix((key + (8 * t + j) * 0x9E3779B97F4A7C15) % 2**64)
+                    u = ((w >> 11) + 0.5) * 2.0**-53
+                    expected = u if kind == "uniform" else ndtri(u)
+                    assert shocks.draws[name][i, t - 1, j] == expected, (name, t, j)
+
+
+def test_a_mechanism_s_draws_do_not_depend_on_the_horizon_or_the_other_mechanisms(baseline):
+    from sim.shocks import draw
+
+    short = compile_scenario(baseline)
+    short.horizon = 12
+    long = draw(compile_scenario(baseline), 5, range(50))
+    cut = draw(short, 5, range(50))
+    for name in long.draws:
+        np.testing.assert_array_equal(long.draws[name][:, :12], cut.draws[name])
 
 
 def test_vector_results_do_not_depend_on_block_size(baseline):
@@ -83,15 +107,16 @@ def test_disjoint_red_lines_never_agree():
     result = sim.run_batch(DATA / "disjoint_red_lines.yaml", runs=1000, seed=4, out=None)
     counts = result.runs["outcome"].value_counts()
     assert counts.get("agreement", 0) == 0
-    assert counts.get("talks_failed", 0) > 900  # talks open (threshold 0) but never succeed
+    assert counts.get("no_talks", 0) >= 900  # no way out: talks do not open (Zartman)
 
 
 def test_identical_ideals_agree_early():
     runs = sim.run_batch(DATA / "identical_ideals.yaml", runs=1000, seed=4, out=None).runs
     agreed = runs["outcome"] == "agreement"
     assert agreed.mean() >= 0.99
-    assert runs.loc[agreed, "agreement_month"].max() <= 6
-    assert (runs.loc[agreed, "term_land_returned"] == "return_10").all()
+    assert (runs.loc[agreed, "agreement_month"] <= 6).mean() >= 0.99  # a public in a sour mood can hold out longer
+    assert (runs.loc[agreed, "term_crimea_status"] == "status_deferred").all()
+    assert (runs.loc[agreed, "term_legal_recognition"] == "not_recognised").all()
 
 
 def test_precondition_that_never_holds_gives_no_talks():
@@ -124,7 +149,7 @@ def test_battlefield_reproduces_source_rates():
     firsts = []
     for i in range(n):
         one = shocks.run(i)
-        firsts.append(Battlefield(one.params).advance(one.params, one.normal[0], 1)[1])
+        firsts.append(Battlefield(one.params).advance(one.params, one.draws["front"][0], 1)[1])
     assert abs(np.mean(firsts) - 350) < 4 * 150 / np.sqrt(n)
     assert max(firsts) <= 578
 
@@ -142,7 +167,7 @@ def test_explain_matches_the_batch_row(baseline):
                 assert a == pytest.approx(b, abs=1e-9), col
             else:
                 assert a == b, col
-        assert ex.lines[-1].startswith(f"Outcome: {row['outcome']}")
+        assert ex.lines[-1].startswith(f"Outcome: {row['outcome'].replace('_', ' ')}")
         assert len(ex.series()) == len(ex.model.log)
 
 

@@ -20,12 +20,12 @@ from pathlib import Path
 
 import pytest
 import yaml
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 import sim
 from sim.errors import Problem, ScenarioError
-from sim.yamlsrc import MAX_NODES, parse_yaml
+from sim.yamlsrc import EXPONENT, MAX_NODES, parse_yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS = ROOT / "seeds"
@@ -721,7 +721,21 @@ def test_parse_random_bytes(raw):
 @MODEST
 @given(st.dictionaries(st.text(max_size=12), documents, max_size=5))
 def test_dumped_mappings_round_trip(data):
+    # By design a plain 1e3 is a number in a scenario (YAML 1.1 would read text); such text must be quoted.
+    assume(not any(isinstance(v, str) and EXPONENT.match(v) for v in _leaves(data)))
     assert parse_yaml(yaml.safe_dump(data), "x.yaml").data == data
+
+
+def _leaves(data):
+    if isinstance(data, dict):
+        for k, v in data.items():
+            yield k
+            yield from _leaves(v)
+    elif isinstance(data, list):
+        for v in data:
+            yield from _leaves(v)
+    else:
+        yield data
 
 
 @MODEST

@@ -35,7 +35,7 @@ def test_unknown_path_names_the_nearest_valid_paths():
 
 
 def test_out_of_range_value_is_refused():
-    with pytest.raises(UsageError, match=r"actors.moscow.resolve: must be >= 0 and <= 1 \(got 1.5\)"):
+    with pytest.raises(UsageError, match=r"actors.moscow.resolve: must be between 0 and 1 \(got 1.5\)"):
         run_sweep(BASELINE, {"actors.moscow.resolve": "0.5,1.5"}, out=None)
 
 
