@@ -209,8 +209,7 @@ class MediatorAgent(mesa.Agent):
         p = self.model.p
         u0, u1 = readings[0].ub, readings[1].ub
         govs = self.model.governments
-        need = rules.demands(u0, u1, govs[0].value_heard(self), govs[1].value_heard(self), p["discount"][0],
-                             p["discount"][1], p["breakdown"], ratifiable)[:2]
+        need = [govs[0].value_heard(self), govs[1].value_heard(self)]  # its package against fighting on
         w0, w1 = rules.nash_weights(p["bias"][self.index])
         x, zone = rules.mediator_proposal(u0, u1, need[0], need[1], w0, w1, log_ratify, p["temperature"], allowed)
         return int(x), bool(zone), [need[0], need[1]]

@@ -39,11 +39,11 @@ from sim.scenario import Scenario
 
 THRESHOLDS = {"agreement": 0.01, "no_talks": 0.01, "terms": 0.05, "month": 0.5}
 # Settings for parameters whose scale is not their value's: patience near 1, ideals across
-# half their scale, a precondition threshold of 0 km2 against half the area at stake.
+# half their scale, a precondition threshold of 0 km2 against most of the Kursk area at stake.
 SPECIAL = {
     "discount": lambda v: (0.95, 0.995),
     "ideal": lambda v: (0.5, 1.0) if v >= 0.5 else (0.0, 0.5),
-    "pre_value": lambda v: (v, v + 300.0),
+    "pre_value": lambda v: (v, v + 500.0),
 }
 
 

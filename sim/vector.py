@@ -213,8 +213,13 @@ def _negotiate(c: Compiled, s: dict, p: dict, a: dict, j: np.ndarray, d: dict, t
     for g in (0, 1):
         votes = (q["has_public"][:, g] > 0.0) & (q["ratifies"][:, g] > 0.0)
         ratifiable &= ~votes[:, None] | (margins[g] >= 0.0)
-    need = rules.demands(ub[0], ub[1], v[0], v[1], q["discount"][:, 0], q["discount"][:, 1], q["breakdown"],
-                         ratifiable)[:2]
+    need = [v[0].copy(), v[1].copy()]  # the mediator puts its package as the alternative to fighting on
+    govs = np.flatnonzero(who != MEDIATOR)  # a government's offer is judged against alternating-offers demands
+    if len(govs):
+        qg = _rows_of(q, govs)
+        dem = rules.demands(ub[0][govs], ub[1][govs], v[0][govs], v[1][govs], qg["discount"][:, 0],
+                            qg["discount"][:, 1], qg["breakdown"], ratifiable[govs])
+        need[0][govs], need[1][govs] = dem[0], dem[1]
     x = np.zeros(len(j), np.int64)
     if len(med):
         w0, w1 = rules.nash_weights(a["bias"][med])

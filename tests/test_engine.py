@@ -38,8 +38,8 @@ def baseline():
 @pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.stem)
 def test_agent_and_vector_engines_agree_run_by_run(path):
     c = compile_scenario(sim.load_scenario(path))
-    agents = simulate_block(c, 11, 0, 1000, "agents")
-    vector = simulate_block(c, 11, 0, 1000, "vector")
+    agents = simulate_block(c, 11, 0, 300, "agents")
+    vector = simulate_block(c, 11, 0, 300, "vector")
     assert_same_runs(agents, vector)
     assert agents["outcome"].nunique() >= 2, "a shipped scenario should not have a single outcome"
 

@@ -1,0 +1,48 @@
+"""Every lever docs/levers.md publishes as live still moves an outcome (and the list covers every actor parameter).
+
+The published list, tests/data/levers.json, is written by docs/levers.py. A
+change that kills a lever (the model stops responding to a parameter a user
+can turn) fails here; so does a new actor parameter nobody has measured.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+import sim
+from sim.levers import Lever, default_levers, lever_effect
+
+ROOT = Path(__file__).resolve().parents[1]
+PUBLISHED = json.loads((ROOT / "tests" / "data" / "levers.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def baseline():
+    return sim.load_scenario(ROOT / "scenarios" / "baseline.yaml")
+
+
+@pytest.mark.parametrize("entry", PUBLISHED["live"], ids=lambda e: e["path"])
+def test_published_lever_is_live(baseline, entry):
+    effect = lever_effect(baseline, Lever(entry["path"], entry["low"], entry["high"]), PUBLISHED["runs"],
+                          PUBLISHED["seed"])
+    assert effect.live, (f"{entry['path']} ({entry['low']} -> {entry['high']}) no longer moves any outcome: "
+                         f"agreement {effect.agreement}, no_talks {effect.no_talks}, terms {effect.terms}, "
+                         f"month {effect.month}")
+
+
+def test_every_actor_parameter_is_measured(baseline):
+    measured = {e["path"] for e in PUBLISHED["live"]} | set(PUBLISHED["dead"])
+    missing = [lv.path for lv in default_levers(baseline) if lv.path not in measured]
+    assert not missing, f"actor parameters not in docs/levers.md (run docs/levers.py): {missing}"
+
+
+def test_every_dead_lever_has_a_stated_reason():
+    assert all(PUBLISHED["dead"].values()), {k: v for k, v in PUBLISHED["dead"].items() if not v}
+
+
+def test_document_positions_are_levers():
+    measured = {e["path"] for e in PUBLISHED["live"]} | set(PUBLISHED["dead"])
+    assert set(PUBLISHED["positions"].values()) <= measured
