@@ -4,6 +4,9 @@
 product times the chance of ratification, so relaxing a red line only adds
 packages and can never lower P(agreement). Paired runs (same seed, same
 replicates) on the baseline, with Kyiv's red lines in force and switched off.
+Since commit 2dc61ee a continuation offer in the alternating-offers demands
+must be one the voting publics are expected to ratify; that change is what
+stopped a relaxed Kyiv red line from lowering P(agreement) under Model v2.
 
 (f) Zartman (2000): ripeness needs a way out. With disjoint red lines no
 package is allowed by both governments, so talks never open (>= 90%
