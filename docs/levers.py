@@ -42,12 +42,47 @@ POSITIONS = {
     "Ukrainians prefer European or UK mediation over US": "actors.ukraine_public.mediator_preference.eu_uk",
 }
 
-# Parameters that cannot move an outcome in the baseline, and why (a structural reason, not a finding).
-INERT = {
-    "actors.russia_public.ratification.threshold": "the Russian public does not vote (`ratifies: false`)",
-    "actors.russia_public.ratification.spread": "the Russian public does not vote (`ratifies: false`)",
-    "actors.russia_public.ratification.weariness_effect": "the Russian public does not vote (`ratifies: false`)",
-    "actors.russia_public.ratification.legitimacy": "the Russian public does not vote (`ratifies: false`)",
+# Why a lever moves nothing (or too little to clear the thresholds) in the baseline.
+INERT = "structural"
+WEAK = "weak"
+REASONS = {
+    "actors.russia_public.ratification.threshold": (INERT, "the Russian public does not vote (`ratifies: false`)"),
+    "actors.russia_public.ratification.spread": (INERT, "the Russian public does not vote (`ratifies: false`)"),
+    "actors.russia_public.ratification.weariness_effect": (INERT, "the Russian public does not vote (`ratifies: false`)"),
+    "actors.russia_public.ratification.legitimacy": (INERT, "the Russian public does not vote (`ratifies: false`)"),
+    "actors.kyiv.casualties.sd": (INERT, "a spread: month-to-month noise in losses averages out in hurt and weariness"),
+    "actors.moscow.casualties.sd": (INERT, "a spread: month-to-month noise in losses averages out in hurt and weariness"),
+    "actors.ukraine_public.weariness_noise": (INERT, "a spread: poll noise around a weariness that grows with losses"),
+    "actors.russia_public.weariness_noise": (INERT, "a spread: poll noise around a weariness that grows with losses"),
+    "actors.kyiv.ideal.crimea_status": (INERT, "pinned: the two sides' red lines leave only `status_deferred` on the "
+                                        "table, which is also the no-deal point, so the ideal shifts every package "
+                                        "and the value of war alike"),
+    "actors.moscow.ideal.crimea_status": (INERT, "pinned by the red lines, as for Kyiv"),
+    "actors.kyiv.ideal.legal_recognition": (INERT, "pinned: Kyiv's red line leaves only `not_recognised`, also the "
+                                            "no-deal point"),
+    "actors.moscow.ideal.legal_recognition": (INERT, "pinned by Kyiv's red line, as above"),
+    "actors.moscow.red_lines[0].active": (INERT, "dominated: Moscow's own utilities and demands never accept "
+                                          "Crimea's return in the baseline, so the red line never binds (it binds "
+                                          "when Moscow weighs land far above Crimea, e.g. saliences 0.2/0.6/0.2)"),
+    "actors.moscow.red_lines[1].active": (INERT, "dominated: Moscow never accepts returning half or more of the "
+                                          "land in the baseline (it binds when Moscow weighs land less, e.g. "
+                                          "saliences 0.35/0.3/0.35)"),
+    "actors.russia_public.preference_weight": (INERT, "the lead is drawn by min(acceptability to each side): for the "
+                                               "US Kyiv's is the lower, and for the EU/UK Moscow's trust and its "
+                                               "public's preference are both 0.2, so the blend never changes"),
+    "actors.russia_public.mediator_preference.us": (INERT, "Kyiv's acceptability of the US is always the lower one, "
+                                                    "so Moscow's public's view of the US never changes who leads"),
+    "actors.ukraine_public.preference_weight": (WEAK, "moves the US share of rounds by a few points only (the "
+                                                "EU/UK's acceptability to Moscow, 0.2, caps its share)"),
+    "actors.russia_public.mediator_preference.eu_uk": (WEAK, "with a weight of 0.2 it moves the EU/UK's share of "
+                                                       "rounds a little: terms change by a total variation of about "
+                                                       "0.04"),
+    "actors.eu_uk.trust.kyiv": (WEAK, "Moscow's low trust caps the EU/UK's share of rounds; Kyiv's trust changes "
+                                "only how credible it finds the EU/UK (under 1 point)"),
+    "actors.eu_uk.leverage.kyiv": (WEAK, "the EU/UK leads about a third of rounds: its side-payment to Kyiv adds "
+                                   "under 1 point to P(agreement)"),
+    "actors.eu_uk.leverage.moscow": (WEAK, "the EU/UK leads about a third of rounds: its side-payment to Moscow "
+                                     "adds under 1 point to P(agreement)"),
 }
 
 
@@ -65,7 +100,7 @@ def main() -> int:
     data = {"runs": RUNS, "seed": SEED, "thresholds": THRESHOLDS,
             "live": [{"path": e.lever.path, "low": e.lever.low, "high": e.lever.high, "moves": e.moved()}
                      for e in live],
-            "dead": {e.lever.path: INERT.get(e.lever.path, "") for e in rows if not e.live},
+            "dead": {e.lever.path: REASONS.get(e.lever.path, ("", ""))[1] for e in rows if not e.live},
             "positions": POSITIONS}
     (ROOT / "tests" / "data" / "levers.json").write_text(json.dumps(data, indent=1) + "\n")
     (ROOT / "docs" / "levers.md").write_text(render(rows, morris, elapsed))
@@ -140,24 +175,15 @@ def render(rows, morris, elapsed: float) -> str:
         out.append(f"| `{lv.path}` | {lv.low} -> {lv.high} | {_ci(e.agreement)} | {_ci(e.no_talks)} | "
                    f"{e.terms[0]:.3f} | {_m(e.month)} | {'yes: ' + ', '.join(e.moved()) if e.live else '**no**'} |")
     dead = [e for e in rows if not e.live]
-    out += ["", "## Levers that move nothing, and why", ""]
-    why = {
-        "actors.kyiv.casualties.sd": "a spread: month-to-month noise in losses averages out in hurt and weariness",
-        "actors.moscow.casualties.sd": "a spread: month-to-month noise in losses averages out in hurt and weariness",
-        "actors.kyiv.ideal.crimea_status": "pinned: the two red lines leave only `status_deferred` on the table, and the no-deal point is the same; moving the ideal shifts every package and the value of war alike",
-        "actors.moscow.ideal.crimea_status": "pinned by the red lines, as above",
-        "actors.kyiv.ideal.legal_recognition": "pinned: Kyiv's red line leaves only `not_recognised`, which is also the no-deal point",
-        "actors.moscow.ideal.legal_recognition": "pinned by Kyiv's red line, as above",
-        "actors.moscow.red_lines[0].active": "dominated: Moscow's own utilities and demands never accept Crimea's return in the baseline, so the red line never binds",
-        "actors.moscow.red_lines[1].active": "dominated: Moscow's demands never accept returning half or more of the land in the baseline, so the red line never binds",
-        "actors.ukraine_public.weariness_noise": "a spread: poll noise around a growing weariness",
-        "actors.russia_public.weariness_noise": "a spread: poll noise around a growing weariness",
-        **INERT,
-    }
+    out += ["", "## Levers that move nothing, or too little, and why", "",
+            "*Structural*: the model cannot respond to it in the baseline as built (a spread, a switch that",
+            "is off, an option pinned by red lines, a red line that never binds). *Weak*: it moves outcomes,",
+            "but by less than the thresholds above over its range.", ""]
     if not dead:
         out.append("None.")
     for e in dead:
-        out.append(f"- `{e.lever.path}`: {why.get(e.lever.path, 'not yet explained: a defect of the model to look into')}.")
+        kind, why = REASONS.get(e.lever.path, ("unexplained", "not yet explained: a defect of the model to look into"))
+        out.append(f"- `{e.lever.path}` ({kind}): {why}.")
     idx = morris["indices"] or {}
     out += ["", "## Morris screening", "",
             "Elementary effects of every numeric actor parameter on P(agreement) over the ranges above:",

@@ -323,6 +323,11 @@ def print_summary(out: Console, name: str, s: dict, run_dir: Any, seed: int, eng
         for issue, opts in s["terms"].items():
             t.add_row(issue, ", ".join(f"{k} {_pct(v).strip()}" for k, v in sorted(opts.items(), key=lambda kv: -kv[1])))
         out.print(t)
+    if s.get("land_km2"):
+        land = s["land_km2"]
+        out.print("Land changing hands in agreements (km2, + returned to Ukraine, - ceded to Russia): median "
+                  f"{land['median']:+,.0f}, 5th to 95th percentile {land['p5']:+,.0f} to {land['p95']:+,.0f}",
+                  markup=False)
     if s["lead_mediator"]:
         out.print("Lead mediator (runs with talks): " + ", ".join(f"{k} {_pct(v).strip()}" for k, v in s["lead_mediator"].items()), markup=False)
     if run_dir is not None:

@@ -104,9 +104,12 @@ def _talks(c: Compiled, e: dict[str, Any]) -> list[str]:
     for g, (prob, ok) in enumerate(talk["answers"]):
         lev = talk["leverage"][g]
         paid = f" (plus {lev:.3f} the mediator offers)" if lev > 0 else ""
+        asks = (f"what fighting on is worth to it after hearing the mediator ({talk['values'][g]:.3f} before)"
+                if who == 2 else f"what waiting for its own offer is worth (fighting on: {talk['values'][g]:.3f})")
         out.append(f"    {govs[g]}: the deal is worth {talk['utilities'][g]:.3f}{paid}; it asks at least "
-                   f"{talk['needs'][g]:.3f} (fighting on is worth {talk['values'][g]:.3f}) -> "
-                   f"{'accepts' if ok else 'rejects'} (a proposer would give it a {prob:.0%} chance of accepting).")
+                   f"{talk['needs'][g]:.3f}, {asks}; its own reading of offers this run adds "
+                   f"{talk['judgement'][g]:+.3f} -> {'accepts' if ok else 'rejects'} "
+                   f"(a proposer would give it a {prob:.0%} chance of accepting).")
     for g, (prob, ok, voted) in talk["votes"].items():
         if voted:
             out.append(f"    {c.publics[g]}: {'ratifies' if ok else 'rejects'} the deal in its vote "

@@ -210,6 +210,7 @@ class NegotiationModel(mesa.Model):
                           "utilities": [float(r.u[x]) for r in readings], "leverage": [float(r.leverage) for r in readings],
                           "needs": [float(n) for n in need], "values": [float(r.value) for r in readings],
                           "answers": answers, "votes": votes, "agreed": agreed,
+                          "judgement": [float(p["temperature"] * g.judgement) for g in govs],
                           "round_month": self.round_month}
         if agreed:
             bf = self.battlefield

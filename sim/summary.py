@@ -67,7 +67,7 @@ def numeric(values: pd.Series) -> dict[str, float]:
 def summary_columns(columns: list[str]) -> list[str]:
     """The columns :func:`summarize` reads (so a large table can be read without the rest)."""
     fixed = {"outcome", "outcome_class", "talks_month", "agreement_month", "lead_mediator", "kursk_retaken_month",
-             "territory_end_km2"}
+             "territory_end_km2", "land_km2"}
     return [c for c in columns if c in fixed or c.startswith(("term_", "casualties_"))]
 
 
@@ -87,5 +87,7 @@ def summarize(runs: pd.DataFrame, classes: list[str] | None = None) -> dict[str,
         "kursk_retaken_month": distribution(runs["kursk_retaken_month"], n),
         "territory_end_km2": numeric(runs["territory_end_km2"]),
     }
+    if "land_km2" in runs.columns:  # km2 changing hands under agreed terms (> 0 returned to the ukraine side)
+        out["land_km2"] = numeric(agreed["land_km2"])
     out["casualties"] = {c.removeprefix("casualties_"): numeric(runs[c]) for c in runs.columns if c.startswith("casualties_")}
     return out
