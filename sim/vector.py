@@ -42,12 +42,15 @@ def simulate(c: Compiled, shocks: Shocks) -> dict[str, np.ndarray]:
         change, retaken = _battlefield(s, p, d, live, t)
         for g in (0, 1):
             _fight(s, p, g, change, retaken if g == 0 else 0.0, d, live)
-        for talking in (False, True):  # closed runs may open talks, then every talking run negotiates
-            idx = np.flatnonzero(live & (s["open"] == talking))
-            if len(idx):
-                a = assess(c, _rows_of(p, idx), {k: v[idx] for k, v in s.items()}, gain=not talking)
-                (_negotiate if talking else _open_talks)(c, s, p, a, idx, d, t)
+        _open_talks(c, s, p, np.flatnonzero(live & ~s["open"]), d, t)
+        idx = np.flatnonzero(live & s["open"])  # every talking run negotiates, also those that just opened
+        if len(idx):
+            _negotiate(c, s, p, assess(c, _rows_of(p, idx), _state_of(s, idx), gain=False), idx, d, t)
     return s
+
+
+def _state_of(s: dict[str, np.ndarray], idx: np.ndarray) -> dict[str, np.ndarray]:
+    return {k: v[idx] for k, v in s.items()}
 
 
 def _initial_state(p: dict[str, np.ndarray], R: int) -> dict[str, np.ndarray]:
@@ -174,18 +177,34 @@ def war(c: Compiled, q: dict, g: int, drift, terr, kursk, weariness, *, gain: bo
     return v, u_nd, plain, rules.net_gain_of_fighting(u_nd, rules.utility(today, ideal, sal), resolve, cost)
 
 
-def _open_talks(c: Compiled, s: dict, p: dict, a: dict, idx: np.ndarray, d: dict, t: int) -> None:
-    closed = ~s["open"][idx]
-    ready = closed.copy()
+def _open_talks(c: Compiled, s: dict, p: dict, idx: np.ndarray, d: dict, t: int) -> None:
+    """Closed runs: preconditions, then ripeness (a hurting stalemate with a way out) may open talks.
+
+    Work is done only where it can matter: the stalemate only where the
+    preconditions hold, the package-level way out only where there is a
+    stalemate (elsewhere the chance of opening is 0, as in the agent engine).
+    """
+    ready = np.ones(len(idx), bool)
     for i, (_g, _name, variable, op) in enumerate(c.preconditions):
         value = t if variable == "month" else s["territory" if variable == "territory_km2" else "kursk"][idx]
         holds = rules.precondition_holds(value, op, _rows(p["pre_value"], idx)[:, i])
         ready &= (_rows(p["pre_active"], idx)[:, i] == 0.0) | holds
-    stalemate = (a["gain"][0] <= 0.0) & (a["gain"][1] <= 0.0)
+    idx = idx[ready]
+    if not len(idx):
+        return
+    q = _rows_of(p, idx)
+    stalemate = np.ones(len(idx), bool)
+    for g in (0, 1):
+        gain = war(c, q, g, s["drift"][idx, g], s["territory"][idx], s["kursk"][idx], s["weariness"][idx, g])[3]
+        stalemate &= gain <= 0.0
+    idx = idx[stalemate]
+    if not len(idx):
+        return
+    a = assess(c, _rows_of(p, idx), _state_of(s, idx), gain=False)
     th = _rows(p["hurt_threshold"], idx)
     chance = rules.ripeness(s["hurt"][idx, 0], s["hurt"][idx, 1], th[:, 0], th[:, 1], _rows(p["ripeness_slope"], idx),
-                            stalemate, a["way_out"])
-    opening = ready & (d["talks"][idx, 0] < chance)
+                            np.ones(len(idx), bool), a["way_out"])
+    opening = d["talks"][idx, 0] < chance
     j = idx[opening]
     acc = a["acc"]
     s["round_lead"][j] = rules.draw_lead(acc[0][opening], acc[1][opening], _rows(p["med_active"], j), d["mediation"][j, 0])
