@@ -49,6 +49,10 @@ class Compiled:
     def n_packages(self) -> int:
         return int(self.packages.shape[0])
 
+    def path_of(self, slot: Slot) -> str:
+        """The key path that names a slot (the first, for a precondition reachable by index and by name)."""
+        return next(p for p, s in self.slots.items() if (s.name, s.index) == (slot.name, slot.index))
+
     def term_names(self, package: int) -> dict[str, str]:
         return {k: self.options[i][self.package_options[package, i]] for i, k in enumerate(self.issues)}
 

@@ -56,7 +56,8 @@ def narrate(c: Compiled, model: NegotiationModel, row: pd.Series) -> list[str]:
     for e in model.log:
         t = e["month"]
         lines.append("")
-        events = "; ".join(f"{s.name}[{','.join(map(str, s.index))}] set to {v:g}" for ch in e["events"] for s, v in ch)
+        events = "; ".join(f"{path} set to {v:g}" if not isinstance(v, bool) else f"{path} set to {str(v).lower()}"
+                           for path, v in e["events"])
         lines.append(f"Month {t} ({month_label(start, t)})" + (f"  [timed event: {events}]" if events else ""))
         gainer = "Russia" if e["change"] > 0 else "Ukraine"
         lines.append(f"  Front: {gainer} gains {abs(e['change']):,.0f} km2 (Russia now holds {e['territory']:,.0f} km2); "

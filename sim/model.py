@@ -94,7 +94,8 @@ class NegotiationModel(mesa.Model):
 
     def step(self) -> None:
         t, c = self.steps, self.compiled
-        entry: dict[str, Any] = {"month": t, "events": [ch for when, ch in c.events if when == t]}
+        entry: dict[str, Any] = {"month": t, "events": [(c.path_of(slot), value) for when, ch in c.events if when == t
+                                                         for slot, value in ch]}
         apply_events(c, self.p, t)
         self.d = self.shocks.month(t)
         self.change, self.retaken = self.battlefield.advance(self.p, self.d["front"], t)

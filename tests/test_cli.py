@@ -121,6 +121,19 @@ def test_explain_narrative(capsys):
     assert main(["explain", BASELINE, "--seed", "1", "--replicate", "3"]) == 0
     out = capsys.readouterr().out
     assert "Month 1 (2024-12)" in out and "Kursk" in out and "Outcome:" in out
+    assert "Value of fighting on" in out and "expected costs" in out
+
+
+def test_explain_tells_offers_votes_and_timed_events_in_plain_words(capsys):
+    variant = str(ROOT / "scenarios" / "us_push_month6.yaml")
+    assert main(["explain", variant, "--seed", "1", "--replicate", "9"]) == 0
+    out = capsys.readouterr().out
+    assert "[timed event: actors.us.leverage.kyiv set to 0.06; actors.us.leverage.moscow set to 0.05]" in out
+    assert "proposes:" in out and ("accepts" in out or "rejects" in out)
+    assert "ukraine_public: ratifies" in out or "ukraine_public: rejects" in out
+    assert main(["explain", variant, "--seed", "1", "--replicate", "9", "--json"]) == 0
+    log = json.loads(capsys.readouterr().out)
+    assert log["months"][5]["events"] == [["actors.us.leverage.kyiv", 0.06], ["actors.us.leverage.moscow", 0.05]]
 
 
 @pytest.mark.parametrize("args", [
