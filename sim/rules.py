@@ -486,7 +486,7 @@ def draw_lead(acc_a, acc_b, active, u):
     cum = np.cumsum(score, axis=-1)
     if np.shape(cum)[-1] == 0:
         return np.full(np.shape(cum)[:-1], -1)
-    pick = np.minimum((cum <= _col(u * cum[..., -1])).sum(axis=-1), np.shape(cum)[-1] - 1)
+    pick = ((cum >= _col(u * cum[..., -1])) & (score > 0.0)).argmax(axis=-1)  # first that reaches u x total
     return np.where(on.any(axis=-1), pick, -1)
 
 
