@@ -19,11 +19,9 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import hashlib
-import multiprocessing as mp
 import os
-import signal
+import socket
 import sys
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -36,6 +34,7 @@ from sim import model as agent_engine
 from sim import store, vector
 from sim.compile import Compiled, compile_scenario
 from sim.errors import NegsimError, StoreError, UsageError
+from sim.executors import describe
 from sim.records import OUTCOMES
 from sim.scenario import Scenario, load_scenario, scenario_from_data
 from sim.shocks import MAX_SEED, draw
@@ -131,104 +130,110 @@ def simulate_block(c: Compiled, seed: int, start: int, stop: int, engine: str = 
 
 # --------------------------------------------------------------------------- execution
 
-_WORKER: dict[str, Any] = {}
 
+def run_unit(job: Job, point: int, start: int, stop: int) -> pd.DataFrame:
+    """Results of replicates [start, stop) at one point of a job: the unit of work.
 
-def _init_worker(job: Job) -> None:
-    _WORKER.clear()
-    _WORKER["job"] = job
-
-
-def _init_pool_worker(job: Job) -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
-    _init_worker(job)
-
-
-def _compiled(job: Job, point: int) -> Compiled:
-    cache = _WORKER.setdefault("compiled", {})
-    if point not in cache:
-        cache[point] = compile_scenario(job.scenario, job.points[point] or None)
-    return cache[point]
-
-
-def _unit(job: Job, point: int, start: int, stop: int) -> pd.DataFrame:
-    frame = simulate_block(_compiled(job, point), job.seed, start, stop, job.engine)
+    A pure function of its arguments: it compiles the point (about a
+    millisecond) and runs the block, and keeps nothing between calls, so any
+    number of jobs can run at once in threads, processes or cluster workers
+    without seeing each other. This is what executors are handed.
+    """
+    compiled = compile_scenario(job.scenario, job.points[point] or None)
+    frame = simulate_block(compiled, job.seed, start, stop, job.engine)
     if job.kind == "sweep":
         frame.insert(0, "point", point)
     return frame
 
 
-def _work(point: int, block: int, start: int, stop: int) -> tuple[int, int, pd.DataFrame]:
-    return point, block, _unit(_WORKER["job"], point, start, stop)
-
-
 def execute(job: Job, todo: list[tuple[int, int, int, int]], workers: int,
-            on_unit: Callable[[int, int, pd.DataFrame], None]) -> None:
-    """Run the units (in this process or a pool) and hand each result to ``on_unit``."""
-    if workers <= 1 or len(todo) <= 1:
-        _init_worker(job)
-        for p, b, start, stop in todo:
-            on_unit(p, b, _unit(job, p, start, stop))
+            on_unit: Callable[[int, int, pd.DataFrame], None], executor: cf.Executor | None = None) -> None:
+    """Run the units and hand each result to ``on_unit`` as it arrives.
+
+    With ``executor`` (any :class:`concurrent.futures.Executor`: a process
+    or thread pool, a Dask ``ClientExecutor``, ...) the units are submitted
+    to it and it is left open; without one, ``workers`` > 1 starts a local
+    process pool for this call, and 1 runs the units here.
+    """
+    if executor is not None:
+        _drain(job, todo, executor, _capacity(executor, workers), on_unit)
         return
-    # Workers are forked from a clean server process that has imported negsim once: no state
-    # inherited from the caller, and no import cost per worker after the first batch.
-    ctx = mp.get_context("forkserver")
-    ctx.set_forkserver_preload(["sim.batch"])
-    # Workers start with SIGINT ignored (the disposition survives exec), so Ctrl-C reaches
-    # only this process, which stops the pool and leaves a resumable run directory.
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if _main_thread() else None
-    queue = iter(todo)
-    pending: set[cf.Future] = set()
+    if workers <= 1 or len(todo) <= 1:
+        for p, b, start, stop in todo:
+            on_unit(p, b, run_unit(job, p, start, stop))
+        return
+    from sim.executors import local_pool
 
-    def fill() -> None:  # a few units in flight per worker: results are released as they are written
-        while len(pending) < 2 * workers and (unit := next(queue, None)) is not None:
-            pending.add(pool.submit(_work, *unit))
-
+    pool = local_pool(workers)
     try:
-        pool = cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_pool_worker,
-                                      initargs=(job,))
-        fill()
-    finally:
-        if previous is not None:
-            signal.signal(signal.SIGINT, previous)
-    try:
-        while pending:
-            done, _ = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
-            for fut in done:
-                pending.discard(fut)
-                on_unit(*fut.result())
-            fill()
+        _drain(job, todo, pool, workers, on_unit)
     except BaseException:
         pool.shutdown(wait=False, cancel_futures=True)
         raise
     pool.shutdown(wait=True)
 
 
-def _main_thread() -> bool:
-    return threading.current_thread() is threading.main_thread()
+def _capacity(executor: cf.Executor, workers: int) -> int:
+    """How many units the executor runs at once (as far as it tells)."""
+    size = getattr(executor, "max_workers", None) or getattr(executor, "_max_workers", None)
+    return max(int(size or workers), 1)
+
+
+def _drain(job: Job, todo: list[tuple[int, int, int, int]], executor: cf.Executor, capacity: int,
+           on_unit: Callable[[int, int, pd.DataFrame], None]) -> None:
+    """Keep two units per worker in flight, so results are released as they are written."""
+    queue = iter(todo)
+    pending: dict[cf.Future, tuple[int, int]] = {}
+
+    def fill() -> None:
+        while len(pending) < 2 * capacity and (unit := next(queue, None)) is not None:
+            p, b, start, stop = unit
+            pending[executor.submit(run_unit, job, p, start, stop)] = (p, b)
+
+    try:
+        fill()
+        while pending:
+            done, _ = cf.wait(list(pending), return_when=cf.FIRST_COMPLETED)
+            for fut in done:
+                p, b = pending.pop(fut)
+                on_unit(p, b, fut.result())
+            fill()
+    finally:
+        for fut in pending:
+            fut.cancel()
 
 
 def run_job(job: Job, out: str | Path | None, workers: int = 1, progress: Progress | None = None,
-            command: str | None = None, extra: dict[str, Any] | None = None) -> tuple[Path | None, pd.DataFrame | None, dict]:
+            command: str | None = None, extra: dict[str, Any] | None = None,
+            executor: cf.Executor | None = None) -> tuple[Path | None, pd.DataFrame | None, dict]:
     """Run a whole job. Written to a new run directory under ``out``, or kept in memory (``out=None``).
 
     Returns (run directory or None, the results table when kept in memory, the manifest).
     """
     check_job(job, workers)
+    check_executor(executor)
     run_dir = store.new_run_dir(out, job.scenario.name) if out is not None else None
     manifest = make_manifest(job, command, extra or {})
+    manifest["execution"] = describe(executor, workers)
     if run_dir is None:
         frames: dict[tuple[int, int], pd.DataFrame] = {}
-        _run_units(job, job.units(), workers, progress, lambda p, b, f: frames.__setitem__((p, b), f))
+        _run_units(job, job.units(), workers, progress, lambda p, b, f: frames.__setitem__((p, b), f),
+                   executor=executor)
         table = pd.concat([frames[k] for k in sorted(frames)], ignore_index=True)
         return None, table, manifest
     store.write_json(run_dir / "manifest.json", manifest)
-    _run_to_disk(job, run_dir, manifest, job.units(), workers, progress)
+    _run_to_disk(job, run_dir, manifest, job.units(), workers, progress, executor)
     return run_dir, None, manifest
 
 
+def check_executor(executor: Any) -> None:
+    if executor is not None and not callable(getattr(executor, "submit", None)):
+        raise UsageError(f"executor must be a concurrent.futures.Executor (got {type(executor).__name__})")
+
+
 def _run_units(job: Job, todo: list, workers: int, progress: Progress | None,
-               on_unit: Callable[[int, int, pd.DataFrame], None], already: int = 0) -> None:
+               on_unit: Callable[[int, int, pd.DataFrame], None], already: int = 0,
+               executor: cf.Executor | None = None) -> None:
     total = job.runs * len(job.points)
     done = already
 
@@ -241,11 +246,11 @@ def _run_units(job: Job, todo: list, workers: int, progress: Progress | None,
 
     if progress:
         progress(done, total)
-    execute(job, todo, workers, count)
+    execute(job, todo, workers, count, executor)
 
 
 def _run_to_disk(job: Job, run_dir: Path, manifest: dict, todo: list, workers: int,
-                 progress: Progress | None) -> None:
+                 progress: Progress | None, executor: cf.Executor | None = None) -> None:
     already = sum(e - s for p, b, s, e in job.units()) - sum(e - s for p, b, s, e in todo)
     started = time.time()
 
@@ -255,7 +260,7 @@ def _run_to_disk(job: Job, run_dir: Path, manifest: dict, todo: list, workers: i
         store.write_json(run_dir / "manifest.json", manifest)
 
     try:
-        _run_units(job, todo, workers, progress, on_unit, already)
+        _run_units(job, todo, workers, progress, on_unit, already, executor)
     except BaseException as exc:
         manifest["status"] = "interrupted"
         manifest["timing"]["wall_seconds"] = round(manifest["timing"].get("wall_seconds", 0) + time.time() - started, 3)
@@ -276,16 +281,20 @@ def _run_to_disk(job: Job, run_dir: Path, manifest: dict, todo: list, workers: i
 def run_batch(scenario: Scenario | str | Path, runs: int = 1000, seed: int = 0, workers: int = 1,
               engine: str = "vector", out: str | Path | None = "runs", block_size: int | None = None,
               progress: Progress | None = None, command: str | None = None,
-              overrides: dict[str, float] | None = None) -> BatchResult:
+              overrides: dict[str, float] | None = None, executor: cf.Executor | None = None) -> BatchResult:
     """Run ``runs`` replicates of a scenario and return their results.
 
     With ``out`` a folder, the batch writes its own run directory inside it
     (see :mod:`sim.store`); with ``out=None`` nothing is written.
     ``overrides`` fixes parameters by key path (``{"actors.moscow.resolve": 0.8}``).
+    ``executor`` runs the units on any :class:`concurrent.futures.Executor`
+    (a thread or process pool, a Dask client's executor); without one,
+    ``workers`` > 1 uses a local process pool. Results are the same either way.
+    Safe to call from several threads at once.
     """
     sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
     job = Job(sc, seed, runs, engine, block_size, [dict(overrides or {})], "batch")
-    run_dir, table, manifest = run_job(job, out, workers, progress, command)
+    run_dir, table, manifest = run_job(job, out, workers, progress, command, executor=executor)
     if run_dir is None:
         return BatchResult(sc, seed, engine, None, manifest, _runs=table)
     return finish_batch(job, run_dir, manifest)
@@ -311,6 +320,11 @@ def check_job(job: Job, workers: int) -> None:
         raise UsageError(f"block size must be a whole number >= 1 (got {job.block_size!r})")
 
 
+def driver() -> dict[str, Any]:
+    """Who writes the run directory: host, pid and that process's start time (pids are reused)."""
+    return {"pid": os.getpid(), "host": socket.gethostname(), "pid_started": store.process_started(os.getpid())}
+
+
 def make_manifest(job: Job, command: str | None, extra: dict[str, Any]) -> dict[str, Any]:
     sc = job.scenario
     return {
@@ -323,7 +337,7 @@ def make_manifest(job: Job, command: str | None, extra: dict[str, Any]) -> dict[
         "units": {"block_size": job.size, "total": len(job.units()), "done": []},
         "versions": store.versions(), "code_version": store.code_version(),
         "command": command or f"python: sim.run_{job.kind}",
-        "python_executable": sys.executable, "pid": os.getpid(),
+        "python_executable": sys.executable, **driver(),
         "timing": {"started": time.strftime("%Y-%m-%dT%H:%M:%S")},
         **extra,
     }
@@ -343,12 +357,14 @@ def job_from_manifest(run_dir: Path, manifest: dict) -> Job:
         raise StoreError(f"{run_dir}/manifest.json: cannot rebuild the job ({type(exc).__name__}: {exc})") from None
 
 
-def resume(run_dir: str | Path, workers: int = 1, progress: Progress | None = None) -> Any:
-    """Finish an interrupted batch or sweep; return its result object."""
+def resume(run_dir: str | Path, workers: int = 1, progress: Progress | None = None,
+           executor: cf.Executor | None = None) -> Any:
+    """Finish an interrupted batch or sweep (on ``executor``, if given); return its result object."""
     run_dir = Path(run_dir)
     manifest = store.read_manifest(run_dir)
     job = job_from_manifest(run_dir, manifest)
     check_job(job, workers)
+    check_executor(executor)
     merged = (run_dir / "results.parquet").is_file()  # written whole, by a rename, after every unit
     if manifest.get("status") != "complete" and not merged:
         units = job.units()
@@ -357,9 +373,10 @@ def resume(run_dir: str | Path, workers: int = 1, progress: Progress | None = No
         manifest["units"]["done"] = sorted([list(k) for k in done])
         manifest["status"] = "running"
         manifest.setdefault("resumed", []).append(time.strftime("%Y-%m-%dT%H:%M:%S"))
-        manifest["pid"] = os.getpid()
+        manifest |= driver()
+        manifest["execution"] = describe(executor, workers)
         store.write_json(run_dir / "manifest.json", manifest)
-        _run_to_disk(job, run_dir, manifest, todo, workers, progress)
+        _run_to_disk(job, run_dir, manifest, todo, workers, progress, executor)
     if job.kind == "sweep":
         from sim.sweep import finish_sweep  # the sweep stage comes after batches
 

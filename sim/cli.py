@@ -74,6 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--engine", choices=("vector", "agents"), default="vector", help="default: vector")
     p.add_argument("--out", default="runs", help="folder in which the run directory is created (default runs/)")
     p.add_argument("--block-size", type=int, default=None, help="runs per block (default: 2000 vector, 25 agents)")
+    _backend_args(p)
     p.add_argument("--json", action="store_true", help="print one JSON object (summary and run_dir)")
     p.set_defaults(func=cmd_run)
 
@@ -91,6 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--block-size", type=int, default=None)
     p.add_argument("--no-figures", action="store_true", help="skip the PNG figures")
     p.add_argument("--list-params", action="store_true", help="list the parameter paths that can be swept")
+    _backend_args(p)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_sweep)
 
@@ -103,12 +105,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="runs", help="where scenario files' batches are written")
     p.add_argument("--unpaired", action="store_true", help="compare as independent samples")
     p.add_argument("--figure", default=None, metavar="PNG", help="also draw the differences to this PNG file")
+    _backend_args(p)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_compare)
 
     p = sub.add_parser("resume", help="finish an interrupted batch or sweep")
     p.add_argument("run_dir", metavar="RUN_DIR")
     p.add_argument("--workers", type=int, default=1)
+    _backend_args(p)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_resume)
 
@@ -124,6 +128,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="the run's results row and monthly log as JSON")
     p.set_defaults(func=cmd_explain)
     return parser
+
+
+def _backend_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--backend", choices=("local", "dask"), default=None,
+                   help="where units run: local processes (default) or a Dask cluster")
+    p.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help="Dask scheduler to use, e.g. tcp://10.0.0.5:8786 (implies --backend dask); "
+                        "without it --backend dask starts a local cluster of --workers processes")
+
+
+def _executor(args: argparse.Namespace):
+    from sim.executors import open_executor
+
+    backend = args.backend or ("dask" if args.scheduler else "local")
+    return open_executor(backend, args.workers, args.scheduler)
 
 
 def _version() -> str:
@@ -233,9 +252,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     sc = load_scenario(args.file)
     command = _command()
     show = not args.json and sys.stderr.isatty()
-    with _progress(show, f"{sc.name}: {args.runs:,} runs") as progress:
+    with _executor(args) as executor, _progress(show, f"{sc.name}: {args.runs:,} runs") as progress:
         result = run_batch(sc, runs=args.runs, seed=args.seed, workers=args.workers, engine=args.engine,
-                           out=args.out, block_size=args.block_size, progress=progress, command=command)
+                           out=args.out, block_size=args.block_size, progress=progress, command=command,
+                           executor=executor)
     summary = result.summary()
     wall = result.manifest.get("timing", {}).get("wall_seconds")
     if args.json:
@@ -359,10 +379,10 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     runs = args.runs if args.runs is not None else (block.runs if block else 200)
     seed = args.seed if args.seed is not None else (block.seed if block else 0)
     show = not args.json and sys.stderr.isatty()
-    with _progress(show, f"{sc.name}: sweep") as progress:
+    with _executor(args) as executor, _progress(show, f"{sc.name}: sweep") as progress:
         result = run_sweep(sc, params, design=design, points=points, runs=runs, seed=seed, workers=args.workers,
                            engine=args.engine, out=args.out, block_size=args.block_size, progress=progress,
-                           command=_command(), figures=not args.no_figures)
+                           command=_command(), figures=not args.no_figures, executor=executor)
     if args.json:
         _emit_json({"run_dir": str(result.run_dir), **result.summary(),
                     "figures": [str(p) for p in result.figures]})
@@ -431,8 +451,9 @@ def print_sweep(out: Console, result: Any, limit: int = 20) -> None:
 def cmd_compare(args: argparse.Namespace) -> int:
     from sim.comparison import compare
 
-    result = compare(args.a, args.b, runs=args.runs, seed=args.seed, workers=args.workers, out=args.out,
-                     paired=not args.unpaired)
+    with _executor(args) as executor:
+        result = compare(args.a, args.b, runs=args.runs, seed=args.seed, workers=args.workers, out=args.out,
+                         paired=not args.unpaired, executor=executor)
     if args.figure:
         result.figure(Path(args.figure))
     if args.json:
@@ -490,8 +511,8 @@ def cmd_resume(args: argparse.Namespace) -> int:
     from sim.batch import resume
 
     show = not args.json and sys.stderr.isatty()
-    with _progress(show, f"resuming {args.run_dir}") as progress:
-        result = resume(args.run_dir, workers=args.workers, progress=progress)
+    with _executor(args) as executor, _progress(show, f"resuming {args.run_dir}") as progress:
+        result = resume(args.run_dir, workers=args.workers, progress=progress, executor=executor)
     summary = result.summary()
     if args.json:
         _emit_json({"run_dir": str(result.run_dir), "kind": result.manifest["kind"], "summary": summary})

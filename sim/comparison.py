@@ -47,7 +47,8 @@ class ComparisonResult:
                 "terms": c.terms.to_dict(orient="records")}
 
 
-def _side(source: str | Path, runs: int, seed: int, workers: int, out: str | Path | None) -> tuple[pd.DataFrame, int, str, Path | None, list[str]]:
+def _side(source: str | Path, runs: int, seed: int, workers: int, out: str | Path | None,
+          executor: Any = None) -> tuple[pd.DataFrame, int, str, Path | None, list[str]]:
     path = Path(source)
     if path.is_dir():
         manifest = store.read_manifest(path)
@@ -60,15 +61,15 @@ def _side(source: str | Path, runs: int, seed: int, workers: int, out: str | Pat
         return table, int(manifest["seed"]), manifest["scenario"]["name"], path, outcome_names(sc)
     sc = load_scenario(path)
     result: BatchResult = run_batch(sc, runs=runs, seed=seed, workers=workers, out=out,
-                                    command=f"negsim compare (side {path})")
+                                    command=f"negsim compare (side {path})", executor=executor)
     return result.runs, seed, sc.name, result.run_dir, result.classes()
 
 
 def compare(a: str | Path, b: str | Path, *, runs: int = 2000, seed: int = 0, workers: int = 1,
-            out: str | Path | None = "runs", paired: bool = True) -> ComparisonResult:
+            out: str | Path | None = "runs", paired: bool = True, executor: Any = None) -> ComparisonResult:
     """Compare A and B (each a run directory or a scenario file); see the module docstring."""
-    ta, seed_a, label_a, dir_a, classes_a = _side(a, runs, seed, workers, out)
-    tb, seed_b, label_b, dir_b, classes_b = _side(b, runs, seed, workers, out)
+    ta, seed_a, label_a, dir_a, classes_a = _side(a, runs, seed, workers, out, executor)
+    tb, seed_b, label_b, dir_b, classes_b = _side(b, runs, seed, workers, out, executor)
     if paired:
         why = check_pairable(ta, tb, seed_a, seed_b)
         if why is not None:

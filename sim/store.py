@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import socket
 import subprocess
 import sys
 import time
@@ -159,6 +160,34 @@ def _alive(pid: Any) -> bool:
     return True
 
 
+def process_started(pid: int) -> int | None:
+    """When process ``pid`` started (clock ticks since boot), or None where /proc cannot tell."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        return int(stat[stat.rindex(")") + 2:].split()[19])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def driver_status(manifest: dict[str, Any]) -> str:
+    """Status of a run directory marked running: is its driver process still at work?
+
+    The driver is known by host, pid and the pid's start time, so a pid
+    reused by another process, or a driver on another host, is not taken
+    for this job's.
+    """
+    host = manifest.get("host")
+    if host is not None and host != socket.gethostname():
+        return f"running on {host}?"  # cannot look at another machine's processes
+    pid = manifest.get("pid")
+    if not _alive(pid):
+        return "interrupted"
+    started = manifest.get("pid_started")
+    if started is not None and process_started(pid) not in (None, started):
+        return "interrupted"  # the pid now belongs to another process
+    return "running"
+
+
 def list_runs(out: str | Path) -> list[dict[str, Any]]:
     """Run directories under ``out``: id, kind, scenario, date, size, status."""
     rows = []
@@ -168,8 +197,8 @@ def list_runs(out: str | Path) -> list[dict[str, Any]]:
         try:
             m = read_manifest(run_dir)
             status = m.get("status", "?")
-            if status == "running" and not _alive(m.get("pid")):
-                status = "interrupted"  # its process is gone
+            if status == "running":
+                status = driver_status(m)
             rows.append({"run_dir": str(run_dir), "kind": m.get("kind"), "scenario": m["scenario"]["name"],
                          "started": m["timing"]["started"], "runs": m.get("runs"), "points": len(m.get("points", [])),
                          "size_bytes": size, "status": status})

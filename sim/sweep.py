@@ -18,6 +18,7 @@ Parameters are addressed by their scenario key path (``actors.moscow.resolve``,
 
 from __future__ import annotations
 
+import concurrent.futures as cf
 import difflib
 import itertools
 import math
@@ -252,8 +253,12 @@ class SweepResult:
 def run_sweep(scenario: Scenario | str | Path, params: dict[str, Any], design: str = "grid",
               points: int | None = None, runs: int = 200, seed: int = 0, workers: int = 1,
               engine: str = "vector", out: str | Path | None = "runs", block_size: int | None = None,
-              progress: Progress | None = None, command: str | None = None, figures: bool = True) -> SweepResult:
-    """Run a sweep: ``params`` maps key paths to specs (see :func:`parse_spec`)."""
+              progress: Progress | None = None, command: str | None = None, figures: bool = True,
+              executor: cf.Executor | None = None) -> SweepResult:
+    """Run a sweep: ``params`` maps key paths to specs (see :func:`parse_spec`).
+
+    ``executor`` runs the units on any :class:`concurrent.futures.Executor` (see :func:`sim.run_batch`).
+    """
     sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
     if design not in DESIGNS:
         raise UsageError(f"design must be one of {', '.join(DESIGNS)} (got {design!r})")
@@ -268,7 +273,7 @@ def run_sweep(scenario: Scenario | str | Path, params: dict[str, Any], design: s
     job = Job(sc, seed, runs, engine, block_size, point_overrides, "sweep")
     extra = {"sweep": {"design": design, "params": names, "specs": {s.path: str(params[s.path]) for s in specs},
                        "design_points": points, "unit": unit.tolist()}}
-    run_dir, table, manifest = run_job(job, out, workers, progress, command, extra)
+    run_dir, table, manifest = run_job(job, out, workers, progress, command, extra, executor)
     if run_dir is None:
         return _result(job, manifest, table, None, figures=False)
     return finish_sweep(job, run_dir, manifest, figures)

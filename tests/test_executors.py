@@ -1,0 +1,169 @@
+"""Execution: jobs in threads keep their own results; any Executor and Dask give the local table."""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import json
+import multiprocessing
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import sim
+from sim.batch import Job, run_unit
+from sim.errors import UsageError
+
+ROOT = Path(__file__).resolve().parents[1]
+SCENARIOS = ["baseline", "high_war_weariness", "eu_uk_mediation", "no_kursk_precondition"]
+
+
+@pytest.fixture(scope="module")
+def scenarios():
+    return {n: sim.load_scenario(ROOT / "scenarios" / f"{n}.yaml") for n in SCENARIOS}
+
+
+@pytest.fixture(scope="module")
+def alone(scenarios):
+    """Each scenario's table, run alone."""
+    return {n: sim.run_batch(sc, runs=300, seed=3, out=None, block_size=50).runs for n, sc in scenarios.items()}
+
+
+def test_batches_in_threads_return_their_own_results(scenarios, alone):
+    for _trial in range(3):
+        with cf.ThreadPoolExecutor(len(scenarios)) as pool:
+            futures = {n: pool.submit(sim.run_batch, sc, runs=300, seed=3, out=None, block_size=50)
+                       for n, sc in scenarios.items()}
+            for n, fut in futures.items():
+                pd.testing.assert_frame_equal(fut.result().runs, alone[n])
+
+
+def test_run_unit_is_pure(scenarios, alone):
+    a = Job(scenarios["baseline"], 3, 300)
+    b = Job(scenarios["high_war_weariness"], 3, 300)
+    interleaved = [run_unit(job, 0, s, s + 50) for s in range(0, 300, 50) for job in (a, b)]
+    pd.testing.assert_frame_equal(pd.concat(interleaved[0::2], ignore_index=True), alone["baseline"])
+    pd.testing.assert_frame_equal(pd.concat(interleaved[1::2], ignore_index=True), alone["high_war_weariness"])
+
+
+@pytest.mark.parametrize("kind", ["threads", "processes"])
+def test_any_executor_gives_the_same_table(scenarios, alone, kind, tmp_path):
+    if kind == "threads":
+        ex = cf.ThreadPoolExecutor(max_workers=2)
+    else:
+        ex = cf.ProcessPoolExecutor(max_workers=2, mp_context=multiprocessing.get_context("forkserver"))
+    with ex:
+        got = sim.run_batch(scenarios["baseline"], runs=300, seed=3, out=tmp_path, block_size=50, executor=ex)
+        pd.testing.assert_frame_equal(got.runs, alone["baseline"])
+        assert got.manifest["execution"]["workers"] == 2
+        sweep = sim.run_sweep(scenarios["baseline"], {"actors.moscow.resolve": "0.6,0.9"}, runs=100, seed=1,
+                              out=None, block_size=50, executor=ex)
+    local = sim.run_sweep(scenarios["baseline"], {"actors.moscow.resolve": "0.6,0.9"}, runs=100, seed=1, out=None)
+    pd.testing.assert_frame_equal(sweep.runs, local.runs)
+
+
+def test_not_an_executor_is_refused(scenarios):
+    with pytest.raises(UsageError, match="concurrent.futures.Executor"):
+        sim.run_batch(scenarios["baseline"], runs=10, out=None, executor=4)
+
+
+def test_scheduler_without_dask_backend_is_a_usage_error(tmp_path, capsys):
+    from sim.cli import main
+
+    code = main(["run", str(ROOT / "scenarios" / "baseline.yaml"), "--runs", "10", "--out", str(tmp_path),
+                 "--backend", "local", "--scheduler", "tcp://127.0.0.1:1"])
+    assert code == 2
+    assert "--scheduler needs --backend dask" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------- a real Dask cluster
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _stop(address: str, procs: list[subprocess.Popen]) -> None:
+    """Ask the scheduler to close itself and its workers; kill whatever is still up after 10 s."""
+    from distributed import Client
+
+    try:
+        with Client(address, timeout=10) as client:
+            client.shutdown()
+    except (OSError, TimeoutError):
+        pass
+    for p in procs:
+        try:
+            p.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait(timeout=5)
+
+
+@pytest.fixture(scope="module")
+def dask_cluster(tmp_path_factory):
+    """A scheduler and two single-threaded worker processes on 127.0.0.1, stopped afterwards."""
+    distributed = pytest.importorskip("distributed")
+    logs = tmp_path_factory.mktemp("dask")
+    address = f"tcp://127.0.0.1:{_free_port()}"
+    port = address.rsplit(":", 1)[1]
+
+    def spawn(name: str, *args: str) -> subprocess.Popen:
+        log = open(logs / f"{name}.log", "w")  # noqa: SIM115 - closed with the process
+        return subprocess.Popen([sys.executable, "-m", *args], stdout=log, stderr=subprocess.STDOUT, cwd=ROOT,
+                                start_new_session=True)
+
+    procs = [spawn("scheduler", "distributed.cli.dask_scheduler", "--host", "127.0.0.1", "--port", port,
+                   "--no-dashboard")]
+    try:
+        for i in range(2):
+            procs.append(spawn(f"worker{i}", "distributed.cli.dask_worker", address, "--host", "127.0.0.1",
+                               "--nthreads", "1", "--nworkers", "1", "--no-dashboard", "--no-nanny"))
+        with distributed.Client(address, timeout=60) as client:
+            client.wait_for_workers(2, timeout=90)
+            assert len(client.scheduler_info()["workers"]) == 2
+        yield address
+    finally:
+        _stop(address, procs)
+    assert all(p.poll() is not None for p in procs)
+
+
+def test_dask_cluster_gives_the_local_table_and_resumes_after_kill(dask_cluster, tmp_path):
+    baseline = str(ROOT / "scenarios" / "baseline.yaml")
+    local = sim.run_batch(baseline, runs=6000, seed=5, out=None, block_size=250).runs
+    # The command line through the cluster: bit for bit the local table.
+    out = tmp_path / "cli"
+    done = subprocess.run([sys.executable, "-m", "sim.cli", "run", baseline, "--runs", "6000", "--seed", "5",
+                           "--block-size", "250", "--scheduler", dask_cluster, "--out", str(out), "--json"],
+                          capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert done.returncode == 0, done.stderr
+    run_dir = Path(json.loads(done.stdout)["run_dir"])
+    pd.testing.assert_frame_equal(pd.read_parquet(run_dir / "results.parquet"), local)
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert manifest["execution"] == {"backend": "dask", "scheduler": dask_cluster, "workers": 2}
+    # kill -9 of the driver mid-batch leaves parts written by the driver; resume on the cluster finishes it.
+    out = tmp_path / "killed"
+    proc = subprocess.Popen([sys.executable, "-m", "sim.cli", "run", baseline, "--runs", "6000", "--seed", "5",
+                             "--block-size", "100", "--scheduler", dask_cluster, "--out", str(out), "--json"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT, start_new_session=True)
+    deadline = time.time() + 120
+    while not list(out.glob("*/parts/part-*.parquet")) and time.time() < deadline:
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=30)
+    run_dir = next(out.glob("*/manifest.json")).parent
+    assert not (run_dir / "results.parquet").exists()
+    assert sim.store.list_runs(out)[0]["status"] == "interrupted"
+    from distributed import Client
+
+    with Client(dask_cluster, timeout=30) as client:
+        result = sim.resume(run_dir, executor=client.get_executor())
+    pd.testing.assert_frame_equal(result.runs, local)
