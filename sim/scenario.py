@@ -27,7 +27,6 @@ from pydantic import (
     StrictBool,
     StrictInt,
     ValidationError,
-    WithJsonSchema,
     field_validator,
 )
 from pydantic.functional_validators import PlainValidator, WrapValidator
@@ -201,8 +200,21 @@ def _parse_dist(raw: dict, lo: float | None, hi: float | None) -> tuple[str, tup
     return name, tuple(sorted(args.items()))
 
 
-EVIDENCE_SCHEMA = {"type": "object", "required": ["doc", "quote"], "additionalProperties": False,
-                   "properties": {"doc": {"type": "string"}, "quote": {"type": "string"}}}
+@dataclass(frozen=True)
+class Bounds:
+    """The allowed range of a number: [lo, hi], either end open or absent."""
+
+    lo: float | None = None
+    hi: float | None = None
+    lo_open: bool = False
+    hi_open: bool = False
+
+
+@dataclass(frozen=True)
+class SourcedMap:
+    """Marks a mapping name -> number (with these bounds) that may carry its own source."""
+
+    bounds: Bounds
 
 
 def param_validator(lo: float | None = None, hi: float | None = None, *, hi_open: bool = False, lo_open: bool = False):
@@ -233,18 +245,8 @@ def param_validator(lo: float | None = None, hi: float | None = None, *, hi_open
             return Param(value=inner.value, evidence=evidence, assumption=assumption)
         raise _fail(f"expected a number, {{value: ...}} or {{dist: ...}} (got {show_value(raw)})")
 
-    schema = {
-        "description": "a number, {value: N, evidence|assumption}, or an uncertain {dist: NAME, ...}",
-        "anyOf": [
-            {"type": "number", **({"minimum": lo} if lo is not None else {}), **({"maximum": hi} if hi is not None else {})},
-            {"type": "object", "required": ["value"], "properties": {"value": {"type": "number"}, "evidence": EVIDENCE_SCHEMA, "assumption": {"type": "string"}}, "additionalProperties": False},
-            {"type": "object", "required": ["dist"],
-             "properties": {"dist": {"enum": list(DISTS)}, "evidence": EVIDENCE_SCHEMA, "assumption": {"type": "string"},
-                            **{k: {"type": "number"} for k in sorted({a for v in DISTS.values() for a in v} | {"low", "high"})}},
-             "additionalProperties": False},
-        ]
-    }
-    return Annotated[Param, PlainValidator(parse), WithJsonSchema(schema)]
+    bounds = Bounds(lo, hi, lo_open, hi_open)
+    return Annotated[Param, PlainValidator(parse), bounds]
 
 
 class ParamMap(dict):
@@ -265,10 +267,8 @@ def _sourced_map(raw: Any, handler: Any) -> ParamMap:
 
 def param_map(value_type: Any) -> Any:
     """A mapping of numbers that may also hold `evidence:` or `assumption:` for all of them."""
-    number = next(m.json_schema for m in value_type.__metadata__ if isinstance(m, WithJsonSchema))
-    schema = {"type": "object", "properties": {"evidence": EVIDENCE_SCHEMA, "assumption": {"type": "string"}},
-              "additionalProperties": number}
-    return Annotated[dict[str, value_type], WrapValidator(_sourced_map), WithJsonSchema(schema)]
+    bounds = next(m for m in value_type.__metadata__ if isinstance(m, Bounds))
+    return Annotated[dict[str, value_type], WrapValidator(_sourced_map), SourcedMap(bounds)]
 
 
 def P(name: str):
@@ -767,8 +767,7 @@ def check_event_paths(sc: Scenario) -> list[Problem]:
 
 
 def scenario_json_schema() -> dict:
-    """The JSON Schema of a scenario file (for editor completion)."""
-    schema = ScenarioModel.model_json_schema()
-    schema["$schema"] = "http://json-schema.org/draft-07/schema#"
-    schema["title"] = "negsim scenario"
-    return schema
+    """The JSON Schema of a scenario file (draft 2020-12); see :mod:`sim.schema`."""
+    from sim.schema import build_schema  # the schema is built from this module's models
+
+    return build_schema()
