@@ -18,7 +18,9 @@ finishes it, with results identical to an uninterrupted run.
 from __future__ import annotations
 
 import concurrent.futures as cf
+import difflib
 import hashlib
+import math
 import os
 import socket
 import sys
@@ -32,7 +34,7 @@ import pandas as pd
 
 from sim import model as agent_engine
 from sim import store, vector
-from sim.compile import Compiled, compile_scenario
+from sim.compile import Compiled, compile_scenario, out_of_range, parameter_slots
 from sim.errors import NegsimError, StoreError, UsageError
 from sim.executors import describe
 from sim.records import OUTCOMES
@@ -293,7 +295,7 @@ def run_batch(scenario: Scenario | str | Path, runs: int = 1000, seed: int = 0, 
     Safe to call from several threads at once.
     """
     sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
-    job = Job(sc, seed, runs, engine, block_size, [dict(overrides or {})], "batch")
+    job = Job(sc, seed, runs, engine, block_size, [check_overrides(sc, overrides)], "batch")
     run_dir, table, manifest = run_job(job, out, workers, progress, command, executor=executor)
     if run_dir is None:
         return BatchResult(sc, seed, engine, None, manifest, _runs=table)
@@ -305,6 +307,37 @@ def finish_batch(job: Job, run_dir: Path, manifest: dict) -> BatchResult:
     store.write_json(run_dir / "summary.json", result.summary())
     store.write_json(run_dir / "manifest.json", manifest)
     return result
+
+
+def check_overrides(sc: Scenario, overrides: dict[str, Any] | None) -> dict[str, float | bool]:
+    """Overrides as the command line checks them: known paths, the right kind, in range.
+
+    Raises UsageError naming the path, what was expected and what came
+    (an unknown path names the nearest valid ones).
+    """
+    if overrides is None:
+        return {}
+    if not isinstance(overrides, dict):
+        raise UsageError(f"overrides must be a mapping {{key path: value}} (got {type(overrides).__name__})")
+    slots = parameter_slots(sc)
+    out: dict[str, float | bool] = {}
+    for path, value in overrides.items():
+        if path not in slots:
+            near = difflib.get_close_matches(str(path), list(slots), n=3, cutoff=0.5)
+            hint = f"; nearest valid paths: {', '.join(near)}" if near else "; `negsim sweep FILE --list-params` lists them"
+            raise UsageError(f"overrides: unknown parameter path {path!r}{hint}")
+        slot = slots[path]
+        if slot.kind == "switch":
+            if not isinstance(value, bool):
+                raise UsageError(f"overrides: {path} is a switch: expected true or false (got {value!r})")
+            out[path] = value
+            continue
+        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+            raise UsageError(f"overrides: {path} expects a number (got {value!r}, a {type(value).__name__})")
+        if why := out_of_range(slot.name, float(value)):
+            raise UsageError(f"overrides: {path}: {why}")
+        out[path] = float(value)
+    return out
 
 
 def check_job(job: Job, workers: int) -> None:

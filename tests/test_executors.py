@@ -167,3 +167,28 @@ def test_dask_cluster_gives_the_local_table_and_resumes_after_kill(dask_cluster,
     with Client(dask_cluster, timeout=30) as client:
         result = sim.resume(run_dir, executor=client.get_executor())
     pd.testing.assert_frame_equal(result.runs, local)
+
+
+# --------------------------------------------------------------------------- overrides
+
+
+@pytest.mark.parametrize("overrides, message", [
+    ({"actors.moscow.resolv": 0.8}, "unknown parameter path 'actors.moscow.resolv'; nearest valid paths: actors.moscow.resolve"),
+    ({"actors.kyiv.resolve": 5.0}, "actors.kyiv.resolve: must be >= 0 and <= 1 (got 5)"),
+    ({"actors.kyiv.resolve": "0.5"}, "actors.kyiv.resolve expects a number (got '0.5', a str)"),
+    ({"actors.kyiv.resolve": True}, "expects a number (got True, a bool)"),
+    ({"actors.us.active": 0}, "actors.us.active is a switch: expected true or false (got 0)"),
+    ({"actors.kyiv.resolve": float("nan")}, "expects a number (got nan"),
+])
+def test_overrides_are_checked_like_the_command_line(scenarios, overrides, message):
+    with pytest.raises(UsageError) as info:
+        sim.run_batch(scenarios["baseline"], runs=10, out=None, overrides=overrides)
+    assert message in str(info.value)
+
+
+def test_good_overrides_change_the_runs(scenarios):
+    low = sim.run_batch(scenarios["baseline"], runs=300, seed=1, out=None, overrides={"actors.moscow.resolve": 0.0})
+    high = sim.run_batch(scenarios["baseline"], runs=300, seed=1, out=None, overrides={"actors.moscow.resolve": 1})
+    off = sim.run_batch(scenarios["baseline"], runs=300, seed=1, out=None, overrides={"actors.us.active": False})
+    assert not low.runs.equals(high.runs)
+    assert (off.runs["lead_mediator"] != "us").all()
