@@ -7,7 +7,6 @@ Exit codes: 0 success, 2 bad input (one line per problem,
 from __future__ import annotations
 
 import argparse
-import json
 import shlex
 import sys
 from collections.abc import Sequence
@@ -96,14 +95,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_sweep)
 
-    p = sub.add_parser("compare", help="compare two batches (run directories or scenario files), paired by replicate")
-    p.add_argument("a", metavar="A")
-    p.add_argument("b", metavar="B")
-    p.add_argument("--runs", type=int, default=2000, help="runs for scenario files (default 2000)")
-    p.add_argument("--seed", type=int, default=0, help="seed for scenario files (default 0)")
+    p = sub.add_parser("compare", help="compare batches (run directories or scenario files) with the first, paired by replicate")
+    p.add_argument("base", metavar="BASE")
+    p.add_argument("others", nargs="+", metavar="OTHER", help="one or more batches or scenarios to compare with BASE")
+    p.add_argument("--runs", type=int, default=None,
+                   help="runs for scenario files (default: a run directory's, else 2000)")
+    p.add_argument("--seed", type=int, default=None, help="seed for scenario files (default: a run directory's, else 0)")
     p.add_argument("--workers", type=int, default=1)
-    p.add_argument("--out", default="runs", help="where scenario files' batches are written")
-    p.add_argument("--unpaired", action="store_true", help="compare as independent samples")
+    p.add_argument("--out", default="runs", help="where scenario files' batches and the comparison are written")
+    p.add_argument("--unpaired", action="store_true", help="compare as independent samples (wider intervals)")
     p.add_argument("--figure", default=None, metavar="PNG", help="also draw the differences to this PNG file")
     _backend_args(p)
     p.add_argument("--json", action="store_true")
@@ -158,9 +158,10 @@ def _out(args: argparse.Namespace) -> Console:
 
 
 def _emit_json(obj: Any) -> None:
-    from sim.store import _jsonable
+    """Strict JSON on stdout: null, never NaN."""
+    from sim.jsonsafe import dumps
 
-    sys.stdout.write(json.dumps(obj, indent=2, default=_jsonable) + "\n")
+    sys.stdout.write(dumps(obj) + "\n")
 
 
 # --------------------------------------------------------------------------- validate, schema
@@ -449,18 +450,49 @@ def print_sweep(out: Console, result: Any, limit: int = 20) -> None:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from sim.comparison import compare
+    from sim.comparison import compare_many
 
     with _executor(args) as executor:
-        result = compare(args.a, args.b, runs=args.runs, seed=args.seed, workers=args.workers, out=args.out,
-                         paired=not args.unpaired, executor=executor)
+        result = compare_many(args.base, args.others, runs=args.runs, seed=args.seed, workers=args.workers,
+                              out=args.out, paired=not args.unpaired, executor=executor)
     if args.figure:
         result.figure(Path(args.figure))
     if args.json:
         _emit_json(result.to_dict())
         return 0
-    print_comparison(_out(args), result)
+    out = _out(args)
+    if len(result.results) > 1:
+        print_comparison_set(out, result)
+    else:
+        print_comparison(out, result.results[0])
+    out.print(f"Comparison: {result.run_dir}/ (comparison.json, outcomes.csv, timing.csv, comparison.png)",
+              markup=False)
     return 0
+
+
+def print_comparison_set(out: Console, result: Any) -> None:
+    """One table: each outcome's probability in the base and its change in every other batch."""
+    kind = "paired by replicate" if result.paired else "unpaired"
+    t = Table(title=f"Against {result.base}: {result.runs:,} runs each, seed {result.seed}, {kind}",
+              title_justify="left")
+    t.add_column("outcome")
+    t.add_column(f"P({result.base})", justify="right")
+    for r in result.results:
+        t.add_column(f"{r.label_b}: B - A (95%)", justify="right")
+    table = result.table()
+    for kind, outcome in dict.fromkeys(zip(table["kind"], table["outcome"], strict=True)):
+        rows = table[(table["outcome"] == outcome) & (table["kind"] == kind)]
+        first = rows.iloc[0]
+        if kind == "class" and (outcome in ("agreement", "no_talks", "talks_failed")
+                                         or (rows["p_a"].max() == 0 and rows["p_b"].max() == 0)):
+            continue
+        cells = [f"{100 * r['diff']:+.1f} ({100 * r['lo']:+.1f} to {100 * r['hi']:+.1f})" for _, r in rows.iterrows()]
+        t.add_row(("class " if first["kind"] == "class" else "") + str(outcome), _pct(first["p_a"]), *cells)
+    out.print(t)
+    for r in result.results:
+        for _, row in r.comparison.timing.iterrows():
+            out.print(f"{r.label_b} - {r.label_a}, {row['measure']}: {_num(row['diff'], '+')} months "
+                      f"({_num(row['lo'], '+')} to {_num(row['hi'], '+')}) over {row['covers']}", markup=False)
 
 
 def print_comparison(out: Console, result: Any) -> None:
@@ -476,12 +508,13 @@ def print_comparison(out: Console, result: Any) -> None:
         t.add_row(("class " if is_class else "") + str(r["outcome"]), _pct(r["p_a"]), _pct(r["p_b"]), f"{100 * r['diff']:+.1f} pts",
                   f"{100 * r['lo']:+.1f} to {100 * r['hi']:+.1f}", _pval(r["p_value"]), str(r["test"]))
     out.print(t)
-    t = Table(title="Timing (months, runs with a value)", title_justify="left")
-    for col in ("measure", "mean A", "mean B", "B - A", "95% interval", "p-value", "test"):
-        t.add_column(col, justify="left" if col in ("measure", "test") else "right")
+    t = Table(title="Timing (months)", title_justify="left")
+    for col in ("measure", "mean A", "mean B", "B - A", "95% interval", "p-value", "over"):
+        t.add_column(col, justify="left" if col in ("measure", "over") else "right")
     for _, r in c.timing.iterrows():
-        t.add_row(str(r["measure"]), _num(r["mean_a"]), _num(r["mean_b"]), _num(r["diff"], "+"),
-                  f"{_num(r['lo'], '+')} to {_num(r['hi'], '+')}", _pval(r["p_value"]), str(r["test"]))
+        mean_a, mean_b = (r["pair_mean_a"], r["pair_mean_b"]) if c.paired else (r["mean_a"], r["mean_b"])
+        t.add_row(str(r["measure"]), _num(mean_a), _num(mean_b), _num(r["diff"], "+"),
+                  f"{_num(r['lo'], '+')} to {_num(r['hi'], '+')}", _pval(r["p_value"]), str(r["covers"]))
     out.print(t)
     changed = c.terms[c.terms["diff"].abs() > 0] if len(c.terms) else c.terms
     if len(changed):

@@ -89,10 +89,13 @@ class Comparison:
     the discordant counts are null when unpaired.
 
     ``timing``: one row per timing column: ``measure``, ``n_a``, ``n_b``
-    (runs with a value), ``mean_a``, ``mean_b``, ``n_pairs`` (replicates
-    with a value in both; null when unpaired), ``diff``, ``lo``, ``hi``,
-    ``p_value``, ``test``. Paired, ``diff`` is the mean of the paired
-    differences, which need not equal ``mean_b - mean_a``.
+    (runs with a value), ``mean_a``, ``mean_b`` (over those runs),
+    ``n_pairs`` (replicates with a value in both; null when unpaired),
+    ``pair_mean_a``, ``pair_mean_b`` (means over those pairs; NaN when
+    unpaired), ``covers`` (which runs ``diff`` is over, in words), ``diff``,
+    ``lo``, ``hi``, ``p_value``, ``test``. Paired, ``diff`` is the mean of the
+    paired differences, ``pair_mean_b - pair_mean_a``, which need not equal
+    ``mean_b - mean_a``.
 
     ``terms``: ``issue``, ``option``, ``n_a``, ``n_b`` (agreements on the
     option), ``share_a``, ``share_b`` (of each batch's agreements; NaN when
@@ -301,6 +304,9 @@ def _timing_rows(a: pd.DataFrame, b: pd.DataFrame, paired: bool, resamples: int,
             both = ~np.isnan(ma) & ~np.isnan(mb)
             d = mb[both] - ma[both]
             row["n_pairs"] = int(both.sum())
+            row["pair_mean_a"] = float(ma[both].mean()) if both.any() else nan
+            row["pair_mean_b"] = float(mb[both].mean()) if both.any() else nan
+            row["covers"] = f"{int(both.sum())} replicates with a value in A and in B"
             diff = float(d.mean()) if len(d) else nan
             if len(d) >= 2 or (len(d) == 1 and diff == 0):
                 lo, hi, p = bootstrap_mean(d, resamples, seed)
@@ -309,6 +315,8 @@ def _timing_rows(a: pd.DataFrame, b: pd.DataFrame, paired: bool, resamples: int,
             row |= {"diff": diff, "lo": lo, "hi": hi, "p_value": p, "test": "paired_bootstrap"}
         else:
             row["n_pairs"] = None
+            row["pair_mean_a"] = row["pair_mean_b"] = nan
+            row["covers"] = f"{len(va)} runs of A and {len(vb)} of B with a value"
             diff = float(vb.mean() - va.mean()) if len(va) and len(vb) else nan
             lo = hi = p = nan
             if len(va) >= 2 and len(vb) >= 2:
@@ -325,6 +333,7 @@ def _timing_rows(a: pd.DataFrame, b: pd.DataFrame, paired: bool, resamples: int,
     out = pd.DataFrame(rows)
     out["n_pairs"] = out["n_pairs"].astype("Int64")
     out["test"] = out["test"].astype("string")
+    out["covers"] = out["covers"].astype("string")
     return out
 
 

@@ -486,6 +486,54 @@ def compare_figure(table: pd.DataFrame, out: Path, label_a: str, label_b: str) -
     return _save(fig, out)
 
 
+def compare_many_figure(table: pd.DataFrame, out: Path, base: str) -> Path:
+    """Differences from the base of several batches: one row per outcome, one marker per batch.
+
+    ``table``: rows of :meth:`sim.comparison.ComparisonSet.table` (``label_b``,
+    ``outcome``, ``kind``, ``diff``, ``lo``, ``hi``). Classes never seen in
+    any batch are left out.
+    """
+    missing = [c for c in ("label_b", "outcome", "diff", "lo", "hi") if c not in table.columns]
+    if missing:
+        raise UsageError(f"comparison table lacks column(s): {', '.join(missing)}")
+    t = table.copy()
+    if "kind" in t and {"p_a", "p_b"} <= set(t.columns):
+        seen = t.groupby("outcome")[["p_a", "p_b"]].transform("max").max(axis=1) > 0
+        t = t[(t["kind"] != "class") | (seen & ~t["outcome"].isin(["agreement", "no_talks", "talks_failed"]))]
+    outcomes = list(dict.fromkeys(t["outcome"]))
+    labels = list(dict.fromkeys(t["label_b"]))
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig = _new_figure((SIZE[0], max(2.8, 1.6 + 0.35 * len(outcomes) * len(labels))))
+    ax = fig.add_subplot()
+    colours = _option_colours(len(labels))
+    step = 0.8 / max(len(labels), 1)
+    for j, label in enumerate(labels):
+        rows = t[t["label_b"] == label].set_index("outcome")
+        for i, o in enumerate(outcomes):
+            if o not in rows.index or pd.isna(rows.loc[o, "diff"]):
+                continue
+            d, lo, hi = (float(rows.loc[o, k]) for k in ("diff", "lo", "hi"))
+            y = len(outcomes) - 1 - i + 0.4 - step * (j + 0.5)
+            filled = lo > 0 or hi < 0
+            ax.errorbar([d], [y], xerr=[[max(d - lo, 0)], [max(hi - d, 0)]], fmt="o", color=colours[j], ms=6,
+                        capsize=3, lw=1.5, mfc=colours[j] if filled else "white", mew=1.5,
+                        label=label if i == 0 else None)
+    ax.axvline(0, color="black", lw=1, ls="--", alpha=0.7)
+    names = [LABEL.get(str(o), str(o).replace("_", " ")) for o in outcomes]
+    ax.set_yticks(np.arange(len(outcomes))[::-1], names)
+    span = np.nanmax(np.abs(t[["lo", "hi", "diff"]].to_numpy(dtype=float))) if len(t) else 0.0
+    span = max(span if np.isfinite(span) else 0.0, 0.01) * 1.15
+    ax.set_xlim(-span, span)
+    ax.xaxis.set_major_formatter(FuncFormatter(_pp))
+    ax.set_xlabel(f"difference in probability from {base}\n(percentage points, with 95% interval)")
+    ax.grid(True, axis="x", alpha=0.35)
+    ax.legend(loc="best", fontsize=8)
+    ax.set_title(f"Change in outcome probabilities against {base}", fontsize=10)
+    _note(fig, "filled marker: the 95% interval excludes 0")
+    return _save(fig, out)
+
+
 def _class_label(name: str) -> str:
     # an agreement matching no outcome_classes rule has the class "agreement"
     return "class: other agreement" if name == "agreement" else f"class: {name.replace('_', ' ')}"

@@ -215,3 +215,64 @@ def test_check_pairable_messages():
     twice = table(np.zeros(4, dtype=bool), replicates=np.array([0, 1, 1, 2]))
     assert check_pairable(twice, table(np.zeros(4, dtype=bool)), 0, 0) == (
         "replicates repeat in A: 1 (1); replicate sets differ: 1 only in B (3)")
+
+
+# --------------------------------------------------------------------------- the compare command
+
+
+def _strict(text: str):
+    import json
+
+    def refuse(name):
+        raise AssertionError(f"not JSON: {name}")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+def test_compare_adopts_a_run_directorys_seed_and_compares_many(tmp_path, capsys):
+    from pathlib import Path
+
+    from sim.cli import main
+
+    root = Path(__file__).resolve().parents[1] / "scenarios"
+    base = sim.run_batch(root / "baseline.yaml", runs=300, seed=7, out=tmp_path).run_dir
+    code = main(["compare", str(base), str(root / "eu_uk_mediation.yaml"), str(root / "high_war_weariness.yaml"),
+                 "--out", str(tmp_path), "--json"])
+    assert code == 0
+    got = _strict(capsys.readouterr().out)
+    assert (got["seed"], got["runs"], got["paired"]) == (7, 300, True)
+    assert [c["b"]["label"] for c in got["comparisons"]] == ["eu_uk_mediation", "high_war_weariness"]
+    saved = Path(got["run_dir"])
+    assert {p.name for p in saved.iterdir()} >= {"manifest.json", "comparison.json", "outcomes.csv", "timing.csv",
+                                                "comparison.png"}
+    assert _strict((saved / "comparison.json").read_text())["base"] == "baseline"
+    timing = got["comparisons"][0]["timing"][0]
+    assert timing["covers"] == f"{timing['n_pairs']} replicates with a value in A and in B"
+    assert abs(timing["diff"] - (timing["pair_mean_b"] - timing["pair_mean_a"])) < 1e-9
+    # An explicit seed that cannot pair is refused before anything runs, and the advice is the right one.
+    before = len(list(tmp_path.iterdir()))
+    assert main(["compare", str(base), str(root / "eu_uk_mediation.yaml"), "--seed", "1", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "leave out --seed and --runs" in err and len(list(tmp_path.iterdir())) == before
+
+
+def test_every_json_output_is_strict_json(tmp_path, capsys):
+    from pathlib import Path
+
+    from sim.cli import main
+
+    root = Path(__file__).resolve().parents[1] / "scenarios"
+    baseline = str(root / "baseline.yaml")
+    # a batch without any agreement makes NaN means and shares: they must come out as null
+    never = ["--runs", "40", "--out", str(tmp_path), "--json"]
+    commands = [
+        ["validate", baseline, "--json"], ["evidence", baseline, "--json"],
+        ["run", baseline, *never], ["sweep", baseline, "--param", "actors.moscow.resolve=0.5,1.0", "--no-figures", *never],
+        ["explain", baseline, "--json"], ["runs", "--out", str(tmp_path), "--json"],
+        ["sweep", baseline, "--list-params", "--json"], ["schema"],
+        ["compare", baseline, str(root / "no_kursk_precondition.yaml"), *never],
+        ["compare", baseline, str(root / "no_kursk_precondition.yaml"), "--unpaired", *never],
+    ]
+    for argv in commands:
+        assert main(argv) == 0, argv
+        _strict(capsys.readouterr().out)
