@@ -272,6 +272,8 @@ def build_schema() -> dict:
                        "the same keys, none required. `negsim validate` also checks references, sums, "
                        "quotes and event paths.",
         "type": "object",
+        # the keys once more at the top, for editors that complete from `properties` only
+        "properties": copy.deepcopy(b.defs["ScenarioModelVariant"]["properties"]),
         "if": {"required": ["extends"]},
         "then": variant,
         "else": full,
