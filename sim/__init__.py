@@ -11,28 +11,40 @@ Public API::
     diff = sim.compare("scenarios/baseline.yaml", "scenarios/eu_uk_mediation.yaml", runs=2000)
 """
 
-from sim.batch import BatchResult, resume, run_batch
-from sim.comparison import ComparisonResult, compare
-from sim.compile import compile_scenario
-from sim.errors import NegsimError, Problem, ScenarioError, StoreError, UsageError
-from sim.scenario import Scenario, load_scenario
-from sim.sweep import SweepResult, run_sweep
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
 
-__all__ = [
-    "BatchResult",
-    "ComparisonResult",
-    "SweepResult",
-    "compare",
-    "resume",
-    "run_sweep",
-    "NegsimError",
-    "Problem",
-    "Scenario",
-    "ScenarioError",
-    "StoreError",
-    "UsageError",
-    "compile_scenario",
-    "load_scenario",
-    "run_batch",
-]
+# Names are imported on first use (PEP 562), so `negsim --version` and `--help`
+# start without loading the model, numpy or pandas.
+_EXPORTS = {
+    "BatchResult": "sim.batch", "resume": "sim.batch", "run_batch": "sim.batch", "run_unit": "sim.batch",
+    "Job": "sim.batch",
+    "ComparisonResult": "sim.comparison", "compare": "sim.comparison", "compare_many": "sim.comparison",
+    "compile_scenario": "sim.compile",
+    "NegsimError": "sim.errors", "Problem": "sim.errors", "ScenarioError": "sim.errors",
+    "StoreError": "sim.errors", "UsageError": "sim.errors",
+    "Scenario": "sim.scenario", "load_scenario": "sim.scenario",
+    "SweepResult": "sim.sweep", "run_sweep": "sim.sweep",
+}
+__all__ = sorted(_EXPORTS)
 __version__ = "0.1.0"
+
+if TYPE_CHECKING:  # pragma: no cover
+    from sim.batch import BatchResult, Job, resume, run_batch, run_unit  # noqa: F401
+    from sim.comparison import ComparisonResult, compare, compare_many  # noqa: F401
+    from sim.compile import compile_scenario  # noqa: F401
+    from sim.errors import NegsimError, Problem, ScenarioError, StoreError, UsageError  # noqa: F401
+    from sim.scenario import Scenario, load_scenario  # noqa: F401
+    from sim.sweep import SweepResult, run_sweep  # noqa: F401
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        value = getattr(import_module(_EXPORTS[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'sim' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))

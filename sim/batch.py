@@ -35,7 +35,7 @@ import pandas as pd
 from sim import model as agent_engine
 from sim import store, vector
 from sim.compile import Compiled, compile_scenario, out_of_range, parameter_slots
-from sim.errors import NegsimError, StoreError, UsageError
+from sim.errors import Interrupted, StoreError, UsageError
 from sim.executors import describe
 from sim.records import OUTCOMES
 from sim.scenario import Scenario, load_scenario, scenario_from_data
@@ -45,15 +45,6 @@ from sim.summary import summarize, summary_columns
 ENGINES = ("vector", "agents")
 BLOCK = {"vector": 5000, "agents": 25}
 Progress = Callable[[int, int], None]
-
-
-class Interrupted(NegsimError):
-    """A job stopped before it finished; its run directory can be resumed."""
-
-    def __init__(self, run_dir: Path | None):
-        self.run_dir = run_dir
-        hint = f"; resume it with: negsim resume {run_dir}" if run_dir is not None else ""
-        super().__init__(f"interrupted{hint}")
 
 
 @dataclass
@@ -214,7 +205,7 @@ def run_job(job: Job, out: str | Path | None, workers: int = 1, progress: Progre
     """
     check_job(job, workers)
     check_executor(executor)
-    run_dir = store.new_run_dir(out, job.scenario.name) if out is not None else None
+    run_dir = new_run_dir(out, job.scenario.name) if out is not None else None
     manifest = make_manifest(job, command, extra or {})
     manifest["execution"] = describe(executor, workers)
     if run_dir is None:
@@ -226,6 +217,14 @@ def run_job(job: Job, out: str | Path | None, workers: int = 1, progress: Progre
     store.write_json(run_dir / "manifest.json", manifest)
     _run_to_disk(job, run_dir, manifest, job.units(), workers, progress, executor)
     return run_dir, None, manifest
+
+
+def new_run_dir(out: str | Path, name: str) -> Path:
+    """A new run directory under ``out``; a folder that cannot hold one is bad input (UsageError)."""
+    try:
+        return store.new_run_dir(out, name)
+    except OSError as exc:
+        raise UsageError(f"--out {out}: cannot create a run directory there ({exc.strerror or exc})") from None
 
 
 def check_executor(executor: Any) -> None:

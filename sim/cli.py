@@ -7,8 +7,10 @@ Exit codes: 0 success, 2 bad input (one line per problem,
 from __future__ import annotations
 
 import argparse
+import os
 import shlex
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -17,15 +19,19 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from sim.batch import Interrupted
-from sim.errors import NegsimError, ScenarioError, StoreError, UsageError
+from sim.errors import Interrupted, NegsimError, ScenarioError, StoreError, UsageError
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     try:
-        return args.func(args) or 0
+        code = args.func(args) or 0
+        sys.stdout.flush()
+        return code
+    except BrokenPipeError:  # `negsim evidence FILE | head`: the reader has all it wanted
+        _silence_stdout()
+        return 0
     except Interrupted as exc:
         err.print(f"negsim: {exc}", markup=False)
         return 130
@@ -45,6 +51,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # a bug: one line, not a traceback
         err.print(f"negsim: internal error: {type(exc).__name__}: {exc}", markup=False)
         return 1
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so that the flush at exit does not fail on the closed pipe again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -131,6 +146,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _backend_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--quiet", "-q", action="store_true",
+                   help="no progress (a bar on a terminal, else a line on stderr every 10%%)")
     p.add_argument("--backend", choices=("local", "dask"), default=None,
                    help="where units run: local processes (default) or a Dask cluster")
     p.add_argument("--scheduler", default=None, metavar="ADDRESS",
@@ -151,10 +168,18 @@ def _version() -> str:
     return __version__
 
 
+class _Stdout(Console):
+    """The console of a command's output: a reader that closed the pipe ends the command quietly."""
+
+    def on_broken_pipe(self) -> None:  # rich's own exits with status 1
+        _silence_stdout()
+        raise BrokenPipeError
+
+
 def _out(args: argparse.Namespace) -> Console:
     if sys.stdout.isatty():
-        return Console(highlight=False)
-    return Console(highlight=False, width=140)  # files and pipes: wide enough for every table
+        return _Stdout(highlight=False)
+    return _Stdout(highlight=False, width=140)  # files and pipes: wide enough for every table
 
 
 def _emit_json(obj: Any) -> None:
@@ -252,8 +277,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     sc = load_scenario(args.file)
     command = _command()
-    show = not args.json and sys.stderr.isatty()
-    with _executor(args) as executor, _progress(show, f"{sc.name}: {args.runs:,} runs") as progress:
+    with _executor(args) as executor, _progress(_show(args), sc.name) as progress:
         result = run_batch(sc, runs=args.runs, seed=args.seed, workers=args.workers, engine=args.engine,
                            out=args.out, block_size=args.block_size, progress=progress, command=command,
                            executor=executor)
@@ -267,14 +291,25 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
-class _progress:
-    """A rich progress bar on a terminal; nothing otherwise. Yields the callback."""
+def _show(args: argparse.Namespace) -> str | None:
+    """How to show progress: a bar on a terminal, lines when stderr is a file or pipe, nothing with --quiet."""
+    if getattr(args, "quiet", False):
+        return None
+    if sys.stderr.isatty():
+        return None if args.json else "bar"
+    return "lines"
 
-    def __init__(self, show: bool, label: str):
+
+class _progress:
+    """A rich progress bar, plain progress lines on stderr, or nothing. Yields the callback."""
+
+    def __init__(self, show: str | None, label: str):
         self.show, self.label, self.bar = show, label, None
 
     def __enter__(self):
-        if not self.show:
+        if self.show == "lines":
+            return self._lines()
+        if self.show != "bar":
             return None
         from rich.progress import (
             BarColumn,
@@ -293,6 +328,23 @@ class _progress:
             if self.task is None:
                 self.task = self.bar.add_task(self.label, total=total)
             self.bar.update(self.task, completed=done)
+
+        return update
+
+    def _lines(self):
+        """One line per tenth of the work (and at the end): what a batch job's log should hold."""
+        started, shown = time.monotonic(), -1
+
+        def update(done: int, total: int) -> None:
+            nonlocal shown
+            tenth = 10 * done // max(total, 1)
+            if tenth == shown:
+                return
+            shown = tenth
+            took = time.monotonic() - started
+            sys.stderr.write(f"negsim: {self.label}: {done:,} of {total:,} runs ({100 * done / max(total, 1):.0f}%), "
+                             f"{took:.1f} s\n")
+            sys.stderr.flush()
 
         return update
 
@@ -379,8 +431,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     points = args.points if args.points is not None else (block.points if block else None)
     runs = args.runs if args.runs is not None else (block.runs if block else 200)
     seed = args.seed if args.seed is not None else (block.seed if block else 0)
-    show = not args.json and sys.stderr.isatty()
-    with _executor(args) as executor, _progress(show, f"{sc.name}: sweep") as progress:
+    with _executor(args) as executor, _progress(_show(args), f"{sc.name} sweep") as progress:
         result = run_sweep(sc, params, design=design, points=points, runs=runs, seed=seed, workers=args.workers,
                            engine=args.engine, out=args.out, block_size=args.block_size, progress=progress,
                            command=_command(), figures=not args.no_figures, executor=executor)
@@ -543,8 +594,7 @@ def _num(x: float, sign: str = "") -> str:
 def cmd_resume(args: argparse.Namespace) -> int:
     from sim.batch import resume
 
-    show = not args.json and sys.stderr.isatty()
-    with _executor(args) as executor, _progress(show, f"resuming {args.run_dir}") as progress:
+    with _executor(args) as executor, _progress(_show(args), f"resuming {args.run_dir}") as progress:
         result = resume(args.run_dir, workers=args.workers, progress=progress, executor=executor)
     summary = result.summary()
     if args.json:

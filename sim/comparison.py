@@ -25,7 +25,7 @@ from typing import Any
 import pandas as pd
 
 from sim import store
-from sim.batch import BatchResult, outcome_names, run_batch
+from sim.batch import BatchResult, new_run_dir, outcome_names, run_batch
 from sim.errors import UsageError
 from sim.jsonsafe import dumps, strict
 from sim.paired import Comparison, check_pairable, compare_tables
@@ -186,7 +186,7 @@ def compare_many(base: str | Path, others: list[str | Path], *, runs: int | None
 
 
 def _save(result: ComparisonSet, out: Path, started: str) -> None:
-    run_dir = store.new_run_dir(out, f"compare-{result.base}")
+    run_dir = new_run_dir(out, f"compare-{result.base}")
     result.run_dir = run_dir
     result.table().to_csv(run_dir / "outcomes.csv", index=False)
     result.timing().to_csv(run_dir / "timing.csv", index=False)

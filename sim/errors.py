@@ -8,8 +8,10 @@ Every error the library raises on purpose derives from :class:`NegsimError`
     │                      (file, line, column, key path, message, value).
     │                      The CLI prints them one per line and exits 2.
     ├── UsageError         bad arguments to a command or API call (exit 2).
-    └── StoreError         a run directory that cannot be read or resumed
+    ├── StoreError         a run directory that cannot be read or resumed
                            (older or corrupt manifest, missing parts) (exit 2).
+    └── Interrupted        a job stopped by Ctrl-C or a full disk; its run
+                           directory can be resumed (exit 130).
 
 Anything else that escapes is a bug: the CLI reports it on one line and
 exits 1.
@@ -18,6 +20,7 @@ exits 1.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,15 @@ class UsageError(NegsimError):
 
 class StoreError(NegsimError):
     """A run directory cannot be used (corrupt, older format, incomplete)."""
+
+
+class Interrupted(NegsimError):
+    """A job stopped before it finished; its run directory can be resumed."""
+
+    def __init__(self, run_dir: Any):
+        self.run_dir = run_dir
+        hint = f"; resume it with: negsim resume {run_dir}" if run_dir is not None else ""
+        super().__init__(f"interrupted{hint}")
 
 
 def show_value(value: object, limit: int = 60) -> str:
