@@ -25,6 +25,9 @@ from sim.errors import Interrupted, NegsimError, ScenarioError, StoreError, Usag
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     err = Console(stderr=True, highlight=False, soft_wrap=True)
+    if getattr(args, "seeds", None):  # folders of evidence documents, before those of NEGSIM_SEEDS
+        given = os.environ.get("NEGSIM_SEEDS")
+        os.environ["NEGSIM_SEEDS"] = os.pathsep.join([*args.seeds, *([given] if given else [])])
     try:
         code = args.func(args) or 0
         sys.stdout.flush()
@@ -65,9 +68,14 @@ def _silence_stdout() -> None:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="negsim", description="Scenario simulation of negotiation outcomes.")
     parser.add_argument("--version", action="version", version=f"negsim {_version()}")
+    seeds_help = ("a folder of evidence documents, looked in after the scenario's own seeds/ folders "
+                  "(repeatable; also NEGSIM_SEEDS)")
+    parser.add_argument("--seeds", action="append", default=[], metavar="DIR", help=seeds_help)
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--seeds", action="append", default=argparse.SUPPRESS, metavar="DIR", help=seeds_help)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    p = sub.add_parser("validate", help="check scenario files; exit 2 on any problem")
+    p = sub.add_parser("validate", parents=[common], help="check scenario files; exit 2 on any problem")
     p.add_argument("files", nargs="+", metavar="FILE")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=cmd_validate)
@@ -75,12 +83,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("schema", help="print the JSON Schema of scenario files")
     p.set_defaults(func=cmd_schema)
 
-    p = sub.add_parser("evidence", help="print each parameter with its source quote or assumption")
+    p = sub.add_parser("evidence", parents=[common], help="print each parameter with its source quote or assumption")
     p.add_argument("file", metavar="FILE")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_evidence)
 
-    p = sub.add_parser("run", help="run a batch of a scenario and summarise the outcomes")
+    p = sub.add_parser("run", parents=[common], help="run a batch of a scenario and summarise the outcomes")
     p.add_argument("file", metavar="FILE")
     p.add_argument("--runs", type=int, default=1000, help="number of runs (default 1000)")
     p.add_argument("--seed", type=int, default=0, help="root seed (default 0)")
@@ -92,7 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print one JSON object (summary and run_dir)")
     p.set_defaults(func=cmd_run)
 
-    p = sub.add_parser("sweep", help="run a parameter sweep (grid, Latin hypercube, Sobol, Morris)")
+    p = sub.add_parser("sweep", parents=[common], help="run a parameter sweep (grid, Latin hypercube, Sobol, Morris)")
     p.add_argument("file", metavar="FILE")
     p.add_argument("--param", action="append", default=[], metavar="PATH=SPEC",
                    help="a parameter and its values: 0.2,0.5,0.8 (list), 0.2:0.8:7 (range), 0.2..0.8 (bounds)")
@@ -110,7 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_sweep)
 
-    p = sub.add_parser("compare", help="compare batches (run directories or scenario files) with the first, paired by replicate")
+    p = sub.add_parser("compare", parents=[common], help="compare batches (run directories or scenario files) with the first, paired by replicate")
     p.add_argument("base", metavar="BASE")
     p.add_argument("others", nargs="+", metavar="OTHER", help="one or more batches or scenarios to compare with BASE")
     p.add_argument("--runs", type=int, default=None,
@@ -136,7 +144,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_runs)
 
-    p = sub.add_parser("explain", help="one run, month by month, as a narrative")
+    p = sub.add_parser("explain", parents=[common], help="one run, month by month, as a narrative")
     p.add_argument("file", metavar="FILE")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--replicate", type=int, default=0)

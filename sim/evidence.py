@@ -10,7 +10,9 @@ object (a ``casualties:`` block with evidence covers its ``mean`` and ``sd``).
 from __future__ import annotations
 
 import difflib
+import os
 import re
+import sysconfig
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -54,11 +56,31 @@ class Entry:
     inherited: bool
 
 
-def find_doc(scenario_file: str, doc: str) -> Path | None:
-    """The document in the seeds/ folder of the scenario's folder or of its nearest parent that has it."""
+SEEDS_ENV = "NEGSIM_SEEDS"
+
+
+def seed_folders(scenario_file: str, extra: list[str | Path] | None = None) -> list[Path]:
+    """Where evidence documents of a scenario are looked for, in order.
+
+    The scenario's own folder, the ``seeds/`` folder of that folder and of
+    each parent, the folders given (``--seeds DIR``), those in the
+    ``NEGSIM_SEEDS`` environment variable (separated by ``os.pathsep``), and
+    the seeds installed with negsim (the wheel ships them in
+    ``<prefix>/share/negsim/seeds``; a source checkout has them beside ``sim/``).
+    """
     here = Path(scenario_file).resolve().parent
-    for folder in (here, *here.parents):
-        candidate = folder / "seeds" / doc
+    folders = [here, *(f / "seeds" for f in (here, *here.parents))]
+    folders += [Path(p) for p in extra or []]
+    folders += [Path(p) for p in os.environ.get(SEEDS_ENV, "").split(os.pathsep) if p]
+    folders += [Path(sysconfig.get_path("data")) / "share" / "negsim" / "seeds",
+                Path(__file__).resolve().parent.parent / "seeds"]
+    return list(dict.fromkeys(folders))
+
+
+def find_doc(scenario_file: str, doc: str, extra: list[str | Path] | None = None) -> Path | None:
+    """The first of :func:`seed_folders` that holds the document."""
+    for folder in seed_folders(scenario_file, extra):
+        candidate = folder / doc
         try:
             if candidate.is_file():
                 return candidate
@@ -95,7 +117,7 @@ def entries(sc: Scenario) -> list[tuple[Key, object, Evidence | None, str | None
     return out
 
 
-def check_quotes(sc: Scenario) -> list[Problem]:
+def check_quotes(sc: Scenario, seeds: list[str | Path] | None = None) -> list[Problem]:
     """Every evidence quote must be found in its document; report the closest passage if not.
 
     Works on the scenario's plain data, so quotes are checked even when other
@@ -103,18 +125,25 @@ def check_quotes(sc: Scenario) -> list[Problem]:
     """
     problems = []
     texts: dict[Path, str] = {}
+    missing: dict[str, list[Key]] = {}
     for path, doc_name, quote in _evidence_blocks(sc.data, ()):
         loc = (*path, "evidence")
         if not _plain_name(doc_name):
             continue  # the schema reports it
-        doc = find_doc(sc.where((*loc, "doc"))[0], doc_name)
+        doc = find_doc(sc.where((*loc, "doc"))[0], doc_name, seeds)
         if doc is None:
-            problems.append(sc.problem((*loc, "doc"), f"evidence document {doc_name!r} not found in seeds/"))
+            missing.setdefault(doc_name, []).append(loc)
             continue
         text = texts.setdefault(doc, normalise(doc.read_text(encoding="utf-8", errors="replace")))
         if normalise(quote) not in text:
             problems.append(sc.problem((*loc, "quote"), f"quote not found in {doc_name} (got {quote[:60]!r}); "
                                                         f"closest passage: {closest(text, quote)!r}"))
+    for doc_name, locs in missing.items():  # once per document, at its first use
+        file = sc.where((*locs[0], "doc"))[0]
+        looked = ", ".join(str(f) for f in seed_folders(file, seeds))
+        uses = f"; cited by {len(locs)} evidence entries" if len(locs) > 1 else ""
+        problems.append(sc.problem((*locs[0], "doc"), f"evidence document {doc_name!r} not found in seeds/ "
+                                   f"(looked in {looked}{uses}); give its folder with --seeds DIR or {SEEDS_ENV}"))
     return problems
 
 

@@ -486,8 +486,12 @@ class Scenario:
         return Problem(file, line, col, dotted(path), message)
 
 
-def load_scenario(path: str | Path, *, check_evidence: bool = True) -> Scenario:
+def load_scenario(path: str | Path, *, check_evidence: bool = True,
+                  seeds: list[str | Path] | None = None) -> Scenario:
     """Load, merge (`extends:`), validate and evidence-check a scenario file.
+
+    Evidence documents are looked for as :func:`sim.evidence.seed_folders`
+    says; ``seeds`` adds folders to look in.
 
     Raises ScenarioError listing every problem found, each with file:line:col.
     """
@@ -499,7 +503,7 @@ def load_scenario(path: str | Path, *, check_evidence: bool = True) -> Scenario:
     if model is not None:  # references need a valid schema; quotes are checked either way
         problems += check_references(scenario)
     if check_evidence:
-        problems += check_quotes(scenario)
+        problems += check_quotes(scenario, seeds)
     if problems:
         raise ScenarioError(problems)
     return scenario

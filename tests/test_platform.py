@@ -7,6 +7,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 BASELINE = str(ROOT / "scenarios" / "baseline.yaml")
 
@@ -64,3 +66,17 @@ def test_a_closed_pipe_is_not_an_error():
 
 def test_license_file():
     assert "MIT License" in (ROOT / "LICENSE").read_text()
+
+
+@pytest.mark.slow
+def test_the_wheel_ships_scenarios_seeds_and_license(tmp_path):
+    import zipfile
+
+    done = subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", str(tmp_path), str(ROOT)],
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    names = zipfile.ZipFile(next(tmp_path.glob("negsim-*.whl"))).namelist()
+    data = {n.split("/data/", 1)[1] for n in names if "/data/share/negsim/" in n}
+    assert {f"share/negsim/scenarios/{p.name}" for p in (ROOT / "scenarios").glob("*.yaml")} <= data
+    assert {f"share/negsim/seeds/{p.name}" for p in (ROOT / "seeds").glob("*.txt")} <= data
+    assert any(n.endswith("licenses/LICENSE") for n in names)

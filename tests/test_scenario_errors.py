@@ -602,15 +602,28 @@ def test_evidence_document_missing(write):
     text, line = edit_in_block(BASE_TEXT, keys, r"doc: \S+", "doc: no_such_document.txt")
     p = the(problems_of(write(text)), f"actors.{KYIV}.red_lines[0].evidence.doc")
     assert p.line == line
-    assert p.message == "evidence document 'no_such_document.txt' not found in seeds/"
+    assert p.message.startswith("evidence document 'no_such_document.txt' not found in seeds/ (looked in ")
 
 
-def test_evidence_without_seeds_folder(tmp_path):
+def test_evidence_without_seeds_folder(tmp_path, monkeypatch):
+    """A copy outside the project finds the installed seeds; a document found nowhere names every folder tried."""
     path = tmp_path / "scenario.yaml"
     path.write_text(BASE_TEXT, encoding="utf-8")
+    assert sim.load_scenario(path).name  # the seeds installed with negsim
+    path.write_text(BASE_TEXT.replace("000_73fce2beaa62e326.txt", "elsewhere.txt"), encoding="utf-8")
+    monkeypatch.setenv("NEGSIM_SEEDS", str(tmp_path / "from_env"))
     problems = problems_of(path)
-    assert all("not found in seeds/" in p.message for p in problems)
+    assert len(problems) == 1  # once per missing document, not once per quote
+    message = problems[0].message
+    assert "not found in seeds/" in message and "cited by 20 evidence entries" in message
+    for folder in (tmp_path, tmp_path / "seeds", tmp_path.parent / "seeds", tmp_path / "from_env"):
+        assert f"{folder}," in message or f"{folder};" in message
     sim.load_scenario(path, check_evidence=False)  # the rest of the file is fine
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "elsewhere.txt").write_text((ROOT / "seeds" / "000_73fce2beaa62e326.txt").read_text())
+    assert sim.load_scenario(path, seeds=[tmp_path / "docs"]).name
+    monkeypatch.setenv("NEGSIM_SEEDS", str(tmp_path / "docs"))
+    assert sim.load_scenario(path).name
 
 
 # --------------------------------------------------------------------------- all problems at once
