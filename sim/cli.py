@@ -493,12 +493,15 @@ def print_sweep(out: Console, result: Any, limit: int = 20) -> None:
         cols = ["S1", "S1_conf", "ST", "ST_conf"] if result.design == "sobol" else ["mu_star", "mu_star_conf", "sigma"]
         for c in cols:
             t.add_column(c.replace("_conf", " 95% +-"), justify="right")
+        noisy = ["S1", "ST"] if result.design == "sobol" else ["mu_star"]
+        for c in noisy:
+            t.add_column(f"{c} replicates 95%", justify="right")
         for p, v in idx.items():
-            t.add_row(p, *[f"{v[c]:.3f}" for c in cols])
+            t.add_row(p, *[f"{v[c]:.3f}" for c in cols],
+                      *[f"{v.get(c + '_noise_lo', float('nan')):.2f} to {v.get(c + '_noise_hi', float('nan')):.2f}"
+                        for c in noisy])
         out.print(t)
-        share = rep["noise_share"]
-        out.print(f"Run-to-run noise: {'-' if share is None else f'{share:.1%}'} of the variance of {output} across points.",
-                  markup=False)
+        out.print(rep.get("verdict") or "", markup=False)
     if result.run_dir is not None:
         out.print(f"Results: {result.run_dir}/ (points.parquet, results.parquet, summary.json, manifest.json"
                   + (f", {len(result.figures)} figures" if result.figures else "") + ")", markup=False)

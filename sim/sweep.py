@@ -171,19 +171,21 @@ def to_values(unit: np.ndarray, specs: list[ParamSpec]) -> np.ndarray:
     return lo + unit * (hi - lo)
 
 
-def analyze(design: str, unit: np.ndarray, y: np.ndarray, names: list[str], seed: int = 0) -> dict[str, Any] | None:
+def analyze(design: str, unit: np.ndarray, y: np.ndarray, names: list[str], seed: int = 0,
+            resamples: int = 100) -> dict[str, Any] | None:
     """Sobol indices (first order, total, 95% intervals) or Morris mu*, sigma of outputs ``y`` per point."""
     problem = unit_problem(unit.shape[1]) | {"names": names}
     if design == "sobol":
         from SALib.analyze import sobol
 
-        r = sobol.analyze(problem, y, calc_second_order=False, conf_level=0.95, seed=seed)
+        r = sobol.analyze(problem, y, calc_second_order=False, conf_level=0.95, seed=seed,
+                          num_resamples=resamples)
         return {n: {"S1": r["S1"][i], "S1_conf": r["S1_conf"][i], "ST": r["ST"][i], "ST_conf": r["ST_conf"][i]}
                 for i, n in enumerate(names)}
     if design == "morris":
         from SALib.analyze import morris
 
-        r = morris.analyze(problem, unit, y, conf_level=0.95, num_levels=4, seed=seed)
+        r = morris.analyze(problem, unit, y, conf_level=0.95, num_levels=4, seed=seed, num_resamples=resamples)
         return {n: {"mu_star": r["mu_star"][i], "mu_star_conf": r["mu_star_conf"][i], "sigma": r["sigma"][i]}
                 for i, n in enumerate(names)}
     return None
@@ -321,39 +323,95 @@ def _short(d: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in d.items() if k != "histogram"}
 
 
-def point_outputs(table: pd.DataFrame, horizon: int) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """Per point: (output, its sampling variance) for P(agreement) and mean agreement month.
+REPLICATE_RESAMPLES = 100  # bootstrap resamples of the replicates for the noise share and index intervals
+SWAMPED = 0.5  # noise share at and above which the indices are said to mostly measure noise
 
-    A point without any agreement gets horizon + 1 as its mean agreement month.
-    """
-    g = table.groupby("point", sort=True)
-    agreed = g["outcome"].apply(lambda s: float((s == "agreement").mean())).to_numpy()
-    n = g.size().to_numpy()
-    months = table["agreement_month"].astype("Float64")
-    mg = months.groupby(table["point"], sort=True)
-    mean = mg.mean().astype(float).fillna(horizon + 1).to_numpy()
-    count = mg.count().to_numpy()
-    var = mg.var(ddof=1).astype(float).fillna(0.0).to_numpy()
-    return {"p_agreement": (agreed, agreed * (1 - agreed) / n),
-            "mean_agreement_month": (mean, np.where(count > 1, var / np.maximum(count, 1), 0.0))}
+
+def replicate_matrices(table: pd.DataFrame, horizon: int) -> dict[str, np.ndarray]:
+    """Per output, a (points, replicates) matrix: 1/0 for an agreement, the agreement month (NaN: none)."""
+    t = table.sort_values(["point", "replicate"], kind="stable")
+    n_points = t["point"].nunique()
+    agreed = (t["outcome"].astype(str) == "agreement").to_numpy(dtype=float).reshape(n_points, -1)
+    months = t["agreement_month"].astype("Float64").to_numpy(dtype=float, na_value=np.nan).reshape(n_points, -1)
+    return {"p_agreement": agreed, "mean_agreement_month": months}
+
+
+def _outputs(key: str, m: np.ndarray, horizon: int) -> np.ndarray:
+    if key == "p_agreement":
+        return m.mean(axis=1)
+    counts = np.sum(~np.isnan(m), axis=1)
+    sums = np.nansum(m, axis=1)
+    return np.where(counts > 0, sums / np.maximum(counts, 1), horizon + 1.0)
 
 
 def sensitivity_report(design: str, unit: np.ndarray, table: pd.DataFrame, names: list[str], runs: int,
-                       horizon: int, seed: int) -> dict[str, Any]:
-    """Sobol or Morris indices for P(agreement) and mean agreement month, with the noise share.
+                       horizon: int, seed: int, resamples: int = REPLICATE_RESAMPLES) -> dict[str, Any]:
+    """Sobol or Morris indices for P(agreement) and mean agreement month, honest about run-to-run noise.
 
-    Each point's output is an average over its replicates; its sampling
-    variance (binomial for a probability, s^2/n for a mean) is run-to-run
-    noise. ``noise_share`` is the mean sampling variance over the variance of
-    the output across points: the part of the spread the indices cannot
-    attribute to the parameters.
+    Every point runs the same replicates (common random numbers), so the
+    noise of the points' outputs is correlated, and a per-point sampling
+    variance overstates the noise in the differences between points that
+    the indices measure. Instead the replicates are resampled with
+    replacement, the *same* resample at every point (a bootstrap that keeps
+    the correlation), ``resamples`` times:
+
+    * ``noise_share``: the mean, over resamples, of the variance across
+      points of the change in the outputs, over the variance of the outputs
+      across points: the share of the spread that replicates alone move;
+    * per index, ``*_noise_lo`` and ``*_noise_hi``: the 95% percentile
+      interval of the index over the resamples, the uncertainty from the
+      finite replicates (SALib's ``*_conf`` is that of the finite design);
+    * ``swamped``: True when the noise share is at least 0.5, with a
+      ``verdict`` in words for the report.
     """
     if design not in ("sobol", "morris"):
         return {}
+    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(0x5E45,)))
+    matrices = replicate_matrices(table, horizon)
+    n_rep = next(iter(matrices.values())).shape[1]
+    picks = rng.integers(0, n_rep, size=(resamples, n_rep))
     out = {}
-    for key, (y, noise) in point_outputs(table, horizon).items():
+    for key, m in matrices.items():
+        y = _outputs(key, m, horizon)
         total = float(np.var(y, ddof=1)) if len(y) > 1 else 0.0
-        out[key] = {"indices": analyze(design, unit, y, names, seed),
-                    "noise_share": float(np.mean(noise) / total) if total > 0 else None,
-                    "variance_across_points": total}
+        if total == 0:  # nothing varies: no index to compute
+            out[key] = {"indices": {}, "noise_share": None, "variance_across_points": 0.0, "noise_variance": 0.0,
+                        "resamples": resamples, "swamped": False, "verdict": _verdict(key, None, runs)}
+            continue
+        indices = analyze(design, unit, y, names, seed)
+        boot = [_outputs(key, m[:, idx], horizon) for idx in picks]
+        noise = float(np.mean([np.var(b - y, ddof=1) for b in boot]))
+        share = noise / total
+        _noise_intervals(design, unit, names, seed, boot, indices)
+        swamped = share >= SWAMPED
+        out[key] = {"indices": indices, "noise_share": share, "variance_across_points": total,
+                    "noise_variance": noise, "resamples": resamples, "swamped": swamped,
+                    "verdict": _verdict(key, share, runs)}
     return out
+
+
+def _noise_intervals(design: str, unit: np.ndarray, names: list[str], seed: int, boot: list[np.ndarray],
+                     indices: dict[str, Any]) -> None:
+    """Add to each index its 95% interval over the replicate resamples."""
+    keys = ("S1", "ST") if design == "sobol" else ("mu_star",)
+    draws = [analyze(design, unit, b, names, seed, resamples=10) for b in boot if np.var(b) > 0]
+    for name in names:
+        for k in keys:
+            values = np.array([d[name][k] for d in draws], dtype=float)
+            lo, hi = (np.nanpercentile(values, [2.5, 97.5]) if len(values) and np.isfinite(values).any()
+                      else (np.nan, np.nan))
+            indices[name][f"{k}_noise_lo"], indices[name][f"{k}_noise_hi"] = float(lo), float(hi)
+
+
+def _verdict(output: str, share: float | None, runs: int) -> str:
+    if share is None:
+        return f"{output} does not vary across points: there is nothing for the indices to attribute."
+    if share >= SWAMPED:
+        return (f"Noise swamps the indices of {output}: replicates alone move {share:.0%} of its variance across "
+                f"points, so the indices mostly measure the dice, not the parameters. Raise --runs "
+                f"(now {runs}) until this share is small.")
+    if share >= 0.2:
+        return (f"Noise is a large part of the variance of {output} across points ({share:.0%}, common random "
+                f"numbers accounted for): read each index with its replicates interval, or raise --runs (now {runs}).")
+    return (f"Replicates alone move {share:.1%} of the variance of {output} across points "
+            f"(common random numbers accounted for); the replicates intervals show what is left.")

@@ -136,3 +136,46 @@ def test_sweep_bad_input_exit_2(capsys):
     assert main(["sweep", BASELINE, "--param", "actors.moscow.resolve=0.5..0.9", "--design", "lhs"]) == 2
     err = capsys.readouterr().err
     assert err.count("negsim:") == 3 and "Traceback" not in err
+
+
+def _synthetic(effect: float, shared: bool, runs: int = 60, seed: int = 3):
+    """A Sobol design whose P(agreement) is 0.3 + effect * x0, with common or independent dice."""
+    import pandas as pd
+
+    from sim.sweep import ParamSpec, design_matrix
+
+    specs = [ParamSpec("x0", bounds=(0.0, 1.0)), ParamSpec("x1", bounds=(0.0, 1.0))]
+    unit, values = design_matrix("sobol", specs, 16, seed=1)
+    rng = np.random.default_rng(seed)
+    dice = rng.random(runs)
+    rows = []
+    for point, (x0, _x1) in enumerate(values):
+        u = dice if shared else rng.random(runs)
+        agreed = u < 0.3 + effect * x0
+        for r in range(runs):
+            rows.append({"point": point, "replicate": r, "outcome": "agreement" if agreed[r] else "no_talks",
+                         "agreement_month": 5 if agreed[r] else None})
+    return unit, pd.DataFrame(rows)
+
+
+def test_noise_share_accounts_for_common_random_numbers():
+    from sim.sweep import sensitivity_report
+
+    unit, crn = _synthetic(0.4, shared=True)
+    rep = sensitivity_report("sobol", unit, crn, ["x0", "x1"], 60, 12, seed=1)["p_agreement"]
+    naive = np.mean([p * (1 - p) / 60 for p in crn.groupby("point")["outcome"].apply(lambda s: (s == "agreement").mean())])
+    assert rep["noise_share"] < 0.25 * naive / rep["variance_across_points"]  # CRN: far below the binomial figure
+    x0 = rep["indices"]["x0"]
+    assert x0["S1_noise_lo"] <= x0["S1"] <= x0["S1_noise_hi"] and x0["S1_noise_lo"] > 0.5
+    assert not rep["swamped"]
+
+
+def test_noise_that_swamps_the_indices_is_said_plainly():
+    from sim.sweep import sensitivity_report
+
+    unit, independent = _synthetic(0.02, shared=False, runs=30)
+    rep = sensitivity_report("sobol", unit, independent, ["x0", "x1"], 30, 12, seed=1)["p_agreement"]
+    assert rep["swamped"] and rep["noise_share"] >= 0.5
+    assert rep["verdict"].startswith("Noise swamps the indices of p_agreement")
+    x1 = rep["indices"]["x1"]
+    assert x1["S1_noise_hi"] - x1["S1_noise_lo"] > 0.2  # wide: the dice decide
