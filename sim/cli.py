@@ -144,6 +144,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_runs)
 
+    p = sub.add_parser("discover", help="scenario discovery on a sweep: PRIM boxes where an outcome is likely "
+                                        "(needs the [ema] extra)")
+    p.add_argument("sweep_dir", metavar="SWEEP_DIR")
+    p.add_argument("--outcome", default="agreement", help="an outcome or outcome class (default agreement)")
+    level = p.add_mutually_exclusive_group(required=True)
+    level.add_argument("--above", type=float, default=None, metavar="P", help="points where P(outcome) > P")
+    level.add_argument("--below", type=float, default=None, metavar="P", help="points where P(outcome) < P")
+    p.add_argument("--no-figures", action="store_true", help="skip the PNG figures")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_discover)
+
     p = sub.add_parser("explain", parents=[common], help="one run, month by month, as a narrative")
     p.add_argument("file", metavar="FILE")
     p.add_argument("--seed", type=int, default=0)
@@ -648,6 +659,32 @@ def _size(n: int) -> str:
             return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
         n /= 1024
     return str(n)
+
+
+# --------------------------------------------------------------------------- discover
+
+
+def cmd_discover(args: argparse.Namespace) -> int:
+    from sim.ema import discover
+
+    found = discover(args.sweep_dir, args.outcome, above=args.above, below=args.below, figures=not args.no_figures)
+    if args.json:
+        _emit_json(found.to_dict())
+        return 0
+    out = _out(args)
+    st = found.stats
+    out.print(f"{found.rule}: {found.of_interest} of {found.cases} points. PRIM box: coverage {st['coverage']:.0%} "
+              f"(of those points, the share inside the box), density {st['density']:.0%} (of the points inside, "
+              f"the share with {found.rule}), mass {st['mass']:.0%} of all points.", markup=False)
+    t = Table(title="Box limits (parameters the box restricts)", title_justify="left")
+    for col in ("parameter", "min", "max"):
+        t.add_column(col, justify="left" if col == "parameter" else "right")
+    for param, row in found.limits.iterrows():
+        t.add_row(str(param), f"{row['min']:.4g}", f"{row['max']:.4g}")
+    out.print(t)
+    for f in found.figures:
+        out.print(f"Figure: {f}", markup=False)
+    return 0
 
 
 # --------------------------------------------------------------------------- explain
