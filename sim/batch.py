@@ -18,9 +18,7 @@ finishes it, with results identical to an uninterrupted run.
 from __future__ import annotations
 
 import concurrent.futures as cf
-import difflib
 import hashlib
-import math
 import os
 import socket
 import sys
@@ -34,10 +32,11 @@ import pandas as pd
 
 from sim import model as agent_engine
 from sim import store, vector
-from sim.compile import Compiled, compile_scenario, out_of_range, parameter_slots
+from sim.compile import Compiled, compile_scenario
 from sim.errors import Interrupted, StoreError, UsageError
 from sim.executors import describe
 from sim.records import OUTCOMES
+from sim.registry import check_value, parameter_slots
 from sim.scenario import Scenario, load_scenario, scenario_from_data
 from sim.shocks import MAX_SEED, draw
 from sim.summary import summarize, summary_columns
@@ -321,21 +320,10 @@ def check_overrides(sc: Scenario, overrides: dict[str, Any] | None) -> dict[str,
     slots = parameter_slots(sc)
     out: dict[str, float | bool] = {}
     for path, value in overrides.items():
-        if path not in slots:
-            near = difflib.get_close_matches(str(path), list(slots), n=3, cutoff=0.5)
-            hint = f"; nearest valid paths: {', '.join(near)}" if near else "; `negsim sweep FILE --list-params` lists them"
-            raise UsageError(f"overrides: unknown parameter path {path!r}{hint}")
-        slot = slots[path]
-        if slot.kind == "switch":
-            if not isinstance(value, bool):
-                raise UsageError(f"overrides: {path} is a switch: expected true or false (got {value!r})")
-            out[path] = value
-            continue
-        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-            raise UsageError(f"overrides: {path} expects a number (got {value!r}, a {type(value).__name__})")
-        if why := out_of_range(slot.name, float(value)):
-            raise UsageError(f"overrides: {path}: {why}")
-        out[path] = float(value)
+        if why := check_value(slots, str(path), value):
+            hint = "; `negsim sweep FILE --list-params` lists them" if why == "unknown parameter path" else ""
+            raise UsageError(f"overrides: {path}: {why}{hint}")
+        out[path] = value if slots[path].kind == "switch" else float(value)
     return out
 
 

@@ -5,7 +5,9 @@ for tools such as ``check-jsonschema``:
 
 * every key has a title and a description, taken from the key reference of
   docs/scenarios.md (held in :mod:`sim.schema_text`; a test keeps the two
-  the same text: regenerate with ``python -m sim.schema docs/scenarios.md``);
+  the same text: regenerate with ``python -m sim.schema docs/scenarios.md``),
+  or, for a key those tables do not list yet, from its pydantic field's
+  ``description``;
 * a number's range holds in all three forms: plain, ``{value: ...}`` and
   ``{dist: ...}``, whose arguments must keep the distribution's support
   inside the range (a normal distribution is refused for a bounded number);
@@ -186,6 +188,8 @@ class _Builder:
             owner = next((c.__name__ for c in model.__mro__ if key in getattr(c, "__annotations__", {})),
                          model.__name__)
             row = self.text.get(owner, {}).get(key) or self.text.get(model.__name__, {}).get(key)
+            if row is None and info.description:  # a key the docs' tables do not list yet: its field's own text
+                row = {"type": "", "default": "", "meaning": info.description}
             if row is None:
                 self.missing.append(f"{model.__name__}.{key}")
                 row = {"type": "", "default": "", "meaning": ""}
@@ -262,8 +266,13 @@ def build_schema() -> dict:
     evidence = b.defs["Evidence"]["properties"]["doc"]
     evidence |= {"minLength": 1, "maxLength": 255, "pattern": r"^[^/\\]+$", "not": {"enum": [".", ".."]}}
     b.defs["Evidence"]["properties"]["quote"]["minLength"] = 3
+    if "kind" in b.defs.get("Issue", {}).get("properties", {}):  # a position issue (the default kind): [0, 1], no_deal
+        b.defs["Issue"]["if"] = {"not": {"required": ["kind"], "properties": {"kind": {"const": "land"}}}}
+        b.defs["Issue"]["then"] = {"required": ["no_deal"],
+                                   "properties": {"options": {"additionalProperties": {"minimum": 0, "maximum": 1}}}}
+        b.defs["Issue"]["else"] = {"not": {"required": ["no_deal"]}}
     if b.missing:
-        raise RuntimeError(f"keys without a description in docs/scenarios.md: {', '.join(b.missing)}")
+        raise RuntimeError(f"keys without a description (docs/scenarios.md or the field): {', '.join(b.missing)}")
     return {
         "$schema": DRAFT,
         "$id": SCHEMA_ID,

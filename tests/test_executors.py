@@ -173,12 +173,12 @@ def test_dask_cluster_gives_the_local_table_and_resumes_after_kill(dask_cluster,
 
 
 @pytest.mark.parametrize("overrides, message", [
-    ({"actors.moscow.resolv": 0.8}, "unknown parameter path 'actors.moscow.resolv'; nearest valid paths: actors.moscow.resolve"),
-    ({"actors.kyiv.resolve": 5.0}, "actors.kyiv.resolve: must be >= 0 and <= 1 (got 5)"),
-    ({"actors.kyiv.resolve": "0.5"}, "actors.kyiv.resolve expects a number (got '0.5', a str)"),
-    ({"actors.kyiv.resolve": True}, "expects a number (got True, a bool)"),
-    ({"actors.us.active": 0}, "actors.us.active is a switch: expected true or false (got 0)"),
-    ({"actors.kyiv.resolve": float("nan")}, "expects a number (got nan"),
+    ({"actors.moscow.resolv": 0.8}, "overrides: actors.moscow.resolv: unknown parameter path; nearest: actors.moscow.resolve"),
+    ({"actors.kyiv.resolve": 5.0}, "overrides: actors.kyiv.resolve: must be between 0 and 1 (got 5)"),
+    ({"actors.kyiv.resolve": "0.5"}, "overrides: actors.kyiv.resolve: expected a number (got '0.5')"),
+    ({"actors.kyiv.resolve": True}, "overrides: actors.kyiv.resolve: expected a number (got True)"),
+    ({"actors.us.active": 0}, "overrides: actors.us.active: expected true or false (got 0)"),
+    ({"actors.kyiv.resolve": float("nan")}, "overrides: actors.kyiv.resolve: must be a finite number (got nan)"),
 ])
 def test_overrides_are_checked_like_the_command_line(scenarios, overrides, message):
     with pytest.raises(UsageError) as info:

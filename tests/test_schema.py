@@ -93,6 +93,8 @@ BAD = {
     "one option only": ("issues.crimea_status.options", {"only": 0.5}),
     "public key on a mediator": ("actors.us.weariness", 0.5),
     "unknown dist": ("actors.kyiv.resolve", {"dist": "gamma", "a": 1}),
+    "position option below 0": ("issues.crimea_status.options.recognised_as_russian", -0.5),
+    "position issue without no_deal": ("issues.crimea_status.no_deal", DELETE),
 }
 GOOD = {
     "beta": ("actors.kyiv.resolve", {"dist": "beta", "a": 2, "b": 3}),
