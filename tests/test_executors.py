@@ -192,3 +192,17 @@ def test_good_overrides_change_the_runs(scenarios):
     off = sim.run_batch(scenarios["baseline"], runs=300, seed=1, out=None, overrides={"actors.us.active": False})
     assert not low.runs.equals(high.runs)
     assert (off.runs["lead_mediator"] != "us").all()
+
+
+def _malloc_env() -> str | None:
+    return os.environ.get("MALLOC_TRIM_THRESHOLD_")
+
+
+def test_local_dask_workers_keep_the_allocator_defaults(scenarios):
+    """Dask's nanny sets MALLOC_TRIM_THRESHOLD_, which makes the vector engine about 4x slower."""
+    from sim.executors import dask_executor
+
+    with dask_executor(None, 1) as ex:
+        assert set(ex.client.run(_malloc_env).values()) == {None}
+        got = sim.run_batch(scenarios["baseline"], runs=300, seed=3, out=None, block_size=50, executor=ex)
+    pd.testing.assert_frame_equal(got.runs, sim.run_batch(scenarios["baseline"], runs=300, seed=3, out=None).runs)
