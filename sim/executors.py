@@ -9,7 +9,8 @@ bit. This module builds the two the command line offers:
 * ``local``: a process pool on this machine (``--workers N``);
 * ``dask``: a Dask cluster, the one at ``--scheduler tcp://HOST:PORT`` or,
   without an address, a ``LocalCluster`` of ``--workers`` processes started
-  for the job and stopped after it. Needs the ``distributed`` package
+  for the job and stopped after it (listening on 127.0.0.1 only, its HTTP
+  endpoint on a free port). Needs the ``distributed`` package
   (``pip install 'negsim[dask]'``).
 
 The driver (the process that called ``run_batch``) receives every unit's
@@ -99,7 +100,7 @@ def dask_executor(scheduler: str | None = None, workers: int = 1, timeout: float
     # about 4 times slower. Leave the allocator at its defaults in the workers we start.
     with dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}), \
             distributed.LocalCluster(n_workers=max(workers, 1), threads_per_worker=1, processes=True,
-                                     host="127.0.0.1", dashboard_address=None) as cluster, \
+                                     host="127.0.0.1", dashboard_address="127.0.0.1:0") as cluster, \
             distributed.Client(cluster) as client:
         yield DaskExecutor(client)
 
