@@ -156,7 +156,7 @@ def render(rows, morris, elapsed: float) -> str:
         "ideals across half their scale; discount 0.95 and 0.995; uncertain parameters their 10th",
         "and 90th percentiles; switches off and on.",
         "",
-        f"**{live} of {len(rows)} levers are live** ({elapsed / 60:.0f} minutes to measure).",
+        f"**{live} of {len(rows)} levers are live** ({elapsed:.0f} s to measure on one core).",
         "",
         "## Positions of the source document",
         "",
