@@ -10,9 +10,10 @@ and is written as one Parquet part as soon as it finishes. Results depend
 only on the seed, the points and the replicate numbers, never on the number
 of workers, the block size or the order in which units finish.
 
-An interrupted job (Ctrl-C, SIGKILL, a full disk) leaves its run directory
-with the parts written so far; :func:`resume` runs the missing units and
-finishes it, with results identical to an uninterrupted run.
+An interrupted job (Ctrl-C, SIGTERM, SIGHUP, SIGKILL, a full disk) leaves its
+run directory with the parts written so far; :func:`resume` runs the missing
+units and finishes it, with results identical to an uninterrupted run. See
+:mod:`sim.store` for what survives what.
 """
 
 from __future__ import annotations
@@ -20,24 +21,28 @@ from __future__ import annotations
 import concurrent.futures as cf
 import hashlib
 import os
+import signal
 import socket
 import sys
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from sim import model as agent_engine
 from sim import store, vector
 from sim.compile import Compiled, compile_scenario
-from sim.errors import Interrupted, StoreError, UsageError
+from sim.errors import DiskFull, Interrupted, Stopped, StoreError, UsageError, WorkerDied
 from sim.executors import describe
 from sim.records import OUTCOMES
-from sim.registry import check_value, parameter_slots
-from sim.scenario import Scenario, load_scenario, scenario_from_data
+from sim.registry import Slot, check_value, parameter_slots
+from sim.scenario import Scenario, load_scenario, scenario_from_data, zero_salience
 from sim.shocks import MAX_SEED, draw
 from sim.summary import summarize, summary_columns
 
@@ -160,7 +165,10 @@ def execute(job: Job, todo: list[tuple[int, int, int, int]], workers: int,
     try:
         _drain(job, todo, pool, workers, on_unit)
     except BaseException:
-        pool.shutdown(wait=False, cancel_futures=True)
+        # Cancel the queued units and let the running ones end (at most one block per worker):
+        # killing a worker could cut a result in the middle of its message and leave the pool's
+        # reader waiting for the rest for good.
+        pool.shutdown(wait=True, cancel_futures=True)
         raise
     pool.shutdown(wait=True)
 
@@ -173,7 +181,11 @@ def _capacity(executor: cf.Executor, workers: int) -> int:
 
 def _drain(job: Job, todo: list[tuple[int, int, int, int]], executor: cf.Executor, capacity: int,
            on_unit: Callable[[int, int, pd.DataFrame], None]) -> None:
-    """Keep two units per worker in flight, so results are released as they are written."""
+    """Keep two units per worker in flight, so results are released as they are written.
+
+    A stop signal arriving meanwhile is noted and raised between units (see
+    :func:`_deferred_stops`); a worker that dies is reported as :class:`WorkerDied`.
+    """
     queue = iter(todo)
     pending: dict[cf.Future, tuple[int, int]] = {}
 
@@ -182,40 +194,102 @@ def _drain(job: Job, todo: list[tuple[int, int, int, int]], executor: cf.Executo
             p, b, start, stop = unit
             pending[executor.submit(run_unit, job, p, start, stop)] = (p, b)
 
+    with _deferred_stops() as stop_requested:
+        try:
+            with _signals_blocked():  # a server, workers and threads started now begin with them blocked
+                fill()
+            while pending:
+                done, _ = cf.wait(list(pending), timeout=0.2, return_when=cf.FIRST_COMPLETED)
+                stop_requested()
+                for fut in done:
+                    p, b = pending.pop(fut)
+                    on_unit(p, b, fut.result())
+                fill()
+        except cf.process.BrokenProcessPool:
+            stop_requested()  # a SIGTERM sent to the whole group stops the job as such
+            raise WorkerDied("a worker process died (killed, or out of memory)") from None
+        finally:
+            for fut in pending:
+                fut.cancel()
+
+
+STOPS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+@contextmanager
+def _deferred_stops() -> Iterator[Callable[[], None]]:
+    """While units run, a stop signal is noted and raised only between units, never inside a pool's code.
+
+    Applies to the signals that raise an exception here (Ctrl-C; SIGTERM and
+    SIGHUP once the CLI has set them to stop like Ctrl-C). Yields the check
+    that raises a noted stop.
+    """
+    caught: list[int] = []
+    handled = [s for s in STOPS if callable(signal.getsignal(s))] if _main_thread() else []
+    previous = {s: signal.signal(s, lambda signum, _frame: caught.append(signum)) for s in handled}
+
+    def stop_requested() -> None:
+        if caught:
+            raise KeyboardInterrupt if caught[0] == signal.SIGINT else Stopped(caught[0])
+
     try:
-        fill()
-        while pending:
-            done, _ = cf.wait(list(pending), return_when=cf.FIRST_COMPLETED)
-            for fut in done:
-                p, b = pending.pop(fut)
-                on_unit(p, b, fut.result())
-            fill()
+        yield stop_requested
     finally:
-        for fut in pending:
-            fut.cancel()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    stop_requested()
+
+
+@contextmanager
+def _signals_blocked() -> Iterator[None]:
+    """Block the stop signals in this thread, and in the processes and threads started meanwhile."""
+    if not _main_thread():
+        yield
+        return
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, STOPS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
+def _main_thread() -> bool:
+    return threading.current_thread() is threading.main_thread()
+
+
+Finish = Callable[[Job, Path, dict], Any]
 
 
 def run_job(job: Job, out: str | Path | None, workers: int = 1, progress: Progress | None = None,
             command: str | None = None, extra: dict[str, Any] | None = None,
-            executor: cf.Executor | None = None) -> tuple[Path | None, pd.DataFrame | None, dict]:
+            executor: cf.Executor | None = None, finish: Finish | None = None) -> tuple[Path | None, Any, dict]:
     """Run a whole job. Written to a new run directory under ``out``, or kept in memory (``out=None``).
 
-    Returns (run directory or None, the results table when kept in memory, the manifest).
+    Returns (None, the results table, the manifest) in memory; on disk (the run
+    directory, what ``finish(job, run_dir, manifest)`` returned, the manifest),
+    where ``finish`` writes the summary files while the directory is still locked.
     """
     check_job(job, workers)
     check_executor(executor)
-    run_dir = new_run_dir(out, job.scenario.name) if out is not None else None
     manifest = make_manifest(job, command, extra or {})
     manifest["execution"] = describe(executor, workers)
-    if run_dir is None:
+    if out is None:
         frames: dict[tuple[int, int], pd.DataFrame] = {}
         _run_units(job, job.units(), workers, progress, lambda p, b, f: frames.__setitem__((p, b), f),
                    executor=executor)
         table = pd.concat([frames[k] for k in sorted(frames)], ignore_index=True)
         return None, table, manifest
-    store.write_json(run_dir / "manifest.json", manifest)
-    _run_to_disk(job, run_dir, manifest, job.units(), workers, progress, executor)
-    return run_dir, None, manifest
+    run_dir = new_run_dir(out, job.scenario.name)
+    with store.RunLock(run_dir, manifest["command"]):
+        try:
+            store.write_json(run_dir / "manifest.json", manifest)
+        except BaseException as exc:  # nothing of the job is written yet: leave nothing behind
+            store.discard_run_dir(run_dir)
+            if store.disk_full(exc):
+                raise DiskFull(f"{exc.strerror} while writing {exc.filename}; nothing was run") from None
+            raise
+        _run_to_disk(job, run_dir, manifest, job.units(), workers, progress, executor)
+        return run_dir, _complete(job, run_dir, manifest, finish or finish_batch), manifest
 
 
 def new_run_dir(out: str | Path, name: str) -> Path:
@@ -249,33 +323,57 @@ def _run_units(job: Job, todo: list, workers: int, progress: Progress | None,
     execute(job, todo, workers, count, executor)
 
 
+@contextmanager
+def _stops(run_dir: Path, manifest: dict, started: float) -> Iterator[None]:
+    """Whatever stops a job (a signal, a full disk, a dead worker) leaves it marked and resumable."""
+    try:
+        yield
+    except BaseException as exc:
+        if manifest.get("status") != "complete":
+            manifest["status"] = "interrupted"
+            _add_time(manifest, started)
+            try:
+                store.write_json(run_dir / "manifest.json", manifest)
+            except OSError:
+                pass  # a full disk: the journal of parts still tells what is done
+        if isinstance(exc, KeyboardInterrupt):
+            raise Interrupted(run_dir, getattr(exc, "signum", signal.SIGINT)) from None
+        if store.disk_full(exc):
+            raise DiskFull(f"{exc.strerror} while writing {exc.filename or run_dir}; free some space, "
+                           f"then run: negsim resume {run_dir}") from None
+        if isinstance(exc, WorkerDied):
+            raise WorkerDied(f"{exc}; the finished blocks are kept: negsim resume {run_dir}") from None
+        raise
+
+
+def _add_time(manifest: dict, started: float) -> None:
+    manifest["timing"]["wall_seconds"] = round(manifest["timing"].get("wall_seconds", 0) + time.time() - started, 3)
+
+
 def _run_to_disk(job: Job, run_dir: Path, manifest: dict, todo: list, workers: int,
                  progress: Progress | None, executor: cf.Executor | None = None) -> None:
     already = sum(e - s for p, b, s, e in job.units()) - sum(e - s for p, b, s, e in todo)
     started = time.time()
+    spans = {(p, b): (s, e) for p, b, s, e in todo}
 
     def on_unit(p: int, b: int, frame: pd.DataFrame) -> None:
-        store.write_part(run_dir, p, b, frame)
-        manifest["units"]["done"].append([p, b])
-        store.write_json(run_dir / "manifest.json", manifest)
+        store.write_part(run_dir, (p, b, *spans[(p, b)]), frame, manifest["job_sha256"])
 
-    try:
+    with _stops(run_dir, manifest, started):
         _run_units(job, todo, workers, progress, on_unit, already, executor)
-    except BaseException as exc:
-        manifest["status"] = "interrupted"
-        manifest["timing"]["wall_seconds"] = round(manifest["timing"].get("wall_seconds", 0) + time.time() - started, 3)
-        try:
-            store.write_json(run_dir / "manifest.json", manifest)
-        except OSError:
-            pass  # a full disk: the parts on disk still tell what is done
-        if isinstance(exc, KeyboardInterrupt | OSError):
-            raise Interrupted(run_dir) from exc
-        raise
-    manifest["timing"]["wall_seconds"] = round(manifest["timing"].get("wall_seconds", 0) + time.time() - started, 3)
-    store.merge_parts(run_dir, [(p, b) for p, b, _s, _e in job.units()])
-    manifest["status"] = "complete"
-    manifest["units"]["done"] = sorted(manifest["units"]["done"])
-    manifest["timing"]["finished"] = time.strftime("%Y-%m-%dT%H:%M:%S")
+    _add_time(manifest, started)
+
+
+def _complete(job: Job, run_dir: Path, manifest: dict, finish: Finish) -> Any:
+    """Merge, summarise, mark complete, then remove the parts: a stop at any step resumes to complete."""
+    with _stops(run_dir, manifest, time.time()):
+        manifest["results"] = store.merge_parts(run_dir, job.units(), manifest["job_sha256"], job.kind == "sweep")
+        result = finish(job, run_dir, manifest)
+        manifest["status"] = "complete"
+        manifest["timing"]["finished"] = time.strftime("%Y-%m-%dT%H:%M:%S")
+        store.write_json(run_dir / "manifest.json", manifest)
+        store.remove_parts(run_dir)
+    return result
 
 
 def run_batch(scenario: Scenario | str | Path, runs: int = 1000, seed: int = 0, workers: int = 1,
@@ -294,16 +392,17 @@ def run_batch(scenario: Scenario | str | Path, runs: int = 1000, seed: int = 0, 
     """
     sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
     job = Job(sc, seed, runs, engine, block_size, [check_overrides(sc, overrides)], "batch")
-    run_dir, table, manifest = run_job(job, out, workers, progress, command, executor=executor)
+    run_dir, table_or_result, manifest = run_job(job, out, workers, progress, command, executor=executor,
+                                                 finish=finish_batch)
     if run_dir is None:
-        return BatchResult(sc, seed, engine, None, manifest, _runs=table)
-    return finish_batch(job, run_dir, manifest)
+        return BatchResult(sc, seed, engine, None, manifest, _runs=table_or_result)
+    return table_or_result  # written and finished by finish_batch
 
 
 def finish_batch(job: Job, run_dir: Path, manifest: dict) -> BatchResult:
+    """Write summary.json of a merged batch (the manifest is written by the caller)."""
     result = BatchResult(job.scenario, job.seed, job.engine, run_dir, manifest)
     store.write_json(run_dir / "summary.json", result.summary())
-    store.write_json(run_dir / "manifest.json", manifest)
     return result
 
 
@@ -338,6 +437,49 @@ def check_job(job: Job, workers: int) -> None:
         raise UsageError(f"engine must be one of {', '.join(ENGINES)} (got {job.engine!r})")
     if job.block_size is not None and (not isinstance(job.block_size, int) or job.block_size < 1):
         raise UsageError(f"block size must be a whole number >= 1 (got {job.block_size!r})")
+    check_limit("points", len(job.points), "points")
+    check_limit("runs", job.runs * len(job.points), "runs in all (points x runs)")
+    slots = parameter_slots(job.scenario)
+    for point in job.points:
+        check_point(job.scenario, point, slots)
+
+
+# Caps on the size of a job; an environment variable raises one (documented in docs/cli.md).
+LIMITS = {"runs": 5_000_000, "points": 50_000, "levels": 1_000}
+
+
+def limit(name: str) -> int:
+    """The cap ``name`` (runs, points, levels): NEGSIM_MAX_<NAME> if set, else the default."""
+    var = f"NEGSIM_MAX_{name.upper()}"
+    raw = os.environ.get(var)
+    if raw is None:
+        return LIMITS[name]
+    try:
+        value = int(raw)
+        if value < 1:
+            raise ValueError
+    except ValueError:
+        raise UsageError(f"{var} must be a whole number >= 1 (got {raw!r})") from None
+    return value
+
+
+def check_limit(name: str, count: int, what: str) -> None:
+    cap = limit(name)
+    if count > cap:
+        raise UsageError(f"{count:,} {what} is more than the limit of {cap:,}; set NEGSIM_MAX_{name.upper()} "
+                         f"to raise it (mind the disk: about 60 bytes per run)")
+
+
+def check_point(sc: Scenario, point: dict[str, Any], slots: dict[str, Slot] | None = None) -> None:
+    """Fixed values of one point (overrides): checked by the registry, and saliences not all 0."""
+    slots = slots if slots is not None else parameter_slots(sc)
+    for path, value in point.items():
+        if why := check_value(slots, str(path), value.item() if isinstance(value, np.generic) else value):
+            raise UsageError(f"{path}: {why}")
+    if why := zero_salience(sc, point):
+        raise UsageError(why)
+
+
 
 
 def driver() -> dict[str, Any]:
@@ -347,20 +489,22 @@ def driver() -> dict[str, Any]:
 
 def make_manifest(job: Job, command: str | None, extra: dict[str, Any]) -> dict[str, Any]:
     sc = job.scenario
-    return {
+    manifest = {
         "format": store.FORMAT,
         "kind": job.kind,
         "status": "running",
         "scenario": {"name": sc.name, "path": str(sc.path), "sha256": hashlib.sha256(sc.text.encode()).hexdigest(),
                      "text": sc.text, "data": sc.data},
         "seed": job.seed, "runs": job.runs, "engine": job.engine, "points": job.points,
-        "units": {"block_size": job.size, "total": len(job.units()), "done": []},
+        "units": {"block_size": job.size, "total": len(job.units())},
         "versions": store.versions(), "code_version": store.code_version(),
         "command": command or f"python: sim.run_{job.kind}",
         "python_executable": sys.executable, **driver(),
         "timing": {"started": time.strftime("%Y-%m-%dT%H:%M:%S")},
         **extra,
     }
+    manifest["job_sha256"] = store.job_fingerprint(manifest)
+    return manifest
 
 
 # --------------------------------------------------------------------------- resume
@@ -379,26 +523,46 @@ def job_from_manifest(run_dir: Path, manifest: dict) -> Job:
 
 def resume(run_dir: str | Path, workers: int = 1, progress: Progress | None = None,
            executor: cf.Executor | None = None) -> Any:
-    """Finish an interrupted batch or sweep (on ``executor``, if given); return its result object."""
+    """Finish an interrupted batch or sweep (on ``executor``, if given); return its result object.
+
+    Parts are kept only when their checksum and job match their record; the
+    others are run again and listed in the manifest's ``resumed`` entry.
+    """
     run_dir = Path(run_dir)
-    manifest = store.read_manifest(run_dir)
-    job = job_from_manifest(run_dir, manifest)
-    check_job(job, workers)
+    store.read_manifest(run_dir)  # a clear error for a directory that is not a run directory
     check_executor(executor)
-    merged = (run_dir / "results.parquet").is_file()  # written whole, by a rename, after every unit
-    if manifest.get("status") != "complete" and not merged:
+    with store.RunLock(run_dir, "negsim resume"):
+        manifest = store.read_manifest(run_dir)  # as the last holder of the lock left it
+        store.check_manifest(run_dir, manifest)
+        job = job_from_manifest(run_dir, manifest)
+        check_job(job, workers)
+        finish = _finisher(job)
+        if manifest.get("status") == "complete":
+            if not store.results_intact(run_dir, manifest):
+                raise StoreError(f"{run_dir}/results.parquet: missing or damaged (it does not match the checksum "
+                                 f"in manifest.json); the batch must be run again")
+            with _stops(run_dir, manifest, time.time()):
+                store.remove_parts(run_dir)  # left by a stop after the manifest was marked complete
+                return finish(job, run_dir, manifest)
+        if manifest.get("format") == 1:
+            raise StoreError(f"{run_dir}: an unfinished run of an older negsim (no part checksums); run it again")
         units = job.units()
-        done = store.finished_parts(run_dir, {(p, b): e - s for p, b, s, e in units})
+        done, rejected = store.verified_parts(run_dir, units, manifest["job_sha256"])
         todo = [u for u in units if (u[0], u[1]) not in done]
-        manifest["units"]["done"] = sorted([list(k) for k in done])
         manifest["status"] = "running"
-        manifest.setdefault("resumed", []).append(time.strftime("%Y-%m-%dT%H:%M:%S"))
         manifest |= driver()
         manifest["execution"] = describe(executor, workers)
-        store.write_json(run_dir / "manifest.json", manifest)
+        manifest.setdefault("resumed", []).append({"at": time.strftime("%Y-%m-%dT%H:%M:%S"), "kept": len(done),
+                                                   "run_again": len(todo), "rejected": rejected[:100]})
+        with _stops(run_dir, manifest, time.time()):
+            store.write_json(run_dir / "manifest.json", manifest)
         _run_to_disk(job, run_dir, manifest, todo, workers, progress, executor)
+        return _complete(job, run_dir, manifest, finish)
+
+
+def _finisher(job: Job) -> Finish:
     if job.kind == "sweep":
         from sim.sweep import finish_sweep  # the sweep stage comes after batches
 
-        return finish_sweep(job, run_dir, manifest)
-    return finish_batch(job, run_dir, manifest)
+        return finish_sweep
+    return finish_batch

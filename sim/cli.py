@@ -1,7 +1,9 @@
 """The `negsim` command: a thin shell over the library.
 
 Exit codes: 0 success, 2 bad input (one line per problem,
-``FILE:LINE:COL: key.path: message``), 1 any other failure, 130 interrupted.
+``FILE:LINE:COL: key.path: message``), 1 any other failure (a full disk, a
+worker that died), 130 interrupted (Ctrl-C), 143 stopped by SIGTERM, 129 by
+SIGHUP. Text from input files is printed literally: no rich markup, no emoji.
 """
 
 from __future__ import annotations
@@ -9,7 +11,9 @@ from __future__ import annotations
 import argparse
 import os
 import shlex
+import signal
 import sys
+import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -19,15 +23,33 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from sim.errors import Interrupted, NegsimError, ScenarioError, StoreError, UsageError
+from sim.errors import (
+    Interrupted,
+    NegsimError,
+    ScenarioError,
+    Stopped,
+    StoreError,
+    UsageError,
+    clean_text,
+)
+
+
+def console(stderr: bool = False, **options: Any) -> Console:
+    """A console that prints text as given: no markup, no emoji, no highlighting."""
+    return Console(stderr=stderr, highlight=False, markup=False, emoji=False, **options)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    err = Console(stderr=True, highlight=False, soft_wrap=True)
+    err = console(stderr=True, soft_wrap=True)
     if getattr(args, "seeds", None):  # folders of evidence documents, before those of NEGSIM_SEEDS
         given = os.environ.get("NEGSIM_SEEDS")
         os.environ["NEGSIM_SEEDS"] = os.pathsep.join([*args.seeds, *([given] if given else [])])
+    with _stop_signals():
+        return _run(args, err)
+
+
+def _run(args: argparse.Namespace, err: Console) -> int:
     try:
         code = args.func(args) or 0
         sys.stdout.flush()
@@ -37,7 +59,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     except Interrupted as exc:
         err.print(f"negsim: {exc}", markup=False)
-        return 130
+        return exc.exit_code
     except ScenarioError as exc:
         for p in exc.problems:
             err.print(str(p), markup=False)
@@ -48,9 +70,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except NegsimError as exc:
         err.print(f"negsim: {exc}", markup=False)
         return 1
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         err.print("negsim: interrupted", markup=False)
-        return 130
+        return 128 + getattr(exc, "signum", signal.SIGINT)
     except Exception as exc:  # a bug: one line, not a traceback
         err.print(f"negsim: internal error: {type(exc).__name__}: {exc}", markup=False)
         return 1
@@ -63,6 +85,28 @@ def _silence_stdout() -> None:
         os.dup2(devnull, sys.stdout.fileno())
     except (OSError, ValueError):
         pass
+
+
+class _stop_signals:
+    """SIGTERM and SIGHUP stop a command like Ctrl-C (in the main thread): a resumable directory, exit 128 + N.
+
+    A second such signal ends the process at once (the run directory stays resumable).
+    """
+
+    SIGNALS = (signal.SIGTERM, signal.SIGHUP)
+
+    def __enter__(self) -> None:
+        self.previous = {}
+        if threading.current_thread() is threading.main_thread():
+            self.previous = {sig: signal.signal(sig, self._raise) for sig in self.SIGNALS}
+
+    def _raise(self, signum: int, _frame: object) -> None:
+        signal.signal(signum, signal.SIG_DFL)
+        raise Stopped(signum)
+
+    def __exit__(self, *exc: object) -> None:
+        for sig, handler in self.previous.items():
+            signal.signal(sig, handler)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -197,8 +241,8 @@ class _Stdout(Console):
 
 def _out(args: argparse.Namespace) -> Console:
     if sys.stdout.isatty():
-        return _Stdout(highlight=False)
-    return _Stdout(highlight=False, width=140)  # files and pipes: wide enough for every table
+        return _Stdout(highlight=False, markup=False, emoji=False)
+    return _Stdout(highlight=False, markup=False, emoji=False, width=140)  # files and pipes: wide enough for every table
 
 
 def _emit_json(obj: Any) -> None:
@@ -235,7 +279,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
                 out.print(f"{r['file']}: ok ({r['actors']} actors, {r['issues']} issues, {r['packages']} packages, "
                           f"{r['uncertain_parameters']} uncertain parameters)", markup=False)
     if problems:
-        err = Console(stderr=True, highlight=False, soft_wrap=True)
+        err = console(stderr=True, soft_wrap=True)
         for p in problems:
             err.print(str(p), markup=False)
         return 2
@@ -338,8 +382,8 @@ class _progress:
             TimeRemainingColumn,
         )
 
-        self.bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                            TimeRemainingColumn(), console=Console(stderr=True), transient=True)
+        self.bar = Progress(TextColumn("{task.description}", markup=False), BarColumn(), MofNCompleteColumn(),
+                            TimeRemainingColumn(), console=console(stderr=True), transient=True)
         self.bar.start()
         self.task = None
 
@@ -618,6 +662,10 @@ def cmd_resume(args: argparse.Namespace) -> int:
 
     with _executor(args) as executor, _progress(_show(args), f"resuming {args.run_dir}") as progress:
         result = resume(args.run_dir, workers=args.workers, progress=progress, executor=executor)
+    err = console(stderr=True, soft_wrap=True)
+    last = (result.manifest.get("resumed") or [{}])[-1]
+    for note in last.get("rejected", []) if isinstance(last, dict) else []:
+        err.print(f"negsim: {note}")
     summary = result.summary()
     if args.json:
         _emit_json({"run_dir": str(result.run_dir), "kind": result.manifest["kind"], "summary": summary})
@@ -646,9 +694,10 @@ def cmd_runs(args: argparse.Namespace) -> int:
     for col in ("run directory", "kind", "scenario", "started", "runs", "points", "size", "status"):
         t.add_column(col, justify="right" if col in ("runs", "points", "size") else "left")
     for r in rows:
-        t.add_row(Text(Path(r["run_dir"]).name), str(r["kind"] or "-"), str(r["scenario"] or "-"),
-                  str(r["started"] or "-"), f"{r['runs']:,}" if r["runs"] else "-", str(r["points"] or "-"),
-                  _size(r["size_bytes"]), Text(r["status"]))
+        t.add_row(Text(clean_text(Path(r["run_dir"]).name)), clean_text(str(r["kind"] or "-")),
+                  clean_text(str(r["scenario"] or "-")), clean_text(str(r["started"] or "-")),
+                  f"{r['runs']:,}" if isinstance(r["runs"], int) else "-", str(r["points"] or "-"),
+                  _size(r["size_bytes"]), Text(clean_text(str(r["status"]))))
     out.print(t)
     return 0
 
@@ -693,9 +742,12 @@ def cmd_discover(args: argparse.Namespace) -> int:
 def cmd_explain(args: argparse.Namespace) -> int:
     from sim.explain import explain
     from sim.scenario import load_scenario
+    from sim.shocks import MAX_SEED
 
-    if args.seed < 0 or args.replicate < 0:
-        raise UsageError(f"seed and replicate must be >= 0 (got seed {args.seed}, replicate {args.replicate})")
+    if not 0 <= args.seed < MAX_SEED:
+        raise UsageError(f"--seed must be a whole number from 0 to 2**128 - 1 (got {args.seed})")
+    if not 0 <= args.replicate < 2**63:
+        raise UsageError(f"--replicate must be a whole number from 0 to 2**63 - 1 (got {args.replicate})")
     sc = load_scenario(args.file)
     ex = explain(sc, args.seed, args.replicate)
     if args.json:

@@ -26,7 +26,7 @@ import pandas as pd
 
 from sim import store
 from sim.batch import BatchResult, new_run_dir, outcome_names, run_batch
-from sim.errors import UsageError
+from sim.errors import StoreError, UsageError
 from sim.jsonsafe import dumps, strict
 from sim.paired import Comparison, check_pairable, compare_tables
 from sim.scenario import load_scenario
@@ -135,6 +135,9 @@ def _side(source: str | Path, runs: int, seed: int, workers: int, out: str | Pat
         manifest = store.read_manifest(path)
         if manifest.get("kind") != "batch" or manifest.get("status") != "complete":
             raise UsageError(f"{path}: not a complete batch (kind {manifest.get('kind')}, status {manifest.get('status')})")
+        store.check_manifest(path, manifest)
+        if not store.results_intact(path, manifest):
+            raise StoreError(f"{path}/results.parquet: missing or damaged (it does not match the checksum in manifest.json)")
         table = store.read_results(path)
         from sim.scenario import scenario_from_data
 

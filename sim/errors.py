@@ -9,9 +9,19 @@ Every error the library raises on purpose derives from :class:`NegsimError`
     │                      The CLI prints them one per line and exits 2.
     ├── UsageError         bad arguments to a command or API call (exit 2).
     ├── StoreError         a run directory that cannot be read or resumed
-                           (older or corrupt manifest, missing parts) (exit 2).
-    └── Interrupted        a job stopped by Ctrl-C or a full disk; its run
-                           directory can be resumed (exit 130).
+    │                      (older, corrupt or edited manifest, a directory in
+    │                      use by another process) (exit 2).
+    ├── Interrupted        a job stopped by Ctrl-C, SIGTERM or SIGHUP; its run
+    │                      directory can be resumed (exit 128 + the signal:
+    │                      130, 143, 129).
+    ├── DiskFull           the disk or a file size limit ran out while writing
+    │                      a run directory; it can be resumed (exit 1).
+    └── WorkerDied         a worker process died (killed, out of memory); the
+                           run directory can be resumed (exit 1).
+
+:class:`Stopped` (a ``KeyboardInterrupt``, not a NegsimError) is SIGTERM or
+SIGHUP turned into an exception by the CLI's handler; a job turns it into
+:class:`Interrupted`.
 
 Anything else that escapes is a bug: the CLI reports it on one line and
 exits 1.
@@ -19,6 +29,7 @@ exits 1.
 
 from __future__ import annotations
 
+import signal
 from dataclasses import dataclass
 from typing import Any
 
@@ -64,10 +75,33 @@ class StoreError(NegsimError):
 class Interrupted(NegsimError):
     """A job stopped before it finished; its run directory can be resumed."""
 
-    def __init__(self, run_dir: Any):
+    def __init__(self, run_dir: Any, signum: int = signal.SIGINT):
         self.run_dir = run_dir
+        self.exit_code = 128 + signum
+        cause = "interrupted" if signum == signal.SIGINT else f"stopped by {signal.Signals(signum).name}"
         hint = f"; resume it with: negsim resume {run_dir}" if run_dir is not None else ""
-        super().__init__(f"interrupted{hint}")
+        super().__init__(f"{cause}{hint}")
+
+
+class DiskFull(NegsimError):
+    """No space left (or a file size limit reached) while writing a run directory."""
+
+
+class WorkerDied(NegsimError):
+    """A worker process of a batch died; the finished units are kept."""
+
+
+class Stopped(KeyboardInterrupt):
+    """SIGTERM or SIGHUP turned into an exception (by the handler the CLI installs): stops a job like Ctrl-C."""
+
+    def __init__(self, signum: int):
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+def clean_text(text: str) -> str:
+    """``text`` with control characters shown as escapes (safe for a terminal and a log line)."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 def show_value(value: object, limit: int = 60) -> str:

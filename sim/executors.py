@@ -22,8 +22,11 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import multiprocessing as mp
+import os
+import select
 import signal
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -33,26 +36,55 @@ from sim.errors import UsageError
 BACKENDS = ("local", "dask")
 
 
-def _ignore_sigint() -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+STOPS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+def _init_local_worker(parent: int) -> None:
+    """Ctrl-C and a hangup sent to the whole process group are the driver's to handle: it stops the
+    pool and leaves a resumable directory. SIGTERM keeps its default, so the pool can end broken
+    workers with it. The stop signals were blocked when this process started (see
+    ``sim.batch._signals_blocked``), so none arrived before this point. A worker ends as soon as its
+    driver has exited, however it exited."""
+    for sig in (signal.SIGINT, signal.SIGHUP):
+        signal.signal(sig, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOPS)
+    _watch(parent)
+
+
+def _watch(pid: int) -> None:
+    """End this process as soon as process ``pid`` has exited."""
+    try:
+        fd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        os._exit(1)
+    except (AttributeError, OSError):  # no pidfd: poll
+        def wait() -> None:
+            while True:
+                time.sleep(0.5)
+                try:
+                    os.kill(pid, 0)
+                except ProcessLookupError:
+                    os._exit(1)
+                except PermissionError:
+                    pass
+    else:
+        def wait() -> None:
+            select.select([fd], [], [])  # a pidfd becomes readable when its process exits
+            os._exit(1)
+    threading.Thread(target=wait, name="negsim-driver-watch", daemon=True).start()
 
 
 def local_pool(workers: int) -> cf.ProcessPoolExecutor:
     """A process pool forked from a clean server process that has imported negsim.
 
     Workers inherit no state from the caller and pay no import cost after
-    the first batch. They start with SIGINT ignored, so Ctrl-C reaches only
-    the driver, which stops the pool and leaves a resumable run directory.
+    the first batch. Ctrl-C and SIGHUP reach only the driver, which stops the
+    pool and leaves a resumable run directory; the workers end with their driver.
     """
     ctx = mp.get_context("forkserver")
     ctx.set_forkserver_preload(["sim.batch"])
-    main = threading.current_thread() is threading.main_thread()
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if main else None
-    try:
-        return cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_ignore_sigint)
-    finally:
-        if previous is not None:
-            signal.signal(signal.SIGINT, previous)
+    return cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_local_worker,
+                                  initargs=(os.getpid(),))
 
 
 class DaskExecutor(cf.Executor):

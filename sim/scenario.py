@@ -56,7 +56,7 @@ SOURCE_KEYS = ("evidence", "assumption")
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class Evidence(Strict):
@@ -136,7 +136,13 @@ def _fail(message: str) -> PydanticCustomError:
 
 
 def _is_number(x: Any) -> bool:
-    return isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x)
+    """A finite number that fits a float (a huge integer is not one)."""
+    if not isinstance(x, int | float) or isinstance(x, bool):
+        return False
+    try:
+        return math.isfinite(x)
+    except OverflowError:
+        return False
 
 
 def _range_text(lo: float | None, hi: float | None, hi_open: bool) -> str:
@@ -524,24 +530,46 @@ def scenario_from_data(data: dict, path: str | Path, text: str) -> Scenario:
 def _load_merged(path: Path, seen: set[Path]) -> tuple[dict, dict, str]:
     doc = read_yaml(path)
     origin = {k: (doc.file, *v) for k, v in doc.positions.items()}
-    text = path.read_text(encoding="utf-8", errors="replace")
+    text = doc.text
     base_name = doc.data.get("extends")
     if base_name is None:
         return doc.data, origin, text
     line, col = doc.positions.get(("extends",), (1, 1))
-    base_path = (path.parent / str(base_name)).resolve()
+
+    def fail(message: str) -> ScenarioError:
+        return ScenarioError([Problem(doc.file, line, col, "extends", message)])
+
+    if not isinstance(base_name, str) or not base_name.endswith((".yaml", ".yml")):
+        raise fail(f"must name a scenario file ending in .yaml or .yml (got {show_value(base_name)})")
+    root = project_root(path)
     try:
-        found = isinstance(base_name, str) and base_path.is_file()
-    except OSError:  # e.g. a name too long for the file system
-        found = False
+        base_path = (path.parent / base_name).resolve()
+        inside = base_path.is_relative_to(root)
+        found = inside and base_path.is_file()
+    except (OSError, ValueError):  # e.g. a name too long for the file system
+        inside, found = True, False
+    if not inside:
+        raise fail(f"must name a scenario file inside the scenario's project {root} (got {show_value(base_name)})")
     if not found:
-        raise ScenarioError([Problem(doc.file, line, col, "extends", f"no scenario file to extend (got {show_value(base_name)})")])
+        raise fail(f"no scenario file to extend (got {show_value(base_name)})")
     if base_path in seen:
-        raise ScenarioError([Problem(doc.file, line, col, "extends", f"circular extends (got {show_value(base_name)})")])
+        raise fail(f"circular extends (got {show_value(base_name)})")
     base, base_origin, base_text = _load_merged(base_path, seen | {path.resolve()})
     merged = deep_merge(base, {k: v for k, v in doc.data.items() if k != "extends"})
     merged_origin = {**base_origin, **origin}
     return merged, merged_origin, f"# --- {base_name}\n{base_text}\n# --- {path.name}\n{text}"
+
+
+def project_root(scenario: Path) -> Path:
+    """The scenario's project: its folder's nearest ancestor (or itself) holding seeds/ or .git, else its folder."""
+    here = scenario.resolve().parent
+    for folder in (here, *here.parents):
+        try:
+            if (folder / "seeds").is_dir() or (folder / ".git").exists():
+                return folder
+        except OSError:
+            continue
+    return here
 
 
 def deep_merge(base: Any, over: Any) -> Any:
@@ -744,6 +772,8 @@ def check_references(sc: Scenario) -> list[Problem]:
             options(("outcome_classes", i, "when", issue), issue, opt)
     if not out:
         out += check_event_paths(sc)
+        if not out and (why := zero_salience(sc, {})):
+            out.append(sc.problem(("events",), why))
         if m.sweep is not None:
             slots = registry.parameter_slots(sc)
             for path in m.sweep.params:
@@ -768,6 +798,25 @@ def check_event_paths(sc: Scenario) -> list[Problem]:
             elif slots[path].name in registry.STARTING and ev.month > 0:
                 out.append(sc.problem(loc, f"is a starting value, read when the run starts: only a month-0 event can set it (got month {ev.month})"))
     return out
+
+
+def zero_salience(sc: Scenario, overrides: dict[str, Any]) -> str | None:
+    """Why a government's saliences would all be 0 (at the start, or after an event), or None.
+
+    ``overrides`` fixes values by key path (a sweep point); an uncertain
+    salience counts as one that can be above 0.
+    """
+    for gov, actor in sc.actors_of("government").items():
+        base = f"actors.{gov}.salience."
+        state = {k: (p.uncertain or p.value != 0) for k, p in actor.salience.items()}
+        state |= {k[len(base):]: float(v) != 0 for k, v in overrides.items() if k.startswith(base)}
+        if not any(state.values()):
+            return f"{base[:-1]}: every salience is 0, so no package matters to {gov} (give at least one above 0)"
+        for ev in sorted(sc.model.events, key=lambda e: e.month):
+            state |= {k[len(base):]: float(v) != 0 for k, v in ev.set.items() if k.startswith(base)}
+            if not any(state.values()):
+                return f"{base[:-1]}: every salience is 0 from month {ev.month} (set by an event), so no package matters to {gov}"
+    return None
 
 
 def scenario_json_schema() -> dict:

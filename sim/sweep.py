@@ -30,11 +30,12 @@ import numpy as np
 import pandas as pd
 
 from sim import store
-from sim.batch import Job, Progress, outcome_names, run_job
+from sim.batch import Job, Progress, check_limit, outcome_names, run_job
 from sim.errors import UsageError
 from sim.records import OUTCOMES
 from sim.registry import out_of_range, parameter_slots
 from sim.scenario import Scenario, load_scenario
+from sim.shocks import MAX_SEED
 from sim.summary import distribution, shares, wilson
 
 DESIGNS = ("grid", "lhs", "sobol", "morris")
@@ -61,6 +62,9 @@ class ParamSpec:
 def parse_spec(path: str, spec: Any) -> ParamSpec:
     """``0.2,0.5,0.8`` (list), ``0.2:0.8:7`` (7 values from 0.2 to 0.8), ``0.2..0.8`` (bounds); or a YAML list."""
     if isinstance(spec, list | tuple):
+        if not spec:
+            raise UsageError(f"{path}: an empty list of values")
+        check_limit("levels", len(spec), f"values of {path}")
         if all(isinstance(v, bool) for v in spec):
             return ParamSpec(path, tuple(float(v) for v in spec), switch=True)
         return ParamSpec(path, tuple(_number(path, v) for v in spec))
@@ -76,19 +80,26 @@ def parse_spec(path: str, spec: Any) -> ParamSpec:
             count = int(n)
             if count < 2:
                 raise ValueError
+            check_limit("levels", count, f"values of {path}")
             return ParamSpec(path, tuple(float(f"{x:.12g}") for x in np.linspace(float(lo), float(hi), count)))
-        items = [x.strip() for x in text.split(",") if x.strip()]
-        if items and all(x.lower() in ("true", "false") for x in items):
+        items = [x.strip() for x in text.split(",")]
+        if not all(items):
+            raise ValueError
+        check_limit("levels", len(items), f"values of {path}")
+        if all(x.lower() in ("true", "false") for x in items):
             return ParamSpec(path, tuple(float(x.lower() == "true") for x in items), switch=True)
         return ParamSpec(path, tuple(float(x) for x in items))
-    except ValueError:
+    except (ValueError, OverflowError):
         raise UsageError(f"{path}: cannot read {text!r}: expected a list (0.2,0.5,0.8), a range "
                          f"(0.2:0.8:7, at least 2 values) or bounds (0.2..0.8, low < high)") from None
 
 
 def _number(path: str, v: Any) -> float:
     if isinstance(v, int | float) and not isinstance(v, bool):
-        return float(v)
+        try:
+            return float(v)
+        except OverflowError:
+            pass
     raise UsageError(f"{path}: sweep values must be numbers (got {v!r})")
 
 
@@ -128,6 +139,10 @@ def design_matrix(design: str, specs: list[ParamSpec], points: int | None, seed:
     if design == "grid":
         if any(s.values is None for s in specs) and not points:
             raise UsageError("a grid over bounds (LOW..HIGH) needs --points, the number of values per parameter")
+        if points is not None:
+            check_limit("levels", points, "values per parameter (--points)")
+        sizes = [len(s.values) if s.values is not None else points for s in specs]
+        check_limit("points", math.prod(sizes), f"points in the grid ({' x '.join(map(str, sizes))})")
         axes = [np.array(s.values) if s.values is not None else np.linspace(*s.bounds, points) for s in specs]
         values = np.array(list(itertools.product(*axes)), dtype=float).reshape(-1, d)
         unit = np.array([[(v - s.low) / (s.high - s.low) if s.high > s.low else 0.0 for v, s in zip(row, specs, strict=True)]
@@ -137,6 +152,9 @@ def design_matrix(design: str, specs: list[ParamSpec], points: int | None, seed:
         raise UsageError(f"the {design} design samples ranges: switches (true/false) need --design grid")
     if not points or points < 2:
         raise UsageError(f"--design {design} needs --points N (N >= 2)")
+    per = {"lhs": 1, "sobol": d + 2, "morris": d + 1}.get(design, 1)
+    check_limit("points", points * per, f"points in the {design} design (--points {points}"
+                + (f" x {per})" if per > 1 else ")"))
     unit = _unit_points(design, d, points, seed)
     return unit, to_values(unit, specs)
 
@@ -266,6 +284,10 @@ def run_sweep(scenario: Scenario | str | Path, params: dict[str, Any], design: s
         raise UsageError(f"design must be one of {', '.join(DESIGNS)} (got {design!r})")
     if not params:
         raise UsageError("a sweep needs at least one --param PATH=SPEC (or a `sweep:` block in the scenario)")
+    if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed < MAX_SEED:
+        raise UsageError(f"seed must be a whole number from 0 to 2**128 - 1 (got {seed!r})")
+    if points is not None and (not isinstance(points, int) or isinstance(points, bool) or points < 1):
+        raise UsageError(f"--points must be a whole number >= 1 (got {points!r})")
     specs = [parse_spec(p, s) for p, s in params.items()]
     check_specs(sc, specs)
     unit, values = design_matrix(design, specs, points, seed)
@@ -275,22 +297,22 @@ def run_sweep(scenario: Scenario | str | Path, params: dict[str, Any], design: s
     job = Job(sc, seed, runs, engine, block_size, point_overrides, "sweep")
     extra = {"sweep": {"design": design, "params": names, "specs": {s.path: str(params[s.path]) for s in specs},
                        "design_points": points, "unit": unit.tolist()}}
-    run_dir, table, manifest = run_job(job, out, workers, progress, command, extra, executor)
+    extra["sweep"]["figures"] = figures
+    run_dir, result, manifest = run_job(job, out, workers, progress, command, extra, executor=executor,
+                                        finish=finish_sweep)
     if run_dir is None:
-        return _result(job, manifest, table, None, figures=False)
-    return finish_sweep(job, run_dir, manifest, figures)
+        return _result(job, manifest, result, None, figures=False)
+    return result
 
 
-def finish_sweep(job: Job, run_dir: Path, manifest: dict, figures: bool = True) -> SweepResult:
+def finish_sweep(job: Job, run_dir: Path, manifest: dict) -> SweepResult:
+    """Write points.parquet, summary.json and the figures of a merged sweep (the caller writes the manifest)."""
     table = store.read_results(run_dir, compact=True)
-    result = _result(job, manifest, table, run_dir, figures)
+    result = _result(job, manifest, table, run_dir, manifest["sweep"].get("figures", True))
     result._runs = None  # the compact table served the summary; users get the full one on demand
-    result.points.to_parquet(run_dir / ".points.parquet.tmp", index=False)
-    (run_dir / ".points.parquet.tmp").replace(run_dir / "points.parquet")
+    store.write_atomic(run_dir / "points.parquet", store.frame_bytes(result.points))
     store.write_json(run_dir / "summary.json", result.summary())
-    manifest["status"] = "complete"
     manifest["figures"] = [p.name for p in result.figures]
-    store.write_json(run_dir / "manifest.json", manifest)
     return result
 
 

@@ -9,7 +9,10 @@ tags outside the YAML core schema.
 
 from __future__ import annotations
 
+import os
 import re
+import stat
+import unicodedata
 from pathlib import Path
 from typing import Any
 
@@ -30,10 +33,11 @@ CORE_TAGS = {
 class Located:
     """Plain data of one YAML file plus the position of every key path."""
 
-    def __init__(self, file: str, data: Any, positions: dict[Key, tuple[int, int]]):
+    def __init__(self, file: str, data: Any, positions: dict[Key, tuple[int, int]], text: str = ""):
         self.file = file
         self.data = data
         self.positions = positions
+        self.text = text
 
     def where(self, path: Key) -> tuple[int, int]:
         """Position of ``path``, or of its nearest ancestor that has one."""
@@ -45,12 +49,49 @@ class Located:
 
 def read_yaml(path: str | Path) -> Located:
     """Read ``path`` as YAML; raise ScenarioError with file:line:col on any problem."""
+    return parse_yaml(read_bounded(path, MAX_BYTES, "a scenario"), str(path))
+
+
+KINDS = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISCHR, "a character device"),
+         (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"))
+
+
+def read_bounded(path: str | Path, limit: int, what: str) -> bytes:
+    """The bytes of a regular file of at most ``limit`` bytes; special files are refused before they are opened.
+
+    Raises ScenarioError naming the file.
+    """
     name = str(path)
+
+    def fail(message: str) -> ScenarioError:
+        return ScenarioError([Problem(name, 1, 1, "", message)])
+
     try:
-        raw = Path(path).read_bytes()
+        _check_regular(os.stat(path).st_mode, fail)
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)  # a FIFO swapped in meanwhile never blocks
     except OSError as exc:
-        raise ScenarioError([Problem(name, 1, 1, "", f"cannot read file: {exc.strerror}")]) from None
-    return parse_yaml(raw, name)
+        raise fail(f"cannot read file: {exc.strerror}") from None
+    try:
+        _check_regular(os.fstat(fd).st_mode, fail)
+        chunks, size = [], 0
+        while size <= limit and (chunk := os.read(fd, min(1 << 20, limit + 1 - size))):
+            chunks.append(chunk)
+            size += len(chunk)
+    except OSError as exc:
+        raise fail(f"cannot read file: {exc.strerror}") from None
+    finally:
+        os.close(fd)
+    if size > limit:
+        raise fail(f"file too large for {what} (more than {limit:,} bytes)")
+    return b"".join(chunks)
+
+
+def _check_regular(mode: int, fail: Any) -> None:
+    for test, kind in KINDS:
+        if test(mode):
+            raise fail(f"is {kind}, not a regular file")
+    if not stat.S_ISREG(mode):
+        raise fail("not a regular file")
 
 
 def parse_yaml(raw: bytes | str, name: str) -> Located:
@@ -81,7 +122,7 @@ def parse_yaml(raw: bytes | str, name: str) -> Located:
         line, col = node.start_mark.line + 1, node.start_mark.column + 1
         kind = type(data).__name__
         raise ScenarioError([Problem(name, line, col, "", f"expected a mapping of scenario keys at the top level (got a {kind}: {show_value(data)})")])
-    return Located(name, data, walker.positions)
+    return Located(name, data, walker.positions, text)
 
 
 def _syntax_problem(name: str, exc: yaml.MarkedYAMLError) -> Problem:
@@ -158,12 +199,23 @@ class _Walker:
             return [self.build(child, (*path, i)) for i, child in enumerate(node.value)]
         if node.tag == "tag:yaml.org,2002:str" and node.style is None and EXPONENT.match(node.value):
             return float(node.value)  # YAML 1.1 reads 1e3 as text; a scenario means the number
-        return self._construct(node, path)
+        if node.tag == "tag:yaml.org,2002:bool" and node.value.lower() not in ("true", "false"):
+            self.fail(node, path, f"write true or false (got {node.value}: YAML 1.1 reads it as a switch)")
+            return None
+        value = self._construct(node, path)
+        if isinstance(value, str) and (bad := _control(value)):
+            self.fail(node, path, f"control character U+{ord(bad):04X} is not allowed in text (got {show_value(value)})")
+            return None
+        return value
 
     def _mapping(self, node: yaml.MappingNode, path: Key) -> dict:
         out: dict = {}
         if id(node) not in self.merged:  # an aliased node is flattened once, on its first visit
-            own = sum(1 for k, _ in node.value if k.tag != "tag:yaml.org,2002:merge")
+            merges = [k for k, _ in node.value if k.tag == "tag:yaml.org,2002:merge"]
+            if len(merges) > 1:
+                self.fail(merges[1], path, "duplicate merge key `<<` (merge several mappings with one: `<<: [*a, *b]`)")
+                return {}
+            own = len(node.value) - len(merges)
             try:
                 self.constructor.flatten_mapping(node)
             except yaml.YAMLError as exc:
@@ -183,6 +235,9 @@ class _Walker:
                 continue
             if not isinstance(key, str):
                 key = str(key).lower() if isinstance(key, bool) else str(key)
+            if bad := _control(key):
+                self.fail(key_node, path, f"control character U+{ord(bad):04X} is not allowed in a key (got {key!r})")
+                continue
             if key in out:
                 first = self.positions.get((*path, key), (0, 0))
                 self.fail(key_node, (*path, key), f"duplicate key (first given at line {first[0]})")
@@ -190,6 +245,17 @@ class _Walker:
             self.positions[(*path, key)] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
             out[key] = self.build(value_node, (*path, key))
         return out
+
+
+BIDI = {chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A))}
+
+
+def _control(text: str) -> str | None:
+    """The first control character of ``text`` (other than tab and line breaks), or a bidirectional override."""
+    for c in text:
+        if c in BIDI or (unicodedata.category(c) == "Cc" and c not in "\t\n\r"):
+            return c
+    return None
 
 
 def dotted(path: Key) -> str:

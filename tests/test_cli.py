@@ -81,7 +81,7 @@ def test_run_json_writes_run_directory(tmp_path):
     data = json.loads(proc.stdout)
     run_dir = Path(data["run_dir"])
     assert run_dir.parent == tmp_path and run_dir.name.endswith("-baseline")
-    assert {p.name for p in run_dir.iterdir()} == {"manifest.json", "results.parquet", "summary.json"}
+    assert {p.name for p in run_dir.iterdir()} == {".lock", "manifest.json", "results.parquet", "summary.json"}
     manifest = json.loads((run_dir / "manifest.json").read_text())
     assert manifest["status"] == "complete" and manifest["seed"] == 1 and manifest["runs"] == 300
     assert manifest["scenario"]["text"].startswith("# Baseline")

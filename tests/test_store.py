@@ -97,7 +97,7 @@ def test_corrupt_or_old_manifest_is_refused(tmp_path, capsys):
     old.mkdir()
     (old / "manifest.json").write_text(json.dumps({"format": 0, "kind": "batch"}))
     assert main(["resume", str(old)]) == 2
-    assert "format 0 is not the format 1" in capsys.readouterr().err
+    assert "format 0 is not a format this negsim reads" in capsys.readouterr().err
     assert main(["resume", str(tmp_path / "missing")]) == 2
 
 
