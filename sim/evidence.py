@@ -18,7 +18,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from sim.errors import Problem
+from sim.errors import Problem, ScenarioError
 from sim.scenario import (
     Event,
     Evidence,
@@ -31,7 +31,7 @@ from sim.scenario import (
     RedLine,
     Scenario,
 )
-from sim.yamlsrc import Key, dotted
+from sim.yamlsrc import Key, dotted, read_bounded
 
 QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'",
                         "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u201f": '"', "\u2033": '"',
@@ -57,6 +57,7 @@ class Entry:
 
 
 SEEDS_ENV = "NEGSIM_SEEDS"
+MAX_DOC_BYTES = 50_000_000
 
 
 def seed_folders(scenario_file: str, extra: list[str | Path] | None = None) -> list[Path]:
@@ -82,11 +83,18 @@ def find_doc(scenario_file: str, doc: str, extra: list[str | Path] | None = None
     for folder in seed_folders(scenario_file, extra):
         candidate = folder / doc
         try:
-            if candidate.is_file():
+            if candidate.is_symlink() or candidate.is_file():
                 return candidate
         except OSError:  # a name the file system cannot hold
             return None
     return None
+
+
+def read_doc(doc: Path) -> str:
+    """A seeds/ document's text: a regular file (not a symbolic link), at most MAX_DOC_BYTES."""
+    if doc.is_symlink():
+        raise ScenarioError([Problem(str(doc), 1, 1, "", "is a symbolic link; put the document itself in seeds/")])
+    return read_bounded(doc, MAX_DOC_BYTES, "a seeds/ document").decode("utf-8", errors="replace")
 
 
 def entries(sc: Scenario) -> list[tuple[Key, object, Evidence | None, str | None, bool]]:
@@ -134,7 +142,13 @@ def check_quotes(sc: Scenario, seeds: list[str | Path] | None = None) -> list[Pr
         if doc is None:
             missing.setdefault(doc_name, []).append(loc)
             continue
-        text = texts.setdefault(doc, normalise(doc.read_text(encoding="utf-8", errors="replace")))
+        if doc not in texts:
+            try:
+                texts[doc] = normalise(read_doc(doc))
+            except ScenarioError as exc:
+                problems.append(sc.problem((*loc, "doc"), f"evidence document {doc_name!r}: {exc.problems[0].message}"))
+                continue
+        text = texts[doc]
         if normalise(quote) not in text:
             problems.append(sc.problem((*loc, "quote"), f"quote not found in {doc_name} (got {quote[:60]!r}); "
                                                         f"closest passage: {closest(text, quote)!r}"))

@@ -25,12 +25,16 @@ design) is cut into about :data:`BINS` quantile bins, shown at their centres.
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import matplotlib
 import numpy as np
 import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -53,9 +57,19 @@ STYLE = {  # colour and marker per outcome (colour-blind safe: Okabe-Ito)
 LABEL = {"no_talks": "no talks", "talks_failed": "talks failed", "agreement": "agreement"}
 
 
-def safe_name(text: str) -> str:
-    """``text`` with every character other than letters, digits, ``.``, ``-``, ``_`` replaced by ``_``."""
-    return re.sub(r"[^A-Za-z0-9._-]", "_", text)
+MAX_NAME = 60  # characters of a parameter path kept in a figure's file name
+
+
+def safe_name(text: str, limit: int = MAX_NAME) -> str:
+    """``text`` with every character other than letters, digits, ``.``, ``-``, ``_`` replaced by ``_``.
+
+    A longer result keeps its start and ends in a hash of the whole text, so
+    file names stay short enough for any file system and distinct.
+    """
+    name = re.sub(r"[^A-Za-z0-9._-]", "_", text)
+    if len(name) <= limit:
+        return name
+    return f"{name[: limit - 11]}-{hashlib.sha256(text.encode()).hexdigest()[:10]}"
 
 
 # --------------------------------------------------------------------------- levels
@@ -214,6 +228,18 @@ def _check_sweep(points: pd.DataFrame, runs: pd.DataFrame, params: list[str]) ->
         raise UsageError(f"sweep runs lack column(s): {', '.join(missing)}")
 
 
+def _literal_text(draw: Callable[..., Any]) -> Callable[..., Any]:
+    """Names from scenarios are drawn as written: ``$`` never starts matplotlib's math text."""
+
+    @functools.wraps(draw)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        with matplotlib.rc_context({"text.parse_math": False}):
+            return draw(*args, **kwargs)
+
+    return wrapper
+
+
+@_literal_text
 def sweep_figures(points: pd.DataFrame, runs: pd.DataFrame, params: list[str], out_dir: Path,
                   title: str = "", *, options: Mapping[str, Sequence[str]] | None = None) -> list[Path]:
     """Write the figures of a sweep into ``out_dir`` and return their paths.
@@ -433,6 +459,7 @@ def terms_figure(runs: pd.DataFrame, param: str, lv: Levels, title: str = "",
 # --------------------------------------------------------------------------- comparison
 
 
+@_literal_text
 def compare_figure(table: pd.DataFrame, out: Path, label_a: str, label_b: str) -> Path:
     """Dot-and-whisker chart of paired differences ``p_b - p_a`` with their 95% intervals.
 

@@ -529,7 +529,7 @@ def test_long_evidence_doc_name(write):
 
 
 def test_long_extends_name(write):
-    p = the(problems_of(write("extends: " + "b" * 300 + "\nname: x\n")), "extends")
+    p = the(problems_of(write("extends: " + "b" * 300 + ".yaml\nname: x\n")), "extends")
     assert p.line == 1
     assert "no scenario file to extend" in p.message
 
@@ -688,13 +688,15 @@ def test_errors_of_different_kinds_reported_together(write):
 FAST = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 MODEST = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
+# control characters in text are refused (issue 11), so the round trip is over printable text
+texts = st.characters(blacklist_categories=("Cc", "Cs"), blacklist_characters="\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 scalars = st.one_of(
-    st.none(), st.booleans(), st.integers(-(10**9), 10**9), st.floats(allow_nan=False), st.text(max_size=20)
+    st.none(), st.booleans(), st.integers(-(10**9), 10**9), st.floats(allow_nan=False), st.text(texts, max_size=20)
 )
 documents = st.recursive(
     scalars,
     lambda children: st.one_of(
-        st.lists(children, max_size=4), st.dictionaries(st.text(max_size=12), children, max_size=4)
+        st.lists(children, max_size=4), st.dictionaries(st.text(texts, max_size=12), children, max_size=4)
     ),
     max_leaves=12,
 )
@@ -732,7 +734,7 @@ def test_parse_random_bytes(raw):
 
 
 @MODEST
-@given(st.dictionaries(st.text(max_size=12), documents, max_size=5))
+@given(st.dictionaries(st.text(texts, max_size=12), documents, max_size=5))
 def test_dumped_mappings_round_trip(data):
     # By design a plain 1e3 is a number in a scenario (YAML 1.1 would read text); such text must be quoted.
     assume(not any(isinstance(v, str) and EXPONENT.match(v) for v in _leaves(data)))

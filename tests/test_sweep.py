@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -116,7 +117,9 @@ def test_cli_sweep_three_params_and_yaml_block(tmp_path, capsys):
     out = capsys.readouterr().out
     assert code == 0 and "grid sweep, 12 points" in out and "P(agreement)" in out
     block = tmp_path / "with_sweep.yaml"
-    block.write_text(f"extends: {BASELINE}\nname: with_sweep\nsweep:\n  design: lhs\n  points: 5\n  runs: 40\n"
+    shutil.copy(BASELINE, tmp_path / "baseline.yaml")  # extends: reaches files of its own project only
+    shutil.copytree(Path(BASELINE).parents[1] / "seeds", tmp_path / "seeds")
+    block.write_text("extends: baseline.yaml\nname: with_sweep\nsweep:\n  design: lhs\n  points: 5\n  runs: 40\n"
                      "  params:\n    actors.moscow.resolve: '0.5..1.0'\n    negotiation.temperature: '0.005..0.02'\n")
     assert main(["sweep", str(block), "--out", str(tmp_path), "--json", "--no-figures"]) == 0
     data = json.loads(capsys.readouterr().out)
