@@ -40,9 +40,10 @@ from sim import store, vector
 from sim.compile import Compiled, compile_scenario
 from sim.errors import DiskFull, Interrupted, Stopped, StoreError, UsageError, WorkerDied
 from sim.executors import describe
+from sim.loading import load_scenario
 from sim.records import OUTCOMES
 from sim.registry import Slot, check_value, parameter_slots
-from sim.scenario import Scenario, load_scenario, scenario_from_data, zero_salience
+from sim.scenario import Scenario, scenario_from_data, zero_salience
 from sim.shocks import MAX_SEED, draw
 from sim.summary import summarize, summary_columns
 
@@ -521,12 +522,15 @@ def job_from_manifest(run_dir: Path, manifest: dict) -> Job:
         raise StoreError(f"{run_dir}/manifest.json: cannot rebuild the job ({type(exc).__name__}: {exc})") from None
 
 
-def resume(run_dir: str | Path, workers: int = 1, progress: Progress | None = None,
-           executor: cf.Executor | None = None) -> Any:
-    """Finish an interrupted batch or sweep (on ``executor``, if given); return its result object.
+def resume_job(run_dir: str | Path, finishers: dict[str, Finish], workers: int = 1,
+               progress: Progress | None = None, executor: cf.Executor | None = None) -> Any:
+    """Finish an interrupted job (on ``executor``, if given) with the finisher of its kind; return its result.
 
-    Parts are kept only when their checksum and job match their record; the
-    others are run again and listed in the manifest's ``resumed`` entry.
+    ``finishers`` maps a job kind (``batch``, ``sweep``) to what completes it;
+    :func:`sim.resumption.resume` passes both, so this stage never imports the
+    sweep stage above it. Parts are kept only when their checksum and job
+    match their record; the others are run again and listed in the
+    manifest's ``resumed`` entry.
     """
     run_dir = Path(run_dir)
     store.read_manifest(run_dir)  # a clear error for a directory that is not a run directory
@@ -536,7 +540,7 @@ def resume(run_dir: str | Path, workers: int = 1, progress: Progress | None = No
         store.check_manifest(run_dir, manifest)
         job = job_from_manifest(run_dir, manifest)
         check_job(job, workers)
-        finish = _finisher(job)
+        finish = finishers[job.kind]
         if manifest.get("status") == "complete":
             if not store.results_intact(run_dir, manifest):
                 raise StoreError(f"{run_dir}/results.parquet: missing or damaged (it does not match the checksum "
@@ -560,9 +564,3 @@ def resume(run_dir: str | Path, workers: int = 1, progress: Progress | None = No
         return _complete(job, run_dir, manifest, finish)
 
 
-def _finisher(job: Job) -> Finish:
-    if job.kind == "sweep":
-        from sim.sweep import finish_sweep  # the sweep stage comes after batches
-
-        return finish_sweep
-    return finish_batch

@@ -257,7 +257,7 @@ def _emit_json(obj: Any) -> None:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     from sim.compile import compile_scenario
-    from sim.scenario import load_scenario
+    from sim.loading import load_scenario
 
     problems, report = [], []
     for f in args.files:
@@ -287,7 +287,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
-    from sim.scenario import scenario_json_schema
+    from sim.schema import build_schema as scenario_json_schema
 
     _emit_json(scenario_json_schema())
     return 0
@@ -298,7 +298,7 @@ def cmd_schema(args: argparse.Namespace) -> int:
 
 def cmd_evidence(args: argparse.Namespace) -> int:
     from sim.evidence import coverage, table
-    from sim.scenario import load_scenario
+    from sim.loading import load_scenario
 
     sc = load_scenario(args.file)
     rows = table(sc)
@@ -336,7 +336,7 @@ def _coverage_line(cov: dict) -> str:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from sim.batch import run_batch
-    from sim.scenario import load_scenario
+    from sim.loading import load_scenario
 
     sc = load_scenario(args.file)
     command = _command()
@@ -475,8 +475,8 @@ def print_summary(out: Console, name: str, s: dict, run_dir: Any, seed: int, eng
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
+    from sim.loading import load_scenario
     from sim.registry import parameter_slots
-    from sim.scenario import load_scenario
     from sim.sweep import parse_param_args, run_sweep
 
     sc = load_scenario(args.file)
@@ -658,7 +658,7 @@ def _num(x: float, sign: str = "") -> str:
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
-    from sim.batch import resume
+    from sim.resumption import resume
 
     with _executor(args) as executor, _progress(_show(args), f"resuming {args.run_dir}") as progress:
         result = resume(args.run_dir, workers=args.workers, progress=progress, executor=executor)
@@ -741,7 +741,7 @@ def cmd_discover(args: argparse.Namespace) -> int:
 
 def cmd_explain(args: argparse.Namespace) -> int:
     from sim.explain import explain
-    from sim.scenario import load_scenario
+    from sim.loading import load_scenario
     from sim.shocks import MAX_SEED
 
     if not 0 <= args.seed < MAX_SEED:

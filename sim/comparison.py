@@ -28,8 +28,8 @@ from sim import store
 from sim.batch import BatchResult, new_run_dir, outcome_names, run_batch
 from sim.errors import StoreError, UsageError
 from sim.jsonsafe import dumps, strict
+from sim.loading import load_scenario
 from sim.paired import Comparison, check_pairable, compare_tables
-from sim.scenario import load_scenario
 
 DEFAULT_RUNS, DEFAULT_SEED = 2000, 0
 

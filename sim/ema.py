@@ -28,8 +28,9 @@ import pandas as pd
 from sim import store
 from sim.batch import outcome_names, run_batch
 from sim.errors import UsageError
+from sim.loading import load_scenario
 from sim.records import OUTCOMES
-from sim.scenario import Scenario, load_scenario
+from sim.scenario import Scenario
 from sim.sweep import check_specs, parse_spec
 
 DEFAULT_OUTCOMES = ("p_agreement", "p_no_talks", "p_talks_failed", "mean_agreement_month")

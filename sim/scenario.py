@@ -492,27 +492,19 @@ class Scenario:
         return Problem(file, line, col, dotted(path), message)
 
 
-def load_scenario(path: str | Path, *, check_evidence: bool = True,
-                  seeds: list[str | Path] | None = None) -> Scenario:
-    """Load, merge (`extends:`), validate and evidence-check a scenario file.
+def read_scenario(path: str | Path) -> tuple[Scenario, list[Problem]]:
+    """Load, merge (`extends:`) and validate a scenario file, without its evidence quotes.
 
-    Evidence documents are looked for as :func:`sim.evidence.seed_folders`
-    says; ``seeds`` adds folders to look in.
-
-    Raises ScenarioError listing every problem found, each with file:line:col.
+    Returns the scenario and the problems found (schema, then references when
+    the schema validates). :func:`sim.loading.load_scenario` adds the quote
+    check of the next stage and raises.
     """
-    from sim.evidence import check_quotes  # evidence is the next stage of the pipeline
-
     data, origin, text = _load_merged(Path(path), set())
     model, problems = _validate(data, origin, str(path))
     scenario = Scenario(model=model, path=Path(path), text=text, origin=origin, data=data)
     if model is not None:  # references need a valid schema; quotes are checked either way
         problems += check_references(scenario)
-    if check_evidence:
-        problems += check_quotes(scenario, seeds)
-    if problems:
-        raise ScenarioError(problems)
-    return scenario
+    return scenario, problems
 
 
 def scenario_from_data(data: dict, path: str | Path, text: str) -> Scenario:
@@ -817,10 +809,3 @@ def zero_salience(sc: Scenario, overrides: dict[str, Any]) -> str | None:
             if not any(state.values()):
                 return f"{base[:-1]}: every salience is 0 from month {ev.month} (set by an event), so no package matters to {gov}"
     return None
-
-
-def scenario_json_schema() -> dict:
-    """The JSON Schema of a scenario file (draft 2020-12); see :mod:`sim.schema`."""
-    from sim.schema import build_schema  # the schema is built from this module's models
-
-    return build_schema()

@@ -32,9 +32,10 @@ import pandas as pd
 from sim import store
 from sim.batch import Job, Progress, check_limit, outcome_names, run_job
 from sim.errors import UsageError
+from sim.loading import load_scenario
 from sim.records import OUTCOMES
 from sim.registry import out_of_range, parameter_slots
-from sim.scenario import Scenario, load_scenario
+from sim.scenario import Scenario
 from sim.shocks import MAX_SEED
 from sim.summary import distribution, shares, wilson
 

@@ -13,7 +13,7 @@ import yaml
 
 from sim.cli import main
 from sim.errors import ScenarioError
-from sim.scenario import load_scenario
+from sim.loading import load_scenario
 from sim.schema import build_schema, parse_reference
 from sim.schema_text import TEXT
 from sim.yamlsrc import read_yaml

@@ -14,9 +14,9 @@ import pandas as pd
 import pytest
 
 import sim
-from sim.batch import resume
 from sim.cli import main
 from sim.errors import StoreError
+from sim.resumption import resume
 
 ROOT = Path(__file__).resolve().parents[1]
 BASELINE = str(ROOT / "scenarios" / "baseline.yaml")

@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 
 import sim
 from sim import store
-from sim.batch import job_from_manifest, resume
+from sim.batch import job_from_manifest
+from sim.resumption import resume
 
 from .conftest import (
     BASELINE,

@@ -12,9 +12,9 @@ import pytest
 
 import sim
 from sim import store
-from sim.batch import resume
 from sim.cli import main
 from sim.errors import StoreError
+from sim.resumption import resume
 
 from .conftest import (
     BASELINE,
