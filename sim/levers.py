@@ -33,6 +33,7 @@ import pandas as pd
 from scipy import stats
 
 from sim import registry
+from sim.batch import simulate_block
 from sim.compile import compile_scenario
 from sim.paired import newcombe_paired
 from sim.scenario import Scenario
@@ -123,8 +124,6 @@ def _round(x: float) -> float:
 
 def lever_effect(sc: Scenario, lever: Lever, runs: int = 5000, seed: int = 7, engine: str = "vector") -> Effect:
     """Run ``runs`` paired replicates at the lever's low and high settings and measure the change."""
-    from sim.batch import simulate_block  # the batch stage runs blocks; levers sit above it
-
     a = simulate_block(compile_scenario(sc, {lever.path: lever.low}), seed, 0, runs, engine)
     b = simulate_block(compile_scenario(sc, {lever.path: lever.high}), seed, 0, runs, engine)
     return measure(lever, a, b)
