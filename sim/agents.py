@@ -46,7 +46,7 @@ class GovernmentAgent(mesa.Agent):
         self.name, self.index, self.sign = name, index, SIGN[index]
         p = model.p
         self.drift = p["drift_mean"][index]
-        self.precision = 1.0 / p["drift_sd"][index] ** 2
+        self.precision = 1.0 / (p["drift_sd"][index] * p["drift_sd"][index])
         self.hurt = rules.initial_hurt(self.expected_cost(p["change_mean"]), self.param("hurt_decay"), p["war_months"])
         self.casualties = 0.0
         self.last_cost = 0.0

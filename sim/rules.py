@@ -34,6 +34,20 @@ from scipy.special import expit, ndtr
 TINY = 1e-12  # floor of a surplus or a probability inside a log
 
 
+def power(base, exponent):
+    """base ** exponent for base >= 0, computed as exp(exponent * log(base)) (1 where exponent is 0).
+
+    numpy's ``**`` and ``np.power`` round differently for a scalar than for an
+    array (a scalar C pow against a vectorised loop), which would make the
+    agent engine (scalars) and the vector engine (arrays) differ in the last
+    bit; ``exp`` and ``log`` give the same bits either way.
+    """
+    base, exponent = np.asarray(base, float), np.asarray(exponent, float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.exp(exponent * np.log(base))
+    return np.where(exponent == 0.0, 1.0, out)
+
+
 def _col(x):
     """Add a trailing axis, for broadcasting a per-run value against packages."""
     return np.asarray(x)[..., None]
@@ -157,7 +171,8 @@ def update_drift_belief(mean, precision, observed, noise_sd):
     observation's share of the precision (Slantchev 2003: fighting reveals
     the balance of forces, so two priors that start apart converge).
     """
-    obs_precision = 1.0 / np.maximum(noise_sd, 1e-9) ** 2
+    sd = np.maximum(noise_sd, 1e-9)
+    obs_precision = 1.0 / (sd * sd)
     new_precision = precision + obs_precision
     return mean + (observed - mean) * (obs_precision / new_precision), new_precision
 
@@ -223,7 +238,7 @@ def annuity(discount, months):
     """Sum of discount^t for t = 1..months: the weight of a stream of monthly costs."""
     d = np.asarray(discount, dtype=float)
     safe = np.where(d < 1.0, d, 0.5)
-    geometric = safe * (1.0 - safe ** months) / (1.0 - safe)
+    geometric = safe * (1.0 - power(safe, months)) / (1.0 - safe)
     return np.where(d < 1.0, geometric, months * 1.0)
 
 
@@ -249,7 +264,7 @@ def net_gain_of_fighting(u_expected, u_today, resolve, cost):
 
 def initial_hurt(monthly_cost, decay, war_months):
     """Hurt at the start month: what ``war_months`` months of the current pace leave, sum of decay^t."""
-    return monthly_cost * (1.0 - decay ** war_months) / (1.0 - decay)
+    return monthly_cost * (1.0 - power(decay, war_months)) / (1.0 - decay)
 
 
 def update_hurt(hurt, decay, cost):

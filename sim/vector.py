@@ -63,7 +63,7 @@ def _initial_state(p: dict[str, np.ndarray], R: int) -> dict[str, np.ndarray]:
     return {
         "territory": per_run(p["territory0"]), "kursk": per_run(p["kursk0"]),
         "kursk_month": minus.copy(), "casualties": np.zeros((R, 2)),
-        "drift": per_run(p["drift_mean"]), "precision": per_run(1.0 / p["drift_sd"] ** 2),
+        "drift": per_run(p["drift_mean"]), "precision": per_run(1.0 / (p["drift_sd"] * p["drift_sd"])),
         "hurt": per_run(hurt), "weariness": per_run(p["weariness0"]), "open": np.zeros(R, bool),
         "talks_month": minus.copy(), "talks_rounds": np.zeros(R, np.int64), "round_month": np.zeros(R, np.int64),
         "judgement": np.zeros((R, 2)), "mood": np.zeros((R, 2)),
