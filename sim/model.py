@@ -133,7 +133,8 @@ class NegotiationModel(mesa.Model):
     def way_out(self, readings: list[Reading]) -> bool:
         """Zartman's way out: some package both sides prefer to fighting on, given their own beliefs."""
         both = self.allowed()
-        return bool((both & (readings[0].ub >= readings[0].value) & (readings[1].ub >= readings[1].value)).any(axis=-1))
+        return bool(rules.zone_of_agreement(readings[0].ub, readings[1].ub, readings[0].value, readings[1].value,
+                                            both).any(axis=-1))
 
     def _try_open(self, entry: dict[str, Any], readings: list[Reading]) -> None:
         holds = [(g.name, name, ok) for g in self.governments for name, ok in g.preconditions_hold()]
@@ -179,7 +180,7 @@ class NegotiationModel(mesa.Model):
             pb = self.public_of.get(g)
             if pb is not None:
                 prob = rules.ratify_probability(margins[g], pb.param("ratify_spread"))
-                log_ratify = log_ratify + np.where(pb.votes(), np.log(np.maximum(prob, rules.TINY)), 0.0)
+                log_ratify = log_ratify + rules.log_vote_chance(prob, pb.votes())
             else:
                 log_ratify = log_ratify + np.zeros(self.compiled.n_packages)
         return np.broadcast_to(log_ratify, (self.compiled.n_packages,)), margins

@@ -321,6 +321,11 @@ def ratify_margin(u_deal, u_no_deal, war_cost, weariness, threshold, weariness_e
     return u_deal - (u_no_deal - weariness * war_cost) - (threshold - weariness_effect * weariness) + legitimacy
 
 
+def log_vote_chance(probability, votes):
+    """A public's term in the log-chance that a package is ratified: log P(ratify) if it votes, else 0."""
+    return np.where(votes, np.log(np.maximum(probability, TINY)), 0.0)
+
+
 def ratify_probability(margin, spread):
     """P(ratify) = Phi(margin / sigma): the chance the public's mood of the round clears the bar."""
     return ndtr(margin / spread)

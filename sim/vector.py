@@ -156,7 +156,7 @@ def assess(c: Compiled, q: dict[str, np.ndarray], s: dict[str, np.ndarray], gain
     ub, v = out["ub"], out["v"]
     both = out["allowed"][0] & out["allowed"][1]
     out["both"] = both
-    out["way_out"] = (both & (ub[0] >= v[0][:, None]) & (ub[1] >= v[1][:, None])).any(axis=-1)
+    out["way_out"] = rules.zone_of_agreement(ub[0], ub[1], v[0], v[1], both).any(axis=-1)
     return out
 
 
@@ -243,12 +243,12 @@ def _negotiate(c: Compiled, s: dict, p: dict, a: dict, j: np.ndarray, d: dict, t
     if len(med):
         w0, w1 = rules.nash_weights(a["bias"][med])
         x[med] = rules.mediator_proposal(ub[0][med], ub[1][med], need[0][med], need[1][med], w0, w1, log_rat[med],
-                                         _sub(temp, med), both[med])[0]
+                                         _rows(temp, med), both[med])[0]
     for g in (0, 1):
         mine = np.flatnonzero(who == g)
         if len(mine):
             x[mine] = rules.government_proposal(ub[g][mine], ub[1 - g][mine], need[g][mine], need[1 - g][mine],
-                                                log_rat[mine], _sub(temp, mine), both[mine])[0]
+                                                log_rat[mine], _rows(temp, mine), both[mine])[0]
     need_used = need
     xi = x[:, None]
     agreed = np.ones(len(j), bool)
@@ -266,8 +266,8 @@ def _negotiate(c: Compiled, s: dict, p: dict, a: dict, j: np.ndarray, d: dict, t
     s["deal"][done] = a["cols"][x[agreed]]
     s["agreement_month"][done] = t
     s["u_deal"][done] = np.stack([np.take_along_axis(a["u"][g], xi, 1)[:, 0] for g in (0, 1)], axis=1)[agreed]
-    s["land_km2"][done] = rules.land_moved(c.land_share[a["cols"][x[agreed]]], s["territory"][done], _sub(q["pre2022"], agreed),
-                                           _sub(q["claimed"], agreed)) if c.land_issue >= 0 else 0.0
+    s["land_km2"][done] = rules.land_moved(c.land_share[a["cols"][x[agreed]]], s["territory"][done], _rows(q["pre2022"], agreed),
+                                           _rows(q["claimed"], agreed)) if c.land_issue >= 0 else 0.0
     broke = ~agreed & (d["breakdown"][j, 0] < q["breakdown"])
     s["open"][j[broke]] = False
     s["round_month"][j] += 1
@@ -283,7 +283,7 @@ def _ratification(c: Compiled, q: dict, a: dict, weariness: np.ndarray):
                                      a["legit"][g][:, None])
         votes = ((q["has_public"][:, g] > 0.0) & (q["ratifies"][:, g] > 0.0))[:, None]
         prob = rules.ratify_probability(margin, q["ratify_spread"][:, g, None])
-        log_rat = log_rat + np.where(votes, np.log(np.maximum(prob, rules.TINY)), 0.0)
+        log_rat = log_rat + rules.log_vote_chance(prob, votes)
         margins.append(margin)
     return np.broadcast_to(log_rat, margins[0].shape), margins
 
@@ -291,9 +291,6 @@ def _ratification(c: Compiled, q: dict, a: dict, weariness: np.ndarray):
 def _rows(v: np.ndarray, idx: np.ndarray) -> np.ndarray:
     """Rows ``idx`` of a per-run array; a single-row (shared) array as it is."""
     return v[idx] if len(v) > 1 else v
-
-
-_sub = _rows
 
 
 def _allowed(c: Compiled, p: dict) -> list[np.ndarray]:

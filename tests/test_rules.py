@@ -706,6 +706,7 @@ def _cases(b):
                                 (yes, yes, False, yes, yes, yes)),
         "annuity": (rules.annuity, (u[0], months), (yes, yes)),
         "power": (rules.power, (b["decay"], months), (yes, yes)),
+        "log_vote_chance": (rules.log_vote_chance, (u[0], flags[0]), (yes, yes)),
         "war_cost": (rules.war_cost, (pos[0], u[0], months), (yes, yes, yes)),
         "pressured_cost": (rules.pressured_cost, (pos[0], pos[1], u[0]), (yes, yes, yes)),
         "war_value": (rules.war_value, (u[0], u[1], pos[0]), (yes, yes, yes)),
@@ -756,7 +757,7 @@ ELEMENTWISE = [
     "zone_of_agreement", "demands", "acceptance_probability", "accepts", "mediator_proposal",
     "government_proposal", "acceptability", "lead_mediator", "draw_lead", "nash_weights", "proposer", "utility",
     "package_utilities", "normal_draw", "advance_territory", "kursk_retaken", "casualties", "ground_lost",
-    "sigmoid", "power",
+    "sigmoid", "power", "log_vote_chance",
 ]
 
 
