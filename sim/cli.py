@@ -199,8 +199,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_discover)
 
-    p = sub.add_parser("explain", parents=[common], help="one run, month by month, as a narrative")
+    p = sub.add_parser("play", parents=[common], help="play one or more roles of one run; the model plays the rest")
     p.add_argument("file", metavar="FILE")
+    p.add_argument("--as", dest="roles", required=True, metavar="ROLE[,ROLE...]",
+                   help="the roles you play: a government, a mediator or a public of the scenario")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--replicate", type=int, default=0)
+    p.add_argument("--moves", default=None, metavar="FILE",
+                   help="play the moves of a file ('-' for standard input) instead of asking; lines MONTH ROLE VERB "
+                        "[PACKAGE]; the model decides where no move is given")
+    p.add_argument("--save", default=None, metavar="PATH",
+                   help="replay file to write (default runs/plays/SCENARIO-sSEED-rREPLICATE-TIME.replay.json)")
+    p.add_argument("--runs", type=int, default=2000, help="model runs to set your result against (default 2000)")
+    p.add_argument("--json", action="store_true", help="print the final record as JSON")
+    p.set_defaults(func=cmd_play)
+
+    p = sub.add_parser("explain", parents=[common], help="one run, month by month, as a narrative")
+    p.add_argument("file", metavar="FILE", nargs="?")
+    p.add_argument("--replay", default=None, metavar="FILE", help="tell a game saved by negsim play")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--replicate", type=int, default=0)
     p.add_argument("--json", action="store_true", help="the run's results row and monthly log as JSON")
@@ -739,10 +755,69 @@ def cmd_discover(args: argparse.Namespace) -> int:
 # --------------------------------------------------------------------------- explain
 
 
+def cmd_play(args: argparse.Namespace) -> int:
+    from sim import game
+    from sim.compile import compile_scenario
+    from sim.loading import load_scenario
+    from sim.shocks import MAX_SEED
+
+    if not 0 <= args.seed < MAX_SEED:
+        raise UsageError(f"--seed must be a whole number from 0 to 2**128 - 1 (got {args.seed})")
+    if not 0 <= args.replicate < 2**63:
+        raise UsageError(f"--replicate must be a whole number from 0 to 2**63 - 1 (got {args.replicate})")
+    if not 1 <= args.runs <= 1_000_000:
+        raise UsageError(f"--runs must be a whole number from 1 to 1,000,000 (got {args.runs})")
+    c = compile_scenario(load_scenario(args.file))
+    roles = game.check_roles(c, [r.strip() for r in args.roles.split(",") if r.strip()])
+    out = _out(args)
+    if args.moves is not None:
+        name = "<stdin>" if args.moves == "-" else args.moves
+        try:
+            text = sys.stdin.read() if args.moves == "-" else Path(args.moves).read_text()
+        except (OSError, UnicodeDecodeError) as e:
+            raise UsageError(f"{name}: cannot read the moves file: {e}") from None
+        played = game.play_scripted(c, args.seed, args.replicate, roles, game.parse_moves(text, name, c, roles))
+    else:
+        from sim.play import Terminal, role_summary
+
+        screen = console(soft_wrap=False)
+        screen.print(f"negsim play: scenario {c.scenario.name}, seed {args.seed}, replicate {args.replicate}. "
+                     f"You play {role_summary(c, roles)}; the model plays everybody else.")
+        term = Terminal(c, roles, screen)
+        played = game.play(c, args.seed, args.replicate, roles, term,
+                           on_month=lambda e: screen.print(term.month_line(e), markup=False))
+        played.moves = term.made
+    cmp = game.compare(played, game.distribution(c, args.seed, args.runs))
+    rec = game.record(played, cmp)
+    path = Path(args.save) if args.save else Path("runs") / "plays" / (
+        f"{c.scenario.name}-s{args.seed}-r{args.replicate}-{time.strftime('%Y%m%dT%H%M%S')}.replay.json")
+    try:
+        game.save_replay(played, path, rec)
+    except OSError as e:
+        raise UsageError(f"{path}: cannot write the replay file: {e}") from None
+    rec["replay"] = str(path)
+    if args.json:
+        _emit_json(rec)
+        return 0
+    outcome = {"agreement": "AGREEMENT", "talks_failed": "talks failed", "no_talks": "talks never opened"}[rec["outcome"]]
+    out.print(f"Result: {outcome}" + (f" in month {rec['agreement_month']}: " + ", ".join(
+        f"{k} = {v}" for k, v in rec["terms"].items()) + "; " + _land_words(rec["land_km2"]) + "."
+        if rec["terms"] else "."), markup=False)
+    for line in game.sentences(played, cmp):
+        out.print(line, markup=False)
+    out.print(f"Replay saved to {path} (negsim explain --replay {path}).", markup=False)
+    return 0
+
+
 def cmd_explain(args: argparse.Namespace) -> int:
     from sim.explain import explain
     from sim.loading import load_scenario
     from sim.shocks import MAX_SEED
+
+    if args.replay is not None:
+        return _explain_replay(args)
+    if args.file is None:
+        raise UsageError("explain needs a scenario FILE (or --replay FILE)")
 
     if not 0 <= args.seed < MAX_SEED:
         raise UsageError(f"--seed must be a whole number from 0 to 2**128 - 1 (got {args.seed})")
@@ -756,6 +831,30 @@ def cmd_explain(args: argparse.Namespace) -> int:
         return 0
     out = _out(args)
     for line in ex.lines:
+        out.print(line, markup=False)
+    return 0
+
+
+def _land_words(km2: float) -> str:
+    """A deal's land in words: results store km2 passing to Ukraine as positive, to Russia as negative."""
+    if abs(km2) < 0.5:
+        return "no land changes hands (the line is frozen)"
+    return f"{abs(km2):,.0f} km2 pass to {'Ukraine' if km2 > 0 else 'Russia'}"
+
+
+def _explain_replay(args: argparse.Namespace) -> int:
+    from sim import game
+    from sim.explain import narrate
+
+    played = game.replay(game.load_replay(args.replay))
+    if args.json:
+        row = {k: (None if _isna(v) else v) for k, v in played.row.items()}
+        _emit_json({"row": row, "months": played.model.log, "moves": [m.as_dict() for m in played.moves]})
+        return 0
+    out = _out(args)
+    out.print(f"A game of {', '.join(played.roles)} played by people (the model played the rest); "
+              f"{len(played.moves)} moves were theirs.", markup=False)
+    for line in narrate(played.compiled, played.model, played.row):
         out.print(line, markup=False)
     return 0
 

@@ -24,6 +24,8 @@ month's draws come from the run's pre-drawn shocks.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 import mesa
@@ -55,12 +57,37 @@ class Battlefield:
         return change, retaken
 
 
+@dataclass
+class Decision:
+    """A move the model makes in talks, which a person may make instead (``negsim play``, the classroom).
+
+    ``kind`` is ``propose`` (a government's or the lead mediator's offer), ``answer`` (a government accepts or
+    rejects the package on the table) or ``ratify`` (a voting public ratifies or rejects it). ``default`` is
+    the model's own choice (a package number, or True/False); ``options`` the packages the role may propose
+    (its own red lines respected); ``view`` what the role may see (its own private information only).
+    """
+
+    kind: str
+    role: str
+    month: int
+    default: int | bool
+    package: int = -1
+    options: np.ndarray | None = None
+    view: dict[str, Any] = field(default_factory=dict)
+
+
+# A decider is asked at each decision; it returns the move (a package number, or True/False) or None for
+# the model's own choice. The model never asks otherwise, so a run with no decider is the batch run.
+Decider = Callable[[Decision], "int | bool | None"]
+
+
 class NegotiationModel(mesa.Model):
     """One run of a compiled scenario with one replicate's shocks."""
 
-    def __init__(self, compiled: Compiled, shocks: Shocks):
+    def __init__(self, compiled: Compiled, shocks: Shocks, decide: Decider | None = None):
         super().__init__(rng=int(shocks.replicates))  # Mesa's own generators are never used
         self.compiled, self.shocks = compiled, shocks
+        self.decide = decide
         self.p = {k: np.array(v, copy=True) for k, v in shocks.params.items()}
         apply_events(compiled, self.p, 0)
         self.battlefield = Battlefield(self.p)
@@ -185,6 +212,11 @@ class NegotiationModel(mesa.Model):
                 log_ratify = log_ratify + np.zeros(self.compiled.n_packages)
         return np.broadcast_to(log_ratify, (self.compiled.n_packages,)), margins
 
+    def _ask(self, decision: Decision) -> tuple[int | bool, bool]:
+        """(the move, made by a person?): the decider's move if it gives one, else the model's own choice."""
+        move = self.decide(decision) if self.decide is not None else None
+        return (decision.default, False) if move is None else (move, True)
+
     def _negotiate(self, entry: dict[str, Any], lead: MediatorAgent | None, readings: list[Reading]) -> None:
         p, govs = self.p, self.governments
         allowed = self.allowed()
@@ -197,13 +229,37 @@ class NegotiationModel(mesa.Model):
         zone = None
         if who == 2:
             x, zone, need = lead.propose(readings, log_ratify, allowed, ratifiable)
+            role, options = lead.name, allowed
         else:
             need = rules.demands(readings[0].ub, readings[1].ub, readings[0].value, readings[1].value,
                                  p["discount"][0], p["discount"][1], p["breakdown"], ratifiable)[:2]
             need = [need[0], need[1]]
             x = govs[who].propose(readings, need, log_ratify, allowed)
+            role, options = govs[who].name, govs[who].allowed()
+        played = {"proposal": False, "answers": [False, False], "votes": {}}
+        if self.decide is not None:
+            view = self._view_propose(who, lead, readings, need, margins, options)
+            x, played["proposal"] = self._ask(Decision("propose", role, self.steps, int(x), options=options, view=view))
+            x = int(x)
         answers = [g.respond(x, readings[g.index], need[g.index]) for g in govs]
         votes = {g: (*pb.ratify(float(margins[g][x])), pb.votes()) for g, pb in self.public_of.items()}
+        if self.decide is not None:
+            for g in govs:
+                if played["proposal"] and who == g.index:
+                    answers[g.index] = (answers[g.index][0], True)  # a person accepts the offer they made
+                    continue
+                view = self._view_answer(g.index, x, readings, need, answers[g.index][0])
+                ok, played["answers"][g.index] = self._ask(Decision("answer", g.name, self.steps,
+                                                                    answers[g.index][1], package=x, view=view))
+                answers[g.index] = (answers[g.index][0], bool(ok))
+            signed = all(ok for _, ok in answers)
+            for g, pb in self.public_of.items():
+                if signed and pb.votes():  # a public votes on a package both governments signed
+                    prob, ok, voted = votes[g]
+                    view = self._view_ratify(g, x, readings, margins, prob)
+                    ok, played["votes"][g] = self._ask(Decision("ratify", pb.name, self.steps, ok, package=x,
+                                                                view=view))
+                    votes[g] = (prob, bool(ok), voted)
         agreed = all(ok for _, ok in answers) and all(ok for _, ok, _voted in votes.values())
         self.proposals += 1
         self.offers[who] += 1
@@ -214,6 +270,8 @@ class NegotiationModel(mesa.Model):
                           "answers": answers, "votes": votes, "agreed": agreed,
                           "judgement": [float(p["temperature"] * g.judgement) for g in govs],
                           "round_month": self.round_month}
+        if self.decide is not None:
+            entry["talks"]["played"] = played
         if agreed:
             bf = self.battlefield
             self.deal, self.agreement_month = x, self.steps
@@ -224,6 +282,43 @@ class NegotiationModel(mesa.Model):
             self.talks_open = False
             entry["talks"]["breakdown"] = True
         self.round_month += 1
+
+    # -- what a role sees at a decision (its own private information only)
+    def _situation(self) -> dict[str, Any]:
+        bf = self.battlefield
+        return {"month": self.steps, "territory_km2": float(bf.territory), "change_km2": float(self.change),
+                "kursk_km2": float(bf.kursk), "round_month": self.round_month}
+
+    def _view_government(self, g: int, readings: list[Reading], need: list[float]) -> dict[str, Any]:
+        r = readings[g]
+        pb = self.public_of.get(g)
+        return {**self._situation(), "utilities": [float(u) for u in r.ub], "value_of_fighting": float(r.value),
+                "demand": float(need[g]), "expected_costs": float(r.cost), "casualties": float(self.governments[g].casualties),
+                "weariness": float(pb.weariness) if pb is not None else None,
+                "own_allowed": [bool(a) for a in self.governments[g].allowed()]}
+
+    def _view_propose(self, who: int, lead: MediatorAgent | None, readings: list[Reading], need: list[float],
+                      margins: dict[int, np.ndarray], options: np.ndarray) -> dict[str, Any]:
+        if who < 2:
+            view = self._view_government(who, readings, need)
+            pb = self.public_of.get(who)
+            if pb is not None and pb.votes():
+                view["public_margins"] = [float(m) for m in margins[who]]
+            return view
+        # A mediator reads both sides as it itself hears them: its own assessment, not their private values.
+        chance = [rules.acceptance_probability(readings[g].ub, need[g], self.p["temperature"]) for g in (0, 1)]
+        log_ratify, _ = self.ratification(readings)
+        joint = chance[0] * chance[1] * np.exp(log_ratify) * options
+        return {**self._situation(), "mediator": lead.name, "chance_of_deal": [float(v) for v in joint]}
+
+    def _view_answer(self, g: int, x: int, readings: list[Reading], need: list[float], prob: float) -> dict[str, Any]:
+        return {**self._view_government(g, readings, need), "offer": x, "model_chance_accept": float(prob)}
+
+    def _view_ratify(self, g: int, x: int, readings: list[Reading], margins: dict[int, np.ndarray],
+                     prob: float) -> dict[str, Any]:
+        pb = self.public_of[g]
+        return {**self._situation(), "offer": x, "weariness": float(pb.weariness), "margin": float(margins[g][x]),
+                "utility": float(readings[g].ub[x]), "model_chance_ratify": float(prob)}
 
     def record(self) -> dict[str, Any]:
         """The raw run record (see :mod:`sim.records`)."""
@@ -239,9 +334,9 @@ class NegotiationModel(mesa.Model):
         }
 
 
-def run_one(compiled: Compiled, shocks: Shocks) -> NegotiationModel:
+def run_one(compiled: Compiled, shocks: Shocks, decide: Decider | None = None) -> NegotiationModel:
     """Run one replicate to its end (agreement or horizon) and return the model."""
-    model = NegotiationModel(compiled, shocks)
+    model = NegotiationModel(compiled, shocks, decide)
     while model.running:
         model.step()
     return model

@@ -1,0 +1,246 @@
+"""negsim play: people make some of the moves; the model makes the rest, exactly as in a batch."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from sim import game
+from sim.batch import simulate_block
+from sim.compile import compile_scenario
+from sim.loading import load_scenario
+
+ROOT = Path(__file__).resolve().parents[1]
+SCENARIOS = sorted((ROOT / "scenarios").glob("*.yaml"))
+BASELINE = ROOT / "scenarios" / "baseline.yaml"
+DEFERRED_FREEZE = "crimea_status=status_deferred,land_returned=freeze_line,legal_recognition=not_recognised"
+
+
+def cli(*args: str, stdin: str | None = None, cwd: Path = ROOT) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "sim.cli", *args], capture_output=True, text=True, cwd=cwd,
+                          input=stdin, timeout=120)
+
+
+@pytest.fixture(scope="module")
+def base():
+    return compile_scenario(load_scenario(BASELINE))
+
+
+def same_row(a: pd.Series, b: pd.Series) -> None:
+    assert list(a.index) == list(b.index)
+    for k in a.index:
+        x, y = a[k], b[k]
+        if pd.isna(x) or pd.isna(y):
+            assert pd.isna(x) and pd.isna(y), k
+        elif isinstance(x, str):
+            assert x == y, k
+        else:
+            assert float(x) == pytest.approx(float(y), abs=1e-9), k
+
+
+@pytest.mark.parametrize("path", SCENARIOS, ids=[p.stem for p in SCENARIOS])
+def test_no_moves_is_the_batch_run(path: Path, tmp_path: Path):
+    """With no moves every decision is the model's: the game is the batch row of that seed and replicate."""
+    c = compile_scenario(load_scenario(path))
+    batch = simulate_block(c, 3, 0, 12)
+    for r in range(12):
+        g = game.play_scripted(c, 3, r, list(c.governments), [])
+        same_row(g.row, batch.iloc[r])
+    empty = tmp_path / "empty.txt"
+    empty.write_text("# no moves\n")
+    res = cli("play", str(path), "--as", c.governments[0], "--seed", "3", "--replicate", "5", "--moves", str(empty),
+              "--json", "--runs", "200", "--save", str(tmp_path / "g.json"))
+    assert res.returncode == 0, res.stderr
+    rec, row = json.loads(res.stdout), batch.iloc[5]
+    assert rec["outcome"] == row["outcome"]
+    assert rec["agreement_month"] == (None if pd.isna(row["agreement_month"]) else int(row["agreement_month"]))
+    assert rec["land_km2"] == pytest.approx(float(row["land_km2"]), abs=1e-9)
+    if rec["terms"] is not None:
+        assert rec["terms"] == {i: row[f"term_{i}"] for i in c.issues}
+    assert rec["comparison"]["same_run_by_model"] == row["outcome"]
+
+
+def test_moves_change_the_game(base):
+    """A player's moves are real levers: Kyiv refusing every offer never gets a deal, and its own offer is made."""
+    batch = simulate_block(base, 1, 0, 30)
+    deals = batch.index[batch["outcome"] == "agreement"][:6]
+    for r in deals:
+        months = range(1, base.horizon + 1)
+        refuse = [game.Move(t, "kyiv", "answer", False) for t in months]
+        g = game.play(base, 1, int(r), ["kyiv"], game.Recorded(refuse))
+        assert g.row["outcome"] != "agreement"
+    # seed 1 replicate 0: talks open in month 2; Kyiv proposes in month 3 (the governments alternate)
+    x = game.parse_package(base, DEFERRED_FREEZE)
+    moves = game.parse_moves(f"2 kyiv reject\n3 kyiv propose {x}\n", "m.txt", base, ["kyiv"])
+    g = game.play_scripted(base, 1, 0, ["kyiv"], moves)
+    talks = {e["month"]: e["talks"] for e in g.model.log if "talks" in e}
+    assert talks[3]["package"] == x and talks[3]["proposer"] == 0
+    assert talks[3]["played"]["proposal"] and talks[3]["answers"][0][1]  # a person accepts their own offer
+    assert talks[2]["played"]["answers"] == [True, False] and not talks[2]["answers"][0][1]
+    assert [m.key() for m in g.moves] == [(2, "kyiv", "answer"), (3, "kyiv", "propose")]
+
+
+def test_json_record_and_replay(tmp_path: Path):
+    moves = tmp_path / "moves.txt"
+    moves.write_text(f"2 kyiv reject   # wait for a better offer\n3 kyiv propose {DEFERRED_FREEZE}\n")
+    replay = tmp_path / "game.replay.json"
+    res = cli("play", str(BASELINE), "--as", "kyiv", "--seed", "1", "--moves", str(moves), "--json",
+              "--runs", "500", "--save", str(replay))
+    assert res.returncode == 0, res.stderr
+    rec = json.loads(res.stdout)
+    assert {"outcome", "agreement_month", "terms", "land_km2", "comparison", "moves", "replay"} <= set(rec)
+    shares = rec["comparison"]["model_outcome_shares"]
+    assert sum(shares.values()) == pytest.approx(1.0)
+    assert rec["moves"] == [{"month": 2, "role": "kyiv", "kind": "answer", "choice": False},
+                            {"month": 3, "role": "kyiv", "kind": "propose",
+                             "choice": game.parse_package(compile_scenario(load_scenario(BASELINE)), DEFERRED_FREEZE)}]
+    if rec["outcome"] == "agreement":
+        assert 0.0 <= rec["comparison"]["better_than"]["kyiv"] <= 1.0
+    told = cli("explain", "--replay", str(replay))
+    assert told.returncode == 0, told.stderr
+    assert "2 moves were theirs" in told.stdout and "kyiv" in told.stdout
+    as_json = json.loads(cli("explain", "--replay", str(replay), "--json").stdout)
+    assert as_json["row"]["outcome"] == rec["outcome"]
+    # the text form of the same game
+    text = cli("play", str(BASELINE), "--as", "kyiv", "--seed", "1", "--moves", str(moves), "--runs", "500",
+               "--save", str(tmp_path / "again.json"))
+    assert text.returncode == 0 and "Over 500 runs of the same scenario the model reached a deal in" in text.stdout
+
+
+def test_moves_from_stdin(tmp_path: Path):
+    res = cli("play", str(BASELINE), "--as", "kyiv", "--seed", "1", "--moves", "-", "--json", "--runs", "100",
+              "--save", str(tmp_path / "g.json"), stdin="2 kyiv reject\n")
+    assert res.returncode == 0, res.stderr
+    assert json.loads(res.stdout)["moves"] == [{"month": 2, "role": "kyiv", "kind": "answer", "choice": False}]
+
+
+@pytest.mark.parametrize("text,where,message", [
+    ("2 kyiv\n", "m.txt:1", "expected MONTH ROLE VERB [PACKAGE]"),
+    ("# fine\nx kyiv reject\n", "m.txt:2", "expected a month number"),
+    ("2 kremlin reject\n", "m.txt:1", "expected a role"),
+    ("2 moscow reject\n", "m.txt:1", "moscow is not a role you play"),
+    ("2 kyiv ratify\n", "m.txt:1", "a government may propose / accept / reject, got 'ratify'"),
+    ("3 kyiv propose territory=return_10\n", "m.txt:1", "no issue 'territory'"),
+    ("3 kyiv propose crimea_status=returned_to_ukraine,land_returned=return_200,legal_recognition=not_recognised\n",
+     "m.txt:1", "no option 'return_200' on issue land_returned"),
+    ("3 kyiv propose 99\n", "m.txt:1", "expected a package number from 0 to 47, got 99"),
+    ("2 kyiv reject\n3 kyiv propose 0\n", "m.txt:2", "cannot propose package 0"),  # recognises Crimea as Russian: its red line
+    ("2 kyiv propose 20\n", "m.txt:1", "kyiv had no decision to propose in month 2"),  # out of turn
+    ("1 kyiv reject\n", "m.txt:1", "kyiv had no decision to answer in month 1"),  # talks are not open yet
+    ("2 kyiv accept\n30 kyiv reject\n", "m.txt:2", "the game ended in month 2"),
+    ("2 kyiv reject extra\n", "m.txt:1", "reject takes no package"),
+])
+def test_bad_moves_name_the_line(tmp_path: Path, text: str, where: str, message: str):
+    moves = tmp_path / "m.txt"
+    moves.write_text(text)
+    save = tmp_path / "g.json"
+    res = subprocess.run([sys.executable, "-m", "sim.cli", "play", str(BASELINE), "--as", "kyiv", "--seed", "1",
+                          "--moves", "m.txt", "--runs", "50", "--save", str(save)],
+                         capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert res.returncode == 2, (res.stdout, res.stderr)
+    assert f"{where}: " in res.stderr and message in res.stderr, res.stderr
+    assert "Traceback" not in res.stderr
+    assert not save.exists()
+
+
+def test_bad_roles_and_replays(tmp_path: Path):
+    res = cli("play", str(BASELINE), "--as", "kyiv,nato", "--moves", "-", stdin="")
+    assert res.returncode == 2 and "no role 'nato'" in res.stderr and "kyiv, moscow" in res.stderr
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    res = cli("explain", "--replay", str(bad))
+    assert res.returncode == 2 and "not a replay file" in res.stderr and "Traceback" not in res.stderr
+    bad.write_text(json.dumps({"format": "negsim-replay/1", "seed": "1"}))
+    res = cli("explain", "--replay", str(bad))
+    assert res.returncode == 2 and "damaged replay file" in res.stderr
+    res = cli("explain")
+    assert res.returncode == 2 and "--replay" in res.stderr
+
+
+def test_a_paused_game_resumes_exactly(base):
+    """The classroom's pause: stop at each decision of the people, add their moves, run again from month 1."""
+    humans = {"kyiv", "moscow"}
+    moves: list[game.Move] = []
+    seen: list[tuple[int, str, str]] = []
+    for _ in range(200):
+        pos = game.resume(base, 1, 7, humans, moves, until_month=base.horizon)
+        if pos.finished:
+            break
+        assert pos.pending and len({(d.month, d.kind) for d in pos.pending}) == 1  # one stage at a time
+        assert all(d.role in humans for d in pos.pending)
+        for d in pos.pending:
+            seen.append((d.month, d.role, d.kind))
+            choice = d.default if d.kind != "answer" else False  # both refuse everything
+            moves.append(game.Move(d.month, d.role, d.kind, choice))
+    assert pos.finished and seen
+    assert any(k == "answer" for _, _, k in seen)
+    whole = game.play(base, 1, 7, sorted(humans), game.Recorded(moves))
+    assert whole.row["outcome"] != "agreement"
+    assert pos.model.record() == whole.model.record()
+    # pausing by month: the model stops at the end of the month it is allowed to reach
+    early = game.resume(base, 1, 7, set(), [], until_month=4)
+    assert early.model.steps == 4 and not early.pending and not early.finished
+
+
+def tmux_screen(session: str) -> str:
+    """The pane's text, its whitespace folded (the terminal wraps long lines at its own width)."""
+    text = subprocess.run(["tmux", "capture-pane", "-p", "-J", "-S", "-400", "-t", session], capture_output=True,
+                          text=True).stdout
+    return " ".join(text.split())
+
+
+def wait_for(session: str, text: str, timeout: float = 60) -> str:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        screen = tmux_screen(session)
+        if text in screen:
+            return screen
+        time.sleep(0.2)
+    raise AssertionError(f"{text!r} never appeared on the screen:\n{tmux_screen(session)}")
+
+
+@pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
+def test_interactive_screen_in_tmux(tmp_path: Path):
+    """A person at the terminal: the screen shows their own numbers; a bad move gets a message and a retry."""
+    session = f"negsim-play-{time.monotonic_ns()}"
+    replay = tmp_path / "game.json"
+    command = (f"{sys.executable} -m sim.cli play {BASELINE} --as kyiv --seed 1 --replicate 0 --runs 300 "
+               f"--save {replay}; echo EXIT=$?; sleep 60")
+    subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", "160", "-y", "50", "-c", str(ROOT), command],
+                   check=True)
+    try:
+        screen = wait_for(session, "kyiv, your move (accept/reject, help):")
+        assert "You play kyiv (propose, accept, reject)" in screen
+        assert "Fighting on is worth" in screen and "On the table:" in screen
+        assert "moscow" not in screen.split("On the table:")[1]  # nothing of Moscow's on Kyiv's own screen
+        subprocess.run(["tmux", "send-keys", "-t", session, "propose 20", "Enter"], check=True)
+        wait_for(session, "it is your turn to accept or reject the offer on the table, not to propose")
+        subprocess.run(["tmux", "send-keys", "-t", session, "reject", "Enter"], check=True)
+        screen = wait_for(session, "kyiv, your move (propose N, help):")
+        assert "worth to you" in screen and "best 12 of 16" in screen
+        subprocess.run(["tmux", "send-keys", "-t", session, "0", "Enter"], check=True)  # across its red line
+        wait_for(session, "cannot propose package 0")
+        subprocess.run(["tmux", "send-keys", "-t", session, DEFERRED_FREEZE, "Enter"], check=True)
+        for _ in range(60):  # any later decision: let the model make it
+            screen = tmux_screen(session)
+            if "EXIT=" in screen:
+                break
+            if screen.endswith("help):"):
+                subprocess.run(["tmux", "send-keys", "-t", session, "model", "Enter"], check=True)
+                time.sleep(0.5)
+            time.sleep(0.3)
+        screen = wait_for(session, "EXIT=")
+        assert "EXIT=0" in screen and "Result:" in screen and "Over 300 runs of the same scenario" in screen
+        rec = json.loads(replay.read_text())
+        assert rec["moves"][:2] == [{"month": 2, "role": "kyiv", "kind": "answer", "choice": False},
+                                    {"month": 3, "role": "kyiv", "kind": "propose",
+                                     "choice": rec["moves"][1]["choice"]}]
+    finally:
+        subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
