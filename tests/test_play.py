@@ -244,3 +244,23 @@ def test_interactive_screen_in_tmux(tmp_path: Path):
                                      "choice": rec["moves"][1]["choice"]}]
     finally:
         subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
+
+
+def test_mediator_and_public_moves(base):
+    """A mediator's offer is the one put on the table; a public's 'reject' stops a deal both governments signed."""
+    x = game.parse_package(base, DEFERRED_FREEZE)
+    g = game.play_scripted(base, 1, 0, ["eu_uk"], game.parse_moves(f"2 eu_uk propose {x}\n", "m", base, ["eu_uk"]))
+    talks = {e["month"]: e["talks"] for e in g.model.log if "talks" in e}
+    assert talks[2]["package"] == x and talks[2]["lead"] == "eu_uk" and talks[2]["played"]["proposal"]
+    model_run = game.play(base, 1, 0, ["kyiv"], None)
+    assert model_run.row["outcome"] == "agreement"
+    month = int(model_run.row["agreement_month"])
+    vetoed = game.play_scripted(base, 1, 0, ["ukraine_public"],
+                                game.parse_moves(f"{month} ukraine_public reject\n", "m", base, ["ukraine_public"]))
+    entry = next(e for e in vetoed.model.log if e["month"] == month)
+    assert not entry["talks"]["agreed"] and entry["talks"]["played"]["votes"] == {0: True}
+    assert vetoed.row["outcome"] != "agreement" or int(vetoed.row["agreement_month"]) > month
+    # the Russian public does not vote in the baseline: a move for it never finds its decision
+    with pytest.raises(game.MoveError, match="russia_public had no decision to ratify in month"):
+        game.play_scripted(base, 1, 0, ["russia_public"],
+                           game.parse_moves(f"{month} russia_public ratify\n", "m", base, ["russia_public"]))
