@@ -238,7 +238,7 @@ class NegotiationModel(mesa.Model):
             role, options = govs[who].name, govs[who].allowed()
         played = {"proposal": False, "answers": [False, False], "votes": {}}
         if self.decide is not None:
-            view = self._view_propose(who, lead, readings, need, margins, options)
+            view = self._view_propose(who, lead, readings, need, margins, options) | {"proposer": role}
             x, played["proposal"] = self._ask(Decision("propose", role, self.steps, int(x), options=options, view=view))
             x = int(x)
         answers = [g.respond(x, readings[g.index], need[g.index]) for g in govs]
@@ -248,7 +248,7 @@ class NegotiationModel(mesa.Model):
                 if played["proposal"] and who == g.index:
                     answers[g.index] = (answers[g.index][0], True)  # a person accepts the offer they made
                     continue
-                view = self._view_answer(g.index, x, readings, need, answers[g.index][0])
+                view = self._view_answer(g.index, x, readings, need, answers[g.index][0]) | {"proposer": role}
                 ok, played["answers"][g.index] = self._ask(Decision("answer", g.name, self.steps,
                                                                     answers[g.index][1], package=x, view=view))
                 answers[g.index] = (answers[g.index][0], bool(ok))
@@ -256,7 +256,7 @@ class NegotiationModel(mesa.Model):
             for g, pb in self.public_of.items():
                 if signed and pb.votes():  # a public votes on a package both governments signed
                     prob, ok, voted = votes[g]
-                    view = self._view_ratify(g, x, readings, margins, prob)
+                    view = self._view_ratify(g, x, readings, margins, prob) | {"proposer": role}
                     ok, played["votes"][g] = self._ask(Decision("ratify", pb.name, self.steps, ok, package=x,
                                                                 view=view))
                     votes[g] = (prob, bool(ok), voted)

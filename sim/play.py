@@ -51,7 +51,11 @@ class Terminal:
         if talks:
             proposer = self._proposer(talks)
             line += f" {proposer} offered {package_label(c, talks['package'])}: "
-            line += "AGREED." if talks["agreed"] else "no deal."
+            said = [f"{c.governments[g]} {'accepts' if ok else 'rejects'}" for g, (_p, ok) in enumerate(talks["answers"])]
+            if all(ok for _p, ok in talks["answers"]):
+                said += [f"{c.publics[g]} {'ratifies' if ok else 'rejects'}" for g, (_p, ok, voted) in
+                         talks["votes"].items() if voted]
+            line += ", ".join(said) + (": AGREED." if talks["agreed"] else ": no deal.")
             if talks.get("breakdown"):
                 line += " Talks break down."
         elif entry.get("events"):
@@ -132,7 +136,8 @@ class Terminal:
         elif d.kind == "propose":
             body.append(f"Your turn, {d.role}: propose a package. Your own numbers, which nobody else sees:")
         elif d.kind == "answer":
-            body.append(f"On the table: {package_label(c, d.package)} (package {d.package}). Accept or reject?")
+            body.append(f"On the table, offered by {v.get('proposer', 'the proposer')}: {package_label(c, d.package)} "
+                        f"(package {d.package}). Accept or reject?")
         else:
             body.append(f"Both governments signed {package_label(c, d.package)} (package {d.package}). "
                         "Your public votes: ratify or reject?")
