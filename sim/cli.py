@@ -784,8 +784,11 @@ def cmd_play(args: argparse.Namespace) -> int:
         screen.print(f"negsim play: scenario {c.scenario.name}, seed {args.seed}, replicate {args.replicate}. "
                      f"You play {role_summary(c, roles)}; the model plays everybody else.")
         term = Terminal(c, roles, screen)
-        played = game.play(c, args.seed, args.replicate, roles, term,
-                           on_month=lambda e: screen.print(term.month_line(e), markup=False))
+        def month(entry: dict) -> None:
+            for line in [term.month_line(entry), *term.private_lines(entry)]:
+                screen.print(line, markup=False)
+
+        played = game.play(c, args.seed, args.replicate, roles, term, on_month=month)
         played.moves = term.made
     cmp = game.compare(played, game.distribution(c, args.seed, args.runs))
     rec = game.record(played, cmp)

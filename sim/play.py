@@ -62,6 +62,22 @@ class Terminal:
             line += " Something changed this month: " + "; ".join(f"{p} is now {v:g}" for p, v in entry["events"])
         return line
 
+    def private_lines(self, entry: dict[str, Any]) -> list[str]:
+        """What each played role alone sees of the month: its own value of fighting on, losses, mood."""
+        c, lines = self.c, []
+        for role in sorted(self.roles, key=list(self.kinds).index):
+            if role in c.governments:
+                g = c.governments.index(role)
+                mood = entry["weariness"].get(g)
+                lines.append(f"  {role} (you): fighting on is worth {entry['values'][g]:.3f} to you; losses so far "
+                             f"{entry['casualties'][g]:,.0f}" + (f"; your public's war-weariness {mood:.0%}"
+                                                                 if mood is not None else "") + ".")
+            elif role in c.publics:
+                g = c.publics.index(role)
+                if g in entry["weariness"]:
+                    lines.append(f"  {role} (you): war-weariness {entry['weariness'][g]:.0%}.")
+        return lines
+
     def _proposer(self, talks: dict[str, Any]) -> str:
         who = talks["proposer"]
         return talks["lead"] if who == 2 else self.c.governments[who]

@@ -218,6 +218,7 @@ def test_interactive_screen_in_tmux(tmp_path: Path):
     try:
         screen = wait_for(session, "kyiv, your move (accept/reject, help):")
         assert "You play kyiv (propose, accept, reject)" in screen
+        assert "kyiv (you): fighting on is worth" in screen  # its own numbers each month, before any decision
         assert "Fighting on is worth" in screen and "On the table, offered by eu_uk:" in screen
         assert "moscow" not in screen.split("On the table, offered by")[1]  # nothing of Moscow's on Kyiv's own screen
         subprocess.run(["tmux", "send-keys", "-t", session, "propose 20", "Enter"], check=True)
