@@ -221,6 +221,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--replicate", type=int, default=0)
     p.add_argument("--json", action="store_true", help="the run's results row and monthly log as JSON")
     p.set_defaults(func=cmd_explain)
+
+    p = sub.add_parser("report", help="one self-contained HTML page (and --pdf) of batches, a sweep or a comparison")
+    p.add_argument("run_dirs", nargs="+", metavar="RUN_DIR", help="run directories; with several batches the "
+                   "first is the baseline the others are compared with")
+    p.add_argument("--out", default="report.html", metavar="HTML", help="the HTML file to write (default report.html)")
+    p.add_argument("--pdf", action="store_true", help="also write the page as PDF beside it (OUT with .pdf; "
+                   "needs the [report] extra)")
+    p.add_argument("--json", action="store_true", help="print what was written as JSON")
+    p.set_defaults(func=cmd_report)
     return parser
 
 
@@ -859,6 +868,24 @@ def _explain_replay(args: argparse.Namespace) -> int:
               f"{len(played.moves)} moves were theirs.", markup=False)
     for line in narrate(played.compiled, played.model, played.row):
         out.print(line, markup=False)
+    return 0
+
+
+# --------------------------------------------------------------------------- report
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from sim.report import write_report
+
+    report = write_report(args.run_dirs, args.out, pdf=args.pdf)
+    if args.json:
+        _emit_json({"html": str(report.html), "pdf": report.pdf and str(report.pdf), "kind": report.kind,
+                    "figures": report.figures, "run_dirs": report.sources})
+        return 0
+    out = _out(args)
+    out.print(f"Report ({report.kind}, {report.figures} figures): {report.html}", markup=False)
+    if report.pdf is not None:
+        out.print(f"PDF: {report.pdf}", markup=False)
     return 0
 
 

@@ -456,6 +456,124 @@ def terms_figure(runs: pd.DataFrame, param: str, lv: Levels, title: str = "",
     return fig
 
 
+# --------------------------------------------------------------------------- batch figures (reports)
+
+
+def _batch_colours(labels: Sequence[str]) -> list:
+    return [STYLE["agreement"][0]] if len(labels) == 1 else _option_colours(len(labels))
+
+
+@_literal_text
+def batch_outcome_figure(summaries: Mapping[str, Mapping[str, Any]], out: Path) -> Path:
+    """Outcome and outcome-class probabilities of one or more batches, with their 95% Wilson intervals.
+
+    ``summaries``: label -> a batch summary (:func:`sim.summary.summarize`).
+    One row per outcome and per class seen in any batch; one bar per batch.
+    """
+    labels = list(summaries)
+    rows = list(OUTCOMES)
+    for s in summaries.values():
+        rows += [k for k, v in s["outcome_classes"].items() if v["n"] > 0 and k not in rows]
+    fig = _new_figure((SIZE[0], max(2.8, 1.4 + 0.32 * len(rows) * max(len(labels), 1.6))))
+    ax = fig.add_subplot()
+    step = 0.8 / len(labels)
+    for j, (label, colour) in enumerate(zip(labels, _batch_colours(labels), strict=True)):
+        s = summaries[label]
+        for i, name in enumerate(rows):
+            v = s["outcomes"].get(name) or s["outcome_classes"].get(name)
+            if v is None or v["p"] != v["p"]:
+                continue
+            y = len(rows) - 1 - i + 0.4 - step * (j + 0.5)
+            c = STYLE[name][0] if len(labels) == 1 and name in STYLE else colour
+            ax.barh(y, v["p"], height=step * 0.9, color=c, alpha=0.85, label=label if i == 0 else None)
+            ax.errorbar(v["p"], y, xerr=[[v["p"] - v["lo"]], [v["hi"] - v["p"]]], color="black", lw=1, capsize=3)
+            ax.text(min(v["hi"] + 0.01, 0.9), y, f"{v['p']:.1%}", va="center", fontsize=8)
+    names = [LABEL.get(r, _class_label(r)) for r in rows]
+    ax.set_yticks(np.arange(len(rows))[::-1], names)
+    for i in range(1, len(rows)):
+        if rows[i - 1] in OUTCOMES and rows[i] not in OUTCOMES:
+            ax.axhline(len(rows) - i - 0.5, color="0.6", lw=0.8)
+    ax.set_xlim(0, 1)
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.0%}"))
+    ax.set_xlabel("share of runs (bars: 95% Wilson intervals)")
+    ax.grid(True, axis="x", alpha=0.35)
+    if len(labels) > 1:
+        ax.legend(loc="lower right", fontsize=8)
+    ax.set_title("Outcomes" + ("" if len(labels) == 1 else " by batch"), fontsize=11)
+    return _save(fig, Path(out))
+
+
+@_literal_text
+def batch_timing_figure(summaries: Mapping[str, Mapping[str, Any]], out: Path) -> Path:
+    """When talks open and agreements come: share of runs per month (the summaries' histograms)."""
+    labels = list(summaries)
+    fig = _new_figure((SIZE[0], 5.2))
+    axes = fig.subplots(2, 1, sharex=True)
+    for ax, key, what in zip(axes, ("talks_month", "agreement_month"), ("talks first open", "agreement"),
+                             strict=True):
+        for j, (label, colour) in enumerate(zip(labels, _batch_colours(labels), strict=True)):
+            s = summaries[label]
+            hist = {int(k): int(v) for k, v in (s[key].get("histogram") or {}).items()}
+            if not hist:
+                continue
+            months = np.arange(min(hist), max(hist) + 1)
+            share = np.array([hist.get(int(m), 0) for m in months]) / max(int(s["runs"]), 1)
+            ax.step(months, share, where="mid", color=colour, lw=max(2.6 - 0.6 * j, 1.0), label=label)
+            med = s[key].get("median")
+            if med is not None and med == med:
+                ax.axvline(med, color=colour, ls="--", lw=1, alpha=0.8)
+        ax.set_ylabel("share of runs", fontsize=9)
+        ax.set_title(f"Month {what} (dashed: median)", fontsize=10, loc="left")
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.0%}"))
+        ax.set_ylim(bottom=0)
+        ax.grid(True, alpha=0.3)
+        if not ax.lines:
+            ax.text(0.5, 0.5, f"no run with {what}", ha="center", va="center", transform=ax.transAxes, color="0.4")
+    axes[-1].set_xlabel("month from the start")
+    if len(labels) > 1:
+        axes[0].legend(fontsize=8)
+    return _save(fig, Path(out))
+
+
+@_literal_text
+def batch_terms_figure(summaries: Mapping[str, Mapping[str, Any]], out: Path,
+                       options: Mapping[str, Sequence[str]] | None = None) -> Path:
+    """Agreed terms: per issue, the share of agreements on each option, one stacked bar per batch."""
+    labels = list(summaries)
+    issues = list(dict.fromkeys(i for s in summaries.values() for i in s.get("terms", {})))
+    agreed = any(s["terms"].get(i) for s in summaries.values() for i in issues)
+    if not agreed:
+        fig = _message_figure("No agreements: no agreed terms to show.", "Agreed terms")
+        return _save(fig, Path(out))
+    fig = _new_figure((SIZE[0] + 1.5, 0.9 + (0.5 + 0.38 * len(labels)) * len(issues)))
+    axes = fig.subplots(len(issues), 1, squeeze=False)[:, 0]
+    for ax, issue in zip(axes, issues, strict=True):
+        seen = list(dict.fromkeys(o for s in summaries.values() for o in s["terms"].get(issue, {})))
+        given = [str(o) for o in (options or {}).get(issue, [])]
+        order = [o for o in given if o in seen] + [o for o in seen if o not in given]
+        colours = _option_colours(len(order))
+        y = np.arange(len(labels))[::-1]
+        left = np.zeros(len(labels))
+        for opt, colour in zip(order, colours, strict=True):
+            share = np.array([summaries[lb]["terms"].get(issue, {}).get(opt, 0.0) for lb in labels])
+            bars = ax.barh(y, share, left=left, color=colour, label=opt.replace("_", " "), height=0.7,
+                           edgecolor="white", lw=0.6)
+            ax.bar_label(bars, labels=[f"{v:.0%}" if v >= 0.08 else "" for v in share], label_type="center",
+                         fontsize=7.5, color="white")
+            left += share
+        if len(labels) > 1:
+            ax.set_yticks(y, labels, fontsize=8)
+        else:
+            ax.set_yticks([])
+        ax.set_xlim(0, 1)
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.0%}"))
+        ax.set_title(issue.replace("_", " "), fontsize=10, loc="left")
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, fontsize=8)
+    axes[-1].set_xlabel("share of agreements")
+    fig.suptitle("Agreed terms", fontsize=11)
+    return _save(fig, Path(out))
+
+
 # --------------------------------------------------------------------------- comparison
 
 
