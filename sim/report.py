@@ -568,7 +568,7 @@ def comparison_tables(comp: Mapping[str, Any], paired: bool) -> list[Raw]:
     rows = []
     for r in comp.get("timing", []):
         mean_a, mean_b = (r.get("pair_mean_a"), r.get("pair_mean_b")) if paired else (r.get("mean_a"), r.get("mean_b"))
-        rows.append([r["measure"], num(mean_a, ".2f"), num(mean_b, ".2f"), _diff_cell(r, "+.2f"),
+        rows.append([r["measure"], num(mean_a, ".2f"), num(mean_b, ".2f"), _diff_cell(r, "+.2f", "measure"),
                      f"{num(r.get('lo'), '+.2f')} to {num(r.get('hi'), '+.2f')}", _pval(r.get("p_value")),
                      str(r.get("covers", ""))])
     parts.append(table(["measure", f"mean in {a}", f"mean in {b}", "change (months)", "95% interval", "p-value",
@@ -583,11 +583,12 @@ def comparison_tables(comp: Mapping[str, Any], paired: bool) -> list[Raw]:
     return parts
 
 
-def _diff_cell(r: Mapping[str, Any], fmt: str = "") -> Raw:
-    """The change, in bold when its 95% interval excludes 0."""
+def _diff_cell(r: Mapping[str, Any], fmt: str = "", key: str = "outcome") -> Raw:
+    """The change, in bold when its 95% interval excludes 0 (``data-outcome`` or ``data-measure``: what changed)."""
     d, lo, hi = r.get("diff"), r.get("lo"), r.get("hi")
     clear = not any(x is None or _nan(x) for x in (d, lo, hi)) and (lo > 0 or hi < 0)
-    attrs = f' data-diff="{float(d)!r}"' if d is not None and not _nan(d) else ""
+    attrs = f' data-{key}="{h(r.get(key, ""))}"'
+    attrs += f' data-diff="{float(d)!r}"' if d is not None and not _nan(d) else ""
     text = num(d, fmt) if fmt else pts(d)
     return Raw(f'<td class="{"clear" if clear else ""}"{attrs}>{h(text)}</td>')
 
