@@ -244,6 +244,8 @@ th, td { border-bottom: 1px solid var(--rule); padding: .3rem .6rem; text-align:
 th { background: var(--band); }
 td { font-variant-numeric: tabular-nums; }
 table.facts th { width: 12rem; }
+.scroll { overflow-x: auto; max-width: 100%; }
+table.points th, table.points td { padding: .3rem .4rem; }
 table.evidence { width: 100%; table-layout: fixed; font-size: .82rem; }
 table.evidence td:nth-child(1) { width: 34%; overflow-wrap: anywhere; font-family: "DejaVu Sans Mono", monospace; }
 table.evidence td:nth-child(2) { width: 18%; overflow-wrap: anywhere; }
@@ -261,6 +263,10 @@ footer { margin-top: 3rem; color: var(--muted); font-size: .8rem; border-top: 1p
 @page { size: A4; margin: 16mm 14mm 18mm; @bottom-right { content: counter(page) " / " counter(pages); font-size: 9pt; } }
 @media print {
   body { font-size: 10pt; max-width: none; padding: 0; }
+  table { font-size: 8.5pt; max-width: 100%; }
+  th, td { padding: 2pt 4pt; overflow-wrap: anywhere; }
+  table.changes { width: 100%; }
+  .scroll { overflow: visible; }
   nav { display: none; }
   h2 { break-after: avoid; page-break-after: avoid; }
   h3, caption { break-after: avoid; page-break-after: avoid; }
@@ -562,7 +568,7 @@ def comparison_tables(comp: Mapping[str, Any], paired: bool) -> list[Raw]:
         name = f"class: {r['outcome']}" if is_class else OUTCOME_TEXT.get(r["outcome"], r["outcome"])
         rows.append([name, cell(pct(r["p_a"]), p_a=r["p_a"]), cell(pct(r["p_b"]), p_b=r["p_b"]),
                      _diff_cell(r), cell(f"{pts(r['lo'])} to {pts(r['hi'])}", lo=r["lo"], hi=r["hi"]),
-                     _pval(r.get("p_value")), str(r.get("test", ""))])
+                     _pval(r.get("p_value")), str(r.get("test", "")).replace("_", " ")])
     parts.append(table(["outcome", f"P({a})", f"P({b})", "change (points)", "95% interval", "p-value", "test"],
                        rows, "changes", caption="Outcomes"))
     rows = []
@@ -639,9 +645,9 @@ def sweep_report(source: Source, folder: Path) -> Page:
                      num(am.get("median"), ".0f"),
                      f"{num(am['p10'], '.0f')} – {num(am['p90'], '.0f')}" if am.get("runs_with_value") else "–",
                      f"{lm['median']:+,.0f}" if lm else "–"])
-    head = ["point", *params, *[f"P({OUTCOME_TEXT[k]})" for k in OUTCOMES], "agreement 95%",
-            "median agreement month", "10th – 90th pct", "median land km2"]
-    parts.append(table(head, rows, "points", caption="Every point"))
+    head = ["point", *[Raw(h(p).replace(".", ".<wbr>")) for p in params], *[f"P({OUTCOME_TEXT[k]})" for k in OUTCOMES],
+            "agreement 95%", "median agreement month", "10th – 90th pct", "median land km2"]
+    parts.append(Raw(f'<div class="scroll">{table(head, rows, "points", caption="Every point")}</div>'))
     if len(source.summary.get("points", [])) > 200:
         parts.append(para(f"The first 200 of {len(source.summary['points'])} points; all are in summary.json.", "note"))
     page.section("outcomes", "Outcome probabilities, timing and land by point", *parts)
@@ -665,7 +671,25 @@ def _sweep_figures(source: Source, result: Any, folder: Path) -> list[tuple[Path
                    if source.scenario is not None else None)
         paths = sweep_figures(result.points, result.runs, result.params, folder,
                               title=f"{source.name}: {result.design} sweep", options=options)
-    return [(p, p.stem.replace("__", " and ").replace("_", " ")) for p in paths]
+    return [(p, _sweep_caption(p.stem, result.params)) for p in paths]
+
+
+def _sweep_caption(stem: str, params: Sequence[str]) -> str:
+    """What a sweep figure shows, from its file name (as :func:`sim.plots.sweep_figures` names them)."""
+    from sim.plots import safe_name
+
+    names = {safe_name(p): p for p in params}
+    first = params[0] if params else "the first parameter"
+    if stem.startswith("outcome_vs_"):
+        return f"Outcome probabilities against {names.get(stem.removeprefix('outcome_vs_'), stem)}, with 95% Wilson bands"
+    if stem.startswith("heatmap_"):
+        a, _, b = stem.removeprefix("heatmap_").partition("__")
+        return f"P(agreement) by {names.get(a, a)} and {names.get(b, b)}"
+    if stem == "agreement_month":
+        return f"Month of agreement by {first}"
+    if stem == "terms":
+        return f"Agreed terms by {first}"
+    return stem.replace("_", " ")
 
 
 def _sensitivity_parts(design: str, sens: Mapping[str, Any]) -> list[Raw]:

@@ -64,8 +64,12 @@ def runs(tmp_path_factory):
     eu = run_batch(str(SCENARIOS / "eu_uk_mediation.yaml"), runs=200, seed=6, out=out).run_dir
     sweep = run_sweep(str(SCENARIOS / "baseline.yaml"), {"actors.moscow.resolve": "0.5,0.8"}, runs=80, seed=2,
                       out=out).run_dir
+    bare = run_sweep(str(SCENARIOS / "baseline.yaml"), {"actors.moscow.resolve": "0.5,0.8",
+                                                       "actors.kyiv.cost_sensitivity": "0.005,0.02"},
+                     runs=40, seed=2, out=out, figures=False).run_dir
     saved = compare_many(base, [push], out=out).run_dir
-    return {"out": out, "base": base, "push": push, "eu": eu, "sweep": sweep, "comparison": saved}
+    return {"out": out, "base": base, "push": push, "eu": eu, "sweep": sweep, "bare_sweep": bare,
+            "comparison": saved}
 
 
 def report(tmp_path, *dirs, extra=()) -> tuple[str, Page]:
@@ -160,6 +164,17 @@ def test_sweep_report(runs, tmp_path, capsys):
     images = assert_self_contained(text, page)
     assert len(images) == len(manifest["figures"]) >= 3
     assert images[0] == (runs["sweep"] / manifest["figures"][0]).read_bytes()  # the sweep's own figures
+
+
+def test_sweep_run_without_figures_gets_them_drawn_by_the_sweep_code(runs, tmp_path):
+    assert not list(runs["bare_sweep"].glob("*.png"))
+    text, page = report(tmp_path, runs["bare_sweep"])
+    images = assert_self_contained(text, page)
+    assert len(images) == 5  # outcome vs each parameter, the heat map, agreement month, terms
+    body = "".join(page.text)
+    assert "P(agreement) by actors.moscow.resolve and actors.kyiv.cost_sensitivity" in body
+    assert "Outcome probabilities against actors.kyiv.cost_sensitivity, with 95% Wilson bands" in body
+    assert not list(runs["bare_sweep"].glob("*.png"))  # drawn for the page only
 
 
 def test_several_batches_say_what_changed_paired_where_they_can(runs, tmp_path, capsys):
@@ -354,3 +369,13 @@ def test_chromium_renders_three_batches_without_overflow(runs, tmp_path):
     assert seen["overflow"] <= 0, "the page is wider than the window"
     assert all(u.startswith(("file:", "data:")) for u in seen["fetched"]), seen["fetched"]
 
+
+def test_chromium_renders_a_two_parameter_sweep_without_overflow(runs, tmp_path):
+    html = tmp_path / "sweep.html"
+    assert main(["report", str(runs["bare_sweep"]), "--out", str(html)]) == 0
+    seen = render(html, "report_sweep.png")
+    assert "P(agreement)" in seen["outcomes"] and "0.5" in seen["outcomes"]
+    assert "Outcome probabilities, timing and land by point" in seen["headings"]
+    assert len(seen["images"]) == 5 and all(i["complete"] and i["w"] > 300 for i in seen["images"])
+    assert seen["overflow"] <= 0, "the page is wider than the window"
+    assert all(u.startswith(("file:", "data:")) for u in seen["fetched"]), seen["fetched"]
