@@ -21,6 +21,10 @@ A parameter with more than :data:`MAX_LEVELS` distinct values (a sampled
 design) is cut into about :data:`BINS` quantile bins, shown at their centres.
 
 :func:`compare_figure` draws the paired differences of two scenarios.
+
+For reports (:mod:`sim.report`), :func:`batch_outcome_figure`,
+:func:`batch_timing_figure` and :func:`batch_terms_figure` draw one or more
+batches from their summaries (:func:`sim.summary.summarize`) alone.
 """
 
 from __future__ import annotations

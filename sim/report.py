@@ -47,6 +47,8 @@ KINDS = ("batch", "sweep", "comparison")
 EXPECTED = ("a run directory of `negsim run` (a batch), `negsim sweep` (a sweep) or `negsim compare` "
             "(a comparison), holding manifest.json")
 OUTCOME_TEXT = {"no_talks": "no talks", "talks_failed": "talks failed", "agreement": "agreement"}
+SUMMARY_KEYS = {"batch": ("outcomes", "outcome_classes", "talks_month", "agreement_month", "terms"),
+                "sweep": ("points",), "comparison": ("comparisons",)}
 TIMING = (("talks_month", "talks first open"), ("agreement_month", "agreement"),
           ("kursk_retaken_month", "Kursk area retaken"))
 
@@ -94,7 +96,12 @@ def read_source(path: str | Path) -> Source:
         raise StoreError(f"{p}: a complete {kind} without {', '.join(missing)}; expected {EXPECTED}")
     if kind != "comparison":
         store.check_manifest(p, manifest)
-    summary = _read_json(p / ("comparison.json" if kind == "comparison" else "summary.json"))
+    name = "comparison.json" if kind == "comparison" else "summary.json"
+    summary = _read_json(p / name)
+    lacking = [k for k in SUMMARY_KEYS[kind] if not isinstance(summary.get(k), dict | list)]
+    if lacking:
+        raise StoreError(f"{p / name}: not the {name} of a {kind} (no {', '.join(lacking)}); "
+                         f"it was edited or written by another program")
     source = Source(p, kind, manifest, summary)
     if kind != "comparison":
         _attach_scenario(source)
@@ -728,8 +735,11 @@ def comparison_report(source: Source, folder: Path) -> Page:
     sides = comparison_sides(source)
     paired = bool(source.manifest.get("paired", True))
     if sides is not None:
-        sources = [read_source(p) for p in sides]
-        if all(s.kind == "batch" for s in sources):
+        try:
+            sources = [read_source(p) for p in sides]
+        except (UsageError, StoreError):  # a batch changed since: show the comparison as saved
+            sources = []
+        if sources and all(s.kind == "batch" for s in sources):
             page = batches_report(sources, folder, paired=paired)
             page.sections[0][2].insert(0, para(f"The comparison saved in {source.path}; its batches are read from "
                                                 f"their own run directories."))

@@ -271,6 +271,13 @@ def test_unfinished_batch_exits_2(runs, tmp_path, capsys):
     (unfinished / "manifest.json").write_text(json.dumps(manifest))
     err = bad([unfinished, "--out", tmp_path / "r.html"], capsys)
     assert f"{unfinished}: the batch is not complete (status 'interrupted'); finish it with: negsim resume" in err
+    manifest["status"] = "complete"
+    (unfinished / "manifest.json").write_text(json.dumps(manifest))
+    (unfinished / "summary.json").write_text(json.dumps({"runs": 300}))
+    err = bad([unfinished, "--out", tmp_path / "r.html"], capsys)
+    assert f"{unfinished / 'summary.json'}: not the summary.json of a batch (no outcomes, outcome_classes" in err
+    (unfinished / "summary.json").unlink()
+    assert "a complete batch without summary.json" in bad([unfinished, "--out", tmp_path / "r.html"], capsys)
 
 
 def pdf_objects(data: bytes) -> bytes:
