@@ -640,7 +640,8 @@ def print_comparison_set(out: Console, result: Any) -> None:
 def print_comparison(out: Console, result: Any) -> None:
     c = result.comparison
     kind = "paired by replicate" if c.paired else "unpaired"
-    t = Table(title=f"{result.label_a} (A) vs {result.label_b} (B): {c.n:,} runs each, {kind}", title_justify="left")
+    runs = f"{c.n:,} runs each" if c.n is not None else f"{c.n_a:,} and {c.n_b:,} runs"
+    t = Table(title=f"{result.label_a} (A) vs {result.label_b} (B): {runs}, {kind}", title_justify="left")
     for col in ("outcome", "P(A)", "P(B)", "B - A", "95% interval", "p-value", "test"):
         t.add_column(col, justify="left" if col in ("outcome", "test") else "right")
     for _, r in c.outcomes.iterrows():

@@ -276,3 +276,17 @@ def test_every_json_output_is_strict_json(tmp_path, capsys):
     for argv in commands:
         assert main(argv) == 0, argv
         _strict(capsys.readouterr().out)
+
+
+def test_unpaired_batches_of_different_sizes_print(tmp_path, capsys):
+    """`compare --unpaired` of batches with different run counts: a table titled with both counts, no error."""
+    from pathlib import Path
+
+    from sim.cli import main
+
+    root = Path(__file__).resolve().parents[1] / "scenarios"
+    a = sim.run_batch(root / "baseline.yaml", runs=200, seed=7, out=tmp_path).run_dir
+    b = sim.run_batch(root / "eu_uk_mediation.yaml", runs=150, seed=8, out=tmp_path).run_dir
+    assert main(["compare", str(a), str(b), "--unpaired", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "200 and 150 runs, unpaired" in out
