@@ -220,6 +220,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--replicate", type=int, default=0)
     p.add_argument("--json", action="store_true", help="the run's results row and monthly log as JSON")
+    p.add_argument("--brief", action="store_true", help="a line or two a run of months where nothing new happens")
+    p.add_argument("--glossary", action="store_true", help="print the glossary with --brief too")
+    p.add_argument("--outcome", choices=("agreement", "talks_failed", "no_talks"), default=None,
+                   help="explain the first replicate from --replicate upward that ends this way")
+    p.add_argument("--figure", metavar="PNG", default=None, help="draw the run (territory, values, weariness, talks)")
+    p.add_argument("--csv", metavar="FILE", default=None, help="write the labelled monthly table")
     p.set_defaults(func=cmd_explain)
 
     p = sub.add_parser("report", help="one self-contained HTML page (and --pdf) of batches, a sweep or a comparison")
@@ -823,7 +829,7 @@ def cmd_play(args: argparse.Namespace) -> int:
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
-    from sim.explain import explain
+    from sim.explain import draw_run, explain, find_replicate, write_csv
     from sim.loading import load_scenario
     from sim.shocks import MAX_SEED
 
@@ -837,13 +843,26 @@ def cmd_explain(args: argparse.Namespace) -> int:
     if not 0 <= args.replicate < 2**63:
         raise UsageError(f"--replicate must be a whole number from 0 to 2**63 - 1 (got {args.replicate})")
     sc = load_scenario(args.file)
-    ex = explain(sc, args.seed, args.replicate)
+    replicate = args.replicate
+    if args.outcome:
+        found, searched = find_replicate(sc, args.seed, args.outcome, args.replicate)
+        if found is None:
+            raise UsageError(f"no replicate ends in {args.outcome} among the {searched} searched "
+                             f"(replicates {args.replicate} to {args.replicate + searched - 1} of seed {args.seed})")
+        replicate = found
+    ex = explain(sc, args.seed, replicate, brief=args.brief, words=True if args.glossary else None)
+    c = ex.model.compiled
+    written = []
+    if args.csv:
+        written.append(f"Table: {write_csv(c, ex.model, args.csv)}")
+    if args.figure:
+        written.append(f"Figure: {draw_run(c, ex.model, args.figure, ex.row)}")
     if args.json:
         row = {k: (None if _isna(v) else v) for k, v in ex.row.items()}
-        _emit_json({"row": row, "months": ex.model.log})
+        _emit_json({"row": row, "months": ex.model.log, "why": ex.why})
         return 0
     out = _out(args)
-    for line in ex.lines:
+    for line in [*ex.lines, *written]:
         out.print(line, markup=False)
     return 0
 

@@ -270,6 +270,7 @@ class NegotiationModel(mesa.Model):
                           "answers": answers, "votes": votes, "agreed": agreed,
                           "judgement": [float(p["temperature"] * g.judgement) for g in govs],
                           "round_month": self.round_month}
+        entry["talks"]["margins"] = {g: float(m[x]) for g, m in margins.items()}  # how far the deal clears each public's bar
         if self.decide is not None:
             entry["talks"]["played"] = played
         if agreed:
