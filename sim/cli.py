@@ -842,6 +842,11 @@ def cmd_explain(args: argparse.Namespace) -> int:
         raise UsageError(f"--seed must be a whole number from 0 to 2**128 - 1 (got {args.seed})")
     if not 0 <= args.replicate < 2**63:
         raise UsageError(f"--replicate must be a whole number from 0 to 2**63 - 1 (got {args.replicate})")
+    for flag, name, suffix in (("--figure", args.figure, ".png"), ("--csv", args.csv, None)):
+        if name is not None and not Path(name).resolve().parent.is_dir():
+            raise UsageError(f"{flag} {name}: the folder {Path(name).resolve().parent} does not exist")
+        if name is not None and suffix and Path(name).suffix.lower() != suffix:
+            raise UsageError(f"{flag} {name}: expected a file name ending in {suffix}")
     sc = load_scenario(args.file)
     replicate = args.replicate
     if args.outcome:

@@ -74,11 +74,12 @@ def result_row(c: Compiled, model: NegotiationModel) -> pd.Series:
 
 
 def find_replicate(scenario: Scenario, seed: int, outcome: str, start: int = 0,
-                   limit: int = SEARCH_LIMIT) -> tuple[int | None, int]:
+                   limit: int | None = None) -> tuple[int | None, int]:
     """The first replicate from ``start`` upward whose outcome is ``outcome`` (vector engine), and how many were searched."""
     from sim.batch import simulate_block
 
     c = compile_scenario(scenario)
+    limit = SEARCH_LIMIT if limit is None else limit
     searched = 0
     while searched < limit:
         n = min(SEARCH_BLOCK, limit - searched)
@@ -194,6 +195,25 @@ def event_changes(c: Compiled, model: NegotiationModel) -> dict[int, list[str]]:
     return out
 
 
+def how_it_works(c: Compiled, model: NegotiationModel) -> list[str]:
+    """The model's mechanisms in a paragraph: the month, the costs, offers and counter-offers, ratification."""
+    med = ("the lead mediator offers first, then the two governments in turn make counter-offers"
+           if np.asarray(model.p["med_active"]).any() else "the governments take turns to make offers")
+    voters = [actor_name(c, p) for g, p in enumerate(c.publics)
+              if p is not None and float(np.asarray(model.p["ratifies"])[g]) > 0]
+    vote = (f"the {' and the '.join(voters)} then ratif{'ies' if len(voters) == 1 else 'y'} it in a vote" if voters
+            else "both sign it (no public votes on it)")
+    return [
+        "How a month works: the front moves and both sides take casualties; each government learns how fast "
+        "the front is moving and counts its costs (lives and ground lost), which weigh on its value of "
+        "fighting on and, through war-weariness, on its public. Talks open only in a hurting stalemate with a "
+        f"way out. In talks {med}. A government accepts an offer worth at least what it wants (its value of "
+        "fighting on, or of holding out for a better offer), give or take its own lean; a deal both "
+        f"accept holds only if {vote}. Each month without a deal, talks break down with chance "
+        f"{chance(float(model.p['breakdown']))}.",
+    ]
+
+
 def glossary(c: Compiled, lookahead: float) -> list[str]:
     """The few terms the narrative keeps, each in a line."""
     terms = [
@@ -236,9 +256,7 @@ def narrate(c: Compiled, model: NegotiationModel, row: pd.Series | None = None, 
              + (f"; mediators: {', '.join(actor_name(c, m) for m in c.mediators)}." if c.mediators else
                 "; no mediator.")]
     if not brief:
-        lines.append("Each month the front moves, both sides count their losses and learn how fast the front is "
-                     "moving, and each government weighs what fighting on would bring against what a deal would "
-                     "give it.")
+        lines += how_it_works(c, model)
     if (not brief) if words is None else words:
         lines += glossary(c, float(model.p["lookahead"]))
     events = event_changes(c, model)
@@ -378,8 +396,7 @@ def _talks(c: Compiled, model: NegotiationModel, e: dict[str, Any]) -> list[str]
         if not voted:
             continue
         if not all(a for _, a in talk["answers"]):
-            out.append(f"    {pub} is not asked to vote: the governments did not both accept.")
-            continue
+            continue  # a public votes only on a deal both governments accepted
         out.append(f"    {pub} {'ratifies' if ok else 'votes the deal down'} (before the vote it would ratify "
                    f"with chance {chance(prob)}).")
     if talk["agreed"]:

@@ -167,7 +167,7 @@ def test_explain_matches_the_batch_row(baseline):
                 assert a == pytest.approx(b, abs=1e-9), col
             else:
                 assert a == b, col
-        assert ex.lines[-1].startswith(f"Outcome: {row['outcome'].replace('_', ' ')}")
+        assert any(line.startswith(f"Outcome: {row['outcome'].replace('_', ' ')}") for line in ex.lines)
         assert len(ex.series()) == len(ex.model.log)
 
 
