@@ -422,13 +422,15 @@ def _red_lines_crossed(c: Compiled, model: NegotiationModel, x: int, g: int) -> 
 
 
 def _kind(e: dict[str, Any]) -> tuple:
-    """What kind of month it is: a run of months of one kind, with nothing new, is folded by ``brief``."""
+    """What kind of month it is: months of one kind in a row, with no event, are folded by ``brief``.
+
+    A quiet month's kind is why talks stay closed; a talks month's kind is whether anyone played it, so a
+    round of talks is one block until it breaks down (or an event or the deal comes).
+    """
     talk = e.get("talks")
     if talk is None:
         return ("quiet", *_opening_key(e))
-    both = all(ok for _, ok in talk["answers"])
-    votes = tuple(ok for _, ok, v in talk["votes"].values() if v) if both else ()
-    return ("talks", tuple(ok for _, ok in talk["answers"]), votes, bool(talk.get("played")))
+    return ("talks", bool(talk.get("played")))
 
 
 def _opening_key(e: dict[str, Any]) -> list:
@@ -445,14 +447,14 @@ def _opening_key(e: dict[str, Any]) -> list:
 
 
 def _brief(c: Compiled, model: NegotiationModel, months: list[dict[str, Any]], events: dict[int, list[str]]) -> list[str]:
-    """A line or two per run of months of one kind: no event, no talks opening, breaking down or ending inside it."""
+    """A block per run of months of one kind: no event, no talks opening, breaking down or agreeing inside it."""
     out: list[str] = []
     i = 0
     while i < len(months):
         j = i + 1
-        if not events.get(months[i]["month"]):
+        if not events.get(months[i]["month"]) and not (months[i].get("talks") or {}).get("agreed"):
             while (j < len(months) and not events.get(months[j]["month"]) and _kind(months[j]) == _kind(months[i])
-                   and not months[j].get("opened")
+                   and not months[j].get("opened") and not (months[j].get("talks") or {}).get("agreed")
                    and not (months[j - 1].get("talks") or {}).get("breakdown")):
                 j += 1
         out += _brief_block(c, model, months[i:j], events.get(months[i]["month"], []))
@@ -464,9 +466,29 @@ def short_terms(c: Compiled, package: int) -> str:
     return ", ".join(f"{k.replace('_', ' ')}: {v.replace('_', ' ')}" for k, v in c.term_names(package).items())
 
 
+def _month_list(months: list[int]) -> str:
+    if len(months) == 1:
+        return f"month {months[0]}"
+    steps = {b - a for a, b in zip(months, months[1:], strict=False)}
+    if len(steps) == 1 and len(months) > 2:
+        step = steps.pop()
+        every = {1: "each month", 2: "every other month", 3: "every third month"}.get(step, f"every {step} months")
+        return f"months {months[0]} to {months[-1]}, {every}"
+    return "months " + ", ".join(str(m) for m in months)
+
+
+def _answers(c: Compiled, talk: dict[str, Any]) -> str:
+    govs = [actor_name(c, g) for g in c.governments]
+    said = [f"{govs[g]}{' (a player)' if _played(talk, 'answers', g) else ''} {'accepts' if ok else 'rejects'}"
+            for g, (_, ok) in enumerate(talk["answers"])]
+    if all(ok for _, ok in talk["answers"]):
+        said += [f"the {actor_name(c, c.publics[int(g)])}{' (a player)' if _played(talk, 'votes', int(g)) else ''} "
+                 f"{'ratifies' if ok else 'votes it down'}" for g, (_, ok, v) in talk["votes"].items() if v]
+    return ", ".join(said)
+
+
 def _brief_block(c: Compiled, model: NegotiationModel, block: list[dict[str, Any]], events: list[str]) -> list[str]:
     start, first, last = c.scenario.model.start, block[0], block[-1]
-    govs = [actor_name(c, g) for g in c.governments]
     many = len(block) > 1
     when = (f"Months {first['month']}-{last['month']} ({month_label(start, first['month'])} to "
             f"{month_label(start, last['month'])})" if many else
@@ -476,41 +498,43 @@ def _brief_block(c: Compiled, model: NegotiationModel, block: list[dict[str, Any
     out = [f"{when}: {gained(change)}{' in all' if many else ''}; casualties {SIDES[0]} {cas[0]:,.0f}, "
            f"{SIDES[1]} {cas[1]:,.0f}."]
     out += [f"  Timed event: {ev}." for ev in events]
-    talk = first.get("talks")
-    if talk is None:
+    if first.get("talks") is None:
         out.append("  " + _quiet(c, block))
         return out
     said = []
     if first.get("opened"):
         said.append(f"Talks open (a hurting stalemate with a way out; chance {chance(first['ripeness'])})")
-    offers: dict[int, list[str]] = {}
+    # offers folded by what was offered and how it was answered; each with its proposers and months
+    groups: dict[tuple, dict[str, Any]] = {}
     for m in block:
-        offers.setdefault(m["talks"]["package"], [])
-        who = _proposer(c, m["talks"])
-        if who not in offers[m["talks"]["package"]]:
-            offers[m["talks"]["package"]].append(who)
+        talk = m["talks"]
+        key = (talk["package"], _answers(c, talk))
+        grp = groups.setdefault(key, {"who": [], "months": [], "territory": m["territory"]})
+        if _proposer(c, talk) not in grp["who"]:
+            grp["who"].append(_proposer(c, talk))
+        grp["months"].append(m["month"])
+        grp["territory"] = m["territory"]
     parts = []
-    for x, who in offers.items():
-        land = land_words(c, model, x, last["territory"])
-        parts.append(f"by {' and '.join(who)}: {short_terms(c, x)}" + (f" ({land})" if land else ""))
+    for (x, answers), grp in groups.items():
+        land = land_words(c, model, x, grp["territory"])
+        if land and len(grp["months"]) > 1 and not land.startswith("no land"):
+            land += f" at the line of month {grp['months'][-1]}"
+        offer = f"by {' and '.join(grp['who'])}: {short_terms(c, x)}" + (f" ({land})" if land else "")
+        parts.append(f"{offer}. {answers[0].upper() + answers[1:]}" if not many else
+                     f"{_month_list(grp['months'])[0].upper() + _month_list(grp['months'])[1:]}, {offer}. "
+                     f"{answers[0].upper() + answers[1:]}{' each time' if len(grp['months']) > 1 else ''}")
+    end = (". Agreement: the deal is signed" if last["talks"]["agreed"] else
+           ". The talks break down" if last["talks"].get("breakdown") else "")
     if not many:
         said.append(f"An offer {parts[0]}")
-    elif len(offers) == 1:
-        said.append(f"The same offer each month {parts[0]}")
-    else:
-        said.append(f"{len(block)} offers, {len(offers)} different: " + "; ".join(parts))
-    answers = [(govs[g] + (" (a player)" if _played(talk, "answers", g) else ""), ok)
-               for g, (_, ok) in enumerate(talk["answers"])]
-    each = " each month" if many else ""
-    said.append(", ".join(f"{n} {'accepts' if ok else 'rejects'}" for n, ok in answers) + each)
-    if all(ok for _, ok in answers):
-        votes = [(actor_name(c, c.publics[int(g)]), ok) for g, (_, ok, v) in talk["votes"].items() if v]
-        said += [f"{n} {'ratifies' if ok else 'votes it down'}{each}" for n, ok in votes]
-    if last["talks"]["agreed"]:
-        said.append("Agreement: the deal is signed")
-    elif last["talks"].get("breakdown"):
-        said.append("The talks break down")
-    out.append("  " + ". ".join(said) + ".")
+        out.append("  " + ". ".join(said) + end + ".")
+        return out
+    if len(groups) == 1:
+        out.append("  " + "".join(f"{s}. " for s in said) + f"The same offer, {parts[0][0].lower() + parts[0][1:]}{end}.")
+        return out
+    out.append("  " + "".join(f"{s}; " for s in said) + f"{len(block)} offers:")
+    out += [f"  - {part}." for part in parts]
+    out[-1] = out[-1][:-1] + end + "."
     return out
 
 

@@ -100,14 +100,19 @@ def test_brief_folds_a_failed_run_onto_one_screen(baseline, batch):
     assert "Words used here:" in "\n".join(explain(baseline, SEED, r, brief=True, words=True).lines)
 
 
-def test_brief_block_says_the_same_offer_when_nothing_changes(baseline, batch):
-    """A folded run of talks months holds one answer pattern; its offers are those of the log."""
+def test_brief_keeps_every_offer_and_answer(baseline, batch):
+    """Folding drops repeats only: every package offered, and how each was answered, is still told."""
     r = first(batch, "talks_failed")
     ex = explain(baseline, SEED, r, brief=True)
     text = " ".join(" ".join(ex.lines).split())
     talks = [e for e in ex.model.log if e.get("talks")]
     for e in talks:
-        assert ex_mod.short_terms(ex.model.compiled, e["talks"]["package"]) in text
+        t = e["talks"]
+        answers = ", ".join(f"{n} {'accepts' if ok else 'rejects'}"
+                            for n, (_, ok) in zip(("Kyiv", "Moscow"), t["answers"], strict=True))
+        told = f"{ex_mod.short_terms(ex.model.compiled, t['package'])} ("
+        assert told in text
+        assert any(answers in text[i:i + 400] for i in [m.start() for m in re.finditer(re.escape(told), text)])
 
 
 def _why(lines: list[str]) -> str:
@@ -233,6 +238,7 @@ def test_narrate_tells_a_model_from_its_log_and_who_played(baseline, batch):
     assert f"Kyiv (a player) {'accepts' if talk['answers'][0][1] else 'rejects'}" in text
     assert "Moscow (a player)" not in text or proposer == "Moscow"
     assert "(a player)" not in "\n".join(ex.lines)
+    assert f"{proposer} (a player)" in "\n".join(narrate(c, model, brief=True))
 
 
 def test_monthly_table_from_the_model_matches_the_datacollector(baseline):
