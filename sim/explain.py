@@ -250,10 +250,11 @@ def narrate(c: Compiled, model: NegotiationModel, row: pd.Series | None = None, 
         row = result_row(c, model)
     start = c.scenario.model.start
     govs = [actor_name(c, g) for g in c.governments]
+    active = [m for i, m in enumerate(c.mediators) if np.asarray(model.p["med_active"])[i] > 0]
     lines = [f"Scenario {c.scenario.name}, replicate {int(row['replicate'])}: starts {start}. Russia holds "
              f"{model.p['territory0']:,.0f} km2 of Ukraine; Ukraine holds {model.p['kursk0']:,.0f} km2 of "
              f"Russia's Kursk region. {govs[0]} governs Ukraine and {govs[1]} Russia"
-             + (f"; mediators: {', '.join(actor_name(c, m) for m in c.mediators)}." if c.mediators else
+             + (f"; mediators: {', '.join(actor_name(c, m) for m in active)}." if active else
                 "; no mediator.")]
     if not brief:
         lines += how_it_works(c, model)
