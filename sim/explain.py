@@ -79,7 +79,7 @@ def find_replicate(scenario: Scenario, seed: int, outcome: str, start: int = 0,
     from sim.batch import simulate_block
 
     c = compile_scenario(scenario)
-    limit = SEARCH_LIMIT if limit is None else limit
+    limit = min(SEARCH_LIMIT if limit is None else limit, 2**63 - start)
     searched = 0
     while searched < limit:
         n = min(SEARCH_BLOCK, limit - searched)
@@ -271,7 +271,11 @@ def narrate(c: Compiled, model: NegotiationModel, row: pd.Series | None = None, 
         for m in months:
             lines += _month(c, model, m, events.get(m["month"], []))
             lines.append("")
-    lines.append(_outcome(c, row))
+    if model.running and row["outcome"] != "agreement":  # a run still being stepped (a game in play)
+        lines.append(f"So far: month {len(model.log)} of {c.horizon}, no deal yet"
+                     + (f"; talks first opened in month {int(row['talks_month'])}." if pd.notna(row["talks_month"]) else "."))
+    else:
+        lines.append(_outcome(c, row))
     lines += why(c, model, row)
     return wrap(lines)
 
@@ -300,7 +304,8 @@ def _month(c: Compiled, model: NegotiationModel, e: dict[str, Any], events: list
     out = [f"Month {t} ({month_label(c.scenario.model.start, t)})"]
     out += [f"  Timed event: {ev}." for ev in events]
     out.append(f"  Front: {gained(e['change'])} (Russia now holds {e['territory']:,.0f} km2 of Ukraine)"
-               + (f"; Russia retakes {e['retaken']:,.0f} km2 of Kursk ({e['kursk']:,.0f} km2 still held by Ukraine)"
+               + (f"; Russia retakes {e['retaken']:,.0f} km2 of Kursk ("
+                  + (f"{e['kursk']:,.0f} km2 still held by Ukraine)" if e["kursk"] > 0 else "none of it is left to Ukraine)")
                   if e["retaken"] > 0 or e["kursk"] > 0 else "") + ".")
     out.append("  Casualties this month: " + ", ".join(
         f"{SIDES[i]} {e['cas_month'][i]:,.0f} ({e['casualties'][i]:,.0f} since the start)" for i in (0, 1)) + ".")
@@ -413,7 +418,7 @@ def _red_lines_crossed(c: Compiled, model: NegotiationModel, x: int, g: int) -> 
     """The active red lines of government g that package x crosses, in words."""
     owners = [(gov, r) for gov in c.governments for r in c.scenario.model.actors[gov].red_lines]
     active = np.asarray(model.p["rl_active"]).reshape(-1)
-    hits = [f"no {', '.join(o.replace('_', ' ') for o in r.forbid)} on {r.issue.replace('_', ' ')}"
+    hits = [f"{r.issue.replace('_', ' ')} not {' or '.join(o.replace('_', ' ') for o in r.forbid)}"
             for li, (gov, r) in enumerate(owners)
             if c.governments.index(gov) == g and active[li] > 0 and c.red_line_masks[li, x]]
     return "; ".join(hits)
@@ -585,7 +590,7 @@ def why(c: Compiled, model: NegotiationModel, row: pd.Series | None = None) -> l
         return _why_agreement(c, talks[-1], govs)
     if talks:
         return _why_failed(c, model, talks, govs, len(log))
-    return _why_no_talks(c, log, govs)
+    return _why_no_talks(c, model, log, govs)
 
 
 def _why_agreement(c: Compiled, e: dict[str, Any], govs: list[str]) -> list[str]:
@@ -631,13 +636,14 @@ def _why_failed(c: Compiled, model: NegotiationModel, talks: list[dict[str, Any]
         k = sum(1 for h, _ in down if int(h) == g)
         out.append(f"  {actor_name(c, c.publics[g])} voted down {k} deal{'s' if k > 1 else ''} both governments had "
                    "accepted.")
+    out += _red_lines_left(c, model)
     breaks = sum(1 for e in talks if e["talks"].get("breakdown"))
     if breaks:
         out.append(f"  Talks broke down {breaks} time{'s' if breaks > 1 else ''}.")
     return out
 
 
-def _why_no_talks(c: Compiled, log: list[dict[str, Any]], govs: list[str]) -> list[str]:
+def _why_no_talks(c: Compiled, model: NegotiationModel, log: list[dict[str, Any]], govs: list[str]) -> list[str]:
     n = len(log)
     out = [f"Why: talks need every precondition met, a hurting stalemate, a way out, and then a draw that the war "
            f"makes likelier the more it hurts; in {n} months that never came together."]
@@ -670,10 +676,27 @@ def _why_no_talks(c: Compiled, log: list[dict[str, Any]], govs: list[str]) -> li
     if no_way:
         out.append(f"  In {no_way} months there was a stalemate but no way out: no deal within the red lines both "
                    "governments valued above fighting on.")
+        out += _red_lines_left(c, model)
     if draws:
         out.append(f"  In {len(draws)} months everything was in place but the draw did not open talks (the chance "
                    f"was at most {chance(max(draws))}).")
     return out
+
+
+def _red_lines_left(c: Compiled, model: NegotiationModel) -> list[str]:
+    """How many packages the active red lines leave on the table, and whose red lines they are."""
+    owners = [(gov, r) for gov in c.governments for r in c.scenario.model.actors[gov].red_lines]
+    active = np.asarray(model.p["rl_active"]).reshape(-1) > 0
+    if not active.any():
+        return []
+    left = int((~c.red_line_masks[active].any(axis=0)).sum())
+    whose = []
+    for g, gov in enumerate(c.governments):
+        lines = [f"{r.issue.replace('_', ' ')} not {' or '.join(o.replace('_', ' ') for o in r.forbid)}"
+                 for li, (owner, r) in enumerate(owners) if owner == gov and active[li]]
+        if lines:
+            whose.append(f"{actor_name(c, c.governments[g])}'s ({'; '.join(lines)})")
+    return [f"  Red lines left {left} of {c.n_packages} possible deals on the table: {' and '.join(whose)}."]
 
 
 # --------------------------------------------------------------------------- table and figure

@@ -150,6 +150,10 @@ def test_why_of_failed_talks_names_the_shortfall(baseline, batch):
         best = max(t["utilities"][g] + t["leverage"][g] - t["needs"][g] for t in rejected)
         assert f"{name} rejected {len(rejected)} of {len(talks)} offers" in why
         assert (f"fell short by {-best:.3f}" if best < 0 else f"cleared what it wanted by {best:.3f}") in why
+    c = ex.model.compiled
+    left = int((~c.red_line_masks.any(axis=0)).sum())  # every red line of the baseline is active
+    assert f"Red lines left {left} of {c.n_packages} possible deals" in why
+    assert "crimea status not returned to ukraine" in why
 
 
 def test_why_of_no_talks_counts_the_conditions(baseline, batch):
@@ -247,3 +251,19 @@ def test_monthly_table_from_the_model_matches_the_datacollector(baseline):
     s = ex.series()
     assert np.allclose(t["russia_holds_km2"], s["territory_km2"].to_numpy(), atol=0.05)
     assert np.allclose(t["war_weariness_ukraine_public"], s["weariness_ukraine_public"].to_numpy(), atol=5e-5)
+
+
+def test_narrate_a_run_still_being_stepped(baseline):
+    from sim.compile import compile_scenario
+    from sim.model import NegotiationModel
+    from sim.shocks import draw
+
+    c = compile_scenario(baseline)
+    model = NegotiationModel(c, draw(c, SEED, [4]).run(0))
+    for _ in range(5):
+        model.step()
+    lines = narrate(c, model, brief=True)
+    assert model.running and f"So far: month 5 of {c.horizon}, no deal yet" in "\n".join(lines)
+    assert not any(line.startswith("Outcome:") for line in lines)
+    assert sum(int(m[2]) - int(m[1]) + 1 if m[2] else 1
+               for line in lines if (m := re.match(r"Months? (\d+)(?:-(\d+))? ", line))) == 5
