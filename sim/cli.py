@@ -833,6 +833,11 @@ def cmd_explain(args: argparse.Namespace) -> int:
     from sim.loading import load_scenario
     from sim.shocks import MAX_SEED
 
+    for flag, name, suffix in (("--figure", args.figure, ".png"), ("--csv", args.csv, None)):
+        if name is not None and not Path(name).resolve().parent.is_dir():
+            raise UsageError(f"{flag} {name}: the folder {Path(name).resolve().parent} does not exist")
+        if name is not None and suffix and Path(name).suffix.lower() != suffix:
+            raise UsageError(f"{flag} {name}: expected a file name ending in {suffix}")
     if args.replay is not None:
         return _explain_replay(args)
     if args.file is None:
@@ -842,11 +847,6 @@ def cmd_explain(args: argparse.Namespace) -> int:
         raise UsageError(f"--seed must be a whole number from 0 to 2**128 - 1 (got {args.seed})")
     if not 0 <= args.replicate < 2**63:
         raise UsageError(f"--replicate must be a whole number from 0 to 2**63 - 1 (got {args.replicate})")
-    for flag, name, suffix in (("--figure", args.figure, ".png"), ("--csv", args.csv, None)):
-        if name is not None and not Path(name).resolve().parent.is_dir():
-            raise UsageError(f"{flag} {name}: the folder {Path(name).resolve().parent} does not exist")
-        if name is not None and suffix and Path(name).suffix.lower() != suffix:
-            raise UsageError(f"{flag} {name}: expected a file name ending in {suffix}")
     sc = load_scenario(args.file)
     replicate = args.replicate
     if args.outcome:
@@ -881,7 +881,7 @@ def _land_words(km2: float) -> str:
 
 def _explain_replay(args: argparse.Namespace) -> int:
     from sim import game
-    from sim.explain import narrate
+    from sim.explain import draw_run, narrate, write_csv
 
     played = game.replay(game.load_replay(args.replay))
     if args.json:
@@ -891,8 +891,13 @@ def _explain_replay(args: argparse.Namespace) -> int:
     out = _out(args)
     out.print(f"A game of {', '.join(played.roles)} played by people (the model played the rest); "
               f"{len(played.moves)} moves were theirs.", markup=False)
-    for line in narrate(played.compiled, played.model, played.row):
+    for line in narrate(played.compiled, played.model, played.row, brief=args.brief,
+                        words=True if args.glossary else None):
         out.print(line, markup=False)
+    if args.csv:
+        out.print(f"Table: {write_csv(played.compiled, played.model, args.csv)}", markup=False)
+    if args.figure:
+        out.print(f"Figure: {draw_run(played.compiled, played.model, args.figure, played.row)}", markup=False)
     return 0
 
 

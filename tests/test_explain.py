@@ -267,3 +267,19 @@ def test_narrate_a_run_still_being_stepped(baseline):
     assert not any(line.startswith("Outcome:") for line in lines)
     assert sum(int(m[2]) - int(m[1]) + 1 if m[2] else 1
                for line in lines if (m := re.match(r"Months? (\d+)(?:-(\d+))? ", line))) == 5
+
+
+def test_a_played_game_told_briefly_with_its_table_and_figure(tmp_path, capsys):
+    moves = tmp_path / "moves.txt"
+    moves.write_text("2 kyiv reject\n")
+    replay = tmp_path / "game.replay.json"
+    assert main(["play", BASELINE, "--as", "kyiv", "--seed", str(SEED), "--moves", str(moves), "--runs", "20",
+                 "--save", str(replay), "--json"]) == 0
+    capsys.readouterr()
+    csv, png = tmp_path / "game.csv", tmp_path / "game.png"
+    assert main(["explain", "--replay", str(replay), "--brief", "--csv", str(csv), "--figure", str(png)]) == 0
+    out = capsys.readouterr().out
+    assert "Kyiv (a player) rejects" in out and "Words used here:" not in out
+    months = pd.read_csv(csv)
+    assert months["month"].iloc[0] == 1 and months["answer_kyiv"].iloc[1] == "rejects"
+    assert png.read_bytes()[:4] == b"\x89PNG"
