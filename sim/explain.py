@@ -390,13 +390,16 @@ def _talks(c: Compiled, model: NegotiationModel, e: dict[str, Any]) -> list[str]
         bar = ("what fighting on is worth to it once it has heard the mediator" if who == 2 else
                "what holding out for a better offer is worth to it")
         crossed = _red_lines_crossed(c, model, x, g)
-        name = govs[g] + (" (a player)" if _played(talk, "answers", g) else "")
-        if crossed:
+        played = _played(talk, "answers", g)
+        name = govs[g] + (" (a player)" if played else "")
+        if crossed and not ok:
             out.append(f"    {name} rejects: the offer crosses its red line ({crossed}).")
             continue
-        out.append(f"    {name} {'accepts' if ok else 'rejects'}: the offer is worth {worth:.3f} to it{side_pay}; "
-                   f"it wants at least {need:.3f}, {bar}; its own lean this run adds {lean:+.3f}. "
-                   f"The proposer reckoned it would accept with chance {chance(prob)}.")
+        reckoning = (f"the offer is worth {worth:.3f} to it{side_pay}; it wants at least {need:.3f}, {bar}; "
+                     f"its own lean this run adds {lean:+.3f}")
+        out.append(f"    {name} {'accepts' if ok else 'rejects'}"
+                   + (f". The model's reckoning for {govs[g]}: {reckoning}." if played else f": {reckoning}.")
+                   + f" The proposer reckoned it would accept with chance {chance(prob)}.")
     for g, (prob, ok, voted) in talk["votes"].items():
         pub = actor_name(c, c.publics[int(g)]) + (" (a player)" if _played(talk, "votes", int(g)) else "")
         if not voted:
@@ -796,7 +799,8 @@ def draw_run(c: Compiled, model: NegotiationModel, path: str | Path, row: pd.Ser
             ax.scatter(months[talks], t[f"wants_at_least_{g}"][talks], color=colours[i], marker="_", s=90,
                        label=f"{govs[i]}: the least it accepts")
     ax.set_ylabel("0 to 1 (worth to each government)")
-    ax.set_title("Fighting on against the deals on offer")
+    ax.set_title("Fighting on against the deals on offer" if t["talks_open"].any() else
+                 "Value of fighting on (talks never opened: no offers)")
     ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=8)
     ax = axes[2]
     for g, pub in enumerate(c.publics):
