@@ -214,6 +214,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the final record as JSON")
     p.set_defaults(func=cmd_play)
 
+    p = sub.add_parser("classroom", parents=[common],
+                       help="a web server where a class plays one game together from their browsers")
+    p.add_argument("file", metavar="FILE")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1; 0.0.0.0 for a "
+                                                         "class on the local network)")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--replicate", type=int, default=0)
+    p.add_argument("--runs", type=int, default=2000, help="model runs to set the class's result against")
+    p.add_argument("--state", default="runs/classroom", metavar="DIR", help="where finished games are saved")
+    p.set_defaults(func=cmd_classroom)
+
     p = sub.add_parser("explain", parents=[common], help="one run, month by month, as a narrative")
     p.add_argument("file", metavar="FILE", nargs="?")
     p.add_argument("--replay", default=None, metavar="FILE", help="tell a game saved by negsim play")
@@ -825,6 +837,43 @@ def cmd_play(args: argparse.Namespace) -> int:
     for line in game.sentences(played, cmp):
         out.print(line, markup=False)
     out.print(f"Replay saved to {path} (negsim explain --replay {path}).", markup=False)
+    return 0
+
+
+def cmd_classroom(args: argparse.Namespace) -> int:
+    from sim.compile import compile_scenario
+    from sim.loading import load_scenario
+    from sim.shocks import MAX_SEED
+
+    if not 0 <= args.seed < MAX_SEED:
+        raise UsageError(f"--seed must be a whole number from 0 to 2**128 - 1 (got {args.seed})")
+    if not 0 <= args.replicate < 2**63:
+        raise UsageError(f"--replicate must be a whole number from 0 to 2**63 - 1 (got {args.replicate})")
+    if not 1 <= args.runs <= 1_000_000:
+        raise UsageError(f"--runs must be a whole number from 1 to 1,000,000 (got {args.runs})")
+    if not 0 <= args.port <= 65535:
+        raise UsageError(f"--port must be from 0 to 65535 (got {args.port})")
+    try:
+        from sim.classroom import Classroom, serve
+    except ImportError as e:
+        raise UsageError(f"negsim classroom needs its web server: pip install 'negsim[classroom]' ({e})") from None
+    c = compile_scenario(load_scenario(args.file))
+    room = Classroom(c, args.seed, args.replicate, state_dir=args.state, runs=args.runs)
+    host = f"[{args.host}]" if ":" in args.host else args.host
+    out = _out(args)
+
+    def ready(port: int) -> None:
+        out.print(f"negsim classroom: scenario {c.scenario.name}, seed {args.seed}, replicate {args.replicate}.",
+                  markup=False)
+        out.print(f"Teacher: http://{host}:{port}/teacher", markup=False)
+        out.print(f"Students: http://{host}:{port}/ (enter the join code the teacher's page shows)", markup=False)
+        out.print("Ctrl-C stops the server; finished games are saved in " + str(args.state), markup=False)
+        sys.stdout.flush()
+
+    try:
+        serve(room, args.host, args.port, ready=ready)
+    except OSError as e:
+        raise UsageError(f"cannot listen on {args.host}:{args.port}: {e}") from None
     return 0
 
 

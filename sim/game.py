@@ -48,12 +48,15 @@ class MoveError(UsageError):
 
 @dataclass(frozen=True)
 class Move:
-    """A person's move: at ``month``, ``role`` makes a ``kind`` decision with ``choice`` (package or yes/no)."""
+    """A person's move: at ``month``, ``role`` makes a ``kind`` decision with ``choice`` (package or yes/no).
+
+    A choice of None is a decision a person left to the model (the classroom: the teacher advanced before
+    the role moved): replayed, it is the model's own choice, and :func:`resume` does not wait for it."""
 
     month: int
     role: str
     kind: str
-    choice: int | bool
+    choice: int | bool | None
     where: str | None = None  # FILE:LINE of a moves file
 
     def key(self) -> tuple[int, str, str]:
@@ -433,7 +436,8 @@ def resume(c: Compiled, seed: int, replicate: int, humans: set[str], moves: list
 
     def decide(d: Decision) -> int | bool | None:
         move = recorded(d)
-        if move is not None or d.role not in humans:
+        left = (d.month, d.role, d.kind) in recorded.moves  # a recorded move of None: left to the model
+        if move is not None or left or d.role not in humans:
             if pending:  # a later stage began: stop before it
                 raise Paused
             return move

@@ -1,0 +1,103 @@
+// negsim classroom: the teacher's page. Start a session, watch who joins, advance the months, download.
+"use strict";
+
+(() => {
+  const {el, api, live, renderMonths, renderFront, renderResults} = negsim;
+  const $ = (id) => document.getElementById(id);
+  let me = JSON.parse(sessionStorage.getItem("negsim.teacher") || "null");
+  let stop = null;
+  let busy = false;
+
+  async function create() {
+    $("start-error").textContent = "";
+    try {
+      const got = await api("POST", "/api/sessions", {});
+      me = {code: got.code, token: got.teacher_token};
+      sessionStorage.setItem("negsim.teacher", JSON.stringify(me));
+      start();
+    } catch (e) {
+      $("start-error").textContent = e.message;
+    }
+  }
+
+  function start() {
+    $("start").classList.add("hidden");
+    for (const id of ["lobby", "controls", "front-box", "months-box"]) $(id).classList.remove("hidden");
+    $("code-big").textContent = me.code;
+    $("address").textContent = location.origin + "/";
+    if (stop) stop();
+    stop = live(me.code, me.token, refresh);
+    refresh();
+  }
+
+  async function advance(until) {
+    if (busy) return;
+    busy = true;
+    $("advance-error").textContent = "";
+    try {
+      await api("POST", `/api/sessions/${me.code}/advance`, {until}, me.token);
+    } catch (e) {
+      $("advance-error").textContent = e.message;
+    }
+    busy = false;
+    refresh();
+  }
+
+  async function download(path, name) {
+    const res = await fetch(`/api/sessions/${me.code}/${path}`, {headers: {Authorization: "Bearer " + me.token}});
+    if (!res.ok) { $("advance-error").textContent = "download failed: HTTP " + res.status; return; }
+    const url = URL.createObjectURL(await res.blob());
+    const a = el("a", {href: url, download: name});
+    document.body.append(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 10000);
+  }
+
+  async function refresh() {
+    let st;
+    try {
+      st = await api("GET", `/api/sessions/${me.code}/state`, undefined, me.token);
+    } catch (e) {
+      if (e.status === 401 || e.status === 404) {
+        sessionStorage.removeItem("negsim.teacher");
+        $("advance-error").textContent = e.message + " (start a new session)";
+        if (stop) stop();
+      }
+      return;
+    }
+    const roles = $("roles");
+    roles.replaceChildren();
+    for (const [role, r] of Object.entries(st.roles)) {
+      const text = role === "observer" ? `observers: ${r.count}`
+        : `${role} (${r.kind}): ${r.taken ? "a student" : "the model"}`;
+      roles.append(el("li", {class: r.taken || (r.count > 0) ? "taken" : "free", text}));
+    }
+    let status = `Month ${st.month} of ${st.horizon}`;
+    if (st.phase === "deciding") {
+      status += ` · talks in month ${st.stage.month}: ` + (st.waiting_for.length
+        ? `waiting for ${st.waiting_for.join(", ")} to ${st.stage.kind}` : "every move is in");
+    } else if (st.phase === "waiting") {
+      status += " · ready: advance when the class is";
+    } else {
+      status += " · the game is over";
+    }
+    $("status").textContent = status;
+    $("advance").disabled = $("advance-decision").disabled = st.finished;
+    renderFront($("front"), st);
+    renderMonths($("months"), st.months);
+    if (st.finished && st.results) {
+      $("results-box").classList.remove("hidden");
+      renderResults($("results"), st.results);
+      document.body.dataset.finished = "true";
+    }
+    document.body.dataset.version = String(st.version);
+  }
+
+  $("create").addEventListener("click", create);
+  $("advance").addEventListener("click", () => advance("month"));
+  $("advance-decision").addEventListener("click", () => advance("decision"));
+  $("csv").addEventListener("click", () => download("game.csv", `negsim-class-${me.code}.csv`));
+  $("replay").addEventListener("click", () => download("game.replay.json", `negsim-class-${me.code}.replay.json`));
+  if (me) start();
+})();
