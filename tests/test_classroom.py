@@ -1,0 +1,327 @@
+"""negsim classroom: the JSON API (every status it answers), the month flow, expiry, limits, saved games."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from starlette.testclient import TestClient
+
+from sim import game
+from sim.batch import simulate_block
+from sim.classroom.app import create_app
+from sim.classroom.room import CODE_PATTERN, Classroom
+from sim.compile import compile_scenario
+from sim.loading import load_scenario
+
+ROOT = Path(__file__).resolve().parents[1]
+BASELINE = ROOT / "scenarios" / "baseline.yaml"
+STUDENTS = ["kyiv", "moscow", "us", "ukraine_public"]
+RUNS = 200
+
+
+@pytest.fixture(scope="module")
+def base():
+    return compile_scenario(load_scenario(BASELINE))
+
+
+class Clock:
+    def __init__(self):
+        self.now = 1_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def make(base, tmp_path: Path, seed: int = 1, replicate: int = 9, **kw) -> tuple[Classroom, TestClient]:
+    room = Classroom(base, seed, replicate, state_dir=tmp_path / "classroom", runs=RUNS, **kw)
+    return room, TestClient(create_app(room, warm=False))
+
+
+def auth(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def new_session(client: TestClient, roles=STUDENTS) -> tuple[str, str, dict[str, str]]:
+    res = client.post("/api/sessions")
+    assert res.status_code == 201, res.text
+    code, teacher = res.json()["code"], res.json()["teacher_token"]
+    tokens = {}
+    for r in roles:
+        res = client.post(f"/api/sessions/{code}/join", json={"role": r})
+        assert res.status_code == 200, res.text
+        tokens[r] = res.json()["token"]
+    return code, teacher, tokens
+
+
+def state(client: TestClient, code: str, token: str) -> dict:
+    res = client.get(f"/api/sessions/{code}/state", headers=auth(token))
+    assert res.status_code == 200, res.text
+    return res.json()
+
+
+def same_row(a: pd.Series, b: pd.Series) -> None:
+    for k in a.index:
+        x, y = a[k], b[k]
+        if pd.isna(x) or pd.isna(y):
+            assert pd.isna(x) and pd.isna(y), k
+        elif isinstance(x, str):
+            assert x == y, k
+        else:
+            assert float(x) == pytest.approx(float(y), abs=1e-9), k
+
+
+def test_sessions_and_joining(base, tmp_path):
+    _room, client = make(base, tmp_path)
+    res = client.post("/api/sessions")
+    assert res.status_code == 201
+    code, teacher = res.json()["code"], res.json()["teacher_token"]
+    assert CODE_PATTERN.fullmatch(code) and len(teacher) >= 32
+    info = client.get(f"/api/sessions/{code}").json()
+    assert set(info["roles"]) == {"kyiv", "moscow", "us", "eu_uk", "ukraine_public", "russia_public", "observer"}
+    assert not any(r["taken"] for r in info["roles"].values())
+    kyiv = client.post(f"/api/sessions/{code}/join", json={"role": "kyiv"})
+    assert kyiv.status_code == 200 and kyiv.json()["token"] != teacher
+    again = client.post(f"/api/sessions/{code}/join", json={"role": "kyiv"})
+    assert again.status_code == 409 and "taken" in again.json()["error"]
+    unknown = client.post(f"/api/sessions/{code}/join", json={"role": "nato"})
+    assert unknown.status_code == 400 and "no role 'nato'" in unknown.json()["error"]
+    assert client.post(f"/api/sessions/{code}/join", json={"role": ["kyiv"]}).status_code == 400
+    assert client.post(f"/api/sessions/{code}/join", json={}).status_code == 400
+    assert client.post(f"/api/sessions/{code}/join", content=b"{role").status_code == 400
+    assert client.post(f"/api/sessions/{code}/join", content=b"x" * 20_000).status_code == 413
+    observers = [client.post(f"/api/sessions/{code}/join", json={"role": "observer"}) for _ in range(3)]
+    assert all(o.status_code == 200 for o in observers) and len({o.json()["token"] for o in observers}) == 3
+    info = client.get(f"/api/sessions/{code}").json()
+    assert info["roles"]["kyiv"]["taken"] and not info["roles"]["moscow"]["taken"]
+    assert info["roles"]["observer"]["count"] == 3
+    # unknown codes, and codes that try to be paths, are 404s that never touch the file system
+    for bad in ("ZZZZZZ", "..%2F..%2Fetc", "abcdef", "A" * 7, "%2E%2E"):
+        res = client.post(f"/api/sessions/{bad}/join", json={"role": "kyiv"})
+        assert res.status_code == 404, bad
+
+
+def test_tokens(base, tmp_path):
+    _room, client = make(base, tmp_path)
+    code, teacher, tokens = new_session(client, ["kyiv"])
+    other, other_teacher, other_tokens = new_session(client, ["kyiv"])
+    url = f"/api/sessions/{code}/state"
+    assert client.get(url).status_code == 401
+    assert client.get(url, headers={"Authorization": "Basic abc"}).status_code == 401
+    assert client.get(url, headers=auth("forged-" + tokens["kyiv"][7:])).status_code == 401
+    assert client.get(url, headers=auth(other_tokens["kyiv"])).status_code == 401  # another session's token
+    assert client.get(url, headers=auth(other_teacher)).status_code == 401
+    assert client.post(f"/api/sessions/{code}/advance", headers=auth(other_teacher)).status_code == 401
+    assert client.get(url, headers=auth(tokens["kyiv"])).json()["role"] == "kyiv"
+    assert client.get(url, headers=auth(teacher)).json()["role"] == "teacher"
+    assert client.get(f"/api/sessions/{code}/results", headers=auth(other_teacher)).status_code == 401
+
+
+def test_a_whole_game_through_the_api(base, tmp_path):
+    """Seed 1 replicate 9: talks open in month 2 with the US leading; every student gets a decision."""
+    room, client = make(base, tmp_path)
+    code, teacher, tokens = new_session(client)
+    st = state(client, code, tokens["kyiv"])
+    assert st["month"] == 0 and st["phase"] == "waiting" and not st["finished"] and st["pending"] is None
+    assert client.get(f"/api/sessions/{code}/results").status_code == 409
+    res = client.post(f"/api/sessions/{code}/advance", headers=auth(tokens["kyiv"]))
+    assert res.status_code == 403
+    res = client.post(f"/api/sessions/{code}/advance", headers=auth(teacher), json={"until": "next week"})
+    assert res.status_code == 400
+    res = client.post(f"/api/sessions/{code}/advance", headers=auth(teacher))
+    assert res.status_code == 200 and res.json()["month"] == 1 and res.json()["phase"] == "waiting"
+    assert len(state(client, code, teacher)["months"]) == 1
+    # a move when the role has none to make
+    res = client.post(f"/api/sessions/{code}/moves", headers=auth(tokens["kyiv"]), json={"kind": "answer", "choice": True})
+    assert res.status_code == 400 and "no decision to make now" in res.json()["error"]
+    res = client.post(f"/api/sessions/{code}/advance", headers=auth(teacher), json={"until": "decision"})
+    assert res.json()["phase"] == "deciding"
+    us = state(client, code, tokens["us"])
+    d = us["pending"]
+    assert d["kind"] == "propose" and d["month"] == 2 and "chance_of_deal" in d["view"]
+    assert "value_of_fighting" not in d["view"] and "utilities" not in d["view"]  # no side's private numbers
+    teacher_view = state(client, code, teacher)
+    assert teacher_view["waiting_for"] == ["us"] and teacher_view["stage"] == {"month": 2, "kind": "propose"}
+    assert teacher_view["pending"] is None
+    kyiv = state(client, code, tokens["kyiv"])
+    assert kyiv["pending"] is None and kyiv["phase"] == "deciding"
+    moves = f"/api/sessions/{code}/moves"
+    # bad moves: 400 with a clear message, 403 for a role the token does not hold
+    for body, message in [({"kind": "answer", "choice": True}, "turn to propose, not to answer"),
+                          ({"kind": "propose"}, "expected \"choice\""),
+                          ({"kind": "propose", "choice": 99}, "from 0 to 47"),
+                          ({"kind": "propose", "choice": True}, "expected a package"),
+                          ({"kind": "propose", "choice": "territory=all"}, "no issue 'territory'"),
+                          ({"kind": "propose", "choice": 5, "month": 3}, "for month 2"),
+                          ({"kind": "vote", "choice": 5}, "expected \"kind\"")]:
+        res = client.post(moves, headers=auth(tokens["us"]), json=body)
+        assert res.status_code == 400 and message in res.json()["error"], (body, res.text)
+    illegal = next(x for x in range(base.n_packages) if x not in {o["number"] for o in d["options"]})
+    res = client.post(moves, headers=auth(tokens["us"]), json={"kind": "propose", "choice": illegal})
+    assert res.status_code == 400 and "red line" in res.json()["error"]
+    assert client.post(moves, headers=auth(tokens["kyiv"]), json={"role": "us", "kind": "propose", "choice": 3}
+                       ).status_code == 403
+    assert client.post(moves, headers=auth(teacher), json={"kind": "propose", "choice": 3}).status_code == 403
+    observer = client.post(f"/api/sessions/{code}/join", json={"role": "observer"}).json()["token"]
+    assert client.post(moves, headers=auth(observer), json={"kind": "propose", "choice": 3}).status_code == 403
+    assert client.post(moves, json={"kind": "propose", "choice": 3}).status_code == 401
+    offer = d["options"][0]["number"]
+    res = client.post(moves, headers=auth(tokens["us"]), json={"kind": "propose", "month": 2, "choice": offer})
+    assert res.status_code == 200 and res.json()["move"] == {"month": 2, "role": "us", "kind": "propose", "choice": offer}
+    # both governments answer the same offer, each seeing only its own numbers
+    kyiv, moscow = state(client, code, tokens["kyiv"])["pending"], state(client, code, tokens["moscow"])["pending"]
+    assert kyiv["kind"] == moscow["kind"] == "answer" and kyiv["package"]["number"] == offer
+    assert kyiv["view"]["value_of_fighting"] != moscow["view"]["value_of_fighting"]
+    assert state(client, code, tokens["us"])["pending"] is None
+    res = client.post(moves, headers=auth(tokens["kyiv"]), json={"kind": "answer", "choice": False})
+    assert res.status_code == 200
+    st = state(client, code, tokens["kyiv"])
+    assert st["moved"] and st["pending"] is None and st["month"] == 1  # the month resolves when all are in
+    res = client.post(moves, headers=auth(tokens["kyiv"]), json={"kind": "answer", "choice": True})
+    assert res.status_code == 400  # already moved
+    client.post(moves, headers=auth(tokens["moscow"]), json={"kind": "answer", "choice": True})
+    st = state(client, code, tokens["moscow"])
+    assert st["month"] == 2 and st["phase"] == "waiting"
+    month2 = st["months"][-1]["talks"]
+    assert month2["proposer"] == "us" and month2["package"] == offer and not month2["agreed"]
+    assert month2["answers"] == {"kyiv": False, "moscow": True}
+    assert {(m["role"], m["by"]) for m in month2["moves"]} == {("us", "class"), ("kyiv", "class"), ("moscow", "class")}
+    assert "utilities" not in json.dumps(st["months"])  # the public record holds no private numbers
+    # month 3: Kyiv proposes; the teacher advances before Moscow answers: the model answers for it
+    client.post(f"/api/sessions/{code}/advance", headers=auth(teacher), json={"until": "decision"})
+    kyiv = state(client, code, tokens["kyiv"])["pending"]
+    assert kyiv["kind"] == "propose" and kyiv["month"] == 3
+    client.post(moves, headers=auth(tokens["kyiv"]), json={"kind": "propose", "choice": kyiv["options"][0]["number"]})
+    assert state(client, code, tokens["moscow"])["pending"]["kind"] == "answer"
+    for _ in range(200):
+        if client.post(f"/api/sessions/{code}/advance", headers=auth(teacher)).json()["finished"]:
+            break
+    st = state(client, code, tokens["ukraine_public"])
+    assert st["finished"] and st["phase"] == "finished"
+    res = client.post(f"/api/sessions/{code}/advance", headers=auth(teacher))
+    assert res.status_code == 400 and "over" in res.json()["error"]
+    results = client.get(f"/api/sessions/{code}/results").json()
+    assert results == st["results"]
+    assert results["outcome"] in ("agreement", "talks_failed", "no_talks")
+    shares = results["comparison"]["model_outcome_shares"]
+    assert results["comparison"]["runs"] == RUNS and sum(shares.values()) == pytest.approx(1.0)
+    assert results["sentences"][0].startswith(f"Over {RUNS} runs of the same scenario")
+    # the class's game is the game of its moves
+    made = [game.Move(m["month"], m["role"], m["kind"], m["choice"]) for m in results["moves"]]
+    whole = game.play(base, 1, 9, STUDENTS, game.Recorded(made))
+    assert results["outcome"] == whole.row["outcome"]
+    by = {(m["month"], m["role"], m["kind"]): m["by"] for m in results["moves"]}
+    assert by[(2, "us", "propose")] == "class" and by[(3, "moscow", "answer")] == "model"
+    # downloads: the teacher's only
+    assert client.get(f"/api/sessions/{code}/game.csv", headers=auth(tokens["kyiv"])).status_code == 403
+    text = client.get(f"/api/sessions/{code}/game.csv", headers=auth(teacher)).text
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert rows[0] == {"month": "2", "role": "us", "kind": "propose", "choice": "propose", "package": str(offer),
+                       "terms": game.package_label(base, offer), "made_by": "class"}
+    assert {"month": "2", "role": "kyiv", "kind": "answer", "choice": "reject"}.items() <= rows[1].items()
+    assert rows[-1]["kind"] == "outcome" and rows[-1]["choice"] == results["outcome"]
+    replay = tmp_path / "class.replay.json"
+    replay.write_bytes(client.get(f"/api/sessions/{code}/game.replay.json", headers=auth(teacher)).content)
+    told = subprocess.run([sys.executable, "-m", "sim.cli", "explain", "--replay", str(replay), "--json"],
+                          capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert told.returncode == 0, told.stderr
+    assert json.loads(told.stdout)["row"]["outcome"] == results["outcome"]
+    assert (room.state_dir / f"{code}.json").is_file()
+
+
+@pytest.mark.parametrize("replicate", [0, 3, 9, 29])
+def test_nobody_moves_is_the_batch_run(base, tmp_path, replicate):
+    """Every role held, nobody moves, the teacher advances: each decision is the model's, the batch row's."""
+    room, client = make(base, tmp_path, seed=1, replicate=replicate)
+    code, teacher, _tokens = new_session(client, STUDENTS + ["eu_uk", "russia_public"])
+    for _ in range(200):
+        if client.post(f"/api/sessions/{code}/advance", headers=auth(teacher)).json()["finished"]:
+            break
+    s = room.sessions[code]
+    assert s.finished and all(m.choice is None for m in s.moves)
+    batch = simulate_block(base, 1, 0, replicate + 1)
+    same_row(s.final_game().row, batch.iloc[replicate])
+    results = client.get(f"/api/sessions/{code}/results").json()
+    assert results["outcome"] == results["comparison"]["same_run_by_model"] == batch.iloc[replicate]["outcome"]
+
+
+def test_a_late_joiner_does_not_change_the_past(base, tmp_path):
+    room, client = make(base, tmp_path, seed=1, replicate=3)  # talks open in month 18
+    code, teacher, tokens = new_session(client, ["ukraine_public"])
+    for _ in range(17):
+        client.post(f"/api/sessions/{code}/advance", headers=auth(teacher))
+    client.post(f"/api/sessions/{code}/advance", headers=auth(teacher), json={"until": "decision"})
+    late = client.post(f"/api/sessions/{code}/join", json={"role": "moscow"}).json()["token"]
+    st = state(client, code, late)
+    assert st["month"] == 17 or st["pending"] is not None
+    for _ in range(200):
+        if client.post(f"/api/sessions/{code}/advance", headers=auth(teacher)).json()["finished"]:
+            break
+    same_row(room.sessions[code].final_game().row, simulate_block(base, 1, 0, 4).iloc[3])
+
+
+def test_expiry_and_the_bounded_count(base, tmp_path):
+    clock = Clock()
+    room, client = make(base, tmp_path, max_sessions=3, idle_seconds=60, clock=clock)
+    codes = [client.post("/api/sessions").json()["code"] for _ in range(3)]
+    res = client.post("/api/sessions")
+    assert res.status_code == 503 and "limit" in res.json()["error"]
+    clock.now += 30
+    assert client.get(f"/api/sessions/{codes[0]}").status_code == 200  # used: its idle time starts again
+    clock.now += 45
+    assert client.post("/api/sessions").status_code == 201  # the two idle sessions expired
+    assert client.get(f"/api/sessions/{codes[1]}").status_code == 404
+    assert client.get(f"/api/sessions/{codes[0]}").status_code == 200
+    assert len(room.sessions) == 2
+
+
+def test_a_saved_game_survives_a_restart(base, tmp_path):
+    room, client = make(base, tmp_path, seed=1, replicate=0)
+    code, teacher, tokens = new_session(client, ["kyiv"])
+    unfinished, unfinished_teacher, _ = new_session(client, ["moscow"])
+    for _ in range(60):
+        if client.post(f"/api/sessions/{code}/advance", headers=auth(teacher)).json()["finished"]:
+            break
+    before = state(client, code, tokens["kyiv"])
+    assert before["finished"] and (room.state_dir / f"{code}.json").is_file()
+    # a new server on the same state folder: the finished game and its tokens are back, the unfinished one is not
+    room2, client2 = make(base, tmp_path, seed=1, replicate=0)
+    after = state(client2, code, tokens["kyiv"])
+    assert after["finished"] and after["results"] == before["results"] and after["months"] == before["months"]
+    assert client2.get(f"/api/sessions/{code}/results").json()["outcome"] == before["results"]["outcome"]
+    assert client2.get(f"/api/sessions/{code}/game.csv", headers=auth(teacher)).status_code == 200
+    assert client2.get(f"/api/sessions/{unfinished}/state", headers=auth(unfinished_teacher)).status_code == 404
+    # a damaged state file is no session, and another scenario's server will not show the game
+    (room.state_dir / "ABCDEF.json").write_text("{not json")
+    assert client2.get("/api/sessions/ABCDEF").status_code == 404
+    other = compile_scenario(load_scenario(ROOT / "scenarios" / "hawkish_public.yaml"))
+    _room3, client3 = make(other, tmp_path, seed=1, replicate=0)
+    assert client3.get(f"/api/sessions/{code}").status_code == 410
+
+
+def test_pages_are_served_without_network(base, tmp_path):
+    _room, client = make(base, tmp_path)
+    for path, needle in [("/", "Join your class"), ("/teacher", "Start a class session"),
+                         ("/static/common.js", "negsim"), ("/static/student.js", "/moves"),
+                         ("/static/teacher.js", "/advance"), ("/static/style.css", "body")]:
+        res = client.get(path)
+        assert res.status_code == 200 and needle in res.text, path
+        assert "http://" not in res.text.replace("http://www.w3.org/2000/svg", "") and "https://" not in res.text
+    assert "default-src 'self'" in client.get("/").headers["content-security-policy"]
+    assert client.get("/static/../room.py").status_code == 404
+
+
+def test_cli_rejects_bad_options(tmp_path):
+    for args, message in [(["--port", "70000"], "--port must be"), (["--runs", "0"], "--runs must be")]:
+        res = subprocess.run([sys.executable, "-m", "sim.cli", "classroom", str(BASELINE), *args],
+                             capture_output=True, text=True, cwd=tmp_path, timeout=60)
+        assert res.returncode == 2 and message in res.stderr and "Traceback" not in res.stderr
+    res = subprocess.run([sys.executable, "-m", "sim.cli", "classroom", "nope.yaml"], capture_output=True, text=True,
+                         cwd=tmp_path, timeout=60)
+    assert res.returncode == 2 and "nope.yaml" in res.stderr
