@@ -390,8 +390,9 @@ def public_month(c: Compiled, e: dict[str, Any], by_class: set[tuple[int, str, s
         votes = {c.publics[g]: bool(ok) for g, (_p, ok, voted) in talks["votes"].items() if voted and signed}
         moves = [{"role": proposer, "kind": "propose", "choice": f"package {x}",
                   "by": "class" if (t, proposer, "propose") in by_class else "model"}]
+        own = proposer if (t, proposer, "propose") in by_class else None  # a person accepts the offer they made
         moves += [{"role": g, "kind": "answer", "choice": "accept" if a[1] else "reject",
-                   "by": "class" if (t, g, "answer") in by_class else "model"}
+                   "by": "class" if (t, g, "answer") in by_class or g == own else "model"}
                   for g, a in zip(c.governments, talks["answers"], strict=True)]
         moves += [{"role": p, "kind": "ratify", "choice": "ratify" if ok else "reject",
                    "by": "class" if (t, p, "ratify") in by_class else "model"} for p, ok in votes.items()]

@@ -6,7 +6,7 @@
   const $ = (id) => document.getElementById(id);
   let me = JSON.parse(sessionStorage.getItem("negsim.student") || "null");
   let stop = null;
-  let shownDecision = null;
+  let shownDecision;  // the decision on screen ("MONTH/KIND", or null for none)
 
   async function find() {
     $("join-error").textContent = "";
@@ -57,7 +57,7 @@
     $("move-error").textContent = "";
     try {
       await api("POST", `/api/sessions/${me.code}/moves`, body, me.token);
-      shownDecision = null;
+      shownDecision = undefined;  // draw the panel again, whatever comes next
       refresh();
     } catch (e) {
       $("move-error").textContent = e.message;
@@ -128,7 +128,8 @@
     }
     const phase = {waiting: "waiting for the teacher to advance", deciding: "talks: moves are being made",
       finished: "the game is over"}[st.phase];
-    let status = `Month ${st.month} of ${st.horizon} · ${phase}`;
+    let status = st.phase === "deciding" ? `Month ${st.month + 1} of ${st.horizon} · ${phase}`
+      : `Month ${st.month} of ${st.horizon} over · ${phase}`;
     if (st.moved) status += " · your move is in: waiting for the others";
     $("status").textContent = status;
     const key = st.pending ? `${st.pending.month}/${st.pending.kind}` : null;
@@ -144,6 +145,8 @@
       renderResults($("results"), st.results);
       document.body.dataset.finished = "true";
     }
+    document.body.dataset.phase = st.phase;
+    document.body.dataset.month = String(st.month);
     document.body.dataset.version = String(st.version);
   }
 

@@ -73,7 +73,7 @@
         : `${role} (${r.kind}): ${r.taken ? "a student" : "the model"}`;
       roles.append(el("li", {class: r.taken || (r.count > 0) ? "taken" : "free", text}));
     }
-    let status = `Month ${st.month} of ${st.horizon}`;
+    let status = `Month ${st.month} of ${st.horizon} over`;
     if (st.phase === "deciding") {
       status += ` · talks in month ${st.stage.month}: ` + (st.waiting_for.length
         ? `waiting for ${st.waiting_for.join(", ")} to ${st.stage.kind}` : "every move is in");
@@ -91,6 +91,8 @@
       renderResults($("results"), st.results);
       document.body.dataset.finished = "true";
     }
+    document.body.dataset.phase = st.phase;
+    document.body.dataset.waiting = (st.waiting_for || []).join(",");
     document.body.dataset.version = String(st.version);
   }
 

@@ -1,0 +1,166 @@
+"""The classroom in a real browser: a teacher and four students play a whole game in five browser contexts.
+
+The server (uvicorn, 127.0.0.1, a free port) starts and stops inside the test; the pages are driven by
+Playwright on Debian's chromium. Seed 1 replicate 9 of the baseline: talks open in month 2 with the US
+leading, so every student has a move within a few months.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from classroom_server import serving
+from matplotlib import image
+
+from browser.chromium import artifact, browser
+from sim.classroom.room import CODE_PATTERN, Classroom
+from sim.compile import compile_scenario
+from sim.loading import load_scenario
+
+ROOT = Path(__file__).resolve().parents[2]
+BASELINE = ROOT / "scenarios" / "baseline.yaml"
+STUDENTS = ["kyiv", "moscow", "us", "ukraine_public"]
+WAIT = 15_000  # ms
+
+
+def until(page, expression: str, timeout: float = WAIT / 1000) -> None:
+    """Wait until a JavaScript expression is true on the page (polled with evaluate: the pages' Content
+    Security Policy forbids the eval that Playwright's wait_for_function needs, and the test keeps it)."""
+    end = time.monotonic() + timeout
+    while not page.evaluate(expression):
+        if time.monotonic() > end:
+            raise AssertionError(f"never true on {page.url}: {expression}")
+        time.sleep(0.05)
+
+
+def looks_like_a_page(path: Path, min_height: int) -> np.ndarray:
+    """A real screenshot: a PNG of the page's size, not blank, with the header's navy band at the top."""
+    px = image.imread(str(path))
+    assert px.shape[0] >= min_height and px.shape[1] >= 1000, px.shape
+    assert px[..., :3].std() > 0.05  # not a blank page
+    band = px[2:30, :, :3].reshape(-1, 3)
+    navy = np.abs(band - np.array([0x1F, 0x3A, 0x5F]) / 255).max(axis=1) < 0.03
+    assert navy.mean() > 0.7, navy.mean()  # the header is drawn across the top
+    return px
+
+
+def test_a_class_plays_a_whole_game(tmp_path):
+    c = compile_scenario(load_scenario(BASELINE))
+    room = Classroom(c, seed=1, replicate=9, state_dir=tmp_path / "classroom", runs=300)
+    with serving(room) as base, browser() as b:
+        contexts = [b.new_context(viewport={"width": 1200, "height": 900}, accept_downloads=True) for _ in range(5)]
+        teacher = contexts[0].new_page()
+        teacher.goto(f"{base}/teacher")
+        teacher.click("#create")
+        teacher.wait_for_selector("#lobby:not(.hidden)", timeout=WAIT)
+        code = teacher.text_content("#code-big")
+        assert CODE_PATTERN.fullmatch(code), code
+        assert teacher.text_content("#address") == f"{base}/"
+
+        students = {}
+        for role, ctx in zip(STUDENTS, contexts[1:], strict=True):
+            page = ctx.new_page()
+            page.goto(f"{base}/")
+            page.fill("#code", code.lower())  # typed in lower case: the page reads it as the code
+            page.click("#find")
+            page.wait_for_selector("#role-box:not(.hidden)", timeout=WAIT)
+            page.select_option("#role", role)
+            page.click("#take")
+            page.wait_for_selector("#game:not(.hidden)", timeout=WAIT)
+            assert f"{role} · class {code}" in page.text_content("#who")
+            students[role] = page
+        # a fifth person may not take a role already taken: the page says so
+        late = contexts[1].new_page()
+        late.goto(f"{base}/")
+        late.fill("#code", code)
+        late.click("#find")
+        late.wait_for_selector("#role-box:not(.hidden)", timeout=WAIT)
+        assert late.locator("#role option[value=kyiv]").is_disabled()
+        late.close()
+        until(teacher, "document.querySelectorAll('#roles li.taken').length === 4")
+        assert "kyiv (government): a student" in teacher.text_content("#roles")
+        assert "eu_uk (mediator): the model" in teacher.text_content("#roles")
+
+        kyiv_answers = 0
+        shot_taken = False
+        for _ in range(60):
+            until(teacher, "document.body.dataset.phase !== undefined")
+            phase = teacher.evaluate("document.body.dataset.phase")
+            if phase == "finished":
+                break
+            version = teacher.evaluate("document.body.dataset.version")
+            if phase == "waiting":
+                teacher.click("#advance-decision")
+            else:
+                role = teacher.evaluate("document.body.dataset.waiting").split(",")[0]
+                page = students[role]
+                page.wait_for_selector("#decision .private button", timeout=WAIT)
+                panel = page.text_content("#decision")
+                if page.locator("#propose").count():
+                    assert page.locator("#package option").count() >= 1
+                    page.click("#propose")
+                elif page.locator("#accept").count():
+                    assert "Only you see this. Fighting on is worth" in panel and "On the table" in panel
+                    if role == "kyiv":
+                        if not shot_taken:
+                            page.screenshot(path=str(artifact("classroom_student_decision.png")), full_page=True)
+                            shot_taken = True
+                        kyiv_answers += 1
+                        page.click("#reject" if kyiv_answers == 1 else "#accept")
+                    else:
+                        page.click("#accept")
+                else:
+                    assert "Both governments signed it" in panel
+                    page.click("#ratify")
+                try:
+                    page.wait_for_selector("#decision .private", state="detached", timeout=WAIT)
+                except Exception:
+                    page.screenshot(path=str(artifact("classroom_failed_move.png")), full_page=True)
+                    raise AssertionError(f"{role}'s move did not go through: {page.text_content('#move-error')!r} "
+                                         f"{page.text_content('#status')!r}") from None
+            until(teacher, f"document.body.dataset.version !== '{version}'")
+        else:
+            raise AssertionError("the game did not end within 60 steps")
+
+        teacher.wait_for_selector("#results-box:not(.hidden)", timeout=WAIT)
+        result = teacher.text_content("#results")
+        assert "Result:" in result and "runs of the model" in result and "← the class" in result
+        assert "Over 300 runs of the same scenario" in result
+        for role, page in students.items():
+            page.wait_for_selector("#results-box:not(.hidden)", timeout=WAIT)
+            assert page.text_content("#results").startswith(result.split(" in month")[0].split("Terms")[0][:20]), role
+        # the others' moves, shown once their month resolved: Kyiv's refusal of the US offer on Moscow's page
+        months = students["moscow"].text_content("#months")
+        assert "kyiv: reject (class)" in months and "us offered package" in months
+        assert kyiv_answers >= 1 and shot_taken
+
+        teacher_shot, student_shot = artifact("classroom_teacher.png"), artifact("classroom_student.png")
+        teacher.screenshot(path=str(teacher_shot), full_page=True)
+        students["kyiv"].screenshot(path=str(student_shot), full_page=True)
+        looks_like_a_page(teacher_shot, 900)
+        looks_like_a_page(student_shot, 900)
+        looks_like_a_page(artifact("classroom_student_decision.png"), 900)
+
+        with teacher.expect_download() as got:
+            teacher.click("#csv")
+        rows = list(csv.DictReader(open(got.value.path(), newline="")))
+        assert rows[0]["role"] == "us" and rows[0]["made_by"] == "class"
+        assert rows[-1]["kind"] == "outcome"
+        with teacher.expect_download() as got:
+            teacher.click("#replay")
+        replay = tmp_path / "class.replay.json"
+        got.value.save_as(str(replay))
+        for ctx in contexts:
+            ctx.close()
+    rec = json.loads(replay.read_text())
+    assert [m["role"] for m in rec["moves"]][:3] == ["us", "kyiv", "moscow"]
+    told = subprocess.run([sys.executable, "-m", "sim.cli", "explain", "--replay", str(replay)],
+                          capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert told.returncode == 0 and "moves were theirs" in told.stdout, told.stderr
+    assert rows[-1]["choice"] == rec["record"]["outcome"]
