@@ -188,6 +188,12 @@ def test_a_whole_game_through_the_api(base, tmp_path):
     client.post(moves, headers=auth(tokens["moscow"]), json={"kind": "answer", "choice": True})
     st = state(client, code, tokens["moscow"])
     assert st["month"] == 2 and st["phase"] == "waiting"
+    # each role's own numbers of the month, its own only: Moscow's are the log's for Moscow, the US has none
+    log = room.sessions[code].position.model.log[-1]
+    assert st["own"]["value_of_fighting"] == pytest.approx(log["values"][1])
+    assert state(client, code, tokens["kyiv"])["own"]["value_of_fighting"] == pytest.approx(log["values"][0])
+    assert state(client, code, tokens["ukraine_public"])["own"] == {"month": 2, "weariness": log["weariness"][0]}
+    assert state(client, code, tokens["us"])["own"] is None and "own" not in state(client, code, teacher)
     month2 = st["months"][-1]["talks"]
     assert month2["proposer"] == "us" and month2["package"] == offer and not month2["agreed"]
     assert month2["answers"] == {"kyiv": False, "moscow": True}

@@ -296,6 +296,8 @@ class Session:
             out["stage"] = ({"month": pos.pending[0].month, "kind": pos.pending[0].kind}
                             if pos is not None and pos.pending else None)
         elif role != OBSERVER:
+            log = self.position.model.log if self.position is not None else []
+            out["own"] = own_numbers(c, role, log[-1]) if log else None
             d = self.pending_for(role)
             if d is not None:
                 out["pending"] = decision_view(c, d)
@@ -401,6 +403,18 @@ def public_month(c: Compiled, e: dict[str, Any], by_class: set[tuple[int, str, s
                         "votes": votes, "agreed": bool(talks["agreed"]), "breakdown": bool(talks.get("breakdown")),
                         "moves": moves}
     return out
+
+
+def own_numbers(c: Compiled, role: str, e: dict[str, Any]) -> dict[str, Any] | None:
+    """What ``role`` alone sees of a resolved month: a government its value of fighting on, expected costs,
+    losses and its public's mood; a public its war-weariness; a mediator nothing more than everybody."""
+    if role in c.governments:
+        g = c.governments.index(role)
+        return {"month": e["month"], "value_of_fighting": float(e["values"][g]), "expected_costs": float(e["costs"][g]),
+                "casualties": float(e["casualties"][g]), "weariness": e["weariness"].get(g)}
+    if role in c.publics and c.publics.index(role) in e["weariness"]:
+        return {"month": e["month"], "weariness": float(e["weariness"][c.publics.index(role)])}
+    return None
 
 
 def decision_view(c: Compiled, d: Decision) -> dict[str, Any]:

@@ -138,7 +138,10 @@ def test_a_class_plays_a_whole_game(tmp_path):
         # the others' moves, shown once their month resolved: Kyiv's refusal of the US offer on Moscow's page
         months = students["moscow"].text_content("#months")
         assert "kyiv: reject (class)" in months and "us offered package" in months
+        assert "us: proposes package" in months
         assert kyiv_answers >= 1 and shot_taken
+        assert "Your own numbers after month" in students["kyiv"].text_content("#own")
+        assert students["us"].text_content("#own") == ""  # a mediator has no private numbers between decisions
 
         teacher_shot, student_shot = artifact("classroom_teacher.png"), artifact("classroom_student.png")
         teacher.screenshot(path=str(teacher_shot), full_page=True)

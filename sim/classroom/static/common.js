@@ -87,7 +87,7 @@ const negsim = (() => {
       talk.append(el("div", {}, el("b", {text: t.proposer}), ` offered package ${t.package}: ${terms(t.terms)}`));
       const moves = el("ul", {class: "moves"});
       for (const mv of t.moves) {
-        moves.append(el("li", {class: mv.by}, `${mv.role}: ${mv.choice}`,
+        moves.append(el("li", {class: mv.by}, `${mv.role}: ${mv.kind === "propose" ? "proposes " : ""}${mv.choice}`,
           el("span", {class: "by", text: mv.by === "class" ? " (class)" : " (model)"})));
       }
       talk.append(moves);
@@ -119,7 +119,7 @@ const negsim = (() => {
     const ns = "http://www.w3.org/2000/svg";
     const w = 420, h = 90, pad = 4;
     const xs = pts.map((p) => p[0]), ys = pts.map((p) => p[1]);
-    const x0 = Math.min(...xs), x1 = Math.max(st.horizon || 1, ...xs);
+    const x0 = Math.min(...xs), x1 = Math.max(x0 + 6, ...xs);
     const y0 = Math.min(...ys), y1 = Math.max(...ys) + 1;
     const sx = (x) => pad + (w - 2 * pad) * (x - x0) / Math.max(1, x1 - x0);
     const sy = (y) => h - pad - (h - 2 * pad) * (y - y0) / Math.max(1, y1 - y0);

@@ -132,11 +132,19 @@
       : `Month ${st.month} of ${st.horizon} over · ${phase}`;
     if (st.moved) status += " · your move is in: waiting for the others";
     $("status").textContent = status;
+    const own = st.own;
+    $("own").textContent = !own ? "" : ("value_of_fighting" in own)
+      ? `Your own numbers after month ${own.month} (only you see them): fighting on is worth ` +
+        `${number(own.value_of_fighting)} to you (expected costs ${number(own.expected_costs)}); your losses so far ` +
+        `${Math.round(own.casualties).toLocaleString("en")}` +
+        (own.weariness === null || own.weariness === undefined ? "." : `; your public's war-weariness ${(100 * own.weariness).toFixed(0)}%.`)
+      : `Your own numbers after month ${own.month} (only you see them): war-weariness ${(100 * own.weariness).toFixed(0)}%.`;
     const key = st.pending ? `${st.pending.month}/${st.pending.kind}` : null;
     if (key !== shownDecision) {  // keep the page still while the same decision waits (a select keeps its value)
       shownDecision = key;
       $("decision").replaceChildren(st.pending ? decisionPanel(st.pending)
-        : el("p", {class: "quiet", text: st.role === "observer" ? "You are watching." : "No move for you right now."}));
+        : el("p", {class: "quiet", text: st.finished ? "The game is over." : st.role === "observer"
+          ? "You are watching." : "No move for you right now."}));
     }
     renderFront($("front"), st);
     renderMonths($("months"), st.months);
