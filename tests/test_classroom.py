@@ -121,6 +121,11 @@ def test_tokens(base, tmp_path):
     assert client.get(url, headers=auth(tokens["kyiv"])).json()["role"] == "kyiv"
     assert client.get(url, headers=auth(teacher)).json()["role"] == "teacher"
     assert client.get(f"/api/sessions/{code}/results", headers=auth(other_teacher)).status_code == 401
+    for path in ("events", "game.csv", "game.replay.json"):
+        assert client.get(f"/api/sessions/{code}/{path}", headers=auth(other_teacher)).status_code == 401, path
+        assert client.get(f"/api/sessions/{code}/{path}").status_code == 401, path
+    assert client.get(f"/api/sessions/{code}/game.csv", headers=auth(tokens["kyiv"])).status_code == 403
+    assert client.get(f"/api/sessions/{code}/game.csv", headers=auth(teacher)).status_code == 409  # not over yet
 
 
 def test_a_whole_game_through_the_api(base, tmp_path):
@@ -331,3 +336,25 @@ def test_cli_rejects_bad_options(tmp_path):
     res = subprocess.run([sys.executable, "-m", "sim.cli", "classroom", "nope.yaml"], capture_output=True, text=True,
                          cwd=tmp_path, timeout=60)
     assert res.returncode == 2 and "nope.yaml" in res.stderr
+
+
+def test_live_updates_are_server_sent_events(base, tmp_path):
+    """On a real server: the stream tells the session's version at once, then again at each change."""
+    import httpx
+    from classroom_server import serving
+
+    room = Classroom(base, 1, 9, state_dir=tmp_path / "classroom", runs=RUNS)
+    with serving(room) as url, httpx.Client(base_url=url, timeout=20) as http:
+        made = http.post("/api/sessions").json()
+        code, teacher = made["code"], made["teacher_token"]
+        with http.stream("GET", f"/api/sessions/{code}/events", headers=auth(teacher)) as res:
+            assert res.status_code == 200 and res.headers["content-type"].startswith("text/event-stream")
+            lines = (line for line in res.iter_lines() if line.startswith("data: "))
+            first = json.loads(next(lines)[6:])
+            assert first["phase"] == "waiting" and first["month"] == 0
+            http.post(f"/api/sessions/{code}/join", json={"role": "kyiv"})
+            joined = json.loads(next(lines)[6:])
+            assert joined["version"] > first["version"]
+            http.post(f"/api/sessions/{code}/advance", headers=auth(teacher))
+            advanced = json.loads(next(lines)[6:])
+            assert advanced["version"] > joined["version"] and advanced["month"] == 1

@@ -28,6 +28,7 @@ from sim.jsonsafe import strict
 STATIC = Path(__file__).resolve().parent / "static"
 MAX_BODY = 16_384  # bytes: every request body of the API is a small JSON object
 STREAM_SECONDS = 300  # an event stream ends after this; the page opens another
+MAX_STREAMS = 1000  # event streams open at once, over all sessions
 HEARTBEAT_SECONDS = 15
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -54,6 +55,7 @@ class Server:
         self.classroom = classroom
         self.changed: dict[str, asyncio.Event] = {}
         self.batch_lock = threading.Lock()
+        self.streams = 0
 
     def batch(self):
         with self.batch_lock:
@@ -236,8 +238,19 @@ def create_app(classroom: Classroom, warm: bool = True) -> Starlette:
         s = session_of(request)
         holder(s, request)
         code = s.code
+        if server.streams >= MAX_STREAMS:
+            raise ClassroomError(503, f"the server holds {MAX_STREAMS} live-update streams, its limit: the page "
+                                      "polls instead")
 
         async def stream() -> AsyncIterator[str]:
+            server.streams += 1
+            try:
+                async for chunk in changes():
+                    yield chunk
+            finally:
+                server.streams -= 1
+
+        async def changes() -> AsyncIterator[str]:
             loop = asyncio.get_running_loop()
             end = loop.time() + STREAM_SECONDS
             last = -1

@@ -141,6 +141,7 @@ def test_a_class_plays_a_whole_game(tmp_path):
         assert "us: proposes package" in months
         assert kyiv_answers >= 1 and shot_taken
         assert "Your own numbers after month" in students["kyiv"].text_content("#own")
+        assert students["kyiv"].text_content("#decision") == "The game is over."
         assert students["us"].text_content("#own") == ""  # a mediator has no private numbers between decisions
 
         teacher_shot, student_shot = artifact("classroom_teacher.png"), artifact("classroom_student.png")

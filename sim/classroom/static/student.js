@@ -139,7 +139,7 @@
         `${Math.round(own.casualties).toLocaleString("en")}` +
         (own.weariness === null || own.weariness === undefined ? "." : `; your public's war-weariness ${(100 * own.weariness).toFixed(0)}%.`)
       : `Your own numbers after month ${own.month} (only you see them): war-weariness ${(100 * own.weariness).toFixed(0)}%.`;
-    const key = st.pending ? `${st.pending.month}/${st.pending.kind}` : null;
+    const key = st.pending ? `${st.pending.month}/${st.pending.kind}` : (st.finished ? "over" : null);
     if (key !== shownDecision) {  // keep the page still while the same decision waits (a select keeps its value)
       shownDecision = key;
       $("decision").replaceChildren(st.pending ? decisionPanel(st.pending)
