@@ -160,6 +160,11 @@ def test_a_class_plays_a_whole_game(tmp_path):
             teacher.click("#replay")
         replay = tmp_path / "class.replay.json"
         got.value.save_as(str(replay))
+        old_code = code
+        teacher.click("#new")  # the next class: a new session and code
+        teacher.click("#create")
+        teacher.wait_for_selector("#lobby:not(.hidden)", timeout=WAIT)
+        assert CODE_PATTERN.fullmatch(teacher.text_content("#code-big")) and teacher.text_content("#code-big") != old_code
         for ctx in contexts:
             ctx.close()
     rec = json.loads(replay.read_text())

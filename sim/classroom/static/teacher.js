@@ -101,5 +101,10 @@
   $("advance-decision").addEventListener("click", () => advance("decision"));
   $("csv").addEventListener("click", () => download("game.csv", `negsim-class-${me.code}.csv`));
   $("replay").addEventListener("click", () => download("game.replay.json", `negsim-class-${me.code}.replay.json`));
+  $("new").addEventListener("click", () => {
+    sessionStorage.removeItem("negsim.teacher");
+    if (stop) stop();
+    location.reload();
+  });
   if (me) start();
 })();
