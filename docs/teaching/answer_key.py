@@ -141,13 +141,17 @@ def classroom_section() -> list[str]:
     lines += [f"Classes above 5% of agreements: {len(varied)} ({', '.join(varied)}). "
               f"Deals by month 12: {pct((months <= 12).mean())} of agreements; by month 18: "
               f"{pct((months <= 18).mean())}.", "",
-              "Runs to tell in class (`negsim explain scenarios/classroom.yaml --seed 1 --replicate R`): "
-              "the first replicates of each outcome and class.", "",
-              "| outcome or class | replicates |", "|---|---|"]
+              "Runs to tell in class (`negsim explain scenarios/classroom.yaml --seed 1 --replicate R`) or to "
+              "play (`negsim play scenarios/classroom.yaml --as ROLE --seed 1 --replicate R`): the first replicates "
+              "of each outcome and class, with the month talks opened, the month of the deal and the mediator who "
+              "led the last proposal (a mediator has a move only in the rounds it leads).", "",
+              "| outcome or class | replicate | talks open (month) | deal (month) | lead mediator | proposals |",
+              "|---|---|---|---|---|---|"]
     for name in (*OUTCOMES[:2], *classes):
-        reps = runs.loc[runs["outcome_class"] == name, "replicate"].head(3).tolist()
-        if reps:
-            lines.append(f"| {name} | {', '.join(str(r) for r in reps)} |")
+        for _, row in runs[runs["outcome_class"] == name].head(3).iterrows():
+            cells = [row["talks_month"], row["agreement_month"], row["lead_mediator"]]
+            shown = ["-" if pd.isna(v) else str(v) for v in cells]
+            lines.append(f"| {name} | {row['replicate']} | {' | '.join(shown)} | {row['proposals']} |")
     lines.append("")
     return lines
 
