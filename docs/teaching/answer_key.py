@@ -140,7 +140,9 @@ def classroom_section() -> list[str]:
     months = agreed["agreement_month"]
     lines += [f"Classes above 5% of agreements: {len(varied)} ({', '.join(varied)}). "
               f"Deals by month 12: {pct((months <= 12).mean())} of agreements; by month 18: "
-              f"{pct((months <= 18).mean())}.", "",
+              f"{pct((months <= 18).mean())}. Lead mediator of the last proposal, among runs with a proposal: "
+              + ", ".join(f"{k} {pct(v)}" for k, v in runs["lead_mediator"].value_counts(normalize=True).items())
+              + ".", "",
               "Runs to tell in class (`negsim explain scenarios/classroom.yaml --seed 1 --replicate R`) or to "
               "play (`negsim play scenarios/classroom.yaml --as ROLE --seed 1 --replicate R`): the first replicates "
               "of each outcome and class, with the month talks opened, the month of the deal and the mediator who "
