@@ -61,6 +61,13 @@ def test_answer_key_is_generated_from_actual_runs_and_up_to_date():
     assert text == committed, ("docs/teaching/answer_key.md is out of date: "
                                "run .venv/bin/python docs/teaching/answer_key.py and commit it")
     assert "answer_key.py" in committed.splitlines()[2] and ".venv/bin/python docs/teaching/answer_key.py" in committed
+    assert "](answer_key.png)" in committed and (TEACHING / "answer_key.png").stat().st_size > 10_000
+
+
+def test_the_script_draws_the_comparison_figure(tmp_path):
+    figure = tmp_path / "key.png"
+    load_answer_key().build(figure)
+    assert figure.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def _key_block(text: str, command: str) -> str:
