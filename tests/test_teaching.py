@@ -230,6 +230,8 @@ def _check_negsim(argv: list[str], outs: set[str]) -> None:
             assert p.endswith(".yaml") and (ROOT / p).is_file(), f"negsim {command}: {p} is not a scenario file"
             sim.load_scenario(ROOT / p)
     scenario = next((sim.load_scenario(ROOT / p) for p in positional if p.endswith(".yaml")), None)
+    if "--moves" in options and options["--moves"][0] != "-":
+        assert (ROOT / options["--moves"][0]).is_file(), options["--moves"]
     if "--as" in options:
         roles = options["--as"][0].split(",")
         assert set(roles) <= set(scenario.model.actors), roles
@@ -279,3 +281,18 @@ def test_the_check_refuses_what_is_wrong():
                 ["report", "runs/elsewhere/*", "--out", "r.html"]):
         with pytest.raises(AssertionError):
             _check_negsim(bad, outs)
+
+
+def test_the_demo_game_is_legal_and_departs_from_the_model_s_own_run(tmp_path, capsys):
+    demo = TEACHING / "demo_moves.txt"
+    moves = [line for line in demo.read_text(encoding="utf-8").splitlines() if line.strip() and not line.startswith("#")]
+    assert main(["play", str(CLASSROOM), "--as", "kyiv", "--seed", "1", "--replicate", "0", "--moves", str(demo),
+                 "--runs", "200", "--save", str(tmp_path / "demo.replay.json"), "--json"]) == 0
+    record = json.loads(capsys.readouterr().out)
+    assert len(record["moves"]) == len(moves)  # every scripted move was a real decision of Kyiv's
+    from sim.batch import simulate_block
+    from sim.compile import compile_scenario
+
+    model = simulate_block(compile_scenario(sim.load_scenario(CLASSROOM)), 1, 0, 1, "agents").iloc[0]
+    assert (record["outcome"], record["agreement_month"], record["land_km2"]) != (
+        model["outcome"], None if pd.isna(model["agreement_month"]) else int(model["agreement_month"]), model["land_km2"])
