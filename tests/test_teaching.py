@@ -296,3 +296,29 @@ def test_the_demo_game_is_legal_and_departs_from_the_model_s_own_run(tmp_path, c
     model = simulate_block(compile_scenario(sim.load_scenario(CLASSROOM)), 1, 0, 1, "agents").iloc[0]
     assert (record["outcome"], record["agreement_month"], record["land_km2"]) != (
         model["outcome"], None if pd.isna(model["agreement_month"]) else int(model["agreement_month"]), model["land_km2"])
+
+
+def _runs_to_tell() -> list[tuple[str, ...]]:
+    text = (TEACHING / "answer_key.md").read_text(encoding="utf-8")
+    return re.findall(r"^\| (\w+) \| (\d+) \| ([\d-]+) \| ([\d-]+) \| ([\w-]+) \| (\d+) \|$", text, flags=re.M)
+
+
+@pytest.mark.parametrize("role", sorted(_roles()))
+def test_every_role_has_a_move_in_a_run_the_key_lists(role, tmp_path, capsys):
+    """The class plan sends each team to a listed run; its role must have a decision there."""
+    kind = _roles()[role]
+    deals = [r for r in _runs_to_tell() if r[3] != "-" and r[5] == "1"]  # settled at the first (the mediator's) offer
+    if kind == "mediator":
+        name, rep, talks, deal, lead, _ = next(r for r in deals if r[4] == role)
+        move = f"{talks} {role} propose crimea_status=status_deferred,land_returned=freeze_line,legal_recognition=not_recognised"
+    else:
+        name, rep, talks, deal, lead, _ = deals[0]
+        move = f"{deal} {role} reject"
+    moves = tmp_path / "moves.txt"
+    moves.write_text(move + "\n", encoding="utf-8")
+    assert main(["play", str(CLASSROOM), "--as", role, "--seed", "1", "--replicate", rep, "--moves", str(moves),
+                 "--runs", "100", "--save", str(tmp_path / "r.replay.json"), "--json"]) == 0
+    record = json.loads(capsys.readouterr().out)
+    assert len(record["moves"]) == 1
+    if kind != "mediator":  # a "no" from a government or a voting public stops that month's deal
+        assert record["agreement_month"] != int(deal)
