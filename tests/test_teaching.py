@@ -5,7 +5,7 @@ actual runs; here it is regenerated and must match the committed file, and
 its figures are checked against `negsim run` itself. Every command of the
 class plan, the worksheet and the README's "Teaching" section must name files
 that exist and flags the command line accepts. Commands that issue 9 adds in
-other branches (`play`, `report`, new `explain` flags) are checked against
+other branches (`report`, new `explain` flags) are checked against
 the parser once they are in it; until then against the interface the issue
 gives (PENDING below), and their files and role names all the same.
 """
