@@ -285,15 +285,21 @@ def test_the_check_refuses_what_is_wrong():
 
 def test_the_demo_game_is_legal_and_departs_from_the_model_s_own_run(tmp_path, capsys):
     demo = TEACHING / "demo_moves.txt"
-    moves = [line for line in demo.read_text(encoding="utf-8").splitlines() if line.strip() and not line.startswith("#")]
-    assert main(["play", str(CLASSROOM), "--as", "kyiv", "--seed", "1", "--replicate", "0", "--moves", str(demo),
-                 "--runs", "200", "--save", str(tmp_path / "demo.replay.json"), "--json"]) == 0
+    text = demo.read_text(encoding="utf-8")
+    moves = [line for line in text.splitlines() if line.strip() and not line.startswith("#")]
+    command = next(line.lstrip("# ") for line in text.splitlines() if line.lstrip("# ").startswith("negsim play"))
+    assert command in (TEACHING / "class_plan.md").read_text(encoding="utf-8")  # the file says how the plan plays it
+    argv = shlex.split(command)[1:]
+    argv[1] = str(ROOT / argv[1])
+    argv[argv.index("--moves") + 1] = str(demo)
+    assert main([*argv, "--runs", "200", "--save", str(tmp_path / "demo.replay.json"), "--json"]) == 0
     record = json.loads(capsys.readouterr().out)
     assert len(record["moves"]) == len(moves)  # every scripted move was a real decision of Kyiv's
     from sim.batch import simulate_block
     from sim.compile import compile_scenario
 
-    model = simulate_block(compile_scenario(sim.load_scenario(CLASSROOM)), 1, 0, 1, "agents").iloc[0]
+    rep = int(argv[argv.index("--replicate") + 1])
+    model = simulate_block(compile_scenario(sim.load_scenario(CLASSROOM)), 1, rep, rep + 1, "agents").iloc[0]
     assert (record["outcome"], record["agreement_month"], record["land_km2"]) != (
         model["outcome"], None if pd.isna(model["agreement_month"]) else int(model["agreement_month"]), model["land_km2"])
 
