@@ -12,6 +12,7 @@ gives (PENDING below), and their files and role names all the same.
 
 from __future__ import annotations
 
+import glob
 import importlib.util
 import json
 import re
@@ -328,3 +329,23 @@ def test_every_role_has_a_move_in_a_run_the_key_lists(role, tmp_path, capsys):
     assert len(record["moves"]) == 1
     if kind != "mediator":  # a "no" from a government or a voting public stops that month's deal
         assert record["agreement_month"] != int(deal)
+
+
+def test_the_class_plan_s_runs_feed_its_report(tmp_path, monkeypatch, capsys):
+    """Run, compare and report as the class plan says (200 runs instead of 2,000), in a scratch folder."""
+    monkeypatch.chdir(tmp_path)
+    out = tmp_path / "runs" / "class"
+    commands = [shlex.split(c)[1:] for c in _commands(TEACHING / "class_plan.md") if c.startswith("negsim ")]
+    chain = [a for a in commands if a[0] in ("run", "compare") and "runs/class" in a]
+    report = next(a for a in commands if a[0] == "report")
+    assert {a[0] for a in chain} == {"run", "compare"}
+    for argv in chain:
+        argv = [str(ROOT / a) if a.endswith(".yaml") else str(out) if a == "runs/class" else a for a in argv]
+        argv[argv.index("--runs") + 1] = "200"
+        assert main([*argv, "--quiet"] if argv[0] == "run" else argv) == 0
+    dirs = [p for a in report[1:] if "*" in a for p in sorted(glob.glob(str(tmp_path / a)))]
+    assert len(dirs) == 1, dirs
+    html = tmp_path / report[report.index("--out") + 1]
+    assert main(["report", *dirs, "--out", str(html)]) == 0
+    assert html.stat().st_size > 10_000
+    capsys.readouterr()
