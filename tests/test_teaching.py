@@ -4,10 +4,9 @@ docs/teaching/answer_key.md is written by docs/teaching/answer_key.py from
 actual runs; here it is regenerated and must match the committed file, and
 its figures are checked against `negsim run` itself. Every command of the
 class plan, the worksheet and the README's "Teaching" section must name files
-that exist and flags the command line accepts. Commands that issue 9 adds in
-other branches (`report`, new `explain` flags) are checked against
-the parser once they are in it; until then against the interface the issue
-gives (PENDING below), and their files and role names all the same.
+that exist and flags the command line's own parser accepts, role names of the
+scenario and parameter paths that exist; and the class plan's run, compare and
+report chain, its demo game and a move for every role are played for real.
 """
 
 from __future__ import annotations
@@ -33,13 +32,6 @@ CLASSROOM = ROOT / "scenarios" / "classroom.yaml"
 SOURCE = "\n".join(p.read_text(encoding="utf-8") for p in sorted((ROOT / "seeds").glob("*.txt")))
 BRIEFS = sorted(TEACHING.glob("brief_*.md"))
 
-# Flags of the commands issue 9 adds (name: number of values), as the issue
-# states them; used only while the parser does not know the flag yet.
-PENDING = {
-    "play": {"--as": 1, "--seed": 1, "--replicate": 1, "--moves": 1, "--json": 0},
-    "explain": {"--brief": 0, "--outcome": 1, "--figure": 1, "--csv": 1, "--replay": 1},
-    "report": {"--out": 1, "--pdf": 0},
-}
 OUTCOMES = {"agreement", "talks_failed", "no_talks"}
 
 
@@ -197,33 +189,22 @@ def _subparser(name: str):
 def _check_negsim(argv: list[str], outs: set[str]) -> None:
     command, args = argv[0], argv[1:]
     parser, sub = _subparser(command)
-    known = set(sub._option_string_actions) if sub is not None else set()
-    assert sub is not None or command in PENDING, f"negsim {command}: no such command"
-    kept, positional, i = [], [], 0
+    assert sub is not None, f"negsim {command}: no such command"
+    try:
+        parser.parse_args(argv)
+    except SystemExit as e:  # argparse's error; its message went to stderr
+        raise AssertionError(f"negsim {' '.join(argv)}: the parser refuses it") from e
+    positional, i = [], 0
     options: dict[str, list[str]] = {}
     while i < len(args):
         a = args[i]
-        if a.startswith("--") and a not in known:
-            assert a in PENDING.get(command, {}), f"negsim {command}: unknown flag {a}"
-            n = PENDING[command][a]
+        if a.startswith("-"):
+            n = 0 if sub._option_string_actions[a].nargs == 0 else 1
             options[a] = args[i + 1:i + 1 + n]
             i += 1 + n
-            continue
-        if a.startswith("--"):
-            action = sub._option_string_actions[a]
-            n = 0 if action.nargs == 0 else 1
-            options[a] = args[i + 1:i + 1 + n]
-            kept += args[i:i + 1 + n]
-            i += 1 + n
-            continue
-        positional.append(a)
-        kept.append(a)
-        i += 1
-    if sub is not None:
-        try:
-            parser.parse_args([command, *kept])
-        except SystemExit as e:  # argparse's error; its message went to stderr
-            raise AssertionError(f"negsim {' '.join(argv)}: the parser refuses it") from e
+        else:
+            positional.append(a)
+            i += 1
     for p in positional:  # files: scenarios exist and load; globs point where another command writes
         if any(ch in p for ch in "*?<"):
             assert str(Path(p).parent) in outs, f"{p}: no command of the page writes there"
