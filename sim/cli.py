@@ -248,6 +248,12 @@ def build_parser() -> argparse.ArgumentParser:
                    "needs the [report] extra)")
     p.add_argument("--json", action="store_true", help="print what was written as JSON")
     p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("dashboard", parents=[common], help="a browser dashboard: levers, paired batches, a draft builder")
+    p.add_argument("file", metavar="FILE", nargs="?", default=None, help="scenario (default: the baseline)")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8001, help="port to listen on (default 8001)")
+    p.set_defaults(func=cmd_dashboard)
     return parser
 
 
@@ -965,6 +971,18 @@ def cmd_report(args: argparse.Namespace) -> int:
     out.print(f"Report ({report.kind}, {report.figures} figures): {report.html}", markup=False)
     if report.pdf is not None:
         out.print(f"PDF: {report.pdf}", markup=False)
+    return 0
+
+
+# --------------------------------------------------------------------------- dashboard
+
+
+def cmd_dashboard(args: argparse.Namespace) -> int:
+    from sim.dashboard import default_scenario, serve
+
+    if not 1 <= args.port <= 65535:
+        raise UsageError(f"--port must be a whole number from 1 to 65535 (got {args.port})")
+    serve(args.file or default_scenario(), args.host, args.port)
     return 0
 
 
