@@ -341,4 +341,8 @@ def serve(file: str | Path, host: str = "127.0.0.1", port: int = 8001) -> None:
     except ImportError as e:
         raise UsageError("the dashboard needs the extra [dashboard]: pip install 'negsim[dashboard]'"
                          f" ({e.name} is missing)") from e
+    cache = Path(solara.server.settings.assets.proxy_cache_dir) / "@widgetti"
+    if not any(cache.glob("solara-vuetify-app@*")):
+        raise UsageError(f"the page's scripts are not installed ({cache} has no solara-vuetify-app): "
+                         "pip install 'negsim[dashboard]' installs them (solara-assets)")
     uvicorn.run("solara.server.starlette:app", host=host, port=port, log_level="warning", ws_max_size=2**24)

@@ -1,0 +1,166 @@
+"""`negsim dashboard` in Chromium: move a lever, set N, run, read the bars' numbers, use the draft builder.
+
+The server runs in a subprocess on 127.0.0.1 and a free port, started and
+stopped here. The browser may reach nothing but that server (every other
+request is aborted and counted), and the server's own outgoing HTTP goes to
+a closed local port, so the page must render from what is installed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import sim
+from browser.chromium import artifact, browser
+from sim.draft import draft
+from sim.paired import compare_tables
+from sim.records import OUTCOMES
+
+ROOT = Path(__file__).resolve().parents[2]
+BASELINE = ROOT / "scenarios" / "baseline.yaml"
+RUNS, SEED = 3000, 1
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def server() -> Iterator[str]:
+    port = free_port()
+    closed = f"http://127.0.0.1:{free_port()}"  # nothing listens there: any fetch from outside fails at once
+    env = os.environ | {"HTTP_PROXY": closed, "HTTPS_PROXY": closed, "http_proxy": closed, "https_proxy": closed,
+                        "NO_PROXY": "127.0.0.1", "no_proxy": "127.0.0.1"}
+    log = artifact("dashboard_server.log").open("w")
+    proc = subprocess.Popen([sys.executable, "-m", "sim", "dashboard", str(BASELINE), "--host", "127.0.0.1",
+                             "--port", str(port)], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        deadline = time.monotonic() + 40
+        while True:
+            try:
+                with urllib.request.urlopen(urllib.request.Request(url), timeout=2) as r:  # noqa: S310 (local)
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError(f"the dashboard did not start (exit {proc.poll()}); see {log.name}")
+            time.sleep(0.3)
+        yield url
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
+
+
+def test_dashboard_runs_paired_batches_and_drafts(server):
+    sc = sim.load_scenario(BASELINE)
+    outside, failed = [], []
+    with browser() as b:
+        page = b.new_page(viewport={"width": 1400, "height": 2000})
+
+        def only_local(route):
+            if route.request.url.startswith(server):
+                route.continue_()
+            else:
+                outside.append(route.request.url)
+                route.abort()
+
+        page.route("**/*", only_local)
+        page.on("response", lambda r: failed.append((r.status, r.url)) if r.status >= 400 else None)
+        page.goto(server)
+        page.wait_for_selector("text=Draft builder", timeout=30_000)
+        started = time.monotonic()
+        page.screenshot(path=str(artifact("dashboard_start.png")))
+
+        # a lever: Kyiv's resolve, five steps of 0.01 up with the keyboard
+        lever = page.locator(".lever-actors-kyiv-resolve")
+        assert "0.35" in lever.locator(".negsim-lever-label").inner_text()
+        lever.locator(".v-slider__thumb-container").focus()
+        for _ in range(5):
+            page.keyboard.press("ArrowRight")
+        page.wait_for_function("document.querySelector('.lever-actors-kyiv-resolve .negsim-lever-label')"
+                               ".innerText.includes('0.4')")
+        # N runs
+        runs = page.locator(".negsim-runs input")
+        runs.fill(str(RUNS))
+        runs.press("Enter")
+        page.wait_for_selector(f"button.negsim-run:has-text('Run {RUNS:,}')")
+        page.click("button.negsim-run")
+        page.wait_for_selector(".negsim-outcomes", timeout=60_000)
+        page.wait_for_selector("button.negsim-run:not([disabled])")
+
+        shown = json.loads(page.inner_text(".negsim-overrides"))
+        assert shown == {"actors.kyiv.resolve": 0.4}
+        changed = sim.run_batch(sc, runs=RUNS, seed=SEED, out=None, overrides=shown)
+        unchanged = sim.run_batch(sc, runs=RUNS, seed=SEED, out=None)
+        want_changed, want_unchanged = changed.summary()["outcomes"], unchanged.summary()["outcomes"]
+        diffs = compare_tables(unchanged.runs, changed.runs, paired=True).outcomes.set_index("outcome")
+        moved = 0
+        for o in OUTCOMES:
+            cells = page.locator(f".negsim-outcomes tr[data-outcome='{o}']")
+            for side, want in (("changed", want_changed[o]), ("unchanged", want_unchanged[o])):
+                cell = cells.locator(f"td.{side}")
+                assert float(cell.get_attribute("data-p")) == want["p"]
+                assert cell.inner_text() == (f"{100 * want['p']:.1f}% [{100 * want['lo']:.1f}, "
+                                             f"{100 * want['hi']:.1f}]")
+            d, lo, hi = (float(diffs.loc[o, k]) for k in ("diff", "lo", "hi"))
+            assert float(cells.locator("td.diff").get_attribute("data-diff")) == d
+            assert cells.locator("td.diff").inner_text() == f"{100 * d:+.1f} [{100 * lo:+.1f}, {100 * hi:+.1f}]"
+            moved += want_changed[o]["p"] != want_unchanged[o]["p"]
+        assert moved  # the lever moved the outcomes: the comparison is not of a batch with itself
+        outcomes_card = page.locator(".v-card", has_text="Outcomes, terms and timing")
+        outcomes_card.scroll_into_view_if_needed()
+        outcomes_card.screenshot(path=str(artifact("dashboard_outcomes.png")))
+        assert page.locator(".negsim-outcomes ~ * img, .v-card img").count() >= 2  # the bars and the timing
+
+        # the draft builder: replicate 3, month 6; pick the land term, then apply the best single change
+        rep = page.locator(".negsim-replicate input")
+        rep.fill("3")
+        rep.press("Enter")
+        terms = {"crimea_status": "status_deferred", "land_returned": "freeze_line",
+                 "legal_recognition": "not_recognised"}
+        page.locator(".draft-land-returned .v-select__slot").click()
+        page.locator(".menuable__content__active .v-list-item", has_text="freeze_line").first.click()
+        want = draft(sc, SEED, 3, 6, terms, shown)
+        page.wait_for_function(f"document.querySelector('.negsim-p-deal')?.dataset.p === '{want.p_deal!r}'",
+                               timeout=15_000)
+        for g in want.governments:
+            assert page.inner_text(f".negsim-draft-governments tr[data-actor='{g.name}'] td.p-accept") \
+                == f"{100 * g.p_accept:.1f}%"
+        draft_card = page.locator(".v-card", has_text="Draft builder")
+        draft_card.scroll_into_view_if_needed()
+        draft_card.screenshot(path=str(artifact("dashboard_draft.png")))
+        assert want.best_change is not None
+        assert f"raises it to {100 * want.best_change.p_deal:.1f}%" in page.inner_text(".negsim-best")
+        page.click("button.negsim-apply")
+        after = draft(sc, SEED, 3, 6, terms | {want.best_change.issue: want.best_change.new}, shown)
+        assert after.p_deal == want.best_change.p_deal
+        page.wait_for_function(f"document.querySelector('.negsim-p-deal')?.dataset.p === '{after.p_deal!r}'",
+                               timeout=15_000)
+
+        run_card = page.locator(".v-card", has_text="One run, month by month")
+        run_card.scroll_into_view_if_needed()
+        assert "Scenario baseline, replicate 3" in page.inner_text(".negsim-explain")
+        run_card.screenshot(path=str(artifact("dashboard_one_run.png")))
+        print(f"page loaded to last check: {time.monotonic() - started:.1f} s")
+    assert outside == []
+    assert failed == []
