@@ -1,0 +1,132 @@
+"""The dashboard's computations (sim/dashboard.py) and `negsim dashboard`'s errors; the page is in tests/browser."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import sim
+from sim.compile import compile_scenario
+from sim.dashboard import MAX_RUNS, controls, overrides_of, run_pair, scenario_with
+from sim.errors import UsageError
+from sim.explain import explain
+from sim.registry import check_value, parameter_slots
+
+ROOT = Path(__file__).resolve().parents[1]
+SHIPPED = sorted((ROOT / "scenarios").glob("*.yaml"))
+
+
+@pytest.fixture(scope="module")
+def baseline():
+    return sim.load_scenario(ROOT / "scenarios" / "baseline.yaml")
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.stem)
+def test_every_control_is_a_valid_override_with_its_value_on_the_grid(path):
+    sc = sim.load_scenario(path)
+    slots = parameter_slots(sc)
+    ctrls = controls(sc)
+    assert len({c.path for c in ctrls}) == len(ctrls)
+    for c in ctrls:
+        assert check_value(slots, c.path, c.value) is None, c.path
+        if c.kind == "number":
+            assert c.low <= c.value <= c.high
+            assert check_value(slots, c.path, c.low) is None and check_value(slots, c.path, c.high) is None, c.path
+            k = (c.value - c.low) / c.step
+            assert abs(k - round(k)) < 1e-6, c.path  # a slider cannot move the value by snapping it to its grid
+    assert overrides_of(ctrls, {c.path: c.value for c in ctrls}) == {}
+
+
+def test_the_baseline_levers_include_the_live_ones_of_docs_levers(baseline):
+    """The red lines, the precondition, resolve, weariness and the mediators' bias are all on the page."""
+    paths = {c.path for c in controls(baseline)}
+    for p in ("actors.kyiv.red_lines[0].active", "actors.moscow.preconditions[0].active", "actors.moscow.resolve",
+              "actors.ukraine_public.weariness", "actors.ukraine_public.ratifies", "actors.us.bias",
+              "actors.us.leverage.kyiv", "negotiation.breakdown"):
+        assert p in paths
+    moscow = next(c for c in controls(baseline) if c.path == "actors.moscow.resolve")
+    assert moscow.uncertain and moscow.value == pytest.approx(0.75)
+
+
+def test_overrides_are_the_moved_controls_only(baseline):
+    ctrls = controls(baseline)
+    values = {"actors.kyiv.resolve": 0.35, "actors.moscow.resolve": 0.6, "actors.kyiv.red_lines[0].active": True,
+              "actors.moscow.preconditions[0].active": False}
+    assert overrides_of(ctrls, values) == {"actors.moscow.resolve": 0.6,
+                                           "actors.moscow.preconditions[0].active": False}
+
+
+OVERRIDES = {"actors.moscow.resolve": 0.7, "actors.kyiv.red_lines[0].active": False, "actors.us.leverage.kyiv": 0.05,
+             "actors.moscow.preconditions[0].active": False, "actors.ukraine_public.ratifies": False,
+             "actors.ukraine_public.ratification.threshold": -0.02}
+
+
+def test_scenario_with_overrides_compiles_as_the_overrides_do(baseline):
+    written = compile_scenario(scenario_with(baseline, OVERRIDES))
+    direct = compile_scenario(baseline, OVERRIDES)
+    assert written.base.keys() == direct.base.keys()
+    for k in direct.base:
+        np.testing.assert_array_equal(written.base[k], direct.base[k], err_msg=k)
+    assert written.uncertain == direct.uncertain and "actors.moscow.resolve" not in written.uncertain
+    assert scenario_with(baseline, {}) is baseline
+
+
+def test_one_run_with_the_settings_is_the_batchs_run(baseline):
+    """explain of the written scenario gives the row the batch with the same overrides gives that replicate."""
+    runs = sim.run_batch(baseline, runs=6, seed=1, out=None, overrides=OVERRIDES).runs
+    for r in (0, 5):
+        row = explain(scenario_with(baseline, OVERRIDES), 1, r).row
+        want = runs.iloc[r]
+        assert row["outcome"] == want["outcome"]
+        assert (row["agreement_month"] == want["agreement_month"]) or (row.isna()["agreement_month"]
+                                                                        and want.isna()["agreement_month"])
+        assert row["territory_end_km2"] == pytest.approx(want["territory_end_km2"], abs=1e-9)
+
+
+def test_paired_runs_are_the_batch_api_with_and_without_the_overrides(baseline):
+    seen = []
+    pair = run_pair(baseline, {"actors.moscow.resolve": 0.6}, 3000, 2, progress=lambda d, t: seen.append((d, t)))
+    changed = sim.run_batch(baseline, runs=3000, seed=2, out=None, overrides={"actors.moscow.resolve": 0.6})
+    unchanged = sim.run_batch(baseline, runs=3000, seed=2, out=None)
+    assert pair.changed.summary()["outcomes"] == changed.summary()["outcomes"]
+    assert pair.unchanged.summary()["outcomes"] == unchanged.summary()["outcomes"]
+    rows = {r["outcome"]: r for r in pair.outcome_rows()}
+    a, b = unchanged.runs["outcome"] == "agreement", changed.runs["outcome"] == "agreement"
+    assert rows["agreement"]["diff"][0] == pytest.approx(b.mean() - a.mean())
+    lo, hi = rows["agreement"]["diff"][1:]
+    assert lo <= rows["agreement"]["diff"][0] <= hi
+    assert seen[-1] == (6000, 6000) and [d for d, _ in seen] == sorted(d for d, _ in seen)
+
+
+def test_without_overrides_both_sides_are_one_batch(baseline):
+    pair = run_pair(baseline, {}, 500, 3)
+    assert pair.changed is pair.unchanged
+    assert all(r["diff"] == (0.0, 0.0, 0.0) for r in pair.outcome_rows())
+
+
+@pytest.mark.parametrize("runs", [0, MAX_RUNS + 1])
+def test_runs_out_of_range(baseline, runs):
+    with pytest.raises(UsageError, match="runs must be between 1 and"):
+        run_pair(baseline, {}, runs, 1)
+
+
+def test_bad_override_is_named(baseline):
+    with pytest.raises(UsageError, match="actors.kyiv.resolv"):
+        run_pair(baseline, {"actors.kyiv.resolv": 0.5}, 10, 1)
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "sim.cli", *args], capture_output=True, text=True, cwd=ROOT,
+                          timeout=120)
+
+
+def test_cli_rejects_a_bad_port_and_a_missing_file_with_exit_2(tmp_path):
+    bad = run_cli("dashboard", "scenarios/baseline.yaml", "--port", "70000")
+    assert bad.returncode == 2 and "--port must be a whole number from 1 to 65535 (got 70000)" in bad.stderr
+    assert "Traceback" not in bad.stderr
+    missing = run_cli("dashboard", str(tmp_path / "nope.yaml"))
+    assert missing.returncode == 2 and "nope.yaml" in missing.stderr and "Traceback" not in missing.stderr
