@@ -331,7 +331,6 @@ def serve(file: str | Path, host: str = "127.0.0.1", port: int = 8001) -> None:
     os.environ["SOLARA_APP"] = "sim.dashboard_page"
     os.environ.setdefault("SOLARA_MODE", "production")
     os.environ["SOLARA_TELEMETRY_MIXPANEL_ENABLE"] = "False"
-    os.environ["SOLARA_CHECK_HOOKS"] = "off"
     os.environ.setdefault("SOLARA_SESSION_SECRET_KEY", secrets.token_hex(32))
     warnings.filterwarnings("ignore", message="Cookies with samesite=none")  # plain http on a local address
     os.environ["SERVER_NAME"], os.environ["SERVER_PORT"] = host, str(port)
