@@ -150,6 +150,8 @@ def OneRun(overrides: dict[str, Any], seed: int, replicate: solara.Reactive[int]
             return e
 
     ex = solara.use_memo(run, dependencies=[key, seed, replicate.value])
+    same = solara.use_memo(lambda: explain(scenario(), seed, replicate.value) if overrides else None,
+                           dependencies=[bool(overrides), seed, replicate.value])
     solara.InputInt("Replicate", value=replicate, classes=["negsim-replicate"])
     if isinstance(ex, Exception):
         solara.Error(str(ex))
@@ -159,7 +161,11 @@ def OneRun(overrides: dict[str, Any], seed: int, replicate: solara.Reactive[int]
     pubs = list(c.actors_of("public"))
     outcome = str(ex.row["outcome"])
     solara.HTML(tag="div", attributes={"data-outcome": outcome}, classes=["negsim-run-outcome"],
-                unsafe_innerHTML=f"Replicate {replicate.value}: <b>{html.escape(ex.lines[-1])}</b>")
+                unsafe_innerHTML=f"Replicate {replicate.value} with your settings: <b>{html.escape(ex.lines[-1])}</b>")
+    if same is not None:
+        solara.HTML(tag="div", attributes={"data-outcome": str(same.row["outcome"])},
+                    classes=["negsim-run-outcome-unchanged"],
+                    unsafe_innerHTML=f"The same replicate of the unchanged scenario: {html.escape(same.lines[-1])}")
     solara.FigureMatplotlib(dash.figure_series(ex.series(), govs, pubs), format="png",
                             dependencies=[key, seed, replicate.value])
     solara.HTML(tag="div", unsafe_innerHTML=html.escape("\n".join(ex.lines)), classes=["negsim-explain"])

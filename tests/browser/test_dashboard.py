@@ -160,6 +160,8 @@ def test_dashboard_runs_paired_batches_and_drafts(server):
         run_card = page.locator(".v-card", has_text="One run, month by month")
         run_card.scroll_into_view_if_needed()
         assert "Scenario baseline, replicate 3" in page.inner_text(".negsim-explain")
+        assert page.get_attribute(".negsim-run-outcome", "data-outcome") == changed.runs.iloc[3]["outcome"]
+        assert page.get_attribute(".negsim-run-outcome-unchanged", "data-outcome") == unchanged.runs.iloc[3]["outcome"]
         run_card.screenshot(path=str(artifact("dashboard_one_run.png")))
         print(f"page loaded to last check: {time.monotonic() - started:.1f} s")
     assert outside == []
