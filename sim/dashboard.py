@@ -216,6 +216,19 @@ def scenario_with(sc: Scenario, overrides: dict[str, Any]) -> Scenario:
     return scenario_from_data(data, sc.path, sc.text)
 
 
+def outcome_line(row: pd.Series, issues: list[str], horizon: int) -> str:
+    """One run's outcome in one line, from its results row."""
+    if row["outcome"] == "agreement":
+        terms = ", ".join(f"{k} = {row[f'term_{k}']}" for k in issues)
+        land = float(row.get("land_km2", 0.0) or 0.0)
+        moved = ("no land changes hands" if abs(land) < 0.5 else
+                 f"{abs(land):,.0f} km2 {'returned to Ukraine' if land > 0 else 'ceded to Russia'}")
+        return f"agreement in month {int(row['agreement_month'])}: {terms}; {moved}"
+    if row["outcome"] == "talks_failed":
+        return f"talks failed: they first opened in month {int(row['talks_month'])}, no ratified deal by month {horizon}"
+    return f"no talks: talks never opened in {horizon} months"
+
+
 # --------------------------------------------------------------------------- figures
 
 def _bar_pairs(ax: Any, labels: list[str], changed: list[tuple[float, float, float]],

@@ -160,12 +160,15 @@ def OneRun(overrides: dict[str, Any], seed: int, replicate: solara.Reactive[int]
     govs = [g for g in c.actors_of("government")]
     pubs = list(c.actors_of("public"))
     outcome = str(ex.row["outcome"])
+    issues, horizon = list(c.model.issues), c.model.horizon_months
     solara.HTML(tag="div", attributes={"data-outcome": outcome}, classes=["negsim-run-outcome"],
-                unsafe_innerHTML=f"Replicate {replicate.value} with your settings: <b>{html.escape(ex.lines[-1])}</b>")
+                unsafe_innerHTML=f"Replicate {replicate.value} with your settings: "
+                                 f"<b>{html.escape(dash.outcome_line(ex.row, issues, horizon))}</b>")
     if same is not None:
         solara.HTML(tag="div", attributes={"data-outcome": str(same.row["outcome"])},
                     classes=["negsim-run-outcome-unchanged"],
-                    unsafe_innerHTML=f"The same replicate of the unchanged scenario: {html.escape(same.lines[-1])}")
+                    unsafe_innerHTML="The same replicate of the unchanged scenario: "
+                                     f"{html.escape(dash.outcome_line(same.row, issues, horizon))}")
     solara.FigureMatplotlib(dash.figure_series(ex.series(), govs, pubs), format="png",
                             dependencies=[key, seed, replicate.value])
     solara.HTML(tag="div", unsafe_innerHTML=html.escape("\n".join(ex.lines)), classes=["negsim-explain"])

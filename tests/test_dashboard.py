@@ -11,7 +11,7 @@ import pytest
 
 import sim
 from sim.compile import compile_scenario
-from sim.dashboard import MAX_RUNS, controls, overrides_of, run_pair, scenario_with
+from sim.dashboard import MAX_RUNS, controls, outcome_line, overrides_of, run_pair, scenario_with
 from sim.errors import UsageError
 from sim.explain import explain
 from sim.registry import check_value, parameter_slots
@@ -85,6 +85,23 @@ def test_one_run_with_the_settings_is_the_batchs_run(baseline):
         assert (row["agreement_month"] == want["agreement_month"]) or (row.isna()["agreement_month"]
                                                                         and want.isna()["agreement_month"])
         assert row["territory_end_km2"] == pytest.approx(want["territory_end_km2"], abs=1e-9)
+
+
+def test_outcome_line_reads_the_row(baseline):
+    runs = sim.run_batch(baseline, runs=40, seed=1, out=None).runs
+    issues = list(baseline.model.issues)
+    seen = set()
+    for _, row in runs.iterrows():
+        line = outcome_line(row, issues, 36)
+        seen.add(row["outcome"])
+        if row["outcome"] == "agreement":
+            assert line.startswith(f"agreement in month {int(row['agreement_month'])}: ")
+            assert all(f"{k} = {row[f'term_{k}']}" in line for k in issues)
+        elif row["outcome"] == "talks_failed":
+            assert line.startswith(f"talks failed: they first opened in month {int(row['talks_month'])}")
+        else:
+            assert line == "no talks: talks never opened in 36 months"
+    assert seen == {"agreement", "talks_failed", "no_talks"}
 
 
 def test_paired_runs_are_the_batch_api_with_and_without_the_overrides(baseline):
