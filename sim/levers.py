@@ -83,11 +83,18 @@ class Effect:
 
 
 def default_levers(sc: Scenario) -> list[Lever]:
-    """Every number and switch a scenario sets for an actor, with a low and a high setting."""
+    """Every number and switch a scenario sets for an actor, with a low and a high setting.
+
+    A number the scenario leaves at its default (a key it does not write) is
+    not one it sets, and is left out; switches (a red line, a precondition, a
+    mediator, a vote) are the actor's own and always listed.
+    """
     slots = registry.parameter_slots(sc)
     seen, out = set(), []
     for path, slot in slots.items():
         if not path.startswith("actors.") or (slot.name, slot.index) in seen:
+            continue
+        if slot.kind != "switch" and not is_set(sc.data, path):
             continue
         seen.add((slot.name, slot.index))
         if slot.kind == "switch":
@@ -97,6 +104,27 @@ def default_levers(sc: Scenario) -> list[Lever]:
         if low != high:
             out.append(Lever(path, low, high))
     return out
+
+
+def is_set(data: dict, path: str) -> bool:
+    """Whether the scenario's (merged) data writes the key ``path`` (``a.b[0].c`` or ``a.b.name.c``)."""
+    node: Any = data
+    for part in path.split("."):
+        name, _, index = part.partition("[")
+        if isinstance(node, list):  # a list item reached by name (a precondition's alias)
+            node = next((x for x in node if isinstance(x, dict) and x.get("name") == name), None)
+        elif isinstance(node, dict) and name in node:
+            node = node[name]
+        else:
+            return False
+        if index:
+            i = int(index.rstrip("]"))
+            if not isinstance(node, list) or i >= len(node):
+                return False
+            node = node[i]
+        if node is None:
+            return False
+    return True
 
 
 def _settings(slot: registry.Slot) -> tuple[float, float]:

@@ -156,10 +156,13 @@ def slot_table(sc: Any) -> tuple[dict[str, Slot], dict[str, np.ndarray]]:
         num(f"{pa}.casualties.mean", "casualty_mean", (i,), a.casualties.mean)
         num(f"{pa}.casualties.sd", "casualty_sd", (i,), a.casualties.sd)
         for k, iname in enumerate(issues):
+            end = 1.0 if i == 0 else 0.0  # the side's end of the scale
             if iname in a.ideal:
                 num(f"{pa}.ideal.{iname}", "ideal", (i, k), a.ideal[iname])
-            else:  # a land issue: the holder's end of the scale (more land is better)
-                base["ideal"][i, k] = 1.0 if i == 0 else 0.0
+            elif m.issues[iname].kind == "land":  # more land is better for its holder
+                base["ideal"][i, k] = end
+            else:  # an ideal left out: the side's end of the scale, still addressable
+                num(f"{pa}.ideal.{iname}", "ideal", (i, k), _param(end))
             num(f"{pa}.salience.{iname}", "salience", (i, k), a.salience[iname])
         for j, p in enumerate(a.preconditions):
             for alias in (f"{pa}.preconditions[{j}]", f"{pa}.preconditions.{p.name}"):
@@ -177,7 +180,7 @@ def slot_table(sc: Any) -> tuple[dict[str, Slot], dict[str, np.ndarray]]:
                           ("weariness_noise", "weariness_noise"), ("pressure", "pressure"),
                           ("preference_weight", "preference_weight")):
             num(f"{pa}.{key}", name, (i,), getattr(pub, key))
-        rat = pub.ratification
+        rat = pub.ratification or DEFAULT_RATIFICATION
         num(f"{pa}.ratification.threshold", "ratify_threshold", (i,), rat.threshold)
         num(f"{pa}.ratification.spread", "ratify_spread", (i,), rat.spread)
         num(f"{pa}.ratification.weariness_effect", "ratify_weariness", (i,), rat.weariness_effect)
@@ -199,6 +202,34 @@ def slot_table(sc: Any) -> tuple[dict[str, Slot], dict[str, np.ndarray]]:
         if s.param is not None and not s.param.uncertain:
             base[s.name][s.index] = s.param.value
     return slots, base
+
+
+def _param(value: float) -> Any:
+    from sim.scenario import Param  # the schema imports this module: import its Param when it is used
+    return Param(value=value)
+
+
+class _Ratification:
+    """A vote left out (``ratifies: false``): the bar and spread a switch to ratifies: true would use."""
+
+    @property
+    def threshold(self):
+        return _param(0.0)
+
+    @property
+    def spread(self):
+        return _param(0.05)
+
+    @property
+    def weariness_effect(self):
+        return _param(0.0)
+
+    @property
+    def legitimacy(self):
+        return _param(0.0)
+
+
+DEFAULT_RATIFICATION = _Ratification()
 
 
 def parameter_slots(sc: Any) -> dict[str, Slot]:

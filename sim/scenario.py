@@ -342,14 +342,15 @@ class Belief(Sourced):
 
 class Casualties(Sourced):
     mean: P("casualty_mean")
-    sd: P("casualty_sd")
+    sd: P("casualty_sd") = Field(Param(value=0.0), description="month-to-month spread; 0 (the default) fights at the mean")
 
 
 class Government(Sourced):
     role: Literal["government"]
     side: Literal["ukraine", "russia"]
     label: str | None = None
-    ideal: UnitMap
+    ideal: UnitMap = Field({}, description="ideal position per position issue; a position issue left out takes "
+                           "the side's end of the scale (1 for the ukraine side, 0 for the russia side)")
     salience: UnitMap
     red_lines: list[RedLine] = []
     preconditions: list[Precondition] = []
@@ -375,10 +376,10 @@ class Public(Sourced):
     label: str | None = None
     weariness: P("weariness0")
     weariness_rate: P("weariness_rate")
-    weariness_noise: P("weariness_noise")
+    weariness_noise: P("weariness_noise") = Field(Param(value=0.0), description="sd of the monthly noise of opinion")
     pressure: P("pressure")
     ratifies: StrictBool = True
-    ratification: Ratification
+    ratification: Ratification | None = Field(None, description="required when ratifies is true")
     mediator_preference: UnitMap = {}
     preference_weight: P("preference_weight") = Param(value=0.0)
 
@@ -729,7 +730,7 @@ def check_references(sc: Scenario) -> list[Problem]:
                     out.append(sc.problem((*base, key, issue), "a land issue takes no ideal: more land is always "
                                           "better for its holder (remove this key)"))
             for issue in issues:
-                if issue not in given and not (key == "ideal" and issue in land):
+                if issue not in given and key == "salience":
                     out.append(sc.problem((*base, key), f"missing issue {issue!r}"))
         fixed = [p.value for p in g.salience.values()]
         if all(v is not None for v in fixed) and abs(sum(fixed) - 1.0) > 1e-6:
@@ -742,6 +743,9 @@ def check_references(sc: Scenario) -> list[Problem]:
     for name, p in pubs.items():
         base = ("actors", name)
         ref((*base, "government"), p.government, govs, "government")
+        if p.ratifies and p.ratification is None:
+            out.append(sc.problem(base, "a public that ratifies (ratifies: true) needs `ratification:` "
+                                  "(threshold and spread of its vote)"))
         for med in p.mediator_preference:
             ref((*base, "mediator_preference", med), med, meds, "mediator")
         missing = [m for m in meds if m not in p.mediator_preference]
