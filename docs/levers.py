@@ -46,43 +46,51 @@ POSITIONS = {
 INERT = "structural"
 WEAK = "weak"
 REASONS = {
-    "actors.russia_public.ratification.threshold": (INERT, "the Russian public does not vote (`ratifies: false`)"),
-    "actors.russia_public.ratification.spread": (INERT, "the Russian public does not vote (`ratifies: false`)"),
-    "actors.russia_public.ratification.weariness_effect": (INERT, "the Russian public does not vote (`ratifies: false`)"),
-    "actors.russia_public.ratification.legitimacy": (INERT, "the Russian public does not vote (`ratifies: false`)"),
-    "actors.kyiv.casualties.sd": (INERT, "a spread: month-to-month noise in losses averages out in hurt and weariness"),
-    "actors.moscow.casualties.sd": (INERT, "a spread: month-to-month noise in losses averages out in hurt and weariness"),
-    "actors.ukraine_public.weariness_noise": (INERT, "a spread: poll noise around a weariness that grows with losses"),
-    "actors.russia_public.weariness_noise": (INERT, "a spread: poll noise around a weariness that grows with losses"),
-    "actors.kyiv.ideal.crimea_status": (INERT, "pinned: the two sides' red lines leave only `status_deferred` on the "
-                                        "table, which is also the no-deal point, so the ideal shifts every package "
-                                        "and the value of war alike"),
-    "actors.moscow.ideal.crimea_status": (INERT, "pinned by the red lines, as for Kyiv"),
-    "actors.kyiv.ideal.legal_recognition": (INERT, "pinned: Kyiv's red line leaves only `not_recognised`, also the "
-                                            "no-deal point"),
-    "actors.moscow.ideal.legal_recognition": (INERT, "pinned by Kyiv's red line, as above"),
-    "actors.moscow.red_lines[0].active": (INERT, "dominated: Moscow's own utilities and demands never accept "
-                                          "Crimea's return in the baseline, so the red line never binds (it binds "
-                                          "when Moscow weighs land far above Crimea, e.g. saliences 0.2/0.6/0.2)"),
-    "actors.moscow.red_lines[1].active": (INERT, "dominated: Moscow never accepts returning half or more of the "
-                                          "land in the baseline (it binds when Moscow weighs land less, e.g. "
-                                          "saliences 0.35/0.3/0.35)"),
-    "actors.russia_public.preference_weight": (INERT, "the lead is drawn by min(acceptability to each side): for the "
-                                               "US Kyiv's is the lower, and for the EU/UK Moscow's trust and its "
-                                               "public's preference are both 0.2, so the blend never changes"),
-    "actors.russia_public.mediator_preference.us": (INERT, "Kyiv's acceptability of the US is always the lower one, "
-                                                    "so Moscow's public's view of the US never changes who leads"),
-    "actors.ukraine_public.preference_weight": (WEAK, "moves the US share of rounds by a few points only (the "
-                                                "EU/UK's acceptability to Moscow, 0.2, caps its share)"),
-    "actors.russia_public.mediator_preference.eu_uk": (WEAK, "with a weight of 0.2 it moves the EU/UK's share of "
-                                                       "rounds a little: terms change by a total variation of about "
-                                                       "0.04"),
-    "actors.eu_uk.trust.kyiv": (WEAK, "Moscow's low trust caps the EU/UK's share of rounds; Kyiv's trust changes "
-                                "only how credible it finds the EU/UK (under 1 point)"),
-    "actors.eu_uk.leverage.kyiv": (WEAK, "the EU/UK leads about a third of rounds: its side-payment to Kyiv adds "
-                                   "under 1 point to P(agreement)"),
-    "actors.eu_uk.leverage.moscow": (WEAK, "the EU/UK leads about a third of rounds: its side-payment to Moscow "
-                                     "adds under 1 point to P(agreement)"),
+    "actors.moscow.red_lines[1].active": (INERT, "dominated: with its optimism about the front (700 km2 a month) "
+                                          "and a resolve of at least 0.5, returning half or more of the land taken "
+                                          "since 2022 is worth less to Moscow than fighting on in every run, so no "
+                                          "proposal it accepts is ever blocked by the red line (it binds in a few "
+                                          "runs when the limit is read as at most a tenth, total variation about "
+                                          "0.02, still under the bar)"),
+    "actors.eu_uk.trust.kyiv": (WEAK, "two effects pull apart: Kyiv's trust raises the EU/UK's share of rounds "
+                                "(terms toward Kyiv) and its credibility with Kyiv (Kyiv learns the real pace of the "
+                                "front and settles for less), so terms barely move; P(agreement) rises by under 1 "
+                                "point"),
+}
+
+# Parameters the baseline leaves out (schema defaults apply), and why: each moved no outcome in the
+# baseline when it was set (docs/levers.md of the previous calibration), and the baseline has no use for it.
+REMOVED = {
+    "actors.kyiv.ideal.crimea_status": "pinned: Kyiv's and Moscow's red lines leave only `status_deferred`, also "
+                                       "the no-deal point; the default (the ukraine side's end, 1) is the stated "
+                                       "position",
+    "actors.kyiv.ideal.legal_recognition": "pinned: Kyiv's red line leaves only `not_recognised`, also the no-deal "
+                                           "point; the default (1) is the stated position",
+    "actors.moscow.ideal.crimea_status": "pinned by the two red lines, as for Kyiv; the default (the russia side's "
+                                         "end, 0) is the stated position",
+    "actors.moscow.ideal.legal_recognition": "pinned by Kyiv's red line; the default (0) is Moscow's position",
+    "actors.kyiv.casualties.sd": "a spread the source does not give; Kyiv's hurt does not hold talks back, so the "
+                                 "noise averaged out (default 0)",
+    "actors.ukraine_public.weariness_noise": "poll noise around a weariness that grows with losses averaged out "
+                                             "(default 0)",
+    "actors.russia_public.weariness_noise": "as for the Ukrainian public (default 0)",
+    "actors.russia_public.ratification.threshold": "no vote in Russia (`ratifies: false`); a variant that turns the "
+                                                   "vote on sets its own bar",
+    "actors.russia_public.ratification.spread": "no vote in Russia, as above",
+    "actors.russia_public.ratification.weariness_effect": "no vote in Russia, as above",
+    "actors.russia_public.ratification.legitimacy": "no vote in Russia, as above",
+    "actors.russia_public.mediator_preference.us": "no poll of Russians in the source; it never changed who leads "
+                                                   "(Kyiv's acceptability of the US is the lower one)",
+    "actors.russia_public.mediator_preference.eu_uk": "no poll of Russians in the source; with its weight it moved "
+                                                      "terms by a total variation of 0.04 only",
+    "actors.russia_public.preference_weight": "nothing to weigh without a preference (default 0: Moscow chooses by "
+                                              "its own trust)",
+    "actors.ukraine_public.preference_weight": "the source says nothing of how Kyiv weighs its public's choice of "
+                                               "mediator, and with Moscow's low trust capping the EU/UK's share of "
+                                               "rounds no weight from 0.1 to 0.9 moved an outcome (TV 0.015); "
+                                               "default 0: Kyiv chooses by its own trust, and the public's "
+                                               "preference for European mediation counts at the vote "
+                                               "(`ratification.legitimacy`), where it is live",
 }
 
 
@@ -101,7 +109,7 @@ def main() -> int:
             "live": [{"path": e.lever.path, "low": e.lever.low, "high": e.lever.high, "moves": e.moved()}
                      for e in live],
             "dead": {e.lever.path: REASONS.get(e.lever.path, ("", ""))[1] for e in rows if not e.live},
-            "positions": POSITIONS}
+            "positions": POSITIONS, "removed": REMOVED}
     (ROOT / "tests" / "data" / "levers.json").write_text(json.dumps(data, indent=1) + "\n")
     (ROOT / "docs" / "levers.md").write_text(render(rows, morris, elapsed))
     print(f"{len(live)} of {len(rows)} levers live; {elapsed:.0f} s")
@@ -149,7 +157,8 @@ def render(rows, morris, elapsed: float) -> str:
         "setting. Columns: the change in P(agreement) and in P(no_talks), in points, with",
         "Newcombe's paired 95% interval; the total variation distance between the two",
         "distributions of results (no deal, or the agreed terms on every issue); the change in the",
-        "mean month of agreement with Welch's interval. A lever is **live** when one of them moves",
+        "month of agreement, paired over the runs that agree at both settings (mean difference, t",
+        "interval). A lever is **live** when one of them moves",
         f"by at least {THRESHOLDS['agreement'] * 100:.0f} point, {THRESHOLDS['no_talks'] * 100:.0f} point,",
         f"{THRESHOLDS['terms']} or {THRESHOLDS['month']} months and its interval excludes 0.",
         "Settings: unit-range parameters 0.1 and 0.9; other numbers a quarter and twice their value;",
@@ -184,6 +193,11 @@ def render(rows, morris, elapsed: float) -> str:
     for e in dead:
         kind, why = REASONS.get(e.lever.path, ("unexplained", "not yet explained: a defect of the model to look into"))
         out.append(f"- `{e.lever.path}` ({kind}): {why}.")
+    out += ["", "## Parameters the baseline leaves out, and why", "",
+            "Each moved no outcome when the baseline set it; the baseline now leaves it out and the",
+            "schema's default applies (docs/scenarios.md). Variants that need one set it.", ""]
+    for path, why in REMOVED.items():
+        out.append(f"- `{path}`: {why}.")
     idx = morris["indices"] or {}
     out += ["", "## Morris screening", "",
             "Elementary effects of every numeric actor parameter on P(agreement) over the ranges above:",

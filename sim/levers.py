@@ -11,8 +11,8 @@ outcomes a user reads:
 - ``terms``: the total variation distance between the two distributions of
   results, where a result is an outcome without a deal or the agreed terms
   on every issue, with the largest paired share change and its interval;
-- ``month``: the change in the mean month of agreement (runs with an
-  agreement at each setting; Welch's interval, the two sets differ).
+- ``month``: the paired change in the month of agreement (runs that agree
+  at both settings; the mean of their differences, with its t interval).
 
 A lever is *live* when at least one of them moves by at least its threshold
 (1 point, 1 point, 0.05, 0.5 months) and its 95% interval excludes 0.
@@ -183,13 +183,15 @@ def _terms(t: pd.DataFrame) -> np.ndarray:
 
 
 def _month_change(a: pd.DataFrame, b: pd.DataFrame) -> tuple[float, float, float]:
-    x = a["agreement_month"].dropna().to_numpy(float)
-    y = b["agreement_month"].dropna().to_numpy(float)
-    if len(x) < 2 or len(y) < 2 or (x.var() == 0 and y.var() == 0):
-        d = float(y.mean() - x.mean()) if len(x) and len(y) else 0.0
-        return d, d, d
-    d = float(y.mean() - x.mean())
-    se = math.sqrt(x.var(ddof=1) / len(x) + y.var(ddof=1) / len(y))
-    df = se**4 / ((x.var(ddof=1) / len(x)) ** 2 / (len(x) - 1) + (y.var(ddof=1) / len(y)) ** 2 / (len(y) - 1))
-    half = stats.t.ppf(0.975, df) * se
-    return d, d - half, d + half
+    """Paired change in the month of agreement: over the runs that agree at both settings (the same
+    replicate meets the same front and dice), the mean of month_b - month_a with its t interval."""
+    x = a["agreement_month"].to_numpy(float)
+    y = b["agreement_month"].to_numpy(float)
+    both = ~np.isnan(x) & ~np.isnan(y)
+    d = y[both] - x[both]
+    if len(d) < 2 or d.var() == 0:
+        m = float(d.mean()) if len(d) else 0.0
+        return m, m, m
+    m = float(d.mean())
+    half = stats.t.ppf(0.975, len(d) - 1) * d.std(ddof=1) / math.sqrt(len(d))
+    return m, m - half, m + half

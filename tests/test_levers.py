@@ -46,3 +46,29 @@ def test_every_dead_lever_has_a_stated_reason():
 def test_document_positions_are_levers():
     measured = {e["path"] for e in PUBLISHED["live"]} | set(PUBLISHED["dead"])
     assert set(PUBLISHED["positions"].values()) <= measured
+
+
+def test_removed_parameters_are_not_set_and_take_their_default(baseline):
+    """A parameter docs/levers.md lists as left out of the baseline is not written there, is not a lever,
+    and (but for a mediator preference: a map left out has no keys) still has a slot, so events and sweeps can
+    set it, holding the schema's default."""
+    from sim import registry
+    from sim.levers import is_set
+
+    removed = PUBLISHED["removed"]
+    assert removed
+    slots, base = registry.slot_table(baseline)
+    levers = {lv.path for lv in default_levers(baseline)}
+    for path in removed:
+        assert not is_set(baseline.data, path), path
+        assert path not in levers, path
+        assert path in slots or ".mediator_preference." in path, path  # a preference map left out has no keys
+    assert is_set(baseline.data, "actors.kyiv.resolve") and is_set(baseline.data, "actors.moscow.preconditions[0].value")
+    assert is_set(baseline.data, "actors.moscow.preconditions.kursk_withdrawal.value")
+    sides = {"kyiv": 1.0, "moscow": 0.0}
+    for path in [p for p in removed if p in slots]:
+        slot = slots[path]
+        if ".ideal." in path:  # a position ideal left out: the side's end of the scale
+            assert base["ideal"][slot.index] == sides[path.split(".")[1]]
+        elif path.endswith(("noise", ".sd", "preference_weight")):
+            assert base[slot.name][slot.index] == 0.0
