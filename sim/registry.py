@@ -205,7 +205,8 @@ def slot_table(sc: Any) -> tuple[dict[str, Slot], dict[str, np.ndarray]]:
 
 
 def _param(value: float) -> Any:
-    from sim.scenario import Param  # the schema imports this module: import its Param when it is used
+    # The schema imports this module: its Param is imported when a default is made.
+    from sim.scenario import Param
     return Param(value=value)
 
 
