@@ -21,6 +21,9 @@ ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = sorted((ROOT / "scenarios").glob("*.yaml"))
 BASELINE = ROOT / "scenarios" / "baseline.yaml"
 DEFERRED_FREEZE = "crimea_status=status_deferred,land_returned=freeze_line,legal_recognition=not_recognised"
+# A seed whose replicate 0 of the baseline opens talks in month 2 with the EU/UK leading and agrees that month
+# (test_the_chosen_seed_opens_talks_in_month_2 keeps it so when the baseline is recalibrated).
+SEED = 16
 
 
 def cli(*args: str, stdin: str | None = None, cwd: Path = ROOT) -> subprocess.CompletedProcess:
@@ -67,6 +70,11 @@ def test_no_moves_is_the_batch_run(path: Path, tmp_path: Path):
     assert rec["comparison"]["same_run_by_model"] == row["outcome"]
 
 
+def test_the_chosen_seed_opens_talks_in_month_2(base):
+    row = simulate_block(base, SEED, 0, 1).iloc[0]
+    assert (row["talks_month"], row["agreement_month"], row["lead_mediator"]) == (2, 2, "eu_uk")
+
+
 def test_moves_change_the_game(base):
     """A player's moves are real levers: Kyiv refusing every offer never gets a deal, and its own offer is made."""
     batch = simulate_block(base, 1, 0, 30)
@@ -76,10 +84,10 @@ def test_moves_change_the_game(base):
         refuse = [game.Move(t, "kyiv", "answer", False) for t in months]
         g = game.play(base, 1, int(r), ["kyiv"], game.Recorded(refuse))
         assert g.row["outcome"] != "agreement"
-    # seed 1 replicate 0: talks open in month 2; Kyiv proposes in month 3 (the governments alternate)
+    # replicate 0 of SEED: talks open in month 2; Kyiv proposes in month 3 (the governments alternate)
     x = game.parse_package(base, DEFERRED_FREEZE)
     moves = game.parse_moves(f"2 kyiv reject\n3 kyiv propose {x}\n", "m.txt", base, ["kyiv"])
-    g = game.play_scripted(base, 1, 0, ["kyiv"], moves)
+    g = game.play_scripted(base, SEED, 0, ["kyiv"], moves)
     talks = {e["month"]: e["talks"] for e in g.model.log if "talks" in e}
     assert talks[3]["package"] == x and talks[3]["proposer"] == 0
     assert talks[3]["played"]["proposal"] and talks[3]["answers"][0][1]  # a person accepts their own offer
@@ -91,7 +99,7 @@ def test_json_record_and_replay(tmp_path: Path):
     moves = tmp_path / "moves.txt"
     moves.write_text(f"2 kyiv reject   # wait for a better offer\n3 kyiv propose {DEFERRED_FREEZE}\n")
     replay = tmp_path / "game.replay.json"
-    res = cli("play", str(BASELINE), "--as", "kyiv", "--seed", "1", "--moves", str(moves), "--json",
+    res = cli("play", str(BASELINE), "--as", "kyiv", "--seed", str(SEED), "--moves", str(moves), "--json",
               "--runs", "500", "--save", str(replay))
     assert res.returncode == 0, res.stderr
     rec = json.loads(res.stdout)
@@ -109,13 +117,13 @@ def test_json_record_and_replay(tmp_path: Path):
     as_json = json.loads(cli("explain", "--replay", str(replay), "--json").stdout)
     assert as_json["row"]["outcome"] == rec["outcome"]
     # the text form of the same game
-    text = cli("play", str(BASELINE), "--as", "kyiv", "--seed", "1", "--moves", str(moves), "--runs", "500",
+    text = cli("play", str(BASELINE), "--as", "kyiv", "--seed", str(SEED), "--moves", str(moves), "--runs", "500",
                "--save", str(tmp_path / "again.json"))
     assert text.returncode == 0 and "Over 500 runs of the same scenario the model reached a deal in" in text.stdout
 
 
 def test_moves_from_stdin(tmp_path: Path):
-    res = cli("play", str(BASELINE), "--as", "kyiv", "--seed", "1", "--moves", "-", "--json", "--runs", "100",
+    res = cli("play", str(BASELINE), "--as", "kyiv", "--seed", str(SEED), "--moves", "-", "--json", "--runs", "100",
               "--save", str(tmp_path / "g.json"), stdin="2 kyiv reject\n")
     assert res.returncode == 0, res.stderr
     assert json.loads(res.stdout)["moves"] == [{"month": 2, "role": "kyiv", "kind": "answer", "choice": False}]
@@ -141,7 +149,7 @@ def test_bad_moves_name_the_line(tmp_path: Path, text: str, where: str, message:
     moves = tmp_path / "m.txt"
     moves.write_text(text)
     save = tmp_path / "g.json"
-    res = subprocess.run([sys.executable, "-m", "sim.cli", "play", str(BASELINE), "--as", "kyiv", "--seed", "1",
+    res = subprocess.run([sys.executable, "-m", "sim.cli", "play", str(BASELINE), "--as", "kyiv", "--seed", str(SEED),
                           "--moves", "m.txt", "--runs", "50", "--save", str(save)],
                          capture_output=True, text=True, cwd=tmp_path, timeout=120)
     assert res.returncode == 2, (res.stdout, res.stderr)
@@ -211,7 +219,7 @@ def test_interactive_screen_in_tmux(tmp_path: Path):
     """A person at the terminal: the screen shows their own numbers; a bad move gets a message and a retry."""
     session = f"negsim-play-{time.monotonic_ns()}"
     replay = tmp_path / "game.json"
-    command = (f"{sys.executable} -m sim.cli play {BASELINE} --as kyiv --seed 1 --replicate 0 --runs 300 "
+    command = (f"{sys.executable} -m sim.cli play {BASELINE} --as kyiv --seed {SEED} --replicate 0 --runs 300 "
                f"--save {replay}; echo EXIT=$?; sleep 60")
     subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", "160", "-y", "50", "-c", str(ROOT), command],
                    check=True)
@@ -250,18 +258,18 @@ def test_interactive_screen_in_tmux(tmp_path: Path):
 def test_mediator_and_public_moves(base):
     """A mediator's offer is the one put on the table; a public's 'reject' stops a deal both governments signed."""
     x = game.parse_package(base, DEFERRED_FREEZE)
-    g = game.play_scripted(base, 1, 0, ["eu_uk"], game.parse_moves(f"2 eu_uk propose {x}\n", "m", base, ["eu_uk"]))
+    g = game.play_scripted(base, SEED, 0, ["eu_uk"], game.parse_moves(f"2 eu_uk propose {x}\n", "m", base, ["eu_uk"]))
     talks = {e["month"]: e["talks"] for e in g.model.log if "talks" in e}
     assert talks[2]["package"] == x and talks[2]["lead"] == "eu_uk" and talks[2]["played"]["proposal"]
-    model_run = game.play(base, 1, 0, ["kyiv"], None)
+    model_run = game.play(base, SEED, 0, ["kyiv"], None)
     assert model_run.row["outcome"] == "agreement"
     month = int(model_run.row["agreement_month"])
-    vetoed = game.play_scripted(base, 1, 0, ["ukraine_public"],
+    vetoed = game.play_scripted(base, SEED, 0, ["ukraine_public"],
                                 game.parse_moves(f"{month} ukraine_public reject\n", "m", base, ["ukraine_public"]))
     entry = next(e for e in vetoed.model.log if e["month"] == month)
     assert not entry["talks"]["agreed"] and entry["talks"]["played"]["votes"] == {0: True}
     assert vetoed.row["outcome"] != "agreement" or int(vetoed.row["agreement_month"]) > month
     # the Russian public does not vote in the baseline: a move for it never finds its decision
     with pytest.raises(game.MoveError, match="russia_public had no decision to ratify in month"):
-        game.play_scripted(base, 1, 0, ["russia_public"],
+        game.play_scripted(base, SEED, 0, ["russia_public"],
                            game.parse_moves(f"{month} russia_public ratify\n", "m", base, ["russia_public"]))
