@@ -503,6 +503,9 @@ def draw_lead(acc_a, acc_b, active, u):
     on = np.asarray(active) > 0.0
     score = np.where(on, np.maximum(np.minimum(acc_a, acc_b), 0.0), 0.0)
     score = np.where((score.sum(axis=-1) > 0.0)[..., None], score, on * 1.0)
+    if np.shape(score)[-1]:  # relative to the largest: subnormal acceptabilities keep their proportions
+        top = score.max(axis=-1, keepdims=True)
+        score = score / np.where(top > 0.0, top, 1.0)
     cum = np.cumsum(score, axis=-1)
     if np.shape(cum)[-1] == 0:
         return np.full(np.shape(cum)[:-1], -1)
