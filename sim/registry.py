@@ -204,10 +204,30 @@ def slot_table(sc: Any) -> tuple[dict[str, Slot], dict[str, np.ndarray]]:
     return slots, base
 
 
-def _param(value: float) -> Any:
-    # The schema imports this module: its Param is imported when a default is made.
-    from sim.scenario import Param
-    return Param(value=value)
+@dataclass(frozen=True)
+class Default:
+    """A number a scenario leaves out, at its default: read as the scenario's Param is (value, uncertain,
+    central, describe), without importing sim.scenario, which imports this module."""
+
+    value: float
+    dist: None = None
+    args: tuple = ()
+    evidence: None = None
+    assumption: None = None
+
+    @property
+    def uncertain(self) -> bool:
+        return False
+
+    def central(self) -> float:
+        return float(self.value)
+
+    def describe(self) -> str:
+        return f"{self.value:g}"
+
+
+def _param(value: float) -> Default:
+    return Default(value)
 
 
 class _Ratification:

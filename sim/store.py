@@ -186,6 +186,11 @@ class RunLock:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             holder = _holder(fd)
+            for _ in range(40):  # the holder writes its note just after it takes the lock: give it a moment
+                if holder != UNKNOWN_HOLDER:
+                    break
+                time.sleep(0.025)
+                holder = _holder(fd)
             os.close(fd)
             raise StoreError(f"{self.run_dir}: in use by another negsim ({holder}); wait for it to finish "
                              f"(or stop it), then run: negsim resume {self.run_dir}") from None
@@ -205,12 +210,15 @@ class RunLock:
             self.fd = None
 
 
+UNKNOWN_HOLDER = "another process"
+
+
 def _holder(fd: int) -> str:
     try:
         info = json.loads(os.pread(fd, 4096, 0) or b"{}")
         return f"process {int(info['pid'])}: {clean_text(str(info.get('command', '?')))[:120]}"
     except (OSError, ValueError, KeyError, TypeError):
-        return "another process"
+        return UNKNOWN_HOLDER
 
 
 # --------------------------------------------------------------------------- versions
