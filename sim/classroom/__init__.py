@@ -28,6 +28,7 @@ def serve(classroom: Classroom, host: str, port: int, ready: Callable[[int], Non
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((host, port))
+        sock.listen(2048)  # listening before "ready": a client told the address may connect at once
     except OSError:
         sock.close()
         raise
