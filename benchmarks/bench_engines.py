@@ -80,7 +80,7 @@ def with_extra_issue(sc: Scenario, options: int) -> Scenario:
                                "no_deal": {"position": 0.5}, "assumption": "benchmark"}
     for actor in data["actors"].values():
         if actor["role"] == "government":
-            actor["ideal"]["extra"] = 0.5
+            actor.setdefault("ideal", {})["extra"] = 0.5  # the baseline may leave ideals to their defaults
             actor["salience"]["extra"] = 0.0
     return sim.scenario.scenario_from_data(data, sc.path, sc.text)
 
