@@ -789,18 +789,26 @@ def cmd_discover(args: argparse.Namespace) -> int:
 # --------------------------------------------------------------------------- explain
 
 
-def cmd_play(args: argparse.Namespace) -> int:
-    from sim import game
-    from sim.compile import compile_scenario
-    from sim.loading import load_scenario
+def _check_run_options(args: argparse.Namespace) -> None:
+    """--seed, --replicate and (where the command has it) --runs of the commands that tell or play one run."""
     from sim.shocks import MAX_SEED
 
     if not 0 <= args.seed < MAX_SEED:
         raise UsageError(f"--seed must be a whole number from 0 to 2**128 - 1 (got {args.seed})")
     if not 0 <= args.replicate < 2**63:
         raise UsageError(f"--replicate must be a whole number from 0 to 2**63 - 1 (got {args.replicate})")
-    if not 1 <= args.runs <= 1_000_000:
-        raise UsageError(f"--runs must be a whole number from 1 to 1,000,000 (got {args.runs})")
+    runs = getattr(args, "runs", None)
+    if runs is not None and not 1 <= runs <= 1_000_000:
+        raise UsageError(f"--runs must be a whole number from 1 to 1,000,000 (got {runs})")
+
+
+def cmd_play(args: argparse.Namespace) -> int:
+    from sim import game
+    from sim.compile import compile_scenario
+    from sim.explain import km2_words
+    from sim.loading import load_scenario
+
+    _check_run_options(args)
     c = compile_scenario(load_scenario(args.file))
     roles = game.check_roles(c, [r.strip() for r in args.roles.split(",") if r.strip()])
     out = _out(args)
@@ -838,7 +846,7 @@ def cmd_play(args: argparse.Namespace) -> int:
         return 0
     outcome = {"agreement": "AGREEMENT", "talks_failed": "talks failed", "no_talks": "talks never opened"}[rec["outcome"]]
     out.print(f"Result: {outcome}" + (f" in month {rec['agreement_month']}: " + ", ".join(
-        f"{k} = {v}" for k, v in rec["terms"].items()) + "; " + _land_words(rec["land_km2"]) + "."
+        f"{k} = {v}" for k, v in rec["terms"].items()) + "; " + km2_words(rec["land_km2"]) + "."
         if rec["terms"] else "."), markup=False)
     for line in game.sentences(played, cmp):
         out.print(line, markup=False)
@@ -849,14 +857,8 @@ def cmd_play(args: argparse.Namespace) -> int:
 def cmd_classroom(args: argparse.Namespace) -> int:
     from sim.compile import compile_scenario
     from sim.loading import load_scenario
-    from sim.shocks import MAX_SEED
 
-    if not 0 <= args.seed < MAX_SEED:
-        raise UsageError(f"--seed must be a whole number from 0 to 2**128 - 1 (got {args.seed})")
-    if not 0 <= args.replicate < 2**63:
-        raise UsageError(f"--replicate must be a whole number from 0 to 2**63 - 1 (got {args.replicate})")
-    if not 1 <= args.runs <= 1_000_000:
-        raise UsageError(f"--runs must be a whole number from 1 to 1,000,000 (got {args.runs})")
+    _check_run_options(args)
     if not 0 <= args.port <= 65535:
         raise UsageError(f"--port must be from 0 to 65535 (got {args.port})")
     try:
@@ -886,7 +888,6 @@ def cmd_classroom(args: argparse.Namespace) -> int:
 def cmd_explain(args: argparse.Namespace) -> int:
     from sim.explain import draw_run, explain, find_replicate, write_csv
     from sim.loading import load_scenario
-    from sim.shocks import MAX_SEED
 
     for flag, name, suffix in (("--figure", args.figure, ".png"), ("--csv", args.csv, None)):
         if name is not None and not Path(name).resolve().parent.is_dir():
@@ -897,11 +898,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
         return _explain_replay(args)
     if args.file is None:
         raise UsageError("explain needs a scenario FILE (or --replay FILE)")
-
-    if not 0 <= args.seed < MAX_SEED:
-        raise UsageError(f"--seed must be a whole number from 0 to 2**128 - 1 (got {args.seed})")
-    if not 0 <= args.replicate < 2**63:
-        raise UsageError(f"--replicate must be a whole number from 0 to 2**63 - 1 (got {args.replicate})")
+    _check_run_options(args)
     sc = load_scenario(args.file)
     replicate = args.replicate
     if args.outcome:
@@ -925,13 +922,6 @@ def cmd_explain(args: argparse.Namespace) -> int:
     for line in [*ex.lines, *written]:
         out.print(line, markup=False)
     return 0
-
-
-def _land_words(km2: float) -> str:
-    """A deal's land in words: results store km2 passing to Ukraine as positive, to Russia as negative."""
-    if abs(km2) < 0.5:
-        return "no land changes hands (the line is frozen)"
-    return f"{abs(km2):,.0f} km2 pass to {'Ukraine' if km2 > 0 else 'Russia'}"
 
 
 def _explain_replay(args: argparse.Namespace) -> int:

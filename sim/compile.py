@@ -53,6 +53,11 @@ class Compiled:
         """The key path that names a slot (the first, for a precondition reachable by index and by name)."""
         return next(p for p, s in self.slots.items() if (s.name, s.index) == (slot.name, slot.index))
 
+    def package_index(self, options: list[int]) -> int | None:
+        """The package whose option on each issue (in issue order) is ``options``; None if the space excludes it."""
+        hits = np.flatnonzero((self.package_options == np.array(options)).all(axis=1))
+        return int(hits[0]) if len(hits) else None
+
     def term_names(self, package: int) -> dict[str, str]:
         return {k: self.options[i][self.package_options[package, i]] for i, k in enumerate(self.issues)}
 

@@ -155,11 +155,11 @@ def package_of(c: Compiled, terms: dict[str, str]) -> int:
         if terms[issue] not in c.options[k]:
             raise UsageError(f"unknown option {terms[issue]!r} of issue {issue!r}; options: {', '.join(c.options[k])}")
         row.append(c.options[k].index(terms[issue]))
-    hit = np.flatnonzero((c.package_options == np.array(row)).all(axis=1))
-    if not len(hit):
+    x = c.package_index(row)
+    if x is None:
         raise UsageError("these terms are excluded by the scenario (exclude:): "
                          + ", ".join(f"{k} = {v}" for k, v in terms.items()))
-    return int(hit[0])
+    return x
 
 
 def single_changes(c: Compiled, x: int) -> list[tuple[int, int, int]]:

@@ -116,14 +116,18 @@ def terms_in_words(c: Compiled, package: int) -> str:
                      for k, v in c.term_names(package).items())
 
 
+def km2_words(km2: float) -> str:
+    """Land that changes hands, in words: km2 > 0 goes back to Ukraine, < 0 to Russia (as results store it)."""
+    if not km2:
+        return "no land changes hands"
+    return f"Russia hands back {km2:,.0f} km2 to Ukraine" if km2 > 0 else f"Ukraine cedes {-km2:,.0f} km2 to Russia"
+
+
 def land_words(c: Compiled, model: NegotiationModel, package: int, territory: float) -> str:
     """The km2 a package's land term moves at the line of the day, in words ('' without a land issue)."""
     if c.land_issue < 0:
         return ""
-    km2 = float(rules.land_moved(c.land_share[package], territory, model.p["pre2022"], model.p["claimed"]))
-    if km2 == 0:
-        return "no land changes hands"
-    return f"Russia hands back {km2:,.0f} km2 to Ukraine" if km2 > 0 else f"Ukraine cedes {-km2:,.0f} km2 to Russia"
+    return km2_words(float(rules.land_moved(c.land_share[package], territory, model.p["pre2022"], model.p["claimed"])))
 
 
 def gained(change: float) -> str:
@@ -571,8 +575,7 @@ def _outcome(c: Compiled, row: pd.Series) -> str:
         issues = c.scenario.model.issues
         terms = "; ".join(f"{issues[k].label or k}: {str(row[f'term_{k}']).replace('_', ' ')}" for k in c.issues)
         land = row.get("land_km2", 0.0)
-        moved = ("no land changes hands" if not land else
-                 f"Russia hands back {land:,.0f} km2 to Ukraine" if land > 0 else f"Ukraine cedes {-land:,.0f} km2 to Russia")
+        moved = km2_words(land)
         cls = "" if pd.isna(row.get("outcome_class")) else f" ({str(row['outcome_class']).replace('_', ' ')})"
         lead = row.get("lead_mediator")
         by = "" if lead is None or pd.isna(lead) or lead == "" else f"; lead mediator {actor_name(c, str(lead))}"

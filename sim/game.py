@@ -115,11 +115,10 @@ def parse_package(c: Compiled, text: str) -> int:
     missing = [i for i in c.issues if i not in terms]
     if missing:
         raise MoveError(f"terms must name every issue: missing {', '.join(missing)} in {text!r}")
-    want = [c.options[k].index(terms[i]) for k, i in enumerate(c.issues)]
-    hits = np.flatnonzero((c.package_options == np.array(want)).all(axis=1))
-    if not len(hits):
+    x = c.package_index([c.options[k].index(terms[i]) for k, i in enumerate(c.issues)])
+    if x is None:
         raise MoveError(f"no package has the terms {text!r} (the scenario's package space excludes them)")
-    return int(hits[0])
+    return x
 
 
 def check_choice(c: Compiled, d: Decision, choice: int | bool) -> None:

@@ -9,8 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pandas as pd
 import pytest
+from rows import same_row
 from starlette.testclient import TestClient
 
 from sim import game
@@ -66,15 +66,6 @@ def state(client: TestClient, code: str, token: str) -> dict:
     return res.json()
 
 
-def same_row(a: pd.Series, b: pd.Series) -> None:
-    for k in a.index:
-        x, y = a[k], b[k]
-        if pd.isna(x) or pd.isna(y):
-            assert pd.isna(x) and pd.isna(y), k
-        elif isinstance(x, str):
-            assert x == y, k
-        else:
-            assert float(x) == pytest.approx(float(y), abs=1e-9), k
 
 
 def test_sessions_and_joining(base, tmp_path):

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from rows import same_row
 
 from sim import game
 from sim.batch import simulate_block
@@ -36,16 +37,6 @@ def base():
     return compile_scenario(load_scenario(BASELINE))
 
 
-def same_row(a: pd.Series, b: pd.Series) -> None:
-    assert list(a.index) == list(b.index)
-    for k in a.index:
-        x, y = a[k], b[k]
-        if pd.isna(x) or pd.isna(y):
-            assert pd.isna(x) and pd.isna(y), k
-        elif isinstance(x, str):
-            assert x == y, k
-        else:
-            assert float(x) == pytest.approx(float(y), abs=1e-9), k
 
 
 @pytest.mark.parametrize("path", SCENARIOS, ids=[p.stem for p in SCENARIOS])

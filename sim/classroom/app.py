@@ -207,23 +207,24 @@ def create_app(classroom: Classroom, warm: bool = True) -> Starlette:
         await server.settle(s)
         return json_response(s.result)
 
-    @handle
-    async def download_csv(request: Request) -> Response:
+    def finished_for_teacher(request: Request):
+        """The request's session, if the teacher asks and the game is over (403, 409 otherwise)."""
         s = session_of(request)
         if holder(s, request) != "teacher":
             raise ClassroomError(403, "only the teacher downloads the game")
         if not s.finished:
             raise ClassroomError(409, "the game is not finished")
+        return s
+
+    @handle
+    async def download_csv(request: Request) -> Response:
+        s = finished_for_teacher(request)
         return Response(s.csv_text(), media_type="text/csv", headers={
             **SECURITY_HEADERS, "Content-Disposition": f'attachment; filename="negsim-class-{s.code}.csv"'})
 
     @handle
     async def download_replay(request: Request) -> Response:
-        s = session_of(request)
-        if holder(s, request) != "teacher":
-            raise ClassroomError(403, "only the teacher downloads the game")
-        if not s.finished:
-            raise ClassroomError(409, "the game is not finished")
+        s = finished_for_teacher(request)
         await server.settle(s)
         try:
             path = classroom.replay_path(s)
