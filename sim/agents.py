@@ -96,10 +96,18 @@ class GovernmentAgent(mesa.Agent):
                                     p["claimed"])
         return value, u_nd, plain, rules.net_gain_of_fighting(u_nd, rules.utility(today, ideal, sal), resolve, cost)
 
+    def heard_drift(self, lead: MediatorAgent) -> float:
+        """Its belief about the front after hearing the lead mediator's reading of the war (Kydd 2003)."""
+        return float(rules.credible_drift(self.drift, self.model.p["change_mean"], lead.credibility(self.index)))
+
     def value_heard(self, lead: MediatorAgent) -> float:
-        """Its value of fighting on after hearing the lead mediator's reading of the war (Kydd 2003)."""
-        heard = rules.credible_drift(self.drift, self.model.p["change_mean"], lead.credibility(self.index))
-        return self.war(heard, gain=False)[0]
+        """Its value of fighting on if it heard the lead mediator now (its belief is left as it is)."""
+        return self.war(self.heard_drift(lead), gain=False)[0]
+
+    def listen(self, lead: MediatorAgent) -> float:
+        """Hear the lead mediator's reading of the war: the belief moves and stays moved; its new value of war."""
+        self.drift = self.heard_drift(lead)
+        return self.war(self.drift, gain=False)[0]
 
     def read(self, lead: MediatorAgent | None) -> Reading:
         """This month's reading: package utilities at today's line, its value of war, the lead mediator's effects."""
@@ -209,7 +217,7 @@ class MediatorAgent(mesa.Agent):
         p = self.model.p
         u0, u1 = readings[0].ub, readings[1].ub
         govs = self.model.governments
-        need = [govs[0].value_heard(self), govs[1].value_heard(self)]  # its package against fighting on
+        need = [govs[0].listen(self), govs[1].listen(self)]  # its package against fighting on
         w0, w1 = rules.nash_weights(p["bias"][self.index])
         x, zone = rules.mediator_proposal(u0, u1, need[0], need[1], w0, w1, log_ratify, p["temperature"], allowed)
         return int(x), bool(zone), [need[0], need[1]]

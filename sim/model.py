@@ -242,11 +242,12 @@ class NegotiationModel(mesa.Model):
             x, played["proposal"] = self._ask(Decision("propose", role, self.steps, int(x), options=options, view=view))
             x = int(x)
         answers = [g.respond(x, readings[g.index], need[g.index]) for g in govs]
+        if who < 2:  # a government accepts the offer it made itself, whatever its judgement of the round
+            answers[who] = (1.0, True)
         votes = {g: (*pb.ratify(float(margins[g][x])), pb.votes()) for g, pb in self.public_of.items()}
         if self.decide is not None:
             for g in govs:
-                if played["proposal"] and who == g.index:
-                    answers[g.index] = (answers[g.index][0], True)  # a person accepts the offer they made
+                if who == g.index:  # the proposer accepts its own offer, a person's or the model's
                     continue
                 view = self._view_answer(g.index, x, readings, need, answers[g.index][0]) | {"proposer": role}
                 ok, played["answers"][g.index] = self._ask(Decision("answer", g.name, self.steps,

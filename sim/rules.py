@@ -482,18 +482,18 @@ def acceptability(trust, preference, weight):
 
 
 def lead_mediator(acc_a, acc_b, active):
-    """Index of the active mediator most acceptable to both (max of the min); -1 if none.
+    """Index of the active mediator most acceptable to both (the largest product); -1 if none.
 
     Ties go to the mediator listed first in the scenario.
     """
     if np.shape(active)[-1] == 0:
         return np.full(np.broadcast_shapes(np.shape(acc_a)[:-1], np.shape(acc_b)[:-1], np.shape(active)[:-1]), -1)
-    score = np.where(active > 0.0, np.minimum(acc_a, acc_b), -np.inf)
+    score = np.where(active > 0.0, np.multiply(acc_a, acc_b), -np.inf)
     return np.where((active > 0.0).any(axis=-1), score.argmax(axis=-1), -1)
 
 
 def draw_lead(acc_a, acc_b, active, u):
-    """The mediator who leads a round of talks: drawn with chance proportional to min(acceptability to each side).
+    """The mediator who leads a round of talks: drawn with chance proportional to the product of its acceptabilities.
 
     Recognition as in Baron & Ferejohn (1989), weighted: the mediator both
     sides find most acceptable leads most rounds, a less acceptable one some.
@@ -501,7 +501,7 @@ def draw_lead(acc_a, acc_b, active, u):
     Returns -1 when no mediator is active.
     """
     on = np.asarray(active) > 0.0
-    score = np.where(on, np.maximum(np.minimum(acc_a, acc_b), 0.0), 0.0)
+    score = np.where(on, np.maximum(acc_a, 0.0) * np.maximum(acc_b, 0.0), 0.0)
     score = np.where((score.sum(axis=-1) > 0.0)[..., None], score, on * 1.0)
     if np.shape(score)[-1]:  # relative to the largest: subnormal acceptabilities keep their proportions
         top = score.max(axis=-1, keepdims=True)

@@ -227,6 +227,7 @@ def _negotiate(c: Compiled, s: dict, p: dict, a: dict, j: np.ndarray, d: dict, t
         v = [v[0].copy(), v[1].copy()]
         for g in (0, 1):
             heard = rules.credible_drift(s["drift"][jm, g], qm["change_mean"], a["cred"][g][med])
+            s["drift"][jm, g] = heard  # a belief moved by a credible mediator stays moved
             v[g][med] = war(c, qm, g, heard, s["territory"][jm], s["kursk"][jm], s["weariness"][jm, g], gain=False)[0]
     ratifiable = both.copy()  # a continuation offer must be one the voting publics are expected to ratify
     for g in (0, 1):
@@ -255,7 +256,7 @@ def _negotiate(c: Compiled, s: dict, p: dict, a: dict, j: np.ndarray, d: dict, t
     for g in (0, 1):
         u_x = np.take_along_axis(ub[g], xi, 1)[:, 0]
         ok = np.take_along_axis(allowed[g], xi, 1)[:, 0]
-        agreed &= rules.accepts(u_x, need_used[g], temp * s["judgement"][j, g], ok)
+        agreed &= rules.accepts(u_x, need_used[g], temp * s["judgement"][j, g], ok) | (who == g)  # its own offer
         votes = (q["has_public"][:, g] > 0.0) & (q["ratifies"][:, g] > 0.0)
         margin = np.take_along_axis(margins[g], xi, 1)[:, 0]
         agreed &= ~votes | (margin + q["ratify_spread"][:, g] * s["mood"][j, g] >= 0.0)

@@ -67,14 +67,21 @@ def test_the_chosen_seed_opens_talks_in_month_2(base):
 
 
 def test_moves_change_the_game(base):
-    """A player's moves are real levers: Kyiv refusing every offer never gets a deal, and its own offer is made."""
+    """A player's moves are real levers: Kyiv refusing every offer and asking for all its land back never gets a
+    deal (Moscow's red line forbids it), and its own offer is made."""
     batch = simulate_block(base, 1, 0, 30)
     deals = batch.index[batch["outcome"] == "agreement"][:6]
+    everything = game.parse_package(base, DEFERRED_FREEZE.replace("freeze_line", "return_100"))
     for r in deals:
         months = range(1, base.horizon + 1)
         refuse = [game.Move(t, "kyiv", "answer", False) for t in months]
-        g = game.play(base, 1, int(r), ["kyiv"], game.Recorded(refuse))
+        ask_all = [game.Move(t, "kyiv", "propose", everything) for t in months]
+        g = game.play(base, 1, int(r), ["kyiv"], game.Recorded(refuse + ask_all))
         assert g.row["outcome"] != "agreement"
+        # left to the model, Kyiv's own offers are its own: it accepts them, and a deal can come of one
+        g = game.play(base, 1, int(r), ["kyiv"], game.Recorded(refuse))
+        deal = [e["talks"] for e in g.model.log if e.get("talks", {}).get("agreed")]
+        assert not deal or deal[0]["proposer"] == 0
     # replicate 0 of SEED: talks open in month 2; Kyiv proposes in month 3 (the governments alternate)
     x = game.parse_package(base, DEFERRED_FREEZE)
     moves = game.parse_moves(f"2 kyiv reject\n3 kyiv propose {x}\n", "m.txt", base, ["kyiv"])
@@ -168,8 +175,10 @@ def test_a_paused_game_resumes_exactly(base):
     humans = {"kyiv", "moscow"}
     moves: list[game.Move] = []
     seen: list[tuple[int, str, str]] = []
+    batch = simulate_block(base, 1, 0, 40)  # a run with early talks that is still going after month 4
+    r = int(batch.index[(batch["talks_month"] <= 3) & ~(batch["agreement_month"] <= 4)][0])
     for _ in range(200):
-        pos = game.resume(base, 1, 7, humans, moves, until_month=base.horizon)
+        pos = game.resume(base, 1, r, humans, moves, until_month=base.horizon)
         if pos.finished:
             break
         assert pos.pending and len({(d.month, d.kind) for d in pos.pending}) == 1  # one stage at a time
@@ -180,11 +189,11 @@ def test_a_paused_game_resumes_exactly(base):
             moves.append(game.Move(d.month, d.role, d.kind, choice))
     assert pos.finished and seen
     assert any(k == "answer" for _, _, k in seen)
-    whole = game.play(base, 1, 7, sorted(humans), game.Recorded(moves))
+    whole = game.play(base, 1, r, sorted(humans), game.Recorded(moves))
     assert whole.row["outcome"] != "agreement"
     assert pos.model.record() == whole.model.record()
     # pausing by month: the model stops at the end of the month it is allowed to reach
-    early = game.resume(base, 1, 7, set(), [], until_month=4)
+    early = game.resume(base, 1, r, set(), [], until_month=4)
     assert early.model.steps == 4 and not early.pending and not early.finished
 
 

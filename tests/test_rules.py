@@ -601,8 +601,8 @@ def test_lead_mediator(m, data):
     if not on:
         assert lead == -1
     else:
-        best = max(min(acc_a[i], acc_b[i]) for i in on)
-        assert lead == min(i for i in on if min(acc_a[i], acc_b[i]) == best)  # ties: first listed
+        best = max(acc_a[i] * acc_b[i] for i in on)
+        assert lead == min(i for i in on if acc_a[i] * acc_b[i] == best)  # ties: first listed
 
 
 def test_lead_mediator_none_active_and_none_listed():
@@ -638,7 +638,7 @@ def test_draw_lead_picks_an_active_mediator_in_proportion_to_its_acceptability(m
         assert np.all(picks == -1)
         return
     assert np.all(active[picks] > 0)
-    score = np.where(active > 0, np.minimum(acc_a, acc_b), 0.0)
+    score = np.where(active > 0, acc_a * acc_b, 0.0)  # each side consents independently
     weight = score / score.sum() if score.sum() > 0 else (active > 0) / (active > 0).sum()
     share = np.bincount(picks, minlength=m) / n
     np.testing.assert_allclose(share, weight, atol=2.0 / n + 1e-9)
