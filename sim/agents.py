@@ -96,13 +96,16 @@ class GovernmentAgent(mesa.Agent):
                                     p["claimed"])
         return value, u_nd, plain, rules.net_gain_of_fighting(u_nd, rules.utility(today, ideal, sal), resolve, cost)
 
-    def heard_drift(self, lead: MediatorAgent) -> float:
-        """Its belief about the front after hearing the lead mediator's reading of the war (Kydd 2003)."""
-        return float(rules.credible_drift(self.drift, self.model.p["change_mean"], lead.credibility(self.index)))
+    def heard_drift(self, lead: MediatorAgent, drift: float | None = None) -> float:
+        """Its belief about the front after hearing the lead mediator's reading of the war (Kydd 2003),
+        from its belief now or from ``drift``."""
+        before = self.drift if drift is None else drift
+        return float(rules.credible_drift(before, self.model.p["change_mean"], lead.credibility(self.index)))
 
-    def value_heard(self, lead: MediatorAgent) -> float:
-        """Its value of fighting on if it heard the lead mediator now (its belief is left as it is)."""
-        return self.war(self.heard_drift(lead), gain=False)[0]
+    def value_heard(self, lead: MediatorAgent, drift: float | None = None) -> float:
+        """Its value of fighting on if it heard the lead mediator (from ``drift`` if given); its belief is left as
+        it is."""
+        return self.war(self.heard_drift(lead, drift), gain=False)[0]
 
     def listen(self, lead: MediatorAgent) -> float:
         """Hear the lead mediator's reading of the war: the belief moves and stays moved; its new value of war."""

@@ -46,10 +46,11 @@ from sim.shocks import draw
 class _Watched(NegotiationModel):
     """The agent engine, keeping the lead and the readings its talks of the month used."""
 
-    seen: tuple[int, Any, list[Reading]] | None = None
+    seen: tuple[int, Any, list[Reading], list[float]] | None = None
 
     def _negotiate(self, entry: dict[str, Any], lead: Any, readings: list[Reading]) -> None:
-        self.seen = (self.steps, lead, readings)
+        # each side's belief before the talks: a mediator's proposal moves it, for good
+        self.seen = (self.steps, lead, readings, [g.drift for g in self.governments])
         super()._negotiate(entry, lead, readings)
 
 
@@ -127,12 +128,14 @@ def state_at(scenario: Scenario, seed: int, replicate: int, month: int,
         model.step()
     t = model.steps
     if model.seen is not None and model.seen[0] == t:
-        _, lead, readings = model.seen
+        _, lead, readings, drifts = model.seen
     else:  # no talks this month: the month's reading is unchanged since the step made it
         lead = model.lead_mediator()
         readings = [g.read(lead) for g in model.governments]
+        drifts = [g.drift for g in model.governments]
     govs, p = model.governments, model.p
-    needs = np.array([g.value_heard(lead) if lead is not None else readings[g.index].value for g in govs])
+    needs = np.array([g.value_heard(lead, drifts[g.index]) if lead is not None else readings[g.index].value
+                      for g in govs])
     accept = np.stack([rules.acceptance_probability(readings[g].ub, needs[g], p["temperature"]) * govs[g].allowed()
                        for g in (0, 1)])
     _, margins = model.ratification(readings)

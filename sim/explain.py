@@ -201,7 +201,8 @@ def event_changes(c: Compiled, model: NegotiationModel) -> dict[int, list[str]]:
 
 def how_it_works(c: Compiled, model: NegotiationModel) -> list[str]:
     """The model's mechanisms in a paragraph: the month, the costs, offers and counter-offers, ratification."""
-    med = ("the lead mediator offers first, then the two governments in turn make counter-offers"
+    med = ("the lead mediator offers first, with its reading of the war (each government believes it as far as it "
+           "trusts the mediator, and remembers it), then the two governments in turn make counter-offers"
            if np.asarray(model.p["med_active"]).any() else "the governments take turns to make offers")
     voters = [actor_name(c, p) for g, p in enumerate(c.publics)
               if p is not None and float(np.asarray(model.p["ratifies"])[g]) > 0]
@@ -384,6 +385,10 @@ def _talks(c: Compiled, model: NegotiationModel, e: dict[str, Any]) -> list[str]
     by = _proposer(c, talk)
     land = land_words(c, model, x, e["territory"])
     out = [f"  {by[0].upper() + by[1:]} {kind}: {terms_in_words(c, x)}" + (f" ({land})" if land else "") + "."]
+    for g, (was, now) in enumerate(talk.get("heard") or []):
+        if abs(now - was) >= 1.0:
+            out.append(f"    {govs[g]} hears the mediator's reading of the war and believes it in part: it now expects "
+                       f"the front to move {_drift(now)} a month (it expected {_drift(was)}), and keeps that view.")
     if who == 2 and talk.get("zone") is False:
         out.append("    No deal is worth more than fighting on to both governments (no zone of agreement), so the "
                    "mediator offers the one most likely to be accepted and ratified anyway.")

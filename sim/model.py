@@ -226,8 +226,8 @@ class NegotiationModel(mesa.Model):
         for g, pb in self.public_of.items():
             if pb.votes():
                 ratifiable &= margins[g] >= 0.0
-        zone = None
-        if who == 2:
+        zone, before = None, [float(g.drift) for g in govs]
+        if who == 2:  # hearing the mediator moves each side's belief about the front (GovernmentAgent.listen)
             x, zone, need = lead.propose(readings, log_ratify, allowed, ratifiable)
             role, options = lead.name, allowed
         else:
@@ -270,7 +270,8 @@ class NegotiationModel(mesa.Model):
                           "needs": [float(n) for n in need], "values": [float(r.value) for r in readings],
                           "answers": answers, "votes": votes, "agreed": agreed,
                           "judgement": [float(p["temperature"] * g.judgement) for g in govs],
-                          "round_month": self.round_month}
+                          "round_month": self.round_month,
+                          "heard": [[b, float(g.drift)] for b, g in zip(before, govs, strict=True)] if who == 2 else None}
         entry["talks"]["margins"] = {g: float(m[x]) for g, m in margins.items()}  # how far the deal clears each public's bar
         if self.decide is not None:
             entry["talks"]["played"] = played
