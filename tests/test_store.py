@@ -20,6 +20,9 @@ from sim.resumption import resume
 
 ROOT = Path(__file__).resolve().parents[1]
 BASELINE = str(ROOT / "scenarios" / "baseline.yaml")
+# The interrupted batches: 40 parts, each long enough (about 0.1 s of one core) that the signal, sent once a few
+# parts are written, lands seconds before the batch could end (with 300-run parts the batch sometimes ended first).
+RUNS, BLOCK = 120_000, 3_000
 
 
 def start(out: Path, *args: str) -> subprocess.Popen:
@@ -42,13 +45,13 @@ def wait_for_parts(out: Path, at_least: int, timeout: float = 120) -> Path:
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory):
     out = tmp_path_factory.mktemp("ref")
-    result = sim.run_batch(BASELINE, runs=12000, seed=3, out=out, block_size=300)
+    result = sim.run_batch(BASELINE, runs=RUNS, seed=3, out=out, block_size=BLOCK, workers=2)
     return pd.read_parquet(result.run_dir / "results.parquet")
 
 
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT], ids=["SIGKILL", "Ctrl-C"])
 def test_interrupted_batch_resumes_to_identical_results(tmp_path, reference, sig):
-    proc = start(tmp_path, "--runs", "12000", "--seed", "3", "--block-size", "300")
+    proc = start(tmp_path, "--runs", str(RUNS), "--seed", "3", "--block-size", str(BLOCK))
     run_dir = wait_for_parts(tmp_path, 5)
     proc.send_signal(sig)
     _out, err = proc.communicate(timeout=60)
@@ -62,10 +65,10 @@ def test_interrupted_batch_resumes_to_identical_results(tmp_path, reference, sig
     result = resume(run_dir)
     runs = pd.read_parquet(run_dir / "results.parquet")
     pd.testing.assert_frame_equal(runs, reference)
-    assert runs["replicate"].is_unique and len(runs) == 12000
+    assert runs["replicate"].is_unique and len(runs) == RUNS
     manifest = json.loads((run_dir / "manifest.json").read_text())
     assert manifest["status"] == "complete" and len(manifest["resumed"]) == 1
-    assert result.summary()["runs"] == 12000
+    assert result.summary()["runs"] == RUNS
     assert not (run_dir / "parts").exists()
 
 
@@ -124,7 +127,7 @@ def test_resume_of_a_complete_run_changes_nothing(tmp_path):
 
 
 def test_parallel_interrupt_leaves_resumable_directory(tmp_path, reference):
-    proc = start(tmp_path, "--runs", "12000", "--seed", "3", "--block-size", "300", "--workers", "2")
+    proc = start(tmp_path, "--runs", str(RUNS), "--seed", "3", "--block-size", str(BLOCK), "--workers", "2")
     run_dir = wait_for_parts(tmp_path, 4)
     os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C reaches the whole group: the parent and its workers
     _out, err = proc.communicate(timeout=60)
