@@ -295,19 +295,67 @@ def test_a_saved_game_survives_a_restart(base, tmp_path):
             break
     before = state(client, code, tokens["kyiv"])
     assert before["finished"] and (room.state_dir / f"{code}.json").is_file()
-    # a new server on the same state folder: the finished game and its tokens are back, the unfinished one is not
+    # a new server on the same state folder: the finished game and its tokens are back, and so is the unfinished one
     room2, client2 = make(base, tmp_path, seed=1, replicate=0)
     after = state(client2, code, tokens["kyiv"])
     assert after["finished"] and after["results"] == before["results"] and after["months"] == before["months"]
     assert client2.get(f"/api/sessions/{code}/results").json()["outcome"] == before["results"]["outcome"]
     assert client2.get(f"/api/sessions/{code}/game.csv", headers=auth(teacher)).status_code == 200
-    assert client2.get(f"/api/sessions/{unfinished}/state", headers=auth(unfinished_teacher)).status_code == 404
+    assert state(client2, unfinished, unfinished_teacher)["phase"] == "waiting"
     # a damaged state file is no session, and another scenario's server will not show the game
     (room.state_dir / "ABCDEF.json").write_text("{not json")
     assert client2.get("/api/sessions/ABCDEF").status_code == 404
     other = compile_scenario(load_scenario(ROOT / "scenarios" / "hawkish_public.yaml"))
     _room3, client3 = make(other, tmp_path, seed=1, replicate=0)
     assert client3.get(f"/api/sessions/{code}").status_code == 410
+
+
+def test_an_unfinished_game_survives_a_restart_where_it_stood(base, tmp_path):
+    """A server restarted mid-class (on the same folder, scenario and seed) takes the class up where it stood:
+    the same phase, month and pending decision, the same tokens; played on, it ends as the class without the
+    restart does. Left idle past the limit, a saved unfinished game expires as one in memory does."""
+    clock = Clock()
+
+    phases = []
+
+    def play(restart: bool) -> dict:
+        folder = tmp_path / ("restarted" if restart else "straight")
+        room, client = make(base, folder, seed=1, replicate=0, clock=clock)
+        code, teacher, tokens = new_session(client, ["kyiv", "moscow"])
+        for step in range(400):
+            if state(client, code, teacher)["finished"]:
+                break
+            if restart and step in (1, 3):  # once mid-decision (or between months), once more later
+                seen = {r: state(client, code, t) for r, t in [("teacher", teacher), *tokens.items()]}
+                phases.append(seen["teacher"]["phase"])
+                room, client = make(base, folder, seed=1, replicate=0, clock=clock)
+                for r, t in [("teacher", teacher), *tokens.items()]:
+                    again = state(client, code, t)
+                    for key in ("phase", "month", "pending", "moved", "months", "stage", "waiting_for", "own"):
+                        assert again.get(key) == seen[r].get(key), (r, key)
+            pending = [r for r, t in tokens.items() if state(client, code, t)["pending"]]
+            if pending:  # both refuse every offer the other makes, and propose the model's package
+                for r in pending:
+                    d = state(client, code, tokens[r])["pending"]
+                    choice = False if d["kind"] == "answer" else None
+                    res = client.post(f"/api/sessions/{code}/moves", headers=auth(tokens[r]),
+                                      json={"kind": d["kind"], "choice": choice})
+                    assert res.status_code == 200, res.text
+            else:
+                client.post(f"/api/sessions/{code}/advance", headers=auth(teacher), json={"until": "decision"})
+        final = state(client, code, teacher)
+        assert final["finished"]
+        return final["results"] | {"months": final["months"]}
+
+    straight, restarted = play(False), play(True)
+    assert restarted == straight and "deciding" in phases, phases
+    # idle past the limit: the saved unfinished game is dropped, on disk too
+    room, client = make(base, tmp_path / "idle", seed=1, replicate=0, clock=clock, idle_seconds=60)
+    code, teacher, _tokens = new_session(client, ["kyiv"])
+    clock.now += 61
+    _room2, client2 = make(base, tmp_path / "idle", seed=1, replicate=0, clock=clock, idle_seconds=60)
+    assert client2.get(f"/api/sessions/{code}/state", headers=auth(teacher)).status_code == 404
+    assert not (room.state_dir / f"{code}.json").exists()
 
 
 def test_pages_are_served_without_network(base, tmp_path):

@@ -63,6 +63,7 @@ class Server:
 
     def notify(self, s: Session) -> None:
         s.touch(self.classroom.clock())
+        self.classroom.keep(s)  # a restarted server takes the class up here
         ev = self.changed.pop(s.code, None)
         if ev is not None:
             ev.set()
@@ -73,11 +74,7 @@ class Server:
             batch = await asyncio.to_thread(self.batch)
             if s.result is None:
                 s.conclude(batch)
-                try:
-                    self.classroom.save(s)
-                except OSError:
-                    s.saved = False  # the game goes on in memory; the teacher can still download it
-                self.notify(s)
+                self.notify(s)  # saved with its result (in memory only if the folder cannot be written)
 
 
 def bearer(request: Request) -> str | None:

@@ -9,7 +9,11 @@ teacher advances: the game runs to the end of month M+1 or to the first stage of
 a decision (phase ``deciding``). Each move is recorded; when every pending decision of the stage is in,
 the game runs on to the next stage or the end of the month. The teacher advancing while decisions are
 pending leaves them to the model (a move of None: the model's own choice) and finishes the month. When
-the game ends the phase is ``finished`` and the session is saved under the state folder.
+the game ends the phase is ``finished``.
+
+Every change is saved under the state folder (``Classroom.keep``), so a server restarted on the same
+folder, scenario and seed takes each class up where it stood, tokens included; a finished game stays
+there, an unfinished one expires when idle, as in memory.
 """
 
 from __future__ import annotations
@@ -366,7 +370,8 @@ class Session:
                 "scenario_sha256": scenario_sha(self.compiled), "seed": str(self.seed), "replicate": self.replicate,
                 "teacher": self.teacher, "holders": self.holders, "month": self.month,
                 "moves": [m.as_dict() for m in self.moves], "by_class": [list(k) for k in sorted(self.by_class)],
-                "created": self.created, "result": self.result}
+                "created": self.created, "last_used": self.last_used, "result": self.result,
+                "deciding": self.phase == "deciding"}
 
 
 def _by(flag: Any) -> str:
@@ -435,7 +440,7 @@ def decision_view(c: Compiled, d: Decision) -> dict[str, Any]:
 
 
 class Classroom:
-    """Every session of one server: bounded in count, expired when idle, finished games saved to ``state_dir``."""
+    """Every session of one server: bounded in count, expired when idle, saved to ``state_dir`` at every change."""
 
     def __init__(self, compiled: Compiled, seed: int = 0, replicate: int = 0, state_dir: str | Path = "runs/classroom",
                  max_sessions: int = 100, idle_seconds: float = 6 * 3600, runs: int = 2000,
@@ -473,10 +478,11 @@ class Classroom:
         s = Session(code, self.compiled, self.seed, self.replicate, token_hash(token), now, now)
         s.refresh()
         self.sessions[code] = s
+        self.keep(s)
         return s, token
 
     def get(self, code: str) -> Session:
-        """The session of a join code: in memory, or a saved finished game; 404 otherwise."""
+        """The session of a join code: in memory, or saved by this or an earlier server; 404 otherwise."""
         if not valid_code(code):
             raise ClassroomError(404, f"no session {code[:20]!r}: a join code is {CODE_LENGTH} letters and digits")
         self.expire()
@@ -524,6 +530,16 @@ class Classroom:
         s.saved = True
         return path
 
+    def keep(self, s: Session) -> bool:
+        """Save ``s`` after a change, so that a restarted server takes the class up where it was; False (and the
+        game goes on in memory) if the state folder cannot be written."""
+        try:
+            self.save(s)
+        except OSError:
+            s.saved = False
+            return False
+        return True
+
     def replay_path(self, s: Session) -> Path:
         """Write the game's replay file for ``negsim explain --replay`` beside its state file."""
         g = s.final_game()
@@ -550,11 +566,17 @@ class Classroom:
                         float(doc["created"]), now, holders={str(k): str(v) for k, v in doc["holders"].items()},
                         moves=moves, by_class={(int(a), str(b), str(c)) for a, b, c in doc["by_class"]},
                         month=int(doc["month"]), result=doc.get("result"), saved=True)
+            last_used, deciding = float(doc.get("last_used", s.created)), bool(doc.get("deciding", False))
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             return None
-        s.position = game.resume(self.compiled, s.seed, s.replicate, s.humans, s.moves, s.month)
+        # where the class stood: at the end of month M, or deciding within month M + 1
+        s.position = game.resume(self.compiled, s.seed, s.replicate, s.humans, s.moves, s.month + deciding)
         if not s.position.finished:
-            return None
+            if now - last_used > self.idle_seconds:  # an unfinished game left idle expires, as in memory
+                path.unlink(missing_ok=True)
+                return None
+            if deciding and not s.position.pending:
+                return None  # the file does not describe a game this server can reach
         self.expire()
         if len(self.sessions) >= self.max_sessions:
             raise ClassroomError(503, f"the server holds {self.max_sessions} sessions, its limit")
