@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from terminal import as_a_terminal_starts_it
 
 import sim
 from sim.cli import main
@@ -29,7 +30,7 @@ def start(out: Path, *args: str) -> subprocess.Popen:
     """`negsim run` in its own process group, as a terminal would start it."""
     return subprocess.Popen([sys.executable, "-m", "sim.cli", "run", BASELINE, "--out", str(out), "--json", *args],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
-                            start_new_session=True)
+                            start_new_session=True, preexec_fn=as_a_terminal_starts_it)
 
 
 def wait_for_parts(out: Path, at_least: int, timeout: float = 120) -> Path:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from terminal import as_a_terminal_starts_it
 
 import sim
 from sim.batch import Interrupted
@@ -28,7 +29,8 @@ def cli(*args: str, timeout: float = 120, **kw) -> subprocess.CompletedProcess:
 
 
 def start(*args: str, **kw) -> subprocess.Popen:
-    """`negsim ARGS` in its own session (as a terminal starts it), not waited for."""
+    """`negsim ARGS` in its own session (as a terminal starts it, Ctrl-C included), not waited for."""
+    kw.setdefault("preexec_fn", as_a_terminal_starts_it)
     return subprocess.Popen([sys.executable, "-m", "sim.cli", *args], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, cwd=ROOT, start_new_session=True, **kw)
 
