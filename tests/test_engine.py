@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from rows import assert_same_runs
 
 import sim
 from sim.batch import simulate_block
@@ -16,18 +17,6 @@ from sim.explain import explain
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(__file__).parent / "data"
 SHIPPED = sorted((ROOT / "scenarios").rglob("*.yaml"))
-
-
-def assert_same_runs(a: pd.DataFrame, b: pd.DataFrame) -> None:
-    """Every column equal; floats to 1e-9."""
-    assert list(a.columns) == list(b.columns)
-    assert len(a) == len(b)
-    for col in a.columns:
-        x, y = a[col], b[col]
-        if pd.api.types.is_float_dtype(x):
-            np.testing.assert_allclose(x.to_numpy(), y.to_numpy(), rtol=0, atol=1e-9, equal_nan=True, err_msg=col)
-        else:
-            pd.testing.assert_series_equal(x, y, check_names=False, obj=col)
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,8 @@ listing inactive mediators must change nothing at all.
 
 from __future__ import annotations
 
-from validity_helpers import DATA, assert_same_runs, runs
+from rows import assert_same_runs
+from validity_helpers import DATA, runs
 
 import sim
 

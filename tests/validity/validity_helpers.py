@@ -36,15 +36,3 @@ def paired(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
 
 def agreed(df: pd.DataFrame) -> np.ndarray:
     return (df["outcome"] == "agreement").to_numpy()
-
-
-def assert_same_runs(a: pd.DataFrame, b: pd.DataFrame) -> None:
-    """Every column equal; floats to 1e-9 (as tests/test_engine.py)."""
-    assert list(a.columns) == list(b.columns)
-    assert len(a) == len(b)
-    for col in a.columns:
-        x, y = a[col], b[col]
-        if pd.api.types.is_float_dtype(x):
-            np.testing.assert_allclose(x.to_numpy(), y.to_numpy(), rtol=0, atol=1e-9, equal_nan=True, err_msg=col)
-        else:
-            pd.testing.assert_series_equal(x, y, check_names=False, obj=col)
