@@ -143,12 +143,13 @@ class GovernmentAgent(mesa.Agent):
         return int(rules.government_proposal(readings[g].ub, readings[h].ub, needs[g], needs[h], log_ratify,
                                              self.model.p["temperature"], allowed)[0])
 
-    def respond(self, x: int, reading: Reading, need: float) -> tuple[float, bool]:
-        """Accept or reject package x: (chance as a proposer saw it, accepted with its judgement of the round)."""
+    def respond(self, x: int, reading: Reading, need: float, own: bool = False) -> tuple[float, bool]:
+        """Accept or reject package x (``own``: the offer it made): (chance as a proposer saw it, accepted with its
+        judgement of the round)."""
         u = reading.ub[x]
-        prob = rules.acceptance_probability(u, need, self.model.p["temperature"]) * self.allowed()[x]
+        prob = 1.0 if own else rules.acceptance_probability(u, need, self.model.p["temperature"]) * self.allowed()[x]
         noise = self.model.p["temperature"] * self.judgement
-        return float(prob), bool(rules.accepts(u, need, noise, self.allowed()[x]))
+        return float(prob), bool(rules.accepts(u, need, noise, self.allowed()[x], own))
 
 
 class PublicAgent(mesa.Agent):

@@ -241,9 +241,7 @@ class NegotiationModel(mesa.Model):
             view = self._view_propose(who, lead, readings, need, margins, options) | {"proposer": role}
             x, played["proposal"] = self._ask(Decision("propose", role, self.steps, int(x), options=options, view=view))
             x = int(x)
-        answers = [g.respond(x, readings[g.index], need[g.index]) for g in govs]
-        if who < 2:  # a government accepts the offer it made itself, whatever its judgement of the round
-            answers[who] = (1.0, True)
+        answers = [g.respond(x, readings[g.index], need[g.index], own=who == g.index) for g in govs]
         votes = {g: (*pb.ratify(float(margins[g][x])), pb.votes()) for g, pb in self.public_of.items()}
         if self.decide is not None:
             for g in govs:

@@ -436,9 +436,13 @@ def acceptance_probability(u, demand, temperature):
     return ndtr((u - demand) / temperature)
 
 
-def accepts(u, demand, noise, allowed):
-    """A side accepts a proposal if it breaks none of its red lines and U - demand + its noise >= 0."""
-    return allowed & (u - demand + noise >= 0.0)
+def accepts(u, demand, noise, allowed, own=False):
+    """A side accepts a proposal if it breaks none of its red lines and U - demand + its noise >= 0.
+
+    A proposal that is its ``own`` it accepts whatever its noise: its judgement reads the offers of others,
+    and it chose this one (its own offers keep to its red lines).
+    """
+    return (allowed & (u - demand + noise >= 0.0)) | own
 
 
 def mediator_proposal(u_a, u_b, need_a, need_b, w_a, w_b, log_ratify, temperature, allowed):

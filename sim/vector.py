@@ -256,7 +256,7 @@ def _negotiate(c: Compiled, s: dict, p: dict, a: dict, j: np.ndarray, d: dict, t
     for g in (0, 1):
         u_x = np.take_along_axis(ub[g], xi, 1)[:, 0]
         ok = np.take_along_axis(allowed[g], xi, 1)[:, 0]
-        agreed &= rules.accepts(u_x, need_used[g], temp * s["judgement"][j, g], ok) | (who == g)  # its own offer
+        agreed &= rules.accepts(u_x, need_used[g], temp * s["judgement"][j, g], ok, own=who == g)
         votes = (q["has_public"][:, g] > 0.0) & (q["ratifies"][:, g] > 0.0)
         margin = np.take_along_axis(margins[g], xi, 1)[:, 0]
         agreed &= ~votes | (margin + q["ratify_spread"][:, g] * s["mood"][j, g] >= 0.0)

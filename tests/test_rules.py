@@ -446,6 +446,7 @@ def test_acceptance_probability_is_the_chance_a_judgement_clears_the_proposal(u,
     share = rules.accepts(u, demand, temperature * z, True).mean()
     assert share == pytest.approx(rules.acceptance_probability(u, demand, temperature), abs=1.0 / n + 1e-9)
     assert not rules.accepts(u, demand, temperature * z, False).any()  # a red line: never
+    assert rules.accepts(u, demand, temperature * z, True, own=True).all()  # its own offer: always
 
 
 # ----------------------------------------------------------------- red lines and the zone

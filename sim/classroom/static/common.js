@@ -76,6 +76,21 @@ const negsim = (() => {
   const terms = (t) => Object.entries(t).map(([k, v]) => `${k} = ${v}`).join(", ");
   const OUTCOME = {agreement: "AGREEMENT", talks_failed: "Talks failed", no_talks: "Talks never opened"};
 
+  // The session's state for this page's token, or null: a token the server no longer knows (401, 404) is
+  // forgotten, the reason shown in errorBox, and onGone called (to stop live updates).
+  async function loadState(me, storageKey, errorBox, hint, onGone) {
+    try {
+      return await api("GET", `/api/sessions/${me.code}/state`, undefined, me.token);
+    } catch (e) {
+      if (e.status === 401 || e.status === 404) {
+        sessionStorage.removeItem(storageKey);
+        errorBox.textContent = `${e.message} (${hint})`;
+        onGone();
+      }
+      return null;
+    }
+  }
+
   function monthRow(m) {
     const front = `${m.change_km2 > 0 ? "Russia" : "Ukraine"} gained ${km2(Math.abs(m.change_km2))}; ` +
       `Russia holds ${km2(m.territory_km2)}.`;
@@ -156,5 +171,5 @@ const negsim = (() => {
     box.append(ul);
   }
 
-  return {el, api, live, km2, terms, renderMonths, renderFront, renderResults, OUTCOME};
+  return {el, api, live, loadState, km2, terms, renderMonths, renderFront, renderResults, OUTCOME};
 })();

@@ -2,7 +2,7 @@
 "use strict";
 
 (() => {
-  const {el, api, live, terms, renderMonths, renderFront, renderResults} = negsim;
+  const {el, api, live, loadState, terms, renderMonths, renderFront, renderResults} = negsim;
   const $ = (id) => document.getElementById(id);
   let me = JSON.parse(sessionStorage.getItem("negsim.student") || "null");
   let stop = null;
@@ -115,17 +115,8 @@
   }
 
   async function refresh() {
-    let st;
-    try {
-      st = await api("GET", `/api/sessions/${me.code}/state`, undefined, me.token);
-    } catch (e) {
-      if (e.status === 401 || e.status === 404) {
-        sessionStorage.removeItem("negsim.student");
-        $("move-error").textContent = e.message + " (join again)";
-        if (stop) stop();
-      }
-      return;
-    }
+    const st = await loadState(me, "negsim.student", $("move-error"), "join again", () => { if (stop) stop(); });
+    if (st === null) return;
     const phase = {waiting: "waiting for the teacher to advance", deciding: "talks: moves are being made",
       finished: "the game is over"}[st.phase];
     let status = st.phase === "deciding" ? `Month ${st.month + 1} of ${st.horizon} · ${phase}`

@@ -2,7 +2,7 @@
 "use strict";
 
 (() => {
-  const {el, api, live, renderMonths, renderFront, renderResults} = negsim;
+  const {el, api, live, loadState, renderMonths, renderFront, renderResults} = negsim;
   const $ = (id) => document.getElementById(id);
   let me = JSON.parse(sessionStorage.getItem("negsim.teacher") || "null");
   let stop = null;
@@ -55,17 +55,8 @@
   }
 
   async function refresh() {
-    let st;
-    try {
-      st = await api("GET", `/api/sessions/${me.code}/state`, undefined, me.token);
-    } catch (e) {
-      if (e.status === 401 || e.status === 404) {
-        sessionStorage.removeItem("negsim.teacher");
-        $("advance-error").textContent = e.message + " (start a new session)";
-        if (stop) stop();
-      }
-      return;
-    }
+    const st = await loadState(me, "negsim.teacher", $("advance-error"), "start a new session", () => { if (stop) stop(); });
+    if (st === null) return;
     const roles = $("roles");
     roles.replaceChildren();
     for (const [role, r] of Object.entries(st.roles)) {
