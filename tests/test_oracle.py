@@ -1,0 +1,52 @@
+"""The engine reproduces its oracle (tests/data/oracle/, written by tests/oracle.py) bit for bit.
+
+Results of every shipped scenario at two seeds, in one block of 2,000 runs
+(R = N) and run by run (R = 1), and the month logs of 20 replicates. A
+difference here is a change of the model: if it is meant, regenerate the
+oracle in the same commit and say why (see tests/oracle.py).
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from oracle import LOGGED, RUNS, SCENARIOS, SEEDS, month_logs, read_logs, results, results_path
+
+R1_RUNS = 60  # run by run is slower: the first replicates in the default run, all of them in the slow one
+
+
+def _expected(scenario, seed, stop=RUNS) -> pd.DataFrame:
+    return pd.read_parquet(results_path(scenario, seed)).iloc[:stop].reset_index(drop=True)
+
+
+def _same(got: pd.DataFrame, want: pd.DataFrame) -> None:
+    pd.testing.assert_frame_equal(got.reset_index(drop=True), want, check_exact=True, check_dtype=False)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda p: p.stem)
+def test_a_block_of_runs_reproduces_the_oracle(scenario, seed):
+    _same(results(scenario, seed), _expected(scenario, seed))
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda p: p.stem)
+def test_runs_one_at_a_time_reproduce_the_oracle(scenario):
+    _same(results(scenario, SEEDS[0], 0, R1_RUNS, engine="agents"), _expected(scenario, SEEDS[0], R1_RUNS))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda p: p.stem)
+def test_every_run_one_at_a_time_reproduces_the_oracle(scenario, seed):
+    _same(results(scenario, seed, engine="agents"), _expected(scenario, seed))
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda p: p.stem)
+def test_month_logs_reproduce_the_oracle(scenario):
+    want = read_logs(scenario)
+    got = month_logs(scenario)
+    assert len(got) == len(want) == LOGGED
+    for r, (g, w) in enumerate(zip(got, want, strict=True)):
+        assert len(g) == len(w), f"replicate {r}: {len(g)} months, the oracle has {len(w)}"
+        for month, (a, b) in enumerate(zip(g, w, strict=True), start=1):
+            assert a == b, f"replicate {r}, month {month}: {sorted(k for k in a if a.get(k) != b.get(k))} differ"
