@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 import sim
-from sim.executors import dask_executor
+from sim.runs.executors import dask_executor
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -8,7 +8,7 @@ Measures, all in this one process (so ratios compare like with like):
 1. the agent engine (Mesa) and the vector engine through ``sim.run_batch``
    (no files written) with 1 and 2 workers: runs per second, median of the
    repeats, and their ratio at the same worker count;
-2. a plain Python loop over ``sim.model`` runs, the loop a Mesa user would
+2. a plain Python loop over ``sim.engine.model`` runs, the loop a Mesa user would
    write (one NegotiationModel per run, stepped until it stops);
 3. how the vector engine's time grows with the horizon (12, 36, 120 months)
    and with the size of the package space (extra issues).
@@ -30,10 +30,10 @@ from pathlib import Path
 import numpy as np
 
 import sim
-from sim.compile import compile_scenario
-from sim.model import NegotiationModel
-from sim.scenario import Scenario
-from sim.shocks import draw
+from sim.engine.model import NegotiationModel
+from sim.engine.shocks import draw
+from sim.scenario.compile import compile_scenario
+from sim.scenario.models import Scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -63,7 +63,7 @@ def mesa_loop_rate(sc: Scenario, runs: int, repeats: int) -> dict:
                 model.step()
 
     times = timed(loop, repeats)
-    return {"engine": "plain loop over sim.model", "workers": 1, "runs": runs, "seconds": times,
+    return {"engine": "plain loop over sim.engine.model", "workers": 1, "runs": runs, "seconds": times,
             "runs_per_s_median": runs / statistics.median(times)}
 
 
@@ -82,7 +82,7 @@ def with_extra_issue(sc: Scenario, options: int) -> Scenario:
         if actor["role"] == "government":
             actor.setdefault("ideal", {})["extra"] = 0.5  # the baseline may leave ideals to their defaults
             actor["salience"]["extra"] = 0.0
-    return sim.scenario.scenario_from_data(data, sc.path, sc.text)
+    return sim.scenario.models.scenario_from_data(data, sc.path, sc.text)
 
 
 def vector_rate(sc: Scenario, runs: int, repeats: int) -> float:

@@ -2,7 +2,7 @@
 
     .venv/bin/python docs/levers.py            # about 5 minutes on one core
 
-For every parameter the baseline sets for an actor (sim.levers.default_levers),
+For every parameter the baseline sets for an actor (sim.analysis.levers.default_levers),
 5,000 paired runs at a low and a high setting (seed 7) measure the change in
 P(agreement), P(no_talks), the mix of results (total variation) and the mean
 month of agreement, each with its 95% interval. Then a Morris screening of
@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import sim  # noqa: E402
-from sim.levers import THRESHOLDS, default_levers, lever_effect  # noqa: E402
+from sim.analysis.levers import THRESHOLDS, default_levers, lever_effect  # noqa: E402
 
 RUNS, SEED = 5000, 7
 MORRIS_TRAJECTORIES, MORRIS_RUNS = 10, 400

@@ -17,27 +17,27 @@ from typing import TYPE_CHECKING, Any
 # Names are imported on first use (PEP 562), so `negsim --version` and `--help`
 # start without loading the model, numpy or pandas.
 _EXPORTS = {
-    "BatchResult": "sim.batch", "resume": "sim.resumption", "run_batch": "sim.batch", "run_unit": "sim.batch",
-    "Job": "sim.batch",
-    "ComparisonResult": "sim.comparison", "compare": "sim.comparison", "compare_many": "sim.comparison",
-    "compile_scenario": "sim.compile",
+    "BatchResult": "sim.runs.batch", "resume": "sim.runs.resumption", "run_batch": "sim.runs.batch", "run_unit": "sim.runs.batch",
+    "Job": "sim.runs.batch",
+    "ComparisonResult": "sim.analysis.comparison", "compare": "sim.analysis.comparison", "compare_many": "sim.analysis.comparison",
+    "compile_scenario": "sim.scenario.compile",
     "NegsimError": "sim.errors", "Problem": "sim.errors", "ScenarioError": "sim.errors",
     "StoreError": "sim.errors", "UsageError": "sim.errors",
-    "Scenario": "sim.scenario", "load_scenario": "sim.loading",
-    "SweepResult": "sim.sweep", "run_sweep": "sim.sweep",
+    "Scenario": "sim.scenario.models", "load_scenario": "sim.scenario.loading",
+    "SweepResult": "sim.runs.sweep", "run_sweep": "sim.runs.sweep",
 }
 __all__ = sorted(_EXPORTS)
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:  # pragma: no cover
-    from sim.batch import BatchResult, Job, run_batch, run_unit  # noqa: F401
-    from sim.comparison import ComparisonResult, compare, compare_many  # noqa: F401
-    from sim.compile import compile_scenario  # noqa: F401
+    from sim.analysis.comparison import ComparisonResult, compare, compare_many  # noqa: F401
     from sim.errors import NegsimError, Problem, ScenarioError, StoreError, UsageError  # noqa: F401
-    from sim.loading import load_scenario  # noqa: F401
-    from sim.resumption import resume  # noqa: F401
-    from sim.scenario import Scenario  # noqa: F401
-    from sim.sweep import SweepResult, run_sweep  # noqa: F401
+    from sim.runs.batch import BatchResult, Job, run_batch, run_unit  # noqa: F401
+    from sim.runs.resumption import resume  # noqa: F401
+    from sim.runs.sweep import SweepResult, run_sweep  # noqa: F401
+    from sim.scenario.compile import compile_scenario  # noqa: F401
+    from sim.scenario.loading import load_scenario  # noqa: F401
+    from sim.scenario.models import Scenario  # noqa: F401
 
 
 def __getattr__(name: str) -> Any:

@@ -10,8 +10,8 @@ from contextlib import contextmanager
 
 import uvicorn
 
-from sim.classroom.app import create_app
-from sim.classroom.room import Classroom
+from sim.play.classroom.app import create_app
+from sim.play.classroom.room import Classroom
 
 
 @contextmanager

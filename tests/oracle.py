@@ -55,10 +55,10 @@ def plain(x: Any) -> Any:
 
 def month_logs(scenario: Path) -> list[list[dict[str, Any]]]:
     """The month logs of replicates 0..LOGGED-1 at the first seed, as JSON values."""
-    from sim.compile import compile_scenario
-    from sim.loading import load_scenario
-    from sim.model import run_one
-    from sim.shocks import draw
+    from sim.engine.model import run_one
+    from sim.engine.shocks import draw
+    from sim.scenario.compile import compile_scenario
+    from sim.scenario.loading import load_scenario
 
     c = compile_scenario(load_scenario(scenario))
     shocks = draw(c, SEEDS[0], range(LOGGED))
@@ -66,9 +66,9 @@ def month_logs(scenario: Path) -> list[list[dict[str, Any]]]:
 
 
 def results(scenario: Path, seed: int, start: int = 0, stop: int = RUNS, engine: str = "vector") -> pd.DataFrame:
-    from sim.batch import simulate_block
-    from sim.compile import compile_scenario
-    from sim.loading import load_scenario
+    from sim.runs.batch import simulate_block
+    from sim.scenario.compile import compile_scenario
+    from sim.scenario.loading import load_scenario
 
     return simulate_block(compile_scenario(load_scenario(scenario)), seed, start, stop, engine)
 

@@ -13,12 +13,12 @@ import pytest
 from rows import same_row
 from starlette.testclient import TestClient
 
-from sim import game
-from sim.batch import simulate_block
-from sim.classroom.app import create_app
-from sim.classroom.room import CODE_PATTERN, Classroom
-from sim.compile import compile_scenario
-from sim.loading import load_scenario
+from sim.play import game
+from sim.play.classroom.app import create_app
+from sim.play.classroom.room import CODE_PATTERN, Classroom
+from sim.runs.batch import simulate_block
+from sim.scenario.compile import compile_scenario
+from sim.scenario.loading import load_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 BASELINE = ROOT / "scenarios" / "baseline.yaml"

@@ -8,14 +8,14 @@ import pytest
 from scipy import stats
 
 import sim
-from sim.errors import UsageError
-from sim.paired import (
+from sim.analysis.paired import (
     check_pairable,
     compare_tables,
     mcnemar,
     newcombe_paired,
     newcombe_unpaired,
 )
+from sim.errors import UsageError
 
 
 @pytest.fixture(scope="module")

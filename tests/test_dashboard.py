@@ -1,4 +1,4 @@
-"""The dashboard's computations (sim/dashboard.py) and `negsim dashboard`'s errors; the page is in tests/browser."""
+"""The dashboard's computations (sim/play/dashboard.py) and `negsim dashboard`'s errors; the page is in tests/browser."""
 
 from __future__ import annotations
 
@@ -10,11 +10,18 @@ import numpy as np
 import pytest
 
 import sim
-from sim.compile import compile_scenario
-from sim.dashboard import MAX_RUNS, controls, outcome_line, overrides_of, run_pair, scenario_with
 from sim.errors import UsageError
-from sim.explain import explain
-from sim.registry import check_value, parameter_slots
+from sim.play.dashboard import (
+    MAX_RUNS,
+    controls,
+    outcome_line,
+    overrides_of,
+    run_pair,
+    scenario_with,
+)
+from sim.present.explain import explain
+from sim.scenario.compile import compile_scenario
+from sim.scenario.registry import check_value, parameter_slots
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = sorted((ROOT / "scenarios").glob("*.yaml"))

@@ -1,4 +1,4 @@
-"""The draft builder (sim/draft.py): its numbers are the agent engine's own at that month."""
+"""The draft builder (sim/play/draft.py): its numbers are the agent engine's own at that month."""
 
 from __future__ import annotations
 
@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 
 import sim
-from sim import rules
-from sim.compile import compile_scenario
-from sim.draft import draft, package_of, single_changes, state_at
+from sim.engine import rules
+from sim.engine.model import run_one
+from sim.engine.shocks import draw
 from sim.errors import UsageError
-from sim.model import run_one
-from sim.shocks import draw
+from sim.play.draft import draft, package_of, single_changes, state_at
+from sim.scenario.compile import compile_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED = 1

@@ -20,7 +20,7 @@ RESOLVE = "actors.moscow.resolve"
 
 
 def test_ema_runs_experiments_and_prim_on_a_negsim_model():
-    from sim.ema import model
+    from sim.analysis.ema import model
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -44,7 +44,7 @@ def test_ema_runs_experiments_and_prim_on_a_negsim_model():
 
 
 def test_ema_model_refuses_bad_uncertainties_and_outcomes():
-    from sim.ema import model
+    from sim.analysis.ema import model
 
     with pytest.raises(UsageError, match="nearest valid paths"):
         model(BASELINE, {"actors.moscow.resolv": (0, 1)})

@@ -10,9 +10,9 @@ import pytest
 from rows import assert_same_runs
 
 import sim
-from sim.batch import simulate_block
-from sim.compile import compile_scenario
-from sim.explain import explain
+from sim.present.explain import explain
+from sim.runs.batch import simulate_block
+from sim.scenario.compile import compile_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(__file__).parent / "data"
@@ -37,7 +37,7 @@ def test_shocks_come_from_each_mechanism_s_keyed_stream(baseline):
     """Every draw is SplitMix64 of numpy's SeedSequence key word of (seed + key(mechanism) * 2**128, replicate)."""
     from scipy.special import ndtri
 
-    from sim.shocks import MAX_SEED, STREAMS, draw, stream_key
+    from sim.engine.shocks import MAX_SEED, STREAMS, draw, stream_key
 
     def splitmix(x: int) -> int:  # the reference, in Python integers
         m = (1 << 64) - 1
@@ -59,7 +59,7 @@ def test_shocks_come_from_each_mechanism_s_keyed_stream(baseline):
 
 
 def test_a_mechanism_s_draws_do_not_depend_on_the_horizon_or_the_other_mechanisms(baseline):
-    from sim.shocks import draw
+    from sim.engine.shocks import draw
 
     short = compile_scenario(baseline)
     short.horizon = 12
@@ -131,8 +131,8 @@ def test_battlefield_reproduces_source_rates():
     assert kursk.notna().all()
     assert kursk.median() == 2
     # month 1 on the agent engine's battlefield: 350 +- 150 retaken, capped at the 578 held
-    from sim.model import Battlefield
-    from sim.shocks import draw
+    from sim.engine.model import Battlefield
+    from sim.engine.shocks import draw
 
     shocks = draw(compile_scenario(sc), 8, range(n))
     firsts = []

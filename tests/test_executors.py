@@ -17,8 +17,8 @@ import pandas as pd
 import pytest
 
 import sim
-from sim.batch import Job, run_unit
 from sim.errors import UsageError
+from sim.runs.batch import Job, run_unit
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = ["baseline", "high_war_weariness", "eu_uk_mediation", "no_kursk_precondition"]
@@ -161,7 +161,7 @@ def test_dask_cluster_gives_the_local_table_and_resumes_after_kill(dask_cluster,
     proc.wait(timeout=30)
     run_dir = next(out.glob("*/manifest.json")).parent
     assert not (run_dir / "results.parquet").exists()
-    assert sim.store.list_runs(out)[0]["status"] == "interrupted"
+    assert sim.runs.store.list_runs(out)[0]["status"] == "interrupted"
     from distributed import Client
 
     with Client(dask_cluster, timeout=30) as client:
@@ -200,7 +200,7 @@ def _malloc_env() -> str | None:
 
 def test_local_dask_workers_keep_the_allocator_defaults(scenarios):
     """Dask's nanny sets MALLOC_TRIM_THRESHOLD_, which makes the vector engine about 4x slower."""
-    from sim.executors import dask_executor
+    from sim.runs.executors import dask_executor
 
     with dask_executor(None, 1) as ex:
         assert set(ex.client.run(_malloc_env).values()) == {None}

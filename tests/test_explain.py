@@ -12,9 +12,9 @@ import pandas as pd
 import pytest
 
 import sim
-from sim import explain as ex_mod
 from sim.cli import main
-from sim.explain import explain, monthly_table, narrate
+from sim.present import explain as ex_mod
+from sim.present.explain import explain, monthly_table, narrate
 
 ROOT = Path(__file__).resolve().parents[1]
 BASELINE = str(ROOT / "scenarios" / "baseline.yaml")
@@ -257,9 +257,9 @@ def test_monthly_table_from_the_model_matches_the_datacollector(baseline):
 
 
 def test_narrate_a_run_still_being_stepped(baseline):
-    from sim.compile import compile_scenario
-    from sim.model import NegotiationModel
-    from sim.shocks import draw
+    from sim.engine.model import NegotiationModel
+    from sim.engine.shocks import draw
+    from sim.scenario.compile import compile_scenario
 
     c = compile_scenario(baseline)
     model = NegotiationModel(c, draw(c, SEED, [4]).run(0))

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 import sim
-from sim.levers import Lever, default_levers, lever_effect
+from sim.analysis.levers import Lever, default_levers, lever_effect
 
 ROOT = Path(__file__).resolve().parents[1]
 PUBLISHED = json.loads((ROOT / "tests" / "data" / "levers.json").read_text())
@@ -52,8 +52,8 @@ def test_removed_parameters_are_not_set_and_take_their_default(baseline):
     """A parameter docs/levers.md lists as left out of the baseline is not written there, is not a lever,
     and (but for a mediator preference: a map left out has no keys) still has a slot, so events and sweeps can
     set it, holding the schema's default."""
-    from sim import registry
-    from sim.levers import is_set
+    from sim.analysis.levers import is_set
+    from sim.scenario import registry
 
     removed = PUBLISHED["removed"]
     assert removed

@@ -13,10 +13,10 @@ import pandas as pd
 import pytest
 from rows import same_row
 
-from sim import game
-from sim.batch import simulate_block
-from sim.compile import compile_scenario
-from sim.loading import load_scenario
+from sim.play import game
+from sim.runs.batch import simulate_block
+from sim.scenario.compile import compile_scenario
+from sim.scenario.loading import load_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = sorted((ROOT / "scenarios").glob("*.yaml"))

@@ -1,4 +1,4 @@
-"""Figures of sweeps and comparisons (sim.plots), drawn from small real sweeps."""
+"""Figures of sweeps and comparisons (sim.present.plots), drawn from small real sweeps."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 
 import sim
-from sim import plots
 from sim.errors import UsageError
-from sim.summary import wilson
+from sim.present import plots
+from sim.runs.summary import wilson
 
 BASELINE = "scenarios/baseline.yaml"
 NEVER_RIPE = "tests/data/never_ripe_precondition.yaml"

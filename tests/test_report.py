@@ -13,12 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from sim.batch import run_batch
+from sim.analysis.comparison import compare, compare_many
 from sim.cli import main
-from sim.comparison import compare, compare_many
-from sim.loading import load_scenario
-from sim.scenario import scenario_from_data
-from sim.sweep import run_sweep
+from sim.runs.batch import run_batch
+from sim.runs.sweep import run_sweep
+from sim.scenario.loading import load_scenario
+from sim.scenario.models import scenario_from_data
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = ROOT / "scenarios"

@@ -1,4 +1,4 @@
-"""Properties of the model's equations (sim/rules.py, Model v2), checked with Hypothesis.
+"""Properties of the model's equations (sim/engine/rules.py, Model v2), checked with Hypothesis.
 
 The rules are pure functions on floats or numpy arrays with an optional
 leading run axis; the vector engine calls them on (R, ...) arrays and the
@@ -15,7 +15,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from scipy.special import ndtri
 
-from sim import rules
+from sim.engine import rules
 
 RULES = settings(max_examples=100, deadline=None)  # scalar inputs
 ARRAYS = settings(max_examples=50, deadline=None)  # numpy-array inputs: each example costs more to draw
@@ -682,7 +682,7 @@ def run_batch(draw):
 
 
 def _cases(b):
-    """(rule, args, which args carry the run axis) for every rule of sim.rules."""
+    """(rule, args, which args carry the run axis) for every rule of sim.engine.rules."""
     u, km, z, pos, res = b["unit"], b["km"], b["z"], b["pos"], b["res"]
     pre, claimed, months, flags = b["pre"], b["claimed"], b["months"], b["flags"]
     controls = [None if not np.isnan(f) else ("territory_km2" if i % 2 else "kursk_held_km2",

@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 
 import sim
 from sim.errors import Problem, ScenarioError
-from sim.yamlsrc import EXPONENT, MAX_NODES, parse_yaml
+from sim.scenario.yamlsrc import EXPONENT, MAX_NODES, parse_yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS = ROOT / "seeds"
@@ -674,7 +674,7 @@ def test_schema_and_quote_problems_reported_together(write):
     assert {p.path for p in problems} == {"horizon_months", f"actors.{MOSCOW}.red_lines[0].evidence.doc"}
 
 
-@pytest.mark.xfail(strict=True, reason="sim/scenario.py load_scenario: cross-reference checks run only when the "
+@pytest.mark.xfail(strict=True, reason="sim/scenario/models.py load_scenario: cross-reference checks run only when the "
                    "schema validates (schema and quote problems are reported together); a file with errors of all "
                    "three kinds reports two")
 def test_errors_of_different_kinds_reported_together(write):

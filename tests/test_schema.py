@@ -13,10 +13,10 @@ import yaml
 
 from sim.cli import main
 from sim.errors import ScenarioError
-from sim.loading import load_scenario
-from sim.schema import build_schema, parse_reference
-from sim.schema_text import TEXT
-from sim.yamlsrc import read_yaml
+from sim.scenario.loading import load_scenario
+from sim.scenario.schema import build_schema, parse_reference
+from sim.scenario.schema_text import TEXT
+from sim.scenario.yamlsrc import read_yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = sorted((ROOT / "scenarios").glob("*.yaml"))
@@ -47,7 +47,7 @@ def test_every_key_has_a_title_and_a_description_from_the_docs():
             assert prop.get("title") and prop.get("description") and prop["description"] != key, f"{name}.{key}"
     assert keys > 100
     assert parse_reference((ROOT / "docs" / "scenarios.md").read_text()) == TEXT, (
-        "sim/schema_text.py is out of date: python -m sim.schema docs/scenarios.md > sim/schema_text.py")
+        "sim/scenario/schema_text.py is out of date: python -m sim.scenario.schema docs/scenarios.md > sim/scenario/schema_text.py")
 
 
 @pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.name)

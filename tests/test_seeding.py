@@ -1,4 +1,4 @@
-"""sim.seeding reproduces numpy's per-replicate seeding bit for bit."""
+"""sim.engine.seeding reproduces numpy's per-replicate seeding bit for bit."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim.seeding import generators, pcg64_states, seed_words
+from sim.engine.seeding import generators, pcg64_states, seed_words
 
 _rnd = random.Random(20240917)
 SEEDS = [0, 1, 7, 2**32 - 1, 2**32, 2**63 + 5, 2**64 - 1, 2**64, 2**70 + 3, 2**96 - 1,
@@ -52,7 +52,7 @@ def test_states_and_draws_match_numpy(seed: int) -> None:
 
 
 def test_large_block_matches_numpy() -> None:
-    """A whole block, as sim.shocks.draw would use it (range input)."""
+    """A whole block, as sim.engine.shocks.draw would use it (range input)."""
     seed = 987654321
     reps = range(5000, 7000)
     gens = list(generators(seed, reps))  # generators are independent: may be kept

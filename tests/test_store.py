@@ -17,7 +17,7 @@ from terminal import as_a_terminal_starts_it
 import sim
 from sim.cli import main
 from sim.errors import StoreError
-from sim.resumption import resume
+from sim.runs.resumption import resume
 
 ROOT = Path(__file__).resolve().parents[1]
 BASELINE = str(ROOT / "scenarios" / "baseline.yaml")

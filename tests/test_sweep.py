@@ -13,7 +13,7 @@ import pytest
 import sim
 from sim.cli import main
 from sim.errors import UsageError
-from sim.sweep import ParamSpec, analyze, design_matrix, parse_spec, run_sweep
+from sim.runs.sweep import ParamSpec, analyze, design_matrix, parse_spec, run_sweep
 
 ROOT = Path(__file__).resolve().parents[1]
 BASELINE = str(ROOT / "scenarios" / "baseline.yaml")
@@ -145,7 +145,7 @@ def _synthetic(effect: float, shared: bool, runs: int = 60, seed: int = 3):
     """A Sobol design whose P(agreement) is 0.3 + effect * x0, with common or independent dice."""
     import pandas as pd
 
-    from sim.sweep import ParamSpec, design_matrix
+    from sim.runs.sweep import ParamSpec, design_matrix
 
     specs = [ParamSpec("x0", bounds=(0.0, 1.0)), ParamSpec("x1", bounds=(0.0, 1.0))]
     unit, values = design_matrix("sobol", specs, 16, seed=1)
@@ -162,7 +162,7 @@ def _synthetic(effect: float, shared: bool, runs: int = 60, seed: int = 3):
 
 
 def test_noise_share_accounts_for_common_random_numbers():
-    from sim.sweep import sensitivity_report
+    from sim.runs.sweep import sensitivity_report
 
     unit, crn = _synthetic(0.4, shared=True)
     rep = sensitivity_report("sobol", unit, crn, ["x0", "x1"], 60, 12, seed=1)["p_agreement"]
@@ -174,7 +174,7 @@ def test_noise_share_accounts_for_common_random_numbers():
 
 
 def test_noise_that_swamps_the_indices_is_said_plainly():
-    from sim.sweep import sensitivity_report
+    from sim.runs.sweep import sensitivity_report
 
     unit, independent = _synthetic(0.02, shared=False, runs=30)
     rep = sensitivity_report("sobol", unit, independent, ["x0", "x1"], 30, 12, seed=1)["p_agreement"]

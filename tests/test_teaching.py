@@ -23,8 +23,8 @@ import pandas as pd
 import pytest
 
 import sim
-from sim.cli import build_parser, main
-from sim.registry import parameter_slots
+from sim.cli.main import build_parser, main
+from sim.scenario.registry import parameter_slots
 
 ROOT = Path(__file__).resolve().parents[1]
 TEACHING = ROOT / "docs" / "teaching"
@@ -93,8 +93,8 @@ def test_the_key_lists_runs_that_really_end_that_way():
     text = (TEACHING / "answer_key.md").read_text(encoding="utf-8")
     rows = re.findall(r"^\| (\w+) \| (\d+) \| ([\d-]+) \| ([\d-]+) \| ([\w-]+) \| (\d+) \|$", text, flags=re.M)
     assert {"no_talks", "talks_failed", "small_cession"} <= {r[0] for r in rows}
-    from sim.batch import simulate_block
-    from sim.compile import compile_scenario
+    from sim.runs.batch import simulate_block
+    from sim.scenario.compile import compile_scenario
 
     c = compile_scenario(sim.load_scenario(CLASSROOM))
     for name, r, talks, deal, lead, proposals in rows:
@@ -277,8 +277,8 @@ def test_the_demo_game_is_legal_and_departs_from_the_model_s_own_run(tmp_path, c
     assert main([*argv, "--runs", "200", "--save", str(tmp_path / "demo.replay.json"), "--json"]) == 0
     record = json.loads(capsys.readouterr().out)
     assert len(record["moves"]) == len(moves)  # every scripted move was a real decision of Kyiv's
-    from sim.batch import simulate_block
-    from sim.compile import compile_scenario
+    from sim.runs.batch import simulate_block
+    from sim.scenario.compile import compile_scenario
 
     rep = int(argv[argv.index("--replicate") + 1])
     model = simulate_block(compile_scenario(sim.load_scenario(CLASSROOM)), 1, rep, rep + 1, "agents").iloc[0]

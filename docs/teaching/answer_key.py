@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 import sim  # noqa: E402
-from sim.summary import wilson  # noqa: E402
+from sim.runs.summary import wilson  # noqa: E402
 
 SEED, RUNS = 1, 2000
 OUT = Path(__file__).with_name("answer_key.md")

@@ -19,9 +19,9 @@ from classroom_server import serving
 from matplotlib import image
 
 from browser.chromium import artifact, browser
-from sim.classroom.room import CODE_PATTERN, Classroom
-from sim.compile import compile_scenario
-from sim.loading import load_scenario
+from sim.play.classroom.room import CODE_PATTERN, Classroom
+from sim.scenario.compile import compile_scenario
+from sim.scenario.loading import load_scenario
 
 ROOT = Path(__file__).resolve().parents[2]
 BASELINE = ROOT / "scenarios" / "baseline.yaml"

@@ -23,9 +23,9 @@ import pytest
 
 import sim
 from browser.chromium import artifact, browser
-from sim.draft import draft
-from sim.paired import compare_tables
-from sim.records import OUTCOMES
+from sim.analysis.paired import compare_tables
+from sim.engine.records import OUTCOMES
+from sim.play.draft import draft
 
 ROOT = Path(__file__).resolve().parents[2]
 BASELINE = ROOT / "scenarios" / "baseline.yaml"

@@ -15,7 +15,7 @@ import pytest
 from terminal import as_a_terminal_starts_it
 
 import sim
-from sim.batch import Interrupted
+from sim.runs.batch import Interrupted
 
 ROOT = Path(__file__).resolve().parents[2]
 BASELINE = str(ROOT / "scenarios" / "baseline.yaml")

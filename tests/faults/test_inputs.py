@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 import sim
-from sim import store
 from sim.cli import main
 from sim.errors import UsageError
+from sim.runs import store
 
 from .conftest import BASELINE, ROOT
 

@@ -13,9 +13,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import sim
-from sim import store
-from sim.batch import job_from_manifest
-from sim.resumption import resume
+from sim.runs import store
+from sim.runs.batch import job_from_manifest
+from sim.runs.resumption import resume
 
 from .conftest import (
     BASELINE,

@@ -11,10 +11,10 @@ import pandas as pd
 import pytest
 
 import sim
-from sim import store
 from sim.cli import main
 from sim.errors import StoreError
-from sim.resumption import resume
+from sim.runs import store
+from sim.runs.resumption import resume
 
 from .conftest import (
     BASELINE,
@@ -107,7 +107,7 @@ def _complete_dir(tmp_path, name="done"):
 @pytest.mark.parametrize("point", ["after_merge", "after_summary", "after_manifest"])
 def test_a_stop_at_any_step_of_the_ending_resumes_to_complete(tmp_path, reference, monkeypatch, point):
     """The kill -9 between the merge and the final manifest write, and its neighbours."""
-    import sim.batch as batch
+    import sim.runs.batch as batch
 
     class Crash(BaseException):
         pass

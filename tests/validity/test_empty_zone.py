@@ -29,10 +29,10 @@ import pytest
 from validity_helpers import DATA, agreed, runs
 
 import sim
-from sim import rules
-from sim.compile import compile_scenario
-from sim.model import NegotiationModel
-from sim.shocks import draw
+from sim.engine import rules
+from sim.engine.model import NegotiationModel
+from sim.engine.shocks import draw
+from sim.scenario.compile import compile_scenario
 
 FIXTURE = DATA / "validity_empty_zone.yaml"
 N = 2000

@@ -16,7 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim import rules
+from sim.engine import rules
 
 N = 2001  # packages: land positions 0, 0.0005, ..., 1
 STEP = 1.0 / (N - 1)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sim import rules
+from sim.engine import rules
 
 # Two issues, three options each (0, 0.5, 1); packages in row-major order:
 #   index: 0      1       2      3       4        5       6      7       8

@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sim import rules
+from sim.engine import rules
 
 N = 1001
 STEP = 1.0 / (N - 1)

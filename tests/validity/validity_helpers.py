@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 
 import sim
-from sim.batch import simulate_block
-from sim.compile import Compiled, compile_scenario
+from sim.runs.batch import simulate_block
+from sim.scenario.compile import Compiled, compile_scenario
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "tests" / "data"

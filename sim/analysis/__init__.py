@@ -1,0 +1,1 @@
+"""The analysis wing: paired statistics, comparisons, levers, the EMA Workbench adapter."""

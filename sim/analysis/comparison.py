@@ -1,0 +1,206 @@
+"""Comparing batches: a base and one or more others (run directories or scenario files), paired by replicate.
+
+Scenario files are run with the same seed and replicates, so replicate r of
+every side drew the same battlefield and the same dice (common random
+numbers) and each comparison with the base is paired: much tighter than
+comparing independent samples. A run directory brings its own seed and
+number of runs; scenario files compared with it adopt them, so a stored
+batch can be compared with a new variant without repeating its settings.
+Run directories of different seeds or replicates cannot be paired; rerun
+one with the other's seed, or compare unpaired (``paired=False``, wider
+intervals).
+
+With ``out`` a folder, the comparison is saved in its own run directory
+(``kind: comparison``): ``manifest.json``, ``comparison.json`` (strict
+JSON), ``outcomes.csv``, ``timing.csv`` and ``comparison.png``.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from sim.analysis.paired import Comparison, check_pairable, compare_tables
+from sim.errors import StoreError, UsageError
+from sim.jsonsafe import dumps, strict
+from sim.runs import store
+from sim.runs.batch import BatchResult, new_run_dir, outcome_names, run_batch
+from sim.scenario.loading import load_scenario
+
+DEFAULT_RUNS, DEFAULT_SEED = 2000, 0
+
+
+@dataclass
+class Side:
+    """One batch of a comparison: its table, seed, label and where it is stored."""
+
+    table: pd.DataFrame
+    seed: int
+    label: str
+    run_dir: Path | None
+    classes: list[str]
+    source: str
+
+
+@dataclass
+class ComparisonResult:
+    """The comparison of one batch (B) with the base (A)."""
+
+    comparison: Comparison
+    label_a: str
+    label_b: str
+    dir_a: Path | None
+    dir_b: Path | None
+
+    def figure(self, path: Path) -> Path:
+        from sim.present.plots import compare_figure
+
+        return compare_figure(self.comparison.outcomes, path, self.label_a, self.label_b)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Strict-JSON-ready: NaN becomes None."""
+        c = self.comparison
+        return strict({"a": {"label": self.label_a, "run_dir": self.dir_a and str(self.dir_a)},
+                       "b": {"label": self.label_b, "run_dir": self.dir_b and str(self.dir_b)},
+                       "paired": c.paired, "runs": c.n,
+                       "outcomes": c.outcomes.to_dict(orient="records"),
+                       "timing": c.timing.to_dict(orient="records"),
+                       "terms": c.terms.to_dict(orient="records")})
+
+
+@dataclass
+class ComparisonSet:
+    """Every other batch compared with the base, and where the comparison was saved."""
+
+    base: str
+    results: list[ComparisonResult]
+    seed: int
+    runs: int
+    paired: bool
+    run_dir: Path | None = None
+    figures: list[Path] = field(default_factory=list)
+
+    def table(self) -> pd.DataFrame:
+        """One row per compared batch and outcome (or class): ``label_b`` then the comparison's columns."""
+        return pd.concat([r.comparison.outcomes.assign(label_b=r.label_b) for r in self.results],
+                         ignore_index=True)[["label_b", *self.results[0].comparison.outcomes.columns]]
+
+    def timing(self) -> pd.DataFrame:
+        return pd.concat([r.comparison.timing.assign(label_b=r.label_b) for r in self.results],
+                         ignore_index=True)[["label_b", *self.results[0].comparison.timing.columns]]
+
+    def figure(self, path: Path) -> Path:
+        if len(self.results) == 1:
+            return self.results[0].figure(path)
+        from sim.present.plots import compare_many_figure
+
+        return compare_many_figure(self.table(), path, self.base)
+
+    def to_dict(self) -> dict[str, Any]:
+        return strict({"base": self.base, "seed": self.seed, "runs": self.runs, "paired": self.paired,
+                       "run_dir": self.run_dir and str(self.run_dir),
+                       "comparisons": [r.to_dict() for r in self.results]})
+
+
+def _adopted(sources: list[str | Path], runs: int | None, seed: int | None) -> tuple[int, int]:
+    """Runs and seed for the scenario-file sides: given, else the first run directory's, else the defaults."""
+    for source in sources:
+        if Path(source).is_dir():
+            m = store.read_manifest(source)
+            runs = int(m.get("runs", DEFAULT_RUNS)) if runs is None else runs
+            seed = int(m.get("seed", DEFAULT_SEED)) if seed is None else seed
+            break
+    return (DEFAULT_RUNS if runs is None else runs), (DEFAULT_SEED if seed is None else seed)
+
+
+def _check_run_dirs(sources: list[str | Path], runs: int, seed: int) -> None:
+    """Before running anything: every run directory must have the seed and runs the others will use."""
+    for source in sources:
+        if Path(source).is_dir():
+            m = store.read_manifest(source)
+            if (m.get("seed"), m.get("runs")) != (seed, runs):
+                raise UsageError(f"cannot pair {source} (seed {m.get('seed')}, {m.get('runs')} runs) with seed {seed} "
+                                 f"and {runs} runs: leave out --seed and --runs to adopt the run directory's, "
+                                 "or use --unpaired to compare independent samples (wider intervals)")
+
+
+def _side(source: str | Path, runs: int, seed: int, workers: int, out: str | Path | None,
+          executor: Any = None) -> Side:
+    path = Path(source)
+    if path.is_dir():
+        manifest = store.read_manifest(path)
+        if manifest.get("kind") != "batch" or manifest.get("status") != "complete":
+            raise UsageError(f"{path}: not a complete batch (kind {manifest.get('kind')}, status {manifest.get('status')})")
+        store.check_manifest(path, manifest)
+        if not store.results_intact(path, manifest):
+            raise StoreError(f"{path}/results.parquet: missing or damaged (it does not match the checksum in manifest.json)")
+        table = store.read_results(path)
+        from sim.scenario.models import scenario_from_data
+
+        sc = scenario_from_data(manifest["scenario"]["data"], manifest["scenario"]["path"], manifest["scenario"]["text"])
+        return Side(table, int(manifest["seed"]), manifest["scenario"]["name"], path, outcome_names(sc), str(source))
+    sc = load_scenario(path)
+    result: BatchResult = run_batch(sc, runs=runs, seed=seed, workers=workers, out=out,
+                                    command=f"negsim compare (side {path})", executor=executor)
+    return Side(result.runs, seed, sc.name, result.run_dir, result.classes(), str(source))
+
+
+def _pair(a: Side, b: Side, paired: bool) -> ComparisonResult:
+    if paired:
+        why = check_pairable(a.table, b.table, a.seed, b.seed)
+        if why is not None:
+            raise UsageError(f"cannot pair {a.source} with {b.source}: {why}. Give both the same seed and runs "
+                             "(a scenario file compared with a run directory adopts its seed and runs; "
+                             "or rerun one with --seed and --runs of the other); --unpaired compares them "
+                             "as independent samples, with wider intervals")
+    classes = [c for c in a.classes if c in b.classes]
+    comparison = compare_tables(a.table, b.table, paired=paired, classes=classes)
+    return ComparisonResult(comparison, a.label, b.label, a.run_dir, b.run_dir)
+
+
+def compare(a: str | Path, b: str | Path, *, runs: int | None = None, seed: int | None = None,
+            workers: int = 1, out: str | Path | None = "runs", paired: bool = True,
+            executor: Any = None) -> ComparisonResult:
+    """Compare A and B (each a run directory or a scenario file); see the module docstring."""
+    return compare_many(a, [b], runs=runs, seed=seed, workers=workers, out=out, paired=paired,
+                        executor=executor, save=False).results[0]
+
+
+def compare_many(base: str | Path, others: list[str | Path], *, runs: int | None = None,
+                 seed: int | None = None, workers: int = 1, out: str | Path | None = "runs",
+                 paired: bool = True, executor: Any = None, save: bool = True) -> ComparisonSet:
+    """Compare each of ``others`` with ``base``; saved in a run directory under ``out`` when ``save``."""
+    if not others:
+        raise UsageError("compare needs a base and at least one other batch or scenario")
+    runs, seed = _adopted([base, *others], runs, seed)
+    if paired:
+        _check_run_dirs([base, *others], runs, seed)
+    started = time.strftime("%Y-%m-%dT%H:%M:%S")
+    a = _side(base, runs, seed, workers, out, executor)
+    results = [_pair(a, _side(o, runs, seed, workers, out, executor), paired) for o in others]
+    result = ComparisonSet(a.label, results, seed, runs, paired)
+    if save and out is not None:
+        _save(result, Path(out), started)
+    return result
+
+
+def _save(result: ComparisonSet, out: Path, started: str) -> None:
+    run_dir = new_run_dir(out, f"compare-{result.base}")
+    result.run_dir = run_dir
+    result.table().to_csv(run_dir / "outcomes.csv", index=False)
+    result.timing().to_csv(run_dir / "timing.csv", index=False)
+    result.figures = [result.figure(run_dir / "comparison.png")]
+    store.write_atomic(run_dir / "comparison.json", dumps(result.to_dict()) + "\n")
+    manifest = {"format": store.FORMAT, "kind": "comparison", "status": "complete",
+                "scenario": {"name": result.base}, "seed": result.seed, "runs": result.runs,
+                "paired": result.paired, "points": [],
+                "sides": [{"label": result.results[0].label_a, "run_dir": result.results[0].dir_a}]
+                + [{"label": r.label_b, "run_dir": r.dir_b} for r in result.results],
+                "files": ["comparison.json", "outcomes.csv", "timing.csv", "comparison.png"],
+                "versions": store.versions(), "code_version": store.code_version(),
+                "timing": {"started": started, "finished": time.strftime("%Y-%m-%dT%H:%M:%S")}}
+    store.write_atomic(run_dir / "manifest.json", dumps(manifest) + "\n")

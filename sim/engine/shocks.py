@@ -1,0 +1,148 @@
+"""All randomness of a run, drawn up front, one keyed stream per mechanism.
+
+Each mechanism of the model draws from its own stream (:data:`STREAMS`),
+keyed by the mechanism's name and the replicate. For root seed ``s`` and
+replicate ``r``, mechanism ``m`` has the key word
+
+    k = SeedSequence(s + key(m) * 2**128, spawn_key=(r,)).generate_state(1, np.uint64)[0]
+
+with ``key(m) = 2**33 + CRC-32(m)`` (:mod:`sim.engine.seeding` computes it
+bit-identically to numpy, vectorised), and its draw for month ``t``
+(1-based) and column ``j`` is SplitMix64's output function (Steele, Lea &
+Flood 2014) of the counter ``k + (8 t + j) * 0x9E3779B97F4A7C15`` (mod 2**64),
+read as a uniform ``((w >> 11) + 0.5) * 2**-53`` in (0, 1); normal draws
+are its inverse normal CDF. Streams marked *once* are drawn for month 1
+only (a side's judgement, a public's mood: drawn once a run).
+
+So a draw depends only on (seed, replicate, mechanism, month, column):
+adding a mechanism, dropping one, or changing the horizon shifts no other
+number. Replicate ``r`` sees the same front, the same casualties and the
+same dice in every sweep point, every scenario variant and every version of
+the model that keeps the mechanism: common random numbers.
+
+Each uncertain parameter gets its own uniform from
+``SeedSequence(s + (CRC-32(path) + 1) * 2**128, spawn_key=(r,))`` (first
+word), mapped through the parameter's distribution (inverse CDF). Nothing
+else in negsim draws random numbers.
+"""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.special import ndtri
+
+from sim.engine import seeding
+from sim.scenario.compile import Compiled
+
+# mechanism -> (kind, column names, months drawn: "all" or "once"); at most 8 columns a stream.
+STREAMS: dict[str, tuple[str, tuple[str, ...], str]] = {
+    "front": ("normal", ("territory", "kursk"), "all"),
+    "casualties": ("normal", ("ukraine", "russia"), "all"),
+    "opinion": ("normal", ("ukraine", "russia"), "all"),
+    "talks": ("uniform", ("open",), "all"),
+    "mediation": ("uniform", ("lead",), "all"),
+    "judgement": ("normal", ("ukraine", "russia"), "once"),
+    "mood": ("normal", ("ukraine", "russia"), "once"),
+    "breakdown": ("uniform", ("breakdown",), "all"),
+}
+GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+MIX1, MIX2 = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
+MAX_SEED = 2**128
+MAX_REPLICATE = 2**32
+
+
+def stream_key(mechanism: str) -> int:
+    """The key of a mechanism's stream (disjoint from parameter keys, which are below 2**32 + 1)."""
+    return 2**33 + zlib.crc32(mechanism.encode())
+
+
+@dataclass
+class Shocks:
+    """Pre-drawn randomness of R runs (leading axis) or of one run (no leading axis).
+
+    ``draws[m]`` holds mechanism ``m``'s draws, shape (R, horizon, columns);
+    month t's row is index t - 1.
+    """
+
+    replicates: np.ndarray
+    draws: dict[str, np.ndarray]
+    params: dict[str, np.ndarray]
+
+    def run(self, i: int) -> Shocks:
+        """The shocks of the i-th run of this block, without the run axis."""
+        return Shocks(self.replicates[i], {k: v[i] for k, v in self.draws.items()},
+                      {k: v[i] if len(v) > 1 else v[0] for k, v in self.params.items()})
+
+    def month(self, t: int) -> dict[str, np.ndarray]:
+        """Every mechanism's draws of month t (1-based): (R, columns) or (columns,)."""
+        return {k: v[..., t - 1, :] for k, v in self.draws.items() if STREAMS[k][2] == "all"}
+
+
+def draw(c: Compiled, seed: int, replicates: np.ndarray | range | list[int]) -> Shocks:
+    """Draw the shocks of the given replicates (any order, any subset)."""
+    reps = np.asarray(replicates, dtype=np.int64)
+    if len(reps) and (reps.min() < 0 or reps.max() >= MAX_REPLICATE):
+        raise ValueError(f"replicates must be in [0, 2**32) (got {int(reps.min())}..{int(reps.max())})")
+    draws = {name: stream_draws(seed, reps, name, c.horizon) for name in STREAMS}
+    unc = np.stack([parameter_uniforms(seed, reps, path) for path in c.uncertain], axis=1) if c.uncertain else np.empty((len(reps), 0))
+    return Shocks(reps, draws, draw_params(c, unc))
+
+
+def stream_draws(seed: int, replicates: np.ndarray, mechanism: str, horizon: int) -> np.ndarray:
+    """One mechanism's draws for every replicate and month: (R, months, columns); months is 1 for a *once* stream."""
+    kind, cols, when = STREAMS[mechanism]
+    months = 1 if when == "once" else horizon
+    key = seeding.seed_words(seed + stream_key(mechanism) * MAX_SEED, replicates)[:, 0]
+    counter = (np.arange(1, months + 1, dtype=np.uint64)[:, None] * np.uint64(8)
+               + np.arange(len(cols), dtype=np.uint64)[None, :])
+    with np.errstate(over="ignore"):
+        u = uniform_of(key[:, None, None] + counter[None] * GOLDEN)
+    return u if kind == "uniform" else ndtri(u)
+
+
+def uniform_of(x: np.ndarray) -> np.ndarray:
+    """SplitMix64's output function of uint64 counters, as uniforms in (0, 1)."""
+    with np.errstate(over="ignore"):
+        z = (x ^ (x >> np.uint64(30))) * MIX1
+        z = (z ^ (z >> np.uint64(27))) * MIX2
+        z ^= z >> np.uint64(31)
+    return ((z >> np.uint64(11)).astype(np.float64) + 0.5) * 2.0**-53
+
+
+def parameter_uniforms(seed: int, replicates: np.ndarray, path: str) -> np.ndarray:
+    """The uniform of an uncertain parameter in each replicate: a function of (seed, replicate, path)."""
+    key = zlib.crc32(path.encode())
+    words = seeding.seed_words(seed + (key + 1) * MAX_SEED, replicates)
+    return (words[:, 0] >> np.uint64(11)).astype(np.float64) * 2.0**-53
+
+
+def draw_params(c: Compiled, u: np.ndarray) -> dict[str, np.ndarray]:
+    """Parameter arrays with uncertain slots set to ppf(u); saliences normalised.
+
+    An array holding an uncertain slot has one row per run, (R, ...); the
+    others have a single row, (1, ...), that broadcasts against the runs.
+    """
+    R = u.shape[0]
+    varying = {c.slots[path].name for path in c.uncertain}
+    out = {k: np.repeat(v[None], R, axis=0) if k in varying else v[None].copy() for k, v in c.base.items()}
+    for j, path in enumerate(c.uncertain):
+        s = c.slots[path]
+        out[s.name][(slice(None), *s.index)] = s.param.frozen().ppf(u[:, j])
+    out["salience"] = out["salience"] / out["salience"].sum(axis=-1, keepdims=True)
+    return out
+
+
+def apply_events(c: Compiled, params: dict[str, np.ndarray], month: int) -> bool:
+    """Set the parameters changed by events of ``month`` (in place); True if any fired."""
+    fired = False
+    for when, changes in c.events:
+        if when == month:
+            for slot, value in changes:
+                params[slot.name][(Ellipsis, *slot.index)] = value
+                if slot.name == "salience":
+                    params["salience"] /= params["salience"].sum(axis=-1, keepdims=True)
+            fired = True
+    return fired

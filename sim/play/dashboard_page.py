@@ -1,0 +1,293 @@
+"""The dashboard's page (solara components); ``negsim dashboard`` serves it (see :mod:`sim.play.dashboard`).
+
+The scenario file comes from the environment variable NEGSIM_DASHBOARD_FILE
+(set by :func:`sim.play.dashboard.serve`). Each browser tab has its own settings
+and results. Every number shown is computed by :mod:`sim.play.dashboard`,
+:mod:`sim.play.draft`, the batch API and ``sim.present.explain.explain``.
+"""
+
+from __future__ import annotations
+
+import functools
+import html
+import json
+import math
+import os
+from typing import Any
+
+import solara
+from solara.lab import use_task
+
+from sim.engine.records import OUTCOMES
+from sim.errors import NegsimError
+from sim.play import dashboard as dash
+from sim.play.draft import draft
+from sim.present.explain import explain
+from sim.scenario.loading import load_scenario
+
+CSS = """
+.negsim-table { border-collapse: collapse; font-size: 13px; margin: 4px 0 8px 0; }
+.negsim-table th, .negsim-table td { border-bottom: 1px solid #e2e8f0; padding: 3px 8px; text-align: right; }
+.negsim-table th:first-child, .negsim-table td:first-child { text-align: left; }
+.negsim-explain { max-height: 420px; overflow-y: auto; font-size: 12px; background: #f8fafc; padding: 8px;
+                  white-space: pre-wrap; }
+.negsim-big { font-size: 20px; font-weight: 600; }
+.negsim-note { color: #475569; font-size: 12px; }
+.negsim-lever-label { font-size: 13px; margin-top: 6px; }
+.negsim-lever .v-input { margin-top: 0; }
+"""
+
+
+@functools.cache
+def scenario() -> Any:
+    return load_scenario(os.environ.get("NEGSIM_DASHBOARD_FILE", "scenarios/baseline.yaml"))
+
+
+@functools.cache
+def levers() -> list[dash.Control]:
+    return dash.controls(scenario())
+
+
+def pct(p: float) -> str:
+    return f"{100 * p:.1f}%"
+
+
+def slug(path: str) -> str:
+    return "".join(ch if ch.isalnum() else "-" for ch in path)
+
+
+def interval(s: dict[str, float]) -> str:
+    return f"{pct(s['p'])} [{100 * s['lo']:.1f}, {100 * s['hi']:.1f}]"
+
+
+def outcome_table(pair: dash.PairedRuns) -> str:
+    """The outcome table: each cell carries its exact value in data-p for checks."""
+    head = ("<tr><th>outcome</th><th>unchanged scenario</th><th>with your settings</th>"
+            "<th>difference, points (paired 95%)</th></tr>")
+    body = []
+    for r in pair.outcome_rows():
+        d, lo, hi = r["diff"]
+        body.append(
+            f"<tr data-outcome='{r['outcome']}'><td>{r['outcome'].replace('_', ' ')}</td>"
+            f"<td class='unchanged' data-p='{r['unchanged']['p']!r}'>{interval(r['unchanged'])}</td>"
+            f"<td class='changed' data-p='{r['changed']['p']!r}'>{interval(r['changed'])}</td>"
+            f"<td class='diff' data-diff='{d!r}'>{100 * d:+.1f} [{100 * lo:+.1f}, {100 * hi:+.1f}]</td></tr>")
+    return f"<table class='negsim-table negsim-outcomes'>{head}{''.join(body)}</table>"
+
+
+def timing_table(pair: dash.PairedRuns) -> str:
+    rows = []
+    for name, res in (("unchanged scenario", pair.unchanged), ("with your settings", pair.changed)):
+        s = res.summary()
+        am, tm = s["agreement_month"], s["talks_month"]
+        med = f"{am['median']:.0f} (10-90%: {am['p10']:.0f}-{am['p90']:.0f})" if am["runs_with_value"] else "-"
+        tmed = f"{tm['median']:.0f}" if tm["runs_with_value"] else "-"
+        rows.append(f"<tr><td>{name}</td><td>{tmed}</td><td>{med}</td></tr>")
+    return ("<table class='negsim-table negsim-timing'><tr><th></th><th>median month talks open</th>"
+            f"<th>median month of agreement</th></tr>{''.join(rows)}</table>")
+
+
+def terms_html(pair: dash.PairedRuns) -> str:
+    t = dash.terms_table(pair)
+    rows = "".join(f"<tr><td>{html.escape(r.issue)}</td><td>{html.escape(r.option)}</td><td>{pct(r.unchanged)}</td>"
+                   f"<td>{pct(r.changed)}</td></tr>" for r in t.itertuples())
+    return ("<table class='negsim-table negsim-terms'><tr><th>issue</th><th>option</th>"
+            "<th>share of agreements, unchanged</th><th>with your settings</th></tr>" + rows + "</table>")
+
+
+@solara.component
+def Lever(c: dash.Control, values: solara.Reactive[dict[str, Any]]):
+    current = values.value.get(c.path, c.value)
+
+    def set_value(v: Any) -> None:  # a slider's float noise (0.1 + 0.2) is not a setting
+        values.set({**values.value, c.path: v if c.kind == "switch" else float(f"{float(v):.10g}")})
+
+    with solara.Div(classes=["negsim-lever", f"lever-{slug(c.path)}"]):
+        if c.kind == "switch":
+            solara.Switch(label=c.label, value=bool(current), on_value=set_value)
+        else:
+            moved = not math.isclose(float(current), float(c.value), rel_tol=0, abs_tol=1e-12)
+            shown = f"{float(current):.4g}" + ("" if moved else (" (drawn per run)" if c.uncertain else ""))
+            solara.HTML(tag="div", classes=["negsim-lever-label"],
+                        unsafe_innerHTML=f"{html.escape(c.label)}: <b>{html.escape(shown)}</b>")
+            solara.SliderFloat("", value=float(current), min=c.low, max=c.high, step=c.step, on_value=set_value,
+                               thumb_label=False)
+
+
+@solara.component
+def Controls(values: solara.Reactive[dict[str, Any]]):
+    groups: dict[str, list[dash.Control]] = {}
+    for c in levers():
+        groups.setdefault(c.group, []).append(c)
+    solara.Button("Reset to the scenario", on_click=lambda: values.set({}), text=True, classes=["negsim-reset"])
+    for group, items in groups.items():
+        solara.HTML(tag="h4", unsafe_innerHTML=html.escape(group), style="margin: 10px 0 16px 0")
+        for c in items:
+            Lever(c, values)
+
+
+@solara.component
+def Outcomes(pair: dash.PairedRuns):
+    solara.HTML(tag="pre", unsafe_innerHTML=html.escape(json.dumps(pair.overrides, sort_keys=True)),
+                classes=["negsim-overrides"], style="font-size: 12px")
+    solara.HTML(unsafe_innerHTML=outcome_table(pair))
+    solara.FigureMatplotlib(dash.figure_outcomes(pair), format="png", dependencies=[id(pair)])
+    solara.HTML(tag="h4", unsafe_innerHTML="Timing")
+    solara.HTML(unsafe_innerHTML=timing_table(pair))
+    solara.FigureMatplotlib(dash.figure_timing(pair), format="png", dependencies=[id(pair)])
+    solara.HTML(tag="h4", unsafe_innerHTML="Terms of the agreements")
+    solara.HTML(unsafe_innerHTML=terms_html(pair))
+
+
+@solara.component
+def OneRun(overrides: dict[str, Any], seed: int, replicate: solara.Reactive[int]):
+    key = json.dumps(overrides, sort_keys=True)
+
+    def run() -> Any:
+        try:
+            return explain(dash.scenario_with(scenario(), overrides), seed, replicate.value)
+        except NegsimError as e:
+            return e
+
+    ex = solara.use_memo(run, dependencies=[key, seed, replicate.value])
+    same = solara.use_memo(lambda: explain(scenario(), seed, replicate.value) if overrides else None,
+                           dependencies=[bool(overrides), seed, replicate.value])
+    solara.InputInt("Replicate", value=replicate, classes=["negsim-replicate"])
+    if isinstance(ex, Exception):
+        solara.Error(str(ex))
+        return
+    c = dash.scenario_with(scenario(), overrides)
+    govs = [g for g in c.actors_of("government")]
+    pubs = list(c.actors_of("public"))
+    outcome = str(ex.row["outcome"])
+    issues, horizon = list(c.model.issues), c.model.horizon_months
+    solara.HTML(tag="div", attributes={"data-outcome": outcome}, classes=["negsim-run-outcome"],
+                unsafe_innerHTML=f"Replicate {replicate.value} with your settings: "
+                                 f"<b>{html.escape(dash.outcome_line(ex.row, issues, horizon))}</b>")
+    if same is not None:
+        solara.HTML(tag="div", attributes={"data-outcome": str(same.row["outcome"])},
+                    classes=["negsim-run-outcome-unchanged"],
+                    unsafe_innerHTML="The same replicate of the unchanged scenario: "
+                                     f"{html.escape(dash.outcome_line(same.row, issues, horizon))}")
+    solara.FigureMatplotlib(dash.figure_series(ex.series(), govs, pubs), format="png",
+                            dependencies=[key, seed, replicate.value])
+    solara.HTML(tag="div", unsafe_innerHTML=html.escape("\n".join(ex.lines)), classes=["negsim-explain"])
+
+
+@solara.component
+def DraftBuilder(overrides: dict[str, Any], seed: int, replicate: int):
+    sc = scenario()
+    issues = sc.model.issues
+    horizon = sc.model.horizon_months
+    month = solara.use_reactive(6)
+    terms = solara.use_reactive({k: list(v.options)[len(v.options) // 2] for k, v in issues.items()})
+    key = json.dumps(overrides, sort_keys=True)
+
+    def read() -> Any:
+        try:
+            return draft(sc, seed, replicate, month.value, terms.value, overrides)
+        except NegsimError as e:
+            return e
+
+    d = solara.use_memo(read, dependencies=[key, seed, replicate, month.value, json.dumps(terms.value)])
+    solara.HTML(tag="div", classes=["negsim-note"], unsafe_innerHTML=(
+        f"Replicate {replicate} with your settings, read at a month by the agent engine. The terms are put to both "
+        "sides as a mediator's proposal is: against fighting on, after hearing the mediator in view."))
+    solara.SliderInt("Month", value=month, min=1, max=horizon, thumb_label="always")
+    with solara.Row():
+        for k, issue in issues.items():
+            with solara.Div(classes=[f"draft-{slug(k)}"], style="min-width: 200px"):
+                solara.Select(issue.label or k, values=list(issue.options), value=terms.value[k],
+                              on_value=lambda v, k=k: terms.set({**terms.value, k: v}))
+    if isinstance(d, Exception):
+        solara.Error(str(d))
+        return
+    note = "" if d.month == month.value else f" (the run ended in month {d.month})"
+    lead = d.lead or "none"
+    solara.HTML(tag="div", unsafe_innerHTML=f"Month {d.month}{note}; mediator in view: {html.escape(lead)}; "
+                f"talks {'open' if d.talks_open else 'closed'}.", classes=["negsim-note"])
+    rows = "".join(
+        f"<tr data-actor='{g.name}'><td>{g.name}</td><td>{g.utility:.3f}</td><td>{g.side_payment:.3f}</td>"
+        f"<td>{g.value:.3f}</td><td>{g.asks:.3f}</td><td>{'breaks it' if g.red_line else 'no'}</td>"
+        f"<td class='p-accept'>{pct(g.p_accept)}</td></tr>" for g in d.governments)
+    solara.HTML(unsafe_innerHTML=(
+        "<table class='negsim-table negsim-draft-governments'><tr><th>government</th><th>utility of the terms</th>"
+        "<th>+ side-payment</th><th>value of no deal (fighting on)</th><th>asks (after the mediator)</th>"
+        f"<th>red line</th><th>chance it accepts</th></tr>{rows}</table>"))
+    prow = "".join(
+        f"<tr data-actor='{p.name}'><td>{p.name}</td><td>{'yes' if p.votes else 'no'}</td><td>{p.margin:+.3f}</td>"
+        f"<td class='p-ratify'>{pct(p.p_ratify) if p.votes else 'no vote'}</td></tr>" for p in d.publics)
+    solara.HTML(unsafe_innerHTML=(
+        "<table class='negsim-table negsim-draft-publics'><tr><th>public</th><th>votes</th><th>margin</th>"
+        f"<th>chance it ratifies</th></tr>{prow}</table>"))
+    solara.HTML(tag="div", classes=["negsim-big", "negsim-p-deal"], attributes={"data-p": repr(d.p_deal)},
+                unsafe_innerHTML=f"Chance of a ratified deal: {pct(d.p_deal)}")
+    if d.best_change is None:
+        solara.HTML(tag="div", classes=["negsim-best"], unsafe_innerHTML="No single change of one issue raises it.")
+    else:
+        b = d.best_change
+        solara.HTML(tag="div", classes=["negsim-best"], unsafe_innerHTML=(
+            f"Best single change: {html.escape(b.issue)} from {html.escape(b.old)} to <b>{html.escape(b.new)}</b> "
+            f"raises it to {pct(b.p_deal)}."))
+        solara.Button("Apply this change", on_click=lambda: terms.set({**terms.value, b.issue: b.new}),
+                      classes=["negsim-apply"], outlined=True)
+
+
+@solara.component
+def Page():
+    sc = scenario()
+    values = solara.use_reactive({})
+    runs = solara.use_reactive(2000)
+    seed = solara.use_reactive(1)
+    replicate = solara.use_reactive(0)
+    done = solara.use_reactive(0.0)
+    pair = solara.use_reactive(None)
+    error = solara.use_reactive("")
+    overrides = dash.overrides_of(levers(), values.value)
+
+    def work() -> None:
+        error.set("")
+        done.set(0.0)
+        try:
+            result = dash.run_pair(sc, overrides, int(runs.value or 0), int(seed.value or 0),
+                                   progress=lambda d, t: done.set(100.0 * d / t))
+        except NegsimError as e:
+            error.set(str(e))
+            return
+        pair.set(result)
+
+    task = use_task(work, dependencies=None)
+    solara.Title(f"negsim dashboard: {sc.name}")
+    solara.Style(CSS)
+    with solara.Sidebar():
+        solara.HTML(tag="h3", unsafe_innerHTML="Levers")
+        Controls(values)
+    with solara.Column(style="padding: 8px 16px; max-width: 1100px"):
+        solara.HTML(tag="h2", unsafe_innerHTML=f"negsim dashboard: {html.escape(sc.name)}")
+        solara.HTML(tag="div", classes=["negsim-note"], unsafe_innerHTML=(
+            "Results are explorations of the scenario's stated assumptions, not forecasts. Every batch runs your "
+            "settings and the unchanged scenario with the same seed: replicate r meets the same front and the same "
+            "dice on both sides (paired runs)."))
+        with solara.Row(style="align-items: center"):
+            solara.InputInt("Runs (N)", value=runs, classes=["negsim-runs"])
+            solara.InputInt("Seed", value=seed, classes=["negsim-seed"])
+            solara.Button(f"Run {int(runs.value or 0):,}", on_click=task, color="primary", classes=["negsim-run"],
+                          disabled=task.pending)
+        if task.pending:
+            solara.ProgressLinear(done.value)
+            solara.HTML(tag="div", classes=["negsim-progress"],
+                        unsafe_innerHTML=f"running: {done.value:.0f}% of {2 * int(runs.value or 0):,} runs")
+        if error.value:
+            solara.Error(error.value)
+        with solara.Card("Outcomes, terms and timing"):
+            if pair.value is None:
+                solara.HTML(tag="div", unsafe_innerHTML="Set the levers and press Run.")
+            else:
+                Outcomes(pair.value)
+        with solara.Card("Draft builder"):
+            DraftBuilder(overrides, int(seed.value or 0), int(replicate.value or 0))
+        with solara.Card("One run, month by month"):
+            OneRun(overrides, int(seed.value or 0), replicate)
+
+
+__all__ = ["Page", "OUTCOMES"]

@@ -1,0 +1,209 @@
+"""The draft builder: a package of terms put to the sides at one month of one run.
+
+A teacher picks the terms issue by issue; for a run (scenario, seed,
+replicate, parameter overrides) stepped by the agent engine to a chosen
+month, :func:`draft` tells, with the model's own equations and its own
+reading of that month:
+
+- each government's utility of the terms (with the side-payment of the lead
+  mediator in view), its value of fighting on, and what it asks of a
+  proposal;
+- the chance each government accepts (``rules.acceptance_probability``, zero
+  for a package that breaks one of its active red lines);
+- the chance each voting public ratifies (``rules.ratify_probability`` of its
+  margin); a public that does not vote always "ratifies";
+- the chance of a ratified deal, the product of these chances;
+- the single change of one issue's option that most raises that chance.
+
+The draft is put to the sides as the model puts a mediator's proposal: as
+the alternative to fighting on, judged against each side's value of war
+after hearing the mediator in view (``GovernmentAgent.value_heard``); with
+no mediator, against its plain value of fighting on. At a month where the
+lead mediator proposed in the run, the numbers are the ones the model used
+for its own proposal (``tests/test_draft.py`` checks this against the
+engine's log).
+
+Pure: nothing here draws randomness beyond the run's own shocks, and nothing
+is written.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from sim.engine import rules
+from sim.engine.agents import Reading
+from sim.engine.model import NegotiationModel
+from sim.engine.shocks import draw
+from sim.errors import UsageError
+from sim.scenario.compile import Compiled, compile_scenario
+from sim.scenario.models import Scenario
+
+
+class _Watched(NegotiationModel):
+    """The agent engine, keeping the lead and the readings its talks of the month used."""
+
+    seen: tuple[int, Any, list[Reading], list[float]] | None = None
+
+    def _negotiate(self, entry: dict[str, Any], lead: Any, readings: list[Reading]) -> None:
+        # each side's belief before the talks: a mediator's proposal moves it, for good
+        self.seen = (self.steps, lead, readings, [g.drift for g in self.governments])
+        super()._negotiate(entry, lead, readings)
+
+
+@dataclass
+class MonthState:
+    """A run stepped to a month: the model, the lead mediator in view and each government's reading."""
+
+    compiled: Compiled
+    model: NegotiationModel
+    month: int              # the month reached (the run's last month if it ended earlier)
+    lead: Any               # MediatorAgent or None
+    readings: list[Reading]
+    needs: np.ndarray       # (2,) what each side asks of a proposal put against fighting on
+    accept: np.ndarray      # (2, P) chance each government accepts each package
+    ratify: np.ndarray      # (2, P) chance each government's public ratifies (1 where it does not vote)
+    margins: dict[int, np.ndarray]
+
+    @property
+    def p_deal(self) -> np.ndarray:
+        """(P,) chance of a ratified deal for every package."""
+        return self.accept[0] * self.accept[1] * self.ratify[0] * self.ratify[1]
+
+
+@dataclass
+class GovernmentView:
+    name: str
+    utility: float          # the terms' utility at the month's line of control
+    side_payment: float     # the lead mediator's leverage, counted in a deal
+    value: float            # value of fighting on (its value of no deal)
+    asks: float             # what it asks of the proposal: value of war after hearing the mediator
+    red_line: bool          # the terms break one of its active red lines
+    p_accept: float
+
+
+@dataclass
+class PublicView:
+    name: str
+    votes: bool
+    margin: float
+    p_ratify: float
+
+
+@dataclass
+class Change:
+    issue: str
+    old: str
+    new: str
+    p_deal: float
+
+
+@dataclass
+class Draft:
+    """The draft's reading at one month (see the module's docstring)."""
+
+    month: int
+    terms: dict[str, str]
+    package: int
+    lead: str | None
+    talks_open: bool
+    governments: list[GovernmentView]
+    publics: list[PublicView]
+    p_deal: float
+    best_change: Change | None  # None when no single change raises the chance
+    changes: list[Change] = field(default_factory=list)  # every single change, best first
+
+
+def state_at(scenario: Scenario, seed: int, replicate: int, month: int,
+             overrides: dict[str, Any] | None = None) -> MonthState:
+    """Step run ``replicate`` of ``seed`` (agent engine, with ``overrides``) to ``month`` and read it."""
+    c = compile_scenario(scenario, overrides or None)
+    if not 1 <= int(month) <= c.horizon:
+        raise UsageError(f"month must be between 1 and {c.horizon} (got {month})")
+    model = _Watched(c, draw(c, seed, [replicate]).run(0))
+    while model.running and model.steps < month:
+        model.step()
+    t = model.steps
+    if model.seen is not None and model.seen[0] == t:
+        _, lead, readings, drifts = model.seen
+    else:  # no talks this month: the month's reading is unchanged since the step made it
+        lead = model.lead_mediator()
+        readings = [g.read(lead) for g in model.governments]
+        drifts = [g.drift for g in model.governments]
+    govs, p = model.governments, model.p
+    needs = np.array([g.value_heard(lead, drifts[g.index]) if lead is not None else readings[g.index].value
+                      for g in govs])
+    accept = np.stack([rules.acceptance_probability(readings[g].ub, needs[g], p["temperature"]) * govs[g].allowed()
+                       for g in (0, 1)])
+    _, margins = model.ratification(readings)
+    ratify = np.ones((2, c.n_packages))
+    for g, pb in model.public_of.items():
+        if pb.votes():
+            ratify[g] = rules.ratify_probability(margins[g], pb.param("ratify_spread"))
+    return MonthState(c, model, t, lead, readings, needs, accept, ratify, margins)
+
+
+def package_of(c: Compiled, terms: dict[str, str]) -> int:
+    """The package with these terms (one option per issue); UsageError naming the bad issue or option."""
+    unknown = [k for k in terms if k not in c.issues]
+    if unknown:
+        raise UsageError(f"unknown issue {unknown[0]!r}; issues: {', '.join(c.issues)}")
+    row = []
+    for k, issue in enumerate(c.issues):
+        if issue not in terms:
+            raise UsageError(f"no option chosen for issue {issue!r}; options: {', '.join(c.options[k])}")
+        if terms[issue] not in c.options[k]:
+            raise UsageError(f"unknown option {terms[issue]!r} of issue {issue!r}; options: {', '.join(c.options[k])}")
+        row.append(c.options[k].index(terms[issue]))
+    x = c.package_index(row)
+    if x is None:
+        raise UsageError("these terms are excluded by the scenario (exclude:): "
+                         + ", ".join(f"{k} = {v}" for k, v in terms.items()))
+    return x
+
+
+def single_changes(c: Compiled, x: int) -> list[tuple[int, int, int]]:
+    """(issue, new option, package) of every package that differs from x in one issue's option."""
+    row = c.package_options[x]
+    out = []
+    for k in range(len(c.issues)):
+        for o in range(len(c.options[k])):
+            if o == row[k]:
+                continue
+            want = row.copy()
+            want[k] = o
+            hit = np.flatnonzero((c.package_options == want).all(axis=1))
+            if len(hit):
+                out.append((k, o, int(hit[0])))
+    return out
+
+
+def read_draft(state: MonthState, terms: dict[str, str]) -> Draft:
+    """The draft ``terms`` at the state's month."""
+    c, m = state.compiled, state.model
+    x = package_of(c, terms)
+    govs = [GovernmentView(name=g.name, utility=float(state.readings[g.index].u[x]),
+                           side_payment=float(state.readings[g.index].leverage),
+                           value=float(state.readings[g.index].value), asks=float(state.needs[g.index]),
+                           red_line=not bool(g.allowed()[x]), p_accept=float(state.accept[g.index, x]))
+            for g in m.governments]
+    pubs = [PublicView(name=pb.name, votes=pb.votes(), margin=float(state.margins[g][x]),
+                       p_ratify=float(state.ratify[g, x]))
+            for g, pb in sorted(m.public_of.items())]
+    p_deal = state.p_deal
+    row = c.package_options[x]
+    changes = sorted((Change(c.issues[k], c.options[k][row[k]], c.options[k][o], float(p_deal[y]))
+                      for k, o, y in single_changes(c, x)), key=lambda ch: -ch.p_deal)
+    best = changes[0] if changes and changes[0].p_deal > p_deal[x] else None
+    return Draft(month=state.month, terms=c.term_names(x), package=x,
+                 lead=state.lead.name if state.lead is not None else None, talks_open=bool(m.talks_open),
+                 governments=govs, publics=pubs, p_deal=float(p_deal[x]), best_change=best, changes=changes)
+
+
+def draft(scenario: Scenario, seed: int, replicate: int, month: int, terms: dict[str, str],
+          overrides: dict[str, Any] | None = None) -> Draft:
+    """Put ``terms`` to the sides at ``month`` of one run: see the module's docstring."""
+    return read_draft(state_at(scenario, seed, replicate, month, overrides), terms)

@@ -1,0 +1,459 @@
+"""Games: one run of a scenario in which people make some of the moves (``negsim play``, the classroom).
+
+A person takes one or more roles: a government proposes packages and accepts or rejects them, a mediator
+proposes, a voting public ratifies or rejects. The model plays every other role, and a played role's
+decision that gets no move gets the model's own choice, so a game with no moves is exactly the batch run
+of the same seed and replicate (the agent engine, :class:`sim.engine.model.NegotiationModel`, asks at each
+:class:`~sim.engine.model.Decision`).
+
+A game is its moves: the scenario, seed, replicate and the list of moves replay it exactly, so a game is
+saved as a small replay file (``negsim explain --replay``) and a paused game (the classroom) is resumed by
+running again from month 1 with the moves so far.
+
+Moves files (``--moves``): one move per line, ``MONTH ROLE VERB [PACKAGE]``; ``#`` starts a comment.
+VERB is ``propose`` (with a package), ``accept`` or ``reject`` for a government, ``propose`` for a mediator,
+``ratify`` or ``reject`` for a public. PACKAGE is the package number or its terms ``issue=option,...``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sim.engine.model import Decision, NegotiationModel
+from sim.engine.records import stack_runs, to_frame
+from sim.engine.shocks import draw
+from sim.errors import NegsimError, UsageError
+from sim.scenario.compile import Compiled, compile_scenario
+from sim.scenario.models import Scenario, scenario_from_data
+
+KINDS = ("propose", "answer", "ratify")  # the order of decisions within a month
+VERBS = {"government": ("propose", "accept", "reject"), "mediator": ("propose",), "public": ("ratify", "reject")}
+REPLAY_FORMAT = "negsim-replay/1"
+
+
+class MoveError(UsageError):
+    """A move that cannot be made: malformed, illegal, or out of turn. ``where`` is FILE:LINE when from a file."""
+
+    def __init__(self, message: str, where: str | None = None):
+        self.where = where
+        super().__init__(f"{where}: {message}" if where else message)
+
+
+@dataclass(frozen=True)
+class Move:
+    """A person's move: at ``month``, ``role`` makes a ``kind`` decision with ``choice`` (package or yes/no).
+
+    A choice of None is a decision a person left to the model (the classroom: the teacher advanced before
+    the role moved): replayed, it is the model's own choice, and :func:`resume` does not wait for it."""
+
+    month: int
+    role: str
+    kind: str
+    choice: int | bool | None
+    where: str | None = None  # FILE:LINE of a moves file
+
+    def key(self) -> tuple[int, str, str]:
+        return self.month, self.role, self.kind
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"month": self.month, "role": self.role, "kind": self.kind, "choice": self.choice}
+
+
+def role_kinds(c: Compiled) -> dict[str, str]:
+    """Every role a person may take -> government, mediator or public."""
+    out = {g: "government" for g in c.governments}
+    out |= {m: "mediator" for m in c.mediators}
+    out |= {p: "public" for p in c.publics if p is not None}
+    return out
+
+
+def check_roles(c: Compiled, roles: list[str]) -> list[str]:
+    known = role_kinds(c)
+    if not roles:
+        raise MoveError(f"name at least one role to play (one of {', '.join(known)})")
+    for r in roles:
+        if r not in known:
+            raise MoveError(f"no role {r!r} in scenario {c.scenario.name}: expected one of {', '.join(known)}")
+    if len(set(roles)) != len(roles):
+        raise MoveError(f"a role is named twice in {','.join(roles)}")
+    return roles
+
+
+# --------------------------------------------------------------------------- packages
+
+
+def package_label(c: Compiled, x: int) -> str:
+    return ",".join(f"{k}={v}" for k, v in c.term_names(x).items())
+
+
+def parse_package(c: Compiled, text: str) -> int:
+    """A package by number (0..P-1) or by its terms ``issue=option,...`` (every issue named once)."""
+    text = text.strip()
+    if text.isdigit():
+        x = int(text)
+        if x >= c.n_packages:
+            raise MoveError(f"expected a package number from 0 to {c.n_packages - 1}, got {x}")
+        return x
+    terms: dict[str, str] = {}
+    for part in text.split(","):
+        issue, eq, option = (s.strip() for s in part.partition("="))
+        if not eq or not issue or not option:
+            raise MoveError(f"expected a package number or terms issue=option,issue=option, got {text!r}")
+        if issue not in c.issues:
+            raise MoveError(f"no issue {issue!r}: expected one of {', '.join(c.issues)}")
+        k = c.issues.index(issue)
+        if option not in c.options[k]:
+            raise MoveError(f"no option {option!r} on issue {issue}: expected one of {', '.join(c.options[k])}")
+        terms[issue] = option
+    missing = [i for i in c.issues if i not in terms]
+    if missing:
+        raise MoveError(f"terms must name every issue: missing {', '.join(missing)} in {text!r}")
+    x = c.package_index([c.options[k].index(terms[i]) for k, i in enumerate(c.issues)])
+    if x is None:
+        raise MoveError(f"no package has the terms {text!r} (the scenario's package space excludes them)")
+    return x
+
+
+def check_choice(c: Compiled, d: Decision, choice: int | bool) -> None:
+    """Raise MoveError if a move cannot answer this decision (e.g. a package across the role's own red line)."""
+    if d.kind != "propose":
+        return
+    if d.options is not None and not bool(d.options[int(choice)]):
+        whose = "its own" if d.role in c.governments else "a government's"
+        raise MoveError(f"{d.role} cannot propose package {choice} ({package_label(c, int(choice))}): "
+                        f"it crosses {whose} red line")
+
+
+# --------------------------------------------------------------------------- moves files
+
+
+def parse_moves(text: str, name: str, c: Compiled, roles: list[str]) -> list[Move]:
+    """Parse a moves file; MoveError names FILE:LINE, what was expected and what came."""
+    kinds = role_kinds(c)
+    moves: list[Move] = []
+    for n, raw in enumerate(text.splitlines(), start=1):
+        line = raw.split("#", 1)[0].strip()
+        if not line:
+            continue
+        where = f"{name}:{n}"
+        parts = line.split(None, 3)
+        if len(parts) < 3:
+            raise MoveError(f"expected MONTH ROLE VERB [PACKAGE], got {line!r}", where)
+        month_s, role, verb = parts[0], parts[1], parts[2].lower()
+        if not month_s.isdigit() or int(month_s) < 1:
+            raise MoveError(f"expected a month number from 1, got {month_s!r}", where)
+        if role not in kinds:
+            raise MoveError(f"expected a role ({', '.join(kinds)}), got {role!r}", where)
+        if role not in roles:
+            raise MoveError(f"{role} is not a role you play (--as {','.join(roles)})", where)
+        allowed = VERBS[kinds[role]]
+        if verb not in allowed:
+            raise MoveError(f"a {kinds[role]} may {' / '.join(allowed)}, got {verb!r}", where)
+        if verb == "propose":
+            if len(parts) < 4:
+                raise MoveError("propose needs a package (a number or issue=option,...)", where)
+            try:
+                choice: int | bool = parse_package(c, parts[3])
+            except MoveError as e:
+                raise MoveError(str(e), where) from None
+            kind = "propose"
+        else:
+            if len(parts) > 3:
+                raise MoveError(f"{verb} takes no package, got {parts[3]!r}", where)
+            kind = "ratify" if kinds[role] == "public" else "answer"
+            choice = verb in ("accept", "ratify")
+        moves.append(Move(int(month_s), role, kind, choice, where))
+    return moves
+
+
+class ScriptedMoves:
+    """A decider that plays the moves of a file in order, per role; the model decides where none is given."""
+
+    def __init__(self, c: Compiled, moves: list[Move], roles: list[str]):
+        self.c, self.roles = c, set(roles)
+        self.queue = {r: [m for m in moves if m.role == r] for r in roles}
+        self.made: list[Move] = []
+
+    def __call__(self, d: Decision) -> int | bool | None:
+        if d.role not in self.roles or not self.queue[d.role]:
+            return None
+        m = self.queue[d.role][0]
+        here, there = (d.month, KINDS.index(d.kind)), (m.month, KINDS.index(m.kind))
+        if there > here:
+            return None  # a later decision of this role: the model decides this one
+        if there < here:
+            raise MoveError(f"{m.role} had no decision to {m.kind} in month {m.month}; its next decision was "
+                            f"to {d.kind} in month {d.month}", m.where)
+        try:
+            check_choice(self.c, d, m.choice)
+        except MoveError as e:
+            raise MoveError(str(e), m.where) from None
+        self.queue[d.role].pop(0)
+        self.made.append(m)
+        return m.choice
+
+    def check_finished(self, last_month: int, outcome: str) -> None:
+        for role, left in self.queue.items():
+            if left:
+                m = left[0]
+                raise MoveError(f"{role} had no decision to {m.kind} in month {m.month}: the game ended in "
+                                f"month {last_month} ({outcome.replace('_', ' ')})", m.where)
+
+
+class Recorded:
+    """A decider replaying recorded moves by (month, role, kind): a replay file's, or a paused game's."""
+
+    def __init__(self, moves: list[Move]):
+        self.moves = {m.key(): m for m in moves}
+        self.used: set[tuple[int, str, str]] = set()
+
+    def __call__(self, d: Decision) -> int | bool | None:
+        m = self.moves.get((d.month, d.role, d.kind))
+        if m is None:
+            return None
+        self.used.add(m.key())
+        return m.choice
+
+
+# --------------------------------------------------------------------------- one game
+
+
+@dataclass
+class Game:
+    """A finished game: the model after its last month, the results row, and the moves people made."""
+
+    compiled: Compiled
+    seed: int
+    replicate: int
+    roles: list[str]
+    model: NegotiationModel
+    row: pd.Series
+    moves: list[Move] = field(default_factory=list)
+
+
+def play(c: Compiled, seed: int, replicate: int, roles: list[str], decide, on_month=None) -> Game:
+    """Run one game to its end; ``decide`` is asked at every decision (it may answer None for the model's);
+    ``on_month`` is given each month's log entry as the month ends."""
+    check_roles(c, roles)
+    shocks = draw(c, seed, [replicate])
+    model = NegotiationModel(c, shocks.run(0), decide=decide)
+    while model.running:
+        model.step()
+        if on_month is not None:
+            on_month(model.log[-1])
+    row = to_frame(c, stack_runs([model.record()]), shocks.replicates, shocks.params).iloc[0]
+    return Game(c, seed, replicate, roles, model, row)
+
+
+def play_scripted(c: Compiled, seed: int, replicate: int, roles: list[str], moves: list[Move]) -> Game:
+    script = ScriptedMoves(c, moves, check_roles(c, roles))
+    game = play(c, seed, replicate, roles, script)
+    script.check_finished(game.model.steps, str(game.row["outcome"]))
+    game.moves = script.made
+    return game
+
+
+# --------------------------------------------------------------------------- against the model's distribution
+
+
+def distribution(c: Compiled, seed: int, runs: int = 2000) -> pd.DataFrame:
+    """The model's own batch of the same scenario and seed (vector engine; identical rows to the agent engine)."""
+    from sim.runs.batch import simulate_block
+
+    return simulate_block(c, seed, 0, runs)
+
+
+def compare(game: Game, batch: pd.DataFrame) -> dict[str, Any]:
+    """Set a game's result against the model's distribution of the same scenario."""
+    c, row = game.compiled, game.row
+    shares = batch["outcome"].value_counts(normalize=True)
+    out: dict[str, Any] = {
+        "runs": int(len(batch)),
+        "model_outcome_shares": {o: float(shares.get(o, 0.0)) for o in ("no_talks", "talks_failed", "agreement")},
+        "same_run_by_model": None,
+        "better_than": {},
+    }
+    same = batch[batch["replicate"] == game.replicate]
+    if len(same):
+        out["same_run_by_model"] = str(same["outcome"].iloc[0])
+    if row["outcome"] == "agreement":
+        deals = batch[batch["outcome"] == "agreement"]
+        for gov in c.governments:
+            u = float(row[f"utility_{gov}"])
+            col = deals[f"utility_{gov}"].to_numpy()
+            out["better_than"][gov] = float((col < u - 1e-12).mean()) if len(col) else None
+    return out
+
+
+def sentences(game: Game, cmp: dict[str, Any]) -> list[str]:
+    """The comparison in plain words."""
+    c, row = game.compiled, game.row
+    shares = cmp["model_outcome_shares"]
+    said = {"agreement": "an agreement", "talks_failed": "talks that failed", "no_talks": "no talks"}
+    lines = [f"Over {cmp['runs']:,} runs of the same scenario the model reached a deal in "
+             f"{shares['agreement']:.0%}, talks failed in {shares['talks_failed']:.0%}, talks never opened in "
+             f"{shares['no_talks']:.0%}."]
+    if cmp["same_run_by_model"] is not None:
+        lines.append(f"Left to itself, the model's own play of this very run (seed {game.seed}, replicate "
+                     f"{game.replicate}) ended in {said[cmp['same_run_by_model']]}.")
+    if row["outcome"] == "agreement":
+        sides = [g for g in c.governments if any(role_side(c, r) == g for r in game.roles)] or list(c.governments)
+        for gov in sides:
+            share = cmp["better_than"].get(gov)
+            if share is not None:
+                lines.append(f"Your deal is better for {gov} than {share:.0%} of the model's deals.")
+    return lines
+
+
+def role_side(c: Compiled, role: str) -> str | None:
+    """The government a role speaks for: itself, or a public's government; None for a mediator."""
+    if role in c.governments:
+        return role
+    if role in c.publics:
+        return c.governments[c.publics.index(role)]
+    return None
+
+
+def record(game: Game, cmp: dict[str, Any] | None) -> dict[str, Any]:
+    """The final record of a game (``negsim play --json``)."""
+    c, row = game.compiled, game.row
+    agreed = row["outcome"] == "agreement"
+
+    def month(v: Any) -> int | None:
+        return None if pd.isna(v) else int(v)
+
+    return {
+        "scenario": c.scenario.name, "seed": game.seed, "replicate": game.replicate, "roles": game.roles,
+        "outcome": str(row["outcome"]), "outcome_class": str(row["outcome_class"]),
+        "talks_month": month(row["talks_month"]), "agreement_month": month(row["agreement_month"]),
+        "terms": c.term_names(int(game.model.deal)) if agreed else None,
+        "land_km2": float(row["land_km2"]),
+        "utilities": {g: (float(row[f"utility_{g}"]) if agreed else None) for g in c.governments},
+        "moves": [m.as_dict() for m in game.moves],
+        "comparison": cmp,
+    }
+
+
+# --------------------------------------------------------------------------- replay files
+
+
+def save_replay(game: Game, path: str | Path, rec: dict[str, Any]) -> Path:
+    """Write the game's replay file (scenario data, seed, replicate, roles, moves, final record)."""
+    sc = game.compiled.scenario
+    doc = {"format": REPLAY_FORMAT, "scenario_path": str(sc.path), "scenario_text": sc.text,
+           "scenario_sha256": hashlib.sha256(sc.text.encode()).hexdigest(), "scenario_data": sc.data,
+           "seed": str(game.seed), "replicate": game.replicate, "roles": game.roles,
+           "moves": [m.as_dict() for m in game.moves], "record": {k: v for k, v in rec.items() if k != "comparison"}}
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(doc, indent=1, default=_plain) + "\n")
+    tmp.replace(path)
+    return path
+
+
+def _plain(v: Any) -> Any:
+    if isinstance(v, np.generic):
+        return v.item()
+    raise TypeError(f"cannot store {type(v).__name__} in a replay file")
+
+
+@dataclass
+class Replay:
+    scenario: Scenario
+    seed: int
+    replicate: int
+    roles: list[str]
+    moves: list[Move]
+    record: dict[str, Any]
+
+
+def load_replay(path: str | Path) -> Replay:
+    """Read a replay file; NegsimError naming the file for anything that is not one."""
+    path = Path(path)
+    try:
+        doc = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise UsageError(f"{path}: no such replay file") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise UsageError(f"{path}: not a replay file (expected JSON written by negsim play): {e}") from None
+    if not isinstance(doc, dict) or doc.get("format") != REPLAY_FORMAT:
+        got = doc.get("format") if isinstance(doc, dict) else type(doc).__name__
+        raise UsageError(f"{path}: not a replay file (expected format {REPLAY_FORMAT!r}, got {got!r})")
+    try:
+        sc = scenario_from_data(doc["scenario_data"], doc["scenario_path"], doc["scenario_text"])
+        moves = [Move(int(m["month"]), str(m["role"]), str(m["kind"]),
+                      bool(m["choice"]) if m["kind"] != "propose" else int(m["choice"])) for m in doc["moves"]]
+        return Replay(sc, int(doc["seed"]), int(doc["replicate"]), list(doc["roles"]), moves, doc["record"])
+    except NegsimError:
+        raise
+    except (KeyError, TypeError, ValueError) as e:
+        raise UsageError(f"{path}: a damaged replay file (key {e} missing or of the wrong type)") from None
+
+
+def replay(rp: Replay) -> Game:
+    """Play a replay's moves again; NegsimError if the result differs from the one recorded."""
+    c = compile_scenario(rp.scenario)
+    decider = Recorded(rp.moves)
+    game = play(c, rp.seed, rp.replicate, rp.roles, decider)
+    game.moves = [m for m in rp.moves if m.key() in decider.used]
+    if str(game.row["outcome"]) != rp.record.get("outcome") or len(decider.used) != len(rp.moves):
+        raise NegsimError(f"the replay does not reproduce its recorded game (recorded {rp.record.get('outcome')}, "
+                          f"replayed {game.row['outcome']}): was it written by another version of negsim?")
+    return game
+
+
+# --------------------------------------------------------------------------- paused games (the classroom)
+
+
+class Paused(Exception):
+    """Raised out of a run when it reaches decisions that people still have to make."""
+
+
+@dataclass
+class Position:
+    """Where a paused game stands: the model so far, the decisions people must make now, whether it ended."""
+
+    model: NegotiationModel
+    pending: list[Decision]
+    finished: bool
+
+
+def resume(c: Compiled, seed: int, replicate: int, humans: set[str], moves: list[Move], until_month: int) -> Position:
+    """Run from month 1 with the moves so far, up to the end of ``until_month`` or the first stage of talks at
+    which a person in ``humans`` has a decision with no move yet (every such decision of that stage is
+    returned together: e.g. both governments answering the same offer)."""
+    recorded = Recorded(moves)
+    pending: list[Decision] = []
+
+    def decide(d: Decision) -> int | bool | None:
+        move = recorded(d)
+        left = (d.month, d.role, d.kind) in recorded.moves  # a recorded move of None: left to the model
+        if move is not None or left or d.role not in humans:
+            if pending:  # a later stage began: stop before it
+                raise Paused
+            return move
+        if pending and (pending[0].month, pending[0].kind) != (d.month, d.kind):
+            raise Paused
+        pending.append(d)
+        return None  # provisionally the model's: not kept, the run stops at the end of this stage
+
+    shocks = draw(c, seed, [replicate])
+    model = NegotiationModel(c, shocks.run(0), decide=decide)
+    try:
+        while model.running and model.steps < until_month:
+            model.step()
+            if pending:
+                break
+    except Paused:
+        pass
+    if pending and model.log and model.log[-1]["month"] == pending[0].month:
+        model.log.pop()  # that month holds provisional choices: it is played again once the moves are in
+    return Position(model, pending, finished=not model.running and not pending)

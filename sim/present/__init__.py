@@ -1,0 +1,1 @@
+"""The presentation wing: figures, explanations of a run, reports."""

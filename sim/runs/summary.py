@@ -1,0 +1,93 @@
+"""Summaries of a results table: outcome probabilities with intervals, distributions.
+
+Intervals on probabilities are 95% Wilson score intervals (Wilson 1927),
+which stay inside [0, 1] and behave at 0 and 1 where the normal
+approximation does not.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sim.engine.records import OUTCOMES
+
+Z95 = 1.959963984540054
+
+
+def wilson(successes: int, n: int, z: float = Z95) -> tuple[float, float, float]:
+    """(p, lo, hi): proportion and its Wilson score interval."""
+    if n == 0:
+        return float("nan"), 0.0, 1.0
+    p = successes / n
+    denom = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    return p, max(0.0, centre - half), min(1.0, centre + half)
+
+
+def shares(values: pd.Series, names: list[str] | None = None) -> dict[str, dict[str, float]]:
+    """{name: {p, lo, hi, n}} for each value of a categorical column (NA excluded)."""
+    values = values.dropna()
+    n = len(values)
+    counts = values.value_counts()
+    names = names if names is not None else sorted(counts.index)
+    out = {}
+    for name in names:
+        k = int(counts.get(name, 0))
+        p, lo, hi = wilson(k, n)
+        out[str(name)] = {"p": p, "lo": lo, "hi": hi, "n": k}
+    return out
+
+
+def distribution(values: pd.Series, total: int) -> dict[str, Any]:
+    """Share of runs with a value, quantiles, mean and a histogram of integer months."""
+    v = values.dropna().astype(float).to_numpy()
+    out: dict[str, Any] = {"runs_with_value": int(len(v)), "share": len(v) / total if total else float("nan")}
+    if len(v):
+        q = np.quantile(v, [0.1, 0.25, 0.5, 0.75, 0.9])
+        out |= {"mean": float(v.mean()), "p10": q[0], "p25": q[1], "median": q[2], "p75": q[3], "p90": q[4],
+                "min": float(v.min()), "max": float(v.max())}
+        months, counts = np.unique(v.astype(int), return_counts=True)
+        out["histogram"] = {int(m): int(c) for m, c in zip(months, counts, strict=True)}
+    return out
+
+
+def numeric(values: pd.Series) -> dict[str, float]:
+    v = values.dropna().astype(float).to_numpy()
+    if not len(v):
+        return {}
+    q = np.quantile(v, [0.05, 0.5, 0.95])
+    return {"mean": float(v.mean()), "p5": float(q[0]), "median": float(q[1]), "p95": float(q[2])}
+
+
+def summary_columns(columns: list[str]) -> list[str]:
+    """The columns :func:`summarize` reads (so a large table can be read without the rest)."""
+    fixed = {"outcome", "outcome_class", "talks_month", "agreement_month", "lead_mediator", "kursk_retaken_month",
+             "territory_end_km2", "land_km2"}
+    return [c for c in columns if c in fixed or c.startswith(("term_", "casualties_"))]
+
+
+def summarize(runs: pd.DataFrame, classes: list[str] | None = None) -> dict[str, Any]:
+    """The summary written to summary.json and printed by `negsim run`."""
+    n = len(runs)
+    agreed = runs[runs["outcome"] == "agreement"]
+    term_cols = [c for c in runs.columns if c.startswith("term_")]
+    out: dict[str, Any] = {
+        "runs": n,
+        "outcomes": shares(runs["outcome"], list(OUTCOMES)),
+        "outcome_classes": shares(runs["outcome_class"], classes),
+        "talks_month": distribution(runs["talks_month"], n),
+        "agreement_month": distribution(runs["agreement_month"], n),
+        "terms": {c.removeprefix("term_"): {k: v["p"] for k, v in shares(agreed[c]).items()} for c in term_cols},
+        "lead_mediator": {k: v["p"] for k, v in shares(runs["lead_mediator"]).items()},
+        "kursk_retaken_month": distribution(runs["kursk_retaken_month"], n),
+        "territory_end_km2": numeric(runs["territory_end_km2"]),
+    }
+    if "land_km2" in runs.columns:  # km2 changing hands under agreed terms (> 0 returned to the ukraine side)
+        out["land_km2"] = numeric(agreed["land_km2"])
+    out["casualties"] = {c.removeprefix("casualties_"): numeric(runs[c]) for c in runs.columns if c.startswith("casualties_")}
+    return out

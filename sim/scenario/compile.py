@@ -1,0 +1,126 @@
+"""Scenario -> arrays: the package space, parameter slots, events, outcome classes.
+
+Every number of a scenario becomes a *slot*: a named parameter array and an
+index into it. Both engines read parameters as a dict ``name -> array`` whose
+leading axis is the run (the vector engine) or absent (one Mesa run). Slots
+are addressed by the scenario's key paths (``actors.moscow.resolve``), which
+is how events, sweeps and the evidence table find them.
+
+Government axis: index 0 is the ukraine side, 1 the russia side.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from sim.errors import UsageError
+from sim.scenario.models import Param, Scenario
+from sim.scenario.registry import Slot, check_value, matching, package_space, slot_table
+
+
+@dataclass
+class Compiled:
+    """A scenario as arrays, ready for the engines."""
+
+    scenario: Scenario
+    horizon: int
+    issues: list[str]
+    options: list[list[str]]
+    packages: np.ndarray          # (P, K) positions
+    package_options: np.ndarray   # (P, K) option index per issue
+    governments: list[str]        # [ukraine side, russia side]
+    publics: list[str | None]     # public of each government, or None
+    mediators: list[str]
+    preconditions: list[tuple[int, str, str, str]]  # (gov, name, variable, op)
+    red_line_masks: np.ndarray    # (L, P) True where the package breaks red line l
+    red_line_owner: np.ndarray    # (L,) government index
+    controls: list[tuple[str, np.ndarray, np.ndarray] | None]  # per issue: (variable, km2, pos)
+    land_issue: int               # column of the land issue, -1 if none
+    land_share: np.ndarray        # (P,) share of each package's land term (0 without a land issue)
+    outcome_classes: list[tuple[str, np.ndarray]]  # (name, (P,) mask)
+    base: dict[str, np.ndarray]
+    slots: dict[str, Slot]
+    uncertain: list[str]          # slot paths of uncertain parameters, in draw order
+    events: list[tuple[int, list[tuple[Slot, float]]]] = field(default_factory=list)
+
+    @property
+    def n_packages(self) -> int:
+        return int(self.packages.shape[0])
+
+    def path_of(self, slot: Slot) -> str:
+        """The key path that names a slot (the first, for a precondition reachable by index and by name)."""
+        return next(p for p, s in self.slots.items() if (s.name, s.index) == (slot.name, slot.index))
+
+    def package_index(self, options: list[int]) -> int | None:
+        """The package whose option on each issue (in issue order) is ``options``; None if the space excludes it."""
+        hits = np.flatnonzero((self.package_options == np.array(options)).all(axis=1))
+        return int(hits[0]) if len(hits) else None
+
+    def term_names(self, package: int) -> dict[str, str]:
+        return {k: self.options[i][self.package_options[package, i]] for i, k in enumerate(self.issues)}
+
+
+def compile_scenario(sc: Scenario, overrides: dict[str, float] | None = None) -> Compiled:
+    """Turn a validated scenario into arrays. ``overrides`` fixes slots to values (sweeps)."""
+    m = sc.model
+    slots, base = slot_table(sc)
+    bad = [f"{path}: {why}" for path, value in (overrides or {}).items() if (why := check_value(slots, path, value))]
+    if bad:
+        raise UsageError("bad override: " + "; ".join(bad))
+    for path, value in (overrides or {}).items():
+        target = slots[path]
+        base[target.name][target.index] = value
+        for alias, s in list(slots.items()):  # a precondition is reachable by index and by name
+            if (s.name, s.index) == (target.name, target.index):
+                slots[alias] = Slot(s.name, s.index, Param(value=float(value)) if s.param else None, s.kind)
+    issues, options, combos = package_space(m)
+    positions = [np.array([0.0] * len(m.issues[k].options) if m.issues[k].kind == "land"
+                          else list(m.issues[k].options.values())) for k in issues]
+    land = [k for k, name in enumerate(issues) if m.issues[name].kind == "land"]
+    land_issue = land[0] if land else -1
+    land_share = (np.array(list(m.issues[issues[land_issue]].options.values()))[combos[:, land_issue]]
+                  if land else np.zeros(len(combos)))
+    packages = np.stack([positions[k][combos[:, k]] for k in range(len(issues))], axis=1)
+    gidx = sc.government_index()
+    govs = sorted(gidx, key=gidx.get)
+    pubs_by_gov = {p.government: name for name, p in sc.actors_of("public").items()}
+    masks, owners, pre = [], [], []
+    for g in govs:
+        for r in m.actors[g].red_lines:
+            masks.append(matching(combos, issues, options, {r.issue: r.forbid}))
+            owners.append(gidx[g])
+        pre += [(gidx[g], p.name, p.variable, p.op) for p in m.actors[g].preconditions]
+    controls = []
+    for k in issues:
+        nd = m.issues[k].no_deal
+        if nd is None or nd.control is None:
+            controls.append(None)
+        else:
+            pts = sorted(nd.control)
+            controls.append((nd.variable, np.array([p[0] for p in pts]), np.array([p[1] for p in pts])))
+    classes = []
+    for oc in m.outcome_classes:
+        classes.append((oc.name, matching(combos, issues, options, oc.when)))
+    events = []
+    for ev in sorted(m.events, key=lambda e: e.month):
+        events.append((ev.month, [(slots[p], float(v)) for p, v in ev.set.items()]))
+    return Compiled(
+        scenario=sc, horizon=m.horizon_months, issues=issues, options=options,
+        packages=packages, package_options=combos, governments=govs,
+        publics=[pubs_by_gov.get(g) for g in govs], mediators=list(sc.actors_of("mediator")),
+        preconditions=pre,
+        red_line_masks=np.array(masks, bool).reshape(len(masks), len(combos)),
+        red_line_owner=np.array(owners, dtype=np.int64), controls=controls,
+        land_issue=land_issue, land_share=land_share,
+        outcome_classes=classes, base=base, slots=slots,
+        uncertain=sorted({_canonical(slots, p) for p, s in slots.items() if s.param is not None and s.param.uncertain}),
+        events=events,
+    )
+
+
+def _canonical(slots: dict[str, Slot], path: str) -> str:
+    """The first path naming a slot's location (precondition aliases share one draw)."""
+    target = slots[path]
+    return next(p for p, s in slots.items() if (s.name, s.index) == (target.name, target.index))

@@ -1,0 +1,815 @@
+"""Scenario files: schema, loading, `extends:`, and errors with FILE:LINE:COL.
+
+A scenario is a YAML mapping validated by the pydantic models below
+(unknown keys are errors). Any number may be given three ways::
+
+    resolve: 0.6                                   # a fixed number
+    resolve: {value: 0.6, assumption: "why"}       # a number with its source
+    resolve: {dist: beta, a: 6, b: 4}              # uncertain: drawn once per run
+
+Loading reports every problem of a file at once, each as one line
+``FILE:LINE:COL: key.path: message (got VALUE)``; see :class:`ScenarioError`.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import numpy as np
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    ValidationError,
+    field_validator,
+)
+from pydantic.functional_validators import PlainValidator, WrapValidator
+from pydantic_core import PydanticCustomError
+from scipy import stats
+
+from sim.errors import Problem, ScenarioError, show_value
+from sim.scenario import registry
+from sim.scenario.yamlsrc import Key, dotted, read_yaml
+
+ROLES = ("government", "public", "mediator")
+SIDES = ("ukraine", "russia")
+VARIABLES = ("territory_km2", "kursk_held_km2", "month")
+DISTS: dict[str, tuple[str, ...]] = {
+    "normal": ("mean", "sd"),
+    "truncnormal": ("mean", "sd", "low", "high"),
+    "lognormal": ("mu", "sigma"),
+    "uniform": ("low", "high"),
+    "beta": ("a", "b"),
+    "triangular": ("low", "mode", "high"),
+}
+DIST_OPTIONAL = {"beta": ("low", "high")}
+SOURCE_KEYS = ("evidence", "assumption")
+
+
+# --------------------------------------------------------------------------- sources
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+
+class Evidence(Strict):
+    """A quote that must appear in a document of the project's seeds/ folder."""
+
+    doc: str = Field(description="file name in seeds/")
+    quote: str = Field(min_length=3, description="text that appears in the document")
+
+    @field_validator("doc")
+    @classmethod
+    def _file_name(cls, doc: str) -> str:
+        if "/" in doc or "\\" in doc or doc in ("", ".", "..") or len(doc) > 255:
+            raise _fail(f"evidence document {show_value(doc)} not found in seeds/ (give a file name in seeds/, without folders)")
+        return doc
+
+
+class Sourced(Strict):
+    """Anything that may carry `evidence: {doc, quote}` or `assumption: "..."`."""
+
+    evidence: Evidence | None = None
+    assumption: str | None = None
+
+
+# --------------------------------------------------------------------------- numbers
+
+
+@dataclass(frozen=True)
+class Param:
+    """A number of the scenario: fixed (``value``) or uncertain (``dist`` + ``args``)."""
+
+    value: float | None = None
+    dist: str | None = None
+    args: tuple[tuple[str, float], ...] = ()
+    evidence: Evidence | None = None
+    assumption: str | None = None
+
+    @property
+    def uncertain(self) -> bool:
+        return self.dist is not None
+
+    def frozen(self) -> Any:
+        """The scipy frozen distribution of an uncertain parameter."""
+        return build_dist(self.dist or "", dict(self.args))
+
+    def central(self) -> float:
+        """The fixed value, or the median of the distribution."""
+        return float(self.value) if self.dist is None else float(self.frozen().ppf(0.5))
+
+    def describe(self) -> str:
+        if self.dist is None:
+            return f"{self.value:g}"
+        return f"{self.dist}(" + ", ".join(f"{k}={v:g}" for k, v in self.args) + ")"
+
+
+def build_dist(name: str, args: dict[str, float]) -> Any:
+    """Build the scipy distribution of a `{dist: ...}` spec (no validation)."""
+    if name == "normal":
+        return stats.norm(args["mean"], args["sd"])
+    if name == "truncnormal":
+        m, s = args["mean"], args["sd"]
+        return stats.truncnorm((args["low"] - m) / s, (args["high"] - m) / s, loc=m, scale=s)
+    if name == "lognormal":
+        return stats.lognorm(s=args["sigma"], scale=math.exp(args["mu"]))
+    if name == "uniform":
+        return stats.uniform(args["low"], args["high"] - args["low"])
+    if name == "beta":
+        lo, hi = args.get("low", 0.0), args.get("high", 1.0)
+        return stats.beta(args["a"], args["b"], loc=lo, scale=hi - lo)
+    if name == "triangular":
+        lo, hi = args["low"], args["high"]
+        return stats.triang((args["mode"] - lo) / (hi - lo), loc=lo, scale=hi - lo)
+    raise KeyError(name)
+
+
+def _fail(message: str) -> PydanticCustomError:
+    return PydanticCustomError("negsim", message)
+
+
+def _is_number(x: Any) -> bool:
+    """A finite number that fits a float (a huge integer is not one)."""
+    if not isinstance(x, int | float) or isinstance(x, bool):
+        return False
+    try:
+        return math.isfinite(x)
+    except OverflowError:
+        return False
+
+
+def _range_text(lo: float | None, hi: float | None, hi_open: bool) -> str:
+    if lo is not None and hi is not None:
+        return f"between {lo:g} and {hi:g}" + (" (excluding the upper end)" if hi_open else "")
+    if lo is not None:
+        return f">= {lo:g}" if lo != 0 or not hi_open else f"> {lo:g}"
+    return f"<= {hi:g}"
+
+
+def _check_range(x: float, lo: float | None, hi: float | None, hi_open: bool, lo_open: bool) -> bool:
+    if lo is not None and (x < lo or (lo_open and x == lo)):
+        return False
+    return not (hi is not None and (x > hi or (hi_open and x == hi)))
+
+
+def _parse_source(raw: dict) -> tuple[Evidence | None, str | None]:
+    ev, assumption = raw.get("evidence"), raw.get("assumption")
+    if ev is not None:
+        if not isinstance(ev, dict) or set(ev) != {"doc", "quote"} or not all(isinstance(v, str) for v in ev.values()):
+            raise _fail(f"evidence must be a mapping {{doc: FILE, quote: TEXT}} (got {show_value(ev)})")
+        try:
+            ev = Evidence(**ev)
+        except ValidationError as exc:
+            raise _fail(exc.errors()[0]["msg"]) from None
+    if assumption is not None and not isinstance(assumption, str):
+        raise _fail(f"assumption must be text (got {show_value(assumption)})")
+    return ev, assumption
+
+
+def _parse_dist(raw: dict, lo: float | None, hi: float | None) -> tuple[str, tuple[tuple[str, float], ...]]:
+    name = raw.get("dist")
+    if not isinstance(name, str) or name not in DISTS:
+        near = difflib.get_close_matches(str(name), DISTS, n=1)
+        hint = f"; did you mean {near[0]!r}?" if near else ""
+        raise _fail(f"dist must be one of {', '.join(DISTS)} (got {show_value(name)}){hint}")
+    needed, optional = DISTS[name], DIST_OPTIONAL.get(name, ())
+    given = {k: v for k, v in raw.items() if k not in ("dist", *SOURCE_KEYS)}
+    unknown = sorted(set(given) - set(needed) - set(optional))
+    if unknown:
+        raise _fail(f"{name} takes {', '.join(needed + optional)} (got unknown key {unknown[0]!r})")
+    missing = [k for k in needed if k not in given]
+    if missing:
+        raise _fail(f"{name} needs {', '.join(needed)} (missing {', '.join(missing)})")
+    bad = [k for k, v in given.items() if not _is_number(v)]
+    if bad:
+        raise _fail(f"{name} parameter {bad[0]} must be a number (got {show_value(given[bad[0]])})")
+    args = {k: float(v) for k, v in given.items()}
+    try:
+        with np.errstate(all="ignore"):
+            d = build_dist(name, args)
+            q = d.ppf([0.0, 0.01, 0.5, 0.99, 1.0])
+    except (ValueError, ZeroDivisionError, OverflowError) as exc:
+        raise _fail(f"scipy cannot build {name} with {args}: {exc}") from None
+    if not np.all(np.isfinite(q[1:4])):
+        raise _fail(f"scipy cannot build {name} with {args} (invalid parameters)")
+    if (lo is not None and q[0] < lo) or (hi is not None and q[-1] > hi):
+        rng = _range_text(lo, hi, False)
+        raise _fail(f"{name} can draw values outside the allowed range {rng} "
+                    f"(support {q[0]:g} to {q[-1]:g}); use truncnormal, beta or uniform bounds inside it")
+    return name, tuple(sorted(args.items()))
+
+
+@dataclass(frozen=True)
+class Bounds:
+    """The allowed range of a number: [lo, hi], either end open or absent."""
+
+    lo: float | None = None
+    hi: float | None = None
+    lo_open: bool = False
+    hi_open: bool = False
+
+
+@dataclass(frozen=True)
+class SourcedMap:
+    """Marks a mapping name -> number (with these bounds) that may carry its own source."""
+
+    bounds: Bounds
+
+
+def param_validator(lo: float | None = None, hi: float | None = None, *, hi_open: bool = False, lo_open: bool = False):
+    """A pydantic validator for a Param restricted to [lo, hi]."""
+
+    def parse(raw: Any) -> Param:
+        if isinstance(raw, Param):
+            return raw
+        if _is_number(raw):
+            if not _check_range(float(raw), lo, hi, hi_open, lo_open):
+                raise _fail(f"must be {_range_text(lo, hi, hi_open)} (got {show_value(raw)})")
+            return Param(value=float(raw))
+        if isinstance(raw, dict):
+            evidence, assumption = _parse_source(raw)
+            if "dist" in raw:
+                name, args = _parse_dist(raw, lo, hi)
+                return Param(dist=name, args=args, evidence=evidence, assumption=assumption)
+            extra = sorted(set(raw) - {"value", *SOURCE_KEYS})
+            if extra:
+                near = difflib.get_close_matches(extra[0], ["value", "dist", *SOURCE_KEYS], n=1)
+                hint = f"; did you mean {near[0]!r}?" if near else ""
+                raise _fail(f"unknown key {extra[0]!r} in a number (expected value, dist, evidence, assumption){hint}")
+            if "value" not in raw:
+                raise _fail("a number given as a mapping needs `value:` or `dist:`")
+            if not _is_number(raw["value"]):
+                raise _fail(f"value must be a number (got {show_value(raw['value'])}); an uncertain number is {{dist: ...}} without `value:`")
+            inner = parse(raw["value"])
+            return Param(value=inner.value, evidence=evidence, assumption=assumption)
+        raise _fail(f"expected a number, {{value: ...}} or {{dist: ...}} (got {show_value(raw)})")
+
+    bounds = Bounds(lo, hi, lo_open, hi_open)
+    return Annotated[Param, PlainValidator(parse), bounds]
+
+
+class ParamMap(dict):
+    """A mapping name -> Param that may carry its own `evidence:` / `assumption:`."""
+
+    evidence: Evidence | None = None
+    assumption: str | None = None
+
+
+def _sourced_map(raw: Any, handler: Any) -> ParamMap:
+    if not isinstance(raw, dict):
+        return handler(raw)
+    evidence, assumption = _parse_source(raw)
+    out = ParamMap(handler({k: v for k, v in raw.items() if k not in SOURCE_KEYS}))
+    out.evidence, out.assumption = evidence, assumption
+    return out
+
+
+def param_map(value_type: Any) -> Any:
+    """A mapping of numbers that may also hold `evidence:` or `assumption:` for all of them."""
+    bounds = next(m for m in value_type.__metadata__ if isinstance(m, Bounds))
+    return Annotated[dict[str, value_type], WrapValidator(_sourced_map), SourcedMap(bounds)]
+
+
+def P(name: str):
+    """The field type of a number held in parameter array ``name``, with the registry's range."""
+    lo, hi, lo_open, hi_open = registry.RANGES[name]
+    return param_validator(lo, hi, lo_open=lo_open, hi_open=hi_open)
+
+
+Num = param_validator()
+Unit = param_validator(0.0, 1.0)
+NonNeg = param_validator(0.0)
+Pos = param_validator(0.0, lo_open=True)
+Decay = param_validator(0.0, 1.0, hi_open=True)
+UnitMap = param_map(Unit)
+NonNegMap = param_map(NonNeg)
+
+
+# --------------------------------------------------------------------------- schema
+
+
+class NoDeal(Sourced):
+    """Where an issue ends up without a deal: a fixed position or a map from control on the ground."""
+
+    position: Unit | None = Field(None, description="fixed no-deal position on [0, 1]")
+    variable: Literal["territory_km2", "kursk_held_km2"] = "territory_km2"
+    control: list[tuple[float, float]] | None = Field(
+        None, description="[[km2, position], ...]: piecewise-linear map from control to position")
+
+
+class Issue(Sourced):
+    label: str | None = None
+    kind: Literal["position", "land"] = Field(
+        "position", description="position: options are points on [0, 1]; land: options are shares of land "
+        "moved at the line of control of the day (>= 0 returns that share of the land taken since 2022, "
+        "< 0 cedes that share of the rest of the claimed regions)")
+    options: dict[str, Annotated[float, Field(ge=-1.0, le=1.0, allow_inf_nan=False)]] = Field(
+        description="option name -> position on [0, 1] (kind: position) or land share on [-1, 1] (kind: land)",
+        min_length=2)
+    no_deal: NoDeal | None = Field(None, description="required for a position issue; a land issue's no-deal "
+                                   "point is the expected line of control")
+
+
+class Exclusion(Sourced):
+    match: dict[str, str | list[str]] = Field(description="issue -> option(s); packages matching all are excluded")
+
+
+class RedLine(Sourced):
+    issue: str
+    forbid: list[str] = Field(min_length=1)
+    active: StrictBool = True
+
+
+class Precondition(Sourced):
+    name: str
+    variable: Literal["territory_km2", "kursk_held_km2", "month"]
+    op: Literal["<=", "<", ">=", ">"]
+    value: P("pre_value")
+    active: StrictBool = True
+
+
+class Belief(Sourced):
+    drift_km2: P("drift_mean") = Field(description="prior mean of the front's monthly drift, km2 a month to Russia")
+    sd_km2: P("drift_sd") = Field(description="prior sd of that drift: how sure the side is (normal-normal learning)")
+
+
+class Casualties(Sourced):
+    mean: P("casualty_mean")
+    sd: P("casualty_sd") = Field(Param(value=0.0), description="month-to-month spread; 0 (the default) fights at the mean")
+
+
+class Government(Sourced):
+    role: Literal["government"]
+    side: Literal["ukraine", "russia"]
+    label: str | None = None
+    ideal: UnitMap = Field({}, description="ideal position per position issue; a position issue left out takes "
+                           "the side's end of the scale (1 for the ukraine side, 0 for the russia side)")
+    salience: UnitMap
+    red_lines: list[RedLine] = []
+    preconditions: list[Precondition] = []
+    resolve: P("resolve") = Field(description="0 counts the full expected cost of fighting on, 1 ignores it")
+    cost_sensitivity: P("cost_sensitivity")
+    hurt_decay: P("hurt_decay")
+    hurt_threshold: P("hurt_threshold")
+    discount: P("discount") = Field(Param(value=0.98), description="monthly discount factor (patience)")
+    belief: Belief
+    casualties: Casualties
+
+
+class Ratification(Sourced):
+    threshold: P("ratify_threshold")
+    spread: P("ratify_spread")
+    weariness_effect: P("ratify_weariness") = Param(value=0.0)
+    legitimacy: P("legitimacy") = Field(Param(value=0.0), description="how much a preferred lead mediator adds at the vote")
+
+
+class Public(Sourced):
+    role: Literal["public"]
+    government: str
+    label: str | None = None
+    weariness: P("weariness0")
+    weariness_rate: P("weariness_rate")
+    weariness_noise: P("weariness_noise") = Field(Param(value=0.0), description="sd of the monthly noise of opinion")
+    pressure: P("pressure")
+    ratifies: StrictBool = True
+    ratification: Ratification | None = Field(None, description="required when ratifies is true")
+    mediator_preference: UnitMap = {}
+    preference_weight: P("preference_weight") = Param(value=0.0)
+
+
+class Mediator(Sourced):
+    role: Literal["mediator"]
+    label: str | None = None
+    bias: P("bias") = Field(description="0 leans to the ukraine side, 1 to the russia side")
+    trust: UnitMap
+    leverage: NonNegMap
+    active: StrictBool = True
+
+
+Actor = Annotated[Government | Public | Mediator, Field(discriminator="role")]
+
+
+class Normal(Sourced):
+    mean: Num
+    sd: NonNeg
+
+
+class Battlefield(Sourced):
+    territory_km2: P("territory0")
+    pre2022_km2: P("pre2022") = Field(Param(value=0.0), description="km2 Russia held before February 2022 (land scale 1)")
+    claimed_km2: P("claimed") = Field(Param(value=0.0), description="km2 of every region Russia claims (land scale 0)")
+    war_months: P("war_months") = Field(Param(value=0.0), description="months of war before the start month")
+    monthly_change_km2: Normal
+    kursk_held_km2: P("kursk0")
+    kursk_recapture_km2: Normal
+    ground_scale_km2: P("ground_scale") = Param(value=1000.0)
+    casualty_scale: P("casualty_scale") = Param(value=10000.0)
+
+
+class Negotiation(Sourced):
+    ripeness_slope: P("ripeness_slope")
+    breakdown: P("breakdown")
+    temperature: P("temperature") = Field(description="sd of a side's judgement of proposals, drawn once a run")
+    lookahead_months: P("lookahead")
+
+
+class Event(Sourced):
+    month: StrictInt = Field(ge=0)
+    set: dict[str, StrictBool | float]
+    note: str | None = None
+
+
+class OutcomeClass(Sourced):
+    name: str
+    when: dict[str, str | list[str]]
+
+
+class SweepBlock(Strict):
+    """A sweep stored with the scenario; `negsim sweep FILE` runs it when no --param is given."""
+
+    design: Literal["grid", "lhs", "sobol", "morris"] = "grid"
+    params: dict[str, str | list[StrictBool] | list[float]] = Field(
+        min_length=1, description="key path -> values [..], range 'LOW:HIGH:N' or bounds 'LOW..HIGH'")
+    points: StrictInt | None = Field(None, ge=2, description="points of a sampled design (values per parameter for a grid over bounds)")
+    runs: StrictInt = Field(200, ge=1, description="replicates at every point")
+    seed: StrictInt = Field(0, ge=0)
+
+
+class ScenarioModel(Sourced):
+    name: str
+    description: str | None = None
+    extends: str | None = None
+    start: str = Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="start month, YYYY-MM")
+    horizon_months: StrictInt = Field(ge=1, le=600)
+    issues: dict[str, Issue] = Field(min_length=1)
+    exclude: list[Exclusion] = []
+    battlefield: Battlefield
+    actors: dict[str, Actor]
+    negotiation: Negotiation
+    events: list[Event] = []
+    outcome_classes: list[OutcomeClass] = []
+    sweep: SweepBlock | None = None
+
+
+# --------------------------------------------------------------------------- loading
+
+
+@dataclass
+class Scenario:
+    """A validated scenario: the model, its file, its text and where each key came from."""
+
+    model: ScenarioModel | None  # None only while a file that failed validation is checked further
+    path: Path
+    text: str
+    origin: dict[Key, tuple[str, int, int]] = field(repr=False)
+    data: dict = field(default_factory=dict, repr=False)  # the merged plain data the model came from
+
+    @property
+    def name(self) -> str:
+        return self.model.name
+
+    def actors_of(self, role: str) -> dict[str, Any]:
+        return {k: a for k, a in self.model.actors.items() if a.role == role}
+
+    def government_index(self) -> dict[str, int]:
+        """Government name -> 0 for the ukraine side, 1 for the russia side."""
+        return {k: SIDES.index(a.side) for k, a in self.actors_of("government").items()}
+
+    def where(self, path: Key) -> tuple[str, int, int]:
+        path = tuple(path)
+        while path and path not in self.origin:
+            path = path[:-1]
+        return self.origin.get(path, (str(self.path), 1, 1))
+
+    def problem(self, path: Key, message: str) -> Problem:
+        file, line, col = self.where(path)
+        return Problem(file, line, col, dotted(path), message)
+
+
+def read_scenario(path: str | Path) -> tuple[Scenario, list[Problem]]:
+    """Load, merge (`extends:`) and validate a scenario file, without its evidence quotes.
+
+    Returns the scenario and the problems found (schema, then references when
+    the schema validates). :func:`sim.scenario.loading.load_scenario` adds the quote
+    check of the next stage and raises.
+    """
+    data, origin, text = _load_merged(Path(path), set())
+    model, problems = _validate(data, origin, str(path))
+    scenario = Scenario(model=model, path=Path(path), text=text, origin=origin, data=data)
+    if model is not None:  # references need a valid schema; quotes are checked either way
+        problems += check_references(scenario)
+    return scenario, problems
+
+
+def scenario_from_data(data: dict, path: str | Path, text: str) -> Scenario:
+    """Rebuild a scenario from its merged data (as stored in a run manifest)."""
+    model, problems = _validate(data, {}, str(path))
+    if problems:
+        raise ScenarioError(problems)
+    sc = Scenario(model=model, path=Path(path), text=text, origin={}, data=data)
+    problems = check_references(sc)
+    if problems:
+        raise ScenarioError(problems)
+    return sc
+
+
+def _load_merged(path: Path, seen: set[Path]) -> tuple[dict, dict, str]:
+    doc = read_yaml(path)
+    origin = {k: (doc.file, *v) for k, v in doc.positions.items()}
+    text = doc.text
+    base_name = doc.data.get("extends")
+    if base_name is None:
+        return doc.data, origin, text
+    line, col = doc.positions.get(("extends",), (1, 1))
+
+    def fail(message: str) -> ScenarioError:
+        return ScenarioError([Problem(doc.file, line, col, "extends", message)])
+
+    if not isinstance(base_name, str) or not base_name.endswith((".yaml", ".yml")):
+        raise fail(f"must name a scenario file ending in .yaml or .yml (got {show_value(base_name)})")
+    root = project_root(path)
+    try:
+        base_path = (path.parent / base_name).resolve()
+        inside = base_path.is_relative_to(root)
+        found = inside and base_path.is_file()
+    except (OSError, ValueError):  # e.g. a name too long for the file system
+        inside, found = True, False
+    if not inside:
+        raise fail(f"must name a scenario file inside the scenario's project {root} (got {show_value(base_name)})")
+    if not found:
+        raise fail(f"no scenario file to extend (got {show_value(base_name)})")
+    if base_path in seen:
+        raise fail(f"circular extends (got {show_value(base_name)})")
+    base, base_origin, base_text = _load_merged(base_path, seen | {path.resolve()})
+    merged = deep_merge(base, {k: v for k, v in doc.data.items() if k != "extends"})
+    merged_origin = {**base_origin, **origin}
+    return merged, merged_origin, f"# --- {base_name}\n{base_text}\n# --- {path.name}\n{text}"
+
+
+def project_root(scenario: Path) -> Path:
+    """The scenario's project: its folder's nearest ancestor (or itself) holding seeds/ or .git, else its folder."""
+    here = scenario.resolve().parent
+    for folder in (here, *here.parents):
+        try:
+            if (folder / "seeds").is_dir() or (folder / ".git").exists():
+                return folder
+        except OSError:
+            continue
+    return here
+
+
+def deep_merge(base: Any, over: Any) -> Any:
+    """Mappings merge key by key; anything else in ``over`` replaces ``base``.
+
+    A number given as a mapping (``{value: ...}`` or ``{dist: ...}``) is one
+    value: it replaces the base's number whole, sources included.
+    """
+    if isinstance(base, dict) and isinstance(over, dict) and not ({"value", "dist"} & set(over)):
+        out = dict(base)
+        for k, v in over.items():
+            out[k] = deep_merge(base[k], v) if k in base else v
+        return out
+    return over
+
+
+def _validate(data: dict, origin: dict, file: str) -> tuple[ScenarioModel | None, list[Problem]]:
+    try:
+        return ScenarioModel.model_validate(data), []
+    except ValidationError as exc:
+        return None, [_problem_from(err, data, origin, file) for err in exc.errors(include_url=False)]
+
+
+def _strip_tags(loc: tuple) -> Key:
+    """Drop the discriminator tag pydantic inserts after an actor's name."""
+    loc = tuple(loc)
+    if len(loc) > 2 and loc[0] == "actors" and loc[2] in ROLES:
+        loc = loc[:2] + loc[3:]
+    return loc
+
+
+def _lookup(data: Any, path: Key) -> tuple[bool, Any]:
+    for part in path:
+        try:
+            data = data[part]
+        except (KeyError, IndexError, TypeError):
+            return False, None
+    return True, data
+
+
+def _problem_from(err: dict, data: dict, origin: dict, file: str) -> Problem:
+    path = _strip_tags(err["loc"])
+    kind, msg = err["type"], err["msg"]
+    where = origin.get(path)
+    probe = path
+    while where is None and probe:
+        probe = probe[:-1]
+        where = origin.get(probe)
+    file, line, col = where or (file, 1, 1)
+    found, value = _lookup(data, path)
+    if kind == "extra_forbidden":
+        parent = _model_for(path[:-1], data)
+        near = difflib.get_close_matches(str(path[-1]), parent, n=1) if parent else []
+        msg = "unknown key" + (f"; did you mean {near[0]!r}?" if near else "")
+        if parent:
+            msg += f" (valid keys: {', '.join(parent)})"
+        return Problem(file, line, col, dotted(path), msg)
+    if kind == "missing":
+        return Problem(file, line, col, dotted(path), "required key is missing")
+    if kind == "union_tag_invalid" or kind == "union_tag_not_found":
+        return Problem(file, line, col, dotted(path + ("role",)), f"role must be one of {', '.join(ROLES)} (got {show_value(_lookup(data, path + ('role',))[1])})")
+    if kind == "negsim":
+        return Problem(file, line, col, dotted(path), msg)
+    got = f" (got {show_value(value)})" if found else ""
+    return Problem(file, line, col, dotted(path), msg[0].lower() + msg[1:] + got)
+
+
+def _model_for(path: Key, data: dict) -> list[str]:
+    """Valid keys of the schema object at ``path`` (for 'did you mean')."""
+    model: Any = ScenarioModel
+    for i, part in enumerate(path):
+        if isinstance(part, int):
+            continue
+        if model is None:
+            return []
+        info = model.model_fields.get(part) if hasattr(model, "model_fields") else None
+        if info is None:
+            if path[0] == "actors" and i == 1:
+                role = _lookup(data, ("actors", part, "role"))[1]
+                model = {"government": Government, "public": Public, "mediator": Mediator}.get(role)
+                continue
+            if model is not None and hasattr(model, "model_fields"):
+                return []
+            continue
+        model = _inner_model(info.annotation)
+    return list(model.model_fields) if model is not None and hasattr(model, "model_fields") else []
+
+
+def _inner_model(annotation: Any) -> Any:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()):
+        found = _inner_model(arg)
+        if found is not None:
+            return found
+    return None
+
+
+# --------------------------------------------------------------------------- references
+
+
+def check_references(sc: Scenario) -> list[Problem]:
+    """Checks across keys: references resolve, saliences sum to 1, two governments."""
+    m, out = sc.model, []
+    issues = m.issues
+    govs, pubs, meds = sc.actors_of("government"), sc.actors_of("public"), sc.actors_of("mediator")
+
+    def ref(path: Key, name: str, valid: Any, what: str) -> bool:
+        if name in valid:
+            return True
+        near = difflib.get_close_matches(name, list(valid), n=1)
+        hint = f"; did you mean {near[0]!r}?" if near else ""
+        out.append(sc.problem(path, f"unknown {what} {name!r}{hint} (known: {', '.join(valid) or 'none'})"))
+        return False
+
+    def options(path: Key, issue: str, chosen: str | list[str]) -> None:
+        if ref(path, issue, issues, "issue"):
+            for i, opt in enumerate([chosen] if isinstance(chosen, str) else chosen):
+                ref((*path, i) if not isinstance(chosen, str) else path, opt, issues[issue].options, f"option of {issue}")
+
+    sides = sorted(g.side for g in govs.values())
+    if sides != ["russia", "ukraine"]:
+        out.append(sc.problem(("actors",), f"needs exactly two governments, one with side: ukraine and one with side: russia (got sides {sides})"))
+    land = [name for name, issue in issues.items() if issue.kind == "land"]
+    if len(land) > 1:
+        out.append(sc.problem(("issues", land[1], "kind"), f"only one issue can be the land issue (got {', '.join(land)})"))
+    if land:
+        bf = m.battlefield
+        lo, hi = bf.pre2022_km2.central(), bf.claimed_km2.central()
+        if not hi > lo:
+            out.append(sc.problem(("battlefield", "claimed_km2"), f"a land issue needs claimed_km2 above pre2022_km2 (got {hi:g} and {lo:g})"))
+    for name, issue in issues.items():
+        nd = issue.no_deal
+        path = ("issues", name, "no_deal")
+        if issue.kind == "land":
+            if nd is not None:
+                out.append(sc.problem(path, "a land issue has no `no_deal`: without a deal the expected line of control decides it"))
+            continue
+        bad = [(k, v) for k, v in issue.options.items() if not 0.0 <= v <= 1.0]
+        if bad:
+            out.append(sc.problem(("issues", name, "options", bad[0][0]), f"a position must be between 0 and 1 (got {bad[0][1]:g})"))
+        if nd is None:
+            out.append(sc.problem(("issues", name), "no_deal is required for a position issue"))
+            continue
+        if (nd.position is None) == (nd.control is None):
+            out.append(sc.problem(path, "give exactly one of `position` or `control`"))
+        if nd.control is not None:
+            xs = [p[0] for p in nd.control]
+            if len(xs) < 2 or len(set(xs)) != len(xs):
+                out.append(sc.problem((*path, "control"), f"needs at least two points with distinct km2 values (got {nd.control})"))
+            if any(not 0.0 <= p[1] <= 1.0 for p in nd.control):
+                out.append(sc.problem((*path, "control"), f"positions must be between 0 and 1 (got {nd.control})"))
+    for i, ex in enumerate(m.exclude):
+        for issue, opt in ex.match.items():
+            options(("exclude", i, "match", issue), issue, opt)
+    if m.exclude and not out:
+        if len(registry.package_space(m)[2]) == 0:
+            out.append(sc.problem(("exclude",), "the exclusions remove every package: nothing is left to negotiate"))
+    for name, g in govs.items():
+        base = ("actors", name)
+        for key in ("ideal", "salience"):
+            given = getattr(g, key)
+            for issue in given:
+                if ref((*base, key, issue), issue, issues, "issue") and key == "ideal" and issue in land:
+                    out.append(sc.problem((*base, key, issue), "a land issue takes no ideal: more land is always "
+                                          "better for its holder (remove this key)"))
+            for issue in issues:
+                if issue not in given and key == "salience":
+                    out.append(sc.problem((*base, key), f"missing issue {issue!r}"))
+        fixed = [p.value for p in g.salience.values()]
+        if all(v is not None for v in fixed) and abs(sum(fixed) - 1.0) > 1e-6:
+            out.append(sc.problem((*base, "salience"), f"saliences must sum to 1 (got {sum(fixed):g})"))
+        for i, rl in enumerate(g.red_lines):
+            path = (*base, "red_lines", i)
+            if ref((*path, "issue"), rl.issue, issues, "issue"):
+                for j, opt in enumerate(rl.forbid):
+                    ref((*path, "forbid", j), opt, issues[rl.issue].options, f"option of {rl.issue}")
+    for name, p in pubs.items():
+        base = ("actors", name)
+        ref((*base, "government"), p.government, govs, "government")
+        if p.ratifies and p.ratification is None:
+            out.append(sc.problem(base, "a public that ratifies (ratifies: true) needs `ratification:` "
+                                  "(threshold and spread of its vote)"))
+        for med in p.mediator_preference:
+            ref((*base, "mediator_preference", med), med, meds, "mediator")
+        missing = [m for m in meds if m not in p.mediator_preference]
+        if p.mediator_preference and missing:
+            out.append(sc.problem((*base, "mediator_preference"), f"missing mediator {missing[0]!r} (give a preference for every mediator, or none)"))
+    owners = [p.government for p in pubs.values()]
+    for gname in set(owners):
+        if owners.count(gname) > 1:
+            out.append(sc.problem(("actors",), f"government {gname!r} has more than one public"))
+    for name, med in meds.items():
+        for key in ("trust", "leverage"):
+            given = getattr(med, key)
+            for gov in given:
+                ref(("actors", name, key, gov), gov, govs, "government")
+            for gov in govs:
+                if gov not in given:
+                    out.append(sc.problem(("actors", name, key), f"missing government {gov!r}"))
+    for i, oc in enumerate(m.outcome_classes):
+        for issue, opt in oc.when.items():
+            options(("outcome_classes", i, "when", issue), issue, opt)
+    if not out:
+        out += check_event_paths(sc)
+        if not out and (why := zero_salience(sc, {})):
+            out.append(sc.problem(("events",), why))
+        if m.sweep is not None:
+            slots = registry.parameter_slots(sc)
+            for path in m.sweep.params:
+                if path not in slots:
+                    near = difflib.get_close_matches(path, list(slots), n=3, cutoff=0.5)
+                    hint = f"; nearest: {', '.join(near)}" if near else ""
+                    out.append(sc.problem(("sweep", "params", path), f"unknown parameter path{hint}"))
+    return out
+
+
+def check_event_paths(sc: Scenario) -> list[Problem]:
+    """Each event's `set:` keys must name a parameter slot with a value it can take."""
+    slots = registry.parameter_slots(sc)
+    out = []
+    for i, ev in enumerate(sc.model.events):
+        if ev.month > sc.model.horizon_months:
+            out.append(sc.problem(("events", i, "month"), f"is after the horizon of {sc.model.horizon_months} months (got {ev.month})"))
+        for path, value in ev.set.items():
+            loc = ("events", i, "set", path)
+            if why := registry.check_value(slots, path, value):
+                out.append(sc.problem(loc, why))
+            elif slots[path].name in registry.STARTING and ev.month > 0:
+                out.append(sc.problem(loc, f"is a starting value, read when the run starts: only a month-0 event can set it (got month {ev.month})"))
+    return out
+
+
+def zero_salience(sc: Scenario, overrides: dict[str, Any]) -> str | None:
+    """Why a government's saliences would all be 0 (at the start, or after an event), or None.
+
+    ``overrides`` fixes values by key path (a sweep point); an uncertain
+    salience counts as one that can be above 0.
+    """
+    for gov, actor in sc.actors_of("government").items():
+        base = f"actors.{gov}.salience."
+        state = {k: (p.uncertain or p.value != 0) for k, p in actor.salience.items()}
+        state |= {k[len(base):]: float(v) != 0 for k, v in overrides.items() if k.startswith(base)}
+        if not any(state.values()):
+            return f"{base[:-1]}: every salience is 0, so no package matters to {gov} (give at least one above 0)"
+        for ev in sorted(sc.model.events, key=lambda e: e.month):
+            state |= {k[len(base):]: float(v) != 0 for k, v in ev.set.items() if k.startswith(base)}
+            if not any(state.values()):
+                return f"{base[:-1]}: every salience is 0 from month {ev.month} (set by an event), so no package matters to {gov}"
+    return None

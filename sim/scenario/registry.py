@@ -1,0 +1,279 @@
+"""The parameter registry: every addressable number of a scenario, in one place.
+
+A scenario number lives in a *slot*: a named parameter array and an index
+into it, reached by its key path (``actors.moscow.resolve``). This module is
+the one statement of each array's allowed range and of the path -> slot
+table. The schema (:mod:`sim.scenario.models`) builds its field validators from
+:data:`RANGES`; compile, timed events, sweeps and overrides all check paths
+and values with :func:`check_value`. It also owns the package space and term
+matching, which validation and compile share.
+
+This module imports nothing of negsim but the error type, so the schema can
+use it without an import circle.
+
+Government axis: index 0 is the ukraine side, 1 the russia side.
+"""
+
+from __future__ import annotations
+
+import difflib
+import itertools
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+# Parameter arrays and their shapes (without the run axis). K issues, M
+# mediators, C preconditions, L red lines; 2 governments.
+GOV = ("resolve", "cost_sensitivity", "hurt_decay", "hurt_threshold", "drift_mean", "drift_sd",
+       "casualty_mean", "casualty_sd", "discount")
+PUB = ("has_public", "weariness0", "weariness_rate", "weariness_noise", "pressure",
+       "ratifies", "ratify_threshold", "ratify_spread", "ratify_weariness", "preference_weight", "legitimacy")
+SCALARS = ("territory0", "pre2022", "claimed", "change_mean", "change_sd", "kursk0", "kursk_mean", "kursk_sd",
+           "ground_scale", "casualty_scale", "war_months", "ripeness_slope", "breakdown", "temperature",
+           "lookahead")
+
+# Allowed range of each parameter array: (low, high, low_open, high_open); None is unbounded.
+UNIT, NONNEG, POS, ANY = (0.0, 1.0, False, False), (0.0, None, False, False), (0.0, None, True, False), \
+    (None, None, False, False)
+RANGES: dict[str, tuple[float | None, float | None, bool, bool]] = {
+    **dict.fromkeys(("resolve", "weariness0", "preference_weight", "preference", "bias",
+                     "trust", "ideal", "salience", "nd_position", "breakdown", "discount"), UNIT),
+    **dict.fromkeys(("cost_sensitivity", "hurt_threshold", "casualty_mean", "casualty_sd", "weariness_noise",
+                     "pressure", "ratify_weariness", "leverage", "territory0", "kursk0", "change_sd", "kursk_sd",
+                     "ripeness_slope", "lookahead", "pre2022", "claimed", "war_months", "legitimacy",
+                     "weariness_rate"), NONNEG),
+    **dict.fromkeys(("drift_sd", "ratify_spread", "temperature", "ground_scale", "casualty_scale"), POS),
+    **dict.fromkeys(("drift_mean", "change_mean", "kursk_mean", "ratify_threshold", "pre_value"), ANY),
+    "hurt_decay": (0.0, 1.0, False, True),
+}
+# Starting values: read once when a run starts, so only a month-0 event can change them.
+STARTING = ("territory0", "kursk0", "drift_mean", "drift_sd", "weariness0", "war_months")
+
+
+def range_text(name: str) -> str:
+    """The allowed range of parameter array ``name`` in words ('between 0 and 1')."""
+    lo, hi, lo_open, hi_open = RANGES.get(name, ANY)
+    if lo is not None and hi is not None:
+        return f"between {lo:g} and {hi:g}" + (" (excluding the upper end)" if hi_open else "")
+    if lo is not None:
+        return f"{'>' if lo_open else '>='} {lo:g}"
+    if hi is not None:
+        return f"{'<' if hi_open else '<='} {hi:g}"
+    return "a finite number"
+
+
+def out_of_range(name: str, value: float) -> str | None:
+    """Why ``value`` is not allowed for parameter array ``name`` (None if it is). NaN and inf never are."""
+    if not math.isfinite(value):
+        return f"must be a finite number (got {value})"
+    lo, hi, lo_open, hi_open = RANGES.get(name, ANY)
+    if (lo is not None and (value < lo or (lo_open and value == lo))) or (
+            hi is not None and (value > hi or (hi_open and value == hi))):
+        return f"must be {range_text(name)} (got {value:g})"
+    return None
+
+
+@dataclass(frozen=True)
+class Slot:
+    """Where one scenario number lives: parameter ``name`` at ``index``."""
+
+    name: str
+    index: tuple[int, ...]
+    param: Any  # the scenario's Param; None for switches (active flags)
+    kind: str = "number"  # "number" or "switch"
+
+
+def check_value(slots: dict[str, Slot], path: str, value: Any) -> str | None:
+    """Why ``value`` cannot be set at ``path`` (unknown path, wrong type, out of range); None if it can."""
+    if path not in slots:
+        near = difflib.get_close_matches(path, list(slots), n=3, cutoff=0.5)
+        return "unknown parameter path" + (f"; nearest: {', '.join(near)}" if near else "")
+    slot = slots[path]
+    if slot.kind == "switch":
+        return None if isinstance(value, bool) else f"expected true or false (got {value!r})"
+    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
+        return f"expected a number (got {value!r})"
+    return out_of_range(slot.name, float(value))
+
+
+def slot_table(sc: Any) -> tuple[dict[str, Slot], dict[str, np.ndarray]]:
+    """Every addressable number of scenario ``sc``: (key path -> slot, base arrays with fixed values set)."""
+    m = sc.model
+    issues = list(m.issues)
+    gidx = sc.government_index()
+    govs = sorted(gidx, key=gidx.get)
+    meds = list(sc.actors_of("mediator"))
+    K, M = len(issues), len(meds)
+    pre = [(g, p) for g in govs for p in m.actors[g].preconditions]
+    rls = [(g, r) for g in govs for r in m.actors[g].red_lines]
+    base = {n: np.zeros(2) for n in GOV + PUB}
+    base |= {n: np.zeros(()) for n in SCALARS}
+    base |= {"ideal": np.zeros((2, K)), "salience": np.zeros((2, K)), "preference": np.zeros((2, M)),
+             "bias": np.zeros(M), "med_active": np.zeros(M), "trust": np.zeros((M, 2)),
+             "leverage": np.zeros((M, 2)), "pre_value": np.zeros(len(pre)),
+             "pre_active": np.zeros(len(pre)), "rl_active": np.zeros(len(rls)),
+             "nd_position": np.full(K, np.nan)}
+    slots: dict[str, Slot] = {}
+
+    def num(path: str, name: str, index: tuple[int, ...], p: Any) -> None:
+        slots[path] = Slot(name, index, p)
+
+    def switch(path: str, name: str, index: tuple[int, ...], on: bool) -> None:
+        slots[path] = Slot(name, index, None, "switch")
+        base[name][index] = float(on)
+
+    bf = m.battlefield
+    for path, name, p in (
+        ("battlefield.territory_km2", "territory0", bf.territory_km2),
+        ("battlefield.pre2022_km2", "pre2022", bf.pre2022_km2),
+        ("battlefield.claimed_km2", "claimed", bf.claimed_km2),
+        ("battlefield.monthly_change_km2.mean", "change_mean", bf.monthly_change_km2.mean),
+        ("battlefield.monthly_change_km2.sd", "change_sd", bf.monthly_change_km2.sd),
+        ("battlefield.kursk_held_km2", "kursk0", bf.kursk_held_km2),
+        ("battlefield.kursk_recapture_km2.mean", "kursk_mean", bf.kursk_recapture_km2.mean),
+        ("battlefield.kursk_recapture_km2.sd", "kursk_sd", bf.kursk_recapture_km2.sd),
+        ("battlefield.ground_scale_km2", "ground_scale", bf.ground_scale_km2),
+        ("battlefield.casualty_scale", "casualty_scale", bf.casualty_scale),
+        ("battlefield.war_months", "war_months", bf.war_months),
+        ("negotiation.ripeness_slope", "ripeness_slope", m.negotiation.ripeness_slope),
+        ("negotiation.breakdown", "breakdown", m.negotiation.breakdown),
+        ("negotiation.temperature", "temperature", m.negotiation.temperature),
+        ("negotiation.lookahead_months", "lookahead", m.negotiation.lookahead_months),
+    ):
+        num(path, name, (), p)
+    for k, (iname, issue) in enumerate(m.issues.items()):
+        if issue.kind == "position" and issue.no_deal is not None and issue.no_deal.position is not None:
+            num(f"issues.{iname}.no_deal.position", "nd_position", (k,), issue.no_deal.position)
+    ci = 0
+    for g in govs:
+        a, i, pa = m.actors[g], gidx[g], f"actors.{g}"
+        for key in ("resolve", "cost_sensitivity", "hurt_decay", "hurt_threshold", "discount"):
+            num(f"{pa}.{key}", key, (i,), getattr(a, key))
+        num(f"{pa}.belief.drift_km2", "drift_mean", (i,), a.belief.drift_km2)
+        num(f"{pa}.belief.sd_km2", "drift_sd", (i,), a.belief.sd_km2)
+        num(f"{pa}.casualties.mean", "casualty_mean", (i,), a.casualties.mean)
+        num(f"{pa}.casualties.sd", "casualty_sd", (i,), a.casualties.sd)
+        for k, iname in enumerate(issues):
+            end = 1.0 if i == 0 else 0.0  # the side's end of the scale
+            if iname in a.ideal:
+                num(f"{pa}.ideal.{iname}", "ideal", (i, k), a.ideal[iname])
+            elif m.issues[iname].kind == "land":  # more land is better for its holder
+                base["ideal"][i, k] = end
+            else:  # an ideal left out: the side's end of the scale, still addressable
+                num(f"{pa}.ideal.{iname}", "ideal", (i, k), _param(end))
+            num(f"{pa}.salience.{iname}", "salience", (i, k), a.salience[iname])
+        for j, p in enumerate(a.preconditions):
+            for alias in (f"{pa}.preconditions[{j}]", f"{pa}.preconditions.{p.name}"):
+                num(f"{alias}.value", "pre_value", (ci,), p.value)
+                switch(f"{alias}.active", "pre_active", (ci,), p.active)
+            ci += 1
+    for li, (g, r) in enumerate(rls):
+        j = m.actors[g].red_lines.index(r)
+        switch(f"actors.{g}.red_lines[{j}].active", "rl_active", (li,), r.active)
+    for pname, pub in sc.actors_of("public").items():
+        i, pa = gidx[pub.government], f"actors.{pname}"
+        base["has_public"][i] = 1.0
+        switch(f"{pa}.ratifies", "ratifies", (i,), pub.ratifies)
+        for key, name in (("weariness", "weariness0"), ("weariness_rate", "weariness_rate"),
+                          ("weariness_noise", "weariness_noise"), ("pressure", "pressure"),
+                          ("preference_weight", "preference_weight")):
+            num(f"{pa}.{key}", name, (i,), getattr(pub, key))
+        rat = pub.ratification or DEFAULT_RATIFICATION
+        num(f"{pa}.ratification.threshold", "ratify_threshold", (i,), rat.threshold)
+        num(f"{pa}.ratification.spread", "ratify_spread", (i,), rat.spread)
+        num(f"{pa}.ratification.weariness_effect", "ratify_weariness", (i,), rat.weariness_effect)
+        num(f"{pa}.ratification.legitimacy", "legitimacy", (i,), rat.legitimacy)
+        for mi, med in enumerate(meds):
+            if med in pub.mediator_preference:
+                num(f"{pa}.mediator_preference.{med}", "preference", (i, mi), pub.mediator_preference[med])
+    for i in range(2):  # a government without a public: nothing to ratify, no pressure
+        if base["has_public"][i] == 0.0:
+            base["ratify_spread"][i] = 1.0
+    for mi, mname in enumerate(meds):
+        med, pa = m.actors[mname], f"actors.{mname}"
+        num(f"{pa}.bias", "bias", (mi,), med.bias)
+        switch(f"{pa}.active", "med_active", (mi,), med.active)
+        for g in govs:
+            num(f"{pa}.trust.{g}", "trust", (mi, gidx[g]), med.trust[g])
+            num(f"{pa}.leverage.{g}", "leverage", (mi, gidx[g]), med.leverage[g])
+    for s in slots.values():
+        if s.param is not None and not s.param.uncertain:
+            base[s.name][s.index] = s.param.value
+    return slots, base
+
+
+@dataclass(frozen=True)
+class Default:
+    """A number a scenario leaves out, at its default: read as the scenario's Param is (value, uncertain,
+    central, describe), without importing sim.scenario.models, which imports this module."""
+
+    value: float
+    dist: None = None
+    args: tuple = ()
+    evidence: None = None
+    assumption: None = None
+
+    @property
+    def uncertain(self) -> bool:
+        return False
+
+    def central(self) -> float:
+        return float(self.value)
+
+    def describe(self) -> str:
+        return f"{self.value:g}"
+
+
+def _param(value: float) -> Default:
+    return Default(value)
+
+
+class _Ratification:
+    """A vote left out (``ratifies: false``): the bar and spread a switch to ratifies: true would use."""
+
+    @property
+    def threshold(self):
+        return _param(0.0)
+
+    @property
+    def spread(self):
+        return _param(0.05)
+
+    @property
+    def weariness_effect(self):
+        return _param(0.0)
+
+    @property
+    def legitimacy(self):
+        return _param(0.0)
+
+
+DEFAULT_RATIFICATION = _Ratification()
+
+
+def parameter_slots(sc: Any) -> dict[str, Slot]:
+    """Every addressable parameter of a scenario: key path -> slot."""
+    return slot_table(sc)[0]
+
+
+def matching(combos: np.ndarray, issues: list[str], options: list[list[str]],
+             match: dict[str, str | list[str]]) -> np.ndarray:
+    """Packages (rows of option indices) whose terms match ``{issue: option(s)}`` on every issue named."""
+    hit = np.ones(len(combos), bool)
+    for issue, chosen in match.items():
+        k = issues.index(issue)
+        hit &= np.isin(combos[:, k], [options[k].index(o) for o in ([chosen] if isinstance(chosen, str) else chosen)])
+    return hit
+
+
+def package_space(m: Any) -> tuple[list[str], list[list[str]], np.ndarray]:
+    """(issues, options per issue, packages as rows of option indices): the product less exclusions."""
+    issues = list(m.issues)
+    options = [list(m.issues[k].options) for k in issues]
+    combos = np.array(list(itertools.product(*[range(len(o)) for o in options])), dtype=np.int64)
+    keep = np.ones(len(combos), bool)
+    for ex in m.exclude:
+        keep &= ~matching(combos, issues, options, ex.match)
+    return issues, options, combos[keep]
