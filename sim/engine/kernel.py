@@ -128,7 +128,7 @@ class Talks:
     zone: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))  # (n,) a mediator saw a zone of agreement
     answers: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)  # per government (chance, accepts)
     ballots: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)  # per public (chance, ratifies)
-    played: PlayedEntry = field(default_factory=lambda: {"proposal": False, "answers": [False, False], "votes": {}})
+    played: PlayedEntry = field(default_factory=lambda: PlayedEntry(proposal=False, answers=[False, False], votes={}))
 
 
 class Seam(Protocol):
@@ -382,12 +382,16 @@ def votes_of(q: Params, g: int) -> np.ndarray:
     return (q["has_public"][:, g] > 0.0) & (q["ratifies"][:, g] > 0.0)
 
 
-def ratification(q: Params, a: Assessment, weariness: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
-    """Per package, the log-chance that every voting public ratifies, and each public's margin at the vote."""
+def ratification(q: Params, ub: list[np.ndarray], u_nd: list[np.ndarray], cost: list[np.ndarray],
+                 legit: list[np.ndarray], weariness: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Per package, the log-chance that every voting public ratifies, and each public's margin at the vote.
+
+    Per government g: ``ub[g]`` (n, C), ``u_nd[g]``, ``cost[g]``, ``legit[g]`` (n,); ``weariness`` (n, 2).
+    """
     margins: list[np.ndarray] = []
     log_rat: Any = 0.0
     for g in (0, 1):
-        margin = public_margin(q, g, a.ub[g], a.u_nd[g], a.cost[g], weariness[:, g], a.legit[g])
+        margin = public_margin(q, g, ub[g], u_nd[g], cost[g], weariness[:, g], legit[g])
         prob = rules.ratify_probability(margin, q["ratify_spread"][:, g, None])
         log_rat = log_rat + rules.log_vote_chance(prob, votes_of(q, g)[:, None])
         margins.append(margin)
@@ -406,17 +410,12 @@ def open_talks(k: Kernel, idx: np.ndarray, d: dict[str, np.ndarray], t: int, ent
     c, p, s = k.c, k.p, k.s
     if not len(idx):
         return
+    held = _preconditions(k, idx, t)
     ready = np.ones(len(idx), bool)
-    held = []
-    for i, (_g, _name, variable, op) in enumerate(c.preconditions):
-        value = t if variable == "month" else (s.territory if variable == "territory_km2" else s.kursk)[idx]
-        holds = rules.precondition_holds(value, op, _rows(p["pre_value"], idx)[:, i])
-        active = _rows(p["pre_active"], idx)[:, i] != 0.0
+    for active, holds in held:
         ready &= ~active | holds
-        held.append((active, holds))
     if entry is not None:
-        entry["preconditions"] = [(c.governments[g], name, bool(held[i][1])) for g in (0, 1)
-                                  for i, (gg, name, _v, _op) in enumerate(c.preconditions) if gg == g and held[i][0][0]]
+        entry["preconditions"] = _held_at_0(c, held)
     idx = idx[ready]
     if not len(idx):
         return
@@ -434,7 +433,7 @@ def open_talks(k: Kernel, idx: np.ndarray, d: dict[str, np.ndarray], t: int, ent
                             stalemate, a.way_out)
     opening = d["talks"][idx, 0] < chance
     if entry is not None:
-        entry.update(ripeness=float(chance[0]), stalemate=bool(stalemate[0]), way_out=bool(a.way_out[0]))
+        entry["ripeness"], entry["stalemate"], entry["way_out"] = float(chance[0]), bool(stalemate[0]), bool(a.way_out[0])
         if opening[0]:
             entry["opened"] = True
     j = idx[opening]
@@ -444,6 +443,26 @@ def open_talks(k: Kernel, idx: np.ndarray, d: dict[str, np.ndarray], t: int, ent
     s.talks_rounds[j] += 1
     s.round_month[j] = 0
     s.talks_month[j] = np.where(s.talks_month[j] < 0, t, s.talks_month[j])
+
+
+def _preconditions(k: Kernel, idx: np.ndarray, t: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(active, holds) of each precondition of the scenario, for runs ``idx`` at month t."""
+    p, s, out = k.p, k.s, []
+    for i, (_g, _name, variable, op) in enumerate(k.c.preconditions):
+        value = t if variable == "month" else (s.territory if variable == "territory_km2" else s.kursk)[idx]
+        holds = np.asarray(rules.precondition_holds(value, op, _rows(p["pre_value"], idx)[:, i]))
+        out.append((_rows(p["pre_active"], idx)[:, i] != 0.0, holds))
+    return out
+
+
+def _held_at_0(c: Compiled, held: list[tuple[np.ndarray, np.ndarray]]) -> list[tuple[str, str, bool]]:
+    return [(c.governments[g], name, bool(held[i][1][0])) for g in (0, 1)
+            for i, (gg, name, _v, _op) in enumerate(c.preconditions) if gg == g and held[i][0][0]]
+
+
+def preconditions(k: Kernel, t: int) -> list[tuple[str, str, bool]]:
+    """(government, name, holds) of each active precondition of run 0 at month t, government by government."""
+    return _held_at_0(k.c, _preconditions(k, np.zeros(1, np.int64), t))
 
 
 # --------------------------------------------------------------------------- phase 5: negotiate
@@ -475,7 +494,7 @@ def table(k: Kernel, j: np.ndarray) -> Talks:
     c, s = k.c, k.s
     q, sj = rows_of(k.p, j), s.rows(j)
     a = assess(c, q, sj, gain=False, full=k.full)
-    log_rat, margins = ratification(q, a, sj.weariness)
+    log_rat, margins = ratification(q, a.ub, a.u_nd, a.cost, a.legit, sj.weariness)
     who = rules.proposer(sj.round_month, (sj.talks_rounds + 1) % 2, a.has_lead)
     talks = Talks(j=j, q=q, a=a, who=who, log_rat=log_rat, margins=margins, votes=[votes_of(q, g) for g in (0, 1)],
                   need=[a.v[0].copy(), a.v[1].copy()], before=sj.drift)

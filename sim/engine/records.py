@@ -216,7 +216,8 @@ def to_frame(c: Compiled, raw: dict[str, np.ndarray], replicates: np.ndarray,
             out[f"weariness_end_{pub}"] = raw["weariness"][:, g]
     for path in c.uncertain:
         s = c.slots[path]
-        out[f"param:{path}"] = params[s.name][(slice(None), *s.index)]
+        at: tuple[Any, ...] = (slice(None), *s.index)
+        out[f"param:{path}"] = params[s.name][at]
     frame = pd.DataFrame({k: (v.reset_index(drop=True) if isinstance(v, pd.Series) else v) for k, v in out.items()})
     return frame
 
