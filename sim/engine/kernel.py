@@ -174,11 +174,14 @@ class Kernel:
         battlefield(s, p, d, live, t)
         for g in (0, 1):
             fight(s, p, g, d, live)
-        entry = month_entry(self, t) if log else None
-        open_talks(self, np.flatnonzero(live & ~s.open), d, t, entry)
+        # A logged run (R = 1) reads the month once, for its log and its talks (read again if talks open now).
+        read = assess(c, p, s, full=self.full) if log else None
+        entry = month_entry(self, t, read) if read is not None else None
+        was_open = s.open.copy()
+        open_talks(self, np.flatnonzero(live & ~s.open), d, t, entry, read)
         idx = np.flatnonzero(live & s.open)  # every talking run negotiates, also those that just opened
         if len(idx):
-            negotiate(self, idx, d, t, entry, seam)
+            negotiate(self, idx, d, t, entry, seam, read if read is not None and was_open[0] else None)
         self.month = t
         return entry
 
@@ -337,6 +340,14 @@ def assess(c: Compiled, q: Params, s: State, gain: bool = True, full: bool = Fal
     return a
 
 
+def gains(a: Assessment) -> list[np.ndarray]:
+    """Each side's net gain of fighting on, of an assessment made with ``gain=True``."""
+    out = [g for g in a.gain if g is not None]
+    if len(out) != 2:
+        raise ValueError("this assessment was made without the net gains of fighting on (gain=False)")
+    return out
+
+
 def war(c: Compiled, q: Params, g: int, drift: Any, terr: Any, kursk: Any, weariness: Any, *,
         gain: bool = True) -> tuple[Any, Any, Any, Any]:
     """(value of fighting on, utility of its expected outcome, its plain cost, net gain over today's line or None)."""
@@ -401,11 +412,13 @@ def ratification(q: Params, ub: list[np.ndarray], u_nd: list[np.ndarray], cost: 
 # --------------------------------------------------------------------------- phase 4: open talks
 
 
-def open_talks(k: Kernel, idx: np.ndarray, d: dict[str, np.ndarray], t: int, entry: MonthEntry | None) -> None:
+def open_talks(k: Kernel, idx: np.ndarray, d: dict[str, np.ndarray], t: int, entry: MonthEntry | None,
+               read: Assessment | None = None) -> None:
     """Closed runs: preconditions, then ripeness (a hurting stalemate with a way out) may open talks.
 
     The stalemate is computed only where the preconditions hold, the way out only where there is a stalemate
-    (elsewhere the chance of opening is 0); a logged run (R = 1) computes and logs them all.
+    (elsewhere the chance of opening is 0); a logged run (R = 1, ``entry``) logs them all, from the month's
+    reading ``read``.
     """
     c, p, s = k.c, k.p, k.s
     if not len(idx):
@@ -419,15 +432,18 @@ def open_talks(k: Kernel, idx: np.ndarray, d: dict[str, np.ndarray], t: int, ent
     idx = idx[ready]
     if not len(idx):
         return
-    q = rows_of(p, idx)
-    stalemate = np.ones(len(idx), bool)
-    for g in (0, 1):
-        stalemate &= war(c, q, g, s.drift[idx, g], s.territory[idx], s.kursk[idx], s.weariness[idx, g])[3] <= 0.0
-    if entry is None:
+    if entry is not None and read is not None:
+        gain = gains(read)
+        a, stalemate = read, (gain[0] <= 0.0) & (gain[1] <= 0.0)
+    else:
+        q = rows_of(p, idx)
+        stalemate = np.ones(len(idx), bool)
+        for g in (0, 1):
+            stalemate &= war(c, q, g, s.drift[idx, g], s.territory[idx], s.kursk[idx], s.weariness[idx, g])[3] <= 0.0
         idx, stalemate = idx[stalemate], stalemate[stalemate]
         if not len(idx):
             return
-    a = assess(c, rows_of(p, idx), s.rows(idx), gain=False, full=k.full)
+        a = assess(c, rows_of(p, idx), s.rows(idx), gain=False, full=k.full)
     th = _rows(p["hurt_threshold"], idx)
     chance = rules.ripeness(s.hurt[idx, 0], s.hurt[idx, 1], th[:, 0], th[:, 1], _rows(p["ripeness_slope"], idx),
                             stalemate, a.way_out)
@@ -469,12 +485,13 @@ def preconditions(k: Kernel, t: int) -> list[tuple[str, str, bool]]:
 
 
 def negotiate(k: Kernel, j: np.ndarray, d: dict[str, np.ndarray], t: int, entry: MonthEntry | None,
-              seam: Seam | None) -> None:
-    """One month of talks for the runs that are talking (computed on that subset only)."""
+              seam: Seam | None, read: Assessment | None = None) -> None:
+    """One month of talks for the runs that are talking (computed on that subset only; ``read``: their reading of
+    the month if already made)."""
     if seam is not None and (k.R != 1 or not k.full):
         raise ValueError("a person's moves are taken one run at a time, over every package (R = 1, full)")
     detail = entry is not None or seam is not None
-    talks = table(k, j)
+    talks = table(k, j, read)
     propose(k, talks)
     if seam is not None:
         move = seam.propose(k, talks)
@@ -489,11 +506,11 @@ def negotiate(k: Kernel, j: np.ndarray, d: dict[str, np.ndarray], t: int, entry:
         entry["talks"] = talks_entry(k, talks, bool(agreed[0]), seam is not None)
 
 
-def table(k: Kernel, j: np.ndarray) -> Talks:
+def table(k: Kernel, j: np.ndarray, read: Assessment | None = None) -> Talks:
     """The month's reading of the talking runs: who proposes, what each public would ratify, what each side asks."""
     c, s = k.c, k.s
     q, sj = rows_of(k.p, j), s.rows(j)
-    a = assess(c, q, sj, gain=False, full=k.full)
+    a = assess(c, q, sj, gain=False, full=k.full) if read is None else read
     log_rat, margins = ratification(q, a.ub, a.u_nd, a.cost, a.legit, sj.weariness)
     who = rules.proposer(sj.round_month, (sj.talks_rounds + 1) % 2, a.has_lead)
     talks = Talks(j=j, q=q, a=a, who=who, log_rat=log_rat, margins=margins, votes=[votes_of(q, g) for g in (0, 1)],
@@ -600,20 +617,17 @@ def settle(k: Kernel, talks: Talks, d: dict[str, np.ndarray], t: int) -> np.ndar
 # --------------------------------------------------------------------------- the month log (R = 1)
 
 
-def month_entry(k: Kernel, t: int) -> MonthEntry:
-    """Month t's log entry (run 0) after the fighting: its events, the battlefield, each side's reading of the war.
-
-    Talks add their part as they happen (:func:`open_talks`, :func:`talks_entry`).
-    """
+def month_entry(k: Kernel, t: int, a: Assessment) -> MonthEntry:
+    """Month t's log entry (run 0) after the fighting: its events, the battlefield, each side's reading of the war
+    (``a``). Talks add their part as they happen (:func:`open_talks`, :func:`talks_entry`)."""
     c, s = k.c, k.s
-    readings = [war(c, k.p, g, s.drift[:, g], s.territory, s.kursk, s.weariness[:, g]) for g in (0, 1)]
     return {"month": t, "events": [(c.path_of(slot), value) for when, ch in c.events if when == t for slot, value in ch],
             "change": float(s.change[0]), "retaken": float(s.retaken[0]), "territory": float(s.territory[0]),
             "kursk": float(s.kursk[0]), "hurt": [float(h) for h in s.hurt[0]], "drift": [float(v) for v in s.drift[0]],
             "casualties": [float(v) for v in s.casualties[0]],
             "weariness": {g: float(s.weariness[0, g]) for g in (0, 1) if c.publics[g] is not None},
-            "values": [float(r[0][0]) for r in readings], "gains": [float(r[3][0]) for r in readings],
-            "costs": [float(r[2][0]) for r in readings]}
+            "values": [float(a.v[g][0]) for g in (0, 1)], "gains": [float(v[0]) for v in gains(a)],
+            "costs": [float(a.cost[g][0]) for g in (0, 1)]}
 
 
 def talks_entry(k: Kernel, talks: Talks, agreed: bool, played: bool) -> TalksEntry:
