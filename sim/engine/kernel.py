@@ -42,7 +42,7 @@ import numpy as np
 import pandas as pd
 
 from sim.engine import rules
-from sim.engine.records import MonthEntry, PlayedEntry, Proposer, TalksEntry, to_frame
+from sim.engine.records import RAW_FIELDS, MonthEntry, PlayedEntry, Proposer, TalksEntry, to_frame
 from sim.engine.shocks import Shocks, apply_events
 from sim.scenario.compile import Compiled
 
@@ -162,10 +162,12 @@ class Kernel:
         apply_events(c, self.p, 0)
         self.s = initial_state(self.p, shocks, self.R)
         self.month = 0
-        self.last_talks: tuple[int, Talks] | None = None  # (month, talks) of the last month of talks, if ``full``
+        self.last_talks: tuple[int, Talks] | None = None  # (month, talks) of the last logged or played month of talks
 
     def step(self, log: bool = False, seam: Seam | None = None) -> MonthEntry | None:
         """Advance every run one month; with ``log`` (R = 1), return the month's log entry."""
+        if log and self.R != 1:
+            raise ValueError(f"the month log is written one run at a time (R = 1, got R = {self.R})")
         c, p, s = self.c, self.p, self.s
         t = self.month + 1
         apply_events(c, p, t)
@@ -193,10 +195,7 @@ class Kernel:
 
     def raw(self) -> dict[str, np.ndarray]:
         """The raw run records (see :mod:`sim.engine.records`)."""
-        return {name: getattr(self.s, name) for name in ("talks_month", "talks_rounds", "agreement_month", "deal",
-                                                         "u_deal", "land_km2", "lead", "proposals", "offers",
-                                                         "territory", "kursk", "kursk_month", "casualties", "hurt",
-                                                         "drift", "weariness")}
+        return {name: getattr(self.s, name) for name in RAW_FIELDS}
 
     def assess(self, gain: bool = True) -> Assessment:
         """Every run's reading of the state as it is now."""
