@@ -1,11 +1,12 @@
-"""Runs per second of the two engines on the baseline scenario.
+"""Runs per second of the engine's kernel, in blocks and one run at a time, on the baseline scenario.
 
     .venv/bin/python benchmarks/bench_engines.py [--repeats 3] [--vector-runs 200000]
                                                   [--agent-runs 400] [--out benchmarks/results/engines.json]
 
 Measures, all in this one process (so ratios compare like with like):
 
-1. the agent engine (Mesa) and the vector engine through ``sim.run_batch``
+1. ``engine="agents"`` (the Mesa model: the kernel one run at a time) and
+   ``engine="vector"`` (the kernel over blocks of runs) through ``sim.run_batch``
    (no files written) with 1 and 2 workers: runs per second, median of the
    repeats, and their ratio at the same worker count;
 2. a plain Python loop over ``sim.engine.model`` runs, the loop a Mesa user would

@@ -130,15 +130,14 @@ def test_battlefield_reproduces_source_rates():
     kursk = runs["kursk_retaken_month"]
     assert kursk.notna().all()
     assert kursk.median() == 2
-    # month 1 on the agent engine's battlefield: 350 +- 150 retaken, capped at the 578 held
-    from sim.engine.model import Battlefield
+    # month 1 of the kernel's battlefield phase: 350 +- 150 retaken, capped at the 578 held
+    from sim.engine.kernel import Kernel
     from sim.engine.shocks import draw
 
-    shocks = draw(compile_scenario(sc), 8, range(n))
-    firsts = []
-    for i in range(n):
-        one = shocks.run(i)
-        firsts.append(Battlefield(one.params).advance(one.params, one.draws["front"][0], 1)[1])
+    c = compile_scenario(sc)
+    k = Kernel(c, draw(c, 8, range(n)))
+    k.step()
+    firsts = k.s.retaken
     assert abs(np.mean(firsts) - 350) < 4 * 150 / np.sqrt(n)
     assert max(firsts) <= 578
 

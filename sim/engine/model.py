@@ -1,22 +1,13 @@
-"""The agent engine: a Mesa 3.5 model of one run, steppable a month at a time.
+"""The Mesa model: one run of the kernel (R = 1), steppable a month at a time.
 
-It is the reference implementation of the model: readable, inspectable, and
-used by ``negsim explain`` and classroom play. Each month runs these phases,
-in this fixed order (the vector engine follows the same order):
-
-1. timed events of the month change parameters;
-2. the battlefield moves (territory, Kursk area);
-3. governments fight: casualties, learning of the front's pace, hurt;
-4. publics drift: war-weariness accumulates with losses;
-5. each government reads the month: package utilities at today's line, the
-   value of fighting on (expected outcome less expected costs), the lead
-   mediator's side-payment and credibility;
-6. if talks are closed: preconditions, then ripeness (a mutually hurting
-   stalemate with a way out), may open them, drawing each side's judgement
-   and each public's mood for the round;
-7. if talks are open: this month's proposer (the mediator, then the
-   governments in turn) offers a package; both governments answer and the
-   voting publics ratify; otherwise talks may break down.
+:class:`NegotiationModel` runs :class:`sim.engine.kernel.Kernel` over a single
+run: ``step()`` is one kernel month (the phases are listed in
+:mod:`sim.engine.kernel`), written to the month log ``model.log`` (typed in
+:mod:`sim.engine.records`). Its agents (:mod:`sim.engine.agents`) are views of
+the kernel's state at run 0. It is the model a person plays (``negsim play``,
+the classroom, replays): with a decider, the kernel's decision seam asks the
+decider at each proposal, answer and ratification, and a move it returns
+replaces the model's own choice (:class:`Decision` says what the role sees).
 
 No Mesa randomness is used (no ``shuffle_do``, no ``model.random``): the
 month's draws come from the run's pre-drawn shocks.
@@ -24,315 +15,215 @@ month's draws come from the run's pre-drawn shocks.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 import mesa
 import numpy as np
 
-from sim.engine import rules
-from sim.engine.agents import GovernmentAgent, MediatorAgent, PublicAgent, Reading
-from sim.engine.records import stack_runs, to_frame
-from sim.engine.shocks import Shocks, apply_events
+from sim.engine import kernel, rules
+from sim.engine.agents import GovernmentAgent, MediatorAgent, PublicAgent, Reading, reading_of
+from sim.engine.kernel import Kernel, Talks
+from sim.engine.records import Decider, Decision, MonthEntry, stack_runs, to_frame
+from sim.engine.shocks import Shocks
 from sim.scenario.compile import Compiled
+
+__all__ = ["Battlefield", "Decider", "Decision", "NegotiationModel", "run_block", "run_one"]
 
 
 class Battlefield:
-    """The environment: territory Russia holds, the Ukraine-held Kursk area."""
+    """The environment, a view of the kernel's state: territory Russia holds, the Ukraine-held Kursk area."""
 
-    def __init__(self, p: dict[str, Any]):
-        self.territory = p["territory0"]
-        self.kursk = p["kursk0"]
-        self.kursk_month = -1
+    def __init__(self, k: Kernel):
+        self._k = k
 
-    def advance(self, p: dict[str, Any], z: np.ndarray, month: int) -> tuple[float, float]:
-        """Move the front and the Kursk area one month; return (change km2, Kursk km2 retaken)."""
-        change = rules.normal_draw(p["change_mean"], p["change_sd"], z[0])
-        self.territory = rules.advance_territory(self.territory, change)
-        retaken = rules.kursk_retaken(self.kursk, p["kursk_mean"], p["kursk_sd"], z[1])
-        before, self.kursk = self.kursk, self.kursk - retaken
-        if before > 0.0 and self.kursk <= 0.0:
-            self.kursk_month = month
-        return change, retaken
+    @property
+    def territory(self) -> float:
+        return float(self._k.s.territory[0])
 
+    @property
+    def kursk(self) -> float:
+        return float(self._k.s.kursk[0])
 
-@dataclass
-class Decision:
-    """A move the model makes in talks, which a person may make instead (``negsim play``, the classroom).
-
-    ``kind`` is ``propose`` (a government's or the lead mediator's offer), ``answer`` (a government accepts or
-    rejects the package on the table) or ``ratify`` (a voting public ratifies or rejects it). ``default`` is
-    the model's own choice (a package number, or True/False); ``options`` the packages the role may propose
-    (its own red lines respected); ``view`` what the role may see (its own private information only).
-    """
-
-    kind: str
-    role: str
-    month: int
-    default: int | bool
-    package: int = -1
-    options: np.ndarray | None = None
-    view: dict[str, Any] = field(default_factory=dict)
+    @property
+    def kursk_month(self) -> int:
+        return int(self._k.s.kursk_month[0])
 
 
-# A decider is asked at each decision; it returns the move (a package number, or True/False) or None for
-# the model's own choice. The model never asks otherwise, so a run with no decider is the batch run.
-Decider = Callable[[Decision], "int | bool | None"]
+def one_run(shocks: Shocks) -> Shocks:
+    """The shocks of one run (no run axis) as a block of one run (R = 1)."""
+    if np.ndim(shocks.replicates):
+        if len(shocks.replicates) != 1:
+            raise ValueError(f"NegotiationModel runs one run (got the shocks of {len(shocks.replicates)})")
+        return shocks
+    return Shocks(np.asarray(shocks.replicates).reshape(1), {k: v[None] for k, v in shocks.draws.items()},
+                  {k: np.asarray(v)[None] for k, v in shocks.params.items()})
 
 
 class NegotiationModel(mesa.Model):
-    """One run of a compiled scenario with one replicate's shocks."""
+    """One run of a compiled scenario with one replicate's shocks: the kernel at R = 1."""
 
     def __init__(self, compiled: Compiled, shocks: Shocks, decide: Decider | None = None):
-        super().__init__(rng=int(shocks.replicates))  # Mesa's own generators are never used
+        block = one_run(shocks)
+        super().__init__(rng=int(block.replicates[0]))  # Mesa's own generators are never used
         self.compiled, self.shocks = compiled, shocks
         self.decide = decide
-        self.p = {k: np.array(v, copy=True) for k, v in shocks.params.items()}
-        apply_events(compiled, self.p, 0)
-        self.battlefield = Battlefield(self.p)
+        self.kernel = Kernel(compiled, block, full=True)
+        self.battlefield = Battlefield(self.kernel)
         self.governments = [GovernmentAgent(self, name, g) for g, name in enumerate(compiled.governments)]
         self.public_of = {g: PublicAgent(self, name, self.governments[g])
                           for g, name in enumerate(compiled.publics) if name is not None}
         self.mediators = [MediatorAgent(self, name, i) for i, name in enumerate(compiled.mediators)]
-        self.talks_open = False
-        self.talks_month = self.agreement_month = -1
-        self.talks_rounds = self.proposals = self.round_month = 0
-        self.offers = [0, 0, 0]
-        self.deal, self.u_deal, self.lead, self.land_km2 = -1, [0.0, 0.0], -1, 0.0
-        self.round_lead = -1
-        self.change = self.retaken = 0.0
-        self.positions = compiled.packages
-        self.d = shocks.month(1)
-        self.log: list[dict[str, Any]] = []
-        self.datacollector = mesa.DataCollector(model_reporters={
-            "territory_km2": lambda m: float(m.battlefield.territory),
-            "kursk_km2": lambda m: float(m.battlefield.kursk),
-            **{f"hurt_{a.name}": (lambda m, g=a.index: float(m.governments[g].hurt)) for a in self.governments},
-            **{f"drift_belief_{a.name}": (lambda m, g=a.index: float(m.governments[g].drift)) for a in self.governments},
-            **{f"weariness_{a.name}": (lambda m, g=g: float(m.public_of[g].weariness)) for g, a in self.public_of.items()},
-            "talks_open": lambda m: m.talks_open,
-            "agreement": lambda m: m.deal >= 0,
-        })
+        self.log: list[MonthEntry] = []
+        self.datacollector = mesa.DataCollector(model_reporters=self._reporters())
 
+    def _reporters(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"territory_km2": lambda m: m.battlefield.territory, "kursk_km2": lambda m: m.battlefield.kursk}
+        for a in self.governments:
+            out[f"hurt_{a.name}"] = lambda m, g=a.index: m.governments[g].hurt
+        for a in self.governments:
+            out[f"drift_belief_{a.name}"] = lambda m, g=a.index: m.governments[g].drift
+        for g, a in self.public_of.items():
+            out[f"weariness_{a.name}"] = lambda m, g=g: m.public_of[g].weariness
+        return out | {"talks_open": lambda m: m.talks_open, "agreement": lambda m: m.deal >= 0}
+
+    # -- the run's state (run 0 of the kernel)
     @property
     def month(self) -> int:
         return self.steps
 
+    @property
+    def p(self) -> dict[str, Any]:
+        """The run's parameters as they are now (after events), without the run axis."""
+        return {k: v[0] for k, v in self.kernel.p.items()}
+
+    def _int(self, name: str) -> int:
+        return int(getattr(self.kernel.s, name)[0])
+
+    talks_open = property(lambda self: bool(self.kernel.s.open[0]), doc="talks are open")
+    talks_month = property(lambda self: self._int("talks_month"), doc="month talks first opened (-1: never)")
+    talks_rounds = property(lambda self: self._int("talks_rounds"))
+    round_month = property(lambda self: self._int("round_month"), doc="months since the round opened")
+    round_lead = property(lambda self: self._int("round_lead"), doc="the round's lead mediator (-1: none)")
+    agreement_month = property(lambda self: self._int("agreement_month"))
+    deal = property(lambda self: self._int("deal"), doc="the agreed package (-1: none)")
+    lead = property(lambda self: self._int("lead"), doc="lead mediator of the last proposal (-1: none)")
+    proposals = property(lambda self: self._int("proposals"))
+    offers = property(lambda self: [int(v) for v in self.kernel.s.offers[0]])
+    u_deal = property(lambda self: [float(v) for v in self.kernel.s.u_deal[0]])
+    land_km2 = property(lambda self: float(self.kernel.s.land_km2[0]))
+    change = property(lambda self: float(self.kernel.s.change[0]), doc="the month's move of the front, km2")
+    retaken = property(lambda self: float(self.kernel.s.retaken[0]), doc="the month's km2 of the Kursk area retaken")
+
     def step(self) -> None:
-        t, c = self.steps, self.compiled
-        entry: dict[str, Any] = {"month": t, "events": [(c.path_of(slot), value) for when, ch in c.events if when == t
-                                                         for slot, value in ch]}
-        apply_events(c, self.p, t)
-        self.d = self.shocks.month(t)
-        self.change, self.retaken = self.battlefield.advance(self.p, self.d["front"], t)
-        self.agents_by_type[GovernmentAgent].do("fight")
-        if PublicAgent in self.agents_by_type:
-            self.agents_by_type[PublicAgent].do("drift")
-        bf = self.battlefield
-        self.positions = rules.package_positions(c.packages, c.land_issue, c.land_share, bf.territory,
-                                                 self.p["pre2022"], self.p["claimed"])
-        lead = self.lead_mediator()
-        readings = [g.read(lead) for g in self.governments]
-        entry |= {"change": float(self.change), "retaken": float(self.retaken),
-                  "territory": float(bf.territory), "kursk": float(bf.kursk),
-                  "hurt": [float(g.hurt) for g in self.governments], "drift": [float(g.drift) for g in self.governments],
-                  "casualties": [float(g.casualties) for g in self.governments],
-                  "weariness": {g: float(pb.weariness) for g, pb in self.public_of.items()},
-                  "values": [float(r.value) for r in readings], "gains": [float(r.gain) for r in readings],
-                  "costs": [float(r.cost) for r in readings]}
-        if not self.talks_open:
-            self._try_open(entry, readings)
-            if self.talks_open:  # the round's lead mediator was just drawn: read the month with it
-                lead = self.lead_mediator()
-                readings = [g.read(lead) for g in self.governments]
-        if self.talks_open:
-            self._negotiate(entry, lead, readings)
+        """One kernel month, logged; the run stops at an agreement or the horizon."""
+        entry = self.kernel.step(log=True, seam=_PersonSeam(self) if self.decide is not None else None)
+        assert entry is not None and self.kernel.month == self.steps
         self.log.append(entry)
         self.datacollector.collect(self)
-        if self.deal >= 0 or t >= c.horizon:
+        if self.deal >= 0 or self.steps >= self.compiled.horizon:
             self.running = False
+
+    # -- readings of the month, through the kernel's own functions
+    def readings(self) -> list[Reading]:
+        """Each government's reading of the state as it is now."""
+        a = self.kernel.assess()
+        return [reading_of(a, g) for g in (0, 1)]
 
     def allowed(self) -> np.ndarray:
         """(P,) packages neither government's active red lines forbid."""
-        return self.governments[0].allowed() & self.governments[1].allowed()
-
-    def way_out(self, readings: list[Reading]) -> bool:
-        """Zartman's way out: some package both sides prefer to fighting on, given their own beliefs."""
-        both = self.allowed()
-        return bool(rules.zone_of_agreement(readings[0].ub, readings[1].ub, readings[0].value, readings[1].value,
-                                            both).any(axis=-1))
-
-    def _try_open(self, entry: dict[str, Any], readings: list[Reading]) -> None:
-        holds = [(g.name, name, ok) for g in self.governments for name, ok in g.preconditions_hold()]
-        entry["preconditions"] = holds
-        if not all(ok for _, _, ok in holds):
-            return
-        govs = self.governments
-        stalemate = (readings[0].gain <= 0.0) & (readings[1].gain <= 0.0)
-        way_out = self.way_out(readings)
-        chance = rules.ripeness(govs[0].hurt, govs[1].hurt, self.p["hurt_threshold"][0], self.p["hurt_threshold"][1],
-                                self.p["ripeness_slope"], stalemate, way_out)
-        entry |= {"ripeness": float(chance), "stalemate": bool(stalemate), "way_out": way_out}
-        if self.d["talks"][0] < chance:
-            self.talks_open = True
-            self.talks_rounds += 1
-            self.round_month = 0
-            entry["opened"] = True
-            if self.talks_month < 0:
-                self.talks_month = self.steps
-            acc = self.acceptabilities()
-            self.round_lead = int(rules.draw_lead(acc[0], acc[1], self.p["med_active"], self.d["mediation"][0]))
+        allowed = kernel.allowed_packages(self.compiled, self.kernel.p)
+        return allowed[0][0] & allowed[1][0]
 
     def acceptabilities(self) -> list[np.ndarray]:
         """(M,) acceptability of each mediator to each side."""
-        return [np.array([m.acceptability(g) for m in self.mediators]) for g in (0, 1)]
+        return [a[0] for a in kernel.acceptabilities(self.kernel.p, 1)]
 
     def lead_mediator(self) -> MediatorAgent | None:
         """In talks, the round's lead (drawn when the round opened); otherwise the most acceptable mediator."""
-        if not self.mediators:
-            return None
-        if self.talks_open and self.round_lead >= 0 and self.p["med_active"][self.round_lead] > 0.0:
-            return self.mediators[self.round_lead]
-        acc = self.acceptabilities()
-        i = int(rules.lead_mediator(acc[0], acc[1], self.p["med_active"]))
+        i = int(kernel.lead_of(self.kernel.p, self.kernel.s, kernel.acceptabilities(self.kernel.p, 1))[0])
         return self.mediators[i] if i >= 0 else None
 
     def ratification(self, readings: list[Reading]) -> tuple[np.ndarray, dict[int, np.ndarray]]:
         """Per package: the log-chance every voting public ratifies, and each public's margin."""
-        log_ratify, margins = 0.0, {}
-        for g, pb in self.public_of.items():
-            margins[g] = pb.margins(readings[g])
-        for g in (0, 1):
-            pb = self.public_of.get(g)
-            if pb is not None:
-                prob = rules.ratify_probability(margins[g], pb.param("ratify_spread"))
-                log_ratify = log_ratify + rules.log_vote_chance(prob, pb.votes())
-            else:
-                log_ratify = log_ratify + np.zeros(self.compiled.n_packages)
-        return np.broadcast_to(log_ratify, (self.compiled.n_packages,)), margins
+        log_rat, margins = kernel.ratification(self.kernel.p, [r.ub[None] for r in readings],
+                                               [np.array([r.u_no_deal]) for r in readings],
+                                               [np.array([r.cost]) for r in readings],
+                                               [np.array([r.legitimacy]) for r in readings], self.kernel.s.weariness)
+        return log_rat[0], {g: margins[g][0] for g in self.public_of}
 
-    def _ask(self, decision: Decision) -> tuple[int | bool, bool]:
-        """(the move, made by a person?): the decider's move if it gives one, else the model's own choice."""
-        move = self.decide(decision) if self.decide is not None else None
-        return (decision.default, False) if move is None else (move, True)
+    def record(self) -> dict[str, Any]:
+        """The raw run record (see :mod:`sim.engine.records`): Python values."""
+        return {k: v[0].tolist() for k, v in self.kernel.raw().items()}
 
-    def _negotiate(self, entry: dict[str, Any], lead: MediatorAgent | None, readings: list[Reading]) -> None:
-        p, govs = self.p, self.governments
-        allowed = self.allowed()
-        log_ratify, margins = self.ratification(readings)
-        who = int(rules.proposer(self.round_month, (self.talks_rounds + 1) % 2, lead is not None))
-        ratifiable = allowed.copy()  # a continuation offer must be one the voting publics are expected to ratify
-        for g, pb in self.public_of.items():
-            if pb.votes():
-                ratifiable &= margins[g] >= 0.0
-        zone, before = None, [float(g.drift) for g in govs]
-        if who == 2:  # hearing the mediator moves each side's belief about the front (GovernmentAgent.listen)
-            x, zone, need = lead.propose(readings, log_ratify, allowed, ratifiable)
-            role, options = lead.name, allowed
-        else:
-            need = rules.demands(readings[0].ub, readings[1].ub, readings[0].value, readings[1].value,
-                                 p["discount"][0], p["discount"][1], p["breakdown"], ratifiable)[:2]
-            need = [need[0], need[1]]
-            x = govs[who].propose(readings, need, log_ratify, allowed)
-            role, options = govs[who].name, govs[who].allowed()
-        played = {"proposal": False, "answers": [False, False], "votes": {}}
-        if self.decide is not None:
-            view = self._view_propose(who, lead, readings, need, margins, options) | {"proposer": role}
-            x, played["proposal"] = self._ask(Decision("propose", role, self.steps, int(x), options=options, view=view))
-            x = int(x)
-        answers = [g.respond(x, readings[g.index], need[g.index], own=who == g.index) for g in govs]
-        votes = {g: (*pb.ratify(float(margins[g][x])), pb.votes()) for g, pb in self.public_of.items()}
-        if self.decide is not None:
-            for g in govs:
-                if who == g.index:  # the proposer accepts its own offer, a person's or the model's
-                    continue
-                view = self._view_answer(g.index, x, readings, need, answers[g.index][0]) | {"proposer": role}
-                ok, played["answers"][g.index] = self._ask(Decision("answer", g.name, self.steps,
-                                                                    answers[g.index][1], package=x, view=view))
-                answers[g.index] = (answers[g.index][0], bool(ok))
-            signed = all(ok for _, ok in answers)
-            for g, pb in self.public_of.items():
-                if signed and pb.votes():  # a public votes on a package both governments signed
-                    prob, ok, voted = votes[g]
-                    view = self._view_ratify(g, x, readings, margins, prob) | {"proposer": role}
-                    ok, played["votes"][g] = self._ask(Decision("ratify", pb.name, self.steps, ok, package=x,
-                                                                view=view))
-                    votes[g] = (prob, bool(ok), voted)
-        agreed = all(ok for _, ok in answers) and all(ok for _, ok, _voted in votes.values())
-        self.proposals += 1
-        self.offers[who] += 1
-        self.lead = lead.index if lead is not None else -1
-        entry["talks"] = {"lead": lead.name if lead else None, "proposer": who, "package": x, "zone": zone,
-                          "utilities": [float(r.u[x]) for r in readings], "leverage": [float(r.leverage) for r in readings],
-                          "needs": [float(n) for n in need], "values": [float(r.value) for r in readings],
-                          "answers": answers, "votes": votes, "agreed": agreed,
-                          "judgement": [float(p["temperature"] * g.judgement) for g in govs],
-                          "round_month": self.round_month,
-                          "heard": [[b, float(g.drift)] for b, g in zip(before, govs, strict=True)] if who == 2 else None}
-        entry["talks"]["margins"] = {g: float(m[x]) for g, m in margins.items()}  # how far the deal clears each public's bar
-        if self.decide is not None:
-            entry["talks"]["played"] = played
-        if agreed:
-            bf = self.battlefield
-            self.deal, self.agreement_month = x, self.steps
-            self.u_deal = [readings[g].u[x] for g in (0, 1)]
-            if self.compiled.land_issue >= 0:
-                self.land_km2 = rules.land_moved(self.compiled.land_share[x], bf.territory, p["pre2022"], p["claimed"])
-        elif self.d["breakdown"][0] < p["breakdown"]:
-            self.talks_open = False
-            entry["talks"]["breakdown"] = True
-        self.round_month += 1
+
+class _PersonSeam:
+    """The kernel's decision seam for a person: builds each role's :class:`Decision` and asks the decider."""
+
+    def __init__(self, model: NegotiationModel):
+        self.m = model
+
+    def _ask(self, decision: Decision) -> Any:
+        assert self.m.decide is not None
+        return self.m.decide(decision)
+
+    def _role(self, talks: Talks) -> str:
+        who = int(talks.who[0])
+        return self.m.compiled.mediators[int(talks.a.lead[0])] if who == kernel.MEDIATOR \
+            else self.m.compiled.governments[who]
+
+    def propose(self, k: Kernel, talks: Talks) -> int | None:
+        who, a = int(talks.who[0]), talks.a
+        options = a.both[0] if who == kernel.MEDIATOR else a.allowed[who][0]
+        view = self._view_propose(who, talks, options) | {"proposer": self._role(talks)}
+        move = self._ask(Decision("propose", self._role(talks), self.m.steps, int(talks.x[0]), options=options,
+                                  view=view))
+        return None if move is None else int(move)
+
+    def answer(self, k: Kernel, talks: Talks, g: int) -> bool | None:
+        prob, ok = talks.answers[g]
+        x = int(talks.x[0])
+        view = self._view_government(g, talks) | {"offer": x, "model_chance_accept": float(prob[0]),
+                                                  "proposer": self._role(talks)}
+        move = self._ask(Decision("answer", self.m.compiled.governments[g], self.m.steps, bool(ok[0]), package=x,
+                                  view=view))
+        return None if move is None else bool(move)
+
+    def ratify(self, k: Kernel, talks: Talks, g: int) -> bool | None:
+        prob, ok = talks.ballots[g]
+        x, a = int(talks.x[0]), talks.a
+        view = {**self._situation(), "offer": x, "weariness": float(k.s.weariness[0, g]),
+                "margin": float(talks.margins[g][0, x]), "utility": float(a.ub[g][0, x]),
+                "model_chance_ratify": float(prob[0]), "proposer": self._role(talks)}
+        name = self.m.compiled.publics[g]
+        assert name is not None
+        move = self._ask(Decision("ratify", name, self.m.steps, bool(ok[0]), package=x, view=view))
+        return None if move is None else bool(move)
 
     # -- what a role sees at a decision (its own private information only)
     def _situation(self) -> dict[str, Any]:
-        bf = self.battlefield
-        return {"month": self.steps, "territory_km2": float(bf.territory), "change_km2": float(self.change),
-                "kursk_km2": float(bf.kursk), "round_month": self.round_month}
+        s = self.m.kernel.s
+        return {"month": self.m.steps, "territory_km2": float(s.territory[0]), "change_km2": float(s.change[0]),
+                "kursk_km2": float(s.kursk[0]), "round_month": int(s.round_month[0])}
 
-    def _view_government(self, g: int, readings: list[Reading], need: list[float]) -> dict[str, Any]:
-        r = readings[g]
-        pb = self.public_of.get(g)
-        return {**self._situation(), "utilities": [float(u) for u in r.ub], "value_of_fighting": float(r.value),
-                "demand": float(need[g]), "expected_costs": float(r.cost), "casualties": float(self.governments[g].casualties),
-                "weariness": float(pb.weariness) if pb is not None else None,
-                "own_allowed": [bool(a) for a in self.governments[g].allowed()]}
+    def _view_government(self, g: int, talks: Talks) -> dict[str, Any]:
+        a, s = talks.a, self.m.kernel.s
+        return {**self._situation(), "utilities": [float(u) for u in a.ub[g][0]], "value_of_fighting": float(a.v[g][0]),
+                "demand": float(talks.need[g][0]), "expected_costs": float(a.cost[g][0]),
+                "casualties": float(s.casualties[0, g]),
+                "weariness": float(s.weariness[0, g]) if g in self.m.public_of else None,
+                "own_allowed": [bool(v) for v in a.allowed[g][0]]}
 
-    def _view_propose(self, who: int, lead: MediatorAgent | None, readings: list[Reading], need: list[float],
-                      margins: dict[int, np.ndarray], options: np.ndarray) -> dict[str, Any]:
-        if who < 2:
-            view = self._view_government(who, readings, need)
-            pb = self.public_of.get(who)
-            if pb is not None and pb.votes():
-                view["public_margins"] = [float(m) for m in margins[who]]
+    def _view_propose(self, who: int, talks: Talks, options: np.ndarray) -> dict[str, Any]:
+        if who != kernel.MEDIATOR:
+            view = self._view_government(who, talks)
+            if who in self.m.public_of and talks.votes[who][0]:
+                view["public_margins"] = [float(m) for m in talks.margins[who][0]]
             return view
         # A mediator reads both sides as it itself hears them: its own assessment, not their private values.
-        chance = [rules.acceptance_probability(readings[g].ub, need[g], self.p["temperature"]) for g in (0, 1)]
-        log_ratify, _ = self.ratification(readings)
-        joint = chance[0] * chance[1] * np.exp(log_ratify) * options
-        return {**self._situation(), "mediator": lead.name, "chance_of_deal": [float(v) for v in joint]}
-
-    def _view_answer(self, g: int, x: int, readings: list[Reading], need: list[float], prob: float) -> dict[str, Any]:
-        return {**self._view_government(g, readings, need), "offer": x, "model_chance_accept": float(prob)}
-
-    def _view_ratify(self, g: int, x: int, readings: list[Reading], margins: dict[int, np.ndarray],
-                     prob: float) -> dict[str, Any]:
-        pb = self.public_of[g]
-        return {**self._situation(), "offer": x, "weariness": float(pb.weariness), "margin": float(margins[g][x]),
-                "utility": float(readings[g].ub[x]), "model_chance_ratify": float(prob)}
-
-    def record(self) -> dict[str, Any]:
-        """The raw run record (see :mod:`sim.engine.records`)."""
-        return {
-            "talks_month": self.talks_month, "talks_rounds": self.talks_rounds,
-            "agreement_month": self.agreement_month, "deal": self.deal, "u_deal": self.u_deal,
-            "land_km2": self.land_km2, "lead": self.lead, "proposals": self.proposals, "offers": self.offers,
-            "territory": self.battlefield.territory, "kursk": self.battlefield.kursk,
-            "kursk_month": self.battlefield.kursk_month,
-            "casualties": [g.casualties for g in self.governments], "hurt": [g.hurt for g in self.governments],
-            "drift": [g.drift for g in self.governments],
-            "weariness": [self.public_of[g].weariness if g in self.public_of else self.p["weariness0"][g] for g in (0, 1)],
-        }
+        a, temp = talks.a, talks.q["temperature"][0]
+        chance = [rules.acceptance_probability(a.ub[g][0], talks.need[g][0], temp) for g in (0, 1)]
+        joint = chance[0] * chance[1] * np.exp(talks.log_rat[0]) * options
+        return {**self._situation(), "mediator": self._role(talks), "chance_of_deal": [float(v) for v in joint]}
 
 
 def run_one(compiled: Compiled, shocks: Shocks, decide: Decider | None = None) -> NegotiationModel:
@@ -343,7 +234,7 @@ def run_one(compiled: Compiled, shocks: Shocks, decide: Decider | None = None) -
     return model
 
 
-def run_block(compiled: Compiled, shocks: Shocks):
-    """Run every replicate of a block with Mesa agents; same table as the vector engine."""
+def run_block(compiled: Compiled, shocks: Shocks) -> Any:
+    """Run every replicate of a block one at a time with the Mesa model; same table as a block run."""
     records = [run_one(compiled, shocks.run(i)).record() for i in range(len(shocks.replicates))]
     return to_frame(compiled, stack_runs(records), shocks.replicates, shocks.params)

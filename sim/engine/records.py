@@ -33,14 +33,129 @@ turns it into the results table written to ``results.parquet``. Columns:
 ==========================  ================================================
 
 The run ends at the agreement: the battlefield stops there.
+
+The module also types what the engine records of one run as it goes: the
+month log (:class:`MonthEntry`, with :class:`TalksEntry` for a month of
+talks), the moves a person may make instead of the model (:class:`Decision`)
+and who proposes (:class:`Proposer`). The log entries are TypedDicts: at run
+time they are plain dicts, so they compare and serialise as they always did.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import IntEnum
+from typing import Any, NotRequired, TypedDict
 
 import numpy as np
 import pandas as pd
 
 from sim.scenario.compile import Compiled
+
+
+class Proposer(IntEnum):
+    """Who makes this month's proposal in talks (the ``proposer`` of a :class:`TalksEntry`)."""
+
+    UKRAINE_SIDE = 0  # the first government of the scenario
+    RUSSIA_SIDE = 1  # the second government
+    MEDIATOR = 2  # the round's lead mediator
+
+
+class PlayedEntry(TypedDict):
+    """Which moves of a month of talks a person made (only in runs with a decider)."""
+
+    proposal: bool
+    answers: list[bool]
+    votes: dict[int, bool]
+
+
+class TalksEntry(TypedDict):
+    """A month of talks: the proposal, the answers and votes, and what each side weighed."""
+
+    lead: str | None  # the lead mediator in view
+    proposer: Proposer
+    package: int
+    zone: bool | None  # a mediator's proposal: was there a zone of agreement (None: a government proposed)
+    utilities: list[float]  # each government's utility of the package (no side-payment)
+    leverage: list[float]  # each government's side-payment from the lead mediator
+    needs: list[float]  # what each government asked of the proposal
+    values: list[float]  # each government's value of fighting on
+    answers: list[tuple[float, bool]]  # (chance as the proposer saw it, accepted) of each government
+    votes: dict[int, tuple[float, bool, bool]]  # per public: (chance, ratified, votes at all)
+    agreed: bool
+    judgement: list[float]  # temperature x each government's judgement of the round
+    round_month: int
+    heard: list[list[float]] | None  # a mediator's proposal: each side's believed drift before and after hearing it
+    margins: dict[int, float]  # how far the package clears each public's bar
+    played: NotRequired[PlayedEntry]
+    breakdown: NotRequired[bool]
+
+
+class MonthEntry(TypedDict):
+    """One month of a run's log (``NegotiationModel.log``)."""
+
+    month: int
+    events: list[tuple[str, Any]]  # (parameter path, new value) of the month's timed events
+    change: float  # km2 the front moved towards Russia
+    retaken: float  # km2 of the Kursk area retaken
+    territory: float
+    kursk: float
+    hurt: list[float]
+    drift: list[float]
+    casualties: list[float]
+    weariness: dict[int, float]  # per public (its government's index)
+    values: list[float]  # each government's value of fighting on
+    gains: list[float]  # each government's net gain of fighting on over settling on today's line
+    costs: list[float]  # each government's expected cost of fighting on (before public pressure)
+    preconditions: NotRequired[list[tuple[str, str, bool]]]  # talks closed: (government, name, holds)
+    ripeness: NotRequired[float]
+    stalemate: NotRequired[bool]
+    way_out: NotRequired[bool]
+    opened: NotRequired[bool]
+    talks: NotRequired[TalksEntry]
+
+
+class ResultsRow(TypedDict, total=False):
+    """The fixed columns of a row of the results table (per-actor and parameter columns are named by the scenario)."""
+
+    replicate: int
+    outcome: str
+    outcome_class: str
+    talks_month: int | None
+    talks_rounds: int
+    agreement_month: int | None
+    land_km2: float
+    lead_mediator: str | None
+    proposals: int
+    offers_mediator: int
+    territory_end_km2: float
+    kursk_end_km2: float
+    kursk_retaken_month: int | None
+
+
+@dataclass
+class Decision:
+    """A move the model makes in talks, which a person may make instead (``negsim play``, the classroom).
+
+    ``kind`` is ``propose`` (a government's or the lead mediator's offer), ``answer`` (a government accepts or
+    rejects the package on the table) or ``ratify`` (a voting public ratifies or rejects it). ``default`` is
+    the model's own choice (a package number, or True/False); ``options`` the packages the role may propose
+    (its own red lines respected); ``view`` what the role may see (its own private information only).
+    """
+
+    kind: str
+    role: str
+    month: int
+    default: int | bool
+    package: int = -1
+    options: np.ndarray | None = None
+    view: dict[str, Any] = field(default_factory=dict)
+
+
+# A decider is asked at each decision; it returns the move (a package number, or True/False) or None for
+# the model's own choice. The model never asks otherwise, so a run with no decider is the batch run.
+Decider = Callable[[Decision], "int | bool | None"]
 
 OUTCOMES = ("no_talks", "talks_failed", "agreement")
 RAW_FIELDS = ("talks_month", "talks_rounds", "agreement_month", "deal", "u_deal", "land_km2", "lead",
@@ -101,7 +216,8 @@ def to_frame(c: Compiled, raw: dict[str, np.ndarray], replicates: np.ndarray,
             out[f"weariness_end_{pub}"] = raw["weariness"][:, g]
     for path in c.uncertain:
         s = c.slots[path]
-        out[f"param:{path}"] = params[s.name][(slice(None), *s.index)]
+        at: tuple[Any, ...] = (slice(None), *s.index)
+        out[f"param:{path}"] = params[s.name][at]
     frame = pd.DataFrame({k: (v.reset_index(drop=True) if isinstance(v, pd.Series) else v) for k, v in out.items()})
     return frame
 

@@ -1,12 +1,13 @@
 """Every equation of the model, as pure functions.
 
-Each function works elementwise on floats or numpy arrays. The vector engine
-passes arrays with a leading run axis (R, ...); the Mesa agents pass the
-same arrays without it. No state, no randomness: random draws come in as
-arguments (``z`` standard normals, ``u`` uniforms) from ``sim.engine.shocks``.
+Each function works elementwise on floats or numpy arrays. The engine's
+kernel (:mod:`sim.engine.kernel`) passes arrays with a leading run axis
+(R, ...), R = 1 for the Mesa model. No state, no randomness: random draws
+come in as arguments (``z`` standard normals, ``u`` uniforms) from
+``sim.engine.shocks``.
 
-Sums over issues are written as explicit loops over the issue axis, so the
-two engines add the same numbers in the same order and agree to the bit.
+Sums over issues are written as explicit loops over the issue axis, so every
+caller adds the same numbers in the same order and agrees to the bit.
 
 Sources of the equations (docs/model.md gives the whole model):
 
@@ -38,9 +39,10 @@ def power(base, exponent):
     """base ** exponent for base >= 0, computed as exp(exponent * log(base)) (1 where exponent is 0).
 
     numpy's ``**`` and ``np.power`` round differently for a scalar than for an
-    array (a scalar C pow against a vectorised loop), which would make the
-    agent engine (scalars) and the vector engine (arrays) differ in the last
-    bit; ``exp`` and ``log`` give the same bits either way.
+    array (a scalar C pow against a vectorised loop); ``exp`` and ``log`` give
+    the same bits either way. It was written so that the two engines that
+    preceded the kernel agreed to the bit, and stays: the oracle
+    (``tests/data/oracle/``) holds its bits.
     """
     base, exponent = np.asarray(base, float), np.asarray(exponent, float)
     with np.errstate(divide="ignore", invalid="ignore"):

@@ -224,6 +224,7 @@ def seed_words(seed: int, replicates: Iterable[int] | np.ndarray | int) -> np.nd
     for mask, words in ((~two, (lo,)), (two, (lo, hi))):
         if not mask.any():
             continue
+        sel: slice | np.ndarray
         if mask.all():
             sel, ws = slice(None), list(words)
         else:
@@ -281,4 +282,4 @@ def generators(seed: int, replicates: Iterable[int] | np.ndarray | int) -> Itera
     words = seed_words(seed, replicates)
     Gen, PCG = np.random.Generator, np.random.PCG64
     # each row is a contiguous (4,) uint64 view, exactly what PCG64 reads
-    return (Gen(PCG(_Words(row))) for row in words)
+    return (Gen(PCG(_Words(row))) for row in words)  # type: ignore[arg-type]  # an ISeedSequence; stubs want SeedSequence

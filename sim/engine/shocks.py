@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import zlib
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from scipy.special import ndtri
@@ -130,7 +131,8 @@ def draw_params(c: Compiled, u: np.ndarray) -> dict[str, np.ndarray]:
     out = {k: np.repeat(v[None], R, axis=0) if k in varying else v[None].copy() for k, v in c.base.items()}
     for j, path in enumerate(c.uncertain):
         s = c.slots[path]
-        out[s.name][(slice(None), *s.index)] = s.param.frozen().ppf(u[:, j])
+        at: tuple[Any, ...] = (slice(None), *s.index)
+        out[s.name][at] = s.param.frozen().ppf(u[:, j])
     out["salience"] = out["salience"] / out["salience"].sum(axis=-1, keepdims=True)
     return out
 
@@ -141,7 +143,8 @@ def apply_events(c: Compiled, params: dict[str, np.ndarray], month: int) -> bool
     for when, changes in c.events:
         if when == month:
             for slot, value in changes:
-                params[slot.name][(Ellipsis, *slot.index)] = value
+                at: tuple[Any, ...] = (Ellipsis, *slot.index)
+                params[slot.name][at] = value
                 if slot.name == "salience":
                     params["salience"] /= params["salience"].sum(axis=-1, keepdims=True)
             fired = True

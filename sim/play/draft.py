@@ -17,8 +17,10 @@ reading of that month:
 
 The draft is put to the sides as the model puts a mediator's proposal: as
 the alternative to fighting on, judged against each side's value of war
-after hearing the mediator in view (``GovernmentAgent.value_heard``); with
-no mediator, against its plain value of fighting on. At a month where the
+after hearing the mediator in view (``sim.engine.kernel.hear``); with
+no mediator, against its plain value of fighting on. Every number is read
+through the engine's kernel (:mod:`sim.engine.kernel`): its assessment of the
+month, the talks it held, its functions for hearing and ratifying. At a month where the
 lead mediator proposed in the run, the numbers are the ones the model used
 for its own proposal (``tests/test_draft.py`` checks this against the
 engine's log).
@@ -34,24 +36,13 @@ from typing import Any
 
 import numpy as np
 
-from sim.engine import rules
-from sim.engine.agents import Reading
+from sim.engine import kernel, rules
+from sim.engine.agents import MediatorAgent, Reading, reading_of
 from sim.engine.model import NegotiationModel
 from sim.engine.shocks import draw
 from sim.errors import UsageError
 from sim.scenario.compile import Compiled, compile_scenario
 from sim.scenario.models import Scenario
-
-
-class _Watched(NegotiationModel):
-    """The agent engine, keeping the lead and the readings its talks of the month used."""
-
-    seen: tuple[int, Any, list[Reading], list[float]] | None = None
-
-    def _negotiate(self, entry: dict[str, Any], lead: Any, readings: list[Reading]) -> None:
-        # each side's belief before the talks: a mediator's proposal moves it, for good
-        self.seen = (self.steps, lead, readings, [g.drift for g in self.governments])
-        super()._negotiate(entry, lead, readings)
 
 
 @dataclass
@@ -61,7 +52,7 @@ class MonthState:
     compiled: Compiled
     model: NegotiationModel
     month: int              # the month reached (the run's last month if it ended earlier)
-    lead: Any               # MediatorAgent or None
+    lead: MediatorAgent | None
     readings: list[Reading]
     needs: np.ndarray       # (2,) what each side asks of a proposal put against fighting on
     accept: np.ndarray      # (2, P) chance each government accepts each package
@@ -123,19 +114,19 @@ def state_at(scenario: Scenario, seed: int, replicate: int, month: int,
     c = compile_scenario(scenario, overrides or None)
     if not 1 <= int(month) <= c.horizon:
         raise UsageError(f"month must be between 1 and {c.horizon} (got {month})")
-    model = _Watched(c, draw(c, seed, [replicate]).run(0))
+    model = NegotiationModel(c, draw(c, seed, [replicate]).run(0))
     while model.running and model.steps < month:
         model.step()
-    t = model.steps
-    if model.seen is not None and model.seen[0] == t:
-        _, lead, readings, drifts = model.seen
+    t, k = model.steps, model.kernel
+    if k.last_talks is not None and k.last_talks[0] == t:  # the reading its talks used; each belief before hearing
+        a, before = k.last_talks[1].a, k.last_talks[1].before
     else:  # no talks this month: the month's reading is unchanged since the step made it
-        lead = model.lead_mediator()
-        readings = [g.read(lead) for g in model.governments]
-        drifts = [g.drift for g in model.governments]
+        a, before = k.assess(gain=False), k.s.drift
+    readings = [reading_of(a, g) for g in (0, 1)]
+    lead = model.mediators[int(a.lead[0])] if a.lead[0] >= 0 else None
+    needs = np.array([float(kernel.hear(c, k.p, k.s, a, g, before[:, g])[1][0]) if lead is not None
+                      else readings[g].value for g in (0, 1)])
     govs, p = model.governments, model.p
-    needs = np.array([g.value_heard(lead, drifts[g.index]) if lead is not None else readings[g.index].value
-                      for g in govs])
     accept = np.stack([rules.acceptance_probability(readings[g].ub, needs[g], p["temperature"]) * govs[g].allowed()
                        for g in (0, 1)])
     _, margins = model.ratification(readings)

@@ -16,6 +16,7 @@ from rich.panel import Panel
 from rich.table import Table
 
 from sim.engine.model import Decision
+from sim.engine.records import Proposer
 from sim.play.game import (
     KINDS,
     Move,
@@ -88,7 +89,7 @@ class Terminal:
 
     def _proposer(self, talks: dict[str, Any]) -> str:
         who = talks["proposer"]
-        return talks["lead"] if who == 2 else self.c.governments[who]
+        return talks["lead"] if who == Proposer.MEDIATOR else self.c.governments[who]
 
     # -- a decision
     def __call__(self, d: Decision) -> int | bool | None:

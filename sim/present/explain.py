@@ -30,7 +30,7 @@ import pandas as pd
 
 from sim.engine import rules
 from sim.engine.model import NegotiationModel, run_one
-from sim.engine.records import stack_runs, to_frame
+from sim.engine.records import Proposer, stack_runs, to_frame
 from sim.engine.shocks import draw
 from sim.scenario.compile import Compiled, compile_scenario
 from sim.scenario.models import Scenario
@@ -374,14 +374,14 @@ def _played(talk: dict[str, Any], what: str, g: int | None = None) -> bool:
 
 def _proposer(c: Compiled, talk: dict[str, Any]) -> str:
     who = talk["proposer"]
-    name = f"the mediator {actor_name(c, talk['lead'])}" if who == 2 else actor_name(c, c.governments[who])
+    name = f"the mediator {actor_name(c, talk['lead'])}" if who == Proposer.MEDIATOR else actor_name(c, c.governments[who])
     return name + (" (a player)" if _played(talk, "proposal") else "")
 
 
 def _talks(c: Compiled, model: NegotiationModel, e: dict[str, Any]) -> list[str]:
     talk, govs = e["talks"], [actor_name(c, g) for g in c.governments]
     who, x = talk["proposer"], talk["package"]
-    kind = "offers" if who == 2 or talk["round_month"] == 0 else "makes a counter-offer"
+    kind = "offers" if who == Proposer.MEDIATOR or talk["round_month"] == 0 else "makes a counter-offer"
     by = _proposer(c, talk)
     land = land_words(c, model, x, e["territory"])
     out = [f"  {by[0].upper() + by[1:]} {kind}: {terms_in_words(c, x)}" + (f" ({land})" if land else "") + "."]
@@ -389,14 +389,14 @@ def _talks(c: Compiled, model: NegotiationModel, e: dict[str, Any]) -> list[str]
         if abs(now - was) >= 1.0:
             out.append(f"    {govs[g]} hears the mediator's reading of the war and believes it in part: it now expects "
                        f"the front to move {_drift(now)} a month (it expected {_drift(was)}), and keeps that view.")
-    if who == 2 and talk.get("zone") is False:
+    if who == Proposer.MEDIATOR and talk.get("zone") is False:
         out.append("    No deal is worth more than fighting on to both governments (no zone of agreement), so the "
                    "mediator offers the one most likely to be accepted and ratified anyway.")
     for g, (prob, ok) in enumerate(talk["answers"]):
         worth, lev, need, lean = (talk["utilities"][g] + talk["leverage"][g], talk["leverage"][g], talk["needs"][g],
                                   talk["judgement"][g])
         side_pay = f", {lev:.3f} of it the mediator's side-payment" if lev > 0 else ""
-        bar = ("what fighting on is worth to it once it has heard the mediator" if who == 2 else
+        bar = ("what fighting on is worth to it once it has heard the mediator" if who == Proposer.MEDIATOR else
                "what holding out for a better offer is worth to it")
         crossed = _red_lines_crossed(c, model, x, g)
         played = _played(talk, "answers", g)
@@ -737,7 +737,7 @@ def monthly_table(c: Compiled, model: NegotiationModel) -> pd.DataFrame:
                 w = e["weariness"].get(g, e["weariness"].get(str(g)))
                 r[f"war_weariness_{pub}"] = None if w is None else round(w, 4)
         r["talks_open"] = talk is not None
-        r["proposer"] = "" if talk is None else (f"mediator {talk['lead']}" if talk["proposer"] == 2
+        r["proposer"] = "" if talk is None else (f"mediator {talk['lead']}" if talk["proposer"] == Proposer.MEDIATOR
                                                  else c.governments[talk["proposer"]])
         names = c.term_names(talk["package"]) if talk is not None else {}
         for k in c.issues:

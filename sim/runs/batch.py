@@ -35,8 +35,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sim.engine import kernel
 from sim.engine import model as agent_engine
-from sim.engine import vector
 from sim.engine.records import OUTCOMES
 from sim.engine.shocks import MAX_SEED, draw
 from sim.errors import DiskFull, Interrupted, Stopped, StoreError, UsageError, WorkerDied
@@ -123,7 +123,7 @@ def simulate_block(c: Compiled, seed: int, start: int, stop: int, engine: str = 
     """Results of replicates [start, stop) on one engine."""
     shocks = draw(c, seed, range(start, stop))
     if engine == "vector":
-        return vector.run_block(c, shocks)
+        return kernel.run_block(c, shocks)
     return agent_engine.run_block(c, shocks)
 
 

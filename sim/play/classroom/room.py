@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from sim.engine.model import Decision, NegotiationModel
+from sim.engine.records import Proposer
 from sim.engine.shocks import draw
 from sim.play import game
 from sim.present.explain import month_label
@@ -343,7 +344,7 @@ class Session:
             if not t:
                 continue
             played = t.get("played", {})
-            proposer = t["lead"] if t["proposer"] == 2 else c.governments[t["proposer"]]
+            proposer = t["lead"] if t["proposer"] == Proposer.MEDIATOR else c.governments[t["proposer"]]
             x = int(t["package"])
             terms = game.package_label(c, x)
             w.writerow([e["month"], proposer, "propose", "propose", x, terms, _by(played.get("proposal"))])
@@ -391,7 +392,7 @@ def public_month(c: Compiled, e: dict[str, Any], by_class: set[tuple[int, str, s
                            "events": [f"{p} is now {v:g}" for p, v in e.get("events", [])], "talks": None}
     talks = e.get("talks")
     if talks:
-        proposer = talks["lead"] if talks["proposer"] == 2 else c.governments[talks["proposer"]]
+        proposer = talks["lead"] if talks["proposer"] == Proposer.MEDIATOR else c.governments[talks["proposer"]]
         x = int(talks["package"])
         signed = all(bool(a[1]) for a in talks["answers"])
         votes = {c.publics[g]: bool(ok) for g, (_p, ok, voted) in talks["votes"].items() if voted and signed}

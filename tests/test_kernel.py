@@ -1,0 +1,155 @@
+"""The engine kernel: one wiring at R = N and R = 1, agents as views of its state, the decision seam."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import sim
+from sim.engine.kernel import STATE_FIELDS, Kernel
+from sim.engine.model import NegotiationModel, run_one
+from sim.engine.records import Decision, Proposer
+from sim.engine.shocks import draw
+from sim.scenario.compile import compile_scenario
+
+RUNS = 12
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def baseline():
+    return sim.load_scenario(ROOT / "scenarios" / "baseline.yaml")
+
+
+@pytest.fixture(scope="module")
+def compiled(baseline):
+    return compile_scenario(baseline)
+
+
+def test_a_block_and_runs_one_at_a_time_hold_the_same_state_month_by_month(compiled):
+    """Every field of the state, after each month, is the same in a block of R runs and in each run alone."""
+    shocks = draw(compiled, 3, range(RUNS))
+    block = Kernel(compiled, shocks)
+    models = [NegotiationModel(compiled, shocks.run(i)) for i in range(RUNS)]
+    for _ in range(compiled.horizon):
+        block.step()
+        for i, m in enumerate(models):
+            if not m.running:
+                continue  # the block masks a run that ended: its state no longer changes
+            m.step()
+            for name in STATE_FIELDS:
+                np.testing.assert_array_equal(getattr(m.kernel.s, name)[0], getattr(block.s, name)[i], err_msg=name)
+
+
+def test_agents_are_views_of_the_kernel_state(compiled):
+    model = NegotiationModel(compiled, draw(compiled, 1, [4]).run(0))
+    for _ in range(6):
+        model.step()
+    s = model.kernel.s
+    for g, gov in enumerate(model.governments):
+        assert gov.hurt == s.hurt[0, g] and gov.drift == s.drift[0, g] and gov.casualties == s.casualties[0, g]
+        assert gov.judgement == s.judgement[0, g] and gov.precision == s.precision[0, g]
+    for g, pub in model.public_of.items():
+        assert pub.weariness == s.weariness[0, g] and pub.mood == s.mood[0, g]
+    assert model.battlefield.territory == s.territory[0] and model.battlefield.kursk == s.kursk[0]
+    logged = list(model.log[-1]["hurt"])
+    s.hurt[0, 0] = 123.0  # a view, not a copy: the agent reads the state as it is now
+    assert model.governments[0].hurt == 123.0
+    assert model.log[-1]["hurt"] == logged  # the log keeps the month's values
+
+
+def test_the_log_names_the_proposer(compiled):
+    talks = [e["talks"] for r in range(10) for e in run_one(compiled, draw(compiled, 1, [r]).run(0)).log
+             if "talks" in e]
+    assert talks and all(isinstance(t["proposer"], Proposer) for t in talks)
+    assert {t["proposer"] for t in talks} == set(Proposer)
+    assert all((t["heard"] is not None) == (t["proposer"] == Proposer.MEDIATOR) for t in talks)
+
+
+def test_a_decider_that_always_defers_changes_nothing_but_the_played_flags(compiled):
+    asked: list[Decision] = []
+
+    def defer(d: Decision) -> None:
+        asked.append(d)
+        return None
+
+    for r in range(6):
+        plain = run_one(compiled, draw(compiled, 1, [r]).run(0))
+        seen = run_one(compiled, draw(compiled, 1, [r]).run(0), decide=defer)
+        assert seen.record() == plain.record()
+        for a, b in zip(seen.log, plain.log, strict=True):
+            if "talks" in a:
+                played = a["talks"].pop("played")
+                assert not played["proposal"] and not any(played["answers"]) and not any(played["votes"].values())
+            assert a == b
+    assert {d.kind for d in asked} == {"propose", "answer", "ratify"}
+
+
+def test_a_persons_override_changes_only_their_run(compiled, baseline):
+    """Kyiv refuses every offer in a run that agrees in the batch: that run has no deal; the same run without a
+    person, and the batch's other runs, are unchanged."""
+    batch = sim.run_batch(baseline, runs=RUNS, seed=1, out=None).runs
+    agreed = batch.index[batch["outcome"] == "agreement"]
+    assert len(agreed), "the fixture needs a run that agrees"
+    r = int(batch.loc[agreed[0], "replicate"])
+
+    def refuse(d: Decision) -> bool | None:
+        return False if d.kind == "answer" and d.role == compiled.governments[0] else None
+
+    played = run_one(compiled, draw(compiled, 1, [r]).run(0), decide=refuse)
+    assert played.deal < 0
+    refused = [e["talks"] for e in played.log if "talks" in e and e["talks"]["played"]["answers"][0]]
+    assert refused and all(not t["answers"][0][1] and not t["agreed"] for t in refused)
+    alone = run_one(compiled, draw(compiled, 1, [r]).run(0))
+    assert alone.agreement_month == int(batch.loc[agreed[0], "agreement_month"])
+    again = sim.run_batch(baseline, runs=RUNS, seed=1, out=None).runs
+    assert again.equals(batch)
+
+
+def test_a_persons_proposal_is_the_package_on_the_table(compiled):
+    """The model's seam puts a person's package on the table; the answers are to that package."""
+    want = {}
+
+    def propose_last(d: Decision) -> int | None:
+        if d.kind != "propose":
+            return None
+        assert d.options is not None
+        want[d.month] = int(np.flatnonzero(d.options)[-1])
+        return want[d.month]
+
+    model = run_one(compiled, draw(compiled, 1, [5]).run(0), decide=propose_last)
+    talks = {e["month"]: e["talks"] for e in model.log if "talks" in e}
+    assert talks and set(talks) == set(want)
+    for t, entry in talks.items():
+        assert entry["package"] == want[t] and entry["played"]["proposal"]
+
+
+def test_the_seam_is_one_run_at_a_time(compiled):
+    class Never:
+        def propose(self, kernel, talks):
+            return None
+
+        def answer(self, kernel, talks, g):
+            return None
+
+        def ratify(self, kernel, talks, g):
+            return None
+
+    k = Kernel(compiled, draw(compiled, 1, range(200)))
+    with pytest.raises(ValueError, match="one run at a time"):
+        for _ in range(compiled.horizon):
+            k.step(seam=Never())
+
+
+def test_state_rows_copy_every_field(compiled):
+    k = Kernel(compiled, draw(compiled, 1, range(5)))
+    k.step()
+    sub = k.s.rows(np.array([1, 3]))
+    assert {f.name for f in dataclasses.fields(sub)} == set(STATE_FIELDS)
+    for name in STATE_FIELDS:
+        np.testing.assert_array_equal(getattr(sub, name), getattr(k.s, name)[[1, 3]])
+    sub.hurt[:] = -1.0
+    assert (k.s.hurt >= 0.0).all()
