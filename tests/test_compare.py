@@ -290,3 +290,17 @@ def test_unpaired_batches_of_different_sizes_print(tmp_path, capsys):
     assert main(["compare", str(a), str(b), "--unpaired", "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert "200 and 150 runs, unpaired" in out
+
+
+def test_compare_takes_a_scenario_as_run_batch_does_and_options_by_keyword(batches):
+    base = sim.load_scenario("scenarios/baseline.yaml")
+    got = sim.compare(base, "scenarios/eu_uk_mediation.yaml", runs=1500, seed=1, out=None)
+    assert (got.label_a, got.label_b) == ("baseline", "eu_uk_mediation")
+    want = compare_tables(*batches, paired=True, classes=sim.run_batch(base, runs=10, out=None).classes())
+    pd.testing.assert_frame_equal(got.comparison.outcomes, want.outcomes)
+    with pytest.raises(UsageError, match="a run directory, a scenario file or a Scenario"):
+        sim.compare(base, 3, out=None)
+    for call in (lambda: sim.compare(base, base, 100), lambda: sim.run_batch(base, 100),
+                 lambda: sim.run_sweep(base, {"actors.moscow.resolve": "0.5,0.9"}, "grid")):
+        with pytest.raises(TypeError, match="positional argument"):
+            call()

@@ -428,7 +428,7 @@ def _complete(job: Job, run_dir: Path, manifest: dict, finish: Finish) -> Any:
     return result
 
 
-def run_batch(scenario: Scenario | str | Path, runs: int = 1000, seed: int = 0, workers: int = 1,
+def run_batch(scenario: Scenario | str | Path, *, runs: int = 1000, seed: int = 0, workers: int = 1,
               engine: str = "vector", out: str | Path | None = "runs", block_size: int | None = None,
               progress: Progress | None = None, command: str | None = None,
               overrides: dict[str, float] | None = None, executor: cf.Executor | None = None) -> BatchResult:

@@ -34,7 +34,7 @@ from sim.engine.shocks import MAX_SEED
 from sim.errors import UsageError
 from sim.runs import store
 from sim.runs.batch import Job, Progress, check_limit, outcome_names, run_job
-from sim.runs.summary import distribution, shares, wilson
+from sim.runs.summary import distribution, levels_of, shares, wilson
 from sim.scenario.loading import load_scenario
 from sim.scenario.models import Scenario
 from sim.scenario.registry import out_of_range, parameter_slots
@@ -231,6 +231,11 @@ class SweepResult:
     _runs: pd.DataFrame | None = field(default=None, repr=False)
 
     @property
+    def wants_figures(self) -> bool:
+        """Written to a run directory and run with figures (``figures=True``, not ``--no-figures``)."""
+        return self.run_dir is not None and bool(self.manifest.get("sweep", {}).get("figures", True))
+
+    @property
     def runs(self) -> pd.DataFrame:
         if self._runs is None:
             self._runs = store.read_results(self.run_dir)
@@ -241,11 +246,10 @@ class SweepResult:
                 "sensitivity": self.sensitivity}
 
     def marginal(self, param: str) -> pd.DataFrame:
-        """Outcome probabilities (95% Wilson intervals) at each value of one parameter, pooled over the others."""
-        from sim.present.plots import (
-            levels_of,  # grouping as in the figures: values, or quantile bins
-        )
+        """Outcome probabilities (95% Wilson intervals) at each value of one parameter, pooled over the others.
 
+        Values are grouped as in the figures: each distinct value, or quantile bins when there are many.
+        """
         runs = self._runs if self._runs is not None else store.read_results(self.run_dir, columns=["point", "outcome"])
         values = self.points.set_index("point")[param]
         levels = levels_of(values.loc[runs["point"].to_numpy()].reset_index(drop=True))
@@ -273,7 +277,7 @@ class SweepResult:
         return pd.DataFrame(rows)
 
 
-def run_sweep(scenario: Scenario | str | Path, params: dict[str, Any], design: str = "grid",
+def run_sweep(scenario: Scenario | str | Path, params: dict[str, Any], *, design: str = "grid",
               points: int | None = None, runs: int = 200, seed: int = 0, workers: int = 1,
               engine: str = "vector", out: str | Path | None = "runs", block_size: int | None = None,
               progress: Progress | None = None, command: str | None = None, figures: bool = True,
@@ -281,6 +285,9 @@ def run_sweep(scenario: Scenario | str | Path, params: dict[str, Any], design: s
     """Run a sweep: ``params`` maps key paths to specs (see :func:`parse_spec`).
 
     ``executor`` runs the units on any :class:`concurrent.futures.Executor` (see :func:`sim.run_batch`).
+    This draws no figures: ``figures`` is recorded in the manifest, and
+    :func:`sim.run_sweep` (:func:`sim.present.figures.run_sweep`) draws them
+    after the run directory is unlocked.
     """
     sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
     if design not in DESIGNS:
@@ -304,22 +311,40 @@ def run_sweep(scenario: Scenario | str | Path, params: dict[str, Any], design: s
     run_dir, result, manifest = run_job(job, out, workers, progress, command, extra, executor=executor,
                                         finish=finish_sweep)
     if run_dir is None:
-        return _result(job, manifest, result, None, figures=False)
+        return _result(job, manifest, result, None)
     return result
 
 
 def finish_sweep(job: Job, run_dir: Path, manifest: dict) -> SweepResult:
-    """Write points.parquet, summary.json and the figures of a merged sweep (the caller writes the manifest)."""
+    """Write points.parquet and summary.json of a merged sweep (the caller writes the manifest).
+
+    Figures are not drawn here: this runs while the run directory is locked,
+    and drawing belongs to the presentation wing, which draws them once the
+    lock is released (:func:`sim.present.figures.draw_sweep`) and lists them
+    with :func:`record_figures`.
+    """
     table = store.read_results(run_dir, compact=True)
-    result = _result(job, manifest, table, run_dir, manifest["sweep"].get("figures", True))
+    result = _result(job, manifest, table, run_dir)
     result._runs = None  # the compact table served the summary; users get the full one on demand
     store.write_atomic(run_dir / "points.parquet", store.frame_bytes(result.points))
     store.write_json(run_dir / "summary.json", result.summary())
-    manifest["figures"] = [p.name for p in result.figures]
+    manifest.setdefault("figures", [])
     return result
 
 
-def _result(job: Job, manifest: dict, table: pd.DataFrame, run_dir: Path | None, figures: bool) -> SweepResult:
+def record_figures(result: SweepResult, paths: list[Path]) -> None:
+    """List a finished sweep's figures (drawn in its run directory) in its manifest, under the run lock."""
+    if result.run_dir is None:
+        raise UsageError("a sweep kept in memory (out=None) has no run directory to record figures in")
+    result.figures = list(paths)
+    with store.RunLock(result.run_dir, "negsim sweep (listing its figures)"):
+        manifest = store.read_manifest(result.run_dir)
+        manifest["figures"] = [p.name for p in paths]
+        store.write_json(result.run_dir / "manifest.json", manifest)
+    result.manifest["figures"] = manifest["figures"]
+
+
+def _result(job: Job, manifest: dict, table: pd.DataFrame, run_dir: Path | None) -> SweepResult:
     sw = manifest["sweep"]
     names = sw["params"]
     points = pd.DataFrame([{"point": i, **p} for i, p in enumerate(job.points)])
@@ -335,13 +360,8 @@ def _result(job: Job, manifest: dict, table: pd.DataFrame, run_dir: Path | None,
     unit = np.array(sw["unit"])
     sensitivity = sensitivity_report(sw["design"], unit, table, names, job.runs, job.scenario.model.horizon_months,
                                      job.seed)
-    result = SweepResult(job.scenario, job.seed, job.engine, sw["design"], names, points, run_dir, manifest,
-                         summaries, sensitivity, [], _runs=table)
-    if figures and run_dir is not None:
-        from sim.present.plots import sweep_figures
-
-        result.figures = sweep_figures(points, table, names, run_dir, title=f"{job.scenario.name}: {sw['design']} sweep")
-    return result
+    return SweepResult(job.scenario, job.seed, job.engine, sw["design"], names, points, run_dir, manifest,
+                       summaries, sensitivity, [], _runs=table)
 
 
 def _short(d: dict[str, Any]) -> dict[str, Any]:
