@@ -20,7 +20,14 @@ Z95 = 1.959963984540054
 
 
 def wilson(successes: int, n: int, z: float = Z95) -> tuple[float, float, float]:
-    """(p, lo, hi): proportion and its Wilson score interval."""
+    """(p, lo, hi): proportion and its Wilson score interval.
+
+    The same interval as ``scipy.stats.binomtest(successes, n).proportion_ci(method="wilson")``
+    (tests/test_compare.py checks them equal within 1e-15 over many k and n), kept
+    written out because scipy computes the exact test with it: on the 2-core
+    development machine 3 ms a call against 3 microseconds here, and a
+    50,000-point sweep summarises about 500,000 shares.
+    """
     if n == 0:
         return float("nan"), 0.0, 1.0
     p = successes / n
