@@ -16,7 +16,6 @@ import math
 from pathlib import Path
 from typing import Any
 
-
 _PLAIN = frozenset({str, int, bool, type(None)})
 
 

@@ -46,7 +46,7 @@ from sim.runs.executors import describe
 from sim.runs.summary import summarize, summary_columns
 from sim.scenario.compile import Compiled, compile_scenario
 from sim.scenario.loading import load_scenario
-from sim.scenario.models import Scenario, scenario_from_data, zero_salience
+from sim.scenario.models import Scenario, ScenarioModel, scenario_from_data, zero_salience
 from sim.scenario.registry import Slot, check_value, parameter_slots
 
 ENGINES = ("vector", "agents")
@@ -98,8 +98,13 @@ class BatchResult:
     def runs(self) -> pd.DataFrame:
         """One row per run (see :mod:`sim.engine.records` for the columns)."""
         if self._runs is None:
-            self._runs = store.read_results(self.run_dir)
+            self._runs = store.read_results(self._stored())
         return self._runs
+
+    def _stored(self) -> Path:
+        if self.run_dir is None:
+            raise StoreError("a batch kept in memory has no run directory to read")
+        return self.run_dir
 
     def classes(self) -> list[str]:
         return outcome_names(self.scenario)
@@ -110,15 +115,22 @@ class BatchResult:
             if self._runs is not None:
                 table = self._runs
             else:
-                columns = summary_columns(store.results_columns(self.run_dir))
-                table = store.read_results(self.run_dir, columns=columns, compact=True)
+                columns = summary_columns(store.results_columns(self._stored()))
+                table = store.read_results(self._stored(), columns=columns, compact=True)
             self._summary = summarize(table, self.classes())
         return self._summary
 
 
 def outcome_names(sc: Scenario) -> list[str]:
     """Outcome classes of a scenario, then the three outcomes."""
-    return [oc.name for oc in sc.model.outcome_classes] + list(OUTCOMES)
+    return [oc.name for oc in model_of(sc).outcome_classes] + list(OUTCOMES)
+
+
+def model_of(sc: Scenario) -> ScenarioModel:
+    """The checked model of a scenario (every loaded scenario has one)."""
+    if sc.model is None:
+        raise UsageError(f"{sc.path}: the scenario was not checked (it has no model)")
+    return sc.model
 
 
 def simulate_block(c: Compiled, seed: int, start: int, stop: int, engine: str = "vector") -> pd.DataFrame:
@@ -154,6 +166,7 @@ def run_point(job: Job | str, point: int, overrides: dict[str, float], start: in
         from sim.runs.executors import WORKER_JOBS
 
         job = WORKER_JOBS[job]
+    assert isinstance(job, Job)
     compiled = compile_scenario(job.scenario, overrides or None)
     frame = simulate_block(compiled, job.seed, start, stop, job.engine)
     if job.kind == "sweep":

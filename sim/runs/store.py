@@ -52,7 +52,7 @@ import tempfile
 import time
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 import pandas as pd
 import pyarrow as pa
@@ -122,7 +122,8 @@ def safe_slug(name: str, limit: int = MAX_SLUG) -> str:
     return f"{slug[: limit - 11]}-{digest}"
 
 
-def disk_full(exc: BaseException) -> bool:
+def disk_full(exc: BaseException) -> TypeGuard[OSError]:
+    """A full disk or a file size limit (``ulimit -f``)."""
     return isinstance(exc, OSError) and exc.errno in DISK_FULL
 
 
@@ -467,7 +468,7 @@ def driver_status(manifest: dict[str, Any]) -> str:
     if host is not None and host != socket.gethostname():
         return f"running on {host}?"  # cannot look at another machine's processes
     pid = manifest.get("pid")
-    if not _alive(pid):
+    if not isinstance(pid, int) or not _alive(pid):
         return "interrupted"
     started = manifest.get("pid_started")
     if started is not None and process_started(pid) not in (None, started):
