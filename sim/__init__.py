@@ -9,6 +9,9 @@ Public API::
     result.summary()   # outcome probabilities with 95% intervals, distributions
     sweep = sim.run_sweep(scenario, {"actors.moscow.resolve": "0.5,0.7,0.9"}, runs=200)
     diff = sim.compare("scenarios/baseline.yaml", "scenarios/eu_uk_mediation.yaml", runs=2000)
+    sim.draw_comparison(diff, "comparison.png")
+
+Options after the scenario (and a sweep's parameters) are keyword-only.
 """
 
 from importlib import import_module
@@ -17,24 +20,27 @@ from typing import TYPE_CHECKING, Any
 # Names are imported on first use (PEP 562), so `negsim --version` and `--help`
 # start without loading the model, numpy or pandas.
 _EXPORTS = {
-    "BatchResult": "sim.runs.batch", "resume": "sim.runs.resumption", "run_batch": "sim.runs.batch", "run_unit": "sim.runs.batch",
+    "BatchResult": "sim.runs.batch", "run_batch": "sim.runs.batch", "run_unit": "sim.runs.batch",
     "Job": "sim.runs.batch",
-    "ComparisonResult": "sim.analysis.comparison", "compare": "sim.analysis.comparison", "compare_many": "sim.analysis.comparison",
+    "ComparisonResult": "sim.analysis.comparison", "compare": "sim.analysis.comparison",
+    # these three run the job in their wing, then draw its figures once its run directory is unlocked
+    "compare_many": "sim.present.figures", "run_sweep": "sim.present.figures", "resume": "sim.present.figures",
+    "draw_comparison": "sim.present.figures",
     "compile_scenario": "sim.scenario.compile",
     "NegsimError": "sim.errors", "Problem": "sim.errors", "ScenarioError": "sim.errors",
     "StoreError": "sim.errors", "UsageError": "sim.errors",
     "Scenario": "sim.scenario.models", "load_scenario": "sim.scenario.loading",
-    "SweepResult": "sim.runs.sweep", "run_sweep": "sim.runs.sweep",
+    "SweepResult": "sim.runs.sweep",
 }
 __all__ = sorted(_EXPORTS)
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:  # pragma: no cover
-    from sim.analysis.comparison import ComparisonResult, compare, compare_many  # noqa: F401
+    from sim.analysis.comparison import ComparisonResult, compare  # noqa: F401
     from sim.errors import NegsimError, Problem, ScenarioError, StoreError, UsageError  # noqa: F401
+    from sim.present.figures import compare_many, draw_comparison, resume, run_sweep  # noqa: F401
     from sim.runs.batch import BatchResult, Job, run_batch, run_unit  # noqa: F401
-    from sim.runs.resumption import resume  # noqa: F401
-    from sim.runs.sweep import SweepResult, run_sweep  # noqa: F401
+    from sim.runs.sweep import SweepResult  # noqa: F401
     from sim.scenario.compile import compile_scenario  # noqa: F401
     from sim.scenario.loading import load_scenario  # noqa: F401
     from sim.scenario.models import Scenario  # noqa: F401

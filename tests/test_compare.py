@@ -276,6 +276,11 @@ def test_every_json_output_is_strict_json(tmp_path, capsys):
     for argv in commands:
         assert main(argv) == 0, argv
         _strict(capsys.readouterr().out)
+    # and so is every JSON file the commands wrote (one encoder: sim.jsonsafe)
+    written = list(tmp_path.glob("*/*.json"))
+    assert len(written) >= 10
+    for path in written:
+        _strict(path.read_text())
 
 
 def test_unpaired_batches_of_different_sizes_print(tmp_path, capsys):
@@ -290,3 +295,52 @@ def test_unpaired_batches_of_different_sizes_print(tmp_path, capsys):
     assert main(["compare", str(a), str(b), "--unpaired", "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert "200 and 150 runs, unpaired" in out
+
+
+def test_compare_takes_a_scenario_as_run_batch_does_and_options_by_keyword(batches):
+    base = sim.load_scenario("scenarios/baseline.yaml")
+    got = sim.compare(base, "scenarios/eu_uk_mediation.yaml", runs=1500, seed=1, out=None)
+    assert (got.label_a, got.label_b) == ("baseline", "eu_uk_mediation")
+    want = compare_tables(*batches, paired=True, classes=sim.run_batch(base, runs=10, out=None).classes())
+    pd.testing.assert_frame_equal(got.comparison.outcomes, want.outcomes)
+    with pytest.raises(UsageError, match="a run directory, a scenario file or a Scenario"):
+        sim.compare(base, 3, out=None)
+    for call in (lambda: sim.compare(base, base, 100), lambda: sim.run_batch(base, 100),
+                 lambda: sim.run_sweep(base, {"actors.moscow.resolve": "0.5,0.9"}, "grid")):
+        with pytest.raises(TypeError, match="positional argument"):
+            call()
+
+
+def test_wilson_is_scipys_wilson_interval():
+    from sim.runs.summary import wilson
+
+    for n in (1, 2, 7, 30, 1000, 2000):
+        for k in sorted({0, 1, n // 3, n // 2, n - 1, n}):
+            ci = stats.binomtest(k, n).proportion_ci(confidence_level=0.95, method="wilson")
+            p, lo, hi = wilson(k, n)
+            assert p == k / n and abs(lo - ci.low) < 1e-15 and abs(hi - ci.high) < 1e-15, (k, n)
+
+
+def test_paired_bootstrap_is_scipys_paired_bootstrap():
+    from sim.analysis.paired import bootstrap_mean
+
+    rng = np.random.default_rng(3)
+    a = rng.integers(1, 30, 700).astype(float)
+    b = a + rng.integers(-3, 5, 700)
+    res = stats.bootstrap((a, b), lambda x, y, axis=-1: np.mean(y - x, axis=axis), paired=True, vectorized=True,
+                          n_resamples=999, method="percentile", random_state=np.random.default_rng(8))
+    lo, hi, p = bootstrap_mean(b - a, 999, 8)
+    assert abs(lo - res.confidence_interval.low) < 1e-12 and abs(hi - res.confidence_interval.high) < 1e-12
+    assert p == min(1.0, 2 * (int((res.bootstrap_distribution <= 0).sum()) + 1) / 1000)
+
+
+def test_the_run_store_writes_json_with_the_one_strict_encoder(tmp_path):
+    import json
+
+    from sim.runs import store
+
+    store.write_json(tmp_path / "x.json", {"p": float("nan"), "n": np.int64(3), "v": [np.float64("inf"), 0.5]})
+    assert _strict((tmp_path / "x.json").read_text()) == {"p": None, "n": 3, "v": [None, 0.5]}
+    core = {"seed": 1, "points": [{"a": 0.1, "b": True}], "keys": {"2": "two", "x": None}, "n": 2 ** 70}
+    assert store.dumps(core, indent=None, sort_keys=True) == json.dumps(core, sort_keys=True)  # fingerprints unchanged
+    assert store.dumps({1: 0.5, None: True}, indent=None) == json.dumps({1: 0.5, None: True})

@@ -206,3 +206,38 @@ def test_local_dask_workers_keep_the_allocator_defaults(scenarios):
         assert set(ex.client.run(_malloc_env).values()) == {None}
         got = sim.run_batch(scenarios["baseline"], runs=300, seed=3, out=None, block_size=50, executor=ex)
     pd.testing.assert_frame_equal(got.runs, sim.run_batch(scenarios["baseline"], runs=300, seed=3, out=None).runs)
+
+
+# --------------------------------------------------------------------------- units and workers
+
+
+def test_a_unit_carries_only_its_point(scenarios):
+    """At the 50,000-point cap a unit's pickle stays under 64 kB, even with the job inline (not shipped once)."""
+    import pickle
+
+    from sim.runs.batch import shell, unit_call
+
+    points = [{"actors.moscow.resolve": 0.5 + i * 1e-6, "negotiation.breakdown": 0.1 + i * 1e-7} for i in range(50_000)]
+    job = Job(scenarios["baseline"], 1, 200, points=points, kind="sweep")
+    fn, args = unit_call(shell(job), job, (49_999, 0, 0, 200))
+    assert len(pickle.dumps((fn, args))) < 64_000
+    assert args[2] == points[49_999] and args[0].points == []
+    fn, args = unit_call("a-token", job, (7, 0, 0, 200))  # a local pool's worker holds the job: a few hundred bytes
+    assert len(pickle.dumps((fn, args))) < 1_000
+    # the unit computes what run_unit computes from the whole job
+    small = Job(scenarios["baseline"], 1, 60, points=points[:3], kind="sweep")
+    fn, args = unit_call(shell(small), small, (2, 0, 0, 60))
+    pd.testing.assert_frame_equal(fn(*args), run_unit(small, 2, 0, 60))
+
+
+def test_workers_do_not_need_the_callers_main_module(tmp_path):
+    """A script piped to `python -` has no file for workers to re-import; its workers must still run."""
+    script = (f"import sim\n"
+              f"r = sim.run_batch({str(ROOT / 'scenarios' / 'baseline.yaml')!r}, runs=400, seed=3, workers=2,\n"
+              f"                  block_size=50, out=None)\n"
+              f"print(len(r.runs), int((r.runs['outcome'] == 'agreement').sum()))\n")
+    done = subprocess.run([sys.executable, "-"], input=script, capture_output=True, text=True, cwd=tmp_path,
+                          timeout=180, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert done.returncode == 0, done.stderr
+    alone = sim.run_batch(ROOT / "scenarios" / "baseline.yaml", runs=400, seed=3, out=None).runs
+    assert done.stdout.split() == ["400", str(int((alone["outcome"] == "agreement").sum()))]

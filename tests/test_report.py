@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from sim.analysis.comparison import compare, compare_many
+from sim.analysis.comparison import compare
 from sim.cli import main
+from sim.present.figures import compare_many, run_sweep
 from sim.runs.batch import run_batch
-from sim.runs.sweep import run_sweep
 from sim.scenario.loading import load_scenario
 from sim.scenario.models import scenario_from_data
 

@@ -45,13 +45,28 @@ def test_sobol_needs_power_of_two():
         design_matrix("sobol", [ParamSpec("a", bounds=(0, 1))], 100, 0)
 
 
-def test_grid_sweep_common_random_numbers_and_files(tmp_path):
-    result = run_sweep(BASELINE, {"actors.moscow.resolve": "0.5,0.7,0.9", "negotiation.breakdown": "0.05,0.3"},
-                       runs=150, seed=4, out=tmp_path)
+def test_grid_sweep_common_random_numbers_and_files(tmp_path, monkeypatch):
+    import sim.present.figures as figures
+    from sim.runs import store
+
+    drawn = []
+
+    def unlocked_sweep_figures(points, runs, params, out_dir, **kw):
+        with store.RunLock(out_dir, "test"):  # fails (StoreError) if the sweep still held its lock
+            drawn.append(out_dir)
+        return real(points, runs, params, out_dir, **kw)
+
+    real = figures.sweep_figures
+    monkeypatch.setattr(figures, "sweep_figures", unlocked_sweep_figures)
+    result = sim.run_sweep(BASELINE, {"actors.moscow.resolve": "0.5,0.7,0.9", "negotiation.breakdown": "0.05,0.3"},
+                           runs=150, seed=4, out=tmp_path)
     d = result.run_dir
+    assert drawn == [d]
     names = {p.name for p in d.iterdir()}
     assert {"manifest.json", "points.parquet", "results.parquet", "summary.json"} <= names
-    assert any(n.endswith(".png") for n in names)
+    pngs = sorted(n for n in names if n.endswith(".png"))
+    assert pngs and sorted(p.name for p in result.figures) == pngs
+    assert sorted(json.loads((d / "manifest.json").read_text())["figures"]) == pngs
     points = pd.read_parquet(d / "points.parquet")
     assert len(points) == 6 and list(points.columns) == ["point", "actors.moscow.resolve", "negotiation.breakdown"]
     runs = pd.read_parquet(d / "results.parquet")
@@ -182,3 +197,10 @@ def test_noise_that_swamps_the_indices_is_said_plainly():
     assert rep["verdict"].startswith("Noise swamps the indices of p_agreement")
     x1 = rep["indices"]["x1"]
     assert x1["S1_noise_hi"] - x1["S1_noise_lo"] > 0.2  # wide: the dice decide
+
+
+def test_the_runs_wing_draws_no_figures(tmp_path):
+    """sim.runs.sweep stores results only; figures are the presentation wing's (sim.run_sweep draws them)."""
+    result = run_sweep(BASELINE, {"actors.moscow.resolve": "0.5,0.9"}, runs=40, seed=1, out=tmp_path)
+    assert result.wants_figures and not list(result.run_dir.glob("*.png")) and result.figures == []
+    assert json.loads((result.run_dir / "manifest.json").read_text())["figures"] == []

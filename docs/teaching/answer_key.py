@@ -111,7 +111,7 @@ def comparison_section(figure: Path | None) -> list[str]:
     others = [v[0] for v in VARIANTS]
     result = sim.compare_many(ROOT / BASELINE, [ROOT / o for o in others], runs=RUNS, seed=SEED, out=None)
     if figure is not None:
-        result.figure(figure)
+        sim.draw_comparison(result, figure)
     tables = [sim.run_batch(ROOT / p, runs=RUNS, seed=SEED, out=None).runs for p in (BASELINE, *others)]
     lines = ["## The variants against the baseline (paired)", "",
              f"`negsim compare {BASELINE} {' '.join(others)} --runs {RUNS} --seed {SEED}`", "",

@@ -1,6 +1,7 @@
-"""Comparing batches: a base and one or more others (run directories or scenario files), paired by replicate.
+"""Comparing batches: a base and one or more others (run directories or scenarios), paired by replicate.
 
-Scenario files are run with the same seed and replicates, so replicate r of
+Scenarios (files, or :class:`~sim.scenario.models.Scenario` objects as
+:func:`sim.run_batch` takes) are run with the same seed and replicates, so replicate r of
 every side drew the same battlefield and the same dice (common random
 numbers) and each comparison with the base is paired: much tighter than
 comparing independent samples. A run directory brings its own seed and
@@ -12,7 +13,9 @@ intervals).
 
 With ``out`` a folder, the comparison is saved in its own run directory
 (``kind: comparison``): ``manifest.json``, ``comparison.json`` (strict
-JSON), ``outcomes.csv``, ``timing.csv`` and ``comparison.png``.
+JSON), ``outcomes.csv`` and ``timing.csv``. This wing draws no figures:
+:func:`sim.compare_many` (:func:`sim.present.figures.compare_many`) adds
+``comparison.png`` and lists it with :func:`record_figures`.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from sim.jsonsafe import dumps, strict
 from sim.runs import store
 from sim.runs.batch import BatchResult, new_run_dir, outcome_names, run_batch
 from sim.scenario.loading import load_scenario
+from sim.scenario.models import Scenario, scenario_from_data
 
 DEFAULT_RUNS, DEFAULT_SEED = 2000, 0
 
@@ -55,11 +59,6 @@ class ComparisonResult:
     label_b: str
     dir_a: Path | None
     dir_b: Path | None
-
-    def figure(self, path: Path) -> Path:
-        from sim.present.plots import compare_figure
-
-        return compare_figure(self.comparison.outcomes, path, self.label_a, self.label_b)
 
     def to_dict(self) -> dict[str, Any]:
         """Strict-JSON-ready: NaN becomes None."""
@@ -93,45 +92,52 @@ class ComparisonSet:
         return pd.concat([r.comparison.timing.assign(label_b=r.label_b) for r in self.results],
                          ignore_index=True)[["label_b", *self.results[0].comparison.timing.columns]]
 
-    def figure(self, path: Path) -> Path:
-        if len(self.results) == 1:
-            return self.results[0].figure(path)
-        from sim.present.plots import compare_many_figure
-
-        return compare_many_figure(self.table(), path, self.base)
-
     def to_dict(self) -> dict[str, Any]:
         return strict({"base": self.base, "seed": self.seed, "runs": self.runs, "paired": self.paired,
                        "run_dir": self.run_dir and str(self.run_dir),
                        "comparisons": [r.to_dict() for r in self.results]})
 
 
-def _adopted(sources: list[str | Path], runs: int | None, seed: int | None) -> tuple[int, int]:
-    """Runs and seed for the scenario-file sides: given, else the first run directory's, else the defaults."""
+Source = str | Path | Scenario  # a run directory, a scenario file or a loaded scenario
+
+
+def _run_dir(source: Source) -> Path | None:
+    """The run directory a side names, or None for a scenario (file or loaded)."""
+    if isinstance(source, Scenario):
+        return None
+    if not isinstance(source, str | Path):
+        raise UsageError(f"a side of a comparison is a run directory, a scenario file or a Scenario "
+                         f"(got {type(source).__name__})")
+    path = Path(source)
+    return path if path.is_dir() else None
+
+
+def _adopted(sources: list[Source], runs: int | None, seed: int | None) -> tuple[int, int]:
+    """Runs and seed for the scenario sides: given, else the first run directory's, else the defaults."""
     for source in sources:
-        if Path(source).is_dir():
-            m = store.read_manifest(source)
+        if (path := _run_dir(source)) is not None:
+            m = store.read_manifest(path)
             runs = int(m.get("runs", DEFAULT_RUNS)) if runs is None else runs
             seed = int(m.get("seed", DEFAULT_SEED)) if seed is None else seed
             break
     return (DEFAULT_RUNS if runs is None else runs), (DEFAULT_SEED if seed is None else seed)
 
 
-def _check_run_dirs(sources: list[str | Path], runs: int, seed: int) -> None:
+def _check_run_dirs(sources: list[Source], runs: int, seed: int) -> None:
     """Before running anything: every run directory must have the seed and runs the others will use."""
     for source in sources:
-        if Path(source).is_dir():
-            m = store.read_manifest(source)
+        if (path := _run_dir(source)) is not None:
+            m = store.read_manifest(path)
             if (m.get("seed"), m.get("runs")) != (seed, runs):
                 raise UsageError(f"cannot pair {source} (seed {m.get('seed')}, {m.get('runs')} runs) with seed {seed} "
                                  f"and {runs} runs: leave out --seed and --runs to adopt the run directory's, "
                                  "or use --unpaired to compare independent samples (wider intervals)")
 
 
-def _side(source: str | Path, runs: int, seed: int, workers: int, out: str | Path | None,
+def _side(source: Source, runs: int, seed: int, workers: int, out: str | Path | None,
           executor: Any = None) -> Side:
-    path = Path(source)
-    if path.is_dir():
+    path = _run_dir(source)
+    if path is not None:
         manifest = store.read_manifest(path)
         if manifest.get("kind") != "batch" or manifest.get("status") != "complete":
             raise UsageError(f"{path}: not a complete batch (kind {manifest.get('kind')}, status {manifest.get('status')})")
@@ -139,14 +145,13 @@ def _side(source: str | Path, runs: int, seed: int, workers: int, out: str | Pat
         if not store.results_intact(path, manifest):
             raise StoreError(f"{path}/results.parquet: missing or damaged (it does not match the checksum in manifest.json)")
         table = store.read_results(path)
-        from sim.scenario.models import scenario_from_data
-
         sc = scenario_from_data(manifest["scenario"]["data"], manifest["scenario"]["path"], manifest["scenario"]["text"])
         return Side(table, int(manifest["seed"]), manifest["scenario"]["name"], path, outcome_names(sc), str(source))
-    sc = load_scenario(path)
+    sc = source if isinstance(source, Scenario) else load_scenario(source)
+    label = str(sc.path) if isinstance(source, Scenario) else str(source)
     result: BatchResult = run_batch(sc, runs=runs, seed=seed, workers=workers, out=out,
-                                    command=f"negsim compare (side {path})", executor=executor)
-    return Side(result.runs, seed, sc.name, result.run_dir, result.classes(), str(source))
+                                    command=f"negsim compare (side {label})", executor=executor)
+    return Side(result.runs, seed, sc.name, result.run_dir, result.classes(), label)
 
 
 def _pair(a: Side, b: Side, paired: bool) -> ComparisonResult:
@@ -162,15 +167,15 @@ def _pair(a: Side, b: Side, paired: bool) -> ComparisonResult:
     return ComparisonResult(comparison, a.label, b.label, a.run_dir, b.run_dir)
 
 
-def compare(a: str | Path, b: str | Path, *, runs: int | None = None, seed: int | None = None,
+def compare(a: Source, b: Source, *, runs: int | None = None, seed: int | None = None,
             workers: int = 1, out: str | Path | None = "runs", paired: bool = True,
             executor: Any = None) -> ComparisonResult:
-    """Compare A and B (each a run directory or a scenario file); see the module docstring."""
+    """Compare A and B (each a run directory, a scenario file or a :class:`Scenario`); see the module docstring."""
     return compare_many(a, [b], runs=runs, seed=seed, workers=workers, out=out, paired=paired,
                         executor=executor, save=False).results[0]
 
 
-def compare_many(base: str | Path, others: list[str | Path], *, runs: int | None = None,
+def compare_many(base: Source, others: list[Source], *, runs: int | None = None,
                  seed: int | None = None, workers: int = 1, out: str | Path | None = "runs",
                  paired: bool = True, executor: Any = None, save: bool = True) -> ComparisonSet:
     """Compare each of ``others`` with ``base``; saved in a run directory under ``out`` when ``save``."""
@@ -193,14 +198,24 @@ def _save(result: ComparisonSet, out: Path, started: str) -> None:
     result.run_dir = run_dir
     result.table().to_csv(run_dir / "outcomes.csv", index=False)
     result.timing().to_csv(run_dir / "timing.csv", index=False)
-    result.figures = [result.figure(run_dir / "comparison.png")]
     store.write_atomic(run_dir / "comparison.json", dumps(result.to_dict()) + "\n")
     manifest = {"format": store.FORMAT, "kind": "comparison", "status": "complete",
                 "scenario": {"name": result.base}, "seed": result.seed, "runs": result.runs,
                 "paired": result.paired, "points": [],
                 "sides": [{"label": result.results[0].label_a, "run_dir": result.results[0].dir_a}]
                 + [{"label": r.label_b, "run_dir": r.dir_b} for r in result.results],
-                "files": ["comparison.json", "outcomes.csv", "timing.csv", "comparison.png"],
+                "files": ["comparison.json", "outcomes.csv", "timing.csv"],
                 "versions": store.versions(), "code_version": store.code_version(),
                 "timing": {"started": started, "finished": time.strftime("%Y-%m-%dT%H:%M:%S")}}
     store.write_atomic(run_dir / "manifest.json", dumps(manifest) + "\n")
+
+
+def record_figures(result: ComparisonSet, paths: list[Path]) -> None:
+    """List the figures drawn in a saved comparison's run directory among its files."""
+    if result.run_dir is None:
+        raise UsageError("a comparison that was not saved (out=None) has no run directory to record figures in")
+    result.figures = list(paths)
+    manifest = store.read_manifest(result.run_dir)
+    manifest["files"] = [*[f for f in manifest.get("files", []) if f not in {p.name for p in paths}],
+                         *[p.name for p in paths]]
+    store.write_atomic(result.run_dir / "manifest.json", dumps(manifest) + "\n")

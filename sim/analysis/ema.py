@@ -101,7 +101,7 @@ def model(scenario: Scenario | str | Path, uncertainties: dict[str, Any], outcom
         if o not in known:
             raise UsageError(f"unknown outcome {o!r}; known: {', '.join(dict.fromkeys(known))}")
     m = ema.Model(name or _identifier(sc.name), function=NegsimFunction(sc, list(outcomes), runs, seed, engine))
-    m.uncertainties = [ema.RealParameter(s.path, *s.bounds) for s in specs]
+    m.uncertainties = [ema.RealParameter(s.path, s.low, s.high) for s in specs]
     m.outcomes = [ema.ScalarOutcome(o) for o in outcomes]
     return m
 

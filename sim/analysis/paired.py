@@ -30,8 +30,8 @@ Timing (``Comparison.timing``): ``agreement_month`` and ``talks_month``.
 
 - Paired: over the replicates where both A and B have a value, the mean of
   the paired differences B - A, a paired bootstrap percentile interval
-  (Efron & Tibshirani 1993, ch. 13; replicate pairs resampled with
-  ``np.random.default_rng(seed)``) and a bootstrap p-value: twice the share
+  (Efron & Tibshirani 1993, ch. 13; replicate pairs resampled by
+  ``scipy.stats.bootstrap`` with ``np.random.default_rng(seed)``) and a bootstrap p-value: twice the share
   of resampled means on the other side of 0 (ties at 0 count as the other
   side), with the usual ``(k + 1) / (B + 1)`` correction so that it is never
   0 (Davison & Hinkley 1997, eq. 4.11), capped at 1.
@@ -270,17 +270,29 @@ def _months(t: pd.DataFrame, column: str) -> np.ndarray:
 
 
 def bootstrap_mean(d: np.ndarray, resamples: int, seed: int) -> tuple[float, float, float]:
-    """(lo, hi, p): percentile interval of the mean of ``d`` and a two-sided bootstrap p-value."""
-    n = len(d)
-    rng = np.random.default_rng(seed)
-    means = np.empty(resamples)
-    step = max(1, _BOOT_CELLS // max(n, 1))
-    for start in range(0, resamples, step):
-        stop = min(start + step, resamples)
-        idx = rng.integers(0, n, size=(stop - start, n))
-        means[start:stop] = d[idx].mean(axis=1)
+    """(lo, hi, p): percentile interval of the mean of ``d`` and a two-sided bootstrap p-value.
+
+    ``scipy.stats.bootstrap`` resamples the replicate pairs. It is given the
+    differences B - A rather than both columns with ``paired=True``: resampling
+    pairs is resampling their differences, the two draw the same indices and
+    give the same interval (to the last bit, checked by the tests), and on the
+    2-core development machine the two-column form took 196 ms for 2,000 pairs
+    and 2,000 resamples, the differences 98 ms (the hand-written loop this
+    replaced: 78 ms). The p-value is read from the bootstrap distribution.
+    Data with no spread (every difference the same; or one pair) has no
+    resampling to do: its interval is that value.
+    """
+    if len(d) == 0:
+        raise ValueError("no pairs to resample")
+    mean = float(d.mean())
+    if np.ptp(d) == 0:
+        means = np.full(resamples, mean)
+    else:
+        res = stats.bootstrap((d,), np.mean, vectorized=True, n_resamples=resamples, method="percentile",
+                              confidence_level=0.95, batch=max(1, _BOOT_CELLS // len(d)),
+                              random_state=np.random.default_rng(seed))
+        means = res.bootstrap_distribution
     lo, hi = np.quantile(means, [0.025, 0.975])
-    mean = d.mean()
     if mean == 0:
         return float(lo), float(hi), 1.0
     other = int((means <= 0).sum()) if mean > 0 else int((means >= 0).sum())

@@ -524,6 +524,7 @@ def print_summary(out: Console, name: str, s: dict, run_dir: Any, seed: int, eng
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
+    from sim.present.figures import draw_sweep
     from sim.runs.sweep import parse_param_args, run_sweep
     from sim.scenario.loading import load_scenario
     from sim.scenario.registry import parameter_slots
@@ -547,6 +548,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         result = run_sweep(sc, params, design=design, points=points, runs=runs, seed=seed, workers=args.workers,
                            engine=args.engine, out=args.out, block_size=args.block_size, progress=progress,
                            command=_command(), figures=not args.no_figures, executor=executor)
+    draw_sweep(result)  # after the run directory is unlocked
     if args.json:
         _emit_json({"run_dir": str(result.run_dir), **result.summary(),
                     "figures": [str(p) for p in result.figures]})
@@ -616,13 +618,13 @@ def print_sweep(out: Console, result: Any, limit: int = 20) -> None:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from sim.analysis.comparison import compare_many
+    from sim.present.figures import compare_many, draw_comparison
 
     with _executor(args) as executor:
         result = compare_many(args.base, args.others, runs=args.runs, seed=args.seed, workers=args.workers,
                               out=args.out, paired=not args.unpaired, executor=executor)
     if args.figure:
-        result.figure(Path(args.figure))
+        draw_comparison(result, Path(args.figure))
     if args.json:
         _emit_json(result.to_dict())
         return 0
@@ -708,10 +710,14 @@ def _num(x: float, sign: str = "") -> str:
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
+    from sim.present.figures import draw_sweep
     from sim.runs.resumption import resume
+    from sim.runs.sweep import SweepResult
 
     with _executor(args) as executor, _progress(_show(args), f"resuming {args.run_dir}") as progress:
         result = resume(args.run_dir, workers=args.workers, progress=progress, executor=executor)
+    if isinstance(result, SweepResult):
+        draw_sweep(result)  # after the run directory is unlocked
     err = console(stderr=True, soft_wrap=True)
     last = (result.manifest.get("resumed") or [{}])[-1]
     for note in last.get("rejected", []) if isinstance(last, dict) else []:

@@ -17,8 +17,8 @@ and replicate, the columns of :mod:`sim.engine.records` plus ``point``) and draw
 - ``terms.png``: the agreed option of each issue, per value of the first
   parameter.
 
-A parameter with more than :data:`MAX_LEVELS` distinct values (a sampled
-design) is cut into about :data:`BINS` quantile bins, shown at their centres.
+A parameter with more than :data:`~sim.runs.summary.MAX_LEVELS` distinct values (a sampled
+design) is cut into about :data:`~sim.runs.summary.BINS` quantile bins (see :func:`~sim.runs.summary.levels_of`), shown at their centres.
 
 :func:`compare_figure` draws the paired differences of two scenarios.
 
@@ -34,7 +34,6 @@ import hashlib
 import os
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -47,10 +46,8 @@ from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from sim.engine.records import OUTCOMES
 from sim.errors import UsageError
-from sim.runs.summary import wilson
+from sim.runs.summary import BINS, MAX_LEVELS, Levels, levels_of, wilson  # noqa: F401 - levels_of is part of this module's interface
 
-MAX_LEVELS = 12  # more distinct values than this: quantile bins
-BINS = 8
 SIZE = (7.0, 4.5)
 DPI = 120
 STYLE = {  # colour and marker per outcome (colour-blind safe: Okabe-Ito)
@@ -74,68 +71,6 @@ def safe_name(text: str, limit: int = MAX_NAME) -> str:
     if len(name) <= limit:
         return name
     return f"{name[: limit - 11]}-{hashlib.sha256(text.encode()).hexdigest()[:10]}"
-
-
-# --------------------------------------------------------------------------- levels
-
-
-@dataclass
-class Levels:
-    """The values of one parameter as plotting levels.
-
-    ``code`` gives each run its level (-1: no value); level ``i`` sits at
-    ``x[i]`` on a numeric axis and is called ``labels[i]`` on a categorical
-    one.
-    """
-
-    code: np.ndarray
-    x: np.ndarray
-    labels: list[str]
-    binned: bool
-    numeric: bool
-
-    def __len__(self) -> int:
-        return len(self.labels)
-
-
-def _fmt(v: float) -> str:
-    return f"{v:.3g}"
-
-
-def levels_of(values: pd.Series, max_levels: int = MAX_LEVELS, bins: int = BINS) -> Levels:
-    """Levels of a parameter: its distinct values, or quantile bins when there are many."""
-    numeric = pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
-    if not numeric:
-        cat = pd.Categorical(values.astype("string"))
-        return Levels(np.asarray(cat.codes, dtype=int), np.arange(len(cat.categories), dtype=float),
-                      [str(c) for c in cat.categories], False, False)
-    v = values.astype(float).to_numpy()
-    distinct = np.unique(v[~np.isnan(v)])
-    if len(distinct) <= max_levels:
-        code = np.searchsorted(distinct, v)
-        code[np.isnan(v)] = -1
-        return Levels(code, distinct, _short_numbers(distinct), False, True)
-    # quantile bins over the distinct design values, so every point weighs the same
-    edges = np.unique(np.quantile(distinct, np.linspace(0, 1, bins + 1)))
-    code = np.clip(np.searchsorted(edges, v, side="right") - 1, 0, len(edges) - 2)
-    code[np.isnan(v)] = -1
-    centres = (edges[:-1] + edges[1:]) / 2
-    text = _short_numbers(edges)
-    labels = [f"{lo}–{hi}" for lo, hi in zip(text[:-1], text[1:], strict=True)]
-    return Levels(code, centres, labels, True, True)
-
-
-def _short_numbers(values: np.ndarray) -> list[str]:
-    """Plain decimals with the fewest places that keep the values apart and close (within 0.5%)."""
-    v = np.asarray(values, dtype=float)
-    if not len(v):
-        return []
-    scale = max(float(np.ptp(v)), float(np.max(np.abs(v))))
-    for d in range(7):
-        r = np.round(v, d)
-        if len(np.unique(r)) == len(np.unique(v)) and np.max(np.abs(r - v)) <= 0.005 * scale:
-            return [np.format_float_positional(x, precision=d, trim="-") for x in r]
-    return [_fmt(x) for x in v]
 
 
 def _axis_label(param: str, lv: Levels, centres: bool = False) -> str:

@@ -547,7 +547,9 @@ def what_changed(sources: list[Source], folder: Path, paired: bool | None) -> tu
     first = base.manifest
     combined = ComparisonSet(base.label, results, int(first.get("seed", 0)), int(first.get("runs", 0)),
                              all(r.comparison.paired for r in results))
-    figure = combined.figure(folder / "comparison.png")
+    from sim.present.figures import draw_comparison
+
+    figure = draw_comparison(combined, folder / "comparison.png")
     parts.insert(0, para("Changes are the other batch minus the baseline, in percentage points of probability "
                          "(months for timing), with 95% intervals; a change in bold has an interval that "
                          "excludes 0. A is the baseline, B the other batch."))

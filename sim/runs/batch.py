@@ -26,9 +26,10 @@ import socket
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -45,12 +46,13 @@ from sim.runs.executors import describe
 from sim.runs.summary import summarize, summary_columns
 from sim.scenario.compile import Compiled, compile_scenario
 from sim.scenario.loading import load_scenario
-from sim.scenario.models import Scenario, scenario_from_data, zero_salience
+from sim.scenario.models import Scenario, ScenarioModel, scenario_from_data, zero_salience
 from sim.scenario.registry import Slot, check_value, parameter_slots
 
 ENGINES = ("vector", "agents")
 BLOCK = {"vector": 5000, "agents": 25}
 Progress = Callable[[int, int], None]
+Unit = tuple[int, int, int, int]  # (point, block, first replicate, end replicate)
 
 
 @dataclass
@@ -69,7 +71,7 @@ class Job:
     def size(self) -> int:
         return self.block_size or BLOCK[self.engine]
 
-    def units(self) -> list[tuple[int, int, int, int]]:
+    def units(self) -> list[Unit]:
         """(point, block, first replicate, end replicate) of every unit, in result order."""
         blocks = [(b, s, min(s + self.size, self.runs)) for b, s in enumerate(range(0, self.runs, self.size))]
         return [(p, b, s, e) for p in range(len(self.points)) for b, s, e in blocks]
@@ -96,8 +98,13 @@ class BatchResult:
     def runs(self) -> pd.DataFrame:
         """One row per run (see :mod:`sim.engine.records` for the columns)."""
         if self._runs is None:
-            self._runs = store.read_results(self.run_dir)
+            self._runs = store.read_results(self._stored())
         return self._runs
+
+    def _stored(self) -> Path:
+        if self.run_dir is None:
+            raise StoreError("a batch kept in memory has no run directory to read")
+        return self.run_dir
 
     def classes(self) -> list[str]:
         return outcome_names(self.scenario)
@@ -108,15 +115,22 @@ class BatchResult:
             if self._runs is not None:
                 table = self._runs
             else:
-                columns = summary_columns(store.results_columns(self.run_dir))
-                table = store.read_results(self.run_dir, columns=columns, compact=True)
+                columns = summary_columns(store.results_columns(self._stored()))
+                table = store.read_results(self._stored(), columns=columns, compact=True)
             self._summary = summarize(table, self.classes())
         return self._summary
 
 
 def outcome_names(sc: Scenario) -> list[str]:
     """Outcome classes of a scenario, then the three outcomes."""
-    return [oc.name for oc in sc.model.outcome_classes] + list(OUTCOMES)
+    return [oc.name for oc in model_of(sc).outcome_classes] + list(OUTCOMES)
+
+
+def model_of(sc: Scenario) -> ScenarioModel:
+    """The checked model of a scenario (every loaded scenario has one)."""
+    if sc.model is None:
+        raise UsageError(f"{sc.path}: the scenario was not checked (it has no model)")
+    return sc.model
 
 
 def simulate_block(c: Compiled, seed: int, start: int, stop: int, engine: str = "vector") -> pd.DataFrame:
@@ -136,16 +150,63 @@ def run_unit(job: Job, point: int, start: int, stop: int) -> pd.DataFrame:
     A pure function of its arguments: it compiles the point (about a
     millisecond) and runs the block, and keeps nothing between calls, so any
     number of jobs can run at once in threads, processes or cluster workers
-    without seeing each other. This is what executors are handed.
+    without seeing each other.
     """
-    compiled = compile_scenario(job.scenario, job.points[point] or None)
+    return run_point(job, point, job.points[point], start, stop)
+
+
+def run_point(job: Job | str, point: int, overrides: dict[str, float], start: int, stop: int) -> pd.DataFrame:
+    """What executors are handed: :func:`run_unit` with the point's overrides given, not looked up.
+
+    ``job`` is the job (its list of points is not needed) or, in a local
+    pool's worker, the token of the job the worker was handed when it
+    started (see :func:`ship`).
+    """
+    if isinstance(job, str):
+        from sim.runs.executors import WORKER_JOBS
+
+        job = WORKER_JOBS[job]
+    assert isinstance(job, Job)
+    compiled = compile_scenario(job.scenario, overrides or None)
     frame = simulate_block(compiled, job.seed, start, stop, job.engine)
     if job.kind == "sweep":
         frame.insert(0, "point", point)
     return frame
 
 
-def execute(job: Job, todo: list[tuple[int, int, int, int]], workers: int,
+def unit_call(ref: Any, job: Job, unit: Unit) -> tuple[Callable[..., pd.DataFrame], tuple[Any, ...]]:
+    """The function and arguments an executor gets for one unit: the job's reference and that unit's point only."""
+    p, _b, start, stop = unit
+    return run_point, (ref, p, job.points[p], start, stop)
+
+
+def shell(job: Job) -> Job:
+    """The job without its list of points: what a worker keeps (each unit brings its own point)."""
+    return replace(job, points=[])
+
+
+@contextmanager
+def ship(job: Job, executor: cf.Executor) -> Iterator[Any]:
+    """Send the job to the executor's workers once; yield the reference its units carry.
+
+    On Dask (our executor or a client's ``get_executor()``), the job is
+    scattered to every worker (``broadcast=True``) and a unit carries the
+    future, which the worker resolves to its own copy. A thread pool shares
+    the job in memory. Any other executor gets the job without its points in
+    each unit: a unit's size does not grow with the number of points.
+    """
+    client = getattr(executor, "client", None) or getattr(executor, "_client", None)
+    if client is None or not callable(getattr(client, "scatter", None)):
+        yield shell(job)
+        return
+    future = client.scatter(shell(job), broadcast=True, hash=False)
+    try:
+        yield future
+    finally:
+        future.release()
+
+
+def execute(job: Job, todo: list[Unit], workers: int,
             on_unit: Callable[[int, int, pd.DataFrame], None], executor: cf.Executor | None = None) -> None:
     """Run the units and hand each result to ``on_unit`` as it arrives.
 
@@ -155,7 +216,8 @@ def execute(job: Job, todo: list[tuple[int, int, int, int]], workers: int,
     process pool for this call, and 1 runs the units here.
     """
     if executor is not None:
-        _drain(job, todo, executor, _capacity(executor, workers), on_unit)
+        with ship(job, executor) as ref:
+            _drain(job, ref, todo, executor, _capacity(executor, workers), on_unit)
         return
     if workers <= 1 or len(todo) <= 1:
         for p, b, start, stop in todo:
@@ -163,9 +225,10 @@ def execute(job: Job, todo: list[tuple[int, int, int, int]], workers: int,
         return
     from sim.runs.executors import local_pool
 
-    pool = local_pool(workers)
+    token = uuid.uuid4().hex
+    pool = local_pool(workers, (token, shell(job)))
     try:
-        _drain(job, todo, pool, workers, on_unit)
+        _drain(job, token, todo, pool, workers, on_unit)
     except BaseException:
         # Cancel the queued units and let the running ones end (at most one block per worker):
         # killing a worker could cut a result in the middle of its message and leave the pool's
@@ -181,7 +244,7 @@ def _capacity(executor: cf.Executor, workers: int) -> int:
     return max(int(size or workers), 1)
 
 
-def _drain(job: Job, todo: list[tuple[int, int, int, int]], executor: cf.Executor, capacity: int,
+def _drain(job: Job, ref: Any, todo: list[Unit], executor: cf.Executor, capacity: int,
            on_unit: Callable[[int, int, pd.DataFrame], None]) -> None:
     """Keep two units per worker in flight, so results are released as they are written.
 
@@ -193,8 +256,8 @@ def _drain(job: Job, todo: list[tuple[int, int, int, int]], executor: cf.Executo
 
     def fill() -> None:
         while len(pending) < 2 * capacity and (unit := next(queue, None)) is not None:
-            p, b, start, stop = unit
-            pending[executor.submit(run_unit, job, p, start, stop)] = (p, b)
+            fn, args = unit_call(ref, job, unit)
+            pending[executor.submit(fn, *args)] = (unit[0], unit[1])
 
     with _deferred_stops() as stop_requested:
         try:
@@ -378,7 +441,7 @@ def _complete(job: Job, run_dir: Path, manifest: dict, finish: Finish) -> Any:
     return result
 
 
-def run_batch(scenario: Scenario | str | Path, runs: int = 1000, seed: int = 0, workers: int = 1,
+def run_batch(scenario: Scenario | str | Path, *, runs: int = 1000, seed: int = 0, workers: int = 1,
               engine: str = "vector", out: str | Path | None = "runs", block_size: int | None = None,
               progress: Progress | None = None, command: str | None = None,
               overrides: dict[str, float] | None = None, executor: cf.Executor | None = None) -> BatchResult:

@@ -11,10 +11,10 @@ import concurrent.futures as cf
 from pathlib import Path
 from typing import Any
 
-from sim.runs.batch import Progress, finish_batch, resume_job
+from sim.runs.batch import Finish, Progress, finish_batch, resume_job
 from sim.runs.sweep import finish_sweep
 
-FINISHERS = {"batch": finish_batch, "sweep": finish_sweep}
+FINISHERS: dict[str, Finish] = {"batch": finish_batch, "sweep": finish_sweep}
 
 
 def resume(run_dir: str | Path, workers: int = 1, progress: Progress | None = None,

@@ -50,17 +50,16 @@ import stat
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from sim.errors import DiskFull, StoreError, UsageError, clean_text
+from sim.errors import StoreError, UsageError, clean_text
+from sim.jsonsafe import dumps
 
 FORMAT = 2
 READABLE_FORMATS = (1, 2)  # format 1 (no part checksums) is read when complete, never resumed
@@ -98,15 +97,8 @@ def discard_run_dir(run_dir: Path) -> None:
 
 
 def write_json(path: Path, obj: Any) -> None:
-    write_atomic(path, json.dumps(obj, indent=2, default=_jsonable) + "\n")
-
-
-def _jsonable(x: Any) -> Any:
-    if hasattr(x, "item"):
-        return x.item()
-    if isinstance(x, Path):
-        return str(x)
-    raise TypeError(f"not JSON serialisable: {type(x).__name__}")
+    """``obj`` as strict JSON (NaN as null: :func:`sim.jsonsafe.dumps`), written atomically."""
+    write_atomic(path, dumps(obj) + "\n")
 
 
 def sha256_bytes(data: bytes) -> str:
@@ -130,7 +122,8 @@ def safe_slug(name: str, limit: int = MAX_SLUG) -> str:
     return f"{slug[: limit - 11]}-{digest}"
 
 
-def disk_full(exc: BaseException) -> bool:
+def disk_full(exc: BaseException) -> TypeGuard[OSError]:
+    """A full disk or a file size limit (``ulimit -f``)."""
     return isinstance(exc, OSError) and exc.errno in DISK_FULL
 
 
@@ -258,7 +251,7 @@ def job_fingerprint(manifest: dict[str, Any]) -> str:
     core = {k: manifest[k] for k in JOB_KEYS} | {
         "block_size": manifest["units"]["block_size"], "scenario_sha256": sc["sha256"], "scenario": sc["data"],
         "sweep": manifest.get("sweep")}
-    return sha256_bytes(json.dumps(core, sort_keys=True, default=_jsonable).encode())
+    return sha256_bytes(dumps(core, indent=None, sort_keys=True).encode())
 
 
 def check_manifest(run_dir: Path, manifest: dict[str, Any]) -> None:
@@ -299,7 +292,7 @@ def write_part(run_dir: Path, unit: tuple[int, int, int, int], frame: pd.DataFra
               "sha256": sha256_bytes(data), "job": job_sha256}
     # Not synced: a line lost to a power cut only means its part is run again (it cannot verify).
     with open(run_dir / "parts" / JOURNAL, "a", encoding="utf-8") as fh:
-        fh.write(json.dumps(record, sort_keys=True) + "\n")
+        fh.write(dumps(record, indent=None, sort_keys=True) + "\n")
 
 
 def read_journal(run_dir: Path) -> dict[tuple[int, int], dict[str, Any]]:
@@ -336,7 +329,7 @@ def verified_parts(run_dir: Path, units: list[tuple[int, int, int, int]], job_sh
         else:
             rejected.append(f"{path.name}: {why}; run again")
     if done or rejected:  # rewrite the journal clean: only the records still valid
-        lines = [json.dumps(journal[k], sort_keys=True) + "\n" for k in sorted(done)]
+        lines = [dumps(journal[k], indent=None, sort_keys=True) + "\n" for k in sorted(done)]
         write_atomic(run_dir / "parts" / JOURNAL, "".join(lines))
     return done, rejected
 
@@ -475,7 +468,7 @@ def driver_status(manifest: dict[str, Any]) -> str:
     if host is not None and host != socket.gethostname():
         return f"running on {host}?"  # cannot look at another machine's processes
     pid = manifest.get("pid")
-    if not _alive(pid):
+    if not isinstance(pid, int) or not _alive(pid):
         return "interrupted"
     started = manifest.get("pid_started")
     if started is not None and process_started(pid) not in (None, started):
@@ -573,15 +566,3 @@ def read_results(run_dir: str | Path, columns: list[str] | None = None, compact:
         return table.to_pandas(ignore_metadata=True)
     except (pa.ArrowInvalid, OSError) as exc:
         raise StoreError(f"{path}: unreadable results ({exc})") from None
-
-
-@contextmanager
-def reported_disk_full(run_dir: Path | None) -> Iterator[None]:
-    """Turn a full disk (or a file size limit) into :class:`DiskFull` naming the run directory."""
-    try:
-        yield
-    except OSError as exc:
-        if not disk_full(exc):
-            raise
-        hint = f"; free some space, then run: negsim resume {run_dir}" if run_dir is not None else ""
-        raise DiskFull(f"{exc.strerror or 'disk full'} while writing {exc.filename or run_dir}{hint}") from None

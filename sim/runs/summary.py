@@ -8,6 +8,7 @@ approximation does not.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -19,7 +20,14 @@ Z95 = 1.959963984540054
 
 
 def wilson(successes: int, n: int, z: float = Z95) -> tuple[float, float, float]:
-    """(p, lo, hi): proportion and its Wilson score interval."""
+    """(p, lo, hi): proportion and its Wilson score interval.
+
+    The same interval as ``scipy.stats.binomtest(successes, n).proportion_ci(method="wilson")``
+    (tests/test_compare.py checks them equal within 1e-15 over many k and n), kept
+    written out because scipy computes the exact test with it: on the 2-core
+    development machine 3 ms a call against 3 microseconds here, and a
+    50,000-point sweep summarises about 500,000 shares.
+    """
     if n == 0:
         return float("nan"), 0.0, 1.0
     p = successes / n
@@ -91,3 +99,64 @@ def summarize(runs: pd.DataFrame, classes: list[str] | None = None) -> dict[str,
         out["land_km2"] = numeric(agreed["land_km2"])
     out["casualties"] = {c.removeprefix("casualties_"): numeric(runs[c]) for c in runs.columns if c.startswith("casualties_")}
     return out
+
+
+# --------------------------------------------------------------------------- levels of a swept parameter
+
+MAX_LEVELS = 12  # more distinct values than this: quantile bins
+BINS = 8
+
+
+@dataclass
+class Levels:
+    """The values of one parameter as plotting levels.
+
+    ``code`` gives each run its level (-1: no value); level ``i`` sits at
+    ``x[i]`` on a numeric axis and is called ``labels[i]`` on a categorical
+    one.
+    """
+
+    code: np.ndarray
+    x: np.ndarray
+    labels: list[str]
+    binned: bool
+    numeric: bool
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+
+def levels_of(values: pd.Series, max_levels: int = MAX_LEVELS, bins: int = BINS) -> Levels:
+    """Levels of a parameter: its distinct values, or quantile bins when there are many."""
+    numeric = pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
+    if not numeric:
+        cat = pd.Categorical(values.astype("string"))
+        return Levels(np.asarray(cat.codes, dtype=int), np.arange(len(cat.categories), dtype=float),
+                      [str(c) for c in cat.categories], False, False)
+    v = values.astype(float).to_numpy()
+    distinct = np.unique(v[~np.isnan(v)])
+    if len(distinct) <= max_levels:
+        code = np.searchsorted(distinct, v)
+        code[np.isnan(v)] = -1
+        return Levels(code, distinct, _short_numbers(distinct), False, True)
+    # quantile bins over the distinct design values, so every point weighs the same
+    edges = np.unique(np.quantile(distinct, np.linspace(0, 1, bins + 1)))
+    code = np.clip(np.searchsorted(edges, v, side="right") - 1, 0, len(edges) - 2)
+    code[np.isnan(v)] = -1
+    centres = (edges[:-1] + edges[1:]) / 2
+    text = _short_numbers(edges)
+    labels = [f"{lo}–{hi}" for lo, hi in zip(text[:-1], text[1:], strict=True)]
+    return Levels(code, centres, labels, True, True)
+
+
+def _short_numbers(values: np.ndarray) -> list[str]:
+    """Plain decimals with the fewest places that keep the values apart and close (within 0.5%)."""
+    v = np.asarray(values, dtype=float)
+    if not len(v):
+        return []
+    scale = max(float(np.ptp(v)), float(np.max(np.abs(v))))
+    for d in range(7):
+        r = np.round(v, d)
+        if len(np.unique(r)) == len(np.unique(v)) and np.max(np.abs(r - v)) <= 0.005 * scale:
+            return [np.format_float_positional(x, precision=d, trim="-") for x in r]
+    return [f"{x:.3g}" for x in v]

@@ -31,10 +31,10 @@ import pandas as pd
 
 from sim.engine.records import OUTCOMES
 from sim.engine.shocks import MAX_SEED
-from sim.errors import UsageError
+from sim.errors import StoreError, UsageError
 from sim.runs import store
-from sim.runs.batch import Job, Progress, check_limit, outcome_names, run_job
-from sim.runs.summary import distribution, shares, wilson
+from sim.runs.batch import Job, Progress, check_limit, model_of, outcome_names, run_job
+from sim.runs.summary import distribution, levels_of, shares, wilson
 from sim.scenario.loading import load_scenario
 from sim.scenario.models import Scenario
 from sim.scenario.registry import out_of_range, parameter_slots
@@ -52,12 +52,17 @@ class ParamSpec:
     switch: bool = False
 
     @property
+    def given(self) -> tuple[float, ...]:
+        """The values, or the bounds, as given."""
+        return self.values if self.values is not None else (self.bounds or ())
+
+    @property
     def low(self) -> float:
-        return self.bounds[0] if self.bounds else min(self.values)
+        return self.bounds[0] if self.bounds else min(self.given)
 
     @property
     def high(self) -> float:
-        return self.bounds[1] if self.bounds else max(self.values)
+        return self.bounds[1] if self.bounds else max(self.given)
 
 
 def parse_spec(path: str, spec: Any) -> ParamSpec:
@@ -77,12 +82,12 @@ def parse_spec(path: str, spec: Any) -> ParamSpec:
                 raise ValueError
             return ParamSpec(path, bounds=(lo, hi))
         if ":" in text:
-            lo, hi, n = text.split(":")
+            first, last, n = text.split(":")
             count = int(n)
             if count < 2:
                 raise ValueError
             check_limit("levels", count, f"values of {path}")
-            return ParamSpec(path, tuple(float(f"{x:.12g}") for x in np.linspace(float(lo), float(hi), count)))
+            return ParamSpec(path, tuple(float(f"{x:.12g}") for x in np.linspace(float(first), float(last), count)))
         items = [x.strip() for x in text.split(",")]
         if not all(items):
             raise ValueError
@@ -126,7 +131,7 @@ def check_specs(sc: Scenario, specs: list[ParamSpec]) -> None:
         slot = slots[s.path]
         if (slot.kind == "switch") != s.switch:
             raise UsageError(f"{s.path}: expected {'true,false' if slot.kind == 'switch' else 'numbers'}")
-        for v in (s.values or s.bounds):
+        for v in s.given:
             if slot.kind == "number" and (why := out_of_range(slot.name, v)):
                 raise UsageError(f"{s.path}: {why}")
 
@@ -142,9 +147,10 @@ def design_matrix(design: str, specs: list[ParamSpec], points: int | None, seed:
             raise UsageError("a grid over bounds (LOW..HIGH) needs --points, the number of values per parameter")
         if points is not None:
             check_limit("levels", points, "values per parameter (--points)")
-        sizes = [len(s.values) if s.values is not None else points for s in specs]
+        per = int(points or 0)
+        sizes = [len(s.values) if s.values is not None else per for s in specs]
         check_limit("points", math.prod(sizes), f"points in the grid ({' x '.join(map(str, sizes))})")
-        axes = [np.array(s.values) if s.values is not None else np.linspace(*s.bounds, points) for s in specs]
+        axes = [np.array(s.values) if s.values is not None else np.linspace(s.low, s.high, per) for s in specs]
         values = np.array(list(itertools.product(*axes)), dtype=float).reshape(-1, d)
         unit = np.array([[(v - s.low) / (s.high - s.low) if s.high > s.low else 0.0 for v, s in zip(row, specs, strict=True)]
                          for row in values]).reshape(-1, d)
@@ -231,22 +237,31 @@ class SweepResult:
     _runs: pd.DataFrame | None = field(default=None, repr=False)
 
     @property
+    def wants_figures(self) -> bool:
+        """Written to a run directory and run with figures (``figures=True``, not ``--no-figures``)."""
+        return self.run_dir is not None and bool(self.manifest.get("sweep", {}).get("figures", True))
+
+    @property
     def runs(self) -> pd.DataFrame:
         if self._runs is None:
-            self._runs = store.read_results(self.run_dir)
+            self._runs = store.read_results(self._stored())
         return self._runs
+
+    def _stored(self) -> Path:
+        if self.run_dir is None:
+            raise StoreError("a sweep kept in memory has no run directory to read")
+        return self.run_dir
 
     def summary(self) -> dict[str, Any]:
         return {"design": self.design, "params": self.params, "points": self.point_summaries,
                 "sensitivity": self.sensitivity}
 
     def marginal(self, param: str) -> pd.DataFrame:
-        """Outcome probabilities (95% Wilson intervals) at each value of one parameter, pooled over the others."""
-        from sim.present.plots import (
-            levels_of,  # grouping as in the figures: values, or quantile bins
-        )
+        """Outcome probabilities (95% Wilson intervals) at each value of one parameter, pooled over the others.
 
-        runs = self._runs if self._runs is not None else store.read_results(self.run_dir, columns=["point", "outcome"])
+        Values are grouped as in the figures: each distinct value, or quantile bins when there are many.
+        """
+        runs = self._runs if self._runs is not None else store.read_results(self._stored(), columns=["point", "outcome"])
         values = self.points.set_index("point")[param]
         levels = levels_of(values.loc[runs["point"].to_numpy()].reset_index(drop=True))
         outcome = runs["outcome"].to_numpy()
@@ -273,7 +288,7 @@ class SweepResult:
         return pd.DataFrame(rows)
 
 
-def run_sweep(scenario: Scenario | str | Path, params: dict[str, Any], design: str = "grid",
+def run_sweep(scenario: Scenario | str | Path, params: dict[str, Any], *, design: str = "grid",
               points: int | None = None, runs: int = 200, seed: int = 0, workers: int = 1,
               engine: str = "vector", out: str | Path | None = "runs", block_size: int | None = None,
               progress: Progress | None = None, command: str | None = None, figures: bool = True,
@@ -281,6 +296,9 @@ def run_sweep(scenario: Scenario | str | Path, params: dict[str, Any], design: s
     """Run a sweep: ``params`` maps key paths to specs (see :func:`parse_spec`).
 
     ``executor`` runs the units on any :class:`concurrent.futures.Executor` (see :func:`sim.run_batch`).
+    This draws no figures: ``figures`` is recorded in the manifest, and
+    :func:`sim.run_sweep` (:func:`sim.present.figures.run_sweep`) draws them
+    after the run directory is unlocked.
     """
     sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
     if design not in DESIGNS:
@@ -304,22 +322,40 @@ def run_sweep(scenario: Scenario | str | Path, params: dict[str, Any], design: s
     run_dir, result, manifest = run_job(job, out, workers, progress, command, extra, executor=executor,
                                         finish=finish_sweep)
     if run_dir is None:
-        return _result(job, manifest, result, None, figures=False)
+        return _result(job, manifest, result, None)
     return result
 
 
 def finish_sweep(job: Job, run_dir: Path, manifest: dict) -> SweepResult:
-    """Write points.parquet, summary.json and the figures of a merged sweep (the caller writes the manifest)."""
+    """Write points.parquet and summary.json of a merged sweep (the caller writes the manifest).
+
+    Figures are not drawn here: this runs while the run directory is locked,
+    and drawing belongs to the presentation wing, which draws them once the
+    lock is released (:func:`sim.present.figures.draw_sweep`) and lists them
+    with :func:`record_figures`.
+    """
     table = store.read_results(run_dir, compact=True)
-    result = _result(job, manifest, table, run_dir, manifest["sweep"].get("figures", True))
+    result = _result(job, manifest, table, run_dir)
     result._runs = None  # the compact table served the summary; users get the full one on demand
     store.write_atomic(run_dir / "points.parquet", store.frame_bytes(result.points))
     store.write_json(run_dir / "summary.json", result.summary())
-    manifest["figures"] = [p.name for p in result.figures]
+    manifest.setdefault("figures", [])
     return result
 
 
-def _result(job: Job, manifest: dict, table: pd.DataFrame, run_dir: Path | None, figures: bool) -> SweepResult:
+def record_figures(result: SweepResult, paths: list[Path]) -> None:
+    """List a finished sweep's figures (drawn in its run directory) in its manifest, under the run lock."""
+    if result.run_dir is None:
+        raise UsageError("a sweep kept in memory (out=None) has no run directory to record figures in")
+    result.figures = list(paths)
+    with store.RunLock(result.run_dir, "negsim sweep (listing its figures)"):
+        manifest = store.read_manifest(result.run_dir)
+        manifest["figures"] = [p.name for p in paths]
+        store.write_json(result.run_dir / "manifest.json", manifest)
+    result.manifest["figures"] = manifest["figures"]
+
+
+def _result(job: Job, manifest: dict, table: pd.DataFrame, run_dir: Path | None) -> SweepResult:
     sw = manifest["sweep"]
     names = sw["params"]
     points = pd.DataFrame([{"point": i, **p} for i, p in enumerate(job.points)])
@@ -333,15 +369,10 @@ def _result(job: Job, manifest: dict, table: pd.DataFrame, run_dir: Path | None,
              "agreement_month": _short(distribution(group["agreement_month"], len(group)))}
         summaries.append(s)
     unit = np.array(sw["unit"])
-    sensitivity = sensitivity_report(sw["design"], unit, table, names, job.runs, job.scenario.model.horizon_months,
-                                     job.seed)
-    result = SweepResult(job.scenario, job.seed, job.engine, sw["design"], names, points, run_dir, manifest,
-                         summaries, sensitivity, [], _runs=table)
-    if figures and run_dir is not None:
-        from sim.present.plots import sweep_figures
-
-        result.figures = sweep_figures(points, table, names, run_dir, title=f"{job.scenario.name}: {sw['design']} sweep")
-    return result
+    sensitivity = sensitivity_report(sw["design"], unit, table, names, job.runs,
+                                     model_of(job.scenario).horizon_months, job.seed)
+    return SweepResult(job.scenario, job.seed, job.engine, sw["design"], names, points, run_dir, manifest,
+                       summaries, sensitivity, [], _runs=table)
 
 
 def _short(d: dict[str, Any]) -> dict[str, Any]:
@@ -395,7 +426,7 @@ def sensitivity_report(design: str, unit: np.ndarray, table: pd.DataFrame, names
     matrices = replicate_matrices(table, horizon)
     n_rep = next(iter(matrices.values())).shape[1]
     picks = rng.integers(0, n_rep, size=(resamples, n_rep))
-    out = {}
+    out: dict[str, Any] = {}
     for key, m in matrices.items():
         y = _outputs(key, m, horizon)
         total = float(np.var(y, ddof=1)) if len(y) > 1 else 0.0
@@ -404,6 +435,7 @@ def sensitivity_report(design: str, unit: np.ndarray, table: pd.DataFrame, names
                         "resamples": resamples, "swamped": False, "verdict": _verdict(key, None, runs)}
             continue
         indices = analyze(design, unit, y, names, seed)
+        assert indices is not None  # sobol and morris have indices
         boot = [_outputs(key, m[:, idx], horizon) for idx in picks]
         noise = float(np.mean([np.var(b - y, ddof=1) for b in boot]))
         share = noise / total
@@ -419,10 +451,10 @@ def _noise_intervals(design: str, unit: np.ndarray, names: list[str], seed: int,
                      indices: dict[str, Any]) -> None:
     """Add to each index its 95% interval over the replicate resamples."""
     keys = ("S1", "ST") if design == "sobol" else ("mu_star",)
-    draws = [analyze(design, unit, b, names, seed, resamples=10) for b in boot if np.var(b) > 0]
+    draws = [d for b in boot if np.var(b) > 0 if (d := analyze(design, unit, b, names, seed, resamples=10))]
     for name in names:
         for k in keys:
-            values = np.array([d[name][k] for d in draws], dtype=float)
+            values = np.array([d[name][k] for d in draws], dtype=np.float64)
             lo, hi = (np.nanpercentile(values, [2.5, 97.5]) if len(values) and np.isfinite(values).any()
                       else (np.nan, np.nan))
             indices[name][f"{k}_noise_lo"], indices[name][f"{k}_noise_hi"] = float(lo), float(hi)
