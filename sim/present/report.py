@@ -39,7 +39,7 @@ import tempfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 import jinja2
 import markupsafe
@@ -354,7 +354,7 @@ def assumptions_section(page: Page, sources: list[Source], swept: Sequence[str] 
                  f"a source (as `negsim evidence` lists them).")
     note = para("Swept parameters take the values of each point instead of those below: "
                 + ", ".join(swept) + ".", "note") if swept else None
-    parts = [intro, note, _evidence_table(rows)]
+    parts: list[Part | None] = [intro, note, _evidence_table(rows)]
     for other in sources[1:]:
         parts += _changed_assumptions(base, other, rows)
     page.section("assumptions", "Assumptions and their sources", *parts)
@@ -612,8 +612,8 @@ def comparison_tables(comp: Mapping[str, Any], paired: bool) -> list[Part]:
 
 def _diff_cell(r: Mapping[str, Any], fmt: str = "", key: str = "outcome") -> Cell:
     """The change, in bold when its 95% interval excludes 0 (``data-outcome`` or ``data-measure``: what changed)."""
-    d, lo, hi = r.get("diff"), r.get("lo"), r.get("hi")
-    clear = not any(x is None or _nan(x) for x in (d, lo, hi)) and (lo > 0 or hi < 0)
+    d, lo, hi = r.get("diff", math.nan), r.get("lo", math.nan), r.get("hi", math.nan)  # None counts as NaN
+    clear = not any(_nan(x) for x in (d, lo, hi)) and (lo > 0 or hi < 0)
     data = [(key, str(r.get(key, "")))] + ([("diff", repr(float(d)))] if d is not None and not _nan(d) else [])
     return Cell(num(d, fmt) if fmt else pts(d), tuple(data), "clear" if clear else "")
 
@@ -638,7 +638,7 @@ def sweep_report(source: Source, folder: Path) -> Page:
     specs = sw.get("specs") or {}
     question_section(page, [source], [("design", sw.get("design")), ("points", f"{len(points):,}"),
                                       *[(f"swept: {p}", specs.get(p, "")) for p in params]])
-    scenario = source.scenario
+    scenario = cast(Scenario, source.scenario)  # None if it no longer validates: SweepResult only keeps it
     result = SweepResult(scenario, int(m["seed"]), m.get("engine", "vector"), sw.get("design", "grid"), params,
                          points, source.path, m, source.summary.get("points", []), source.summary.get("sensitivity", {}))
     parts: list[Part] = [para("Each point runs the same replicates (common random numbers). Probabilities with "
@@ -664,7 +664,7 @@ def sweep_report(source: Source, folder: Path) -> Page:
                      num(am.get("median"), ".0f"),
                      f"{num(am['p10'], '.0f')} – {num(am['p90'], '.0f')}" if am.get("runs_with_value") else "–",
                      f"{lm['median']:+,.0f}" if lm else "–"])
-    head = ["point", *[Breakable(p) for p in params], *[f"P({OUTCOME_TEXT[k]})" for k in OUTCOMES],
+    head: list[str | Breakable] = ["point", *[Breakable(p) for p in params], *[f"P({OUTCOME_TEXT[k]})" for k in OUTCOMES],
             "agreement 95%", "median agreement month", "10th – 90th pct", "median land km2"]
     parts.append(table(head, rows, "points", caption="Every point", scroll=True))
     if len(source.summary.get("points", [])) > 200:
