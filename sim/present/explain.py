@@ -766,6 +766,9 @@ def write_csv(c: Compiled, model: NegotiationModel, path: str | Path) -> Path:
     return path
 
 
+COLOURS = ("tab:blue", "tab:red")  # the two governments (and their publics) in the figure of a run
+
+
 def draw_run(c: Compiled, model: NegotiationModel, path: str | Path, row: pd.Series | None = None) -> Path:
     """One run as a PNG: territory, each government's value of fighting on against the offers, weariness."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -778,46 +781,9 @@ def draw_run(c: Compiled, model: NegotiationModel, path: str | Path, row: pd.Ser
     fig = Figure(figsize=(11, 9.5), layout="constrained")
     FigureCanvasAgg(fig)
     axes = fig.subplots(3, 1, sharex=True)
-    govs = [actor_name(c, g) for g in c.governments]
-    colours = ("tab:blue", "tab:red")
-    ax = axes[0]
-    ax.plot(months, t["russia_holds_km2"] / 1000, color="black", label="Ukraine held by Russia")
-    ax.set_ylabel("thousand km2")
-    ax.set_title("Territory of Ukraine held by Russia")
-    if t["kursk_held_by_ukraine_km2"].max() > 0:
-        ax2 = ax.twinx()
-        ax2.plot(months, t["kursk_held_by_ukraine_km2"], color="tab:green", linestyle="--",
-                 label="Kursk held by Ukraine (right, km2)")
-        ax2.set_ylabel("Kursk km2 held by Ukraine", color="tab:green")
-        ax2.set_ylim(bottom=0)
-    handles, labels = ax.get_legend_handles_labels()
-    if t["kursk_held_by_ukraine_km2"].max() > 0:
-        h2, l2 = ax2.get_legend_handles_labels()
-        handles, labels = handles + h2, labels + l2
-    ax.legend(handles, labels, loc="center left", bbox_to_anchor=(1.08, 0.5), fontsize=8)
-    ax = axes[1]
-    for i, g in enumerate(c.governments):
-        ax.plot(months, t[f"value_of_fighting_on_{g}"], color=colours[i], label=f"{govs[i]}: value of fighting on")
-        ax.plot(months, t[f"expected_costs_{g}"], color=colours[i], linestyle=":", alpha=0.8,
-                label=f"{govs[i]}: expected costs of fighting on")
-        talks = t["talks_open"].to_numpy()
-        if talks.any():
-            ax.scatter(months[talks], t[f"offer_worth_{g}"][talks], color=colours[i], marker="o", s=22,
-                       label=f"{govs[i]}: worth of the offer on the table")
-            ax.scatter(months[talks], t[f"wants_at_least_{g}"][talks], color=colours[i], marker="_", s=90,
-                       label=f"{govs[i]}: the least it accepts")
-    ax.set_ylabel("0 to 1 (worth to each government)")
-    ax.set_title("Fighting on against the deals on offer" if t["talks_open"].any() else
-                 "Value of fighting on (talks never opened: no offers)")
-    ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=8)
-    ax = axes[2]
-    for g, pub in enumerate(c.publics):
-        if pub is not None:
-            ax.plot(months, t[f"war_weariness_{pub}"] * 100, color=colours[g], label=actor_name(c, pub))
-    ax.set_ylabel("% weary of the war")
-    ax.set_title("War-weariness")
-    ax.set_xlabel(f"month (1 = {month_label(c.scenario.model.start, 1)})")
-    ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=8)
+    _draw_territory(axes[0], t, months)
+    _draw_offers(axes[1], c, t, months)
+    _draw_weariness(axes[2], c, t, months)
     talks = t["talks_open"].to_numpy()
     for a in axes:
         for m in months[talks]:
@@ -835,3 +801,49 @@ def draw_run(c: Compiled, model: NegotiationModel, path: str | Path, row: pd.Ser
     fig.savefig(tmp, dpi=110)
     os.replace(tmp, path)
     return path
+
+
+def _draw_territory(ax: Any, t: pd.DataFrame, months: np.ndarray) -> None:
+    """The land of Ukraine Russia holds, and Kursk held by Ukraine on a second axis when there is any."""
+    ax.plot(months, t["russia_holds_km2"] / 1000, color="black", label="Ukraine held by Russia")
+    ax.set_ylabel("thousand km2")
+    ax.set_title("Territory of Ukraine held by Russia")
+    handles, labels = ax.get_legend_handles_labels()
+    if t["kursk_held_by_ukraine_km2"].max() > 0:
+        ax2 = ax.twinx()
+        ax2.plot(months, t["kursk_held_by_ukraine_km2"], color="tab:green", linestyle="--",
+                 label="Kursk held by Ukraine (right, km2)")
+        ax2.set_ylabel("Kursk km2 held by Ukraine", color="tab:green")
+        ax2.set_ylim(bottom=0)
+        h2, l2 = ax2.get_legend_handles_labels()
+        handles, labels = handles + h2, labels + l2
+    ax.legend(handles, labels, loc="center left", bbox_to_anchor=(1.08, 0.5), fontsize=8)
+
+
+def _draw_offers(ax: Any, c: Compiled, t: pd.DataFrame, months: np.ndarray) -> None:
+    """Each government's value of fighting on and expected costs, against the offers when talks are open."""
+    govs = [actor_name(c, g) for g in c.governments]
+    talks = t["talks_open"].to_numpy()
+    for i, g in enumerate(c.governments):
+        ax.plot(months, t[f"value_of_fighting_on_{g}"], color=COLOURS[i], label=f"{govs[i]}: value of fighting on")
+        ax.plot(months, t[f"expected_costs_{g}"], color=COLOURS[i], linestyle=":", alpha=0.8,
+                label=f"{govs[i]}: expected costs of fighting on")
+        if talks.any():
+            ax.scatter(months[talks], t[f"offer_worth_{g}"][talks], color=COLOURS[i], marker="o", s=22,
+                       label=f"{govs[i]}: worth of the offer on the table")
+            ax.scatter(months[talks], t[f"wants_at_least_{g}"][talks], color=COLOURS[i], marker="_", s=90,
+                       label=f"{govs[i]}: the least it accepts")
+    ax.set_ylabel("0 to 1 (worth to each government)")
+    ax.set_title("Fighting on against the deals on offer" if talks.any() else
+                 "Value of fighting on (talks never opened: no offers)")
+    ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=8)
+
+
+def _draw_weariness(ax: Any, c: Compiled, t: pd.DataFrame, months: np.ndarray) -> None:
+    for g, pub in enumerate(c.publics):
+        if pub is not None:
+            ax.plot(months, t[f"war_weariness_{pub}"] * 100, color=COLOURS[g], label=actor_name(c, pub))
+    ax.set_ylabel("% weary of the war")
+    ax.set_title("War-weariness")
+    ax.set_xlabel(f"month (1 = {month_label(c.scenario.model.start, 1)})")
+    ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=8)
