@@ -33,7 +33,7 @@ from sim.engine.model import NegotiationModel, run_one
 from sim.engine.records import stack_runs, to_frame
 from sim.engine.shocks import draw
 from sim.scenario.compile import Compiled, compile_scenario
-from sim.scenario.models import Scenario
+from sim.scenario.models import Government, RedLine, Scenario
 from sim.scenario.schema_text import TEXT
 
 SIDES = ("Ukraine", "Russia")
@@ -189,7 +189,8 @@ def event_changes(c: Compiled, model: NegotiationModel) -> dict[int, list[str]]:
         for slot, value in changes:
             path = c.path_of(slot)
             old = p[slot.name][slot.index]
-            p[slot.name][(Ellipsis, *slot.index)] = value
+            every_run: tuple[Any, ...] = (Ellipsis, *slot.index)
+            p[slot.name][every_run] = value
             switch = slot.kind == "switch"
             before, after = (_fmt(bool(old)), _fmt(bool(value))) if switch else (_fmt(old), _fmt(value))
             meaning = describe_path(c, path)
@@ -428,7 +429,7 @@ def _talks(c: Compiled, model: NegotiationModel, e: dict[str, Any]) -> list[str]
 
 def _red_lines_crossed(c: Compiled, model: NegotiationModel, x: int, g: int) -> str:
     """The active red lines of government g that package x crosses, in words."""
-    owners = [(gov, r) for gov in c.governments for r in c.scenario.model.actors[gov].red_lines]
+    owners = _red_line_owners(c)
     active = np.asarray(model.p["rl_active"]).reshape(-1)
     hits = [f"{r.issue.replace('_', ' ')} not {' or '.join(o.replace('_', ' ') for o in r.forbid)}"
             for li, (gov, r) in enumerate(owners)
@@ -659,7 +660,7 @@ def _why_no_talks(c: Compiled, model: NegotiationModel, log: list[dict[str, Any]
     out = [f"Why: talks need every precondition met, a hurting stalemate, a way out, and then a draw that the war "
            f"makes likelier the more it hurts; in {n} months that never came together."]
     pre: dict[str, int] = {}
-    gain = {0: [], 1: []}
+    gain: dict[int, list[float]] = {0: [], 1: []}
     no_way = 0
     draws: list[float] = []
     for e in log:
@@ -694,9 +695,15 @@ def _why_no_talks(c: Compiled, model: NegotiationModel, log: list[dict[str, Any]
     return out
 
 
+def _red_line_owners(c: Compiled) -> list[tuple[str, RedLine]]:
+    """Every red line with the government that holds it, in the order of the compiled red-line masks."""
+    govs = [(gov, c.scenario.model.actors[gov]) for gov in c.governments]
+    return [(gov, r) for gov, actor in govs if isinstance(actor, Government) for r in actor.red_lines]
+
+
 def _red_lines_left(c: Compiled, model: NegotiationModel) -> list[str]:
     """How many packages the active red lines leave on the table, and whose red lines they are."""
-    owners = [(gov, r) for gov in c.governments for r in c.scenario.model.actors[gov].red_lines]
+    owners = _red_line_owners(c)
     active = np.asarray(model.p["rl_active"]).reshape(-1) > 0
     if not active.any():
         return []
@@ -732,9 +739,9 @@ def monthly_table(c: Compiled, model: NegotiationModel) -> pd.DataFrame:
         for i, g in enumerate(c.governments):
             r[f"value_of_fighting_on_{g}"] = round(e["values"][i], 4)
             r[f"expected_costs_{g}"] = round(e["costs"][i], 4)
-        for g, pub in enumerate(c.publics):
+        for j, pub in enumerate(c.publics):
             if pub is not None:
-                w = e["weariness"].get(g, e["weariness"].get(str(g)))
+                w = e["weariness"].get(j, e["weariness"].get(str(j)))
                 r[f"war_weariness_{pub}"] = None if w is None else round(w, 4)
         r["talks_open"] = talk is not None
         r["proposer"] = "" if talk is None else (f"mediator {talk['lead']}" if talk["proposer"] == 2
@@ -746,10 +753,11 @@ def monthly_table(c: Compiled, model: NegotiationModel) -> pd.DataFrame:
             r[f"offer_worth_{g}"] = None if talk is None else round(talk["utilities"][i] + talk["leverage"][i], 4)
             r[f"wants_at_least_{g}"] = None if talk is None else round(talk["needs"][i], 4)
             r[f"answer_{g}"] = "" if talk is None else ("accepts" if talk["answers"][i][1] else "rejects")
-        for g, pub in enumerate(c.publics):
+        both_accept = talk is not None and all(a for _, a in talk["answers"])
+        for j, pub in enumerate(c.publics):
             if pub is not None:
-                v = None if talk is None else talk["votes"].get(g, talk["votes"].get(str(g)))
-                r[f"vote_{pub}"] = ("" if v is None or not v[2] or not all(a for _, a in talk["answers"]) else
+                v = None if talk is None else talk["votes"].get(j, talk["votes"].get(str(j)))
+                r[f"vote_{pub}"] = ("" if v is None or not v[2] or not both_accept else
                                     "ratifies" if v[1] else "votes down")
         r["agreement"] = bool(talk and talk["agreed"])
         r["talks_break_down"] = bool(talk and talk.get("breakdown"))
