@@ -107,14 +107,11 @@ class Terminal:
             except MoveError as e:
                 self.console.print(f"[red]Not a move:[/red] {e}. Try again.")
                 continue
-            if choice == "model":
-                self.console.print(f"The model makes this move for {d.role}.")
-                return None
-            if choice in ("help", "list"):
-                if choice == "list":
-                    self.console.print(self.packages(d, limit=None))
-                else:
-                    self.console.print(HELP[d.kind])
+            if isinstance(choice, str):  # a command, not a move: model, help or list
+                if choice == "model":
+                    self.console.print(f"The model makes this move for {d.role}.")
+                    return None
+                self.console.print(self.packages(d, limit=None) if choice == "list" else HELP[d.kind])
                 continue
             self.made.append(Move(d.month, d.role, d.kind, choice))
             return choice

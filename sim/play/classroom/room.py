@@ -207,7 +207,8 @@ class Session:
         self.moves.append(m)
         if choice is not None:
             self.by_class.add(m.key())
-        if all(self.pending_for(r) is None for r in {p.role for p in self.position.pending}):
+        waiting = {p.role for p in self.position.pending} if self.position is not None else set()
+        if all(self.pending_for(r) is None for r in waiting):
             self.refresh()
         return m
 
