@@ -28,7 +28,6 @@ from sim.play.game import (
 from sim.present.explain import month_label
 from sim.scenario.compile import Compiled
 
-SIDE = ("Ukraine", "Russia")
 HELP = {
     "propose": "type a package number from the table, or its terms as issue=option,issue=option; "
                "'list' shows every package, 'model' lets the model choose this offer",
@@ -45,7 +44,6 @@ class Terminal:
         self.ask = ask or (lambda prompt: console.input(prompt))
         self.kinds = role_kinds(c)
         self.made: list[Move] = []
-        self.shown_month = 0
 
     # -- the month as everybody sees it
     def month_line(self, entry: dict[str, Any]) -> str:
