@@ -406,3 +406,15 @@ def test_chromium_renders_a_two_parameter_sweep_without_overflow(runs, tmp_path)
     assert len(seen["images"]) == 5 and all(i["complete"] and i["w"] > 300 for i in seen["images"])
     assert seen["overflow"] <= 0, "the page is wider than the window"
     assert all(u.startswith(("file:", "data:")) for u in seen["fetched"]), seen["fetched"]
+
+
+def test_the_templates_ship_as_package_data():
+    """The page's template and style sheet are package data: a wheel carries them (pyproject's package-data)."""
+    import tomllib
+    from fnmatch import fnmatch
+    from importlib.resources import files
+
+    shipped = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]
+    names = sorted(p.name for p in (files("sim.present") / "templates").iterdir() if p.is_file())
+    assert names == ["report.css", "report.html.j2"]
+    assert all(any(fnmatch(f"templates/{n}", pattern) for pattern in shipped["sim.present"]) for n in names)
