@@ -144,8 +144,28 @@ def test_strings_from_files_are_escaped(runs, tmp_path):
     run_dir = run_batch(hostile, runs=40, seed=1, out=tmp_path / "runs").run_dir
     text, page = report(tmp_path, run_dir)
     assert "<script>" not in text and "<b onclick" not in text
-    assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt; &amp; &lt;b onclick=&quot;y&quot;&gt;" in text
+    assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &lt;b onclick=&#34;y&#34;&gt;" in text
     assert "<script>alert('x')</script> & <b onclick=\"y\">bold</b>" in "".join(page.text)  # shown as written
+
+
+def test_scenario_and_actor_names_with_markup_are_escaped(runs, tmp_path):
+    """The template escapes every value: a scenario and an actor named with a <script> come out as text."""
+    sc = load_scenario(SCENARIOS / "baseline.yaml")
+    evil = "us<script>alert(1)</script>"
+    text = json.dumps(sc.data).replace('"us"', json.dumps(evil)).replace('"us.', json.dumps(evil)[:-1] + ".")
+    data = json.loads(text)
+    data["name"] = "<script>alert(2)</script>"
+    hostile = scenario_from_data(data, sc.path, sc.text)
+    assert evil in hostile.model.actors
+    run_dir = run_batch(hostile, runs=40, seed=5, out=tmp_path / "runs").run_dir
+    for dirs in ([run_dir], [runs["base"], run_dir]):  # alone, and as a batch compared with the baseline
+        html, page = report(tmp_path, *dirs)
+        assert "<script" not in html.lower()
+        shown = "".join(page.text)
+        assert "negsim report: <script>alert(2)</script>" in shown  # the title and heading, as written
+        assert f"actors.{evil}.trust" in shown  # the actor's parameters in the assumptions
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html and "&lt;script&gt;alert(2)&lt;/script&gt;" in html
+        assert_self_contained(html, page)
 
 
 def test_sweep_report(runs, tmp_path, capsys):
@@ -386,3 +406,15 @@ def test_chromium_renders_a_two_parameter_sweep_without_overflow(runs, tmp_path)
     assert len(seen["images"]) == 5 and all(i["complete"] and i["w"] > 300 for i in seen["images"])
     assert seen["overflow"] <= 0, "the page is wider than the window"
     assert all(u.startswith(("file:", "data:")) for u in seen["fetched"]), seen["fetched"]
+
+
+def test_the_templates_ship_as_package_data():
+    """The page's template and style sheet are package data: a wheel carries them (pyproject's package-data)."""
+    import tomllib
+    from fnmatch import fnmatch
+    from importlib.resources import files
+
+    shipped = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]
+    names = sorted(p.name for p in (files("sim.present") / "templates").iterdir() if p.is_file())
+    assert names == ["report.css", "report.html.j2"]
+    assert all(any(fnmatch(f"templates/{n}", pattern) for pattern in shipped["sim.present"]) for n in names)

@@ -29,7 +29,7 @@ import re
 import secrets
 import sys
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -120,7 +120,7 @@ def controls(sc: Scenario) -> list[Control]:
 
 def overrides_of(ctrls: list[Control], values: dict[str, Any]) -> dict[str, Any]:
     """{path: value} of the controls moved away from their scenario value."""
-    out = {}
+    out: dict[str, Any] = {}
     for c in ctrls:
         if c.path not in values:
             continue
@@ -289,7 +289,7 @@ def terms_table(pair: PairedRuns) -> pd.DataFrame:
     return t.reindex(columns=["unchanged", "changed"], fill_value=0.0).reset_index()
 
 
-def figure_series(series: pd.DataFrame, governments: list[str], publics: list[str | None]) -> Figure:
+def figure_series(series: pd.DataFrame, governments: Sequence[str], publics: Sequence[str | None]) -> Figure:
     """One run's months: territory Russia holds, each side's hurt, each public's weariness."""
     fig = Figure(figsize=(6.4, 4.8), layout="constrained")
     ax1, ax2, ax3 = fig.subplots(3, 1, sharex=True)

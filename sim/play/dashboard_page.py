@@ -183,6 +183,9 @@ def DraftBuilder(overrides: dict[str, Any], seed: int, replicate: int):
     terms = solara.use_reactive({k: list(v.options)[len(v.options) // 2] for k, v in issues.items()})
     key = json.dumps(overrides, sort_keys=True)
 
+    def choose(k: str, option: str) -> None:
+        terms.set({**terms.value, k: option})
+
     def read() -> Any:
         try:
             return draft(sc, seed, replicate, month.value, terms.value, overrides)
@@ -198,7 +201,7 @@ def DraftBuilder(overrides: dict[str, Any], seed: int, replicate: int):
         for k, issue in issues.items():
             with solara.Div(classes=[f"draft-{slug(k)}"], style="min-width: 200px"):
                 solara.Select(issue.label or k, values=list(issue.options), value=terms.value[k],
-                              on_value=lambda v, k=k: terms.set({**terms.value, k: v}))
+                              on_value=functools.partial(choose, k))
     if isinstance(d, Exception):
         solara.Error(str(d))
         return

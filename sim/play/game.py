@@ -115,15 +115,16 @@ def parse_package(c: Compiled, text: str) -> int:
     missing = [i for i in c.issues if i not in terms]
     if missing:
         raise MoveError(f"terms must name every issue: missing {', '.join(missing)} in {text!r}")
-    x = c.package_index([c.options[k].index(terms[i]) for k, i in enumerate(c.issues)])
-    if x is None:
+    found = c.package_index([c.options[k].index(terms[i]) for k, i in enumerate(c.issues)])
+    if found is None:
         raise MoveError(f"no package has the terms {text!r} (the scenario's package space excludes them)")
-    return x
+    return found
 
 
-def check_choice(c: Compiled, d: Decision, choice: int | bool) -> None:
-    """Raise MoveError if a move cannot answer this decision (e.g. a package across the role's own red line)."""
-    if d.kind != "propose":
+def check_choice(c: Compiled, d: Decision, choice: int | bool | None) -> None:
+    """Raise MoveError if a move cannot answer this decision (e.g. a package across the role's own red line);
+    ``None`` leaves the decision to the model."""
+    if d.kind != "propose" or choice is None:
         return
     if d.options is not None and not bool(d.options[int(choice)]):
         whose = "its own" if d.role in c.governments else "a government's"

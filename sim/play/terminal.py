@@ -29,7 +29,6 @@ from sim.play.game import (
 from sim.present.explain import month_label
 from sim.scenario.compile import Compiled
 
-SIDE = ("Ukraine", "Russia")
 HELP = {
     "propose": "type a package number from the table, or its terms as issue=option,issue=option; "
                "'list' shows every package, 'model' lets the model choose this offer",
@@ -46,7 +45,6 @@ class Terminal:
         self.ask = ask or (lambda prompt: console.input(prompt))
         self.kinds = role_kinds(c)
         self.made: list[Move] = []
-        self.shown_month = 0
 
     # -- the month as everybody sees it
     def month_line(self, entry: dict[str, Any]) -> str:
@@ -108,14 +106,11 @@ class Terminal:
             except MoveError as e:
                 self.console.print(f"[red]Not a move:[/red] {e}. Try again.")
                 continue
-            if choice == "model":
-                self.console.print(f"The model makes this move for {d.role}.")
-                return None
-            if choice in ("help", "list"):
-                if choice == "list":
-                    self.console.print(self.packages(d, limit=None))
-                else:
-                    self.console.print(HELP[d.kind])
+            if isinstance(choice, str):  # a command, not a move: model, help or list
+                if choice == "model":
+                    self.console.print(f"The model makes this move for {d.role}.")
+                    return None
+                self.console.print(self.packages(d, limit=None) if choice == "list" else HELP[d.kind])
                 continue
             self.made.append(Move(d.month, d.role, d.kind, choice))
             return choice

@@ -33,7 +33,7 @@ from sim.engine.model import NegotiationModel, run_one
 from sim.engine.records import Proposer, stack_runs, to_frame
 from sim.engine.shocks import draw
 from sim.scenario.compile import Compiled, compile_scenario
-from sim.scenario.models import Scenario
+from sim.scenario.models import Government, RedLine, Scenario
 from sim.scenario.schema_text import TEXT
 
 SIDES = ("Ukraine", "Russia")
@@ -189,7 +189,8 @@ def event_changes(c: Compiled, model: NegotiationModel) -> dict[int, list[str]]:
         for slot, value in changes:
             path = c.path_of(slot)
             old = p[slot.name][slot.index]
-            p[slot.name][(Ellipsis, *slot.index)] = value
+            every_run: tuple[Any, ...] = (Ellipsis, *slot.index)
+            p[slot.name][every_run] = value
             switch = slot.kind == "switch"
             before, after = (_fmt(bool(old)), _fmt(bool(value))) if switch else (_fmt(old), _fmt(value))
             meaning = describe_path(c, path)
@@ -428,7 +429,7 @@ def _talks(c: Compiled, model: NegotiationModel, e: dict[str, Any]) -> list[str]
 
 def _red_lines_crossed(c: Compiled, model: NegotiationModel, x: int, g: int) -> str:
     """The active red lines of government g that package x crosses, in words."""
-    owners = [(gov, r) for gov in c.governments for r in c.scenario.model.actors[gov].red_lines]
+    owners = _red_line_owners(c)
     active = np.asarray(model.p["rl_active"]).reshape(-1)
     hits = [f"{r.issue.replace('_', ' ')} not {' or '.join(o.replace('_', ' ') for o in r.forbid)}"
             for li, (gov, r) in enumerate(owners)
@@ -659,7 +660,7 @@ def _why_no_talks(c: Compiled, model: NegotiationModel, log: list[dict[str, Any]
     out = [f"Why: talks need every precondition met, a hurting stalemate, a way out, and then a draw that the war "
            f"makes likelier the more it hurts; in {n} months that never came together."]
     pre: dict[str, int] = {}
-    gain = {0: [], 1: []}
+    gain: dict[int, list[float]] = {0: [], 1: []}
     no_way = 0
     draws: list[float] = []
     for e in log:
@@ -694,9 +695,15 @@ def _why_no_talks(c: Compiled, model: NegotiationModel, log: list[dict[str, Any]
     return out
 
 
+def _red_line_owners(c: Compiled) -> list[tuple[str, RedLine]]:
+    """Every red line with the government that holds it, in the order of the compiled red-line masks."""
+    govs = [(gov, c.scenario.model.actors[gov]) for gov in c.governments]
+    return [(gov, r) for gov, actor in govs if isinstance(actor, Government) for r in actor.red_lines]
+
+
 def _red_lines_left(c: Compiled, model: NegotiationModel) -> list[str]:
     """How many packages the active red lines leave on the table, and whose red lines they are."""
-    owners = [(gov, r) for gov in c.governments for r in c.scenario.model.actors[gov].red_lines]
+    owners = _red_line_owners(c)
     active = np.asarray(model.p["rl_active"]).reshape(-1) > 0
     if not active.any():
         return []
@@ -732,9 +739,9 @@ def monthly_table(c: Compiled, model: NegotiationModel) -> pd.DataFrame:
         for i, g in enumerate(c.governments):
             r[f"value_of_fighting_on_{g}"] = round(e["values"][i], 4)
             r[f"expected_costs_{g}"] = round(e["costs"][i], 4)
-        for g, pub in enumerate(c.publics):
+        for j, pub in enumerate(c.publics):
             if pub is not None:
-                w = e["weariness"].get(g, e["weariness"].get(str(g)))
+                w = e["weariness"].get(j, e["weariness"].get(str(j)))
                 r[f"war_weariness_{pub}"] = None if w is None else round(w, 4)
         r["talks_open"] = talk is not None
         r["proposer"] = "" if talk is None else (f"mediator {talk['lead']}" if talk["proposer"] == Proposer.MEDIATOR
@@ -746,10 +753,11 @@ def monthly_table(c: Compiled, model: NegotiationModel) -> pd.DataFrame:
             r[f"offer_worth_{g}"] = None if talk is None else round(talk["utilities"][i] + talk["leverage"][i], 4)
             r[f"wants_at_least_{g}"] = None if talk is None else round(talk["needs"][i], 4)
             r[f"answer_{g}"] = "" if talk is None else ("accepts" if talk["answers"][i][1] else "rejects")
-        for g, pub in enumerate(c.publics):
+        both_accept = talk is not None and all(a for _, a in talk["answers"])
+        for j, pub in enumerate(c.publics):
             if pub is not None:
-                v = None if talk is None else talk["votes"].get(g, talk["votes"].get(str(g)))
-                r[f"vote_{pub}"] = ("" if v is None or not v[2] or not all(a for _, a in talk["answers"]) else
+                v = None if talk is None else talk["votes"].get(j, talk["votes"].get(str(j)))
+                r[f"vote_{pub}"] = ("" if v is None or not v[2] or not both_accept else
                                     "ratifies" if v[1] else "votes down")
         r["agreement"] = bool(talk and talk["agreed"])
         r["talks_break_down"] = bool(talk and talk.get("breakdown"))
@@ -766,6 +774,9 @@ def write_csv(c: Compiled, model: NegotiationModel, path: str | Path) -> Path:
     return path
 
 
+COLOURS = ("tab:blue", "tab:red")  # the two governments (and their publics) in the figure of a run
+
+
 def draw_run(c: Compiled, model: NegotiationModel, path: str | Path, row: pd.Series | None = None) -> Path:
     """One run as a PNG: territory, each government's value of fighting on against the offers, weariness."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -778,46 +789,9 @@ def draw_run(c: Compiled, model: NegotiationModel, path: str | Path, row: pd.Ser
     fig = Figure(figsize=(11, 9.5), layout="constrained")
     FigureCanvasAgg(fig)
     axes = fig.subplots(3, 1, sharex=True)
-    govs = [actor_name(c, g) for g in c.governments]
-    colours = ("tab:blue", "tab:red")
-    ax = axes[0]
-    ax.plot(months, t["russia_holds_km2"] / 1000, color="black", label="Ukraine held by Russia")
-    ax.set_ylabel("thousand km2")
-    ax.set_title("Territory of Ukraine held by Russia")
-    if t["kursk_held_by_ukraine_km2"].max() > 0:
-        ax2 = ax.twinx()
-        ax2.plot(months, t["kursk_held_by_ukraine_km2"], color="tab:green", linestyle="--",
-                 label="Kursk held by Ukraine (right, km2)")
-        ax2.set_ylabel("Kursk km2 held by Ukraine", color="tab:green")
-        ax2.set_ylim(bottom=0)
-    handles, labels = ax.get_legend_handles_labels()
-    if t["kursk_held_by_ukraine_km2"].max() > 0:
-        h2, l2 = ax2.get_legend_handles_labels()
-        handles, labels = handles + h2, labels + l2
-    ax.legend(handles, labels, loc="center left", bbox_to_anchor=(1.08, 0.5), fontsize=8)
-    ax = axes[1]
-    for i, g in enumerate(c.governments):
-        ax.plot(months, t[f"value_of_fighting_on_{g}"], color=colours[i], label=f"{govs[i]}: value of fighting on")
-        ax.plot(months, t[f"expected_costs_{g}"], color=colours[i], linestyle=":", alpha=0.8,
-                label=f"{govs[i]}: expected costs of fighting on")
-        talks = t["talks_open"].to_numpy()
-        if talks.any():
-            ax.scatter(months[talks], t[f"offer_worth_{g}"][talks], color=colours[i], marker="o", s=22,
-                       label=f"{govs[i]}: worth of the offer on the table")
-            ax.scatter(months[talks], t[f"wants_at_least_{g}"][talks], color=colours[i], marker="_", s=90,
-                       label=f"{govs[i]}: the least it accepts")
-    ax.set_ylabel("0 to 1 (worth to each government)")
-    ax.set_title("Fighting on against the deals on offer" if t["talks_open"].any() else
-                 "Value of fighting on (talks never opened: no offers)")
-    ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=8)
-    ax = axes[2]
-    for g, pub in enumerate(c.publics):
-        if pub is not None:
-            ax.plot(months, t[f"war_weariness_{pub}"] * 100, color=colours[g], label=actor_name(c, pub))
-    ax.set_ylabel("% weary of the war")
-    ax.set_title("War-weariness")
-    ax.set_xlabel(f"month (1 = {month_label(c.scenario.model.start, 1)})")
-    ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=8)
+    _draw_territory(axes[0], t, months)
+    _draw_offers(axes[1], c, t, months)
+    _draw_weariness(axes[2], c, t, months)
     talks = t["talks_open"].to_numpy()
     for a in axes:
         for m in months[talks]:
@@ -835,3 +809,49 @@ def draw_run(c: Compiled, model: NegotiationModel, path: str | Path, row: pd.Ser
     fig.savefig(tmp, dpi=110)
     os.replace(tmp, path)
     return path
+
+
+def _draw_territory(ax: Any, t: pd.DataFrame, months: np.ndarray) -> None:
+    """The land of Ukraine Russia holds, and Kursk held by Ukraine on a second axis when there is any."""
+    ax.plot(months, t["russia_holds_km2"] / 1000, color="black", label="Ukraine held by Russia")
+    ax.set_ylabel("thousand km2")
+    ax.set_title("Territory of Ukraine held by Russia")
+    handles, labels = ax.get_legend_handles_labels()
+    if t["kursk_held_by_ukraine_km2"].max() > 0:
+        ax2 = ax.twinx()
+        ax2.plot(months, t["kursk_held_by_ukraine_km2"], color="tab:green", linestyle="--",
+                 label="Kursk held by Ukraine (right, km2)")
+        ax2.set_ylabel("Kursk km2 held by Ukraine", color="tab:green")
+        ax2.set_ylim(bottom=0)
+        h2, l2 = ax2.get_legend_handles_labels()
+        handles, labels = handles + h2, labels + l2
+    ax.legend(handles, labels, loc="center left", bbox_to_anchor=(1.08, 0.5), fontsize=8)
+
+
+def _draw_offers(ax: Any, c: Compiled, t: pd.DataFrame, months: np.ndarray) -> None:
+    """Each government's value of fighting on and expected costs, against the offers when talks are open."""
+    govs = [actor_name(c, g) for g in c.governments]
+    talks = t["talks_open"].to_numpy()
+    for i, g in enumerate(c.governments):
+        ax.plot(months, t[f"value_of_fighting_on_{g}"], color=COLOURS[i], label=f"{govs[i]}: value of fighting on")
+        ax.plot(months, t[f"expected_costs_{g}"], color=COLOURS[i], linestyle=":", alpha=0.8,
+                label=f"{govs[i]}: expected costs of fighting on")
+        if talks.any():
+            ax.scatter(months[talks], t[f"offer_worth_{g}"][talks], color=COLOURS[i], marker="o", s=22,
+                       label=f"{govs[i]}: worth of the offer on the table")
+            ax.scatter(months[talks], t[f"wants_at_least_{g}"][talks], color=COLOURS[i], marker="_", s=90,
+                       label=f"{govs[i]}: the least it accepts")
+    ax.set_ylabel("0 to 1 (worth to each government)")
+    ax.set_title("Fighting on against the deals on offer" if talks.any() else
+                 "Value of fighting on (talks never opened: no offers)")
+    ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=8)
+
+
+def _draw_weariness(ax: Any, c: Compiled, t: pd.DataFrame, months: np.ndarray) -> None:
+    for g, pub in enumerate(c.publics):
+        if pub is not None:
+            ax.plot(months, t[f"war_weariness_{pub}"] * 100, color=COLOURS[g], label=actor_name(c, pub))
+    ax.set_ylabel("% weary of the war")
+    ax.set_title("War-weariness")
+    ax.set_xlabel(f"month (1 = {month_label(c.scenario.model.start, 1)})")
+    ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=8)

@@ -141,7 +141,9 @@ def _set_level_ticks(ax, lv: Levels, axis: str = "x", extra: Sequence[str] | Non
 
 def _turn_crowded_labels(fig: Figure) -> bool:
     """Turn the x tick labels of any axes where they overlap as last drawn; whether any were."""
-    renderer = fig.canvas.get_renderer()
+    canvas = fig.canvas
+    assert isinstance(canvas, FigureCanvasAgg)  # every figure here is made by _new_figure
+    renderer = canvas.get_renderer()
     turned = False
     for ax in fig.axes:
         ticks = [t for t in ax.get_xticklabels() if t.get_visible() and t.get_text() and t.get_rotation() == 0]

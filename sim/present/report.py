@@ -17,25 +17,32 @@ refuses anything else with a message naming the folder and what was expected.
   :mod:`sim.analysis.paired` when the batches share seed and runs (common random
   numbers), else the unpaired one, saying why.
 
+The page is built as data (sections of :class:`Table`, :class:`Para`,
+:class:`Figure` ... parts) and rendered by the Jinja2 template
+``sim/present/templates/report.html.j2`` (with its style sheet ``report.css``),
+shipped in the package. The template escapes every value (autoescape): no HTML
+is written in Python, so a scenario or actor named ``<script>`` shows as text.
+
 The page fetches nothing: no script, no external style sheet, font or image;
-its Content-Security-Policy forbids any fetch but ``data:`` images. Every
-string that comes from a file is escaped. :func:`write_pdf` renders the same
-page with WeasyPrint (the ``report`` extra), with a URL fetcher that refuses
-everything but ``data:``.
+its Content-Security-Policy forbids any fetch but ``data:`` images.
+:func:`write_pdf` renders the same page with WeasyPrint (the ``report``
+extra), with a URL fetcher that refuses everything but ``data:``.
 """
 
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import math
 import tempfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from html import escape
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar, cast
 
+import jinja2
+import markupsafe
 import pandas as pd
 
 from sim.engine.records import OUTCOMES
@@ -138,16 +145,88 @@ def _label(sources: list[Source]) -> None:
         s.label = s.name if names.count(s.name) == 1 else f"{s.name} ({s.path.name})"
 
 
-# --------------------------------------------------------------------------- HTML pieces
+# --------------------------------------------------------------------------- the page's parts
+#
+# The page is data: sections of parts (tables, paragraphs, figures ...), rendered by the Jinja2 template
+# templates/report.html.j2 with autoescape. No HTML is written here, so nothing is escaped by hand.
 
 
-class Raw(str):
-    """HTML built here (already escaped): the table helpers do not escape it again."""
+@dataclass(frozen=True)
+class Cell:
+    """A table cell; ``data`` are its machine-readable ``data-`` attributes (exact values for tests and
+    scrapers), ``cls`` its class (``None``: no class attribute)."""
+
+    text: Any = ""
+    data: tuple[tuple[str, str], ...] = ()
+    cls: str | None = None
+    kind: ClassVar[str] = "cell"
 
 
-def h(value: Any) -> str:
-    """Escape text for HTML (every string from a file goes through here or :class:`Raw`)."""
-    return value if isinstance(value, Raw) else escape(str(value), quote=True)
+@dataclass(frozen=True)
+class EvidenceCell:
+    """The source of a parameter: what kind of source it is, above the quote or assumption itself."""
+
+    label: str
+    text: str
+    cls: str
+    kind: ClassVar[str] = "evidence"
+
+
+@dataclass(frozen=True)
+class Breakable:
+    """A column heading that may wrap after each dot (a long parameter path)."""
+
+    text: str
+    kind: ClassVar[str] = "breakable"
+
+
+@dataclass(frozen=True)
+class Table:
+    head: Sequence[str | Breakable]
+    rows: list[list[Cell | EvidenceCell]]
+    cls: str = ""
+    caption: str = ""
+    scroll: bool = False  # in a box that scrolls sideways when the table is wider than the page
+    kind: ClassVar[str] = "table"
+
+
+@dataclass(frozen=True)
+class Para:
+    text: str
+    cls: str = ""
+    kind: ClassVar[str] = "para"
+
+
+@dataclass(frozen=True)
+class Heading:
+    text: str
+    kind: ClassVar[str] = "heading"
+
+
+@dataclass(frozen=True)
+class Facts:
+    """A two-column table of facts (name, value)."""
+
+    rows: list[tuple[str, Any]]
+    kind: ClassVar[str] = "facts"
+
+
+@dataclass(frozen=True)
+class BatchList:
+    """The batches compared: (label, scenario file, description) each."""
+
+    items: list[tuple[str, str, str]]
+    kind: ClassVar[str] = "batches"
+
+
+@dataclass(frozen=True)
+class Figure:
+    src: str  # a data: URI
+    alt: str
+    kind: ClassVar[str] = "figure"
+
+
+Part = Table | Para | Heading | Facts | BatchList | Figure
 
 
 def pct(p: Any, digits: int = 1) -> str:
@@ -173,34 +252,25 @@ def interval(lo: Any, hi: Any) -> str:
     return f"{pct(lo)} – {pct(hi)}"
 
 
-def cell(text: Any, **data: Any) -> Raw:
-    """A table cell with machine-readable ``data-`` attributes (exact values for tests and scrapers)."""
-    attrs = "".join(f' data-{k.replace("_", "-")}="{h(repr(float(v)) if isinstance(v, float) else v)}"'
-                    for k, v in data.items() if v is not None)
-    return Raw(f"<td{attrs}>{h(text)}</td>")
+def cell(text: Any, **data: Any) -> Cell:
+    """A table cell with ``data-`` attributes (a float is written with ``repr``: every digit)."""
+    return Cell(text, tuple((k.replace("_", "-"), repr(float(v)) if isinstance(v, float) else str(v))
+                            for k, v in data.items() if v is not None))
 
 
-def table(head: Sequence[str], rows: Iterable[Sequence[Any]], cls: str = "", caption: str = "") -> Raw:
-    """An HTML table; a cell given as :func:`cell` keeps its attributes, anything else is escaped."""
-    out = [f'<table class="{h(cls)}">' if cls else "<table>"]
-    if caption:
-        out.append(f"<caption>{h(caption)}</caption>")
-    out.append("<thead><tr>" + "".join(f"<th>{h(c)}</th>" for c in head) + "</tr></thead><tbody>")
-    for row in rows:
-        out.append("<tr>" + "".join(c if isinstance(c, Raw) and c.startswith("<td") else f"<td>{h(c)}</td>"
-                                    for c in row) + "</tr>")
-    out.append("</tbody></table>")
-    return Raw("".join(out))
+def table(head: Sequence[str | Breakable], rows: Iterable[Sequence[Any]], cls: str = "", caption: str = "",
+          scroll: bool = False) -> Table:
+    """A table; a value that is not a :class:`Cell` becomes one without attributes."""
+    body = [[c if isinstance(c, Cell | EvidenceCell) else Cell(c) for c in row] for row in rows]
+    return Table(list(head), body, cls, caption, scroll)
 
 
-def para(text: str, cls: str = "") -> Raw:
-    return Raw(f'<p class="{h(cls)}">{h(text)}</p>' if cls else f"<p>{h(text)}</p>")
+def para(text: str, cls: str = "") -> Para:
+    return Para(text, cls)
 
 
-def img(png: bytes, alt: str) -> Raw:
-    data = base64.b64encode(png).decode("ascii")
-    return Raw(f'<figure><img src="data:image/png;base64,{data}" alt="{h(alt)}"><figcaption>{h(alt)}'
-               f"</figcaption></figure>")
+def img(png: bytes, alt: str) -> Figure:
+    return Figure("data:image/png;base64," + base64.b64encode(png).decode("ascii"), alt)
 
 
 @dataclass
@@ -208,88 +278,32 @@ class Page:
     """The page being built: its sections in order."""
 
     title: str
-    sections: list[tuple[str, str, list[str]]] = field(default_factory=list)
+    sections: list[tuple[str, str, list[Part]]] = field(default_factory=list)
     figures: int = 0
 
-    def section(self, anchor: str, heading: str, *parts: str) -> None:
-        self.sections.append((anchor, heading, [p for p in parts if p]))
+    def section(self, anchor: str, heading: str, *parts: Part | None) -> None:
+        self.sections.append((anchor, heading, [p for p in parts if p is not None]))
 
     def html(self, version: str) -> str:
-        toc = "".join(f'<li><a href="#{a}">{h(t)}</a></li>' for a, t, _ in self.sections)
-        body = "".join(f'<section id="{a}"><h2>{h(t)}</h2>{"".join(parts)}</section>'
-                       for a, t, parts in self.sections)
-        return (f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-                f"<meta http-equiv=\"Content-Security-Policy\" content=\"{CSP}\">"
-                f"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-                f"<meta name=\"generator\" content=\"negsim {h(version)}\">"
-                f"<title>{h(self.title)}</title><style>{CSS}</style></head><body>"
-                f"<header><h1>{h(self.title)}</h1>"
-                f"<p class=\"caveat\">Results are explorations of the scenario's stated assumptions, not "
-                f"forecasts. Intervals show the uncertainty from the finite number of runs only.</p>"
-                f"<nav><ol>{toc}</ol></nav></header><main>{body}</main>"
-                f"<footer>Made by negsim {h(version)} (<code>negsim report</code>).</footer></body></html>\n")
+        return _templates().get_template("report.html.j2").render(page=self, version=version)
 
 
-CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
-
-CSS = """
-:root { --ink: #1d2430; --muted: #5b6472; --rule: #d5d9e0; --band: #f3f5f8; --accent: #0072B2; }
-* { box-sizing: border-box; }
-body { font: 15px/1.5 "DejaVu Sans", "Liberation Sans", Arial, sans-serif; color: var(--ink);
-       max-width: 62rem; margin: 0 auto; padding: 1.5rem 2rem 3rem; background: #fff; }
-h1 { font-size: 1.7rem; margin: 0 0 .4rem; }
-h2 { font-size: 1.3rem; margin: 2.2rem 0 .6rem; padding-bottom: .2rem; border-bottom: 2px solid var(--accent); }
-h3 { font-size: 1.05rem; margin: 1.4rem 0 .4rem; }
-p { margin: .4rem 0 .8rem; }
-.caveat { color: var(--muted); font-style: italic; }
-.note { color: var(--muted); font-size: .9rem; }
-nav ol { columns: 2; margin: .6rem 0; padding-left: 1.4rem; }
-nav a { color: var(--accent); text-decoration: none; }
-table { border-collapse: collapse; margin: .5rem 0 1.2rem; font-size: .9rem; width: auto; max-width: 100%; }
-caption { text-align: left; font-weight: bold; padding: .2rem 0; }
-th, td { border-bottom: 1px solid var(--rule); padding: .3rem .6rem; text-align: left; vertical-align: top; }
-th { background: var(--band); }
-td { font-variant-numeric: tabular-nums; }
-table.facts th { width: 12rem; }
-.scroll { overflow-x: auto; max-width: 100%; }
-table.points th, table.points td { padding: .3rem .4rem; }
-table.evidence { width: 100%; table-layout: fixed; font-size: .82rem; }
-table.evidence td:nth-child(1) { width: 34%; overflow-wrap: anywhere; font-family: "DejaVu Sans Mono", monospace; }
-table.evidence td:nth-child(2) { width: 18%; overflow-wrap: anywhere; }
-table.evidence td:nth-child(3) { overflow-wrap: anywhere; }
-table.evidence th:nth-child(1) { width: 34%; } table.evidence th:nth-child(2) { width: 18%; }
-.kind { font-size: .75rem; color: var(--muted); text-transform: uppercase; letter-spacing: .03em; display: block; }
-.quote { font-style: italic; }
-.none { color: #b00020; font-weight: bold; }
-figure { margin: 1rem 0 1.6rem; }
-figure img { display: block; max-width: 100%; height: auto; border: 1px solid var(--rule); }
-figcaption { color: var(--muted); font-size: .85rem; margin-top: .3rem; }
-code { font-family: "DejaVu Sans Mono", monospace; font-size: .85em; overflow-wrap: anywhere; }
-td.clear { font-weight: bold; }
-footer { margin-top: 3rem; color: var(--muted); font-size: .8rem; border-top: 1px solid var(--rule); padding-top: .5rem; }
-@page { size: A4; margin: 16mm 14mm 18mm; @bottom-right { content: counter(page) " / " counter(pages); font-size: 9pt; } }
-@media print {
-  body { font-size: 10pt; max-width: none; padding: 0; }
-  table { font-size: 8.5pt; max-width: 100%; }
-  th, td { padding: 2pt 4pt; overflow-wrap: anywhere; }
-  table.changes { width: 100%; }
-  .scroll { overflow: visible; }
-  nav { display: none; }
-  h2 { break-after: avoid; page-break-after: avoid; }
-  h3, caption { break-after: avoid; page-break-after: avoid; }
-  tr, figure, img { break-inside: avoid; page-break-inside: avoid; }
-  thead { display: table-header-group; }
-  a { color: inherit; text-decoration: none; }
-}
-"""
+@functools.cache
+def _templates() -> jinja2.Environment:
+    """The report's templates, shipped in the package (``sim/present/templates``), escaping every value."""
+    env = jinja2.Environment(loader=jinja2.PackageLoader("sim.present", "templates"),
+                             autoescape=True, trim_blocks=True, lstrip_blocks=True,
+                             undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+    env.filters["breakable"] = lambda text: markupsafe.escape(text).replace(".", markupsafe.Markup(".<wbr>"))
+    env.tests["breakable"] = lambda value: isinstance(value, Breakable)
+    return env
 
 
 # --------------------------------------------------------------------------- sections shared by every kind
 
 
-def _facts(rows: Sequence[tuple[str, Any]]) -> Raw:
-    body = "".join(f"<tr><th>{h(k)}</th><td>{h(v)}</td></tr>" for k, v in rows if v not in (None, ""))
-    return Raw(f'<table class="facts"><tbody>{body}</tbody></table>')
+def _facts(rows: Sequence[tuple[str, Any]]) -> Facts:
+    return Facts([(k, v) for k, v in rows if v not in (None, "")])
 
 
 def _description(source: Source) -> str:
@@ -317,12 +331,11 @@ def evidence_rows(sc: Scenario) -> list[Any]:
     return evidence_table(sc)
 
 
-def _evidence_cell(kind: str, source: str, inherited: bool) -> Raw:
+def _evidence_cell(kind: str, source: str, inherited: bool) -> EvidenceCell:
     label = {"evidence": "quote", "assumption": "assumption", "none": "no source"}[kind]
     via = " (inherited)" if inherited and kind != "none" else ""
     cls = "quote" if kind == "evidence" else ("none" if kind == "none" else "")
-    text = h(source) if source else "no quote or assumption given"
-    return Raw(f'<td><span class="kind">{h(label + via)}</span><span class="{cls}">{text}</span></td>')
+    return EvidenceCell(label + via, source or "no quote or assumption given", cls)
 
 
 def assumptions_section(page: Page, sources: list[Source], swept: Sequence[str] = ()) -> None:
@@ -340,38 +353,38 @@ def assumptions_section(page: Page, sources: list[Source], swept: Sequence[str] 
                  f"source document, {cov['assumption']:.0%} by a stated assumption, {cov['none']:.0%} without "
                  f"a source (as `negsim evidence` lists them).")
     note = para("Swept parameters take the values of each point instead of those below: "
-                + ", ".join(swept) + ".", "note") if swept else ""
-    parts = [intro, note, _evidence_table(rows)]
+                + ", ".join(swept) + ".", "note") if swept else None
+    parts: list[Part | None] = [intro, note, _evidence_table(rows)]
     for other in sources[1:]:
-        parts.append(_changed_assumptions(base, other, rows))
+        parts += _changed_assumptions(base, other, rows)
     page.section("assumptions", "Assumptions and their sources", *parts)
 
 
-def _evidence_table(rows: list[Any]) -> Raw:
+def _evidence_table(rows: list[Any]) -> Table:
     body = [[r.path, r.value, _evidence_cell(r.kind, r.source, r.inherited)] for r in rows]
     return table(["parameter", "value", "source"], body, "evidence")
 
 
-def _changed_assumptions(base: Source, other: Source, base_rows: list[Any]) -> Raw:
+def _changed_assumptions(base: Source, other: Source, base_rows: list[Any]) -> list[Part]:
     if other.scenario is None:
-        return para(f"The assumptions of {other.label} cannot be listed: {other.scenario_problem}.", "note")
+        return [para(f"The assumptions of {other.label} cannot be listed: {other.scenario_problem}.", "note")]
     mine = {r.path: r for r in evidence_rows(other.scenario)}
     theirs = {r.path: r for r in base_rows}
     changed = [p for p in mine if p not in theirs or (mine[p].value, mine[p].source) != (theirs[p].value, theirs[p].source)]
     gone = [p for p in theirs if p not in mine]
-    head = Raw(f"<h3>{h(other.label)}: what differs from {h(base.label)}</h3>")
+    head = Heading(f"{other.label}: what differs from {base.label}")
     if not changed and not gone:
-        return Raw(head + para("The same parameters, values and sources as the baseline."))
+        return [head, para("The same parameters, values and sources as the baseline.")]
     body = [[p, theirs[p].value if p in theirs else "(not set)", mine[p].value,
              _evidence_cell(mine[p].kind, mine[p].source, mine[p].inherited)] for p in changed]
-    body += [[p, theirs[p].value, "(not set)", Raw("<td></td>")] for p in gone]
-    return Raw(head + table(["parameter", f"in {base.label}", f"in {other.label}", "source"], body, "evidence"))
+    body += [[p, theirs[p].value, "(not set)", Cell()] for p in gone]
+    return [head, table(["parameter", f"in {base.label}", f"in {other.label}", "source"], body, "evidence")]
 
 
 # --------------------------------------------------------------------------- batches
 
 
-def outcomes_table(sources: list[Source]) -> Raw:
+def outcomes_table(sources: list[Source]) -> Table:
     """One row per outcome (and class seen): each batch's probability with its 95% interval."""
     names = list(OUTCOMES)
     for s in sources:
@@ -397,9 +410,9 @@ def outcomes_table(sources: list[Source]) -> Raw:
     return table(head, rows, "outcomes")
 
 
-def terms_tables(sources: list[Source], sc: Scenario | None) -> list[Raw]:
+def terms_tables(sources: list[Source], sc: Scenario | None) -> list[Part]:
     issues = list(dict.fromkeys(i for s in sources for i in s.summary.get("terms", {})))
-    parts: list[Raw] = []
+    parts: list[Part] = []
     for issue in issues:
         given = list(sc.model.issues[issue].options) if sc is not None and issue in sc.model.issues else []
         seen = list(dict.fromkeys(o for s in sources for o in s.summary["terms"].get(issue, {})))
@@ -421,7 +434,7 @@ def terms_tables(sources: list[Source], sc: Scenario | None) -> list[Raw]:
     return parts
 
 
-def timing_table(sources: list[Source]) -> Raw:
+def timing_table(sources: list[Source]) -> Table:
     head = ["event", "batch", "share of runs", "10th pct", "25th pct", "median", "75th pct", "90th pct", "mean"]
     rows = []
     for key, what in TIMING:
@@ -439,7 +452,7 @@ def timing_table(sources: list[Source]) -> Raw:
     return table(head, rows, "timing", caption="Months from the start of the scenario")
 
 
-def land_table(sources: list[Source]) -> Raw:
+def land_table(sources: list[Source]) -> Part:
     rows = []
     for s in sources:
         land = s.summary.get("land_km2")
@@ -471,7 +484,7 @@ def question_section(page: Page, sources: list[Source], extra: Sequence[tuple[st
     """What was run: one table of facts for one run directory, one row per batch for several."""
     if len(sources) == 1:
         s = sources[0]
-        page.section("question", "The question", para(_description(s)) if _description(s) else "",
+        page.section("question", "The question", para(_description(s)) if _description(s) else None,
                      _facts([*_run_facts(s), *extra]))
         return
     rows, described = [], []
@@ -480,10 +493,10 @@ def question_section(page: Page, sources: list[Source], extra: Sequence[tuple[st
         rows.append([s.label, "baseline" if s is sources[0] else "compared", f"{m.get('runs', 0):,}", m.get("seed"),
                      m.get("engine"), m.get("timing", {}).get("started", ""), str(s.path)])
         path = m.get("scenario", {}).get("path", "")
-        described.append(f"<li><strong>{h(s.label)}</strong> ({h(path)}): {h(_description(s))}</li>")
+        described.append((s.label, path, _description(s)))
     page.section("question", "The question",
                  para(f"{sources[0].label} is the baseline; each other batch is compared with it below."),
-                 Raw(f"<ul>{''.join(described)}</ul>"),
+                 BatchList(described),
                  table(["batch", "role", "runs", "seed", "engine", "started", "run directory"], rows, "batches"))
 
 
@@ -524,7 +537,7 @@ def pairing(base: Source, other: Source) -> tuple[bool, str]:
                    "with the baseline's --seed and --runs to pair them.")
 
 
-def what_changed(sources: list[Source], folder: Path, paired: bool | None) -> tuple[list[Raw], tuple[Path, str]]:
+def what_changed(sources: list[Source], folder: Path, paired: bool | None) -> tuple[list[Part], tuple[Path, str]]:
     """The comparison of every other batch with the first (paired where they share seed and runs), and its figure.
 
     ``paired=False`` compares every batch unpaired (as a comparison saved with --unpaired was made).
@@ -532,7 +545,8 @@ def what_changed(sources: list[Source], folder: Path, paired: bool | None) -> tu
     from sim.analysis.comparison import ComparisonSet, compare_many
 
     base = sources[0]
-    results, parts = [], []
+    results: list[Any] = []
+    parts: list[Part] = []
     for other in sources[1:]:
         can_pair, why = pairing(base, other)
         pair = can_pair and paired is not False
@@ -542,7 +556,7 @@ def what_changed(sources: list[Source], folder: Path, paired: bool | None) -> tu
         result.label_a, result.label_b = base.label, other.label
         results.append(result)
         data = result.to_dict()
-        parts += [Raw(f"<h3>{h(other.label)} against {h(base.label)}</h3>"), para(why),
+        parts += [Heading(f"{other.label} against {base.label}"), para(why),
                   *comparison_tables(data, bool(data["paired"]))]
     first = base.manifest
     combined = ComparisonSet(base.label, results, int(first.get("seed", 0)), int(first.get("runs", 0)),
@@ -556,19 +570,19 @@ def what_changed(sources: list[Source], folder: Path, paired: bool | None) -> tu
     return parts, (figure, f"Change in outcome probabilities against {base.label}, with 95% intervals")
 
 
-def comparison_parts(data: Mapping[str, Any]) -> list[Raw]:
+def comparison_parts(data: Mapping[str, Any]) -> list[Part]:
     """Tables of a saved comparison (comparison.json, the form of ``ComparisonSet.to_dict``)."""
-    parts: list[Raw] = []
+    parts: list[Part] = []
     for comp in data.get("comparisons", []):
-        parts.append(Raw(f"<h3>{h(comp['b']['label'])} against {h(comp['a']['label'])}</h3>"))
+        parts.append(Heading(f"{comp['b']['label']} against {comp['a']['label']}"))
         parts += comparison_tables(comp, bool(comp.get("paired", data.get("paired"))))
     return parts
 
 
-def comparison_tables(comp: Mapping[str, Any], paired: bool) -> list[Raw]:
+def comparison_tables(comp: Mapping[str, Any], paired: bool) -> list[Part]:
     """Outcomes, timing and terms of one comparison (``ComparisonResult.to_dict``)."""
     a, b = comp["a"]["label"], comp["b"]["label"]
-    parts: list[Raw] = []
+    parts: list[Part] = []
     rows = []
     for r in comp.get("outcomes", []):
         is_class = r.get("kind") == "class"
@@ -598,14 +612,12 @@ def comparison_tables(comp: Mapping[str, Any], paired: bool) -> list[Raw]:
     return parts
 
 
-def _diff_cell(r: Mapping[str, Any], fmt: str = "", key: str = "outcome") -> Raw:
+def _diff_cell(r: Mapping[str, Any], fmt: str = "", key: str = "outcome") -> Cell:
     """The change, in bold when its 95% interval excludes 0 (``data-outcome`` or ``data-measure``: what changed)."""
-    d, lo, hi = r.get("diff"), r.get("lo"), r.get("hi")
-    clear = not any(x is None or _nan(x) for x in (d, lo, hi)) and (lo > 0 or hi < 0)
-    attrs = f' data-{key}="{h(r.get(key, ""))}"'
-    attrs += f' data-diff="{float(d)!r}"' if d is not None and not _nan(d) else ""
-    text = num(d, fmt) if fmt else pts(d)
-    return Raw(f'<td class="{"clear" if clear else ""}"{attrs}>{h(text)}</td>')
+    d, lo, hi = r.get("diff", math.nan), r.get("lo", math.nan), r.get("hi", math.nan)  # None counts as NaN
+    clear = not any(_nan(x) for x in (d, lo, hi)) and (lo > 0 or hi < 0)
+    data = [(key, str(r.get(key, "")))] + ([("diff", repr(float(d)))] if d is not None and not _nan(d) else [])
+    return Cell(num(d, fmt) if fmt else pts(d), tuple(data), "clear" if clear else "")
 
 
 def _pval(p: Any) -> str:
@@ -628,10 +640,10 @@ def sweep_report(source: Source, folder: Path) -> Page:
     specs = sw.get("specs") or {}
     question_section(page, [source], [("design", sw.get("design")), ("points", f"{len(points):,}"),
                                       *[(f"swept: {p}", specs.get(p, "")) for p in params]])
-    scenario = source.scenario
+    scenario = cast(Scenario, source.scenario)  # None if it no longer validates: SweepResult only keeps it
     result = SweepResult(scenario, int(m["seed"]), m.get("engine", "vector"), sw.get("design", "grid"), params,
                          points, source.path, m, source.summary.get("points", []), source.summary.get("sensitivity", {}))
-    parts: list[Any] = [para("Each point runs the same replicates (common random numbers). Probabilities with "
+    parts: list[Part] = [para("Each point runs the same replicates (common random numbers). Probabilities with "
                              "95% Wilson intervals.")]
     for param in params:
         marg = result.marginal(param)
@@ -654,9 +666,9 @@ def sweep_report(source: Source, folder: Path) -> Page:
                      num(am.get("median"), ".0f"),
                      f"{num(am['p10'], '.0f')} – {num(am['p90'], '.0f')}" if am.get("runs_with_value") else "–",
                      f"{lm['median']:+,.0f}" if lm else "–"])
-    head = ["point", *[Raw(h(p).replace(".", ".<wbr>")) for p in params], *[f"P({OUTCOME_TEXT[k]})" for k in OUTCOMES],
+    head: list[str | Breakable] = ["point", *[Breakable(p) for p in params], *[f"P({OUTCOME_TEXT[k]})" for k in OUTCOMES],
             "agreement 95%", "median agreement month", "10th – 90th pct", "median land km2"]
-    parts.append(Raw(f'<div class="scroll">{table(head, rows, "points", caption="Every point")}</div>'))
+    parts.append(table(head, rows, "points", caption="Every point", scroll=True))
     if len(source.summary.get("points", [])) > 200:
         parts.append(para(f"The first 200 of {len(source.summary['points'])} points; all are in summary.json.", "note"))
     page.section("outcomes", "Outcome probabilities, timing and land by point", *parts)
@@ -701,8 +713,8 @@ def _sweep_caption(stem: str, params: Sequence[str]) -> str:
     return stem.replace("_", " ")
 
 
-def _sensitivity_parts(design: str, sens: Mapping[str, Any]) -> list[Raw]:
-    parts: list[Raw] = []
+def _sensitivity_parts(design: str, sens: Mapping[str, Any]) -> list[Part]:
+    parts: list[Part] = []
     keys = ["S1", "S1_conf", "ST", "ST_conf"] if design == "sobol" else ["mu_star", "mu_star_conf", "sigma"]
     for output, rep in sens.items():
         idx = rep.get("indices") or {}

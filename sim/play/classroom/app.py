@@ -12,14 +12,14 @@ import asyncio
 import contextlib
 import json
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response, StreamingResponse
-from starlette.routing import Mount, Route
+from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from sim.jsonsafe import strict
@@ -46,35 +46,6 @@ def json_response(obj: Any, status: int = 200) -> JSONResponse:
 
 def error(status: int, message: str) -> JSONResponse:
     return json_response({"error": message}, status)
-
-
-class Server:
-    """The app's state: the classroom, the change signals of live updates, the distribution's lock."""
-
-    def __init__(self, classroom: Classroom):
-        self.classroom = classroom
-        self.changed: dict[str, asyncio.Event] = {}
-        self.batch_lock = threading.Lock()
-        self.streams = 0
-
-    def batch(self):
-        with self.batch_lock:
-            return self.classroom.batch()
-
-    def notify(self, s: Session) -> None:
-        s.touch(self.classroom.clock())
-        self.classroom.keep(s)  # a restarted server takes the class up here
-        ev = self.changed.pop(s.code, None)
-        if ev is not None:
-            ev.set()
-
-    async def settle(self, s: Session) -> None:
-        """A game that has just finished: set it against the distribution, save it."""
-        if s.finished and s.result is None:
-            batch = await asyncio.to_thread(self.batch)
-            if s.result is None:
-                s.conclude(batch)
-                self.notify(s)  # saved with its result (in memory only if the folder cannot be written)
 
 
 def bearer(request: Request) -> str | None:
@@ -116,55 +87,100 @@ async def body_json(request: Request) -> dict[str, Any]:
     return doc
 
 
-def create_app(classroom: Classroom, warm: bool = True) -> Starlette:
-    """The app serving ``classroom``; ``warm`` computes the model's distribution in the background at start."""
-    server = Server(classroom)
+Endpoint = Callable[[Request], Awaitable[Response]]
 
-    def handle(fn):
-        async def endpoint(request: Request) -> Response:
-            try:
-                return await fn(request)
-            except ClassroomError as e:
-                return error(e.status, str(e))
-        return endpoint
 
-    def session_of(request: Request) -> Session:
-        return classroom.get(request.path_params["code"])
+def handle(fn: Endpoint) -> Endpoint:
+    """The endpoint answering a :class:`ClassroomError` with its status and message as JSON."""
+    async def endpoint(request: Request) -> Response:
+        try:
+            return await fn(request)
+        except ClassroomError as e:
+            return error(e.status, str(e))
+    return endpoint
 
-    @handle
-    async def create(request: Request) -> Response:
+
+class Server:
+    """The app's state (the classroom, the change signals of live updates, the distribution's lock) and its
+    routes: one method per endpoint of the API."""
+
+    def __init__(self, classroom: Classroom):
+        self.classroom = classroom
+        self.changed: dict[str, asyncio.Event] = {}
+        self.batch_lock = threading.Lock()
+        self.streams = 0
+
+    def batch(self) -> Any:
+        with self.batch_lock:
+            return self.classroom.batch()
+
+    def notify(self, s: Session) -> None:
+        s.touch(self.classroom.clock())
+        self.classroom.keep(s)  # a restarted server takes the class up here
+        ev = self.changed.pop(s.code, None)
+        if ev is not None:
+            ev.set()
+
+    async def settle(self, s: Session) -> None:
+        """A game that has just finished: set it against the distribution, save it."""
+        if s.finished and s.result is None:
+            batch = await asyncio.to_thread(self.batch)
+            if s.result is None:
+                s.conclude(batch)
+                self.notify(s)  # saved with its result (in memory only if the folder cannot be written)
+
+    def routes(self) -> list[BaseRoute]:
+        api = "/api/sessions"
+        return [
+            Route("/", page("student.html")),
+            Route("/teacher", page("teacher.html")),
+            Mount("/static", StaticFiles(directory=STATIC), name="static"),
+            Route(api, handle(self.create), methods=["POST"]),
+            Route(api + "/{code}", handle(self.info), methods=["GET"]),
+            Route(api + "/{code}/join", handle(self.join), methods=["POST"]),
+            Route(api + "/{code}/state", handle(self.state), methods=["GET"]),
+            Route(api + "/{code}/moves", handle(self.moves), methods=["POST"]),
+            Route(api + "/{code}/advance", handle(self.advance), methods=["POST"]),
+            Route(api + "/{code}/results", handle(self.results), methods=["GET"]),
+            Route(api + "/{code}/events", handle(self.events), methods=["GET"]),
+            Route(api + "/{code}/game.csv", handle(self.download_csv), methods=["GET"]),
+            Route(api + "/{code}/game.replay.json", handle(self.download_replay), methods=["GET"]),
+        ]
+
+    def session_of(self, request: Request) -> Session:
+        return self.classroom.get(request.path_params["code"])
+
+    # ------------------------------------------------------------------ the API's endpoints
+
+    async def create(self, request: Request) -> Response:
         await body_json(request)
-        s, token = classroom.create()
+        s, token = self.classroom.create()
         return json_response({"code": s.code, "teacher_token": token}, 201)
 
-    @handle
-    async def info(request: Request) -> Response:
-        s = session_of(request)
-        c = classroom.compiled
+    async def info(self, request: Request) -> Response:
+        s = self.session_of(request)
+        c = self.classroom.compiled
         return json_response({"code": s.code, "scenario": c.scenario.name, "phase": s.phase,
                               "finished": s.finished, "roles": s.roles()})
 
-    @handle
-    async def join(request: Request) -> Response:
+    async def join(self, request: Request) -> Response:
         doc = await body_json(request)
         code = request.path_params["code"]
         if "role" not in doc:
             raise ClassroomError(400, "expected {\"role\": ROLE}")
-        token = classroom.join(code, doc["role"])
-        s = classroom.get(code)
-        server.notify(s)
+        token = self.classroom.join(code, doc["role"])
+        s = self.classroom.get(code)
+        self.notify(s)
         return json_response({"token": token, "role": doc["role"], "code": s.code})
 
-    @handle
-    async def state(request: Request) -> Response:
-        s = session_of(request)
+    async def state(self, request: Request) -> Response:
+        s = self.session_of(request)
         role = holder(s, request)
-        await server.settle(s)
+        await self.settle(s)
         return json_response(s.state(role))
 
-    @handle
-    async def moves(request: Request) -> Response:
-        s = session_of(request)
+    async def moves(self, request: Request) -> Response:
+        s = self.session_of(request)
         role = holder(s, request)
         doc = await body_json(request)
         if role == "teacher":
@@ -175,13 +191,12 @@ def create_app(classroom: Classroom, warm: bool = True) -> Starlette:
         if role == "observer":
             raise ClassroomError(403, "an observer makes no moves")
         m = s.move(role, doc)
-        server.notify(s)
-        await server.settle(s)
+        self.notify(s)
+        await self.settle(s)
         return json_response({"ok": True, "move": m.as_dict(), "phase": s.phase, "month": s.month})
 
-    @handle
-    async def advance(request: Request) -> Response:
-        s = session_of(request)
+    async def advance(self, request: Request) -> Response:
+        s = self.session_of(request)
         role = holder(s, request)
         if role != "teacher":
             raise ClassroomError(403, "only the teacher advances the month")
@@ -190,91 +205,95 @@ def create_app(classroom: Classroom, warm: bool = True) -> Starlette:
         if until not in ("month", "decision"):
             raise ClassroomError(400, f"expected \"until\" to be \"month\" or \"decision\", got {str(until)[:40]!r}")
         s.advance(until_decision=until == "decision")
-        server.notify(s)
-        await server.settle(s)
+        self.notify(s)
+        await self.settle(s)
         return json_response({"ok": True, "phase": s.phase, "month": s.month, "finished": s.finished})
 
-    @handle
-    async def results(request: Request) -> Response:
-        s = session_of(request)
+    async def results(self, request: Request) -> Response:
+        s = self.session_of(request)
         if bearer(request) is not None:
             holder(s, request)  # a token given must be one of this session's
         if not s.finished:
             raise ClassroomError(409, f"the game is not finished (month {s.month}, phase {s.phase})")
-        await server.settle(s)
+        await self.settle(s)
         return json_response(s.result)
 
-    def finished_for_teacher(request: Request):
+    def finished_for_teacher(self, request: Request) -> Session:
         """The request's session, if the teacher asks and the game is over (403, 409 otherwise)."""
-        s = session_of(request)
+        s = self.session_of(request)
         if holder(s, request) != "teacher":
             raise ClassroomError(403, "only the teacher downloads the game")
         if not s.finished:
             raise ClassroomError(409, "the game is not finished")
         return s
 
-    @handle
-    async def download_csv(request: Request) -> Response:
-        s = finished_for_teacher(request)
+    async def download_csv(self, request: Request) -> Response:
+        s = self.finished_for_teacher(request)
         return Response(s.csv_text(), media_type="text/csv", headers={
             **SECURITY_HEADERS, "Content-Disposition": f'attachment; filename="negsim-class-{s.code}.csv"'})
 
-    @handle
-    async def download_replay(request: Request) -> Response:
-        s = finished_for_teacher(request)
-        await server.settle(s)
+    async def download_replay(self, request: Request) -> Response:
+        s = self.finished_for_teacher(request)
+        await self.settle(s)
         try:
-            path = classroom.replay_path(s)
+            path = self.classroom.replay_path(s)
         except OSError as e:
             raise ClassroomError(500, f"cannot write the replay file: {e}") from None
         return Response(path.read_bytes(), media_type="application/json", headers={
             **SECURITY_HEADERS,
             "Content-Disposition": f'attachment; filename="negsim-class-{s.code}.replay.json"'})
 
-    @handle
-    async def events(request: Request) -> Response:
-        s = session_of(request)
+    # ------------------------------------------------------------------ live updates
+
+    async def events(self, request: Request) -> Response:
+        s = self.session_of(request)
         holder(s, request)
-        code = s.code
-        if server.streams >= MAX_STREAMS:
+        if self.streams >= MAX_STREAMS:
             raise ClassroomError(503, f"the server holds {MAX_STREAMS} live-update streams, its limit: the page "
                                       "polls instead")
-
-        async def stream() -> AsyncIterator[str]:
-            server.streams += 1
-            try:
-                async for chunk in changes():
-                    yield chunk
-            finally:
-                server.streams -= 1
-
-        async def changes() -> AsyncIterator[str]:
-            loop = asyncio.get_running_loop()
-            end = loop.time() + STREAM_SECONDS
-            last = -1
-            while loop.time() < end:
-                live = classroom.sessions.get(code)
-                if live is None:
-                    yield "event: gone\ndata: {}\n\n"
-                    return
-                if live.version != last:
-                    last = live.version
-                    yield f"data: {json.dumps({'version': last, 'phase': live.phase, 'month': live.month})}\n\n"
-                    continue
-                ev = server.changed.setdefault(code, asyncio.Event())
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(ev.wait(), HEARTBEAT_SECONDS)
-                    continue
-                yield ": still here\n\n"
-
-        return StreamingResponse(stream(), media_type="text/event-stream",
+        return StreamingResponse(self.stream(s.code), media_type="text/event-stream",
                                  headers={**SECURITY_HEADERS, "X-Accel-Buffering": "no"})
 
-    async def student_page(request: Request) -> Response:
-        return FileResponse(STATIC / "student.html", headers=SECURITY_HEADERS)
+    async def stream(self, code: str) -> AsyncIterator[str]:
+        """The session's event stream, counted among the streams open while it runs."""
+        self.streams += 1
+        try:
+            async for chunk in self.changes(code):
+                yield chunk
+        finally:
+            self.streams -= 1
 
-    async def teacher_page(request: Request) -> Response:
-        return FileResponse(STATIC / "teacher.html", headers=SECURITY_HEADERS)
+    async def changes(self, code: str) -> AsyncIterator[str]:
+        """The session's version whenever it changes, a heartbeat while it does not, for STREAM_SECONDS."""
+        loop = asyncio.get_running_loop()
+        end = loop.time() + STREAM_SECONDS
+        last = -1
+        while loop.time() < end:
+            live = self.classroom.sessions.get(code)
+            if live is None:
+                yield "event: gone\ndata: {}\n\n"
+                return
+            if live.version != last:
+                last = live.version
+                yield f"data: {json.dumps({'version': last, 'phase': live.phase, 'month': live.month})}\n\n"
+                continue
+            ev = self.changed.setdefault(code, asyncio.Event())
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(ev.wait(), HEARTBEAT_SECONDS)
+                continue
+            yield ": still here\n\n"
+
+
+def page(name: str) -> Endpoint:
+    """The endpoint serving one of the classroom's pages (static/NAME)."""
+    async def endpoint(request: Request) -> Response:
+        return FileResponse(STATIC / name, headers=SECURITY_HEADERS)
+    return endpoint
+
+
+def create_app(classroom: Classroom, warm: bool = True) -> Starlette:
+    """The app serving ``classroom``; ``warm`` computes the model's distribution in the background at start."""
+    server = Server(classroom)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -283,21 +302,6 @@ def create_app(classroom: Classroom, warm: bool = True) -> Starlette:
         if task is not None and not task.done():
             task.cancel()
 
-    routes = [
-        Route("/", student_page),
-        Route("/teacher", teacher_page),
-        Mount("/static", StaticFiles(directory=STATIC), name="static"),
-        Route("/api/sessions", create, methods=["POST"]),
-        Route("/api/sessions/{code}", info, methods=["GET"]),
-        Route("/api/sessions/{code}/join", join, methods=["POST"]),
-        Route("/api/sessions/{code}/state", state, methods=["GET"]),
-        Route("/api/sessions/{code}/moves", moves, methods=["POST"]),
-        Route("/api/sessions/{code}/advance", advance, methods=["POST"]),
-        Route("/api/sessions/{code}/results", results, methods=["GET"]),
-        Route("/api/sessions/{code}/events", events, methods=["GET"]),
-        Route("/api/sessions/{code}/game.csv", download_csv, methods=["GET"]),
-        Route("/api/sessions/{code}/game.replay.json", download_replay, methods=["GET"]),
-    ]
-    app = Starlette(routes=routes, lifespan=lifespan)
+    app = Starlette(routes=server.routes(), lifespan=lifespan)
     app.state.server = server
     return app

@@ -63,16 +63,6 @@ def valid_code(code: str) -> bool:
     return isinstance(code, str) and CODE_PATTERN.fullmatch(code) is not None
 
 
-def choice_text(kind: str, choice: int | bool | None) -> str:
-    if choice is None:
-        return "left to the model"
-    if kind == "propose":
-        return f"package {choice}"
-    if kind == "answer":
-        return "accept" if choice else "reject"
-    return "ratify" if choice else "reject"
-
-
 @dataclass
 class Session:
     """One class playing one game."""
@@ -91,7 +81,6 @@ class Session:
     version: int = 0  # bumped at every change; live updates tell it
     position: game.Position | None = None
     result: dict[str, Any] | None = None  # the final record, once finished and compared
-    saved: bool = False
 
     # -- who is who
     def role_of(self, token: str | None) -> str | None:
@@ -208,7 +197,8 @@ class Session:
         self.moves.append(m)
         if choice is not None:
             self.by_class.add(m.key())
-        if all(self.pending_for(r) is None for r in {p.role for p in self.position.pending}):
+        waiting = {p.role for p in self.position.pending} if self.position is not None else set()
+        if all(self.pending_for(r) is None for r in waiting):
             self.refresh()
         return m
 
@@ -528,7 +518,6 @@ class Classroom:
         tmp = path.with_name(path.name + ".tmp")
         tmp.write_text(dumps(s.to_json()) + "\n")
         tmp.replace(path)
-        s.saved = True
         return path
 
     def keep(self, s: Session) -> bool:
@@ -537,7 +526,6 @@ class Classroom:
         try:
             self.save(s)
         except OSError:
-            s.saved = False
             return False
         return True
 
@@ -566,7 +554,7 @@ class Classroom:
             s = Session(code, self.compiled, self.seed, int(doc["replicate"]), str(doc["teacher"]),
                         float(doc["created"]), now, holders={str(k): str(v) for k, v in doc["holders"].items()},
                         moves=moves, by_class={(int(a), str(b), str(c)) for a, b, c in doc["by_class"]},
-                        month=int(doc["month"]), result=doc.get("result"), saved=True)
+                        month=int(doc["month"]), result=doc.get("result"))
             last_used, deciding = float(doc.get("last_used", s.created)), bool(doc.get("deciding", False))
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             return None
