@@ -24,7 +24,7 @@ def test_python_m_sim_and_a_fast_version_that_loads_no_model():
     took = time.perf_counter() - started
     assert done.returncode == 0 and done.stdout.startswith("negsim ")
     assert took < 1.5, f"--version took {took:.2f} s"
-    probe = ("import sys, sim.cli; p = sim.cli.main.build_parser(); "
+    probe = ("import sys, sim.cli.parser; p = sim.cli.parser.build_parser(); "
              "print(sorted(m for m in ('numpy', 'pandas', 'mesa', 'scipy', 'sim.runs.batch') if m in sys.modules))")
     loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert loaded.stdout.strip() == "[]", loaded.stdout + loaded.stderr
