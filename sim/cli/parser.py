@@ -169,6 +169,6 @@ def _backend_args(p: argparse.ArgumentParser) -> None:
 
 
 def _version() -> str:
-    from sim import __version__
+    from sim.version import version
 
-    return __version__
+    return version()

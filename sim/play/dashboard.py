@@ -27,7 +27,6 @@ import math
 import os
 import re
 import secrets
-import sys
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -324,9 +323,11 @@ def default_scenario() -> Path:
     here = Path("scenarios") / "baseline.yaml"
     if here.is_file():
         return here
-    shipped = Path(sys.prefix) / "share" / "negsim" / "scenarios" / "baseline.yaml"
-    if shipped.is_file():
-        return shipped
+    from sim.shipped import folder
+
+    shipped = folder("scenarios")
+    if shipped is not None and (shipped / "baseline.yaml").is_file():
+        return shipped / "baseline.yaml"
     raise UsageError("no scenario given and no scenarios/baseline.yaml here nor installed with negsim")
 
 
