@@ -4,6 +4,8 @@ Exit codes: 0 success, 2 bad input (one line per problem,
 ``FILE:LINE:COL: key.path: message``), 1 any other failure (a full disk, a
 worker that died), 130 interrupted (Ctrl-C), 143 stopped by SIGTERM, 129 by
 SIGHUP. Text from input files is printed literally: no rich markup, no emoji.
+An unexpected error (a bug) is one line, or its full traceback with
+``NEGSIM_DEBUG=1`` in the environment or ``--traceback``.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import os
 import signal
 import sys
 import threading
+import traceback
 from collections.abc import Sequence
 
 from rich.console import Console
@@ -39,6 +42,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _run(args, err)
 
 
+DEBUG_ENV = "NEGSIM_DEBUG"  # set (and not 0) like --traceback: an unexpected error prints its traceback
+
+
+def debugging(args: argparse.Namespace) -> bool:
+    """Whether an unexpected error prints its full traceback: ``--traceback`` or ``NEGSIM_DEBUG`` set, not 0."""
+    return bool(getattr(args, "traceback", False)) or os.environ.get(DEBUG_ENV, "0").strip() not in ("", "0")
+
+
 def _run(args: argparse.Namespace, err: Console) -> int:
     try:
         code = args.func(args) or 0
@@ -63,8 +74,12 @@ def _run(args: argparse.Namespace, err: Console) -> int:
     except KeyboardInterrupt as exc:
         err.print("negsim: interrupted", markup=False)
         return 128 + getattr(exc, "signum", signal.SIGINT)
-    except Exception as exc:  # a bug: one line, not a traceback
+    except Exception as exc:  # a bug: one line, or the traceback when asked for
+        if debugging(args):
+            sys.stderr.write("".join(traceback.format_exception(exc)))
         err.print(f"negsim: internal error: {type(exc).__name__}: {exc}", markup=False)
+        if not debugging(args):
+            err.print(f"negsim: {DEBUG_ENV}=1 or --traceback prints the traceback", markup=False)
         return 1
 
 

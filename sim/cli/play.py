@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 from sim.cli.output import _emit_json, _isna, _out, console
+from sim.defaults import OUT
 from sim.errors import (
     UsageError,
 )
@@ -58,7 +59,7 @@ def cmd_play(args: argparse.Namespace) -> int:
         played.moves = term.made
     cmp = game.compare(played, game.distribution(c, args.seed, args.runs))
     rec = game.record(played, cmp)
-    path = Path(args.save) if args.save else Path("runs") / "plays" / (
+    path = Path(args.save) if args.save else Path(OUT) / "plays" / (
         f"{c.scenario.name}-s{args.seed}-r{args.replicate}-{time.strftime('%Y%m%dT%H%M%S')}.replay.json")
     try:
         game.save_replay(played, path, rec)

@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from sim.cli.output import _emit_json, _num, _out, _pct, console
+from sim.defaults import DESIGNS, PROGRESS_STEP, SEED, SWEEP_RUNS
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -83,15 +84,15 @@ class _progress:
         return update
 
     def _lines(self):
-        """One line per tenth of the work (and at the end): what a batch job's log should hold."""
+        """One line per PROGRESS_STEP percent of the work (and at the end): what a batch job's log should hold."""
         started, shown = time.monotonic(), -1
 
         def update(done: int, total: int) -> None:
             nonlocal shown
-            tenth = 10 * done // max(total, 1)
-            if tenth == shown:
+            step = 100 // PROGRESS_STEP * done // max(total, 1)
+            if step == shown:
                 return
-            shown = tenth
+            shown = step
             took = time.monotonic() - started
             sys.stderr.write(f"negsim: {self.label}: {done:,} of {total:,} runs ({100 * done / max(total, 1):.0f}%), "
                              f"{took:.1f} s\n")
@@ -171,10 +172,10 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         return 0
     block = sc.model.sweep
     params = parse_param_args(args.param) if args.param else (dict(block.params) if block else {})
-    design = args.design or (block.design if block and not args.param else "grid")
+    design = args.design or (block.design if block and not args.param else DESIGNS[0])
     points = args.points if args.points is not None else (block.points if block else None)
-    runs = args.runs if args.runs is not None else (block.runs if block else 200)
-    seed = args.seed if args.seed is not None else (block.seed if block else 0)
+    runs = args.runs if args.runs is not None else (block.runs if block else SWEEP_RUNS)
+    seed = args.seed if args.seed is not None else (block.seed if block else SEED)
     with _executor(args) as executor, _progress(_show(args), f"{sc.name} sweep") as progress:
         result = run_sweep(sc, params, design=design, points=points, runs=runs, seed=seed, workers=args.workers,
                            engine=args.engine, out=args.out, block_size=args.block_size, progress=progress,

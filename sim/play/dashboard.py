@@ -37,6 +37,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from sim.analysis.paired import compare_tables
+from sim.defaults import DASHBOARD_PORT, HOST
 from sim.engine.records import OUTCOMES
 from sim.errors import UsageError
 from sim.runs.batch import BatchResult, check_overrides, run_batch
@@ -331,7 +332,7 @@ def default_scenario() -> Path:
     raise UsageError("no scenario given and no scenarios/baseline.yaml here nor installed with negsim")
 
 
-def serve(file: str | Path, host: str = "127.0.0.1", port: int = 8001) -> None:
+def serve(file: str | Path, host: str = HOST, port: int = DASHBOARD_PORT) -> None:
     """Start the dashboard on ``host:port`` for scenario ``file`` (blocks until stopped).
 
     Solara runs in production mode with its usage telemetry off; its page

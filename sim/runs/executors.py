@@ -31,10 +31,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from sim.defaults import BACKENDS
 from sim.errors import UsageError
-
-BACKENDS = ("local", "dask")
-
 
 STOPS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 

@@ -33,13 +33,13 @@ from pydantic.functional_validators import PlainValidator, WrapValidator
 from pydantic_core import PydanticCustomError
 from scipy import stats
 
+from sim.defaults import SEED, SWEEP_RUNS
 from sim.errors import Problem, ScenarioError, show_value
 from sim.scenario import registry
 from sim.scenario.yamlsrc import Key, dotted, read_yaml
 
 ROLES = ("government", "public", "mediator")
 SIDES = ("ukraine", "russia")
-VARIABLES = ("territory_km2", "kursk_held_km2", "month")
 DISTS: dict[str, tuple[str, ...]] = {
     "normal": ("mean", "sd"),
     "truncnormal": ("mean", "sd", "low", "high"),
@@ -438,8 +438,8 @@ class SweepBlock(Strict):
     params: dict[str, str | list[StrictBool] | list[float]] = Field(
         min_length=1, description="key path -> values [..], range 'LOW:HIGH:N' or bounds 'LOW..HIGH'")
     points: StrictInt | None = Field(None, ge=2, description="points of a sampled design (values per parameter for a grid over bounds)")
-    runs: StrictInt = Field(200, ge=1, description="replicates at every point")
-    seed: StrictInt = Field(0, ge=0)
+    runs: StrictInt = Field(SWEEP_RUNS, ge=1, description="replicates at every point")
+    seed: StrictInt = Field(SEED, ge=0)
 
 
 class ScenarioModel(Sourced):
