@@ -56,7 +56,8 @@ class _progress:
     """A rich progress bar, plain progress lines on stderr, or nothing. Yields the callback."""
 
     def __init__(self, show: str | None, label: str):
-        self.show, self.label, self.bar = show, label, None
+        self.show, self.label = show, label
+        self.bar: Any = None  # a rich Progress while the bar shows
 
     def __enter__(self):
         if self.show == "lines":
@@ -67,19 +68,20 @@ class _progress:
             BarColumn,
             MofNCompleteColumn,
             Progress,
+            TaskID,
             TextColumn,
             TimeRemainingColumn,
         )
 
-        self.bar = Progress(TextColumn("{task.description}", markup=False), BarColumn(), MofNCompleteColumn(),
-                            TimeRemainingColumn(), console=console(stderr=True), transient=True)
-        self.bar.start()
-        self.task = None
+        bar = self.bar = Progress(TextColumn("{task.description}", markup=False), BarColumn(), MofNCompleteColumn(),
+                                  TimeRemainingColumn(), console=console(stderr=True), transient=True)
+        bar.start()
+        task: list[TaskID] = []
 
         def update(done: int, total: int) -> None:
-            if self.task is None:
-                self.task = self.bar.add_task(self.label, total=total)
-            self.bar.update(self.task, completed=done)
+            if not task:
+                task.append(bar.add_task(self.label, total=total))
+            bar.update(task[0], completed=done)
 
         return update
 

@@ -29,6 +29,7 @@ from sim.scenario.models import (
     Precondition,
     RedLine,
     Scenario,
+    ScenarioFile,
 )
 from sim.scenario.yamlsrc import Key, dotted, read_bounded
 from sim.shipped import folder as shipped_folder
@@ -125,7 +126,7 @@ def entries(sc: Scenario) -> list[tuple[Key, object, Evidence | None, str | None
     return out
 
 
-def check_quotes(sc: Scenario, seeds: list[str | Path] | None = None) -> list[Problem]:
+def check_quotes(sc: ScenarioFile, seeds: list[str | Path] | None = None) -> list[Problem]:
     """Every evidence quote must be found in its document; report the closest passage if not.
 
     Works on the scenario's plain data, so quotes are checked even when other
