@@ -29,7 +29,6 @@ from sim.play.game import (
 from sim.present.explain import month_label
 from sim.scenario.compile import Compiled
 
-SIDE = ("Ukraine", "Russia")
 HELP = {
     "propose": "type a package number from the table, or its terms as issue=option,issue=option; "
                "'list' shows every package, 'model' lets the model choose this offer",

@@ -50,8 +50,6 @@ import stat
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -60,7 +58,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from sim.errors import DiskFull, StoreError, UsageError, clean_text
+from sim.errors import StoreError, UsageError, clean_text
 
 FORMAT = 2
 READABLE_FORMATS = (1, 2)  # format 1 (no part checksums) is read when complete, never resumed
@@ -573,15 +571,3 @@ def read_results(run_dir: str | Path, columns: list[str] | None = None, compact:
         return table.to_pandas(ignore_metadata=True)
     except (pa.ArrowInvalid, OSError) as exc:
         raise StoreError(f"{path}: unreadable results ({exc})") from None
-
-
-@contextmanager
-def reported_disk_full(run_dir: Path | None) -> Iterator[None]:
-    """Turn a full disk (or a file size limit) into :class:`DiskFull` naming the run directory."""
-    try:
-        yield
-    except OSError as exc:
-        if not disk_full(exc):
-            raise
-        hint = f"; free some space, then run: negsim resume {run_dir}" if run_dir is not None else ""
-        raise DiskFull(f"{exc.strerror or 'disk full'} while writing {exc.filename or run_dir}{hint}") from None

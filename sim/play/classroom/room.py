@@ -63,16 +63,6 @@ def valid_code(code: str) -> bool:
     return isinstance(code, str) and CODE_PATTERN.fullmatch(code) is not None
 
 
-def choice_text(kind: str, choice: int | bool | None) -> str:
-    if choice is None:
-        return "left to the model"
-    if kind == "propose":
-        return f"package {choice}"
-    if kind == "answer":
-        return "accept" if choice else "reject"
-    return "ratify" if choice else "reject"
-
-
 @dataclass
 class Session:
     """One class playing one game."""
