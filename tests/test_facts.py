@@ -158,3 +158,28 @@ def test_dead_names_are_gone():
     import sim.scenario.models as models
 
     assert not hasattr(models, "VARIABLES")
+
+
+def test_the_defaults_in_docs_scenarios_md_are_the_models():
+    """docs/scenarios.md's key tables (held in schema_text) say the default each field of the schema has."""
+    from pydantic_core import PydanticUndefined
+
+    import sim.scenario.models as models
+    from sim.scenario.schema_text import TEXT
+
+    checked = 0
+    for model, rows in TEXT.items():
+        fields = getattr(models, model).model_fields
+        for key, row in rows.items():
+            default = fields[key].default
+            if row["default"] == "required":
+                assert default is PydanticUndefined and fields[key].default_factory is None, f"{model}.{key}"
+                continue
+            try:
+                said = float(row["default"])
+            except ValueError:
+                continue  # words: "none", "[]", "all issues" ...
+            value = default.value if isinstance(default, models.Param) else default
+            assert float(value) == said, f"{model}.{key}: docs say {row['default']}, the schema has {value}"
+            checked += 1
+    assert checked >= 10
