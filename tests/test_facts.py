@@ -183,3 +183,26 @@ def test_the_defaults_in_docs_scenarios_md_are_the_models():
             assert float(value) == said, f"{model}.{key}: docs say {row['default']}, the schema has {value}"
             checked += 1
     assert checked >= 10
+
+
+def test_a_checkout_that_is_not_installed_reads_the_version_of_its_pyproject(monkeypatch, tmp_path):
+    import tomllib
+    from importlib.metadata import PackageNotFoundError
+
+    import sim.version as v
+
+    def not_installed(name):
+        raise PackageNotFoundError(name)
+
+    monkeypatch.setattr(v, "_installed", not_installed)
+    v.version.cache_clear()
+    try:
+        assert v.version() == tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+        monkeypatch.setattr(v, "PYPROJECT", tmp_path / "pyproject.toml")
+        v.version.cache_clear()
+        assert v.version() == v.UNKNOWN
+        (tmp_path / "pyproject.toml").write_text('[project]\nname = "other"\nversion = "9"\n')
+        v.version.cache_clear()
+        assert v.version() == v.UNKNOWN  # another project's file says nothing of negsim
+    finally:
+        v.version.cache_clear()
