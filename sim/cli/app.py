@@ -20,7 +20,7 @@ from collections.abc import Sequence
 
 from rich.console import Console
 
-from sim.cli.output import _silence_stdout, console
+from sim.cli.output import console, silence_stdout
 from sim.cli.parser import build_parser
 from sim.errors import (
     Interrupted,
@@ -56,7 +56,7 @@ def _run(args: argparse.Namespace, err: Console) -> int:
         sys.stdout.flush()
         return code
     except BrokenPipeError:  # `negsim evidence FILE | head`: the reader has all it wanted
-        _silence_stdout()
+        silence_stdout()
         return 0
     except Interrupted as exc:
         err.print(f"negsim: {exc}", markup=False)

@@ -9,7 +9,7 @@ from pathlib import Path
 from rich.table import Table
 from rich.text import Text
 
-from sim.cli.output import _emit_json, _out, console
+from sim.cli.output import console, emit_json, stdout_console
 from sim.errors import (
     ScenarioError,
     clean_text,
@@ -32,9 +32,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
         report.append({"file": f, "ok": True, "actors": len(sc.model.actors), "issues": len(c.issues),
                        "packages": c.n_packages, "uncertain_parameters": len(c.uncertain)})
     if args.json:
-        _emit_json({"ok": not problems, "files": report})
+        emit_json({"ok": not problems, "files": report})
     else:
-        out = _out(args)
+        out = stdout_console(args)
         for r in report:
             if r["ok"]:
                 out.print(f"{r['file']}: ok ({r['actors']} actors, {r['issues']} issues, {r['packages']} packages, "
@@ -50,7 +50,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 def cmd_schema(args: argparse.Namespace) -> int:
     from sim.scenario.schema import build_schema as scenario_json_schema
 
-    _emit_json(scenario_json_schema())
+    emit_json(scenario_json_schema())
     return 0
 
 
@@ -62,9 +62,9 @@ def cmd_evidence(args: argparse.Namespace) -> int:
     rows = table(sc)
     cov = coverage(rows)
     if args.json:
-        _emit_json({"scenario": sc.name, "coverage": cov, "rows": [r.__dict__ for r in rows]})
+        emit_json({"scenario": sc.name, "coverage": cov, "rows": [r.__dict__ for r in rows]})
         return 0
-    out = _out(args)
+    out = stdout_console(args)
     marks = {"evidence": "quote", "assumption": "assumption", "none": "NO SOURCE"}
     if not sys.stdout.isatty():  # plain lines that survive pipes and files
         for r in rows:
@@ -94,9 +94,9 @@ def cmd_runs(args: argparse.Namespace) -> int:
 
     rows = list_runs(args.out)
     if args.json:
-        _emit_json(rows)
+        emit_json(rows)
         return 0
-    out = _out(args)
+    out = stdout_console(args)
     if not rows:
         out.print(f"no run directories in {args.out}/", markup=False)
         return 0

@@ -15,7 +15,7 @@ def console(stderr: bool = False, **options: Any) -> Console:
     return Console(stderr=stderr, highlight=False, markup=False, emoji=False, **options)
 
 
-def _silence_stdout() -> None:
+def silence_stdout() -> None:
     """Point stdout at /dev/null so that the flush at exit does not fail on the closed pipe again."""
     try:
         devnull = os.open(os.devnull, os.O_WRONLY)
@@ -28,32 +28,36 @@ class _Stdout(Console):
     """The console of a command's output: a reader that closed the pipe ends the command quietly."""
 
     def on_broken_pipe(self) -> None:  # rich's own exits with status 1
-        _silence_stdout()
+        silence_stdout()
         raise BrokenPipeError
 
 
-def _out(args: argparse.Namespace) -> Console:
+def stdout_console(args: argparse.Namespace) -> Console:
+    """The console a command prints its output on (stdout)."""
     if sys.stdout.isatty():
         return _Stdout(highlight=False, markup=False, emoji=False)
     return _Stdout(highlight=False, markup=False, emoji=False, width=140)  # files and pipes: wide enough for every table
 
 
-def _emit_json(obj: Any) -> None:
+def emit_json(obj: Any) -> None:
     """Strict JSON on stdout: null, never NaN."""
     from sim.jsonsafe import dumps
 
     sys.stdout.write(dumps(obj) + "\n")
 
 
-def _pct(x: float) -> str:
+def pct(x: float) -> str:
+    """A share as a percentage: ``0.123`` is `` 12.3%``."""
     return f"{100 * x:5.1f}%"
 
 
-def _num(x: float, sign: str = "") -> str:
+def num(x: float | None, sign: str = "") -> str:
+    """A number with two decimals (``sign="+"``: always signed); ``-`` for None or NaN."""
     return "-" if x is None or x != x else f"{x:{sign}.2f}"
 
 
-def _isna(v: Any) -> bool:
+def isna(v: Any) -> bool:
+    """Whether pandas calls ``v`` missing (None, NaN, NaT); False for what it cannot judge."""
     try:
         import pandas as pd
 

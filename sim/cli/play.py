@@ -7,7 +7,7 @@ import sys
 import time
 from pathlib import Path
 
-from sim.cli.output import _emit_json, _isna, _out, console
+from sim.cli.output import console, emit_json, isna, stdout_console
 from sim.defaults import OUT
 from sim.errors import (
     UsageError,
@@ -36,7 +36,7 @@ def cmd_play(args: argparse.Namespace) -> int:
     _check_run_options(args)
     c = compile_scenario(load_scenario(args.file))
     roles = game.check_roles(c, [r.strip() for r in args.roles.split(",") if r.strip()])
-    out = _out(args)
+    out = stdout_console(args)
     if args.moves is not None:
         name = "<stdin>" if args.moves == "-" else args.moves
         try:
@@ -67,7 +67,7 @@ def cmd_play(args: argparse.Namespace) -> int:
         raise UsageError(f"{path}: cannot write the replay file: {e}") from None
     rec["replay"] = str(path)
     if args.json:
-        _emit_json(rec)
+        emit_json(rec)
         return 0
     outcome = {"agreement": "AGREEMENT", "talks_failed": "talks failed", "no_talks": "talks never opened"}[rec["outcome"]]
     out.print(f"Result: {outcome}" + (f" in month {rec['agreement_month']}: " + ", ".join(
@@ -93,7 +93,7 @@ def cmd_classroom(args: argparse.Namespace) -> int:
     c = compile_scenario(load_scenario(args.file))
     room = Classroom(c, args.seed, args.replicate, state_dir=args.state, runs=args.runs)
     host = f"[{args.host}]" if ":" in args.host else args.host
-    out = _out(args)
+    out = stdout_console(args)
 
     def ready(port: int) -> None:
         out.print(f"negsim classroom: scenario {c.scenario.name}, seed {args.seed}, replicate {args.replicate}.",
@@ -140,10 +140,10 @@ def cmd_explain(args: argparse.Namespace) -> int:
     if args.figure:
         written.append(f"Figure: {draw_run(c, ex.model, args.figure, ex.row)}")
     if args.json:
-        row = {k: (None if _isna(v) else v) for k, v in ex.row.items()}
-        _emit_json({"row": row, "months": ex.model.log, "why": ex.why})
+        row = {k: (None if isna(v) else v) for k, v in ex.row.items()}
+        emit_json({"row": row, "months": ex.model.log, "why": ex.why})
         return 0
-    out = _out(args)
+    out = stdout_console(args)
     for line in [*ex.lines, *written]:
         out.print(line, markup=False)
     return 0
@@ -155,10 +155,10 @@ def _explain_replay(args: argparse.Namespace) -> int:
 
     played = game.replay(game.load_replay(args.replay))
     if args.json:
-        row = {k: (None if _isna(v) else v) for k, v in played.row.items()}
-        _emit_json({"row": row, "months": played.model.log, "moves": [m.as_dict() for m in played.moves]})
+        row = {k: (None if isna(v) else v) for k, v in played.row.items()}
+        emit_json({"row": row, "months": played.model.log, "moves": [m.as_dict() for m in played.moves]})
         return 0
-    out = _out(args)
+    out = stdout_console(args)
     out.print(f"A game of {', '.join(played.roles)} played by people (the model played the rest); "
               f"{len(played.moves)} moves were theirs.", markup=False)
     for line in narrate(played.compiled, played.model, played.row, brief=args.brief,

@@ -6,7 +6,7 @@ import argparse
 
 from rich.table import Table
 
-from sim.cli.output import _emit_json, _out
+from sim.cli.output import emit_json, stdout_console
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -14,10 +14,10 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     report = write_report(args.run_dirs, args.out, pdf=args.pdf)
     if args.json:
-        _emit_json({"html": str(report.html), "pdf": report.pdf and str(report.pdf), "kind": report.kind,
+        emit_json({"html": str(report.html), "pdf": report.pdf and str(report.pdf), "kind": report.kind,
                     "figures": report.figures, "run_dirs": report.sources})
         return 0
-    out = _out(args)
+    out = stdout_console(args)
     out.print(f"Report ({report.kind}, {report.figures} figures): {report.html}", markup=False)
     if report.pdf is not None:
         out.print(f"PDF: {report.pdf}", markup=False)
@@ -29,9 +29,9 @@ def cmd_discover(args: argparse.Namespace) -> int:
 
     found = discover(args.sweep_dir, args.outcome, above=args.above, below=args.below, figures=not args.no_figures)
     if args.json:
-        _emit_json(found.to_dict())
+        emit_json(found.to_dict())
         return 0
-    out = _out(args)
+    out = stdout_console(args)
     st = found.stats
     out.print(f"{found.rule}: {found.of_interest} of {found.cases} points. PRIM box: coverage {st['coverage']:.0%} "
               f"(of those points, the share inside the box), density {st['density']:.0%} (of the points inside, "

@@ -12,7 +12,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from sim.cli.output import _emit_json, _num, _out, _pct, console
+from sim.cli.output import console, emit_json, num, pct, stdout_console
 from sim.defaults import DESIGNS, PROGRESS_STEP, SEED, SWEEP_RUNS
 
 
@@ -29,10 +29,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     summary = result.summary()
     wall = result.manifest.get("timing", {}).get("wall_seconds")
     if args.json:
-        _emit_json({"run_dir": str(result.run_dir), "scenario": sc.name, "seed": args.seed, "engine": args.engine,
+        emit_json({"run_dir": str(result.run_dir), "scenario": sc.name, "seed": args.seed, "engine": args.engine,
                     "wall_seconds": wall, "summary": summary})
         return 0
-    print_summary(_out(args), sc.name, summary, result.run_dir, args.seed, args.engine, wall)
+    print_summary(stdout_console(args), sc.name, summary, result.run_dir, args.seed, args.engine, wall)
     return 0
 
 
@@ -117,7 +117,7 @@ def print_summary(out: Console, name: str, s: dict, run_dir: Any, seed: int, eng
     t.add_column("95% interval", justify="right")
     t.add_column("runs", justify="right")
     for k, v in s["outcomes"].items():
-        t.add_row(k, _pct(v["p"]), f"{_pct(v['lo'])} - {_pct(v['hi'])}", f"{v['n']:,}")
+        t.add_row(k, pct(v["p"]), f"{pct(v['lo'])} - {pct(v['hi'])}", f"{v['n']:,}")
     out.print(t)
     classes = {k: v for k, v in s["outcome_classes"].items() if v["n"] > 0 and k not in s["outcomes"]}
     if classes:
@@ -126,7 +126,7 @@ def print_summary(out: Console, name: str, s: dict, run_dir: Any, seed: int, eng
         t.add_column("share of all runs", justify="right")
         t.add_column("95% interval", justify="right")
         for k, v in classes.items():
-            t.add_row(k, _pct(v["p"]), f"{_pct(v['lo'])} - {_pct(v['hi'])}")
+            t.add_row(k, pct(v["p"]), f"{pct(v['lo'])} - {pct(v['hi'])}")
         out.print(t)
     t = Table(title="Timing (months from the start)", title_justify="left")
     for col in ("", "runs", "p10", "median", "p90", "mean"):
@@ -135,7 +135,7 @@ def print_summary(out: Console, name: str, s: dict, run_dir: Any, seed: int, eng
                        ("kursk_retaken_month", "Kursk retaken")):
         d = s[key]
         if d.get("runs_with_value"):
-            t.add_row(label, f"{_pct(d['share'])}", f"{d['p10']:.0f}", f"{d['median']:.0f}", f"{d['p90']:.0f}", f"{d['mean']:.1f}")
+            t.add_row(label, f"{pct(d['share'])}", f"{d['p10']:.0f}", f"{d['median']:.0f}", f"{d['p90']:.0f}", f"{d['mean']:.1f}")
         else:
             t.add_row(label, "0", "-", "-", "-", "-")
     out.print(t)
@@ -144,7 +144,7 @@ def print_summary(out: Console, name: str, s: dict, run_dir: Any, seed: int, eng
         t.add_column("issue")
         t.add_column("options")
         for issue, opts in s["terms"].items():
-            t.add_row(issue, ", ".join(f"{k} {_pct(v).strip()}" for k, v in sorted(opts.items(), key=lambda kv: -kv[1])))
+            t.add_row(issue, ", ".join(f"{k} {pct(v).strip()}" for k, v in sorted(opts.items(), key=lambda kv: -kv[1])))
         out.print(t)
     if s.get("land_km2"):
         land = s["land_km2"]
@@ -152,7 +152,7 @@ def print_summary(out: Console, name: str, s: dict, run_dir: Any, seed: int, eng
                   f"{land['median']:+,.0f}, 5th to 95th percentile {land['p5']:+,.0f} to {land['p95']:+,.0f}",
                   markup=False)
     if s["lead_mediator"]:
-        out.print("Lead mediator (runs with talks): " + ", ".join(f"{k} {_pct(v).strip()}" for k, v in s["lead_mediator"].items()), markup=False)
+        out.print("Lead mediator (runs with talks): " + ", ".join(f"{k} {pct(v).strip()}" for k, v in s["lead_mediator"].items()), markup=False)
     if run_dir is not None:
         out.print(f"Results: {run_dir}/ (results.parquet, summary.json, manifest.json)", markup=False)
     out.print("These are explorations of the scenario's stated assumptions, not forecasts.", markup=False)
@@ -167,10 +167,10 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     if args.list_params:
         slots = parameter_slots(sc)
         if args.json:
-            _emit_json({p: s.kind for p, s in slots.items()})
+            emit_json({p: s.kind for p, s in slots.items()})
         else:
             for path, slot in slots.items():
-                _out(args).print(f"{path}  ({slot.kind})", markup=False)
+                stdout_console(args).print(f"{path}  ({slot.kind})", markup=False)
         return 0
     block = sc.model.sweep
     params = parse_param_args(args.param) if args.param else (dict(block.params) if block else {})
@@ -183,10 +183,10 @@ def cmd_sweep(args: argparse.Namespace) -> int:
                            engine=args.engine, out=args.out, block_size=args.block_size, progress=progress,
                            command=_command(), figures=not args.no_figures, executor=executor)
     if args.json:
-        _emit_json({"run_dir": str(result.run_dir), **result.summary(),
+        emit_json({"run_dir": str(result.run_dir), **result.summary(),
                     "figures": [str(p) for p in result.figures]})
         return 0
-    print_sweep(_out(args), result)
+    print_sweep(stdout_console(args), result)
     return 0
 
 
@@ -204,8 +204,8 @@ def print_sweep(out: Console, result: Any, limit: int = 20) -> None:
         for col in ("value", "runs", "P(no_talks)", "P(talks_failed)", "P(agreement)", "agreement 95%"):
             t.add_column(col, justify="right")
         for _, r in result.marginal(param).iterrows():
-            t.add_row(str(r["value"]), f"{r['runs']:,}", _pct(r["p_no_talks"]), _pct(r["p_talks_failed"]),
-                      _pct(r["p_agreement"]), f"{_pct(r['lo_agreement'])} - {_pct(r['hi_agreement'])}")
+            t.add_row(str(r["value"]), f"{r['runs']:,}", pct(r["p_no_talks"]), pct(r["p_talks_failed"]),
+                      pct(r["p_agreement"]), f"{pct(r['lo_agreement'])} - {pct(r['hi_agreement'])}")
         out.print(t)
     if n <= limit:
         t = Table(title="Points", title_justify="left")
@@ -219,8 +219,8 @@ def print_sweep(out: Console, result: Any, limit: int = 20) -> None:
         for _, r in table.iterrows():
             m = r["agreement_month_median"]
             t.add_row(str(int(r["point"])), *[f"{r[p]:.4g}" for p in result.params],
-                      *[_pct(r[f"p_{k}"]) for k in ("no_talks", "talks_failed", "agreement")],
-                      f"{_pct(r['lo_agreement'])} - {_pct(r['hi_agreement'])}",
+                      *[pct(r[f"p_{k}"]) for k in ("no_talks", "talks_failed", "agreement")],
+                      f"{pct(r['lo_agreement'])} - {pct(r['hi_agreement'])}",
                       "-" if m is None or m != m else f"{m:.0f}")
         out.print(t)
     else:
@@ -256,9 +256,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
     if args.figure:
         result.figure(Path(args.figure))
     if args.json:
-        _emit_json(result.to_dict())
+        emit_json(result.to_dict())
         return 0
-    out = _out(args)
+    out = stdout_console(args)
     if len(result.results) > 1:
         print_comparison_set(out, result)
     else:
@@ -285,12 +285,12 @@ def print_comparison_set(out: Console, result: Any) -> None:
                                          or (rows["p_a"].max() == 0 and rows["p_b"].max() == 0)):
             continue
         cells = [f"{100 * r['diff']:+.1f} ({100 * r['lo']:+.1f} to {100 * r['hi']:+.1f})" for _, r in rows.iterrows()]
-        t.add_row(("class " if first["kind"] == "class" else "") + str(outcome), _pct(first["p_a"]), *cells)
+        t.add_row(("class " if first["kind"] == "class" else "") + str(outcome), pct(first["p_a"]), *cells)
     out.print(t)
     for r in result.results:
         for _, row in r.comparison.timing.iterrows():
-            out.print(f"{r.label_b} - {r.label_a}, {row['measure']}: {_num(row['diff'], '+')} months "
-                      f"({_num(row['lo'], '+')} to {_num(row['hi'], '+')}) over {row['covers']}", markup=False)
+            out.print(f"{r.label_b} - {r.label_a}, {row['measure']}: {num(row['diff'], '+')} months "
+                      f"({num(row['lo'], '+')} to {num(row['hi'], '+')}) over {row['covers']}", markup=False)
 
 
 def print_comparison(out: Console, result: Any) -> None:
@@ -304,7 +304,7 @@ def print_comparison(out: Console, result: Any) -> None:
         is_class = r.get("kind") == "class"
         if is_class and (r["p_a"] == 0 and r["p_b"] == 0 or r["outcome"] in ("agreement", "no_talks", "talks_failed")):
             continue  # a class never seen, or the catch-all that repeats an outcome
-        t.add_row(("class " if is_class else "") + str(r["outcome"]), _pct(r["p_a"]), _pct(r["p_b"]), f"{100 * r['diff']:+.1f} pts",
+        t.add_row(("class " if is_class else "") + str(r["outcome"]), pct(r["p_a"]), pct(r["p_b"]), f"{100 * r['diff']:+.1f} pts",
                   f"{100 * r['lo']:+.1f} to {100 * r['hi']:+.1f}", _pval(r["p_value"]), str(r["test"]))
     out.print(t)
     t = Table(title="Timing (months)", title_justify="left")
@@ -312,8 +312,8 @@ def print_comparison(out: Console, result: Any) -> None:
         t.add_column(col, justify="left" if col in ("measure", "over") else "right")
     for _, r in c.timing.iterrows():
         mean_a, mean_b = (r["pair_mean_a"], r["pair_mean_b"]) if c.paired else (r["mean_a"], r["mean_b"])
-        t.add_row(str(r["measure"]), _num(mean_a), _num(mean_b), _num(r["diff"], "+"),
-                  f"{_num(r['lo'], '+')} to {_num(r['hi'], '+')}", _pval(r["p_value"]), str(r["covers"]))
+        t.add_row(str(r["measure"]), num(mean_a), num(mean_b), num(r["diff"], "+"),
+                  f"{num(r['lo'], '+')} to {num(r['hi'], '+')}", _pval(r["p_value"]), str(r["covers"]))
     out.print(t)
     changed = c.terms[c.terms["diff"].abs() > 0] if len(c.terms) else c.terms
     if len(changed):
@@ -321,7 +321,7 @@ def print_comparison(out: Console, result: Any) -> None:
         for col in ("issue", "option", "A", "B", "B - A"):
             t.add_column(col, justify="left" if col in ("issue", "option") else "right")
         for _, r in changed.head(12).iterrows():
-            t.add_row(str(r["issue"]), str(r["option"]), _pct(r["share_a"]), _pct(r["share_b"]), f"{100 * r['diff']:+.1f} pts")
+            t.add_row(str(r["issue"]), str(r["option"]), pct(r["share_a"]), pct(r["share_b"]), f"{100 * r['diff']:+.1f} pts")
         out.print(t)
     elif len(c.terms):
         out.print("Terms of agreements: the same shares in A and B.", markup=False)
@@ -343,9 +343,9 @@ def cmd_resume(args: argparse.Namespace) -> int:
         err.print(f"negsim: {note}")
     summary = result.summary()
     if args.json:
-        _emit_json({"run_dir": str(result.run_dir), "kind": result.manifest["kind"], "summary": summary})
+        emit_json({"run_dir": str(result.run_dir), "kind": result.manifest["kind"], "summary": summary})
         return 0
-    out = _out(args)
+    out = stdout_console(args)
     if result.manifest["kind"] == "sweep":
         print_sweep(out, result)
     else:
