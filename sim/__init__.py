@@ -33,7 +33,6 @@ _EXPORTS = {
     "SweepResult": "sim.runs.sweep",
 }
 __all__ = sorted(_EXPORTS)
-__version__ = "0.1.0"
 
 if TYPE_CHECKING:  # pragma: no cover
     from sim.analysis.comparison import ComparisonResult, compare  # noqa: F401
@@ -47,6 +46,10 @@ if TYPE_CHECKING:  # pragma: no cover
 
 
 def __getattr__(name: str) -> Any:
+    if name == "__version__":  # pyproject.toml's, from the installed metadata (sim.version)
+        from sim.version import version
+
+        return version()
     if name in _EXPORTS:
         value = getattr(import_module(_EXPORTS[name]), name)
         globals()[name] = value
@@ -55,4 +58,4 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_EXPORTS))
+    return sorted(set(globals()) | set(_EXPORTS) | {"__version__"})

@@ -7,7 +7,9 @@ Every error the library raises on purpose derives from :class:`NegsimError`
     ├── ScenarioError      bad scenario input; holds one Problem per finding
     │                      (file, line, column, key path, message, value).
     │                      The CLI prints them one per line and exits 2.
-    ├── UsageError         bad arguments to a command or API call (exit 2).
+    ├── UsageError         bad arguments to a command or API call (exit 2);
+    │                      also a ValueError, as Python's own bad-argument
+    │                      errors are.
     ├── StoreError         a run directory that cannot be read or resumed
     │                      (older, corrupt or edited manifest, a directory in
     │                      use by another process) (exit 2).
@@ -24,7 +26,7 @@ SIGHUP turned into an exception by the CLI's handler; a job turns it into
 :class:`Interrupted`.
 
 Anything else that escapes is a bug: the CLI reports it on one line and
-exits 1.
+exits 1 (with ``NEGSIM_DEBUG=1`` or ``--traceback``, the full traceback).
 """
 
 from __future__ import annotations
@@ -64,8 +66,8 @@ class ScenarioError(NegsimError):
         super().__init__("\n".join(str(p) for p in self.problems))
 
 
-class UsageError(NegsimError):
-    """Bad arguments to a command or an API call."""
+class UsageError(NegsimError, ValueError):
+    """Bad arguments to a command or an API call (a ``ValueError`` too, so ``except ValueError`` catches it)."""
 
 
 class StoreError(NegsimError):

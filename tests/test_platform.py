@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -24,7 +25,7 @@ def test_python_m_sim_and_a_fast_version_that_loads_no_model():
     took = time.perf_counter() - started
     assert done.returncode == 0 and done.stdout.startswith("negsim ")
     assert took < 1.5, f"--version took {took:.2f} s"
-    probe = ("import sys, sim.cli; p = sim.cli.main.build_parser(); "
+    probe = ("import sys, sim.cli.parser; p = sim.cli.parser.build_parser(); "
              "print(sorted(m for m in ('numpy', 'pandas', 'mesa', 'scipy', 'sim.runs.batch') if m in sys.modules))")
     loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert loaded.stdout.strip() == "[]", loaded.stdout + loaded.stderr
@@ -69,14 +70,71 @@ def test_license_file():
 
 
 @pytest.mark.slow
-def test_the_wheel_ships_scenarios_seeds_and_license(tmp_path):
+def test_the_wheel_ships_scenarios_seeds_types_and_license_found_by_a_user_install(tmp_path):
     import zipfile
 
     done = subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", str(tmp_path), str(ROOT)],
                           capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr
-    names = zipfile.ZipFile(next(tmp_path.glob("negsim-*.whl"))).namelist()
-    data = {n.split("/data/", 1)[1] for n in names if "/data/share/negsim/" in n}
-    assert {f"share/negsim/scenarios/{p.name}" for p in (ROOT / "scenarios").glob("*.yaml")} <= data
-    assert {f"share/negsim/seeds/{p.name}" for p in (ROOT / "seeds").glob("*.txt")} <= data
+    wheel = next(tmp_path.glob("negsim-*.whl"))
+    names = set(zipfile.ZipFile(wheel).namelist())
+    assert {f"sim/shipped/scenarios/{p.name}" for p in (ROOT / "scenarios").glob("*.yaml")} <= names
+    assert {f"sim/shipped/seeds/{p.name}" for p in (ROOT / "seeds").glob("*.txt")} <= names
+    assert "sim/py.typed" in names and "sim/version.py" in names
+    assert not any("/data/" in n for n in names)  # nothing outside the package: no <prefix>/share
     assert any(n.endswith("licenses/LICENSE") for n in names)
+    # pip install --user: the package lands in the user's site-packages and finds its data there
+    user = tmp_path / "user"
+    env = {**os.environ, "PYTHONUSERBASE": str(user), "PYTHONNOUSERSITE": ""}
+    python = sys.executable if sys.prefix == sys.base_prefix else str(Path(sys.base_prefix) / "bin" / "python3")
+    done = subprocess.run([python, "-m", "pip", "install", "--quiet", "--user", "--no-deps", str(wheel)],
+                          capture_output=True, text=True, timeout=600, env=env)
+    assert done.returncode == 0, done.stderr
+    probe = ("import sim.shipped as s, sim.version as v; "
+             "print(s.folder('scenarios') / 'baseline.yaml', s.folder('seeds'), v.version())")
+    found = subprocess.run([python, "-c", probe], capture_output=True, text=True, timeout=60, env=env,
+                           cwd=tmp_path)
+    scenario, seeds, version = found.stdout.split()
+    assert scenario.startswith(str(user)) and Path(scenario).is_file(), found.stdout + found.stderr
+    assert seeds.startswith(str(user)) and {p.name for p in (ROOT / "seeds").glob("*.txt")} <= {
+        p.name for p in Path(seeds).iterdir()}
+    assert version == _pyproject_version()
+
+
+def _pyproject_version() -> str:
+    import tomllib
+
+    return tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+
+
+def test_the_version_is_written_once_in_pyproject():
+    import sim
+    from sim.version import version
+
+    assert sim.__version__ == version() == _pyproject_version()
+    assert negsim("--version").stdout.strip() == f"negsim {_pyproject_version()}"
+    literal = f'"{_pyproject_version()}"'
+    assert not [p for p in (ROOT / "sim").rglob("*.py") if literal in p.read_text()]
+
+
+def test_shipped_scenarios_and_seeds_are_package_data_found_with_importlib_resources(tmp_path, monkeypatch):
+    from sim.scenario.evidence import seed_folders
+    from sim.shipped import folder
+
+    assert (folder("scenarios") / "baseline.yaml").samefile(ROOT / "scenarios" / "baseline.yaml")
+    assert folder("seeds").samefile(ROOT / "seeds")
+    assert folder("nothing") is None
+    monkeypatch.chdir(tmp_path)  # a scenario copied anywhere still finds the shipped documents
+    assert seed_folders(str(tmp_path / "copy.yaml"))[-1].samefile(ROOT / "seeds")
+    from sim.play.dashboard import default_scenario
+
+    assert default_scenario().samefile(ROOT / "scenarios" / "baseline.yaml")
+
+
+def test_every_package_of_sim_is_in_the_wheel_and_py_typed_ships():
+    import tomllib
+
+    setup = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    found = {".".join(p.parent.relative_to(ROOT).parts) for p in (ROOT / "sim").rglob("__init__.py")}
+    assert found <= set(setup["packages"])
+    assert (ROOT / "sim" / "py.typed").is_file() and "py.typed" in setup["package-data"]["sim"]

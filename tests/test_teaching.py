@@ -23,7 +23,8 @@ import pandas as pd
 import pytest
 
 import sim
-from sim.cli.main import build_parser, main
+from sim.cli import main
+from sim.cli.parser import build_parser
 from sim.scenario.registry import parameter_slots
 
 ROOT = Path(__file__).resolve().parents[1]

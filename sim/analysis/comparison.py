@@ -28,6 +28,7 @@ from typing import Any
 import pandas as pd
 
 from sim.analysis.paired import Comparison, check_pairable, compare_tables
+from sim.defaults import COMPARE_RUNS, SEED
 from sim.errors import StoreError, UsageError
 from sim.jsonsafe import dumps, strict
 from sim.runs import store
@@ -35,7 +36,7 @@ from sim.runs.batch import BatchResult, new_run_dir, outcome_names, run_batch
 from sim.scenario.loading import load_scenario
 from sim.scenario.models import Scenario, scenario_from_data
 
-DEFAULT_RUNS, DEFAULT_SEED = 2000, 0
+DEFAULT_RUNS, DEFAULT_SEED = COMPARE_RUNS, SEED  # for scenario files; a run directory brings its own
 
 
 @dataclass

@@ -1,5 +1,5 @@
 """The command line, `negsim`."""
 
-from sim.cli.main import main
+from sim.cli.app import main
 
 __all__ = ["main"]

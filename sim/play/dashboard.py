@@ -27,7 +27,6 @@ import math
 import os
 import re
 import secrets
-import sys
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -38,6 +37,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from sim.analysis.paired import compare_tables
+from sim.defaults import DASHBOARD_PORT, HOST
 from sim.engine.records import OUTCOMES
 from sim.errors import UsageError
 from sim.runs.batch import BatchResult, check_overrides, run_batch
@@ -324,13 +324,15 @@ def default_scenario() -> Path:
     here = Path("scenarios") / "baseline.yaml"
     if here.is_file():
         return here
-    shipped = Path(sys.prefix) / "share" / "negsim" / "scenarios" / "baseline.yaml"
-    if shipped.is_file():
-        return shipped
+    from sim.shipped import folder
+
+    shipped = folder("scenarios")
+    if shipped is not None and (shipped / "baseline.yaml").is_file():
+        return shipped / "baseline.yaml"
     raise UsageError("no scenario given and no scenarios/baseline.yaml here nor installed with negsim")
 
 
-def serve(file: str | Path, host: str = "127.0.0.1", port: int = 8001) -> None:
+def serve(file: str | Path, host: str = HOST, port: int = DASHBOARD_PORT) -> None:
     """Start the dashboard on ``host:port`` for scenario ``file`` (blocks until stopped).
 
     Solara runs in production mode with its usage telemetry off; its page

@@ -791,7 +791,7 @@ class Report:
 
 def build_report(run_dirs: Sequence[str | Path]) -> tuple[str, str, int]:
     """(HTML text, kind, figures) of the report of ``run_dirs`` (the first is the baseline)."""
-    from sim import __version__
+    from sim.version import version
 
     if not run_dirs:
         raise UsageError("report needs at least one run directory")
@@ -812,7 +812,7 @@ def build_report(run_dirs: Sequence[str | Path]) -> tuple[str, str, int]:
             "comparison": lambda: comparison_report(sources[0], folder),
         }[kind]
         page = build()
-        return page.html(__version__), kind, page.figures
+        return page.html(version()), kind, page.figures
 
 
 def write_report(run_dirs: Sequence[str | Path], out: str | Path, pdf: bool = False) -> Report:

@@ -36,6 +36,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sim.defaults import BLOCK, ENGINES
 from sim.engine import kernel
 from sim.engine import model as agent_engine
 from sim.engine.records import OUTCOMES
@@ -49,8 +50,6 @@ from sim.scenario.loading import load_scenario
 from sim.scenario.models import Scenario, ScenarioModel, scenario_from_data, zero_salience
 from sim.scenario.registry import Slot, check_value, parameter_slots
 
-ENGINES = ("vector", "agents")
-BLOCK = {"vector": 5000, "agents": 25}
 Progress = Callable[[int, int], None]
 Unit = tuple[int, int, int, int]  # (point, block, first replicate, end replicate)
 

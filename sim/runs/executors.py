@@ -44,10 +44,8 @@ from contextlib import contextmanager
 from multiprocessing.context import ForkServerContext, ForkServerProcess
 from typing import Any
 
+from sim.defaults import BACKENDS
 from sim.errors import UsageError
-
-BACKENDS = ("local", "dask")
-
 
 STOPS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 

@@ -229,14 +229,14 @@ def versions() -> dict[str, str]:
 
 def code_version() -> str:
     """negsim's version plus a hash of the package's own source files (never another repository's state)."""
-    from sim import __version__
+    from sim.version import version
 
-    here = Path(__file__).resolve().parent
+    here = Path(__file__).resolve().parents[1]  # the whole sim/ package, not only this wing
     h = hashlib.sha256()
     for path in sorted(here.rglob("*.py")):
         h.update(path.relative_to(here).as_posix().encode() + b"\0")
         h.update(path.read_bytes())
-    return f"{__version__}+src.{h.hexdigest()[:12]}"
+    return f"{version()}+src.{h.hexdigest()[:12]}"
 
 
 # --------------------------------------------------------------------------- job fingerprint

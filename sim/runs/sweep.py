@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sim.defaults import DESIGNS
 from sim.engine.records import OUTCOMES
 from sim.engine.shocks import MAX_SEED
 from sim.errors import StoreError, UsageError
@@ -38,8 +39,6 @@ from sim.runs.summary import distribution, levels_of, shares, wilson
 from sim.scenario.loading import load_scenario
 from sim.scenario.models import Scenario
 from sim.scenario.registry import out_of_range, parameter_slots
-
-DESIGNS = ("grid", "lhs", "sobol", "morris")
 
 
 @dataclass(frozen=True)
@@ -95,6 +94,8 @@ def parse_spec(path: str, spec: Any) -> ParamSpec:
         if all(x.lower() in ("true", "false") for x in items):
             return ParamSpec(path, tuple(float(x.lower() == "true") for x in items), switch=True)
         return ParamSpec(path, tuple(float(x) for x in items))
+    except UsageError:  # a limit of check_limit: a ValueError too, but not a spec that cannot be read
+        raise
     except (ValueError, OverflowError):
         raise UsageError(f"{path}: cannot read {text!r}: expected a list (0.2,0.5,0.8), a range "
                          f"(0.2:0.8:7, at least 2 values) or bounds (0.2..0.8, low < high)") from None

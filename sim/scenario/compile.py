@@ -66,15 +66,7 @@ def compile_scenario(sc: Scenario, overrides: dict[str, float] | None = None) ->
     """Turn a validated scenario into arrays. ``overrides`` fixes slots to values (sweeps)."""
     m = sc.model
     slots, base = slot_table(sc)
-    bad = [f"{path}: {why}" for path, value in (overrides or {}).items() if (why := check_value(slots, path, value))]
-    if bad:
-        raise UsageError("bad override: " + "; ".join(bad))
-    for path, value in (overrides or {}).items():
-        target = slots[path]
-        base[target.name][target.index] = value
-        for alias, s in list(slots.items()):  # a precondition is reachable by index and by name
-            if (s.name, s.index) == (target.name, target.index):
-                slots[alias] = Slot(s.name, s.index, Param(value=float(value)) if s.param else None, s.kind)
+    _override(slots, base, overrides or {})
     issues, options, combos = package_space(m)
     positions = [np.array([0.0] * len(m.issues[k].options) if m.issues[k].kind == "land"
                           else list(m.issues[k].options.values())) for k in issues]
@@ -84,40 +76,65 @@ def compile_scenario(sc: Scenario, overrides: dict[str, float] | None = None) ->
                   if land else np.zeros(len(combos)))
     packages = np.stack([positions[k][combos[:, k]] for k in range(len(issues))], axis=1)
     gidx = sc.government_index()
-    govs = sorted(gidx, key=gidx.get)
-    pubs_by_gov = {p.government: name for name, p in sc.actors_of("public").items()}
-    masks, owners, pre = [], [], []
-    for g in govs:
-        for r in m.actors[g].red_lines:
-            masks.append(matching(combos, issues, options, {r.issue: r.forbid}))
-            owners.append(gidx[g])
-        pre += [(gidx[g], p.name, p.variable, p.op) for p in m.actors[g].preconditions]
-    controls = []
-    for k in issues:
-        nd = m.issues[k].no_deal
-        if nd is None or nd.control is None:
-            controls.append(None)
-        else:
-            pts = sorted(nd.control)
-            controls.append((nd.variable, np.array([p[0] for p in pts]), np.array([p[1] for p in pts])))
-    classes = []
-    for oc in m.outcome_classes:
-        classes.append((oc.name, matching(combos, issues, options, oc.when)))
-    events = []
-    for ev in sorted(m.events, key=lambda e: e.month):
-        events.append((ev.month, [(slots[p], float(v)) for p, v in ev.set.items()]))
+    govs = sorted(gidx, key=lambda g: gidx[g])
+    pubs_by_gov = {p.government: name for name, p in sc.publics().items()}
+    masks, owners, pre = _red_lines(sc, govs, combos, issues, options)
+    classes = [(oc.name, matching(combos, issues, options, oc.when)) for oc in m.outcome_classes]
+    events = [(ev.month, [(slots[p], float(v)) for p, v in ev.set.items()])
+              for ev in sorted(m.events, key=lambda e: e.month)]
     return Compiled(
         scenario=sc, horizon=m.horizon_months, issues=issues, options=options,
         packages=packages, package_options=combos, governments=govs,
-        publics=[pubs_by_gov.get(g) for g in govs], mediators=list(sc.actors_of("mediator")),
+        publics=[pubs_by_gov.get(g) for g in govs], mediators=list(sc.mediators()),
         preconditions=pre,
         red_line_masks=np.array(masks, bool).reshape(len(masks), len(combos)),
-        red_line_owner=np.array(owners, dtype=np.int64), controls=controls,
+        red_line_owner=np.array(owners, dtype=np.int64), controls=_controls(sc, issues),
         land_issue=land_issue, land_share=land_share,
         outcome_classes=classes, base=base, slots=slots,
         uncertain=sorted({_canonical(slots, p) for p, s in slots.items() if s.param is not None and s.param.uncertain}),
         events=events,
     )
+
+
+def _override(slots: dict[str, Slot], base: dict[str, np.ndarray], overrides: dict[str, float]) -> None:
+    """Fix the slots of ``overrides`` (key path -> value) in ``base`` and in ``slots``; UsageError if one is bad."""
+    bad = [f"{path}: {why}" for path, value in overrides.items() if (why := check_value(slots, path, value))]
+    if bad:
+        raise UsageError("bad override: " + "; ".join(bad))
+    for path, value in overrides.items():
+        target = slots[path]
+        base[target.name][target.index] = value
+        for alias, s in list(slots.items()):  # a precondition is reachable by index and by name
+            if (s.name, s.index) == (target.name, target.index):
+                slots[alias] = Slot(s.name, s.index, Param(value=float(value)) if s.param else None, s.kind)
+
+
+def _red_lines(sc: Scenario, govs: list[str], combos: np.ndarray, issues: list[str], options: list[list[str]]
+               ) -> tuple[list[np.ndarray], list[int], list[tuple[int, str, str, str]]]:
+    """Each red line's mask of the packages breaking it and its owner; the preconditions (gov, name, variable, op)."""
+    gidx, governments = sc.government_index(), sc.governments()
+    masks: list[np.ndarray] = []
+    owners: list[int] = []
+    pre: list[tuple[int, str, str, str]] = []
+    for g in govs:
+        for r in governments[g].red_lines:
+            masks.append(matching(combos, issues, options, {r.issue: r.forbid}))
+            owners.append(gidx[g])
+        pre += [(gidx[g], p.name, p.variable, p.op) for p in governments[g].preconditions]
+    return masks, owners, pre
+
+
+def _controls(sc: Scenario, issues: list[str]) -> list[tuple[str, np.ndarray, np.ndarray] | None]:
+    """Per issue: the no-deal position as a map from control on the ground (variable, km2, position), or None."""
+    controls: list[tuple[str, np.ndarray, np.ndarray] | None] = []
+    for k in issues:
+        nd = sc.model.issues[k].no_deal
+        if nd is None or nd.control is None:
+            controls.append(None)
+        else:
+            pts = sorted(nd.control)
+            controls.append((nd.variable, np.array([p[0] for p in pts]), np.array([p[1] for p in pts])))
+    return controls
 
 
 def _canonical(slots: dict[str, Slot], path: str) -> str:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import difflib
 import os
 import re
-import sysconfig
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,8 +29,10 @@ from sim.scenario.models import (
     Precondition,
     RedLine,
     Scenario,
+    ScenarioFile,
 )
 from sim.scenario.yamlsrc import Key, dotted, read_bounded
+from sim.shipped import folder as shipped_folder
 
 QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'",
                         "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u201f": '"', "\u2033": '"',
@@ -66,15 +67,15 @@ def seed_folders(scenario_file: str, extra: list[str | Path] | None = None) -> l
     The scenario's own folder, the ``seeds/`` folder of that folder and of
     each parent, the folders given (``--seeds DIR``), those in the
     ``NEGSIM_SEEDS`` environment variable (separated by ``os.pathsep``), and
-    the seeds installed with negsim (the wheel ships them in
-    ``<prefix>/share/negsim/seeds``; a source checkout has them beside ``sim/``).
+    the seeds shipped with negsim (package data found with importlib.resources:
+    :func:`sim.shipped.folder`; in a source checkout, the top-level ``seeds/``).
     """
     here = Path(scenario_file).resolve().parent
     folders = [here, *(f / "seeds" for f in (here, *here.parents))]
     folders += [Path(p) for p in extra or []]
     folders += [Path(p) for p in os.environ.get(SEEDS_ENV, "").split(os.pathsep) if p]
-    folders += [Path(sysconfig.get_path("data")) / "share" / "negsim" / "seeds",
-                Path(__file__).resolve().parent.parent / "seeds"]
+    shipped = shipped_folder("seeds")
+    folders += [shipped] if shipped is not None else []
     return list(dict.fromkeys(folders))
 
 
@@ -125,7 +126,7 @@ def entries(sc: Scenario) -> list[tuple[Key, object, Evidence | None, str | None
     return out
 
 
-def check_quotes(sc: Scenario, seeds: list[str | Path] | None = None) -> list[Problem]:
+def check_quotes(sc: ScenarioFile, seeds: list[str | Path] | None = None) -> list[Problem]:
     """Every evidence quote must be found in its document; report the closest passage if not.
 
     Works on the scenario's plain data, so quotes are checked even when other

@@ -24,6 +24,6 @@ def load_scenario(path: str | Path, *, check_evidence: bool = True,
     scenario, problems = read_scenario(path)
     if check_evidence:
         problems += check_quotes(scenario, seeds)
-    if problems:
+    if problems or not isinstance(scenario, Scenario):  # a file that fails validation has problems
         raise ScenarioError(problems)
     return scenario

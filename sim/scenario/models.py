@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import difflib
 import math
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -24,22 +25,23 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    GetCoreSchemaHandler,
     StrictBool,
     StrictInt,
     ValidationError,
     field_validator,
 )
 from pydantic.functional_validators import PlainValidator, WrapValidator
-from pydantic_core import PydanticCustomError
+from pydantic_core import CoreSchema, ErrorDetails, PydanticCustomError
 from scipy import stats
 
+from sim.defaults import SEED, SWEEP_RUNS
 from sim.errors import Problem, ScenarioError, show_value
 from sim.scenario import registry
 from sim.scenario.yamlsrc import Key, dotted, read_yaml
 
 ROLES = ("government", "public", "mediator")
 SIDES = ("ukraine", "russia")
-VARIABLES = ("territory_km2", "kursk_held_km2", "month")
 DISTS: dict[str, tuple[str, ...]] = {
     "normal": ("mean", "sd"),
     "truncnormal": ("mean", "sd", "low", "high"),
@@ -103,7 +105,11 @@ class Param:
 
     def central(self) -> float:
         """The fixed value, or the median of the distribution."""
-        return float(self.value) if self.dist is None else float(self.frozen().ppf(0.5))
+        if self.dist is not None:
+            return float(self.frozen().ppf(0.5))
+        if self.value is None:
+            raise ValueError("a Param holds a value or a distribution")
+        return float(self.value)
 
     def describe(self) -> str:
         if self.dist is None:
@@ -208,12 +214,20 @@ def _parse_dist(raw: dict, lo: float | None, hi: float | None) -> tuple[str, tup
 
 @dataclass(frozen=True)
 class Bounds:
-    """The allowed range of a number: [lo, hi], either end open or absent."""
+    """The allowed range of a number: [lo, hi], either end open or absent.
+
+    As the metadata of ``Annotated[Param, Bounds(...)]`` it is the field's
+    validator: a number, ``{value: ...}`` or ``{dist: ...}`` inside the range
+    (:func:`parse_param`). The JSON Schema (sim.scenario.schema) reads it too.
+    """
 
     lo: float | None = None
     hi: float | None = None
     lo_open: bool = False
     hi_open: bool = False
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> CoreSchema:
+        return PlainValidator(lambda raw: parse_param(raw, self)).__get_pydantic_core_schema__(source, handler)
 
 
 @dataclass(frozen=True)
@@ -223,36 +237,32 @@ class SourcedMap:
     bounds: Bounds
 
 
-def param_validator(lo: float | None = None, hi: float | None = None, *, hi_open: bool = False, lo_open: bool = False):
-    """A pydantic validator for a Param restricted to [lo, hi]."""
-
-    def parse(raw: Any) -> Param:
-        if isinstance(raw, Param):
-            return raw
-        if _is_number(raw):
-            if not _check_range(float(raw), lo, hi, hi_open, lo_open):
-                raise _fail(f"must be {_range_text(lo, hi, hi_open)} (got {show_value(raw)})")
-            return Param(value=float(raw))
-        if isinstance(raw, dict):
-            evidence, assumption = _parse_source(raw)
-            if "dist" in raw:
-                name, args = _parse_dist(raw, lo, hi)
-                return Param(dist=name, args=args, evidence=evidence, assumption=assumption)
-            extra = sorted(set(raw) - {"value", *SOURCE_KEYS})
-            if extra:
-                near = difflib.get_close_matches(extra[0], ["value", "dist", *SOURCE_KEYS], n=1)
-                hint = f"; did you mean {near[0]!r}?" if near else ""
-                raise _fail(f"unknown key {extra[0]!r} in a number (expected value, dist, evidence, assumption){hint}")
-            if "value" not in raw:
-                raise _fail("a number given as a mapping needs `value:` or `dist:`")
-            if not _is_number(raw["value"]):
-                raise _fail(f"value must be a number (got {show_value(raw['value'])}); an uncertain number is {{dist: ...}} without `value:`")
-            inner = parse(raw["value"])
-            return Param(value=inner.value, evidence=evidence, assumption=assumption)
+def parse_param(raw: Any, b: Bounds) -> Param:
+    """A Param from a scenario's number, ``{value: ...}`` or ``{dist: ...}``, restricted to the bounds ``b``."""
+    if isinstance(raw, Param):
+        return raw
+    if _is_number(raw):
+        if not _check_range(float(raw), b.lo, b.hi, b.hi_open, b.lo_open):
+            raise _fail(f"must be {_range_text(b.lo, b.hi, b.hi_open)} (got {show_value(raw)})")
+        return Param(value=float(raw))
+    if not isinstance(raw, dict):
         raise _fail(f"expected a number, {{value: ...}} or {{dist: ...}} (got {show_value(raw)})")
-
-    bounds = Bounds(lo, hi, lo_open, hi_open)
-    return Annotated[Param, PlainValidator(parse), bounds]
+    evidence, assumption = _parse_source(raw)
+    if "dist" in raw:
+        name, args = _parse_dist(raw, b.lo, b.hi)
+        return Param(dist=name, args=args, evidence=evidence, assumption=assumption)
+    extra = sorted(set(raw) - {"value", *SOURCE_KEYS})
+    if extra:
+        near = difflib.get_close_matches(extra[0], ["value", "dist", *SOURCE_KEYS], n=1)
+        hint = f"; did you mean {near[0]!r}?" if near else ""
+        raise _fail(f"unknown key {extra[0]!r} in a number (expected value, dist, evidence, assumption){hint}")
+    if "value" not in raw:
+        raise _fail("a number given as a mapping needs `value:` or `dist:`")
+    if not _is_number(raw["value"]):
+        raise _fail(f"value must be a number (got {show_value(raw['value'])}); an uncertain number is "
+                    "{dist: ...} without `value:`")
+    inner = parse_param(raw["value"], b)
+    return Param(value=inner.value, evidence=evidence, assumption=assumption)
 
 
 class ParamMap(dict):
@@ -271,25 +281,18 @@ def _sourced_map(raw: Any, handler: Any) -> ParamMap:
     return out
 
 
-def param_map(value_type: Any) -> Any:
-    """A mapping of numbers that may also hold `evidence:` or `assumption:` for all of them."""
-    bounds = next(m for m in value_type.__metadata__ if isinstance(m, Bounds))
-    return Annotated[dict[str, value_type], WrapValidator(_sourced_map), SourcedMap(bounds)]
-
-
-def P(name: str):
-    """The field type of a number held in parameter array ``name``, with the registry's range."""
+def P(name: str) -> Bounds:
+    """The bounds of a number held in parameter array ``name`` (the registry's range): ``Annotated[Param, P(name)]``."""
     lo, hi, lo_open, hi_open = registry.RANGES[name]
-    return param_validator(lo, hi, lo_open=lo_open, hi_open=hi_open)
+    return Bounds(lo, hi, lo_open=lo_open, hi_open=hi_open)
 
 
-Num = param_validator()
-Unit = param_validator(0.0, 1.0)
-NonNeg = param_validator(0.0)
-Pos = param_validator(0.0, lo_open=True)
-Decay = param_validator(0.0, 1.0, hi_open=True)
-UnitMap = param_map(Unit)
-NonNegMap = param_map(NonNeg)
+Num = Annotated[Param, Bounds()]
+Unit = Annotated[Param, Bounds(0.0, 1.0)]
+NonNeg = Annotated[Param, Bounds(0.0)]
+# Mappings name -> number that may also hold `evidence:` or `assumption:` for all of them.
+UnitMap = Annotated[dict[str, Unit], WrapValidator(_sourced_map), SourcedMap(Bounds(0.0, 1.0))]
+NonNegMap = Annotated[dict[str, NonNeg], WrapValidator(_sourced_map), SourcedMap(Bounds(0.0))]
 
 
 # --------------------------------------------------------------------------- schema
@@ -331,18 +334,18 @@ class Precondition(Sourced):
     name: str
     variable: Literal["territory_km2", "kursk_held_km2", "month"]
     op: Literal["<=", "<", ">=", ">"]
-    value: P("pre_value")
+    value: Annotated[Param, P("pre_value")]
     active: StrictBool = True
 
 
 class Belief(Sourced):
-    drift_km2: P("drift_mean") = Field(description="prior mean of the front's monthly drift, km2 a month to Russia")
-    sd_km2: P("drift_sd") = Field(description="prior sd of that drift: how sure the side is (normal-normal learning)")
+    drift_km2: Annotated[Param, P("drift_mean")] = Field(description="prior mean of the front's monthly drift, km2 a month to Russia")
+    sd_km2: Annotated[Param, P("drift_sd")] = Field(description="prior sd of that drift: how sure the side is (normal-normal learning)")
 
 
 class Casualties(Sourced):
-    mean: P("casualty_mean")
-    sd: P("casualty_sd") = Field(Param(value=0.0), description="month-to-month spread; 0 (the default) fights at the mean")
+    mean: Annotated[Param, P("casualty_mean")]
+    sd: Annotated[Param, P("casualty_sd")] = Field(Param(value=0.0), description="month-to-month spread; 0 (the default) fights at the mean")
 
 
 class Government(Sourced):
@@ -354,40 +357,40 @@ class Government(Sourced):
     salience: UnitMap
     red_lines: list[RedLine] = []
     preconditions: list[Precondition] = []
-    resolve: P("resolve") = Field(description="0 counts the full expected cost of fighting on, 1 ignores it")
-    cost_sensitivity: P("cost_sensitivity")
-    hurt_decay: P("hurt_decay")
-    hurt_threshold: P("hurt_threshold")
-    discount: P("discount") = Field(Param(value=0.98), description="monthly discount factor (patience)")
+    resolve: Annotated[Param, P("resolve")] = Field(description="0 counts the full expected cost of fighting on, 1 ignores it")
+    cost_sensitivity: Annotated[Param, P("cost_sensitivity")]
+    hurt_decay: Annotated[Param, P("hurt_decay")]
+    hurt_threshold: Annotated[Param, P("hurt_threshold")]
+    discount: Annotated[Param, P("discount")] = Field(Param(value=0.98), description="monthly discount factor (patience)")
     belief: Belief
     casualties: Casualties
 
 
 class Ratification(Sourced):
-    threshold: P("ratify_threshold")
-    spread: P("ratify_spread")
-    weariness_effect: P("ratify_weariness") = Param(value=0.0)
-    legitimacy: P("legitimacy") = Field(Param(value=0.0), description="how much a preferred lead mediator adds at the vote")
+    threshold: Annotated[Param, P("ratify_threshold")]
+    spread: Annotated[Param, P("ratify_spread")]
+    weariness_effect: Annotated[Param, P("ratify_weariness")] = Param(value=0.0)
+    legitimacy: Annotated[Param, P("legitimacy")] = Field(Param(value=0.0), description="how much a preferred lead mediator adds at the vote")
 
 
 class Public(Sourced):
     role: Literal["public"]
     government: str
     label: str | None = None
-    weariness: P("weariness0")
-    weariness_rate: P("weariness_rate")
-    weariness_noise: P("weariness_noise") = Field(Param(value=0.0), description="sd of the monthly noise of opinion")
-    pressure: P("pressure")
+    weariness: Annotated[Param, P("weariness0")]
+    weariness_rate: Annotated[Param, P("weariness_rate")]
+    weariness_noise: Annotated[Param, P("weariness_noise")] = Field(Param(value=0.0), description="sd of the monthly noise of opinion")
+    pressure: Annotated[Param, P("pressure")]
     ratifies: StrictBool = True
     ratification: Ratification | None = Field(None, description="required when ratifies is true")
     mediator_preference: UnitMap = {}
-    preference_weight: P("preference_weight") = Param(value=0.0)
+    preference_weight: Annotated[Param, P("preference_weight")] = Param(value=0.0)
 
 
 class Mediator(Sourced):
     role: Literal["mediator"]
     label: str | None = None
-    bias: P("bias") = Field(description="0 leans to the ukraine side, 1 to the russia side")
+    bias: Annotated[Param, P("bias")] = Field(description="0 leans to the ukraine side, 1 to the russia side")
     trust: UnitMap
     leverage: NonNegMap
     active: StrictBool = True
@@ -402,22 +405,22 @@ class Normal(Sourced):
 
 
 class Battlefield(Sourced):
-    territory_km2: P("territory0")
-    pre2022_km2: P("pre2022") = Field(Param(value=0.0), description="km2 Russia held before February 2022 (land scale 1)")
-    claimed_km2: P("claimed") = Field(Param(value=0.0), description="km2 of every region Russia claims (land scale 0)")
-    war_months: P("war_months") = Field(Param(value=0.0), description="months of war before the start month")
+    territory_km2: Annotated[Param, P("territory0")]
+    pre2022_km2: Annotated[Param, P("pre2022")] = Field(Param(value=0.0), description="km2 Russia held before February 2022 (land scale 1)")
+    claimed_km2: Annotated[Param, P("claimed")] = Field(Param(value=0.0), description="km2 of every region Russia claims (land scale 0)")
+    war_months: Annotated[Param, P("war_months")] = Field(Param(value=0.0), description="months of war before the start month")
     monthly_change_km2: Normal
-    kursk_held_km2: P("kursk0")
+    kursk_held_km2: Annotated[Param, P("kursk0")]
     kursk_recapture_km2: Normal
-    ground_scale_km2: P("ground_scale") = Param(value=1000.0)
-    casualty_scale: P("casualty_scale") = Param(value=10000.0)
+    ground_scale_km2: Annotated[Param, P("ground_scale")] = Param(value=1000.0)
+    casualty_scale: Annotated[Param, P("casualty_scale")] = Param(value=10000.0)
 
 
 class Negotiation(Sourced):
-    ripeness_slope: P("ripeness_slope")
-    breakdown: P("breakdown")
-    temperature: P("temperature") = Field(description="sd of a side's judgement of proposals, drawn once a run")
-    lookahead_months: P("lookahead")
+    ripeness_slope: Annotated[Param, P("ripeness_slope")]
+    breakdown: Annotated[Param, P("breakdown")]
+    temperature: Annotated[Param, P("temperature")] = Field(description="sd of a side's judgement of proposals, drawn once a run")
+    lookahead_months: Annotated[Param, P("lookahead")]
 
 
 class Event(Sourced):
@@ -438,8 +441,8 @@ class SweepBlock(Strict):
     params: dict[str, str | list[StrictBool] | list[float]] = Field(
         min_length=1, description="key path -> values [..], range 'LOW:HIGH:N' or bounds 'LOW..HIGH'")
     points: StrictInt | None = Field(None, ge=2, description="points of a sampled design (values per parameter for a grid over bounds)")
-    runs: StrictInt = Field(200, ge=1, description="replicates at every point")
-    seed: StrictInt = Field(0, ge=0)
+    runs: StrictInt = Field(SWEEP_RUNS, ge=1, description="replicates at every point")
+    seed: StrictInt = Field(SEED, ge=0)
 
 
 class ScenarioModel(Sourced):
@@ -462,25 +465,17 @@ class ScenarioModel(Sourced):
 
 
 @dataclass
-class Scenario:
-    """A validated scenario: the model, its file, its text and where each key came from."""
+class ScenarioFile:
+    """A scenario file read and merged (``extends:``), valid or not: its text, data and where each key came from.
 
-    model: ScenarioModel | None  # None only while a file that failed validation is checked further
+    The evidence quotes are checked on this, so they are checked even when the
+    file fails validation; a file that validates is a :class:`Scenario`.
+    """
+
     path: Path
     text: str
     origin: dict[Key, tuple[str, int, int]] = field(repr=False)
     data: dict = field(default_factory=dict, repr=False)  # the merged plain data the model came from
-
-    @property
-    def name(self) -> str:
-        return self.model.name
-
-    def actors_of(self, role: str) -> dict[str, Any]:
-        return {k: a for k, a in self.model.actors.items() if a.role == role}
-
-    def government_index(self) -> dict[str, int]:
-        """Government name -> 0 for the ukraine side, 1 for the russia side."""
-        return {k: SIDES.index(a.side) for k, a in self.actors_of("government").items()}
 
     def where(self, path: Key) -> tuple[str, int, int]:
         path = tuple(path)
@@ -493,25 +488,53 @@ class Scenario:
         return Problem(file, line, col, dotted(path), message)
 
 
-def read_scenario(path: str | Path) -> tuple[Scenario, list[Problem]]:
+@dataclass(kw_only=True)
+class Scenario(ScenarioFile):
+    """A validated scenario: its model (never None), its file, its text and where each key came from."""
+
+    model: ScenarioModel
+
+    @property
+    def name(self) -> str:
+        return self.model.name
+
+    def actors_of(self, role: str) -> dict[str, Actor]:
+        return {k: a for k, a in self.model.actors.items() if a.role == role}
+
+    def governments(self) -> dict[str, Government]:
+        return {k: a for k, a in self.model.actors.items() if isinstance(a, Government)}
+
+    def publics(self) -> dict[str, Public]:
+        return {k: a for k, a in self.model.actors.items() if isinstance(a, Public)}
+
+    def mediators(self) -> dict[str, Mediator]:
+        return {k: a for k, a in self.model.actors.items() if isinstance(a, Mediator)}
+
+    def government_index(self) -> dict[str, int]:
+        """Government name -> 0 for the ukraine side, 1 for the russia side."""
+        return {k: SIDES.index(a.side) for k, a in self.governments().items()}
+
+
+def read_scenario(path: str | Path) -> tuple[ScenarioFile, list[Problem]]:
     """Load, merge (`extends:`) and validate a scenario file, without its evidence quotes.
 
-    Returns the scenario and the problems found (schema, then references when
-    the schema validates). :func:`sim.scenario.loading.load_scenario` adds the quote
-    check of the next stage and raises.
+    Returns the file (a :class:`Scenario` when the schema validates) and the
+    problems found (schema, then references when the schema validates).
+    :func:`sim.scenario.loading.load_scenario` adds the quote check of the next
+    stage and raises.
     """
     data, origin, text = _load_merged(Path(path), set())
     model, problems = _validate(data, origin, str(path))
+    if model is None:  # references need a valid schema; quotes are checked either way
+        return ScenarioFile(path=Path(path), text=text, origin=origin, data=data), problems
     scenario = Scenario(model=model, path=Path(path), text=text, origin=origin, data=data)
-    if model is not None:  # references need a valid schema; quotes are checked either way
-        problems += check_references(scenario)
-    return scenario, problems
+    return scenario, problems + check_references(scenario)
 
 
 def scenario_from_data(data: dict, path: str | Path, text: str) -> Scenario:
     """Rebuild a scenario from its merged data (as stored in a run manifest)."""
     model, problems = _validate(data, {}, str(path))
-    if problems:
+    if model is None:
         raise ScenarioError(problems)
     sc = Scenario(model=model, path=Path(path), text=text, origin={}, data=data)
     problems = check_references(sc)
@@ -603,7 +626,7 @@ def _lookup(data: Any, path: Key) -> tuple[bool, Any]:
     return True, data
 
 
-def _problem_from(err: dict, data: dict, origin: dict, file: str) -> Problem:
+def _problem_from(err: ErrorDetails, data: dict, origin: dict, file: str) -> Problem:
     path = _strip_tags(err["loc"])
     kind, msg = err["type"], err["msg"]
     where = origin.get(path)
@@ -665,119 +688,170 @@ def _inner_model(annotation: Any) -> Any:
 
 
 def check_references(sc: Scenario) -> list[Problem]:
-    """Checks across keys: references resolve, saliences sum to 1, two governments."""
-    m, out = sc.model, []
-    issues = m.issues
-    govs, pubs, meds = sc.actors_of("government"), sc.actors_of("public"), sc.actors_of("mediator")
+    """Checks across keys: references resolve, saliences sum to 1, two governments.
 
-    def ref(path: Key, name: str, valid: Any, what: str) -> bool:
+    One method of :class:`_References` per concern, in file order. The checks
+    that need a sound scenario (the package space left by the exclusions,
+    events, saliences over time, sweep paths) run only when the earlier ones
+    found nothing.
+    """
+    check = _References(sc)
+    check.sides_and_land()
+    check.issues()
+    check.exclusions()
+    check.governments()
+    check.publics()
+    check.mediators()
+    check.outcome_classes()
+    if not check.out:
+        check.out += check_event_paths(sc)
+        if not check.out and (why := zero_salience(sc, {})):
+            check.out.append(sc.problem(("events",), why))
+        check.sweep_paths()
+    return check.out
+
+
+class _References:
+    """The cross-key checks of one scenario; each method appends its problems to ``out``."""
+
+    def __init__(self, sc: Scenario):
+        self.sc, self.m = sc, sc.model
+        self.out: list[Problem] = []
+        self.govs, self.pubs, self.meds = sc.governments(), sc.publics(), sc.mediators()
+        self.land = [name for name, issue in self.m.issues.items() if issue.kind == "land"]
+
+    def problem(self, path: Key, message: str) -> None:
+        self.out.append(self.sc.problem(path, message))
+
+    def ref(self, path: Key, name: str, valid: Collection[str], what: str) -> bool:
+        """Whether ``name`` is one of ``valid``; if not, a problem naming the nearest."""
         if name in valid:
             return True
         near = difflib.get_close_matches(name, list(valid), n=1)
         hint = f"; did you mean {near[0]!r}?" if near else ""
-        out.append(sc.problem(path, f"unknown {what} {name!r}{hint} (known: {', '.join(valid) or 'none'})"))
+        self.problem(path, f"unknown {what} {name!r}{hint} (known: {', '.join(valid) or 'none'})")
         return False
 
-    def options(path: Key, issue: str, chosen: str | list[str]) -> None:
-        if ref(path, issue, issues, "issue"):
+    def options(self, path: Key, issue: str, chosen: str | list[str]) -> None:
+        """An issue and one option (or a list of options) of it."""
+        if self.ref(path, issue, self.m.issues, "issue"):
             for i, opt in enumerate([chosen] if isinstance(chosen, str) else chosen):
-                ref((*path, i) if not isinstance(chosen, str) else path, opt, issues[issue].options, f"option of {issue}")
+                where = (*path, i) if not isinstance(chosen, str) else path
+                self.ref(where, opt, self.m.issues[issue].options, f"option of {issue}")
 
-    sides = sorted(g.side for g in govs.values())
-    if sides != ["russia", "ukraine"]:
-        out.append(sc.problem(("actors",), f"needs exactly two governments, one with side: ukraine and one with side: russia (got sides {sides})"))
-    land = [name for name, issue in issues.items() if issue.kind == "land"]
-    if len(land) > 1:
-        out.append(sc.problem(("issues", land[1], "kind"), f"only one issue can be the land issue (got {', '.join(land)})"))
-    if land:
-        bf = m.battlefield
-        lo, hi = bf.pre2022_km2.central(), bf.claimed_km2.central()
-        if not hi > lo:
-            out.append(sc.problem(("battlefield", "claimed_km2"), f"a land issue needs claimed_km2 above pre2022_km2 (got {hi:g} and {lo:g})"))
-    for name, issue in issues.items():
-        nd = issue.no_deal
-        path = ("issues", name, "no_deal")
-        if issue.kind == "land":
-            if nd is not None:
-                out.append(sc.problem(path, "a land issue has no `no_deal`: without a deal the expected line of control decides it"))
-            continue
-        bad = [(k, v) for k, v in issue.options.items() if not 0.0 <= v <= 1.0]
-        if bad:
-            out.append(sc.problem(("issues", name, "options", bad[0][0]), f"a position must be between 0 and 1 (got {bad[0][1]:g})"))
-        if nd is None:
-            out.append(sc.problem(("issues", name), "no_deal is required for a position issue"))
-            continue
+    def sides_and_land(self) -> None:
+        sides = sorted(g.side for g in self.govs.values())
+        if sides != ["russia", "ukraine"]:
+            self.problem(("actors",), "needs exactly two governments, one with side: ukraine and one with side: "
+                                      f"russia (got sides {sides})")
+        if len(self.land) > 1:
+            self.problem(("issues", self.land[1], "kind"),
+                         f"only one issue can be the land issue (got {', '.join(self.land)})")
+        if self.land:
+            bf = self.m.battlefield
+            lo, hi = bf.pre2022_km2.central(), bf.claimed_km2.central()
+            if not hi > lo:
+                self.problem(("battlefield", "claimed_km2"),
+                             f"a land issue needs claimed_km2 above pre2022_km2 (got {hi:g} and {lo:g})")
+
+    def issues(self) -> None:
+        for name, issue in self.m.issues.items():
+            path = ("issues", name, "no_deal")
+            if issue.kind == "land":
+                if issue.no_deal is not None:
+                    self.problem(path, "a land issue has no `no_deal`: without a deal the expected line of control "
+                                       "decides it")
+                continue
+            bad = [(k, v) for k, v in issue.options.items() if not 0.0 <= v <= 1.0]
+            if bad:
+                self.problem(("issues", name, "options", bad[0][0]),
+                             f"a position must be between 0 and 1 (got {bad[0][1]:g})")
+            if issue.no_deal is None:
+                self.problem(("issues", name), "no_deal is required for a position issue")
+            else:
+                self.no_deal(path, issue.no_deal)
+
+    def no_deal(self, path: Key, nd: NoDeal) -> None:
         if (nd.position is None) == (nd.control is None):
-            out.append(sc.problem(path, "give exactly one of `position` or `control`"))
+            self.problem(path, "give exactly one of `position` or `control`")
         if nd.control is not None:
             xs = [p[0] for p in nd.control]
             if len(xs) < 2 or len(set(xs)) != len(xs):
-                out.append(sc.problem((*path, "control"), f"needs at least two points with distinct km2 values (got {nd.control})"))
+                self.problem((*path, "control"),
+                             f"needs at least two points with distinct km2 values (got {nd.control})")
             if any(not 0.0 <= p[1] <= 1.0 for p in nd.control):
-                out.append(sc.problem((*path, "control"), f"positions must be between 0 and 1 (got {nd.control})"))
-    for i, ex in enumerate(m.exclude):
-        for issue, opt in ex.match.items():
-            options(("exclude", i, "match", issue), issue, opt)
-    if m.exclude and not out:
-        if len(registry.package_space(m)[2]) == 0:
-            out.append(sc.problem(("exclude",), "the exclusions remove every package: nothing is left to negotiate"))
-    for name, g in govs.items():
-        base = ("actors", name)
-        for key in ("ideal", "salience"):
-            given = getattr(g, key)
-            for issue in given:
-                if ref((*base, key, issue), issue, issues, "issue") and key == "ideal" and issue in land:
-                    out.append(sc.problem((*base, key, issue), "a land issue takes no ideal: more land is always "
-                                          "better for its holder (remove this key)"))
-            for issue in issues:
-                if issue not in given and key == "salience":
-                    out.append(sc.problem((*base, key), f"missing issue {issue!r}"))
-        fixed = [p.value for p in g.salience.values()]
-        if all(v is not None for v in fixed) and abs(sum(fixed) - 1.0) > 1e-6:
-            out.append(sc.problem((*base, "salience"), f"saliences must sum to 1 (got {sum(fixed):g})"))
-        for i, rl in enumerate(g.red_lines):
-            path = (*base, "red_lines", i)
-            if ref((*path, "issue"), rl.issue, issues, "issue"):
-                for j, opt in enumerate(rl.forbid):
-                    ref((*path, "forbid", j), opt, issues[rl.issue].options, f"option of {rl.issue}")
-    for name, p in pubs.items():
-        base = ("actors", name)
-        ref((*base, "government"), p.government, govs, "government")
-        if p.ratifies and p.ratification is None:
-            out.append(sc.problem(base, "a public that ratifies (ratifies: true) needs `ratification:` "
-                                  "(threshold and spread of its vote)"))
-        for med in p.mediator_preference:
-            ref((*base, "mediator_preference", med), med, meds, "mediator")
-        missing = [m for m in meds if m not in p.mediator_preference]
-        if p.mediator_preference and missing:
-            out.append(sc.problem((*base, "mediator_preference"), f"missing mediator {missing[0]!r} (give a preference for every mediator, or none)"))
-    owners = [p.government for p in pubs.values()]
-    for gname in set(owners):
-        if owners.count(gname) > 1:
-            out.append(sc.problem(("actors",), f"government {gname!r} has more than one public"))
-    for name, med in meds.items():
-        for key in ("trust", "leverage"):
-            given = getattr(med, key)
-            for gov in given:
-                ref(("actors", name, key, gov), gov, govs, "government")
-            for gov in govs:
-                if gov not in given:
-                    out.append(sc.problem(("actors", name, key), f"missing government {gov!r}"))
-    for i, oc in enumerate(m.outcome_classes):
-        for issue, opt in oc.when.items():
-            options(("outcome_classes", i, "when", issue), issue, opt)
-    if not out:
-        out += check_event_paths(sc)
-        if not out and (why := zero_salience(sc, {})):
-            out.append(sc.problem(("events",), why))
-        if m.sweep is not None:
-            slots = registry.parameter_slots(sc)
-            for path in m.sweep.params:
-                if path not in slots:
-                    near = difflib.get_close_matches(path, list(slots), n=3, cutoff=0.5)
-                    hint = f"; nearest: {', '.join(near)}" if near else ""
-                    out.append(sc.problem(("sweep", "params", path), f"unknown parameter path{hint}"))
-    return out
+                self.problem((*path, "control"), f"positions must be between 0 and 1 (got {nd.control})")
+
+    def exclusions(self) -> None:
+        for i, ex in enumerate(self.m.exclude):
+            for issue, opt in ex.match.items():
+                self.options(("exclude", i, "match", issue), issue, opt)
+        if self.m.exclude and not self.out and len(registry.package_space(self.m)[2]) == 0:
+            self.problem(("exclude",), "the exclusions remove every package: nothing is left to negotiate")
+
+    def governments(self) -> None:
+        for name, g in self.govs.items():
+            base = ("actors", name)
+            for issue in g.ideal:
+                if self.ref((*base, "ideal", issue), issue, self.m.issues, "issue") and issue in self.land:
+                    self.problem((*base, "ideal", issue), "a land issue takes no ideal: more land is always "
+                                                          "better for its holder (remove this key)")
+            for issue in g.salience:
+                self.ref((*base, "salience", issue), issue, self.m.issues, "issue")
+            for issue in self.m.issues:
+                if issue not in g.salience:
+                    self.problem((*base, "salience"), f"missing issue {issue!r}")
+            fixed = [p.value for p in g.salience.values() if p.value is not None]
+            if len(fixed) == len(g.salience) and abs(sum(fixed) - 1.0) > 1e-6:
+                self.problem((*base, "salience"), f"saliences must sum to 1 (got {sum(fixed):g})")
+            for i, rl in enumerate(g.red_lines):
+                path = (*base, "red_lines", i)
+                if self.ref((*path, "issue"), rl.issue, self.m.issues, "issue"):
+                    for j, opt in enumerate(rl.forbid):
+                        self.ref((*path, "forbid", j), opt, self.m.issues[rl.issue].options, f"option of {rl.issue}")
+
+    def publics(self) -> None:
+        for name, p in self.pubs.items():
+            base = ("actors", name)
+            self.ref((*base, "government"), p.government, self.govs, "government")
+            if p.ratifies and p.ratification is None:
+                self.problem(base, "a public that ratifies (ratifies: true) needs `ratification:` "
+                                   "(threshold and spread of its vote)")
+            for med in p.mediator_preference:
+                self.ref((*base, "mediator_preference", med), med, self.meds, "mediator")
+            missing = [m for m in self.meds if m not in p.mediator_preference]
+            if p.mediator_preference and missing:
+                self.problem((*base, "mediator_preference"),
+                             f"missing mediator {missing[0]!r} (give a preference for every mediator, or none)")
+        owners = [p.government for p in self.pubs.values()]
+        for gname in set(owners):
+            if owners.count(gname) > 1:
+                self.problem(("actors",), f"government {gname!r} has more than one public")
+
+    def mediators(self) -> None:
+        for name, med in self.meds.items():
+            for key in ("trust", "leverage"):
+                given = getattr(med, key)
+                for gov in given:
+                    self.ref(("actors", name, key, gov), gov, self.govs, "government")
+                for gov in self.govs:
+                    if gov not in given:
+                        self.problem(("actors", name, key), f"missing government {gov!r}")
+
+    def outcome_classes(self) -> None:
+        for i, oc in enumerate(self.m.outcome_classes):
+            for issue, opt in oc.when.items():
+                self.options(("outcome_classes", i, "when", issue), issue, opt)
+
+    def sweep_paths(self) -> None:
+        if self.m.sweep is None:
+            return
+        slots = registry.parameter_slots(self.sc)
+        for path in self.m.sweep.params:
+            if path not in slots:
+                near = difflib.get_close_matches(path, list(slots), n=3, cutoff=0.5)
+                hint = f"; nearest: {', '.join(near)}" if near else ""
+                self.problem(("sweep", "params", path), f"unknown parameter path{hint}")
 
 
 def check_event_paths(sc: Scenario) -> list[Problem]:
@@ -802,7 +876,7 @@ def zero_salience(sc: Scenario, overrides: dict[str, Any]) -> str | None:
     ``overrides`` fixes values by key path (a sweep point); an uncertain
     salience counts as one that can be above 0.
     """
-    for gov, actor in sc.actors_of("government").items():
+    for gov, actor in sc.governments().items():
         base = f"actors.{gov}.salience."
         state = {k: (p.uncertain or p.value != 0) for k, p in actor.salience.items()}
         state |= {k[len(base):]: float(v) != 0 for k, v in overrides.items() if k.startswith(base)}

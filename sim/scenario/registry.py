@@ -20,9 +20,12 @@ import difflib
 import itertools
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:  # types only: sim.scenario.models imports this module
+    from sim.scenario.models import Public, Scenario
 
 # Parameter arrays and their shapes (without the run axis). K issues, M
 # mediators, C preconditions, L red lines; 2 governments.
@@ -98,110 +101,140 @@ def check_value(slots: dict[str, Slot], path: str, value: Any) -> str | None:
     return out_of_range(slot.name, float(value))
 
 
-def slot_table(sc: Any) -> tuple[dict[str, Slot], dict[str, np.ndarray]]:
-    """Every addressable number of scenario ``sc``: (key path -> slot, base arrays with fixed values set)."""
-    m = sc.model
-    issues = list(m.issues)
-    gidx = sc.government_index()
-    govs = sorted(gidx, key=gidx.get)
-    meds = list(sc.actors_of("mediator"))
-    K, M = len(issues), len(meds)
-    pre = [(g, p) for g in govs for p in m.actors[g].preconditions]
-    rls = [(g, r) for g in govs for r in m.actors[g].red_lines]
-    base = {n: np.zeros(2) for n in GOV + PUB}
-    base |= {n: np.zeros(()) for n in SCALARS}
-    base |= {"ideal": np.zeros((2, K)), "salience": np.zeros((2, K)), "preference": np.zeros((2, M)),
-             "bias": np.zeros(M), "med_active": np.zeros(M), "trust": np.zeros((M, 2)),
-             "leverage": np.zeros((M, 2)), "pre_value": np.zeros(len(pre)),
-             "pre_active": np.zeros(len(pre)), "rl_active": np.zeros(len(rls)),
-             "nd_position": np.full(K, np.nan)}
-    slots: dict[str, Slot] = {}
+def slot_table(sc: Scenario) -> tuple[dict[str, Slot], dict[str, np.ndarray]]:
+    """Every addressable number of scenario ``sc``: (key path -> slot, base arrays with fixed values set).
 
-    def num(path: str, name: str, index: tuple[int, ...], p: Any) -> None:
-        slots[path] = Slot(name, index, p)
+    The order of the paths is part of the result (the first path of a slot names it): battlefield and
+    negotiation, no-deal positions, each government, red lines, each public, each mediator.
+    """
+    table = _SlotTable(sc)
+    table.scalars()
+    table.no_deal_positions()
+    for g in table.govs:
+        table.government(g)
+    table.red_lines()
+    for name, pub in sc.publics().items():
+        table.public(name, pub)
+    for i in range(2):  # a government without a public: nothing to ratify, no pressure
+        if table.base["has_public"][i] == 0.0:
+            table.base["ratify_spread"][i] = 1.0
+    for mi, name in enumerate(table.meds):
+        table.mediator(mi, name)
+    for slot in table.slots.values():
+        if slot.param is not None and not slot.param.uncertain:
+            table.base[slot.name][slot.index] = slot.param.value
+    return table.slots, table.base
 
-    def switch(path: str, name: str, index: tuple[int, ...], on: bool) -> None:
-        slots[path] = Slot(name, index, None, "switch")
-        base[name][index] = float(on)
 
-    bf = m.battlefield
-    for path, name, p in (
-        ("battlefield.territory_km2", "territory0", bf.territory_km2),
-        ("battlefield.pre2022_km2", "pre2022", bf.pre2022_km2),
-        ("battlefield.claimed_km2", "claimed", bf.claimed_km2),
-        ("battlefield.monthly_change_km2.mean", "change_mean", bf.monthly_change_km2.mean),
-        ("battlefield.monthly_change_km2.sd", "change_sd", bf.monthly_change_km2.sd),
-        ("battlefield.kursk_held_km2", "kursk0", bf.kursk_held_km2),
-        ("battlefield.kursk_recapture_km2.mean", "kursk_mean", bf.kursk_recapture_km2.mean),
-        ("battlefield.kursk_recapture_km2.sd", "kursk_sd", bf.kursk_recapture_km2.sd),
-        ("battlefield.ground_scale_km2", "ground_scale", bf.ground_scale_km2),
-        ("battlefield.casualty_scale", "casualty_scale", bf.casualty_scale),
-        ("battlefield.war_months", "war_months", bf.war_months),
-        ("negotiation.ripeness_slope", "ripeness_slope", m.negotiation.ripeness_slope),
-        ("negotiation.breakdown", "breakdown", m.negotiation.breakdown),
-        ("negotiation.temperature", "temperature", m.negotiation.temperature),
-        ("negotiation.lookahead_months", "lookahead", m.negotiation.lookahead_months),
-    ):
-        num(path, name, (), p)
-    for k, (iname, issue) in enumerate(m.issues.items()):
-        if issue.kind == "position" and issue.no_deal is not None and issue.no_deal.position is not None:
-            num(f"issues.{iname}.no_deal.position", "nd_position", (k,), issue.no_deal.position)
-    ci = 0
-    for g in govs:
-        a, i, pa = m.actors[g], gidx[g], f"actors.{g}"
+class _SlotTable:
+    """The slots of one scenario as they are found, and the base arrays they index."""
+
+    def __init__(self, sc: Scenario):
+        self.sc, self.m = sc, sc.model
+        self.issues = list(self.m.issues)
+        self.gidx = sc.government_index()
+        self.govs = sorted(self.gidx, key=lambda g: self.gidx[g])
+        self.meds = list(sc.mediators())
+        governments = sc.governments()
+        K, M = len(self.issues), len(self.meds)
+        self.pre = [(g, p) for g in self.govs for p in governments[g].preconditions]
+        self.rls = [(g, r) for g in self.govs for r in governments[g].red_lines]
+        self.base = {n: np.zeros(2) for n in GOV + PUB}
+        self.base |= {n: np.zeros(()) for n in SCALARS}
+        self.base |= {"ideal": np.zeros((2, K)), "salience": np.zeros((2, K)), "preference": np.zeros((2, M)),
+                      "bias": np.zeros(M), "med_active": np.zeros(M), "trust": np.zeros((M, 2)),
+                      "leverage": np.zeros((M, 2)), "pre_value": np.zeros(len(self.pre)),
+                      "pre_active": np.zeros(len(self.pre)), "rl_active": np.zeros(len(self.rls)),
+                      "nd_position": np.full(K, np.nan)}
+        self.slots: dict[str, Slot] = {}
+        self.ci = 0  # the next precondition's index, over both governments
+
+    def num(self, path: str, name: str, index: tuple[int, ...], p: Any) -> None:
+        self.slots[path] = Slot(name, index, p)
+
+    def switch(self, path: str, name: str, index: tuple[int, ...], on: bool) -> None:
+        self.slots[path] = Slot(name, index, None, "switch")
+        self.base[name][index] = float(on)
+
+    def scalars(self) -> None:
+        bf, neg = self.m.battlefield, self.m.negotiation
+        for path, name, p in (
+            ("battlefield.territory_km2", "territory0", bf.territory_km2),
+            ("battlefield.pre2022_km2", "pre2022", bf.pre2022_km2),
+            ("battlefield.claimed_km2", "claimed", bf.claimed_km2),
+            ("battlefield.monthly_change_km2.mean", "change_mean", bf.monthly_change_km2.mean),
+            ("battlefield.monthly_change_km2.sd", "change_sd", bf.monthly_change_km2.sd),
+            ("battlefield.kursk_held_km2", "kursk0", bf.kursk_held_km2),
+            ("battlefield.kursk_recapture_km2.mean", "kursk_mean", bf.kursk_recapture_km2.mean),
+            ("battlefield.kursk_recapture_km2.sd", "kursk_sd", bf.kursk_recapture_km2.sd),
+            ("battlefield.ground_scale_km2", "ground_scale", bf.ground_scale_km2),
+            ("battlefield.casualty_scale", "casualty_scale", bf.casualty_scale),
+            ("battlefield.war_months", "war_months", bf.war_months),
+            ("negotiation.ripeness_slope", "ripeness_slope", neg.ripeness_slope),
+            ("negotiation.breakdown", "breakdown", neg.breakdown),
+            ("negotiation.temperature", "temperature", neg.temperature),
+            ("negotiation.lookahead_months", "lookahead", neg.lookahead_months),
+        ):
+            self.num(path, name, (), p)
+
+    def no_deal_positions(self) -> None:
+        for k, (iname, issue) in enumerate(self.m.issues.items()):
+            if issue.kind == "position" and issue.no_deal is not None and issue.no_deal.position is not None:
+                self.num(f"issues.{iname}.no_deal.position", "nd_position", (k,), issue.no_deal.position)
+
+    def government(self, g: str) -> None:
+        a, i, pa = self.sc.governments()[g], self.gidx[g], f"actors.{g}"
         for key in ("resolve", "cost_sensitivity", "hurt_decay", "hurt_threshold", "discount"):
-            num(f"{pa}.{key}", key, (i,), getattr(a, key))
-        num(f"{pa}.belief.drift_km2", "drift_mean", (i,), a.belief.drift_km2)
-        num(f"{pa}.belief.sd_km2", "drift_sd", (i,), a.belief.sd_km2)
-        num(f"{pa}.casualties.mean", "casualty_mean", (i,), a.casualties.mean)
-        num(f"{pa}.casualties.sd", "casualty_sd", (i,), a.casualties.sd)
-        for k, iname in enumerate(issues):
+            self.num(f"{pa}.{key}", key, (i,), getattr(a, key))
+        self.num(f"{pa}.belief.drift_km2", "drift_mean", (i,), a.belief.drift_km2)
+        self.num(f"{pa}.belief.sd_km2", "drift_sd", (i,), a.belief.sd_km2)
+        self.num(f"{pa}.casualties.mean", "casualty_mean", (i,), a.casualties.mean)
+        self.num(f"{pa}.casualties.sd", "casualty_sd", (i,), a.casualties.sd)
+        for k, iname in enumerate(self.issues):
             end = 1.0 if i == 0 else 0.0  # the side's end of the scale
             if iname in a.ideal:
-                num(f"{pa}.ideal.{iname}", "ideal", (i, k), a.ideal[iname])
-            elif m.issues[iname].kind == "land":  # more land is better for its holder
-                base["ideal"][i, k] = end
+                self.num(f"{pa}.ideal.{iname}", "ideal", (i, k), a.ideal[iname])
+            elif self.m.issues[iname].kind == "land":  # more land is better for its holder
+                self.base["ideal"][i, k] = end
             else:  # an ideal left out: the side's end of the scale, still addressable
-                num(f"{pa}.ideal.{iname}", "ideal", (i, k), _param(end))
-            num(f"{pa}.salience.{iname}", "salience", (i, k), a.salience[iname])
+                self.num(f"{pa}.ideal.{iname}", "ideal", (i, k), _param(end))
+            self.num(f"{pa}.salience.{iname}", "salience", (i, k), a.salience[iname])
         for j, p in enumerate(a.preconditions):
             for alias in (f"{pa}.preconditions[{j}]", f"{pa}.preconditions.{p.name}"):
-                num(f"{alias}.value", "pre_value", (ci,), p.value)
-                switch(f"{alias}.active", "pre_active", (ci,), p.active)
-            ci += 1
-    for li, (g, r) in enumerate(rls):
-        j = m.actors[g].red_lines.index(r)
-        switch(f"actors.{g}.red_lines[{j}].active", "rl_active", (li,), r.active)
-    for pname, pub in sc.actors_of("public").items():
-        i, pa = gidx[pub.government], f"actors.{pname}"
-        base["has_public"][i] = 1.0
-        switch(f"{pa}.ratifies", "ratifies", (i,), pub.ratifies)
+                self.num(f"{alias}.value", "pre_value", (self.ci,), p.value)
+                self.switch(f"{alias}.active", "pre_active", (self.ci,), p.active)
+            self.ci += 1
+
+    def red_lines(self) -> None:
+        governments = self.sc.governments()
+        for li, (g, r) in enumerate(self.rls):
+            j = governments[g].red_lines.index(r)
+            self.switch(f"actors.{g}.red_lines[{j}].active", "rl_active", (li,), r.active)
+
+    def public(self, pname: str, pub: Public) -> None:
+        i, pa = self.gidx[pub.government], f"actors.{pname}"
+        self.base["has_public"][i] = 1.0
+        self.switch(f"{pa}.ratifies", "ratifies", (i,), pub.ratifies)
         for key, name in (("weariness", "weariness0"), ("weariness_rate", "weariness_rate"),
                           ("weariness_noise", "weariness_noise"), ("pressure", "pressure"),
                           ("preference_weight", "preference_weight")):
-            num(f"{pa}.{key}", name, (i,), getattr(pub, key))
+            self.num(f"{pa}.{key}", name, (i,), getattr(pub, key))
         rat = pub.ratification or DEFAULT_RATIFICATION
-        num(f"{pa}.ratification.threshold", "ratify_threshold", (i,), rat.threshold)
-        num(f"{pa}.ratification.spread", "ratify_spread", (i,), rat.spread)
-        num(f"{pa}.ratification.weariness_effect", "ratify_weariness", (i,), rat.weariness_effect)
-        num(f"{pa}.ratification.legitimacy", "legitimacy", (i,), rat.legitimacy)
-        for mi, med in enumerate(meds):
+        self.num(f"{pa}.ratification.threshold", "ratify_threshold", (i,), rat.threshold)
+        self.num(f"{pa}.ratification.spread", "ratify_spread", (i,), rat.spread)
+        self.num(f"{pa}.ratification.weariness_effect", "ratify_weariness", (i,), rat.weariness_effect)
+        self.num(f"{pa}.ratification.legitimacy", "legitimacy", (i,), rat.legitimacy)
+        for mi, med in enumerate(self.meds):
             if med in pub.mediator_preference:
-                num(f"{pa}.mediator_preference.{med}", "preference", (i, mi), pub.mediator_preference[med])
-    for i in range(2):  # a government without a public: nothing to ratify, no pressure
-        if base["has_public"][i] == 0.0:
-            base["ratify_spread"][i] = 1.0
-    for mi, mname in enumerate(meds):
-        med, pa = m.actors[mname], f"actors.{mname}"
-        num(f"{pa}.bias", "bias", (mi,), med.bias)
-        switch(f"{pa}.active", "med_active", (mi,), med.active)
-        for g in govs:
-            num(f"{pa}.trust.{g}", "trust", (mi, gidx[g]), med.trust[g])
-            num(f"{pa}.leverage.{g}", "leverage", (mi, gidx[g]), med.leverage[g])
-    for s in slots.values():
-        if s.param is not None and not s.param.uncertain:
-            base[s.name][s.index] = s.param.value
-    return slots, base
+                self.num(f"{pa}.mediator_preference.{med}", "preference", (i, mi), pub.mediator_preference[med])
+
+    def mediator(self, mi: int, mname: str) -> None:
+        med, pa = self.sc.mediators()[mname], f"actors.{mname}"
+        self.num(f"{pa}.bias", "bias", (mi,), med.bias)
+        self.switch(f"{pa}.active", "med_active", (mi,), med.active)
+        for g in self.govs:
+            self.num(f"{pa}.trust.{g}", "trust", (mi, self.gidx[g]), med.trust[g])
+            self.num(f"{pa}.leverage.{g}", "leverage", (mi, self.gidx[g]), med.leverage[g])
 
 
 @dataclass(frozen=True)
@@ -253,7 +286,7 @@ class _Ratification:
 DEFAULT_RATIFICATION = _Ratification()
 
 
-def parameter_slots(sc: Any) -> dict[str, Slot]:
+def parameter_slots(sc: Scenario) -> dict[str, Slot]:
     """Every addressable parameter of a scenario: key path -> slot."""
     return slot_table(sc)[0]
 

@@ -236,7 +236,7 @@ class _Builder:
         return schema
 
     def actor(self, variant: bool) -> dict:
-        roles = {"government": S.Government, "public": S.Public, "mediator": S.Mediator}
+        roles: dict[str, type[BaseModel]] = {"government": S.Government, "public": S.Public, "mediator": S.Mediator}
         branches = [{"if": {"properties": {"role": {"const": r}}, "required": ["role"]},
                      "then": self.ref(m, variant)} for r, m in roles.items()]
         out: dict[str, Any] = {"type": "object", "properties": {"role": {"enum": list(roles)}}, "allOf": branches}

@@ -1,0 +1,180 @@
+"""The commands that tell or play one run: explain, play, classroom and dashboard."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from sim.cli.output import console, emit_json, isna, stdout_console
+from sim.defaults import OUT
+from sim.errors import (
+    UsageError,
+)
+
+
+def _check_run_options(args: argparse.Namespace) -> None:
+    """--seed, --replicate and (where the command has it) --runs of the commands that tell or play one run."""
+    from sim.engine.shocks import MAX_SEED
+
+    if not 0 <= args.seed < MAX_SEED:
+        raise UsageError(f"--seed must be a whole number from 0 to 2**128 - 1 (got {args.seed})")
+    if not 0 <= args.replicate < 2**63:
+        raise UsageError(f"--replicate must be a whole number from 0 to 2**63 - 1 (got {args.replicate})")
+    runs = getattr(args, "runs", None)
+    if runs is not None and not 1 <= runs <= 1_000_000:
+        raise UsageError(f"--runs must be a whole number from 1 to 1,000,000 (got {runs})")
+
+
+def cmd_play(args: argparse.Namespace) -> int:
+    from sim.play import game
+    from sim.present.explain import km2_words
+    from sim.scenario.compile import compile_scenario
+    from sim.scenario.loading import load_scenario
+
+    _check_run_options(args)
+    c = compile_scenario(load_scenario(args.file))
+    roles = game.check_roles(c, [r.strip() for r in args.roles.split(",") if r.strip()])
+    out = stdout_console(args)
+    if args.moves is not None:
+        name = "<stdin>" if args.moves == "-" else args.moves
+        try:
+            text = sys.stdin.read() if args.moves == "-" else Path(args.moves).read_text()
+        except (OSError, UnicodeDecodeError) as e:
+            raise UsageError(f"{name}: cannot read the moves file: {e}") from None
+        played = game.play_scripted(c, args.seed, args.replicate, roles, game.parse_moves(text, name, c, roles))
+    else:
+        from sim.play.terminal import Terminal, role_summary
+
+        screen = console(soft_wrap=False)
+        screen.print(f"negsim play: scenario {c.scenario.name}, seed {args.seed}, replicate {args.replicate}. "
+                     f"You play {role_summary(c, roles)}; the model plays everybody else.")
+        term = Terminal(c, roles, screen)
+        def month(entry: dict) -> None:
+            for line in [term.month_line(entry), *term.private_lines(entry)]:
+                screen.print(line, markup=False)
+
+        played = game.play(c, args.seed, args.replicate, roles, term, on_month=month)
+        played.moves = term.made
+    cmp = game.compare(played, game.distribution(c, args.seed, args.runs))
+    rec = game.record(played, cmp)
+    path = Path(args.save) if args.save else Path(OUT) / "plays" / (
+        f"{c.scenario.name}-s{args.seed}-r{args.replicate}-{time.strftime('%Y%m%dT%H%M%S')}.replay.json")
+    try:
+        game.save_replay(played, path, rec)
+    except OSError as e:
+        raise UsageError(f"{path}: cannot write the replay file: {e}") from None
+    rec["replay"] = str(path)
+    if args.json:
+        emit_json(rec)
+        return 0
+    outcome = {"agreement": "AGREEMENT", "talks_failed": "talks failed", "no_talks": "talks never opened"}[rec["outcome"]]
+    out.print(f"Result: {outcome}" + (f" in month {rec['agreement_month']}: " + ", ".join(
+        f"{k} = {v}" for k, v in rec["terms"].items()) + "; " + km2_words(rec["land_km2"]) + "."
+        if rec["terms"] else "."), markup=False)
+    for line in game.sentences(played, cmp):
+        out.print(line, markup=False)
+    out.print(f"Replay saved to {path} (negsim explain --replay {path}).", markup=False)
+    return 0
+
+
+def cmd_classroom(args: argparse.Namespace) -> int:
+    from sim.scenario.compile import compile_scenario
+    from sim.scenario.loading import load_scenario
+
+    _check_run_options(args)
+    if not 0 <= args.port <= 65535:
+        raise UsageError(f"--port must be from 0 to 65535 (got {args.port})")
+    try:
+        from sim.play.classroom import Classroom, serve
+    except ImportError as e:
+        raise UsageError(f"negsim classroom needs its web server: pip install 'negsim[classroom]' ({e})") from None
+    c = compile_scenario(load_scenario(args.file))
+    room = Classroom(c, args.seed, args.replicate, state_dir=args.state, runs=args.runs)
+    host = f"[{args.host}]" if ":" in args.host else args.host
+    out = stdout_console(args)
+
+    def ready(port: int) -> None:
+        out.print(f"negsim classroom: scenario {c.scenario.name}, seed {args.seed}, replicate {args.replicate}.",
+                  markup=False)
+        out.print(f"Teacher: http://{host}:{port}/teacher", markup=False)
+        out.print(f"Students: http://{host}:{port}/ (enter the join code the teacher's page shows)", markup=False)
+        out.print("Ctrl-C stops the server; finished games are saved in " + str(args.state), markup=False)
+        sys.stdout.flush()
+
+    try:
+        serve(room, args.host, args.port, ready=ready)
+    except OSError as e:
+        raise UsageError(f"cannot listen on {args.host}:{args.port}: {e}") from None
+    return 0
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    from sim.present.explain import draw_run, explain, find_replicate, write_csv
+    from sim.scenario.loading import load_scenario
+
+    for flag, name, suffix in (("--figure", args.figure, ".png"), ("--csv", args.csv, None)):
+        if name is not None and not Path(name).resolve().parent.is_dir():
+            raise UsageError(f"{flag} {name}: the folder {Path(name).resolve().parent} does not exist")
+        if name is not None and suffix and Path(name).suffix.lower() != suffix:
+            raise UsageError(f"{flag} {name}: expected a file name ending in {suffix}")
+    if args.replay is not None:
+        return _explain_replay(args)
+    if args.file is None:
+        raise UsageError("explain needs a scenario FILE (or --replay FILE)")
+    _check_run_options(args)
+    sc = load_scenario(args.file)
+    replicate = args.replicate
+    if args.outcome:
+        found, searched = find_replicate(sc, args.seed, args.outcome, args.replicate)
+        if found is None:
+            raise UsageError(f"no replicate ends in {args.outcome} among the {searched} searched "
+                             f"(replicates {args.replicate} to {args.replicate + searched - 1} of seed {args.seed})")
+        replicate = found
+    ex = explain(sc, args.seed, replicate, brief=args.brief, words=True if args.glossary else None)
+    c = ex.model.compiled
+    written = []
+    if args.csv:
+        written.append(f"Table: {write_csv(c, ex.model, args.csv)}")
+    if args.figure:
+        written.append(f"Figure: {draw_run(c, ex.model, args.figure, ex.row)}")
+    if args.json:
+        row = {k: (None if isna(v) else v) for k, v in ex.row.items()}
+        emit_json({"row": row, "months": ex.model.log, "why": ex.why})
+        return 0
+    out = stdout_console(args)
+    for line in [*ex.lines, *written]:
+        out.print(line, markup=False)
+    return 0
+
+
+def _explain_replay(args: argparse.Namespace) -> int:
+    from sim.play import game
+    from sim.present.explain import draw_run, narrate, write_csv
+
+    played = game.replay(game.load_replay(args.replay))
+    if args.json:
+        row = {k: (None if isna(v) else v) for k, v in played.row.items()}
+        emit_json({"row": row, "months": played.model.log, "moves": [m.as_dict() for m in played.moves]})
+        return 0
+    out = stdout_console(args)
+    out.print(f"A game of {', '.join(played.roles)} played by people (the model played the rest); "
+              f"{len(played.moves)} moves were theirs.", markup=False)
+    for line in narrate(played.compiled, played.model, played.row, brief=args.brief,
+                        words=True if args.glossary else None):
+        out.print(line, markup=False)
+    if args.csv:
+        out.print(f"Table: {write_csv(played.compiled, played.model, args.csv)}", markup=False)
+    if args.figure:
+        out.print(f"Figure: {draw_run(played.compiled, played.model, args.figure, played.row)}", markup=False)
+    return 0
+
+
+def cmd_dashboard(args: argparse.Namespace) -> int:
+    from sim.play.dashboard import default_scenario, serve
+
+    if not 1 <= args.port <= 65535:
+        raise UsageError(f"--port must be a whole number from 1 to 65535 (got {args.port})")
+    serve(args.file or default_scenario(), args.host, args.port)
+    return 0
