@@ -137,4 +137,7 @@ def test_every_package_of_sim_is_in_the_wheel_and_py_typed_ships():
     setup = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
     found = {".".join(p.parent.relative_to(ROOT).parts) for p in (ROOT / "sim").rglob("__init__.py")}
     assert found <= set(setup["packages"])
+    data = {".".join(p.parent.relative_to(ROOT).parts) for p in (ROOT / "sim").rglob("*")  # folders of data files
+            if p.is_file() and p.suffix not in (".py", ".pyc") and "__pycache__" not in p.parts}
+    assert data <= set(setup["packages"]), "a folder of data files is missing from [tool.setuptools] packages"
     assert (ROOT / "sim" / "py.typed").is_file() and "py.typed" in setup["package-data"]["sim"]
