@@ -18,8 +18,13 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/negsim run scenarios/baseline.yaml --runs 2000 --seed 1
 
+# The house's checks: style and complexity (ruff, C901 at 20), function length (60 lines),
+# the wings' import direction (import-linter) and the type budget (mypy: 40, none in sim/engine).
 lint: $(STAMP)
 	$(BIN)/ruff check sim tests benchmarks
+	$(BIN)/python tools/function_size.py sim
+	$(BIN)/lint-imports
+	$(BIN)/python tools/mypy_budget.py
 
 # The default run, then the slow soak and fuzz tests as a separate, bounded step.
 test: lint

@@ -74,7 +74,7 @@ def kernel_phases() -> list[tuple[str, str]]:
         from sim.engine import kernel
     except ImportError:
         return []
-    return [(name, " ".join(text.split())) for name, text in getattr(kernel, "PHASES", ())]
+    return [(name, text) for name, _function, text in getattr(kernel, "PHASES", ())]
 
 
 def read_house() -> House:

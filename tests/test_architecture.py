@@ -42,3 +42,17 @@ def test_every_module_of_sim_belongs_to_one_wing():
 def test_a_wing_s_import_of_a_wing_above_it_is_reported():
     house = architecture.House(["a", "b"], {"a": [], "b": []}, {("b", "a"): 1}, [])
     assert "Imports that run up the layers: b -> a." in architecture.markdown(house)
+
+
+def test_the_kernel_s_step_calls_its_phases_in_the_order_drawn():
+    import ast
+    import inspect
+
+    from sim.engine import kernel
+
+    step = ast.parse(inspect.getsource(kernel.Kernel.step).strip())
+    calls = [n for n in ast.walk(step) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)]
+    called = [n.func.id for n in sorted(calls, key=lambda n: (n.lineno, n.col_offset))]  # in source order
+    order = [function for _name, function, _text in kernel.PHASES]
+    positions = [called.index(f) for f in order]  # each phase is called (ValueError otherwise) ...
+    assert positions == sorted(positions), f"Kernel.step calls {called}, PHASES says {order}"  # ... in order

@@ -47,6 +47,19 @@ from sim.engine.shocks import Shocks, apply_events
 from sim.scenario.compile import Compiled
 
 Params = dict[str, np.ndarray]
+
+# The month's phases in the order Kernel.step calls them: (name, the function, what it does). docs/architecture.py
+# draws them, and tests/test_architecture.py checks that Kernel.step calls these functions in this order.
+PHASES = (
+    ("events", "apply_events", "timed events of the month change parameters"),
+    ("battlefield", "battlefield", "the front and the Kursk area move"),
+    ("fight", "fight", "each government takes casualties, learns the front's pace and accumulates hurt; its "
+                       "public's war-weariness moves with its losses"),
+    ("open talks", "open_talks", "runs not in talks: preconditions, then a hurting stalemate with a way out may "
+                                 "open talks, and the round's lead mediator is drawn"),
+    ("negotiate", "negotiate", "runs in talks: the proposer, the mediator's credible reading heard, demands, the "
+                               "proposal, answers, ratification, the deal or a chance of breakdown"),
+)
 SIGN = (-1.0, 1.0)  # ukraine side, russia side: +1 when its gains raise Russia-held territory
 MEDIATOR = int(Proposer.MEDIATOR)
 
