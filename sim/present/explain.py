@@ -21,6 +21,7 @@ from __future__ import annotations
 import os
 import re
 import textwrap
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -605,7 +606,7 @@ def why(c: Compiled, model: NegotiationModel, row: pd.Series | None = None) -> l
     return _why_no_talks(c, model, log, govs)
 
 
-def _why_agreement(c: Compiled, e: dict[str, Any], govs: list[str]) -> list[str]:
+def _why_agreement(c: Compiled, e: Mapping[str, Any], govs: list[str]) -> list[str]:
     talk = e["talks"]
     out = [f"Why: in month {e['month']} both governments accepted and every voting public ratified."]
     for g in (0, 1):
@@ -622,7 +623,7 @@ def _why_agreement(c: Compiled, e: dict[str, Any], govs: list[str]) -> list[str]
     return out
 
 
-def _why_failed(c: Compiled, model: NegotiationModel, talks: list[dict[str, Any]], govs: list[str],
+def _why_failed(c: Compiled, model: NegotiationModel, talks: Sequence[Mapping[str, Any]], govs: list[str],
                 months: int) -> list[str]:
     n = len(talks)
     out = [f"Why: {n} offers in {months} months, none both accepted and ratified."]
@@ -655,7 +656,8 @@ def _why_failed(c: Compiled, model: NegotiationModel, talks: list[dict[str, Any]
     return out
 
 
-def _why_no_talks(c: Compiled, model: NegotiationModel, log: list[dict[str, Any]], govs: list[str]) -> list[str]:
+def _why_no_talks(c: Compiled, model: NegotiationModel, log: Sequence[Mapping[str, Any]],
+                  govs: list[str]) -> list[str]:
     n = len(log)
     out = [f"Why: talks need every precondition met, a hurting stalemate, a way out, and then a draw that the war "
            f"makes likelier the more it hurts; in {n} months that never came together."]

@@ -26,7 +26,7 @@ import json
 import re
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -373,7 +373,7 @@ def scenario_sha(c: Compiled) -> str:
     return hashlib.sha256(c.scenario.text.encode()).hexdigest()
 
 
-def public_month(c: Compiled, e: dict[str, Any], by_class: set[tuple[int, str, str]]) -> dict[str, Any]:
+def public_month(c: Compiled, e: Mapping[str, Any], by_class: set[tuple[int, str, str]]) -> dict[str, Any]:
     """A month of the log as every role may see it: never another role's private numbers."""
     t = e["month"]
     out: dict[str, Any] = {"month": t, "label": month_label(c.scenario.model.start, t),
@@ -401,7 +401,7 @@ def public_month(c: Compiled, e: dict[str, Any], by_class: set[tuple[int, str, s
     return out
 
 
-def own_numbers(c: Compiled, role: str, e: dict[str, Any]) -> dict[str, Any] | None:
+def own_numbers(c: Compiled, role: str, e: Mapping[str, Any]) -> dict[str, Any] | None:
     """What ``role`` alone sees of a resolved month: a government its value of fighting on, expected costs,
     losses and its public's mood; a public its war-weariness; a mediator nothing more than everybody."""
     if role in c.governments:
