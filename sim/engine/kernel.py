@@ -595,8 +595,9 @@ def ratify(k: Kernel, talks: Talks, detail: bool, seam: Seam | None) -> None:
         for g in (0, 1):
             if k.c.publics[g] is not None and talks.votes[g][0]:
                 move = seam.ratify(k, talks, g)
+                talks.played["votes"][g] = move is not None  # every public asked is listed, as a person's or not
                 if move is not None:
-                    talks.ballots[g][1][0], talks.played["votes"][g] = bool(move), True
+                    talks.ballots[g][1][0] = bool(move)
 
 
 def settle(k: Kernel, talks: Talks, d: dict[str, np.ndarray], t: int) -> np.ndarray:
