@@ -156,19 +156,3 @@ def test_state_rows_copy_every_field(compiled):
         np.testing.assert_array_equal(getattr(sub, name), getattr(k.s, name)[[1, 3]])
     sub.hurt[:] = -1.0
     assert (k.s.hurt >= 0.0).all()
-
-
-def test_the_phases_table_follows_the_code():
-    """kernel.PHASES (for figures and docs) lists the calls of Kernel.step and of each phase in the code's order."""
-    import inspect
-
-    from sim.engine import kernel
-
-    def in_order(source: str, names: list[str]) -> bool:
-        at = [source.find(f"{name}(") for name in names]
-        return all(i >= 0 for i in at) and at == sorted(at)
-
-    assert in_order(inspect.getsource(kernel.Kernel.step), [name for name, _ in kernel.PHASES])
-    for name, steps in kernel.PHASES:
-        if steps:
-            assert in_order(inspect.getsource(getattr(kernel, name)), list(steps)), name

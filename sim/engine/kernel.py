@@ -47,15 +47,6 @@ from sim.engine.shocks import Shocks, apply_events
 from sim.scenario.compile import Compiled
 
 Params = dict[str, np.ndarray]
-# The month's phases in the order Kernel.step calls them, and their sub-steps: for figures and docs
-# (tests/test_kernel.py checks the order against the code).
-PHASES: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("apply_events", ()),
-    ("battlefield", ()),
-    ("fight", ()),
-    ("open_talks", ("_preconditions", "war", "assess", "rules.ripeness", "rules.draw_lead")),
-    ("negotiate", ("table", "propose", "answer", "ratify", "settle")),
-)
 SIGN = (-1.0, 1.0)  # ukraine side, russia side: +1 when its gains raise Russia-held territory
 MEDIATOR = int(Proposer.MEDIATOR)
 
