@@ -82,8 +82,11 @@ def test_a_decider_that_always_defers_changes_nothing_but_the_played_flags(compi
         assert seen.record() == plain.record()
         for a, b in zip(seen.log, plain.log, strict=True):
             if "talks" in a:
-                played = a["talks"].pop("played")
+                t = a["talks"]
+                played = t.pop("played")
                 assert not played["proposal"] and not any(played["answers"]) and not any(played["votes"].values())
+                signed = t["answers"][0][1] and t["answers"][1][1]
+                assert set(played["votes"]) == ({g for g, v in t["votes"].items() if v[2]} if signed else set())
             assert a == b
     assert {d.kind for d in asked} == {"propose", "answer", "ratify"}
 

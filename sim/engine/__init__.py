@@ -1,1 +1,2 @@
-"""The engine wing: the rules (every equation), seeding and shocks, the engines, the Mesa agents and model, run records."""
+"""The engine wing: the rules (every equation), seeding and shocks, the kernel (the month, written once), the Mesa
+model and its agents (the kernel at R = 1), run records."""

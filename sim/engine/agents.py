@@ -105,9 +105,10 @@ class GovernmentAgent(_View):
     def value_heard(self, lead: MediatorAgent | None = None, drift: float | None = None) -> float:
         """Its value of fighting on if it heard the lead mediator now (from belief ``drift`` if given); its belief is
         left as it is."""
-        k = self.model.kernel
+        k, g = self.model.kernel, self.index
         before = np.array([self.drift if drift is None else drift])
-        return float(kernel.hear(k.c, k.p, k.s, k.assess(gain=False), self.index, before)[1][0])
+        cred = k.assess(gain=False).cred[g]
+        return float(kernel.hear(k.c, k.p, g, cred, before, k.s.territory, k.s.kursk, k.s.weariness[:, g])[1][0])
 
     def preconditions_hold(self) -> list[tuple[str, bool]]:
         """(name, holds) of each active precondition of this government, now."""

@@ -378,13 +378,14 @@ def war(c: Compiled, q: Params, g: int, drift: Any, terr: Any, kursk: Any, weari
     return v, u_nd, plain, rules.net_gain_of_fighting(u_nd, rules.utility(today, ideal, sal), resolve, cost)
 
 
-def hear(c: Compiled, q: Params, s: State, a: Assessment, g: int, drift: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def hear(c: Compiled, q: Params, g: int, cred: np.ndarray, drift: np.ndarray, terr: np.ndarray, kursk: np.ndarray,
+         weariness: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Side g hears the lead mediator's credible reading of the war (Kydd 2003): (its belief, its value of war).
 
-    ``q``, ``s`` and ``a`` are of the same runs; ``drift`` is its belief before hearing.
+    ``cred`` is the lead's credibility to it, ``drift`` its belief before hearing; all of the same runs as ``q``.
     """
-    heard = rules.credible_drift(drift, q["change_mean"], a.cred[g])
-    return heard, war(c, q, g, heard, s.territory, s.kursk, s.weariness[:, g], gain=False)[0]
+    heard = rules.credible_drift(drift, q["change_mean"], cred)
+    return heard, war(c, q, g, heard, terr, kursk, weariness, gain=False)[0]
 
 
 def allowed_packages(c: Compiled, p: Params) -> list[np.ndarray]:
@@ -529,9 +530,10 @@ def table(k: Kernel, j: np.ndarray, read: Assessment | None = None) -> Talks:
                   need=[a.v[0].copy(), a.v[1].copy()], before=sj.drift)
     med = np.flatnonzero(who == MEDIATOR)
     if len(med):  # the sides read the mediator's proposal with its credible reading of the war (Kydd)
-        qm, am = rows_of(q, med), _assessment_rows(a, med)
+        qm, terr, kursk = rows_of(q, med), sj.territory[med], sj.kursk[med]
         for g in (0, 1):
-            heard, talks.need[g][med] = hear(c, qm, sj.rows(med), am, g, sj.drift[med, g])
+            heard, talks.need[g][med] = hear(c, qm, g, a.cred[g][med], sj.drift[med, g], terr, kursk,
+                                             sj.weariness[med, g])
             s.drift[j[med], g] = heard  # a belief moved by a credible mediator stays moved
     govs = np.flatnonzero(who != MEDIATOR)  # a government's offer is judged against alternating-offers demands
     if len(govs):
@@ -543,12 +545,6 @@ def table(k: Kernel, j: np.ndarray, read: Assessment | None = None) -> Talks:
                             qg["discount"][:, 1], qg["breakdown"], ratifiable[govs])
         talks.need[0][govs], talks.need[1][govs] = dem[0], dem[1]
     return talks
-
-
-def _assessment_rows(a: Assessment, idx: np.ndarray) -> Assessment:
-    """The credibility of the lead to each side, of runs ``idx`` (all that hearing needs)."""
-    return Assessment(lead=a.lead[idx], has_lead=a.has_lead[idx], bias=a.bias[idx], acc=[], cols=a.cols, allowed=[],
-                      both=a.both[idx], cred=[x[idx] for x in a.cred])
 
 
 def propose(k: Kernel, talks: Talks) -> None:
@@ -603,8 +599,9 @@ def ratify(k: Kernel, talks: Talks, detail: bool, seam: Seam | None) -> None:
         for g in (0, 1):
             if k.c.publics[g] is not None and talks.votes[g][0]:
                 move = seam.ratify(k, talks, g)
+                talks.played["votes"][g] = move is not None  # every public asked is listed, as a person's or not
                 if move is not None:
-                    talks.ballots[g][1][0], talks.played["votes"][g] = bool(move), True
+                    talks.ballots[g][1][0] = bool(move)
 
 
 def settle(k: Kernel, talks: Talks, d: dict[str, np.ndarray], t: int) -> np.ndarray:
