@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 
-from sim import defaults as d
+import sim.defaults as d
 from sim.cli.inspect import cmd_evidence, cmd_runs, cmd_schema, cmd_validate
 from sim.cli.play import cmd_classroom, cmd_dashboard, cmd_explain, cmd_play
 from sim.cli.report import cmd_discover, cmd_report
