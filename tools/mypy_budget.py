@@ -9,7 +9,7 @@ import re
 import subprocess
 import sys
 
-BUDGET = 40
+BUDGET = 40  # the code has 0 today; the room absorbs what a newer mypy release may newly find
 CLEAN = ("sim/engine/",)  # wings that must have no error at all
 
 

@@ -86,7 +86,7 @@ def controls(sc: Scenario) -> list[Control]:
     """The dashboard's levers for scenario ``sc``, grouped by actor (see the module's docstring)."""
     slots = parameter_slots(sc)
     out: list[Control | None] = []
-    for g, actor in sc.actors_of("government").items():
+    for g, actor in sc.governments().items():
         grp = actor.label or g
         out += [_number(slots, f"actors.{g}.resolve", "resolve (1 ignores the costs of war)", grp),
                 _number(slots, f"actors.{g}.cost_sensitivity", "cost sensitivity", grp),
@@ -101,14 +101,14 @@ def controls(sc: Scenario) -> list[Control]:
             path = f"actors.{g}.preconditions[{j}].active"
             out.append(Control(path, f"precondition: {p.name} ({p.variable} {p.op} {p.value.value:g})", grp,
                                "switch", bool(p.active)))
-    for name, pub in sc.actors_of("public").items():
+    for name, pub in sc.publics().items():
         grp = pub.label or name
         out += [_number(slots, f"actors.{name}.weariness", "war-weariness at the start", grp),
                 _number(slots, f"actors.{name}.pressure", "pressure on its government", grp),
                 _number(slots, f"actors.{name}.ratification.threshold", "ratification bar", grp),
                 Control(f"actors.{name}.ratifies", "votes on a deal", grp, "switch", bool(pub.ratifies))]
-    govs = list(sc.actors_of("government"))
-    for name, med in sc.actors_of("mediator").items():
+    govs = list(sc.governments())
+    for name, med in sc.mediators().items():
         grp = med.label or name
         out += [Control(f"actors.{name}.active", "active", grp, "switch", bool(med.active)),
                 _number(slots, f"actors.{name}.bias", "bias (0 Ukraine's side, 1 Russia's)", grp)]
