@@ -17,7 +17,8 @@ holds what it computes, so it can be tested without a browser:
   for ``explain`` of one run with the dashboard's settings.
 - figures (matplotlib, drawn on the server and sent as images: nothing is
   fetched by the browser from elsewhere).
-- :func:`serve`: the solara server on a host and port.
+- :func:`serve`: the solara server on a host and port, behind :class:`HideRoutes`
+  (solara's ``/resourcez`` answers 404 unless asked for).
 """
 
 from __future__ import annotations
@@ -319,6 +320,40 @@ def figure_series(series: pd.DataFrame, governments: Sequence[str], publics: Seq
 
 # --------------------------------------------------------------------------- server
 
+# Solara's routes that tell about the machine rather than the scenario: /resourcez lists the server's threads,
+# kernels, websockets and thread limiters to anyone who asks. Off unless `negsim dashboard --resourcez`.
+STATS_ROUTES = ("/resourcez",)
+
+
+class HideRoutes:
+    """ASGI middleware: a request for one of ``hidden`` (any trailing slashes, under any root path) is
+    answered 404 (a websocket is closed) before it reaches the app behind."""
+
+    def __init__(self, app: Any, hidden: Sequence[str] = STATS_ROUTES) -> None:
+        self.app = app
+        self.hidden = frozenset(hidden)
+
+    def _is_hidden(self, scope: dict[str, Any]) -> bool:
+        path = str(scope.get("path", ""))
+        root = str(scope.get("root_path", ""))
+        if root and path.startswith(root):
+            path = path[len(root):]
+        return "/" + path.strip("/") in self.hidden
+
+    async def __call__(self, scope: dict[str, Any], receive: Callable[..., Any], send: Callable[..., Any]) -> None:
+        if scope["type"] not in ("http", "websocket") or not self._is_hidden(scope):
+            await self.app(scope, receive, send)
+            return
+        if scope["type"] == "websocket":
+            await send({"type": "websocket.close", "code": 1008})
+            return
+        body = b"Not Found\n"
+        await send({"type": "http.response.start", "status": 404, "headers": [
+            (b"content-type", b"text/plain; charset=utf-8"), (b"content-length", str(len(body)).encode()),
+            (b"cache-control", b"no-store"), (b"x-content-type-options", b"nosniff")]})
+        await send({"type": "http.response.body", "body": body})
+
+
 def default_scenario() -> Path:
     """The baseline: scenarios/baseline.yaml here, else the copy installed with negsim."""
     here = Path("scenarios") / "baseline.yaml"
@@ -332,12 +367,14 @@ def default_scenario() -> Path:
     raise UsageError("no scenario given and no scenarios/baseline.yaml here nor installed with negsim")
 
 
-def serve(file: str | Path, host: str = HOST, port: int = DASHBOARD_PORT) -> None:
+def serve(file: str | Path, host: str = HOST, port: int = DASHBOARD_PORT, resourcez: bool = False) -> None:
     """Start the dashboard on ``host:port`` for scenario ``file`` (blocks until stopped).
 
     Solara runs in production mode with its usage telemetry off; its page
     assets come from the solara-assets package in the environment, so the
-    browser fetches nothing from outside this server.
+    browser fetches nothing from outside this server. Solara's ``/resourcez``
+    (the server's threads, kernels and connections) answers 404 unless
+    ``resourcez`` is true.
     """
     from sim.scenario.loading import load_scenario
 
@@ -359,4 +396,6 @@ def serve(file: str | Path, host: str = HOST, port: int = DASHBOARD_PORT) -> Non
     if not any(cache.glob("solara-vuetify-app@*")):
         raise UsageError(f"the page's scripts are not installed ({cache} has no solara-vuetify-app): "
                          "pip install 'negsim[dashboard]' installs them (solara-assets)")
-    uvicorn.run("solara.server.starlette:app", host=host, port=port, log_level="warning", ws_max_size=2**24)
+    from solara.server.starlette import app
+
+    uvicorn.run(app if resourcez else HideRoutes(app), host=host, port=port, log_level="warning", ws_max_size=2**24)
