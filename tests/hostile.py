@@ -24,6 +24,7 @@ BASELINE = ROOT / "scenarios" / "baseline.yaml"
 # Payloads for names: no dot (key paths), each a different way into a page.
 NAME_PAYLOADS = [
     "<img src=x onerror=alert(1)>",
+    "$\\notacommand{$ ",  # a figure's text: matplotlib must not read it as math
     "</script><script>alert(2)</script>",
     "\" onmouseover=alert(3) x=\"",
     "' onfocus=alert(4) autofocus x='",

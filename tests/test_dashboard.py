@@ -283,3 +283,19 @@ def test_serve_hides_resourcez_unless_asked(monkeypatch, asked):
 def test_cli_has_the_resourcez_switch():
     out = run_cli("dashboard", "--help")
     assert out.returncode == 0 and "--resourcez" in out.stdout
+
+
+def test_figures_draw_names_with_dollars_as_written(hostile):
+    """A ``$`` in an actor's name is text in the dashboard's figures, not matplotlib math (which would fail)."""
+    import io
+
+    from sim.play.dashboard import figure_outcomes, figure_series, figure_timing
+
+    govs, pubs = list(hostile.actors_of("government")), list(hostile.actors_of("public"))
+    assert any("$" in g for g in govs)
+    fig = figure_series(explain(hostile, 1, 3).series(), govs, pubs)
+    fig.savefig(io.BytesIO(), format="png")
+    assert set(govs) <= {t.get_text() for ax in fig.axes if ax.get_legend() for t in ax.get_legend().get_texts()}
+    pair = run_pair(hostile, {}, 20, 1)
+    for f in (figure_outcomes(pair), figure_timing(pair)):
+        f.savefig(io.BytesIO(), format="png")

@@ -24,6 +24,7 @@ holds what it computes, so it can be tested without a browser:
 from __future__ import annotations
 
 import copy
+import functools
 import math
 import os
 import re
@@ -34,6 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import matplotlib
 import pandas as pd
 from matplotlib.figure import Figure
 
@@ -249,6 +251,19 @@ def _bar_pairs(ax: Any, labels: list[str], changed: list[tuple[float, float, flo
     ax.legend(fontsize=8, loc="upper right")
 
 
+def literal_text(draw: Callable[..., Figure]) -> Callable[..., Figure]:
+    """A figure whose texts are drawn as written: a ``$`` in a scenario's name never starts matplotlib's math
+    text (``$\\foo$`` would stop the drawing with a parse error)."""
+
+    @functools.wraps(draw)
+    def wrapper(*args: Any, **kwargs: Any) -> Figure:
+        with matplotlib.rc_context({"text.parse_math": False}):
+            return draw(*args, **kwargs)
+
+    return wrapper
+
+
+@literal_text
 def figure_outcomes(pair: PairedRuns) -> Figure:
     """Outcome bars with 95% Wilson intervals: the unchanged scenario beside the changed one."""
     fig = Figure(figsize=(6.4, 3.2), layout="constrained")
@@ -261,6 +276,7 @@ def figure_outcomes(pair: PairedRuns) -> Figure:
     return fig
 
 
+@literal_text
 def figure_timing(pair: PairedRuns) -> Figure:
     """Month of agreement: share of all runs agreeing in each month, both sides."""
     fig = Figure(figsize=(6.4, 2.6), layout="constrained")
@@ -290,6 +306,7 @@ def terms_table(pair: PairedRuns) -> pd.DataFrame:
     return t.reindex(columns=["unchanged", "changed"], fill_value=0.0).reset_index()
 
 
+@literal_text
 def figure_series(series: pd.DataFrame, governments: Sequence[str], publics: Sequence[str | None]) -> Figure:
     """One run's months: territory Russia holds, each side's hurt, each public's weariness."""
     fig = Figure(figsize=(6.4, 4.8), layout="constrained")
