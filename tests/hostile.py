@@ -97,6 +97,8 @@ def _texts(node: Any, texts: itertools.cycle, quotes: list[str]) -> None:
 def hostile_data() -> tuple[dict[str, Any], list[str], dict[str, str]]:
     """The baseline's data with every string a payload; the evidence quotes; and the names' new names."""
     data = yaml.safe_load(BASELINE.read_text())
+    # an event that changes nothing (Kyiv's resolve, set to its value) but is told month by month, with a note
+    data["events"] = [{"month": 1, "set": {"actors.kyiv.resolve": 0.35}, "note": "", "assumption": ""}]
     payloads = itertools.cycle(NAME_PAYLOADS)
     names = {name: f"{next(payloads)}{i}" for i, name in enumerate(_names(data))}
     data = _rename(copy.deepcopy(data), names)

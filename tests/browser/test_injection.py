@@ -260,6 +260,7 @@ def test_classroom_pages_show_every_payload_as_text(hostile, tmp_path):
         assert any(f"{k} = " in seen_panel for k in issues), seen_panel  # the terms, by name
         months = teacher.text_content("#months")
         assert f"{kyiv}: " in months and any(o in months for o in options), months
+        assert f"actors.{kyiv}.resolve is now 0.35" in months  # the event, by its key path
         for ctx in (teacher_ctx, student_ctx, lobby_ctx):
             ctx.close()
 
