@@ -90,6 +90,29 @@ def hover_everything(page, selector: str) -> None:
             continue
 
 
+def open_options(page) -> str:
+    """Open the draft builder's first issue's list of options; its text (the option names, as shown).
+    Retried: the page may draw itself again (and close the list) while a batch's results come in."""
+    for _ in range(5):
+        page.locator(".v-card", has_text="Draft builder").locator(".v-select__slot").first.click()
+        try:
+            page.wait_for_selector(".menuable__content__active .v-list-item", timeout=5000)
+        except Exception:  # noqa: BLE001 (not open yet: click again)
+            continue
+        text = page.evaluate("document.querySelector('.menuable__content__active')?.innerText ?? null")
+        page.keyboard.press("Escape")
+        if text:
+            return text
+    raise AssertionError("the draft builder's list of options never opened")
+
+
+def settled_title(page, title: str, timeout: float = 15) -> None:
+    """Wait until the page has set its own title (solara sets it after the first drawing)."""
+    end = time.monotonic() + timeout
+    while page.title() != title and time.monotonic() < end:
+        time.sleep(0.2)
+
+
 @pytest.fixture(scope="module")
 def hostile_file(tmp_path_factory) -> Path:
     return write_hostile(tmp_path_factory.mktemp("hostile"))
@@ -159,15 +182,12 @@ def test_dashboard_shows_every_payload_as_text(hostile_file, hostile):
         page.click("button.negsim-run")
         page.wait_for_selector(".negsim-terms", timeout=60_000)
         page.wait_for_selector("button.negsim-run:not([disabled])")
-        draft_card = page.locator(".v-card", has_text="Draft builder")
-        draft_card.locator(".v-select__slot").first.click()  # an issue's options, listed by name
-        page.wait_for_selector(".menuable__content__active .v-list-item", timeout=WAIT)
-        options = page.inner_text(".menuable__content__active")
-        page.keyboard.press("Escape")
+        options = open_options(page)
         hover_everything(page, ".negsim-draft-governments td, .negsim-draft-publics td, .negsim-terms td, "
                                ".negsim-lever-label, h2, h4")
         page.screenshot(path=str(artifact("injection_dashboard.png")), full_page=True)
 
+        settled_title(page, f"negsim dashboard: {hostile.name}")
         watch.check(page, f"negsim dashboard: {hostile.name}")
         assert page.inner_text(".negsim-title") == f"negsim dashboard: {hostile.name}"
         shown = page.inner_text(".negsim-draft-governments")
