@@ -18,7 +18,7 @@ SECRET = "test-teacher-secret"
 
 
 @contextmanager
-def serving(room: Classroom, **kw) -> Iterator[str]:
+def serving(room: Classroom, cap: int | None = None, header_seconds: float | None = None, **kw) -> Iterator[str]:
     """Serve ``room`` with uvicorn in a thread on a free port of 127.0.0.1, with the settings of ``negsim
     classroom`` (its protocol, limits and timeouts; teacher secret SECRET; ``kw`` to create_app); yields the
     base address."""
@@ -26,8 +26,11 @@ def serving(room: Classroom, **kw) -> Iterator[str]:
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     app = create_app(room, teacher_secrets=[SECRET], **kw)
-    cap = connection_cap(raise_file_limit()[0])
-    config = uvicorn.Config(app, http=protocol(cap, app.state.throttled), **{**settings(cap),
+    cap = cap or connection_cap(raise_file_limit()[0])
+    proto = protocol(cap, app.state.throttled)
+    if header_seconds is not None:
+        proto.header_seconds = header_seconds
+    config = uvicorn.Config(app, http=proto, **{**settings(cap),
                                                                             "timeout_graceful_shutdown": 1})
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
