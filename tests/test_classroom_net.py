@@ -108,6 +108,9 @@ def test_join_code_guessing_is_answered_429(base, tmp_path):
                                                                          "EEEEEE", "FFFFFF", code)]
     assert statuses == [404] * 5 + [429, 429]  # after five misses even the right code waits
     assert client.post(f"/api/sessions/{code}/join", json={"role": "kyiv"}).status_code == 429
+    teacher = create(client).json()
+    url = f"/api/sessions/{teacher['code']}/state"
+    assert client.get(url, headers=auth(teacher["teacher_token"])).status_code == 200  # a valid token goes on
     clock.now += 61
     assert client.get(f"/api/sessions/{code}").status_code == 200
     for _ in range(5):  # wrong tokens count as misses too
