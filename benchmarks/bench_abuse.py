@@ -198,6 +198,9 @@ class Abuse:
         async with httpx.AsyncClient(base_url=self.base, timeout=30) as http:
             res = await http.post("/api/sessions", headers={"Authorization": f"Bearer {SECRET}"}, json={})
             public_code = res.json()["code"]  # the class the attacker knows the code of
+        async with self.attacker() as http:  # and a token it may have: an observer's
+            res = await http.post(f"/api/sessions/{public_code}/join", json={"role": "observer"})
+            spy = {"Content-Type": "application/json", "Authorization": f"Bearer {res.json()['token']}"}
         self.deadline = time.monotonic() + self.seconds
         rnd = random.Random(21)
         letters = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
@@ -211,7 +214,7 @@ class Abuse:
                 ("POST", "/api/sessions", {"content": b"{}", "headers": {"Content-Type": "text/plain",
                                                                          "Origin": "http://evil.example"}})])),
             self.flood("bodies", lambda: ("POST", f"/api/sessions/{public_code}/moves",
-                                          {"content": rnd.choice(BODIES), "headers": {"Content-Type": "application/json"}})),
+                                          {"content": rnd.choice(BODIES), "headers": spy})),
             self.flood("guesses", lambda: ("GET", "/api/sessions/" + "".join(rnd.choices(letters, k=6)), {})),
             self.flood("host", lambda: ("GET", "/teacher", {"headers": {"Host": "evil.example"}})))
         return self.report(time.monotonic() - t0)
