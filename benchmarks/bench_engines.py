@@ -12,7 +12,11 @@ Measures, all in this one process (so ratios compare like with like):
 2. a plain Python loop over ``sim.engine.model`` runs, the loop a Mesa user would
    write (one NegotiationModel per run, stepped until it stops);
 3. how the vector engine's time grows with the horizon (12, 36, 120 months)
-   and with the size of the package space (extra issues).
+   and with the size of the package space (extra issues);
+4. a classroom move's re-run: the classroom replays a game from month 1 with
+   the moves so far at every move (``sim.play.game.resume``); the worst case
+   is a game re-run to the horizon, timed here on many replicates (median and
+   95th percentile, milliseconds; the target is under 50 ms).
 
 Prints a table and writes the numbers as JSON.
 """
@@ -68,6 +72,20 @@ def mesa_loop_rate(sc: Scenario, runs: int, repeats: int) -> dict:
             "runs_per_s_median": runs / statistics.median(times)}
 
 
+def rerun_ms(sc: Scenario, replicates: int) -> dict:
+    """Milliseconds of a classroom move's re-run to the horizon (no person's role: the model decides)."""
+    from sim.play.game import resume
+
+    c = compile_scenario(sc)
+    ms = []
+    for r in range(replicates):
+        t = time.perf_counter()
+        resume(c, 1, r, set(), [], c.horizon)
+        ms.append(1000 * (time.perf_counter() - t))
+    return {"replicates": replicates, "median_ms": statistics.median(ms),
+            "p95_ms": float(np.percentile(ms, 95)), "max_ms": max(ms)}
+
+
 def with_horizon(sc: Scenario, months: int) -> Scenario:
     out = copy.copy(sc)
     out.model = sc.model.model_copy(update={"horizon_months": months})
@@ -97,6 +115,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--vector-runs", type=int, default=200_000)
     ap.add_argument("--agent-runs", type=int, default=1000)
     ap.add_argument("--scaling-runs", type=int, default=40_000)
+    ap.add_argument("--rerun-replicates", type=int, default=200)
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "engines.json"))
     args = ap.parse_args(argv)
     sc = sim.load_scenario(ROOT / "scenarios" / "baseline.yaml")
@@ -114,6 +133,7 @@ def main(argv: list[str] | None = None) -> int:
         n = compile_scenario(s).n_packages
         packages[n] = vector_rate(s, args.scaling_runs, args.repeats)
 
+    rerun = rerun_ms(sc, args.rerun_replicates)
     print(f"negsim engine benchmark: baseline scenario, {args.repeats} repeats, medians "
           f"({platform.processor() or platform.machine()}, {sys.version.split()[0]}, numpy {np.__version__})")
     print(f"{'engine':<28}{'workers':>8}{'runs':>10}{'runs/s':>12}")
@@ -123,7 +143,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"vector / agents, {w} worker{'s' if w > 1 else ''}: {x:,.0f}x")
     print("vector engine, 1 worker, by horizon:  " + ", ".join(f"{m} months {v:,.0f}/s" for m, v in horizon.items()))
     print("vector engine, 1 worker, by packages: " + ", ".join(f"{n} packages {v:,.0f}/s" for n, v in packages.items()))
-    result = {"rows": rows, "vector_over_agents": ratios, "by_horizon_months": horizon, "by_packages": packages,
+    print(f"classroom move re-run to the horizon, {rerun['replicates']} replicates: median "
+          f"{rerun['median_ms']:.1f} ms, p95 {rerun['p95_ms']:.1f} ms, max {rerun['max_ms']:.1f} ms")
+    result = {"rows": rows, "classroom_rerun": rerun, "vector_over_agents": ratios, "by_horizon_months": horizon, "by_packages": packages,
               "repeats": args.repeats, "python": sys.version.split()[0], "numpy": np.__version__,
               "time": time.strftime("%Y-%m-%dT%H:%M:%S")}
     out = Path(args.out)

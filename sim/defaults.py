@@ -25,4 +25,5 @@ DASHBOARD_PORT = 8001
 CLASSROOM_STATE = "runs/classroom"  # where the classroom saves finished games
 REPORT = "report.html"  # the page negsim report writes
 PROGRESS_STEP = 10  # percent of the work between two progress lines (stderr not a terminal)
+MAX_PACKAGES = 10_000  # packages (the product of the issues' option counts) a scenario may enumerate; NEGSIM_MAX_PACKAGES
 OUTCOME = "agreement"  # the outcome negsim discover looks for by default

@@ -4,21 +4,25 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from html.parser import HTMLParser
 from pathlib import Path
 
 import numpy as np
 import pytest
+from hostile import write_hostile
 
 import sim
 from sim.errors import UsageError
 from sim.play.dashboard import (
     MAX_RUNS,
+    HideRoutes,
     controls,
     outcome_line,
     overrides_of,
     run_pair,
     scenario_with,
 )
+from sim.play.draft import draft
 from sim.present.explain import explain
 from sim.scenario.compile import compile_scenario
 from sim.scenario.registry import check_value, parameter_slots
@@ -154,3 +158,144 @@ def test_cli_rejects_a_bad_port_and_a_missing_file_with_exit_2(tmp_path):
     assert "Traceback" not in bad.stderr
     missing = run_cli("dashboard", str(tmp_path / "nope.yaml"))
     assert missing.returncode == 2 and "nope.yaml" in missing.stderr and "Traceback" not in missing.stderr
+
+
+# --------------------------------------------------------------------------- what the page puts in HTML
+
+class _Tags(HTMLParser):
+    """The elements and attributes of an HTML fragment, as a browser's parser reads them."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append((tag, dict(attrs)))
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
+
+
+def parsed(fragment: str) -> _Tags:
+    p = _Tags()
+    p.feed(str(fragment))
+    p.close()
+    return p
+
+
+@pytest.fixture(scope="module")
+def hostile(tmp_path_factory):
+    return sim.load_scenario(write_hostile(tmp_path_factory.mktemp("hostile")))
+
+
+def test_draft_tables_show_payload_names_as_text(hostile):
+    """Issue 21, point 4: the draft builder wrote actor names into the page's HTML unescaped."""
+    from sim.play.dashboard_page import governments_table, publics_table
+
+    terms = {k: list(v.options)[0] for k, v in hostile.model.issues.items()}
+    d = draft(hostile, 1, 0, 6, terms)
+    for table, rows in ((governments_table(d), d.governments), (publics_table(d), d.publics)):
+        p = parsed(table)
+        assert {tag for tag, _ in p.tags} <= {"table", "tr", "th", "td"}, p.tags  # no <img>, <svg>, <script>
+        assert all(set(attrs) <= {"class", "data-actor"} for _, attrs in p.tags), p.tags  # no on...= attribute
+        actors = [attrs["data-actor"] for tag, attrs in p.tags if "data-actor" in attrs]
+        assert actors == [r.name for r in rows] and len(actors) >= 2
+        assert all(r.name in p.text for r in rows)  # each name shown as written
+    assert any("onerror" in g.name for g in d.governments)  # the test did carry payloads
+
+
+def test_the_page_tables_escape_what_they_are_given(hostile):
+    from sim.play.dashboard_page import outcome_table, terms_html, timing_table
+
+    pair = run_pair(hostile, {}, 30, 1)
+    for fragment in (outcome_table(pair), timing_table(pair), terms_html(pair)):
+        p = parsed(fragment)
+        assert {tag for tag, _ in p.tags} <= {"table", "tr", "th", "td"}, p.tags
+        assert all(set(attrs) <= {"class", "data-outcome", "data-p", "data-diff"} for _, attrs in p.tags)
+    shown = "".join(parsed(terms_html(pair)).text)
+    assert any(k in shown for k in hostile.model.issues)  # the issue names, as text
+
+
+def test_html_goes_into_the_page_through_one_escaping_helper():
+    """Every unsafe_innerHTML of the dashboard is the helper's, which escapes any plain string it is given."""
+    from markupsafe import Markup
+
+    from sim.play import dashboard_page
+
+    source = Path(dashboard_page.__file__).read_text()
+    assert source.count("unsafe_innerHTML") == 1 and "import html\n" not in source
+    seen = []
+    real = dashboard_page.solara.HTML
+    try:
+        dashboard_page.solara.HTML = lambda **kw: seen.append(kw["unsafe_innerHTML"])
+        dashboard_page.Html("<b onclick='x'>a</b>")
+        dashboard_page.Html(Markup("<b>{}</b>").format("<i>"))
+    finally:
+        dashboard_page.solara.HTML = real
+    assert seen == ["&lt;b onclick=&#39;x&#39;&gt;a&lt;/b&gt;", "<b>&lt;i&gt;</b>"]
+
+
+# --------------------------------------------------------------------------- /resourcez: off unless asked for
+
+def _stats_app():
+    from starlette.applications import Starlette
+    from starlette.responses import PlainTextResponse
+    from starlette.routing import Route
+
+    return Starlette(routes=[Route("/resourcez", lambda r: PlainTextResponse("threads: 12")),
+                             Route("/{path:path}", lambda r: PlainTextResponse("page"))])
+
+
+def test_resourcez_is_hidden_behind_the_gate():
+    from starlette.testclient import TestClient
+
+    app = _stats_app()
+    with TestClient(HideRoutes(app)) as c:
+        for path in ("/resourcez", "/resourcez/", "/resourcez?verbose", "/resourcez//"):
+            r = c.get(path)
+            assert r.status_code == 404 and "threads" not in r.text, path
+            assert r.headers["cache-control"] == "no-store" and r.headers["x-content-type-options"] == "nosniff"
+        assert c.get("/").text == "page" and c.get("/readyz").text == "page"
+    with TestClient(HideRoutes(app), root_path="/app") as c:
+        assert c.get("/app/resourcez").status_code == 404
+    with TestClient(app) as c:  # the app alone serves it: the gate is what hides it
+        assert c.get("/resourcez").text == "threads: 12"
+
+
+@pytest.mark.parametrize("asked", [False, True])
+def test_serve_hides_resourcez_unless_asked(monkeypatch, asked):
+    import uvicorn
+
+    from sim.play import dashboard
+
+    for key in ("NEGSIM_DASHBOARD_FILE", "SOLARA_APP", "SOLARA_MODE", "SOLARA_TELEMETRY_MIXPANEL_ENABLE",
+                "SOLARA_SESSION_SECRET_KEY", "SERVER_NAME", "SERVER_PORT"):
+        monkeypatch.delenv(key, raising=False)  # serve() sets them: restored after the test
+    served = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: served.append(app))
+    dashboard.serve(ROOT / "scenarios" / "baseline.yaml", "127.0.0.1", 8999, resourcez=asked)
+    from solara.server.starlette import app
+
+    assert served == [app] if asked else isinstance(served[0], HideRoutes) and served[0].app is app
+
+
+def test_cli_has_the_resourcez_switch():
+    out = run_cli("dashboard", "--help")
+    assert out.returncode == 0 and "--resourcez" in out.stdout
+
+
+def test_figures_draw_names_with_dollars_as_written(hostile):
+    """A ``$`` in an actor's name is text in the dashboard's figures, not matplotlib math (which would fail)."""
+    import io
+
+    from sim.play.dashboard import figure_outcomes, figure_series, figure_timing
+
+    govs, pubs = list(hostile.actors_of("government")), list(hostile.actors_of("public"))
+    assert any("$" in g for g in govs)
+    fig = figure_series(explain(hostile, 1, 3).series(), govs, pubs)
+    fig.savefig(io.BytesIO(), format="png")
+    assert set(govs) <= {t.get_text() for ax in fig.axes if ax.get_legend() for t in ax.get_legend().get_texts()}
+    pair = run_pair(hostile, {}, 20, 1)
+    for f in (figure_outcomes(pair), figure_timing(pair)):
+        f.savefig(io.BytesIO(), format="png")

@@ -286,3 +286,15 @@ def test_a_played_game_told_briefly_with_its_table_and_figure(tmp_path, capsys):
     months = pd.read_csv(csv)
     assert months["month"].iloc[0] == 1 and months["answer_kyiv"].iloc[1] == "rejects"
     assert png.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_figure_draws_names_with_dollars_as_written(tmp_path, capsys):
+    """A ``$`` in a scenario's names is text in the figure of a run, not matplotlib math (which failed, exit 1)."""
+    from hostile import write_hostile
+
+    scenario = write_hostile(tmp_path)
+    assert "$\\" in scenario.read_text()
+    path = tmp_path / "run.png"
+    assert main(["explain", str(scenario), "--seed", "1", "--replicate", "3", "--brief", "--figure", str(path)]) == 0
+    assert f"Figure: {path}" in capsys.readouterr().out
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

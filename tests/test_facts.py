@@ -206,3 +206,26 @@ def test_a_checkout_that_is_not_installed_reads_the_version_of_its_pyproject(mon
         assert v.version() == v.UNKNOWN  # another project's file says nothing of negsim
     finally:
         v.version.cache_clear()
+
+
+@pytest.mark.parametrize("command", ["run", "sweep"])
+def test_the_option_tables_of_docs_cli_md_give_the_parser_s_defaults(command):
+    text = (ROOT / "docs" / "cli.md").read_text(encoding="utf-8")
+    section = text[text.index(f"## `negsim {command} FILE`"):]
+    section = section[:section.index("\n## ", 1)]
+    parser = _subparsers()[command]
+    options = {s: a for a in parser._actions for s in a.option_strings}
+    checked = 0
+    for option, said in re.findall(r"^\| `(--[\w-]+)[^`|]*` \| ([^|]+?) \|", section, flags=re.M):
+        action = options[option]
+        if action.dest == "block_size":
+            expected = " / ".join(str(n) for n in d.BLOCK.values())
+        elif action.dest == "backend":  # None: --scheduler decides, else local
+            expected = d.BACKENDS[0]
+        elif action.default is not None:
+            expected = str(action.default)
+        else:  # given by the scenario's sweep: block, else the constant the help names
+            expected = re.findall(r"else (\w+)", action.help or "")[-1]
+        assert said.strip("`") == expected, f"docs/cli.md, negsim {command} {option}: {said} (the parser: {expected})"
+        checked += 1
+    assert checked >= (6 if command == "run" else 2)

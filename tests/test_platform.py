@@ -129,6 +129,12 @@ def test_shipped_scenarios_and_seeds_are_package_data_found_with_importlib_resou
     from sim.play.dashboard import default_scenario
 
     assert default_scenario().samefile(ROOT / "scenarios" / "baseline.yaml")
+    # the installed package (this environment's editable install), imported from elsewhere
+    probe = "import sim.shipped as s; print(s.__file__); print(s.folder('scenarios')); print(s.folder('seeds'))"
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=tmp_path, timeout=60)
+    where, scenarios, seeds = done.stdout.split()
+    assert Path(where).is_relative_to(ROOT / "sim"), done.stderr
+    assert Path(scenarios).samefile(ROOT / "scenarios") and Path(seeds).samefile(ROOT / "seeds")
 
 
 def test_every_package_of_sim_is_in_the_wheel_and_py_typed_ships():

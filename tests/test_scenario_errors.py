@@ -829,3 +829,54 @@ def test_load_mutated_baseline(fuzz_dir, muts):
 @given(mutations)
 def test_load_mutated_baseline_long(fuzz_dir, muts):
     _load_mutated(fuzz_dir, muts)
+
+
+# --------------------------------------------------------------------------- the package cap
+
+
+def _with_extra_issues(tmp_path: Path, count: int, options: int) -> Path:
+    data = copy.deepcopy(BASE_DATA)
+    for i in range(count):
+        data["issues"][f"extra{i}"] = {"options": {f"o{j}": j / (options - 1) for j in range(options)},
+                                       "no_deal": {"position": 0.5}, "assumption": "a test of the package cap"}
+        for actor in data["actors"].values():
+            if actor["role"] == "government":  # weightless issues: the scenario stays valid and its runs unchanged
+                actor["salience"][f"extra{i}"] = 0.0
+                actor.setdefault("ideal", {})[f"extra{i}"] = 0.5
+    path = tmp_path / "many_issues.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    shutil.copytree(ROOT / "seeds", tmp_path / "seeds", dirs_exist_ok=True)
+    return path
+
+
+def test_a_package_space_too_large_to_enumerate_is_refused_before_any_array_is_built(tmp_path):
+    """A 3 KB file of many issues once made 48 million packages and used 7 GB before failing (issue 21, 6)."""
+    path = _with_extra_issues(tmp_path, count=8, options=10)  # 48 x 10**8 packages
+    started = time.perf_counter()
+    with pytest.raises(ScenarioError) as err:
+        sim.load_scenario(path)
+    assert time.perf_counter() - started < 30
+    (problem,) = err.value.problems
+    assert problem.path == "issues" and problem.line > 0
+    assert "4,800,000,000 packages (3 x 8 x 2 x 10 x 10 x 10 x 10 x 10 x 10 x 10 x 10)" in problem.message
+    assert "more than the limit of 10,000" in problem.message and "NEGSIM_MAX_PACKAGES" in problem.message
+
+
+def test_negsim_max_packages_sets_the_cap(tmp_path, monkeypatch):
+    path = _with_extra_issues(tmp_path, count=1, options=3)  # 48 x 3 = 144 packages
+    monkeypatch.setenv("NEGSIM_MAX_PACKAGES", "143")
+    with pytest.raises(ScenarioError, match="144 packages"):
+        sim.load_scenario(path)
+    monkeypatch.setenv("NEGSIM_MAX_PACKAGES", "144")
+    assert sim.load_scenario(path).name
+
+
+def test_a_bad_negsim_max_packages_is_bad_input():
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "sim", "validate", str(BASELINE)], capture_output=True, text=True,
+                          env={**__import__("os").environ, "NEGSIM_MAX_PACKAGES": "٢"}, cwd=ROOT, timeout=120)
+    assert done.returncode == 2, done.stderr
+    assert "NEGSIM_MAX_PACKAGES must be a whole number >= 1 (got '٢')" in done.stderr
+    assert "Traceback" not in done.stderr

@@ -200,6 +200,8 @@ def _dashboard_command(sub: Subparsers, every: argparse.ArgumentParser, reads: a
     p.add_argument("file", metavar="FILE", nargs="?", default=None, help="scenario (default: the baseline)")
     p.add_argument("--host", default=d.HOST, help="address to listen on (default %(default)s)")
     p.add_argument("--port", type=int, default=d.DASHBOARD_PORT, help="port to listen on (default %(default)s)")
+    p.add_argument("--resourcez", action="store_true", help="serve solara's /resourcez (the server's threads, "
+                   "kernels and connections, to anyone who can reach it); off by default: 404")
     p.set_defaults(func=cmd_dashboard)
 
 

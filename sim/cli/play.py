@@ -199,5 +199,5 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
 
     if not 1 <= args.port <= 65535:
         raise UsageError(f"--port must be a whole number from 1 to 65535 (got {args.port})")
-    serve(args.file or default_scenario(), args.host, args.port)
+    serve(args.file or default_scenario(), args.host, args.port, resourcez=args.resourcez)
     return 0

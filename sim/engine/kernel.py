@@ -296,9 +296,13 @@ def lead_of(q: Params, s: State, acc: list[np.ndarray]) -> np.ndarray:
     n, M = len(s.territory), q["trust"].shape[1]
     lead = rules.lead_mediator(acc[0], acc[1], q["med_active"])
     drawn = s.round_lead
-    active = np.take_along_axis(np.broadcast_to(q["med_active"], (n, M)), np.maximum(drawn, 0)[:, None], 1)[:, 0] \
-        if M else np.zeros(n)
+    active = _pick(q["med_active"], np.maximum(drawn, 0)) if M else np.zeros(n)
     return np.where(s.open & (drawn >= 0) & (active > 0.0), drawn, lead)
+
+
+def _pick(a: np.ndarray, col: np.ndarray) -> np.ndarray:
+    """Column ``col[i]`` of row i of ``a`` ((n, K), or (1, K) shared by all rows): (n,)."""
+    return a[np.arange(len(col)) if len(a) > 1 else np.zeros(len(col), np.intp), col]
 
 
 def acceptabilities(q: Params, n: int) -> list[np.ndarray]:
@@ -317,10 +321,10 @@ def assess(c: Compiled, q: Params, s: State, gain: bool = True, full: bool = Fal
     acc = acceptabilities(q, n)
     lead = lead_of(q, s, acc)
     has_lead = lead >= 0
-    pick = np.where(has_lead, lead, 0)[:, None]
+    pick = np.where(has_lead, lead, 0)
 
     def of_lead(a: np.ndarray) -> np.ndarray:
-        return np.take_along_axis(np.broadcast_to(a, (n, a.shape[1])), pick, 1)[:, 0] if a.shape[1] else np.zeros(n)
+        return _pick(a, pick) if a.shape[1] else np.zeros(n)
 
     bias = np.where(has_lead, of_lead(q["bias"]), 0.5)
     allowed = [np.broadcast_to(x, (n, c.n_packages)) for x in allowed_packages(c, q)]
@@ -328,9 +332,10 @@ def assess(c: Compiled, q: Params, s: State, gain: bool = True, full: bool = Fal
     # before any arithmetic (column order is kept, so argmax ties resolve as over all packages).
     cols = np.arange(c.n_packages) if full else np.flatnonzero((allowed[0] & allowed[1]).any(axis=0))
     cols = cols if len(cols) else np.zeros(1, np.int64)
-    positions = rules.package_positions(c.packages[cols], c.land_issue, c.land_share[cols], s.territory, q["pre2022"],
+    sel: slice | np.ndarray = slice(None) if full else cols  # every package: no copy
+    positions = rules.package_positions(c.packages[sel], c.land_issue, c.land_share[sel], s.territory, q["pre2022"],
                                         q["claimed"])
-    allowed = [x[:, cols] for x in allowed]
+    allowed = [x[:, sel] for x in allowed]
     a = Assessment(lead=lead, has_lead=has_lead, bias=bias, acc=acc, cols=cols, allowed=allowed,
                    both=allowed[0] & allowed[1])
     for g in (0, 1):
@@ -566,7 +571,8 @@ def propose(k: Kernel, talks: Talks) -> None:
 
 
 def _at(a: np.ndarray, x: np.ndarray) -> np.ndarray:
-    return np.take_along_axis(a, x[:, None], 1)[:, 0]
+    """Package ``x[i]`` (a column) of row i of ``a`` (n, C): (n,)."""
+    return a[np.arange(len(x)), x]
 
 
 def answer(k: Kernel, talks: Talks, detail: bool, seam: Seam | None) -> None:

@@ -62,8 +62,9 @@ def one_run(shocks: Shocks) -> Shocks:
 class NegotiationModel(mesa.Model):
     """One run of a compiled scenario with one replicate's shocks: the kernel at R = 1."""
 
-    def __init__(self, compiled: Compiled, shocks: Shocks, decide: Decider | None = None):
+    def __init__(self, compiled: Compiled, shocks: Shocks, decide: Decider | None = None, *, log: bool = True):
         block = one_run(shocks)
+        self.keep_log = log  # write the month log (False: a batch run one at a time, which needs only the record)
         super().__init__(rng=int(block.replicates[0]))  # Mesa's own generators are never used
         self.compiled, self.shocks = compiled, shocks
         self.decide = decide
@@ -116,9 +117,10 @@ class NegotiationModel(mesa.Model):
 
     def step(self) -> None:
         """One kernel month, logged; the run stops at an agreement or the horizon."""
-        entry = self.kernel.step(log=True, seam=_PersonSeam(self) if self.decide is not None else None)
-        assert entry is not None and self.kernel.month == self.steps
-        self.log.append(entry)
+        entry = self.kernel.step(log=self.keep_log, seam=_PersonSeam(self) if self.decide is not None else None)
+        assert self.kernel.month == self.steps
+        if entry is not None:
+            self.log.append(entry)
         self.datacollector.collect(self)
         if self.deal >= 0 or self.steps >= self.compiled.horizon:
             self.running = False
@@ -226,9 +228,9 @@ class _PersonSeam:
         return {**self._situation(), "mediator": self._role(talks), "chance_of_deal": [float(v) for v in joint]}
 
 
-def run_one(compiled: Compiled, shocks: Shocks, decide: Decider | None = None) -> NegotiationModel:
+def run_one(compiled: Compiled, shocks: Shocks, decide: Decider | None = None, *, log: bool = True) -> NegotiationModel:
     """Run one replicate to its end (agreement or horizon) and return the model."""
-    model = NegotiationModel(compiled, shocks, decide)
+    model = NegotiationModel(compiled, shocks, decide, log=log)
     while model.running:
         model.step()
     return model
@@ -236,5 +238,5 @@ def run_one(compiled: Compiled, shocks: Shocks, decide: Decider | None = None) -
 
 def run_block(compiled: Compiled, shocks: Shocks) -> Any:
     """Run every replicate of a block one at a time with the Mesa model; same table as a block run."""
-    records = [run_one(compiled, shocks.run(i)).record() for i in range(len(shocks.replicates))]
+    records = [run_one(compiled, shocks.run(i), log=False).record() for i in range(len(shocks.replicates))]
     return to_frame(compiled, stack_runs(records), shocks.replicates, shocks.params)

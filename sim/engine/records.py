@@ -1,4 +1,4 @@
-"""Run records: the one table both engines produce, one row per run.
+"""Run records: the one table the kernel produces, one row per run, in a block or one run at a time.
 
 An engine returns a dict of raw arrays (leading run axis); :func:`to_frame`
 turns it into the results table written to ``results.parquet``. Columns:

@@ -17,12 +17,14 @@ holds what it computes, so it can be tested without a browser:
   for ``explain`` of one run with the dashboard's settings.
 - figures (matplotlib, drawn on the server and sent as images: nothing is
   fetched by the browser from elsewhere).
-- :func:`serve`: the solara server on a host and port.
+- :func:`serve`: the solara server on a host and port, behind :class:`HideRoutes`
+  (solara's ``/resourcez`` answers 404 unless asked for).
 """
 
 from __future__ import annotations
 
 import copy
+import functools
 import math
 import os
 import re
@@ -33,6 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import matplotlib
 import pandas as pd
 from matplotlib.figure import Figure
 
@@ -248,6 +251,19 @@ def _bar_pairs(ax: Any, labels: list[str], changed: list[tuple[float, float, flo
     ax.legend(fontsize=8, loc="upper right")
 
 
+def literal_text(draw: Callable[..., Figure]) -> Callable[..., Figure]:
+    """A figure whose texts are drawn as written: a ``$`` in a scenario's name never starts matplotlib's math
+    text (``$\\foo$`` would stop the drawing with a parse error)."""
+
+    @functools.wraps(draw)
+    def wrapper(*args: Any, **kwargs: Any) -> Figure:
+        with matplotlib.rc_context({"text.parse_math": False}):
+            return draw(*args, **kwargs)
+
+    return wrapper
+
+
+@literal_text
 def figure_outcomes(pair: PairedRuns) -> Figure:
     """Outcome bars with 95% Wilson intervals: the unchanged scenario beside the changed one."""
     fig = Figure(figsize=(6.4, 3.2), layout="constrained")
@@ -260,6 +276,7 @@ def figure_outcomes(pair: PairedRuns) -> Figure:
     return fig
 
 
+@literal_text
 def figure_timing(pair: PairedRuns) -> Figure:
     """Month of agreement: share of all runs agreeing in each month, both sides."""
     fig = Figure(figsize=(6.4, 2.6), layout="constrained")
@@ -289,6 +306,7 @@ def terms_table(pair: PairedRuns) -> pd.DataFrame:
     return t.reindex(columns=["unchanged", "changed"], fill_value=0.0).reset_index()
 
 
+@literal_text
 def figure_series(series: pd.DataFrame, governments: Sequence[str], publics: Sequence[str | None]) -> Figure:
     """One run's months: territory Russia holds, each side's hurt, each public's weariness."""
     fig = Figure(figsize=(6.4, 4.8), layout="constrained")
@@ -319,6 +337,40 @@ def figure_series(series: pd.DataFrame, governments: Sequence[str], publics: Seq
 
 # --------------------------------------------------------------------------- server
 
+# Solara's routes that tell about the machine rather than the scenario: /resourcez lists the server's threads,
+# kernels, websockets and thread limiters to anyone who asks. Off unless `negsim dashboard --resourcez`.
+STATS_ROUTES = ("/resourcez",)
+
+
+class HideRoutes:
+    """ASGI middleware: a request for one of ``hidden`` (any trailing slashes, under any root path) is
+    answered 404 (a websocket is closed) before it reaches the app behind."""
+
+    def __init__(self, app: Any, hidden: Sequence[str] = STATS_ROUTES) -> None:
+        self.app = app
+        self.hidden = frozenset(hidden)
+
+    def _is_hidden(self, scope: dict[str, Any]) -> bool:
+        path = str(scope.get("path", ""))
+        root = str(scope.get("root_path", ""))
+        if root and path.startswith(root):
+            path = path[len(root):]
+        return "/" + path.strip("/") in self.hidden
+
+    async def __call__(self, scope: dict[str, Any], receive: Callable[..., Any], send: Callable[..., Any]) -> None:
+        if scope["type"] not in ("http", "websocket") or not self._is_hidden(scope):
+            await self.app(scope, receive, send)
+            return
+        if scope["type"] == "websocket":
+            await send({"type": "websocket.close", "code": 1008})
+            return
+        body = b"Not Found\n"
+        await send({"type": "http.response.start", "status": 404, "headers": [
+            (b"content-type", b"text/plain; charset=utf-8"), (b"content-length", str(len(body)).encode()),
+            (b"cache-control", b"no-store"), (b"x-content-type-options", b"nosniff")]})
+        await send({"type": "http.response.body", "body": body})
+
+
 def default_scenario() -> Path:
     """The baseline: scenarios/baseline.yaml here, else the copy installed with negsim."""
     here = Path("scenarios") / "baseline.yaml"
@@ -332,12 +384,14 @@ def default_scenario() -> Path:
     raise UsageError("no scenario given and no scenarios/baseline.yaml here nor installed with negsim")
 
 
-def serve(file: str | Path, host: str = HOST, port: int = DASHBOARD_PORT) -> None:
+def serve(file: str | Path, host: str = HOST, port: int = DASHBOARD_PORT, resourcez: bool = False) -> None:
     """Start the dashboard on ``host:port`` for scenario ``file`` (blocks until stopped).
 
     Solara runs in production mode with its usage telemetry off; its page
     assets come from the solara-assets package in the environment, so the
-    browser fetches nothing from outside this server.
+    browser fetches nothing from outside this server. Solara's ``/resourcez``
+    (the server's threads, kernels and connections) answers 404 unless
+    ``resourcez`` is true.
     """
     from sim.scenario.loading import load_scenario
 
@@ -359,4 +413,6 @@ def serve(file: str | Path, host: str = HOST, port: int = DASHBOARD_PORT) -> Non
     if not any(cache.glob("solara-vuetify-app@*")):
         raise UsageError(f"the page's scripts are not installed ({cache} has no solara-vuetify-app): "
                          "pip install 'negsim[dashboard]' installs them (solara-assets)")
-    uvicorn.run("solara.server.starlette:app", host=host, port=port, log_level="warning", ws_max_size=2**24)
+    from solara.server.starlette import app
+
+    uvicorn.run(app if resourcez else HideRoutes(app), host=host, port=port, log_level="warning", ws_max_size=2**24)

@@ -9,19 +9,20 @@ and results. Every number shown is computed by :mod:`sim.play.dashboard`,
 from __future__ import annotations
 
 import functools
-import html
 import json
 import math
 import os
 from typing import Any
 
+import markupsafe
 import solara
+from markupsafe import Markup
 from solara.lab import use_task
 
 from sim.engine.records import OUTCOMES
 from sim.errors import NegsimError
 from sim.play import dashboard as dash
-from sim.play.draft import draft
+from sim.play.draft import Draft, draft
 from sim.present.explain import explain
 from sim.scenario.loading import load_scenario
 
@@ -36,6 +37,16 @@ CSS = """
 .negsim-lever-label { font-size: 13px; margin-top: 6px; }
 .negsim-lever .v-input { margin-top: 0; }
 """
+
+
+def Html(content: str | Markup, tag: str = "div", **kwargs: Any) -> None:
+    """The page's only way to put HTML in: a plain ``str`` is shown as text (escaped), and HTML comes as
+    :class:`markupsafe.Markup` built with ``Markup(...).format(...)``, which escapes every value it is given.
+
+    Every string that comes from a scenario (names, labels, option names) is therefore escaped, in text
+    and in attributes alike (``'`` and ``"`` included).
+    """
+    solara.HTML(tag=tag, unsafe_innerHTML=str(markupsafe.escape(content)), **kwargs)
 
 
 @functools.cache
@@ -60,39 +71,62 @@ def interval(s: dict[str, float]) -> str:
     return f"{pct(s['p'])} [{100 * s['lo']:.1f}, {100 * s['hi']:.1f}]"
 
 
-def outcome_table(pair: dash.PairedRuns) -> str:
+def outcome_table(pair: dash.PairedRuns) -> Markup:
     """The outcome table: each cell carries its exact value in data-p for checks."""
-    head = ("<tr><th>outcome</th><th>unchanged scenario</th><th>with your settings</th>"
-            "<th>difference, points (paired 95%)</th></tr>")
+    head = Markup("<tr><th>outcome</th><th>unchanged scenario</th><th>with your settings</th>"
+                  "<th>difference, points (paired 95%)</th></tr>")
+    row = Markup("<tr data-outcome='{o}'><td>{name}</td><td class='unchanged' data-p='{pu}'>{iu}</td>"
+                 "<td class='changed' data-p='{pc}'>{ic}</td><td class='diff' data-diff='{d}'>{shown}</td></tr>")
     body = []
     for r in pair.outcome_rows():
         d, lo, hi = r["diff"]
-        body.append(
-            f"<tr data-outcome='{r['outcome']}'><td>{r['outcome'].replace('_', ' ')}</td>"
-            f"<td class='unchanged' data-p='{r['unchanged']['p']!r}'>{interval(r['unchanged'])}</td>"
-            f"<td class='changed' data-p='{r['changed']['p']!r}'>{interval(r['changed'])}</td>"
-            f"<td class='diff' data-diff='{d!r}'>{100 * d:+.1f} [{100 * lo:+.1f}, {100 * hi:+.1f}]</td></tr>")
-    return f"<table class='negsim-table negsim-outcomes'>{head}{''.join(body)}</table>"
+        body.append(row.format(o=r["outcome"], name=r["outcome"].replace("_", " "), pu=repr(r["unchanged"]["p"]),
+                               iu=interval(r["unchanged"]), pc=repr(r["changed"]["p"]), ic=interval(r["changed"]),
+                               d=repr(d), shown=f"{100 * d:+.1f} [{100 * lo:+.1f}, {100 * hi:+.1f}]"))
+    return Markup("<table class='negsim-table negsim-outcomes'>{}{}</table>").format(head, Markup("").join(body))
 
 
-def timing_table(pair: dash.PairedRuns) -> str:
+def timing_table(pair: dash.PairedRuns) -> Markup:
     rows = []
     for name, res in (("unchanged scenario", pair.unchanged), ("with your settings", pair.changed)):
         s = res.summary()
         am, tm = s["agreement_month"], s["talks_month"]
         med = f"{am['median']:.0f} (10-90%: {am['p10']:.0f}-{am['p90']:.0f})" if am["runs_with_value"] else "-"
         tmed = f"{tm['median']:.0f}" if tm["runs_with_value"] else "-"
-        rows.append(f"<tr><td>{name}</td><td>{tmed}</td><td>{med}</td></tr>")
-    return ("<table class='negsim-table negsim-timing'><tr><th></th><th>median month talks open</th>"
-            f"<th>median month of agreement</th></tr>{''.join(rows)}</table>")
+        rows.append(Markup("<tr><td>{}</td><td>{}</td><td>{}</td></tr>").format(name, tmed, med))
+    return Markup("<table class='negsim-table negsim-timing'><tr><th></th><th>median month talks open</th>"
+                  "<th>median month of agreement</th></tr>{}</table>").format(Markup("").join(rows))
 
 
-def terms_html(pair: dash.PairedRuns) -> str:
+def terms_html(pair: dash.PairedRuns) -> Markup:
     t = dash.terms_table(pair)
-    rows = "".join(f"<tr><td>{html.escape(r.issue)}</td><td>{html.escape(r.option)}</td><td>{pct(r.unchanged)}</td>"
-                   f"<td>{pct(r.changed)}</td></tr>" for r in t.itertuples())
-    return ("<table class='negsim-table negsim-terms'><tr><th>issue</th><th>option</th>"
-            "<th>share of agreements, unchanged</th><th>with your settings</th></tr>" + rows + "</table>")
+    row = Markup("<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>")
+    rows = Markup("").join(row.format(r.issue, r.option, pct(r.unchanged), pct(r.changed)) for r in t.itertuples())
+    return Markup("<table class='negsim-table negsim-terms'><tr><th>issue</th><th>option</th>"
+                  "<th>share of agreements, unchanged</th><th>with your settings</th></tr>{}</table>").format(rows)
+
+
+def governments_table(d: Draft) -> Markup:
+    """The draft builder's table of governments; names escaped."""
+    row = Markup("<tr data-actor='{name}'><td>{name}</td><td>{u:.3f}</td><td>{s:.3f}</td><td>{v:.3f}</td>"
+                 "<td>{a:.3f}</td><td>{red}</td><td class='p-accept'>{p}</td></tr>")
+    rows = Markup("").join(row.format(name=g.name, u=g.utility, s=g.side_payment, v=g.value, a=g.asks,
+                                      red="breaks it" if g.red_line else "no", p=pct(g.p_accept))
+                           for g in d.governments)
+    return Markup("<table class='negsim-table negsim-draft-governments'><tr><th>government</th>"
+                  "<th>utility of the terms</th><th>+ side-payment</th><th>value of no deal (fighting on)</th>"
+                  "<th>asks (after the mediator)</th><th>red line</th><th>chance it accepts</th></tr>{}</table>"
+                  ).format(rows)
+
+
+def publics_table(d: Draft) -> Markup:
+    """The draft builder's table of publics; names escaped."""
+    row = Markup("<tr data-actor='{name}'><td>{name}</td><td>{votes}</td><td>{m:+.3f}</td>"
+                 "<td class='p-ratify'>{p}</td></tr>")
+    rows = Markup("").join(row.format(name=p.name, votes="yes" if p.votes else "no", m=p.margin,
+                                      p=pct(p.p_ratify) if p.votes else "no vote") for p in d.publics)
+    return Markup("<table class='negsim-table negsim-draft-publics'><tr><th>public</th><th>votes</th>"
+                  "<th>margin</th><th>chance it ratifies</th></tr>{}</table>").format(rows)
 
 
 @solara.component
@@ -108,8 +142,7 @@ def Lever(c: dash.Control, values: solara.Reactive[dict[str, Any]]):
         else:
             moved = not math.isclose(float(current), float(c.value), rel_tol=0, abs_tol=1e-12)
             shown = f"{float(current):.4g}" + ("" if moved else (" (drawn per run)" if c.uncertain else ""))
-            solara.HTML(tag="div", classes=["negsim-lever-label"],
-                        unsafe_innerHTML=f"{html.escape(c.label)}: <b>{html.escape(shown)}</b>")
+            Html(Markup("{}: <b>{}</b>").format(c.label, shown), classes=["negsim-lever-label"])
             solara.SliderFloat("", value=float(current), min=c.low, max=c.high, step=c.step, on_value=set_value,
                                thumb_label=False)
 
@@ -121,22 +154,21 @@ def Controls(values: solara.Reactive[dict[str, Any]]):
         groups.setdefault(c.group, []).append(c)
     solara.Button("Reset to the scenario", on_click=lambda: values.set({}), text=True, classes=["negsim-reset"])
     for group, items in groups.items():
-        solara.HTML(tag="h4", unsafe_innerHTML=html.escape(group), style="margin: 10px 0 16px 0")
+        Html(group, tag="h4", style="margin: 10px 0 16px 0")
         for c in items:
             Lever(c, values)
 
 
 @solara.component
 def Outcomes(pair: dash.PairedRuns):
-    solara.HTML(tag="pre", unsafe_innerHTML=html.escape(json.dumps(pair.overrides, sort_keys=True)),
-                classes=["negsim-overrides"], style="font-size: 12px")
-    solara.HTML(unsafe_innerHTML=outcome_table(pair))
+    Html(json.dumps(pair.overrides, sort_keys=True), tag="pre", classes=["negsim-overrides"], style="font-size: 12px")
+    Html(outcome_table(pair))
     solara.FigureMatplotlib(dash.figure_outcomes(pair), format="png", dependencies=[id(pair)])
-    solara.HTML(tag="h4", unsafe_innerHTML="Timing")
-    solara.HTML(unsafe_innerHTML=timing_table(pair))
+    Html("Timing", tag="h4")
+    Html(timing_table(pair))
     solara.FigureMatplotlib(dash.figure_timing(pair), format="png", dependencies=[id(pair)])
-    solara.HTML(tag="h4", unsafe_innerHTML="Terms of the agreements")
-    solara.HTML(unsafe_innerHTML=terms_html(pair))
+    Html("Terms of the agreements", tag="h4")
+    Html(terms_html(pair))
 
 
 @solara.component
@@ -161,17 +193,15 @@ def OneRun(overrides: dict[str, Any], seed: int, replicate: solara.Reactive[int]
     pubs = list(c.actors_of("public"))
     outcome = str(ex.row["outcome"])
     issues, horizon = list(c.model.issues), c.model.horizon_months
-    solara.HTML(tag="div", attributes={"data-outcome": outcome}, classes=["negsim-run-outcome"],
-                unsafe_innerHTML=f"Replicate {replicate.value} with your settings: "
-                                 f"<b>{html.escape(dash.outcome_line(ex.row, issues, horizon))}</b>")
+    Html(Markup("Replicate {} with your settings: <b>{}</b>").format(
+        replicate.value, dash.outcome_line(ex.row, issues, horizon)),
+        attributes={"data-outcome": outcome}, classes=["negsim-run-outcome"])
     if same is not None:
-        solara.HTML(tag="div", attributes={"data-outcome": str(same.row["outcome"])},
-                    classes=["negsim-run-outcome-unchanged"],
-                    unsafe_innerHTML="The same replicate of the unchanged scenario: "
-                                     f"{html.escape(dash.outcome_line(same.row, issues, horizon))}")
+        Html("The same replicate of the unchanged scenario: " + dash.outcome_line(same.row, issues, horizon),
+             attributes={"data-outcome": str(same.row["outcome"])}, classes=["negsim-run-outcome-unchanged"])
     solara.FigureMatplotlib(dash.figure_series(ex.series(), govs, pubs), format="png",
                             dependencies=[key, seed, replicate.value])
-    solara.HTML(tag="div", unsafe_innerHTML=html.escape("\n".join(ex.lines)), classes=["negsim-explain"])
+    Html("\n".join(ex.lines), classes=["negsim-explain"])
 
 
 @solara.component
@@ -193,9 +223,9 @@ def DraftBuilder(overrides: dict[str, Any], seed: int, replicate: int):
             return e
 
     d = solara.use_memo(read, dependencies=[key, seed, replicate, month.value, json.dumps(terms.value)])
-    solara.HTML(tag="div", classes=["negsim-note"], unsafe_innerHTML=(
-        f"Replicate {replicate} with your settings, read at a month by the agent engine. The terms are put to both "
-        "sides as a mediator's proposal is: against fighting on, after hearing the mediator in view."))
+    Html(f"Replicate {replicate} with your settings, read at a month by the agent engine. The terms are put to both "
+         "sides as a mediator's proposal is: against fighting on, after hearing the mediator in view.",
+         classes=["negsim-note"])
     solara.SliderInt("Month", value=month, min=1, max=horizon, thumb_label="always")
     with solara.Row():
         for k, issue in issues.items():
@@ -207,31 +237,18 @@ def DraftBuilder(overrides: dict[str, Any], seed: int, replicate: int):
         return
     note = "" if d.month == month.value else f" (the run ended in month {d.month})"
     lead = d.lead or "none"
-    solara.HTML(tag="div", unsafe_innerHTML=f"Month {d.month}{note}; mediator in view: {html.escape(lead)}; "
-                f"talks {'open' if d.talks_open else 'closed'}.", classes=["negsim-note"])
-    rows = "".join(
-        f"<tr data-actor='{g.name}'><td>{g.name}</td><td>{g.utility:.3f}</td><td>{g.side_payment:.3f}</td>"
-        f"<td>{g.value:.3f}</td><td>{g.asks:.3f}</td><td>{'breaks it' if g.red_line else 'no'}</td>"
-        f"<td class='p-accept'>{pct(g.p_accept)}</td></tr>" for g in d.governments)
-    solara.HTML(unsafe_innerHTML=(
-        "<table class='negsim-table negsim-draft-governments'><tr><th>government</th><th>utility of the terms</th>"
-        "<th>+ side-payment</th><th>value of no deal (fighting on)</th><th>asks (after the mediator)</th>"
-        f"<th>red line</th><th>chance it accepts</th></tr>{rows}</table>"))
-    prow = "".join(
-        f"<tr data-actor='{p.name}'><td>{p.name}</td><td>{'yes' if p.votes else 'no'}</td><td>{p.margin:+.3f}</td>"
-        f"<td class='p-ratify'>{pct(p.p_ratify) if p.votes else 'no vote'}</td></tr>" for p in d.publics)
-    solara.HTML(unsafe_innerHTML=(
-        "<table class='negsim-table negsim-draft-publics'><tr><th>public</th><th>votes</th><th>margin</th>"
-        f"<th>chance it ratifies</th></tr>{prow}</table>"))
-    solara.HTML(tag="div", classes=["negsim-big", "negsim-p-deal"], attributes={"data-p": repr(d.p_deal)},
-                unsafe_innerHTML=f"Chance of a ratified deal: {pct(d.p_deal)}")
+    Html(f"Month {d.month}{note}; mediator in view: {lead}; talks {'open' if d.talks_open else 'closed'}.",
+         classes=["negsim-note", "negsim-draft-month"])
+    Html(governments_table(d))
+    Html(publics_table(d))
+    Html(f"Chance of a ratified deal: {pct(d.p_deal)}", classes=["negsim-big", "negsim-p-deal"],
+         attributes={"data-p": repr(d.p_deal)})
     if d.best_change is None:
-        solara.HTML(tag="div", classes=["negsim-best"], unsafe_innerHTML="No single change of one issue raises it.")
+        Html("No single change of one issue raises it.", classes=["negsim-best"])
     else:
         b = d.best_change
-        solara.HTML(tag="div", classes=["negsim-best"], unsafe_innerHTML=(
-            f"Best single change: {html.escape(b.issue)} from {html.escape(b.old)} to <b>{html.escape(b.new)}</b> "
-            f"raises it to {pct(b.p_deal)}."))
+        Html(Markup("Best single change: {} from {} to <b>{}</b> raises it to {}.").format(
+            b.issue, b.old, b.new, pct(b.p_deal)), classes=["negsim-best"])
         solara.Button("Apply this change", on_click=lambda: terms.set({**terms.value, b.issue: b.new}),
                       classes=["negsim-apply"], outlined=True)
 
@@ -263,14 +280,14 @@ def Page():
     solara.Title(f"negsim dashboard: {sc.name}")
     solara.Style(CSS)
     with solara.Sidebar():
-        solara.HTML(tag="h3", unsafe_innerHTML="Levers")
+        Html("Levers", tag="h3")
         Controls(values)
     with solara.Column(style="padding: 8px 16px; max-width: 1100px"):
-        solara.HTML(tag="h2", unsafe_innerHTML=f"negsim dashboard: {html.escape(sc.name)}")
-        solara.HTML(tag="div", classes=["negsim-note"], unsafe_innerHTML=(
+        Html(f"negsim dashboard: {sc.name}", tag="h2", classes=["negsim-title"])
+        Html((
             "Results are explorations of the scenario's stated assumptions, not forecasts. Every batch runs your "
             "settings and the unchanged scenario with the same seed: replicate r meets the same front and the same "
-            "dice on both sides (paired runs)."))
+            "dice on both sides (paired runs)."), classes=["negsim-note"])
         with solara.Row(style="align-items: center"):
             solara.InputInt("Runs (N)", value=runs, classes=["negsim-runs"])
             solara.InputInt("Seed", value=seed, classes=["negsim-seed"])
@@ -278,13 +295,12 @@ def Page():
                           disabled=task.pending)
         if task.pending:
             solara.ProgressLinear(done.value)
-            solara.HTML(tag="div", classes=["negsim-progress"],
-                        unsafe_innerHTML=f"running: {done.value:.0f}% of {2 * int(runs.value or 0):,} runs")
+            Html(f"running: {done.value:.0f}% of {2 * int(runs.value or 0):,} runs", classes=["negsim-progress"])
         if error.value:
             solara.Error(error.value)
         with solara.Card("Outcomes, terms and timing"):
             if pair.value is None:
-                solara.HTML(tag="div", unsafe_innerHTML="Set the levers and press Run.")
+                Html("Set the levers and press Run.")
             else:
                 Outcomes(pair.value)
         with solara.Card("Draft builder"):

@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sim.defaults import REFERENCE_RUNS
 from sim.engine.model import Decision, NegotiationModel
 from sim.engine.records import stack_runs, to_frame
 from sim.engine.shocks import draw
@@ -264,7 +265,7 @@ def play_scripted(c: Compiled, seed: int, replicate: int, roles: list[str], move
 # --------------------------------------------------------------------------- against the model's distribution
 
 
-def distribution(c: Compiled, seed: int, runs: int = 2000) -> pd.DataFrame:
+def distribution(c: Compiled, seed: int, runs: int = REFERENCE_RUNS) -> pd.DataFrame:
     """The model's own batch of the same scenario and seed (vector engine; identical rows to the agent engine)."""
     from sim.runs.batch import simulate_block
 

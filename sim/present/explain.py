@@ -780,7 +780,16 @@ COLOURS = ("tab:blue", "tab:red")  # the two governments (and their publics) in 
 
 
 def draw_run(c: Compiled, model: NegotiationModel, path: str | Path, row: pd.Series | None = None) -> Path:
-    """One run as a PNG: territory, each government's value of fighting on against the offers, weariness."""
+    """One run as a PNG: territory, each government's value of fighting on against the offers, weariness.
+
+    Names from the scenario are drawn as written: a ``$`` never starts matplotlib's math text."""
+    import matplotlib
+
+    with matplotlib.rc_context({"text.parse_math": False}):
+        return _draw_run(c, model, path, row)
+
+
+def _draw_run(c: Compiled, model: NegotiationModel, path: str | Path, row: pd.Series | None) -> Path:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 

@@ -18,6 +18,7 @@ released the lock, and have the lower wing list them in the manifest:
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -54,24 +55,28 @@ def draw_comparison(result: ComparisonResult | ComparisonSet, path: str | Path) 
     return compare_many_figure(result.table(), Path(path), result.base)
 
 
-@functools.wraps(sweeps.run_sweep)
-def run_sweep(*args: Any, **options: Any) -> SweepResult:
-    result = sweeps.run_sweep(*args, **options)
-    draw_sweep(result)
-    return result
+def _then_draw[**P, R](run: Callable[P, R], draw: Callable[[R], object]) -> Callable[P, R]:
+    """``run`` (same signature and documentation), then ``draw`` of its result once ``run`` has returned."""
+    @functools.wraps(run)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        result = run(*args, **kwargs)
+        draw(result)
+        return result
+
+    wrapper.__module__ = __name__  # found here by pickle, not as the undrawn function it wraps
+    return wrapper
 
 
-@functools.wraps(comparison.compare_many)
-def compare_many(*args: Any, **options: Any) -> ComparisonSet:
-    result = comparison.compare_many(*args, **options)
+def _draw_saved_comparison(result: ComparisonSet) -> None:
     if result.run_dir is not None:
         comparison.record_figures(result, [draw_comparison(result, result.run_dir / "comparison.png")])
-    return result
 
 
-@functools.wraps(resumption.resume)
-def resume(*args: Any, **options: Any) -> Any:
-    result = resumption.resume(*args, **options)
+def _draw_resumed(result: Any) -> None:
     if isinstance(result, SweepResult):
         draw_sweep(result)
-    return result
+
+
+run_sweep = _then_draw(sweeps.run_sweep, draw_sweep)
+compare_many = _then_draw(comparison.compare_many, _draw_saved_comparison)
+resume = _then_draw(resumption.resume, _draw_resumed)

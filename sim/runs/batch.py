@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.defaults import BLOCK, ENGINES
+from sim.defaults import BLOCK, ENGINES, OUT, RUNS, SEED, WORKERS
 from sim.engine import kernel
 from sim.engine import model as agent_engine
 from sim.engine.records import OUTCOMES
@@ -440,8 +440,8 @@ def _complete(job: Job, run_dir: Path, manifest: dict, finish: Finish) -> Any:
     return result
 
 
-def run_batch(scenario: Scenario | str | Path, *, runs: int = 1000, seed: int = 0, workers: int = 1,
-              engine: str = "vector", out: str | Path | None = "runs", block_size: int | None = None,
+def run_batch(scenario: Scenario | str | Path, *, runs: int = RUNS, seed: int = SEED, workers: int = WORKERS,
+              engine: str = ENGINES[0], out: str | Path | None = OUT, block_size: int | None = None,
               progress: Progress | None = None, command: str | None = None,
               overrides: dict[str, float] | None = None, executor: cf.Executor | None = None) -> BatchResult:
     """Run ``runs`` replicates of a scenario and return their results.

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.defaults import DESIGNS
+from sim.defaults import DESIGNS, ENGINES, OUT, SEED, SWEEP_RUNS, WORKERS
 from sim.engine.records import OUTCOMES
 from sim.engine.shocks import MAX_SEED
 from sim.errors import StoreError, UsageError
@@ -289,9 +289,9 @@ class SweepResult:
         return pd.DataFrame(rows)
 
 
-def run_sweep(scenario: Scenario | str | Path, params: dict[str, Any], *, design: str = "grid",
-              points: int | None = None, runs: int = 200, seed: int = 0, workers: int = 1,
-              engine: str = "vector", out: str | Path | None = "runs", block_size: int | None = None,
+def run_sweep(scenario: Scenario | str | Path, params: dict[str, Any], *, design: str = DESIGNS[0],
+              points: int | None = None, runs: int = SWEEP_RUNS, seed: int = SEED, workers: int = WORKERS,
+              engine: str = ENGINES[0], out: str | Path | None = OUT, block_size: int | None = None,
               progress: Progress | None = None, command: str | None = None, figures: bool = True,
               executor: cf.Executor | None = None) -> SweepResult:
     """Run a sweep: ``params`` maps key paths to specs (see :func:`parse_spec`).

@@ -698,6 +698,9 @@ def check_references(sc: Scenario) -> list[Problem]:
     check = _References(sc)
     check.sides_and_land()
     check.issues()
+    if why := registry.too_many_packages(sc.model):  # before anything enumerates the packages
+        check.problem(("issues",), why)
+        return check.out
     check.exclusions()
     check.governments()
     check.publics()

@@ -8,7 +8,7 @@ table. The schema (:mod:`sim.scenario.models`) builds its field validators from
 and values with :func:`check_value`. It also owns the package space and term
 matching, which validation and compile share.
 
-This module imports nothing of negsim but the error type, so the schema can
+This module imports nothing of negsim but the error types and the defaults, so the schema can
 use it without an import circle.
 
 Government axis: index 0 is the ukraine side, 1 the russia side.
@@ -19,10 +19,14 @@ from __future__ import annotations
 import difflib
 import itertools
 import math
+import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+from sim.defaults import MAX_PACKAGES
+from sim.errors import UsageError
 
 if TYPE_CHECKING:  # types only: sim.scenario.models imports this module
     from sim.scenario.models import Public, Scenario
@@ -301,8 +305,39 @@ def matching(combos: np.ndarray, issues: list[str], options: list[list[str]],
     return hit
 
 
+def max_packages() -> int:
+    """The most packages a scenario may enumerate: NEGSIM_MAX_PACKAGES if set, else the default.
+
+    The engine holds arrays of (runs in a block) x (packages) floats, so the
+    package space is bounded before any array is built.
+    """
+    raw = os.environ.get("NEGSIM_MAX_PACKAGES")
+    if raw is None:
+        return MAX_PACKAGES
+    if not (raw.isascii() and raw.isdigit()) or int(raw) < 1:
+        raise UsageError(f"NEGSIM_MAX_PACKAGES must be a whole number >= 1 (got {raw!r})")
+    return int(raw)
+
+
+def package_count(m: Any) -> int:
+    """Packages before exclusions: the product of the issues' option counts (no array is built)."""
+    return math.prod(len(issue.options) for issue in m.issues.values())
+
+
+def too_many_packages(m: Any) -> str | None:
+    """Why the package space is too large to enumerate, or None."""
+    count, cap = package_count(m), max_packages()
+    if count <= cap:
+        return None
+    counts = " x ".join(str(len(issue.options)) for issue in m.issues.values())
+    return (f"the issues' options make {count:,} packages ({counts}), more than the limit of {cap:,}; "
+            f"give fewer options, or set NEGSIM_MAX_PACKAGES to raise the limit (memory grows with it)")
+
+
 def package_space(m: Any) -> tuple[list[str], list[list[str]], np.ndarray]:
     """(issues, options per issue, packages as rows of option indices): the product less exclusions."""
+    if why := too_many_packages(m):
+        raise UsageError(why)
     issues = list(m.issues)
     options = [list(m.issues[k].options) for k in issues]
     combos = np.array(list(itertools.product(*[range(len(o)) for o in options])), dtype=np.int64)
