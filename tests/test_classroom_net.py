@@ -388,3 +388,28 @@ def test_a_watched_class_survives_a_restart(base, tmp_path):
     clock.now += 1800  # half an hour after the last look: a restart
     _room2, client2 = make(base, tmp_path, idle_seconds=3600, clock=clock)
     assert client2.get(f"/api/sessions/{made['code']}/state", headers=auth(made["teacher_token"])).status_code == 200
+
+
+def test_the_accept_loop_s_errors_are_logged_once_a_second(caplog):
+    """asyncio reports "Too many open files" from its accept loop through the loop's exception handler: the
+    server's handler logs it once a second with a count, never with a traceback."""
+    import asyncio
+
+    from sim.play.classroom.guard import loop_errors
+
+    clock = Clock()
+    handler = loop_errors(Throttled(logging.getLogger("negsim.test"), clock=clock))
+    err = OSError(24, "Too many open files")
+    with caplog.at_level(logging.ERROR, "negsim.test"):
+        for _ in range(500):
+            handler(None, {"message": "socket.accept() out of system resource", "exception": err})
+        clock.now += 1.1
+        handler(None, {"message": "socket.accept() out of system resource", "exception": err})
+    assert [r.exc_info for r in caplog.records] == [None, None] and "499 more" in caplog.records[1].getMessage()
+
+    async def installed() -> object:
+        room = Classroom(compile_scenario(load_scenario(BASELINE)), 1, 9, runs=10)
+        app = create_app(room, warm=False, teacher_secrets=[SECRET])
+        async with app.router.lifespan_context(app):
+            return asyncio.get_running_loop().get_exception_handler()
+    assert asyncio.run(installed()) is not None
