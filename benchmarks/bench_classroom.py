@@ -32,6 +32,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 ROLES = ["kyiv", "moscow", "us", "ukraine_public"]
+SECRET = "bench-teacher-secret"  # the server's teacher secret (NEGSIM_CLASSROOM_SECRET)
 
 
 @contextmanager
@@ -40,7 +41,7 @@ def server(scenario: Path, seed: int, replicate: int, state: Path):
     proc = subprocess.Popen([sys.executable, "-m", "sim.cli", "classroom", str(scenario), "--host", "127.0.0.1",
                              "--port", "0", "--seed", str(seed), "--replicate", str(replicate), "--runs", "500",
                              "--state", str(state)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            cwd=ROOT, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+                            cwd=ROOT, env={**os.environ, "PYTHONUNBUFFERED": "1", "NEGSIM_CLASSROOM_SECRET": SECRET})
     try:
         base = None
         end = time.monotonic() + 60
@@ -150,7 +151,7 @@ class Load:
     async def run(self) -> dict:
         limits = httpx.Limits(max_connections=self.clients + 10)
         async with httpx.AsyncClient(base_url=self.base, timeout=30, limits=limits) as http:
-            made = await self.call(http, "POST", "/api/sessions", body={})
+            made = await self.call(http, "POST", "/api/sessions", SECRET, body={})
             if made is None:
                 return self.report(0.0)
             code, token = made["code"], made["teacher_token"]

@@ -15,6 +15,7 @@ from starlette.testclient import TestClient
 
 from sim.play import game
 from sim.play.classroom.app import create_app
+from sim.play.classroom.guard import Buckets, Misses
 from sim.play.classroom.room import CODE_PATTERN, Classroom
 from sim.runs.batch import simulate_block
 from sim.scenario.compile import compile_scenario
@@ -39,9 +40,15 @@ class Clock:
         return self.now
 
 
-def make(base, tmp_path: Path, seed: int = 1, replicate: int = 9, **kw) -> tuple[Classroom, TestClient]:
+SECRET = "test-teacher-secret"
+
+
+def make(base, tmp_path: Path, seed: int = 1, replicate: int = 9, app_kw=None, **kw) -> tuple[Classroom, TestClient]:
+    """A classroom and a test client of its app (generous rate limits unless ``app_kw`` sets them)."""
     room = Classroom(base, seed, replicate, state_dir=tmp_path / "classroom", runs=RUNS, **kw)
-    return room, TestClient(create_app(room, warm=False))
+    limits = {"misses": Misses(limit=10_000), "per_client": Buckets(1000, 10_000), "per_token": Buckets(1000, 10_000)}
+    app = create_app(room, warm=False, teacher_secrets=[SECRET], hosts=["testserver"], **{**limits, **(app_kw or {})})
+    return room, TestClient(app, headers={"Content-Type": "application/json"})
 
 
 def auth(token: str) -> dict[str, str]:
@@ -49,7 +56,7 @@ def auth(token: str) -> dict[str, str]:
 
 
 def new_session(client: TestClient, roles=STUDENTS) -> tuple[str, str, dict[str, str]]:
-    res = client.post("/api/sessions")
+    res = client.post("/api/sessions", headers=auth(SECRET))
     assert res.status_code == 201, res.text
     code, teacher = res.json()["code"], res.json()["teacher_token"]
     tokens = {}
@@ -70,7 +77,7 @@ def state(client: TestClient, code: str, token: str) -> dict:
 
 def test_sessions_and_joining(base, tmp_path):
     _room, client = make(base, tmp_path)
-    res = client.post("/api/sessions")
+    res = client.post("/api/sessions", headers=auth(SECRET))
     assert res.status_code == 201
     code, teacher = res.json()["code"], res.json()["teacher_token"]
     assert CODE_PATTERN.fullmatch(code) and len(teacher) >= 32
@@ -274,13 +281,15 @@ def test_a_late_joiner_does_not_change_the_past(base, tmp_path):
 def test_expiry_and_the_bounded_count(base, tmp_path):
     clock = Clock()
     room, client = make(base, tmp_path, max_sessions=3, idle_seconds=60, clock=clock)
-    codes = [client.post("/api/sessions").json()["code"] for _ in range(3)]
-    res = client.post("/api/sessions")
+    made = [client.post("/api/sessions", headers=auth(SECRET)).json() for _ in range(3)]
+    codes = [m["code"] for m in made]
+    res = client.post("/api/sessions", headers=auth(SECRET))
     assert res.status_code == 503 and "limit" in res.json()["error"]
     clock.now += 30
-    assert client.get(f"/api/sessions/{codes[0]}").status_code == 200  # used: its idle time starts again
+    assert client.get(f"/api/sessions/{codes[1]}").status_code == 200  # asked for by code alone: not activity
+    state(client, codes[0], made[0]["teacher_token"])  # the teacher's: its idle time starts again
     clock.now += 45
-    assert client.post("/api/sessions").status_code == 201  # the two idle sessions expired
+    assert client.post("/api/sessions", headers=auth(SECRET)).status_code == 201  # the two idle sessions expired
     assert client.get(f"/api/sessions/{codes[1]}").status_code == 404
     assert client.get(f"/api/sessions/{codes[0]}").status_code == 200
     assert len(room.sessions) == 2
@@ -387,7 +396,7 @@ def test_live_updates_are_server_sent_events(base, tmp_path):
 
     room = Classroom(base, 1, 9, state_dir=tmp_path / "classroom", runs=RUNS)
     with serving(room) as url, httpx.Client(base_url=url, timeout=20) as http:
-        made = http.post("/api/sessions").json()
+        made = http.post("/api/sessions", headers=auth(SECRET), json={}).json()
         code, teacher = made["code"], made["teacher_token"]
         with http.stream("GET", f"/api/sessions/{code}/events", headers=auth(teacher)) as res:
             assert res.status_code == 200 and res.headers["content-type"].startswith("text/event-stream")
@@ -397,6 +406,6 @@ def test_live_updates_are_server_sent_events(base, tmp_path):
             http.post(f"/api/sessions/{code}/join", json={"role": "kyiv"})
             joined = json.loads(next(lines)[6:])
             assert joined["version"] > first["version"]
-            http.post(f"/api/sessions/{code}/advance", headers=auth(teacher))
+            http.post(f"/api/sessions/{code}/advance", headers=auth(teacher), json={})
             advanced = json.loads(next(lines)[6:])
             assert advanced["version"] > joined["version"] and advanced["month"] == 1

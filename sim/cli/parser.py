@@ -158,6 +158,8 @@ def _classroom_command(sub: Subparsers, every: argparse.ArgumentParser, reads: a
     p.add_argument("--host", default=d.HOST, help="address to listen on (default %(default)s; 0.0.0.0 for a "
                                                   "class on the local network)")
     p.add_argument("--port", type=int, default=d.CLASSROOM_PORT, help="port to listen on (default %(default)s)")
+    p.add_argument("--allow-host", action="append", metavar="NAME",
+                   help="another host name the server answers to (e.g. the name of a TLS proxy); repeatable")
     _one_run_args(p)
     p.add_argument("--runs", type=int, default=d.REFERENCE_RUNS,
                    help="model runs to set the class's result against (default %(default)s)")

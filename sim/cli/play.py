@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import os
+import secrets
 import sys
 import time
 from pathlib import Path
@@ -88,25 +90,46 @@ def cmd_classroom(args: argparse.Namespace) -> int:
         raise UsageError(f"--port must be from 0 to 65535 (got {args.port})")
     try:
         from sim.play.classroom import Classroom, serve
+        from sim.play.classroom.guard import allowed_hosts
+        from sim.play.classroom.room import StateLocked
     except ImportError as e:
         raise UsageError(f"negsim classroom needs its web server: pip install 'negsim[classroom]' ({e})") from None
     c = compile_scenario(load_scenario(args.file))
     room = Classroom(c, args.seed, args.replicate, state_dir=args.state, runs=args.runs)
+    secrets_given = [x.strip() for x in os.environ.get("NEGSIM_CLASSROOM_SECRET", "").split(",") if x.strip()]
+    if any(len(x) < 12 for x in secrets_given):
+        raise UsageError("NEGSIM_CLASSROOM_SECRET: each teacher secret (comma-separated) needs 12 characters or more")
+    teacher_secrets = secrets_given or [secrets.token_urlsafe(12)]
     host = f"[{args.host}]" if ":" in args.host else args.host
     out = stdout_console(args)
+    try:
+        lock = room.lock()
+    except StateLocked as e:
+        raise UsageError(str(e)) from None
+    except OSError as e:
+        raise UsageError(f"--state {args.state}: cannot use the folder: {e}") from None
 
     def ready(port: int) -> None:
         out.print(f"negsim classroom: scenario {c.scenario.name}, seed {args.seed}, replicate {args.replicate}.",
                   markup=False)
-        out.print(f"Teacher: http://{host}:{port}/teacher", markup=False)
+        out.print(f"Teacher: http://{host}:{port}/teacher#secret={teacher_secrets[0]}", markup=False)
+        out.print(f"Teacher secret: {teacher_secrets[0]} (the teacher's page asks for it to start a session; "
+                  "keep it from the students)", markup=False)
         out.print(f"Students: http://{host}:{port}/ (enter the join code the teacher's page shows)", markup=False)
         out.print("Ctrl-C stops the server; finished games are saved in " + str(args.state), markup=False)
+        if args.host in ("0.0.0.0", "::"):
+            print(f"negsim classroom: warning: --host {args.host} listens on every network this machine is on; "
+                  "anyone who can reach it can join a class with its code. It speaks plain HTTP: on a shared "
+                  "network put it behind a TLS proxy.", file=sys.stderr)
         sys.stdout.flush()
 
     try:
-        serve(room, args.host, args.port, ready=ready)
+        serve(room, args.host, args.port, ready=ready, teacher_secrets=teacher_secrets,
+              hosts=allowed_hosts(args.host, args.allow_host or []))
     except OSError as e:
         raise UsageError(f"cannot listen on {args.host}:{args.port}: {e}") from None
+    finally:
+        lock.close()
     return 0
 
 

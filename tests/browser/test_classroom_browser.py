@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from classroom_server import serving
+from classroom_server import SECRET, serving
 from matplotlib import image
 
 from browser.chromium import artifact, browser
@@ -56,7 +56,19 @@ def test_a_class_plays_a_whole_game(tmp_path):
     with serving(room) as base, browser() as b:
         contexts = [b.new_context(viewport={"width": 1200, "height": 900}, accept_downloads=True) for _ in range(5)]
         teacher = contexts[0].new_page()
-        teacher.goto(f"{base}/teacher")
+        teacher.goto(f"{base}/teacher")  # without the secret: the page asks for it
+        teacher.click("#create")
+        assert "teacher secret" in teacher.text_content("#start-error")
+        teacher.fill("#secret", "not-the-secret")
+        teacher.click("#create")
+        teacher.wait_for_function("document.querySelector('#start-error').textContent.includes('secret')",
+                                  timeout=WAIT)
+        assert teacher.locator("#lobby.hidden").count() == 1
+        teacher.close()
+        teacher = contexts[0].new_page()
+        teacher.goto(f"{base}/teacher#secret={SECRET}")  # the address the server prints
+        assert "secret" not in teacher.evaluate("location.href")  # taken out of the address bar at once
+        assert teacher.locator("#secret-row.hidden").count() == 1
         teacher.click("#create")
         teacher.wait_for_selector("#lobby:not(.hidden)", timeout=WAIT)
         code = teacher.text_content("#code-big")

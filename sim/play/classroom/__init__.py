@@ -9,21 +9,34 @@ See ``docs/classroom.md``.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import socket
 from collections.abc import Callable
+from types import FrameType
 
 from sim.play.classroom.room import Classroom, ClassroomError
 
 __all__ = ["Classroom", "ClassroomError", "serve"]
 
 
-def serve(classroom: Classroom, host: str, port: int, ready: Callable[[int], None] | None = None) -> None:
+def serve(classroom: Classroom, host: str, port: int, ready: Callable[[int], None] | None = None, *,
+          teacher_secrets: list[str] | None = None, hosts: list[str] | None = None) -> None:
     """Serve ``classroom`` on host:port until interrupted; ``ready`` is told the port once it listens
-    (port 0 takes a free one). OSError if the address cannot be had."""
+    (port 0 takes a free one). OSError if the address cannot be had.
+
+    ``teacher_secrets``: creating a session needs one of them; ``hosts``: the Host values answered (default:
+    the address listened on, and this machine's names for a wildcard address). The open-file limit is raised
+    where allowed and connections are capped well below it (:mod:`sim.play.classroom.net`)."""
     import uvicorn
 
     from sim.play.classroom.app import create_app
+    from sim.play.classroom.guard import allowed_hosts
+    from sim.play.classroom.net import connection_cap, protocol, raise_file_limit, settings
 
+    soft, _hard = raise_file_limit()
+    cap = connection_cap(soft)
+    app = create_app(classroom, teacher_secrets=teacher_secrets, hosts=hosts or allowed_hosts(host))
     sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -32,11 +45,35 @@ def serve(classroom: Classroom, host: str, port: int, ready: Callable[[int], Non
     except OSError:
         sock.close()
         raise
-    config = uvicorn.Config(create_app(classroom), log_level="warning", timeout_graceful_shutdown=2,
-                            lifespan="on")
+    config = uvicorn.Config(app, http=protocol(cap, app.state.throttled), **settings(cap))
     if ready is not None:
         ready(sock.getsockname()[1])
     try:
-        uvicorn.Server(config).run(sockets=[sock])
+        _server_class()(config, app.state.server).run(sockets=[sock])
     finally:
         sock.close()
+
+
+def _server_class() -> type:
+    import uvicorn
+
+    class StoppingServer(uvicorn.Server):
+        """uvicorn's server that, told to stop, first ends the app's live-update streams (so none is cancelled
+        mid-write: no traceback per stream at SIGTERM)."""
+
+        def __init__(self, config: uvicorn.Config, app_server: object):
+            super().__init__(config)
+            self.app_server = app_server
+            self.loop: asyncio.AbstractEventLoop | None = None
+
+        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+            self.loop = asyncio.get_running_loop()
+            await super().startup(sockets)
+
+        def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+            if self.loop is not None:
+                with contextlib.suppress(RuntimeError):
+                    self.loop.call_soon_threadsafe(self.app_server.shutdown)  # type: ignore[attr-defined]
+            super().handle_exit(sig, frame)
+
+    return StoppingServer

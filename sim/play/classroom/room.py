@@ -18,13 +18,19 @@ there, an unfinished one expires when idle, as in memory.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import hashlib
 import hmac
 import io
 import json
+import logging
+import os
 import re
 import secrets
+import socket
+import stat
+import tempfile
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -44,7 +50,12 @@ CODE_PATTERN = re.compile(f"[{CODE_ALPHABET}]{{{CODE_LENGTH}}}")
 STATE_FORMAT = "negsim-classroom/1"
 OBSERVER = "observer"
 MAX_OBSERVERS = 200  # per session: observer may be joined any number of times, within reason
+log = logging.getLogger("negsim.classroom")
 ADVANCE_LIMIT = 1000  # stages one advance may run through (a game has at most a few per month)
+
+
+class StateLocked(Exception):
+    """The state folder is held by another server."""
 
 
 class ClassroomError(Exception):
@@ -81,6 +92,8 @@ class Session:
     version: int = 0  # bumped at every change; live updates tell it
     position: game.Position | None = None
     result: dict[str, Any] | None = None  # the final record, once finished and compared
+    owner: str = ""  # sha256 of the teacher secret that created it (the session cap counts per secret)
+    saved_used: float = 0.0  # last_used as last saved
 
     # -- who is who
     def role_of(self, token: str | None) -> str | None:
@@ -213,6 +226,8 @@ class Session:
                         raise game.MoveError(f"expected a package number from 0 to {c.n_packages - 1}, got {raw}")
                     x = raw
                 elif isinstance(raw, str) and len(raw) <= 500:
+                    if raw.strip().isdigit() and not raw.strip().isascii():
+                        raise game.MoveError(f"a package number is written in the digits 0-9, got {raw!r:.80}")
                     x = game.parse_package(c, raw)
                 else:
                     raise game.MoveError(f"expected a package number or terms issue=option,..., got {raw!r:.80}")
@@ -361,7 +376,7 @@ class Session:
                 "scenario_sha256": scenario_sha(self.compiled), "seed": str(self.seed), "replicate": self.replicate,
                 "teacher": self.teacher, "holders": self.holders, "month": self.month,
                 "moves": [m.as_dict() for m in self.moves], "by_class": [list(k) for k in sorted(self.by_class)],
-                "created": self.created, "last_used": self.last_used, "result": self.result,
+                "created": self.created, "last_used": self.last_used, "result": self.result, "owner": self.owner,
                 "deciding": self.phase == "deciding"}
 
 
@@ -430,15 +445,37 @@ def decision_view(c: Compiled, d: Decision) -> dict[str, Any]:
     return out
 
 
+MAX_STATE_BYTES = 20_000_000  # a saved session: its moves and result are a few KB
+
+
+def read_state(path: Path) -> bytes | None:
+    """A state file's bytes; None if there is none; ValueError for a symlink, a FIFO or a device, or a file
+    larger than MAX_STATE_BYTES (never followed, never waited on)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except FileNotFoundError:
+        return None
+    except OSError as e:
+        raise ValueError(f"cannot open it ({e.strerror}; a symlink is never followed)") from None
+    with os.fdopen(fd, "rb") as f:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise ValueError("not a regular file")
+        raw = f.read(MAX_STATE_BYTES + 1)
+    if len(raw) > MAX_STATE_BYTES:
+        raise ValueError(f"larger than {MAX_STATE_BYTES} bytes")
+    return raw
+
+
 class Classroom:
     """Every session of one server: bounded in count, expired when idle, saved to ``state_dir`` at every change."""
 
     def __init__(self, compiled: Compiled, seed: int = 0, replicate: int = 0, state_dir: str | Path = "runs/classroom",
                  max_sessions: int = 100, idle_seconds: float = 6 * 3600, runs: int = 2000,
-                 clock: Callable[[], float] = time.time):
+                 clock: Callable[[], float] = time.time, max_per_teacher: int = 40):
         self.compiled, self.seed, self.replicate = compiled, seed, replicate
         self.state_dir = Path(state_dir)
         self.max_sessions, self.idle_seconds, self.runs = max_sessions, idle_seconds, runs
+        self.max_per_teacher = max_per_teacher
         self.clock = clock
         self.sessions: dict[str, Session] = {}
         self._batch = None
@@ -454,19 +491,23 @@ class Classroom:
         for code in [k for k, s in self.sessions.items() if now - s.last_used > self.idle_seconds]:
             del self.sessions[code]
 
-    def create(self) -> tuple[Session, str]:
-        """A new session and the teacher's token (only its hash is kept)."""
+    def create(self, owner: str = "") -> tuple[Session, str]:
+        """A new session and the teacher's token (only its hash is kept); ``owner``: the hash of the teacher
+        secret it was created with, whose sessions are capped at ``max_per_teacher``."""
         self.expire()
         if len(self.sessions) >= self.max_sessions:
             raise ClassroomError(503, f"the server holds {self.max_sessions} sessions, its limit: try again when "
                                       "one has been idle long enough to expire")
+        if sum(1 for s in self.sessions.values() if s.owner == owner) >= self.max_per_teacher:
+            raise ClassroomError(503, f"this teacher secret holds {self.max_per_teacher} sessions, its limit: "
+                                      "try again when one has been idle long enough to expire")
         while True:
             code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
-            if code not in self.sessions and not self._saved_path(code).exists():
+            if code not in self.sessions and not os.path.lexists(self._saved_path(code)):
                 break
         token = secrets.token_urlsafe(32)
         now = self.clock()
-        s = Session(code, self.compiled, self.seed, self.replicate, token_hash(token), now, now)
+        s = Session(code, self.compiled, self.seed, self.replicate, token_hash(token), now, now, owner=owner)
         s.refresh()
         self.sessions[code] = s
         self.keep(s)
@@ -483,8 +524,15 @@ class Classroom:
         if s is None:
             raise ClassroomError(404, f"no session {code}: it may have expired (sessions idle for "
                                       f"{self.idle_seconds / 3600:g} h are dropped)")
-        s.last_used = self.clock()
         return s
+
+    def seen(self, s: Session, save_every: float = 60.0) -> None:
+        """The teacher or a role used the session: it stays alive (only they keep it so: a request with the
+        code alone, or an observer's, does not). The time is saved at most every ``save_every`` seconds, so a
+        class that is only watched is not taken for idle after a restart."""
+        s.last_used = self.clock()
+        if s.last_used - s.saved_used >= save_every:
+            self.keep(s)
 
     def join(self, code: str, role: Any) -> str:
         s = self.get(code)
@@ -502,7 +550,8 @@ class Classroom:
         s.holders[token_hash(token)] = role
         if role != OBSERVER:
             s.join(role)
-        s.touch(self.clock())
+            s.last_used = self.clock()  # a role taken is activity; an observer joining is not
+        s.version += 1
         return token
 
     # -- saved games
@@ -511,14 +560,44 @@ class Classroom:
         return self.state_dir / f"{code}.json"
 
     def save(self, s: Session) -> Path:
+        """Write ``s`` to its state file: a temporary file created exclusively in the folder (never one that
+        is already there, such as a planted symlink), then renamed over the state file."""
         path = self._saved_path(s.code)
         path.parent.mkdir(parents=True, exist_ok=True)
         from sim.jsonsafe import dumps
 
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(dumps(s.to_json()) + "\n")
-        tmp.replace(path)
+        fd, tmp = tempfile.mkstemp(prefix=f".{s.code}.", suffix=".tmp", dir=path.parent)
+        try:
+            with os.fdopen(fd, "w") as f:
+                f.write(dumps(s.to_json()) + "\n")
+            os.replace(tmp, path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+        s.saved_used = s.last_used
         return path
+
+    def lock(self) -> Any:
+        """Hold the state folder for this server (released when the returned file is closed, or the process
+        ends); StateLocked naming the holder if another server holds it."""
+        import fcntl
+
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        f = open(self.state_dir / ".lock", "a+")  # noqa: SIM115 - held open while the server runs
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            f.seek(0)
+            who = f.read().strip()[:200] or "another process"
+            f.close()
+            raise StateLocked(f"the state folder {self.state_dir} is in use by another classroom server ({who}): "
+                              "stop it, or give this one another --state folder") from None
+        f.seek(0)
+        f.truncate()
+        f.write(f"pid {os.getpid()} on {socket.gethostname()}\n")
+        f.flush()
+        return f
 
     def keep(self, s: Session) -> bool:
         """Save ``s`` after a change, so that a restarted server takes the class up where it was; False (and the
@@ -537,12 +616,13 @@ class Classroom:
 
     def _load(self, code: str) -> Session | None:
         path = self._saved_path(code)
-        if not path.is_file():
-            return None
         try:
-            doc = json.loads(path.read_text())
-            if doc.get("format") != STATE_FORMAT or doc.get("code") != code:
+            raw = read_state(path)
+            if raw is None:
                 return None
+            doc = json.loads(raw)
+            if doc.get("format") != STATE_FORMAT or doc.get("code") != code:
+                raise ValueError("not a saved classroom session of this code")
             if doc["scenario_sha256"] != scenario_sha(self.compiled) or int(doc["seed"]) != self.seed:
                 raise ClassroomError(410, f"session {code} was played with another scenario or seed than this "
                                           "server's: start the server with that scenario to see it")
@@ -554,12 +634,16 @@ class Classroom:
             s = Session(code, self.compiled, self.seed, int(doc["replicate"]), str(doc["teacher"]),
                         float(doc["created"]), now, holders={str(k): str(v) for k, v in doc["holders"].items()},
                         moves=moves, by_class={(int(a), str(b), str(c)) for a, b, c in doc["by_class"]},
-                        month=int(doc["month"]), result=doc.get("result"))
+                        month=int(doc["month"]), result=doc.get("result"), owner=str(doc.get("owner", "")))
             last_used, deciding = float(doc.get("last_used", s.created)), bool(doc.get("deciding", False))
-        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            s.saved_used = last_used
+            # where the class stood: at the end of month M, or deciding within month M + 1
+            s.position = game.resume(self.compiled, s.seed, s.replicate, s.humans, s.moves, s.month + deciding)
+        except ClassroomError:
+            raise
+        except Exception as e:  # noqa: BLE001 - whatever is wrong with the file, the class is not served from it
+            self._set_aside(path, e)
             return None
-        # where the class stood: at the end of month M, or deciding within month M + 1
-        s.position = game.resume(self.compiled, s.seed, s.replicate, s.humans, s.moves, s.month + deciding)
         if not s.position.finished:
             if now - last_used > self.idle_seconds:  # an unfinished game left idle expires, as in memory
                 path.unlink(missing_ok=True)
@@ -571,3 +655,12 @@ class Classroom:
             raise ClassroomError(503, f"the server holds {self.max_sessions} sessions, its limit")
         self.sessions[code] = s
         return s
+
+    def _set_aside(self, path: Path, why: Exception) -> None:
+        """A state file that does not load: renamed to CODE.json.bad-TIME (kept for a look), with a warning."""
+        aside = path.with_name(f"{path.name}.bad-{int(self.clock())}")
+        try:
+            os.replace(path, aside)
+        except OSError:
+            aside = path
+        log.warning("set aside the state file %s, which does not load (%s: %.200s)", aside, type(why).__name__, why)

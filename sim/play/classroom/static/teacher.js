@@ -8,14 +8,34 @@
   let stop = null;
   let busy = false;
 
+  // The teacher secret: from the address the server printed (#secret=...), kept in this tab only and taken
+  // out of the address bar at once; or typed into the field.
+  const fromAddress = new URLSearchParams(location.hash.slice(1)).get("secret");
+  if (fromAddress) {
+    sessionStorage.setItem("negsim.secret", fromAddress);
+    history.replaceState(null, "", location.pathname);
+  }
+  const secret = () => $("secret").value.trim() || sessionStorage.getItem("negsim.secret") || "";
+  if (sessionStorage.getItem("negsim.secret")) $("secret-row").classList.add("hidden");
+
   async function create() {
     $("start-error").textContent = "";
+    if (!secret()) {
+      $("secret-row").classList.remove("hidden");
+      $("start-error").textContent = "Type the teacher secret the server printed when it started.";
+      return;
+    }
     try {
-      const got = await api("POST", "/api/sessions", {});
+      const got = await api("POST", "/api/sessions", {}, secret());
+      if ($("secret").value.trim()) sessionStorage.setItem("negsim.secret", $("secret").value.trim());
       me = {code: got.code, token: got.teacher_token};
       sessionStorage.setItem("negsim.teacher", JSON.stringify(me));
       start();
     } catch (e) {
+      if (e.status === 401) {
+        sessionStorage.removeItem("negsim.secret");
+        $("secret-row").classList.remove("hidden");
+      }
       $("start-error").textContent = e.message;
     }
   }
