@@ -880,3 +880,42 @@ def test_a_bad_negsim_max_packages_is_bad_input():
     assert done.returncode == 2, done.stderr
     assert "NEGSIM_MAX_PACKAGES must be a whole number >= 1 (got '٢')" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+# --------------------------------------------------------------------------- numbers too large for the model
+
+
+@pytest.mark.parametrize("value", [1e308, -1e308, 1e13])
+def test_a_number_too_large_for_the_model_is_refused_where_it_is_written(tmp_path, value):
+    """±1e308 in an unbounded position used to overflow to inf in the results (issue 21, point 13)."""
+    data = copy.deepcopy(BASE_DATA)
+    data["battlefield"]["monthly_change_km2"]["mean"]["value"] = value
+    mediator = next(k for k, a in ACTORS.items() if a["role"] == "mediator")
+    data["actors"][mediator]["leverage"][KYIV] = abs(value)
+    path = tmp_path / "large.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    shutil.copytree(ROOT / "seeds", tmp_path / "seeds", dirs_exist_ok=True)
+    with pytest.raises(ScenarioError) as err:
+        sim.load_scenario(path)
+    found = {p.path: p.message for p in err.value.problems}
+    assert "must be at most 1e+12 in size" in found["battlefield.monthly_change_km2.mean"]
+    assert "must be at most 1e+12 in size" in found[f"actors.{mediator}.leverage.{KYIV}"]
+
+
+def test_a_distribution_drawing_numbers_too_large_for_the_model_is_refused(tmp_path):
+    data = copy.deepcopy(BASE_DATA)
+    data["battlefield"]["monthly_change_km2"]["mean"] = {"dist": "normal", "mean": 480, "sd": 1e300,
+                                                         "assumption": "a test"}
+    path = tmp_path / "wide.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    shutil.copytree(ROOT / "seeds", tmp_path / "seeds", dirs_exist_ok=True)
+    with pytest.raises(ScenarioError, match="normal parameter sd must be at most 1e"):
+        sim.load_scenario(path)
+
+
+def test_an_override_too_large_for_the_model_is_refused():
+    from sim.errors import UsageError
+
+    with pytest.raises(UsageError, match="at most 1e\\+12 in size"):
+        sim.run_batch(sim.load_scenario(BASELINE), runs=10, out=None,
+                      overrides={"battlefield.monthly_change_km2.mean": -1e308})

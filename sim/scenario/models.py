@@ -197,6 +197,9 @@ def _parse_dist(raw: dict, lo: float | None, hi: float | None) -> tuple[str, tup
     if bad:
         raise _fail(f"{name} parameter {bad[0]} must be a number (got {show_value(given[bad[0]])})")
     args = {k: float(v) for k, v in given.items()}
+    for k, v in args.items():
+        if why := registry.too_large(v):
+            raise _fail(f"{name} parameter {k} {why}")
     try:
         with np.errstate(all="ignore"):
             d = build_dist(name, args)
@@ -205,6 +208,8 @@ def _parse_dist(raw: dict, lo: float | None, hi: float | None) -> tuple[str, tup
         raise _fail(f"scipy cannot build {name} with {args}: {exc}") from None
     if not np.all(np.isfinite(q[1:4])):
         raise _fail(f"scipy cannot build {name} with {args} (invalid parameters)")
+    if why := registry.too_large(float(np.max(np.abs(q[1:4])))):
+        raise _fail(f"{name} with {args} draws values that {why.removeprefix('must ')}")
     if (lo is not None and q[0] < lo) or (hi is not None and q[-1] > hi):
         rng = _range_text(lo, hi, False)
         raise _fail(f"{name} can draw values outside the allowed range {rng} "
@@ -242,6 +247,8 @@ def parse_param(raw: Any, b: Bounds) -> Param:
     if isinstance(raw, Param):
         return raw
     if _is_number(raw):
+        if why := registry.too_large(float(raw)):
+            raise _fail(why)
         if not _check_range(float(raw), b.lo, b.hi, b.hi_open, b.lo_open):
             raise _fail(f"must be {_range_text(b.lo, b.hi, b.hi_open)} (got {show_value(raw)})")
         return Param(value=float(raw))

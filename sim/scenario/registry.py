@@ -71,10 +71,24 @@ def range_text(name: str) -> str:
     return "a finite number"
 
 
+# No number of a scenario is larger than this in size: beyond it the model's arithmetic (squares, sums over
+# months and packages) overflows to inf. The largest meaningful figure, territory in km2, is about 1e6.
+MAX_MAGNITUDE = 1e12
+
+
+def too_large(value: float) -> str | None:
+    """Why ``value`` is too large in size for any number of a scenario, or None."""
+    if abs(value) > MAX_MAGNITUDE:
+        return f"must be at most {MAX_MAGNITUDE:g} in size (got {value:g}): larger numbers overflow the model"
+    return None
+
+
 def out_of_range(name: str, value: float) -> str | None:
     """Why ``value`` is not allowed for parameter array ``name`` (None if it is). NaN and inf never are."""
     if not math.isfinite(value):
         return f"must be a finite number (got {value})"
+    if why := too_large(value):
+        return why
     lo, hi, lo_open, hi_open = RANGES.get(name, ANY)
     if (lo is not None and (value < lo or (lo_open and value == lo))) or (
             hi is not None and (value > hi or (hi_open and value == hi))):
