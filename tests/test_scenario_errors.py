@@ -919,3 +919,14 @@ def test_an_override_too_large_for_the_model_is_refused():
     with pytest.raises(UsageError, match="at most 1e\\+12 in size"):
         sim.run_batch(sim.load_scenario(BASELINE), runs=10, out=None,
                       overrides={"battlefield.monthly_change_km2.mean": -1e308})
+
+
+def test_a_long_document_without_aliases_is_not_taken_for_an_alias_bomb(tmp_path):
+    """20,000 timed events (about 120,000 nodes, written out) were refused as an 'alias bomb?' (issue 21, 13)."""
+    data = copy.deepcopy(BASE_DATA)
+    data["events"] = [{"month": 1 + i % 36, "set": {f"actors.{KYIV}.resolve": 0.5 + (i % 7) / 100},
+                       "assumption": "a long list of events"} for i in range(20_000)]
+    path = tmp_path / "many_events.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    shutil.copytree(ROOT / "seeds", tmp_path / "seeds", dirs_exist_ok=True)
+    assert len(sim.load_scenario(path).model.events) == 20_000

@@ -22,7 +22,7 @@ from sim.errors import Problem, ScenarioError, show_value
 
 Key = tuple[str | int, ...]
 EXPONENT = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+$")
-MAX_NODES = 100_000  # alias expansion beyond this is refused (billion-laughs guard)
+MAX_NODES = 100_000  # nodes that aliases add by repeating others: beyond this is refused (billion-laughs guard)
 MAX_BYTES = 5_000_000
 CORE_TAGS = {
     "tag:yaml.org,2002:" + t
@@ -156,7 +156,8 @@ def _decode(raw: bytes | str, name: str) -> str:
 class _Walker:
     def __init__(self, name: str):
         self.name = name
-        self.nodes = 0
+        self.nodes = 0  # nodes visited again through an alias (a node written once counts once, however large)
+        self.seen: set[int] = set()
         self.problems: list[Problem] = []
         self.positions: dict[Key, tuple[int, int]] = {}
         self.constructor = yaml.SafeLoader("")
@@ -184,11 +185,14 @@ class _Walker:
             return None
 
     def _build(self, node: yaml.Node, path: Key) -> Any:
-        self.nodes += 1
-        if self.nodes > MAX_NODES:
-            if self.nodes == MAX_NODES + 1:
-                self.fail(node, path, f"document expands to more than {MAX_NODES} nodes (alias bomb?)")
-            return None
+        if id(node) in self.seen:
+            self.nodes += 1
+            if self.nodes > MAX_NODES:
+                if self.nodes == MAX_NODES + 1:
+                    self.fail(node, path, f"aliases expand the document by more than {MAX_NODES} nodes (alias bomb?)")
+                return None
+        else:
+            self.seen.add(id(node))
         self.positions.setdefault(path, (node.start_mark.line + 1, node.start_mark.column + 1))
         if node.tag not in CORE_TAGS:
             self.fail(node, path, f"tag {node.tag} is not allowed in a scenario (only plain YAML values)")
