@@ -16,12 +16,11 @@ from sim.errors import (
 
 def _check_run_options(args: argparse.Namespace) -> None:
     """--seed, --replicate and (where the command has it) --runs of the commands that tell or play one run."""
-    from sim.engine.shocks import MAX_SEED
+    from sim.engine.shocks import MAX_SEED, check_replicate
 
     if not 0 <= args.seed < MAX_SEED:
         raise UsageError(f"--seed must be a whole number from 0 to 2**128 - 1 (got {args.seed})")
-    if not 0 <= args.replicate < 2**63:
-        raise UsageError(f"--replicate must be a whole number from 0 to 2**63 - 1 (got {args.replicate})")
+    check_replicate(args.replicate, "--replicate")
     runs = getattr(args, "runs", None)
     if runs is not None and not 1 <= runs <= 1_000_000:
         raise UsageError(f"--runs must be a whole number from 1 to 1,000,000 (got {runs})")
