@@ -37,11 +37,10 @@ def cmd_play(args: argparse.Namespace) -> int:
     roles = game.check_roles(c, [r.strip() for r in args.roles.split(",") if r.strip()])
     out = stdout_console(args)
     if args.moves is not None:
-        name = "<stdin>" if args.moves == "-" else args.moves
         try:
-            text = sys.stdin.read() if args.moves == "-" else Path(args.moves).read_text()
-        except (OSError, UnicodeDecodeError) as e:
-            raise UsageError(f"{name}: cannot read the moves file: {e}") from None
+            text, name = game.read_moves(args.moves, sys.stdin.buffer)
+        except OSError as e:
+            raise UsageError(f"cannot read the moves file {args.moves}: {e.strerror}") from None
         played = game.play_scripted(c, args.seed, args.replicate, roles, game.parse_moves(text, name, c, roles))
     else:
         from sim.play.terminal import Terminal, role_summary
