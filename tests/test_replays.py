@@ -56,13 +56,15 @@ def test_a_month_takes_ascii_digits_only(base, month: str):
         game.parse_moves(f"{month} kyiv reject\n", "m.txt", base, ["kyiv"])
 
 
-@pytest.mark.parametrize("line", ["3 kyiv propose ²", "3 kyiv propose ٢", "٢ kyiv reject"])
-def test_non_ascii_digits_in_a_moves_file_are_exit_2(tmp_path: Path, line: str):
+@pytest.mark.parametrize("text,where", [("2 kyiv reject\n3 kyiv propose ²\n", "m.txt:2"),
+                                        ("2 kyiv reject\n3 kyiv propose ٢\n", "m.txt:2"),  # was read as 2
+                                        ("٢ kyiv reject\n", "m.txt:1")])  # was month 2
+def test_non_ascii_digits_in_a_moves_file_are_exit_2(tmp_path: Path, text: str, where: str):
     moves = tmp_path / "m.txt"
-    moves.write_text(f"2 kyiv reject\n{line}\n", encoding="utf-8")
+    moves.write_text(text, encoding="utf-8")
     save = tmp_path / "g.json"
     refused(cli("play", str(BASELINE), "--as", "kyiv", "--seed", str(SEED), "--moves", str(moves), "--runs", "20",
-                "--save", str(save)), "m.txt:")
+                "--save", str(save)), f"{where}: ", "ASCII")
     assert not save.exists()
 
 
