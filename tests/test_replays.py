@@ -219,3 +219,21 @@ def test_malformed_replay_json(tmp_path: Path, text: str, words: str):
     p = tmp_path / "bad.json"
     p.write_text(text, encoding="latin-1")
     refused(cli("explain", "--replay", str(p)), words)
+
+
+def test_a_saved_class_with_a_replicate_out_of_range_is_not_loaded(base, tmp_path: Path):
+    """A tampered saved session's replicate goes through the same check: the session is not loaded (404), where
+    the engine used to fail on it (500)."""
+    from sim.play.classroom.room import Classroom, ClassroomError
+
+    room = Classroom(base, 1, 9, state_dir=tmp_path / "classroom", runs=20)
+    s, _teacher = room.create()
+    path = room.save(s)
+    doc = json.loads(path.read_text())
+    for bad in (2**40, -1, "9"):
+        doc["replicate"] = bad
+        path.write_text(json.dumps(doc))
+        room.sessions.clear()
+        with pytest.raises(ClassroomError) as e:
+            room.get(s.code)
+        assert e.value.status == 404
