@@ -18,12 +18,11 @@ from sim.errors import (
 
 def _check_run_options(args: argparse.Namespace) -> None:
     """--seed, --replicate and (where the command has it) --runs of the commands that tell or play one run."""
-    from sim.engine.shocks import MAX_SEED
+    from sim.engine.shocks import MAX_SEED, check_replicate
 
     if not 0 <= args.seed < MAX_SEED:
         raise UsageError(f"--seed must be a whole number from 0 to 2**128 - 1 (got {args.seed})")
-    if not 0 <= args.replicate < 2**63:
-        raise UsageError(f"--replicate must be a whole number from 0 to 2**63 - 1 (got {args.replicate})")
+    check_replicate(args.replicate, "--replicate")
     runs = getattr(args, "runs", None)
     if runs is not None and not 1 <= runs <= 1_000_000:
         raise UsageError(f"--runs must be a whole number from 1 to 1,000,000 (got {runs})")
@@ -40,11 +39,10 @@ def cmd_play(args: argparse.Namespace) -> int:
     roles = game.check_roles(c, [r.strip() for r in args.roles.split(",") if r.strip()])
     out = stdout_console(args)
     if args.moves is not None:
-        name = "<stdin>" if args.moves == "-" else args.moves
         try:
-            text = sys.stdin.read() if args.moves == "-" else Path(args.moves).read_text()
-        except (OSError, UnicodeDecodeError) as e:
-            raise UsageError(f"{name}: cannot read the moves file: {e}") from None
+            text, name = game.read_moves(args.moves, sys.stdin.buffer)
+        except OSError as e:
+            raise UsageError(f"cannot read the moves file {args.moves}: {e.strerror}") from None
         played = game.play_scripted(c, args.seed, args.replicate, roles, game.parse_moves(text, name, c, roles))
     else:
         from sim.play.terminal import Terminal, role_summary

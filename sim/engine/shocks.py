@@ -36,6 +36,7 @@ import numpy as np
 from scipy.special import ndtri
 
 from sim.engine import seeding
+from sim.errors import UsageError
 from sim.scenario.compile import Compiled
 
 # mechanism -> (kind, column names, months drawn: "all" or "once"); at most 8 columns a stream.
@@ -82,11 +83,31 @@ class Shocks:
         return {k: v[..., t - 1, :] for k, v in self.draws.items() if STREAMS[k][2] == "all"}
 
 
+def check_replicate(r: Any, what: str = "replicate") -> int:
+    """The one range check of a replicate number: a whole number with 0 <= r < 2**32, returned as an int.
+
+    The CLI (--replicate), replay files, the classroom, the dashboard and :func:`draw` all use it: a number the
+    check passes is one the engine can run. Raises UsageError naming ``what`` otherwise."""
+    if isinstance(r, bool) or not isinstance(r, int | np.integer):
+        raise UsageError(f"{what} must be a whole number from 0 to 2**32 - 1 (got {type(r).__name__})")
+    if not 0 <= int(r) < MAX_REPLICATE:
+        n = int(r)
+        got = f"{n}" if abs(n) < 10**30 else f"a number of {n.bit_length()} bits"
+        raise UsageError(f"{what} must be a whole number from 0 to 2**32 - 1 (got {got})")
+    return int(r)
+
+
 def draw(c: Compiled, seed: int, replicates: np.ndarray | range | list[int]) -> Shocks:
-    """Draw the shocks of the given replicates (any order, any subset)."""
+    """Draw the shocks of the given replicates (any order, any subset); UsageError for one out of range."""
+    if isinstance(replicates, range):
+        ends = [replicates[0], replicates[-1]] if len(replicates) else []
+    elif isinstance(replicates, np.ndarray):
+        ends = [replicates.min(), replicates.max()] if replicates.size else []
+    else:
+        ends = list(replicates)
+    for r in ends:
+        check_replicate(r)
     reps = np.asarray(replicates, dtype=np.int64)
-    if len(reps) and (reps.min() < 0 or reps.max() >= MAX_REPLICATE):
-        raise ValueError(f"replicates must be in [0, 2**32) (got {int(reps.min())}..{int(reps.max())})")
     draws = {name: stream_draws(seed, reps, name, c.horizon) for name in STREAMS}
     unc = np.stack([parameter_uniforms(seed, reps, path) for path in c.uncertain], axis=1) if c.uncertain else np.empty((len(reps), 0))
     return Shocks(reps, draws, draw_params(c, unc))

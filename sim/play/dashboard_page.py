@@ -182,8 +182,8 @@ def OneRun(overrides: dict[str, Any], seed: int, replicate: solara.Reactive[int]
             return e
 
     ex = solara.use_memo(run, dependencies=[key, seed, replicate.value])
-    same = solara.use_memo(lambda: explain(scenario(), seed, replicate.value) if overrides else None,
-                           dependencies=[bool(overrides), seed, replicate.value])
+    same = solara.use_memo(lambda: explain(scenario(), seed, replicate.value) if overrides and not isinstance(ex, Exception) else None,
+                           dependencies=[bool(overrides), seed, replicate.value, isinstance(ex, Exception)])
     solara.InputInt("Replicate", value=replicate, classes=["negsim-replicate"])
     if isinstance(ex, Exception):
         solara.Error(str(ex))

@@ -29,14 +29,16 @@ import pandas as pd
 from sim.defaults import REFERENCE_RUNS
 from sim.engine.model import Decision, NegotiationModel
 from sim.engine.records import stack_runs, to_frame
-from sim.engine.shocks import draw
+from sim.engine.shocks import check_replicate, draw
 from sim.errors import NegsimError, UsageError
+from sim.play import replays
 from sim.scenario.compile import Compiled, compile_scenario
 from sim.scenario.models import Scenario, scenario_from_data
+from sim.scenario.yamlsrc import read_bounded
 
 KINDS = ("propose", "answer", "ratify")  # the order of decisions within a month
 VERBS = {"government": ("propose", "accept", "reject"), "mediator": ("propose",), "public": ("ratify", "reject")}
-REPLAY_FORMAT = "negsim-replay/1"
+REPLAY_FORMAT = replays.REPLAY_FORMAT
 
 
 class MoveError(UsageError):
@@ -94,14 +96,30 @@ def package_label(c: Compiled, x: int) -> str:
     return ",".join(f"{k}={v}" for k, v in c.term_names(x).items())
 
 
+MAX_DIGITS = 18  # a number typed in a move: more digits than this is refused before int() reads it
+
+
+def whole_number(text: str) -> int | None:
+    """``text`` as a whole number if it is 1 to 18 ASCII digits, else None.
+
+    ``str.isdigit`` is true of "²" and "٢" too (``int`` fails on the first and reads the second as 2): moves
+    take ASCII digits only."""
+    if text.isascii() and text.isdigit() and len(text) <= MAX_DIGITS:
+        return int(text)
+    return None
+
+
 def parse_package(c: Compiled, text: str) -> int:
-    """A package by number (0..P-1) or by its terms ``issue=option,...`` (every issue named once)."""
+    """A package by number (0..P-1, ASCII digits) or by its terms ``issue=option,...`` (every issue named once)."""
     text = text.strip()
-    if text.isdigit():
-        x = int(text)
-        if x >= c.n_packages:
-            raise MoveError(f"expected a package number from 0 to {c.n_packages - 1}, got {x}")
+    if text.isascii() and text.isdigit():
+        x = whole_number(text)
+        if x is None or x >= c.n_packages:
+            got = f"a number of {len(text)} digits" if x is None else x
+            raise MoveError(f"expected a package number from 0 to {c.n_packages - 1}, got {got}")
         return x
+    if text and all(ch.isdigit() for ch in text):
+        raise MoveError(f"expected a package number in ASCII digits 0-9, got {text[:40]!r}")
     terms: dict[str, str] = {}
     for part in text.split(","):
         issue, eq, option = (s.strip() for s in part.partition("="))
@@ -127,6 +145,8 @@ def check_choice(c: Compiled, d: Decision, choice: int | bool | None) -> None:
     ``None`` leaves the decision to the model."""
     if d.kind != "propose" or choice is None:
         return
+    if isinstance(choice, bool) or not isinstance(choice, int | np.integer) or not 0 <= choice < c.n_packages:
+        raise MoveError(f"expected a package number from 0 to {c.n_packages - 1}, got {str(choice)[:40]}")
     if d.options is not None and not bool(d.options[int(choice)]):
         whose = "its own" if d.role in c.governments else "a government's"
         raise MoveError(f"{d.role} cannot propose package {choice} ({package_label(c, int(choice))}): "
@@ -134,6 +154,29 @@ def check_choice(c: Compiled, d: Decision, choice: int | bool | None) -> None:
 
 
 # --------------------------------------------------------------------------- moves files
+
+MAX_MOVES_BYTES = 1_000_000  # a moves file is a few lines; more is refused, never read to the end
+
+
+def read_moves(path: str, stdin: Any = None) -> tuple[str, str]:
+    """The text of a moves file and its name for messages: ``-`` reads ``stdin`` (a binary stream) up to the
+    limit; a file goes through the bounded reader scenarios use (no FIFO, device or directory). UsageError
+    (exit 2) naming the file otherwise."""
+    if path == "-":
+        name, raw = "<stdin>", stdin.read(MAX_MOVES_BYTES + 1)
+    else:
+        name = path
+        try:
+            raw = read_bounded(path, MAX_MOVES_BYTES, "a moves file")
+        except NegsimError as e:
+            raise UsageError(f"cannot read the moves file: {e}") from None
+    if len(raw) > MAX_MOVES_BYTES:
+        raise UsageError(f"{name}: too large for a moves file (more than {MAX_MOVES_BYTES:,} bytes)")
+    try:
+        return raw.decode("utf-8"), name
+    except UnicodeDecodeError as e:
+        raise UsageError(f"{name}: a moves file must be UTF-8 text ({e.reason} at byte {e.start})") from None
+
 
 
 def parse_moves(text: str, name: str, c: Compiled, roles: list[str]) -> list[Move]:
@@ -149,8 +192,9 @@ def parse_moves(text: str, name: str, c: Compiled, roles: list[str]) -> list[Mov
         if len(parts) < 3:
             raise MoveError(f"expected MONTH ROLE VERB [PACKAGE], got {line!r}", where)
         month_s, role, verb = parts[0], parts[1], parts[2].lower()
-        if not month_s.isdigit() or int(month_s) < 1:
-            raise MoveError(f"expected a month number from 1, got {month_s!r}", where)
+        month = whole_number(month_s)
+        if month is None or month < 1:
+            raise MoveError(f"expected a month number from 1 (ASCII digits), got {month_s[:40]!r}", where)
         if role not in kinds:
             raise MoveError(f"expected a role ({', '.join(kinds)}), got {role!r}", where)
         if role not in roles:
@@ -171,7 +215,7 @@ def parse_moves(text: str, name: str, c: Compiled, roles: list[str]) -> list[Mov
                 raise MoveError(f"{verb} takes no package, got {parts[3]!r}", where)
             kind = "ratify" if kinds[role] == "public" else "answer"
             choice = verb in ("accept", "ratify")
-        moves.append(Move(int(month_s), role, kind, choice, where))
+        moves.append(Move(month, role, kind, choice, where))
     return moves
 
 
@@ -375,40 +419,66 @@ class Replay:
     roles: list[str]
     moves: list[Move]
     record: dict[str, Any]
+    name: str = "replay"
+    checked: replays.RecordEntry | None = None  # the recorded result the replay must reproduce
 
 
 def load_replay(path: str | Path) -> Replay:
-    """Read a replay file; NegsimError naming the file for anything that is not one."""
-    path = Path(path)
-    try:
-        doc = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise UsageError(f"{path}: no such replay file") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise UsageError(f"{path}: not a replay file (expected JSON written by negsim play): {e}") from None
-    if not isinstance(doc, dict) or doc.get("format") != REPLAY_FORMAT:
-        got = doc.get("format") if isinstance(doc, dict) else type(doc).__name__
-        raise UsageError(f"{path}: not a replay file (expected format {REPLAY_FORMAT!r}, got {got!r})")
-    try:
-        sc = scenario_from_data(doc["scenario_data"], doc["scenario_path"], doc["scenario_text"])
-        moves = [Move(int(m["month"]), str(m["role"]), str(m["kind"]),
-                      bool(m["choice"]) if m["kind"] != "propose" else int(m["choice"])) for m in doc["moves"]]
-        return Replay(sc, int(doc["seed"]), int(doc["replicate"]), list(doc["roles"]), moves, doc["record"])
-    except NegsimError:
-        raise
-    except (KeyError, TypeError, ValueError) as e:
-        raise UsageError(f"{path}: a damaged replay file (key {e} missing or of the wrong type)") from None
+    """Read a replay file through the bounded reader and its schema (:mod:`sim.play.replays`); UsageError
+    naming the file and the field for anything that is not a replay file."""
+    rf = replays.read_replay_file(path)
+    sc = scenario_from_data(rf.scenario_data, rf.scenario_path, rf.scenario_text)
+    moves = [Move(m.month, m.role, m.kind, m.choice, f"{path}: moves[{i}]") for i, m in enumerate(rf.moves)]
+    keys = [m.key() for m in moves]
+    if len(set(keys)) != len(keys):
+        dup = next(m for i, m in enumerate(moves) if m.key() in keys[:i])
+        raise MoveError(f"a second move for {dup.role} to {dup.kind} in month {dup.month}", dup.where)
+    return Replay(sc, int(rf.seed), check_replicate(rf.replicate, f"{path}: replicate"), list(rf.roles), moves,
+                  rf.record.model_dump(), str(path), rf.record)
+
+
+class Checked(Recorded):
+    """Recorded moves put through :func:`check_choice` as they are replayed (a package out of range, across the
+    role's red line, or a move of the wrong kind is refused, naming the move)."""
+
+    def __init__(self, c: Compiled, moves: list[Move]):
+        super().__init__(moves)
+        self.c = c
+
+    def __call__(self, d: Decision) -> int | bool | None:
+        m = self.moves.get((d.month, d.role, d.kind))
+        if m is not None:
+            try:
+                check_choice(self.c, d, m.choice)
+            except MoveError as e:
+                raise MoveError(f"choice: {e}", m.where) from None
+        return super().__call__(d)
 
 
 def replay(rp: Replay) -> Game:
-    """Play a replay's moves again; NegsimError if the result differs from the one recorded."""
+    """Play a replay's moves again; UsageError naming the field if a move is illegal or the recorded result
+    does not come out the same."""
     c = compile_scenario(rp.scenario)
-    decider = Recorded(rp.moves)
+    kinds = role_kinds(c)
+    for r in rp.roles:
+        if r not in kinds:
+            raise UsageError(f"{rp.name}: roles: no role {r!r} in scenario {c.scenario.name}")
+    check_roles(c, rp.roles)
+    for m in rp.moves:
+        if m.role not in rp.roles:
+            raise MoveError(f"role: {m.role!r} is not one of the roles played ({', '.join(rp.roles)})", m.where)
+        if m.kind not in {"government": ("propose", "answer"), "mediator": ("propose",),
+                          "public": ("ratify",)}[kinds[m.role]]:
+            raise MoveError(f"kind: a {kinds[m.role]} cannot {m.kind}", m.where)
+    decider = Checked(c, rp.moves)
     game = play(c, rp.seed, rp.replicate, rp.roles, decider)
-    game.moves = [m for m in rp.moves if m.key() in decider.used]
-    if str(game.row["outcome"]) != rp.record.get("outcome") or len(decider.used) != len(rp.moves):
-        raise NegsimError(f"the replay does not reproduce its recorded game (recorded {rp.record.get('outcome')}, "
-                          f"replayed {game.row['outcome']}): was it written by another version of negsim?")
+    unused = [m for m in rp.moves if m.key() not in decider.used]
+    if unused:
+        m = unused[0]
+        raise MoveError(f"{m.role} had no decision to {m.kind} in month {m.month} in the replayed game", m.where)
+    game.moves = list(rp.moves)
+    if rp.checked is not None:
+        replays.check_record(rp.checked, record(game, None), rp.name)
     return game
 
 

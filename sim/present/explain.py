@@ -32,7 +32,7 @@ import pandas as pd
 from sim.engine import rules
 from sim.engine.model import NegotiationModel, run_one
 from sim.engine.records import Proposer, stack_runs, to_frame
-from sim.engine.shocks import draw
+from sim.engine.shocks import MAX_REPLICATE, draw
 from sim.scenario.compile import Compiled, compile_scenario
 from sim.scenario.models import Government, RedLine, Scenario
 from sim.scenario.schema_text import TEXT
@@ -80,7 +80,7 @@ def find_replicate(scenario: Scenario, seed: int, outcome: str, start: int = 0,
     from sim.runs.batch import simulate_block
 
     c = compile_scenario(scenario)
-    limit = min(SEARCH_LIMIT if limit is None else limit, 2**63 - start)
+    limit = min(SEARCH_LIMIT if limit is None else limit, MAX_REPLICATE - start)
     searched = 0
     while searched < limit:
         n = min(SEARCH_BLOCK, limit - searched)

@@ -631,7 +631,7 @@ class Classroom:
                                                                  else bool(m["choice"])))
                      for m in doc["moves"]]
             now = self.clock()
-            s = Session(code, self.compiled, self.seed, int(doc["replicate"]), str(doc["teacher"]),
+            s = Session(code, self.compiled, self.seed, game.check_replicate(doc["replicate"]), str(doc["teacher"]),
                         float(doc["created"]), now, holders={str(k): str(v) for k, v in doc["holders"].items()},
                         moves=moves, by_class={(int(a), str(b), str(c)) for a, b, c in doc["by_class"]},
                         month=int(doc["month"]), result=doc.get("result"), owner=str(doc.get("owner", "")))
