@@ -1,4 +1,4 @@
-"""The draft builder (sim/play/draft.py): its numbers are the agent engine's own at that month."""
+"""The draft builder (sim/play/draft.py): its numbers are the kernel's own at that month."""
 
 from __future__ import annotations
 

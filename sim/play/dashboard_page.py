@@ -223,7 +223,7 @@ def DraftBuilder(overrides: dict[str, Any], seed: int, replicate: int):
             return e
 
     d = solara.use_memo(read, dependencies=[key, seed, replicate, month.value, json.dumps(terms.value)])
-    Html(f"Replicate {replicate} with your settings, read at a month by the agent engine. The terms are put to both "
+    Html(f"Replicate {replicate} with your settings, read at a month by the Mesa model (the kernel, one run). The terms are put to both "
          "sides as a mediator's proposal is: against fighting on, after hearing the mediator in view.",
          classes=["negsim-note"])
     solara.SliderInt("Month", value=month, min=1, max=horizon, thumb_label="always")

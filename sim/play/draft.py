@@ -1,7 +1,7 @@
 """The draft builder: a package of terms put to the sides at one month of one run.
 
 A teacher picks the terms issue by issue; for a run (scenario, seed,
-replicate, parameter overrides) stepped by the agent engine to a chosen
+replicate, parameter overrides) stepped by the Mesa model (the kernel, one run) to a chosen
 month, :func:`draft` tells, with the model's own equations and its own
 reading of that month:
 
@@ -110,7 +110,7 @@ class Draft:
 
 def state_at(scenario: Scenario, seed: int, replicate: int, month: int,
              overrides: dict[str, Any] | None = None) -> MonthState:
-    """Step run ``replicate`` of ``seed`` (agent engine, with ``overrides``) to ``month`` and read it."""
+    """Step run ``replicate`` of ``seed`` (the Mesa model, with ``overrides``) to ``month`` and read it."""
     c = compile_scenario(scenario, overrides or None)
     if not 1 <= int(month) <= c.horizon:
         raise UsageError(f"month must be between 1 and {c.horizon} (got {month})")

@@ -3,7 +3,7 @@
 A person takes one or more roles: a government proposes packages and accepts or rejects them, a mediator
 proposes, a voting public ratifies or rejects. The model plays every other role, and a played role's
 decision that gets no move gets the model's own choice, so a game with no moves is exactly the batch run
-of the same seed and replicate (the agent engine, :class:`sim.engine.model.NegotiationModel`, asks at each
+of the same seed and replicate (the Mesa model, :class:`sim.engine.model.NegotiationModel`, asks at each
 :class:`~sim.engine.model.Decision`).
 
 A game is its moves: the scenario, seed, replicate and the list of moves replay it exactly, so a game is
@@ -310,7 +310,7 @@ def play_scripted(c: Compiled, seed: int, replicate: int, roles: list[str], move
 
 
 def distribution(c: Compiled, seed: int, runs: int = REFERENCE_RUNS) -> pd.DataFrame:
-    """The model's own batch of the same scenario and seed (vector engine; identical rows to the agent engine)."""
+    """The model's own batch of the same scenario and seed (the kernel over a block; the same rows as run one at a time)."""
     from sim.runs.batch import simulate_block
 
     return simulate_block(c, seed, 0, runs)

@@ -1,6 +1,6 @@
-"""One run, month by month, in plain words for students (the agent engine, stepped).
+"""One run, month by month, in plain words for students (the Mesa model: the kernel, one run, stepped).
 
-:func:`explain` runs one replicate on the Mesa agent engine and tells it.
+:func:`explain` runs one replicate on the Mesa model (the kernel at R = 1) and tells it.
 :func:`narrate` tells any stepped :class:`~sim.engine.model.NegotiationModel` from
 its monthly log alone (``model.log``), so a run stepped by someone else (a
 person playing a role) is told the same way; a month's ``talks`` entry may
