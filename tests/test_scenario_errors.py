@@ -921,6 +921,7 @@ def test_an_override_too_large_for_the_model_is_refused():
                       overrides={"battlefield.monthly_change_km2.mean": -1e308})
 
 
+@pytest.mark.slow  # a 20,000-event file takes several seconds to validate
 def test_a_long_document_without_aliases_is_not_taken_for_an_alias_bomb(tmp_path):
     """20,000 timed events (about 120,000 nodes, written out) were refused as an 'alias bomb?' (issue 21, 13)."""
     data = copy.deepcopy(BASE_DATA)

@@ -113,6 +113,10 @@ def settled_title(page, title: str, timeout: float = 15) -> None:
         time.sleep(0.2)
 
 
+# About a minute in all: run in make test's slow step (which CI runs too), to keep the default run near 10 min.
+pytestmark = pytest.mark.slow
+
+
 @pytest.fixture(scope="module")
 def hostile_file(tmp_path_factory) -> Path:
     return write_hostile(tmp_path_factory.mktemp("hostile"))
