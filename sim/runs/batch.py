@@ -77,7 +77,7 @@ class Job:
 
 
 @dataclass
-class BatchResult:
+class BatchResult(store.StoredRuns):
     """Results of a batch: ``runs`` (one row per run) and where they were written.
 
     For a batch written to a run directory, ``runs`` is read from its
@@ -93,17 +93,7 @@ class BatchResult:
     _runs: pd.DataFrame | None = field(default=None, repr=False)
     _summary: dict[str, Any] | None = field(default=None, repr=False)
 
-    @property
-    def runs(self) -> pd.DataFrame:
-        """One row per run (see :mod:`sim.engine.records` for the columns)."""
-        if self._runs is None:
-            self._runs = store.read_results(self._stored())
-        return self._runs
-
-    def _stored(self) -> Path:
-        if self.run_dir is None:
-            raise StoreError("a batch kept in memory has no run directory to read")
-        return self.run_dir
+    kind = "batch"
 
     def classes(self) -> list[str]:
         return outcome_names(self.scenario)

@@ -155,6 +155,30 @@ def new_run_dir(out: str | Path, name: str) -> Path:
 # --------------------------------------------------------------------------- lock
 
 
+class StoredRuns:
+    """A result whose table of runs is in a run directory: ``runs`` is read from results.parquet on first use.
+
+    The base of BatchResult and SweepResult (dataclasses with ``run_dir`` and ``_runs`` fields); ``kind`` names
+    the result in the error of one kept in memory.
+    """
+
+    kind = "result"
+    run_dir: Path | None
+    _runs: pd.DataFrame | None
+
+    @property
+    def runs(self) -> pd.DataFrame:
+        """One row per run (see :mod:`sim.engine.records` for the columns)."""
+        if self._runs is None:
+            self._runs = read_results(self._stored())
+        return self._runs
+
+    def _stored(self) -> Path:
+        if self.run_dir is None:
+            raise StoreError(f"a {self.kind} kept in memory has no run directory to read")
+        return self.run_dir
+
+
 class RunLock:
     """The advisory lock of a run directory, held by the one process that writes it.
 

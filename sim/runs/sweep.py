@@ -32,7 +32,7 @@ import pandas as pd
 from sim.defaults import DESIGNS, ENGINES, OUT, SEED, SWEEP_RUNS, WORKERS
 from sim.engine.records import OUTCOMES
 from sim.engine.shocks import MAX_SEED
-from sim.errors import StoreError, UsageError
+from sim.errors import UsageError
 from sim.runs import store
 from sim.runs.batch import Job, Progress, check_limit, model_of, outcome_names, run_job
 from sim.runs.summary import distribution, levels_of, shares, wilson
@@ -221,7 +221,7 @@ def analyze(design: str, unit: np.ndarray, y: np.ndarray, names: list[str], seed
 
 
 @dataclass
-class SweepResult:
+class SweepResult(store.StoredRuns):
     """A finished sweep: points, runs (point x replicate), per-point summary, sensitivity, figures."""
 
     scenario: Scenario
@@ -242,16 +242,7 @@ class SweepResult:
         """Written to a run directory and run with figures (``figures=True``, not ``--no-figures``)."""
         return self.run_dir is not None and bool(self.manifest.get("sweep", {}).get("figures", True))
 
-    @property
-    def runs(self) -> pd.DataFrame:
-        if self._runs is None:
-            self._runs = store.read_results(self._stored())
-        return self._runs
-
-    def _stored(self) -> Path:
-        if self.run_dir is None:
-            raise StoreError("a sweep kept in memory has no run directory to read")
-        return self.run_dir
+    kind = "sweep"
 
     def summary(self) -> dict[str, Any]:
         return {"design": self.design, "params": self.params, "points": self.point_summaries,
