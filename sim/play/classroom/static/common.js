@@ -171,5 +171,20 @@ const negsim = (() => {
     box.append(ul);
   }
 
-  return {el, api, live, loadState, km2, terms, renderMonths, renderFront, renderResults, OUTCOME};
+  // What the teacher's and a student's page show alike: the front, the months, the results once the game is over,
+  // and the state's phase and version on the body (tests and styles read them).
+  function renderGame(st) {
+    const $ = (id) => document.getElementById(id);
+    renderFront($("front"), st);
+    renderMonths($("months"), st.months);
+    if (st.finished && st.results) {
+      $("results-box").classList.remove("hidden");
+      renderResults($("results"), st.results);
+      document.body.dataset.finished = "true";
+    }
+    document.body.dataset.phase = st.phase;
+    document.body.dataset.version = String(st.version);
+  }
+
+  return {el, api, live, loadState, km2, terms, renderGame, OUTCOME};
 })();

@@ -2,7 +2,7 @@
 "use strict";
 
 (() => {
-  const {el, api, live, loadState, terms, renderMonths, renderFront, renderResults} = negsim;
+  const {el, api, live, loadState, terms, renderGame} = negsim;
   const $ = (id) => document.getElementById(id);
   let me = JSON.parse(sessionStorage.getItem("negsim.student") || "null");
   let stop = null;
@@ -137,16 +137,8 @@
         : el("p", {class: "quiet", text: st.finished ? "The game is over." : st.role === "observer"
           ? "You are watching." : "No move for you right now."}));
     }
-    renderFront($("front"), st);
-    renderMonths($("months"), st.months);
-    if (st.finished && st.results) {
-      $("results-box").classList.remove("hidden");
-      renderResults($("results"), st.results);
-      document.body.dataset.finished = "true";
-    }
-    document.body.dataset.phase = st.phase;
+    renderGame(st);
     document.body.dataset.month = String(st.month);
-    document.body.dataset.version = String(st.version);
   }
 
   $("find").addEventListener("click", find);

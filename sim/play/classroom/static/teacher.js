@@ -2,7 +2,7 @@
 "use strict";
 
 (() => {
-  const {el, api, live, loadState, renderMonths, renderFront, renderResults} = negsim;
+  const {el, api, live, loadState, renderGame} = negsim;
   const $ = (id) => document.getElementById(id);
   let me = JSON.parse(sessionStorage.getItem("negsim.teacher") || "null");
   let stop = null;
@@ -95,16 +95,8 @@
     }
     $("status").textContent = status;
     $("advance").disabled = $("advance-decision").disabled = st.finished;
-    renderFront($("front"), st);
-    renderMonths($("months"), st.months);
-    if (st.finished && st.results) {
-      $("results-box").classList.remove("hidden");
-      renderResults($("results"), st.results);
-      document.body.dataset.finished = "true";
-    }
-    document.body.dataset.phase = st.phase;
+    renderGame(st);
     document.body.dataset.waiting = (st.waiting_for || []).join(",");
-    document.body.dataset.version = String(st.version);
   }
 
   $("create").addEventListener("click", create);
