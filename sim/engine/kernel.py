@@ -2,33 +2,19 @@
 
 The state is a :class:`State` of numpy arrays with a leading run axis R; the
 parameters are the run's parameter arrays (``p``: one row per run, or a single
-row shared by all runs), changed in place by timed events. Both ways of
-running the model use this one kernel:
+row shared by all runs), changed in place by events. Both ways of running the
+model use this one kernel:
 
 - a batch (:func:`run_block`) advances thousands of runs at once;
 - the Mesa model (:class:`sim.engine.model.NegotiationModel`) is the kernel at
   R = 1, a month per ``step()``, with the month log written and a person's
   moves taken through the decision seam (:class:`Seam`).
 
-Each month (:meth:`Kernel.step`) runs these phases, in this order:
-
-1. **events**: timed events of the month change parameters;
-2. **battlefield**: the front and the Kursk area move;
-3. **fight**: each government takes its casualties, learns the front's pace and
-   accumulates hurt; its public's war-weariness moves with its losses;
-4. **open talks** (runs not in talks): preconditions, then a hurting stalemate
-   with a way out (ripeness) may open talks, and the round's lead mediator is
-   drawn;
-5. **negotiate** (runs in talks, also those that just opened): the month's
-   proposer (mediator, then the governments in turn); with the mediator, each
-   side hears its credible reading of the war; demands; the proposal; each
-   government's answer; each voting public's ratification; the deal, or a
-   chance of breakdown.
-
-Runs that reached an agreement are masked: their state no longer changes.
-Work is done only where it can matter: the stalemate only where the
-preconditions hold, the way out only where there is a stalemate, the talks
-only on the runs that talk. Every equation is a function of
+A run is a peace process with stages (docs/model.md, "Stages"): war, talks,
+partial deals, a ceasefire, a settlement, then implementation or relapse.
+Each month (:meth:`Kernel.step`) runs the phases of :data:`PHASES` in order.
+Work is done only where it can matter: the talks only on the runs that talk,
+relapse only on settled runs. Every equation is a function of
 :mod:`sim.engine.rules`; the draws are the run's pre-drawn
 :class:`~sim.engine.shocks.Shocks`.
 """
@@ -36,32 +22,42 @@ only on the runs that talk. Every equation is a function of
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import numpy as np
 import pandas as pd
 
 from sim.engine import rules
-from sim.engine.records import RAW_FIELDS, MonthEntry, PlayedEntry, Proposer, TalksEntry, to_frame
-from sim.engine.shocks import Shocks, apply_events
+from sim.engine.records import RAW_FIELDS, STAGE_NAMES, MonthEntry, PlayedEntry, Proposer, TalksEntry, to_frame
+from sim.engine.shocks import Shocks, apply_events, apply_hazard_events
 from sim.scenario.compile import Compiled
+from sim.scenario.registry import NO_MINIMUM
 
 Params = dict[str, np.ndarray]
 
 # The month's phases in the order Kernel.step calls them: (name, the function, what it does). docs/architecture.py
 # draws them, and tests/test_architecture.py checks that Kernel.step calls these functions in this order.
 PHASES = (
-    ("events", "apply_events", "timed events of the month change parameters"),
-    ("battlefield", "battlefield", "the front and the Kursk area move"),
+    ("events", "events", "timed events of the month, and events with a monthly chance (a leader change), change "
+                         "parameters"),
+    ("instruments", "instruments", "each instrument's level: as set, its stick's level while its target refuses "
+                                   "talks, sanctions lifted by a settlement that relieves them"),
+    ("battlefield", "battlefield", "the front and the Kursk area move (a ceasefire freezes them but for violations; "
+                                   "a settlement stops them)"),
     ("fight", "fight", "each government takes casualties, learns the front's pace and accumulates hurt; its "
                        "public's war-weariness moves with its losses"),
-    ("open talks", "open_talks", "runs not in talks: preconditions, then a hurting stalemate with a way out may "
-                                 "open talks, and the round's lead mediator is drawn"),
-    ("negotiate", "negotiate", "runs in talks: the proposer, the mediator's credible reading heard, demands, the "
-                               "proposal, answers, ratification, the deal or a chance of breakdown"),
+    ("open talks", "open_talks", "runs not in talks: each side sees a way out or not; ripeness or a mediator's "
+                                 "pull may open talks, and the round's lead mediator is drawn"),
+    ("negotiate", "negotiate", "runs in talks: partial deals; where the preconditions hold, the settlement round "
+                               "(proposer, report, demands, proposal, answers, beliefs, ratification), else or "
+                               "then a ceasefire; or a chance of breakdown"),
+    ("hold", "hold", "a ceasefire may break down and a settlement relapse into war"),
 )
 SIGN = (-1.0, 1.0)  # ukraine side, russia side: +1 when its gains raise Russia-held territory
 MEDIATOR = int(Proposer.MEDIATOR)
+# Stages of a peace process, in order; a run's ``stage`` is the furthest it reached (relapse: after a settlement).
+STAGES = STAGE_NAMES
+WAR, TALKS, PARTIAL, CEASEFIRE, SETTLEMENT, RELAPSE = range(6)
 
 
 @dataclass
@@ -92,10 +88,46 @@ class State:
     deal: np.ndarray  # the agreed package (-1: none)
     u_deal: np.ndarray  # (R, 2) each government's utility of the deal
     land_km2: np.ndarray  # km2 the deal's land term moves
+    stage: np.ndarray  # the furthest stage reached (STAGES)
+    belief: np.ndarray  # (R, 2, N) what the others believe of government g's type (its resolve)
+    kind: np.ndarray  # (R, 2) index of each government's true type on its grid
+    level: np.ndarray  # (R, I) each instrument's level this month
+    refusing: np.ndarray  # (R, 2) a side refused talks last month (talks closed, it saw no way out)
+    partial: np.ndarray  # (R, D) partial deals in force
+    partial_deals: np.ndarray  # partial deals agreed (each exchange of a repeating one counts)
+    first_partial_month: np.ndarray  # -1: none
+    ceasefire: np.ndarray  # a ceasefire holds
+    ceasefire_month: np.ndarray  # month of the first ceasefire (-1: none)
+    ceasefire_broken_month: np.ndarray  # month a ceasefire first broke down (-1: never)
+    relapse_month: np.ndarray  # month war resumed after the settlement (-1: never)
+    fired: np.ndarray  # (R, H) events with a monthly chance that have happened
+    aid_front: np.ndarray  # km2 a month added to the advance by aid below its level 1 (this month)
+    aid_casualties: np.ndarray  # Ukrainian casualties a month added by aid below its level 1
+    sanctions: np.ndarray  # the russia side's monthly cost of sanctions (felt)
+    relief: np.ndarray  # the part of it a settlement would lift (counted in its value of war)
+    cut: np.ndarray  # (R, 2) share of each side's monthly cost removed by partial deals in force
+    peace_gain: np.ndarray  # under a settlement: what the side keenest to fight again expects to gain (NaN: to read)
 
     def rows(self, idx: np.ndarray) -> State:
-        """The state of runs ``idx`` (a copy)."""
-        return State(**{name: getattr(self, name)[idx] for name in STATE_FIELDS})
+        """The state of runs ``idx``: a copy of each field, made when it is first read (most readers read few)."""
+        return cast(State, _Rows(self, idx))
+
+
+class _Rows:
+    """Runs ``idx`` of a state, read as a :class:`State`: each field indexed (a copy) when first read."""
+
+    def __init__(self, s: State, idx: np.ndarray):
+        self._s, self._idx = s, idx
+
+    def __getattr__(self, name: str) -> Any:
+        if name not in STATE_FIELDS:
+            raise AttributeError(name)
+        value = getattr(self._s, name)[self._idx]
+        setattr(self, name, value)
+        return value
+
+    def rows(self, idx: np.ndarray) -> State:
+        return cast(State, _Rows(cast(State, self), idx))
 
 
 STATE_FIELDS = tuple(f.name for f in fields(State))
@@ -121,7 +153,12 @@ class Assessment:
     lev: list[np.ndarray] = field(default_factory=list)  # (n,) the lead's side-payment
     legit: list[np.ndarray] = field(default_factory=list)  # (n,) what the lead adds at the public's vote
     cred: list[np.ndarray] = field(default_factory=list)  # (n,) the lead's credibility
-    way_out: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))  # (n,) a package both prefer to fighting
+    wcost: list[np.ndarray] = field(default_factory=list)  # (n,) expected cost of fighting on, with public pressure
+    v_types: list[np.ndarray] = field(default_factory=list)  # (n, N) value of war of each type of g, as others see it
+    v_bar: list[np.ndarray] = field(default_factory=list)  # (n,) the others' expected value of war of g
+    sees: list[np.ndarray] = field(default_factory=list)  # (n,) g sees a way out: a package it prefers to fighting
+    #   that it believes the other side prefers too
+    way_out: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))  # (n,) both sides see a way out
 
 
 @dataclass
@@ -136,6 +173,7 @@ class Talks:
     margins: list[np.ndarray]  # per government, (n, C) its public's margin at the vote
     votes: list[np.ndarray]  # per government, (n,) its public votes on a deal
     need: list[np.ndarray]  # per government, (n,) what it asks of this proposal
+    need_types: list[np.ndarray]  # per government, (n, N) what each of its types would ask, as the others see it
     before: np.ndarray  # (n, 2) believed drifts before hearing a mediator
     x: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # (n,) the proposal (a column)
     zone: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))  # (n,) a mediator saw a zone of agreement
@@ -173,30 +211,36 @@ class Kernel:
         self.p: Params = {k: v.copy() for k, v in shocks.params.items()}
         self.R = len(shocks.replicates)
         apply_events(c, self.p, 0)
-        self.s = initial_state(self.p, shocks, self.R)
+        self.s = initial_state(c, self.p, shocks, self.R)
+        self.prior = np.full(c.type_values.shape[1], 1.0 / c.type_values.shape[1])
         self.month = 0
+        self.new_events = np.zeros((self.R, len(c.hazard_events)), bool)  # events with a chance that fired this month
         self.last_talks: tuple[int, Talks] | None = None  # (month, talks) of the last logged or played month of talks
 
     def step(self, log: bool = False, seam: Seam | None = None) -> MonthEntry | None:
         """Advance every run one month; with ``log`` (R = 1), return the month's log entry."""
         if log and self.R != 1:
             raise ValueError(f"the month log is written one run at a time (R = 1, got R = {self.R})")
-        c, p, s = self.c, self.p, self.s
+        c, s = self.c, self.s
         t = self.month + 1
-        apply_events(c, p, t)
         d = self.shocks.month(t)
-        live = s.deal < 0
-        battlefield(s, p, d, live, t)
+        events(self, t, d)
+        instruments(self)
+        p = self.p
+        at_war = (s.deal < 0) | (s.relapse_month >= 0)  # a settlement stops the war until it relapses
+        battlefield(s, p, d, at_war, t)
         for g in (0, 1):
-            fight(s, p, g, d, live)
+            fight(s, p, g, d, at_war)
         # A logged run (R = 1) reads the month once, for its log and its talks (read again if talks open now).
         read = assess(c, p, s, full=self.full) if log else None
         entry = month_entry(self, t, read) if read is not None else None
         was_open = s.open.copy()
-        open_talks(self, np.flatnonzero(live & ~s.open), d, t, entry, read)
-        idx = np.flatnonzero(live & s.open)  # every talking run negotiates, also those that just opened
+        unsettled = s.deal < 0
+        open_talks(self, np.flatnonzero(unsettled & ~s.open), d, t, entry, read)
+        idx = np.flatnonzero(unsettled & s.open)  # every talking run negotiates, also those that just opened
         if len(idx):
             negotiate(self, idx, d, t, entry, seam, read if read is not None and was_open[0] else None)
+        hold(self, d, t, entry)
         self.month = t
         return entry
 
@@ -225,7 +269,7 @@ def simulate(c: Compiled, shocks: Shocks) -> dict[str, np.ndarray]:
     return Kernel(c, shocks).run().raw()
 
 
-def initial_state(p: Params, shocks: Shocks, R: int) -> State:
+def initial_state(c: Compiled, p: Params, shocks: Shocks, R: int) -> State:
     minus = np.full(R, -1, dtype=np.int64)
 
     def per_run(v: np.ndarray) -> np.ndarray:
@@ -241,7 +285,16 @@ def initial_state(p: Params, shocks: Shocks, R: int) -> State:
         open=np.zeros(R, bool), talks_month=minus.copy(), talks_rounds=np.zeros(R, np.int64),
         round_month=np.zeros(R, np.int64), round_lead=minus.copy(), lead=minus.copy(),
         proposals=np.zeros(R, np.int64), offers=np.zeros((R, 3), np.int64), agreement_month=minus.copy(),
-        deal=minus.copy(), u_deal=np.zeros((R, 2)), land_km2=np.zeros(R))
+        deal=minus.copy(), u_deal=np.zeros((R, 2)), land_km2=np.zeros(R), stage=np.zeros(R, np.int64),
+        belief=np.full((R, 2, c.type_values.shape[1]), 1.0 / c.type_values.shape[1]),
+        kind=np.stack([np.abs(per_run(p["resolve"])[:, g, None] - c.type_values[g]).argmin(axis=-1)
+                       for g in (0, 1)], -1),
+        level=per_run(p["inst_level"]), refusing=np.zeros((R, 2), bool),
+        partial=np.zeros((R, len(c.partial_deals)), bool), partial_deals=np.zeros(R, np.int64),
+        first_partial_month=minus.copy(), ceasefire=np.zeros(R, bool), ceasefire_month=minus.copy(),
+        ceasefire_broken_month=minus.copy(), relapse_month=minus.copy(),
+        fired=np.zeros((R, len(c.hazard_events)), bool), aid_front=np.zeros(R), aid_casualties=np.zeros(R),
+        sanctions=np.zeros(R), relief=np.zeros(R), cut=np.zeros((R, 2)), peace_gain=np.full(R, np.nan))
 
 
 def start_cost(p: Params, g: int) -> Any:
@@ -263,29 +316,97 @@ def _rows(v: np.ndarray, idx: np.ndarray) -> np.ndarray:
 # --------------------------------------------------------------------------- phases 2-3: battlefield, fight
 
 
-def battlefield(s: State, p: Params, d: dict[str, np.ndarray], live: np.ndarray, t: int) -> None:
-    """The front and the Kursk area move (runs still live)."""
-    s.change = np.where(live, rules.normal_draw(p["change_mean"], p["change_sd"], d["front"][:, 0]), 0.0)
-    s.territory = np.where(live, rules.advance_territory(s.territory, s.change), s.territory)
-    s.retaken = np.where(live, rules.kursk_retaken(s.kursk, p["kursk_mean"], p["kursk_sd"], d["front"][:, 1]), 0.0)
+def events(k: Kernel, t: int, d: dict[str, np.ndarray]) -> None:
+    """Timed events of month t, then events with a monthly chance (each fires once, at its own month)."""
+    if apply_events(k.c, k.p, t):
+        k.s.peace_gain[:] = np.nan  # a settlement's temptation is read again after a change of parameters
+    if k.c.hazard_events:
+        before = k.s.fired.copy()
+        now = apply_hazard_events(k.c, k.p, k.s.fired, d["events"])
+        k.new_events = k.s.fired & ~before
+        k.s.peace_gain[now] = np.nan
+
+
+def instruments(k: Kernel) -> None:
+    """Each instrument's level this month: as set (events may change it), or its stick's level while its target
+    refuses talks; sanctions that a settlement relieves are lifted once a settlement holds."""
+    c, p, s = k.c, k.p, k.s
+    if s.partial.shape[1]:
+        s.cut = np.stack([np.broadcast_to(partial_cut(p, s.partial, g), s.cut.shape[:1]) for g in (0, 1)], -1)
+    if not len(c.instruments):
+        return
+    target = np.where(c.instrument_kinds == 0, 0, 1)  # aid: the ukraine side; sanctions: the russia side
+    stick = (p["inst_stick_active"] > 0.0) & s.refusing[:, target]
+    level = np.where(stick, p["inst_stick"], p["inst_level"])
+    lifted = (c.instrument_kinds == 1) & (p["inst_relief"] > 0.0) & ((s.deal >= 0) & (s.relapse_month < 0))[:, None]
+    s.level = np.broadcast_to(np.where(lifted, 0.0, level), s.level.shape).copy()
+    front, cas = aid_shift(c, p, s.level)
+    s.aid_front = np.broadcast_to(front, s.aid_front.shape).copy()
+    s.aid_casualties = np.broadcast_to(cas, s.aid_casualties.shape).copy()
+    s.sanctions = np.broadcast_to(sanctions_cost(c, p, s.level, False), s.sanctions.shape).copy()
+    s.relief = np.broadcast_to(sanctions_cost(c, p, s.level, True), s.relief.shape).copy()
+
+
+def aid_shift(c: Compiled, p: Params, level: np.ndarray) -> tuple[Any, Any]:
+    """(km2 a month added to Russia's advance, casualties a month added to Ukraine's) by aid below level 1."""
+    if not len(c.instruments):
+        return 0.0, 0.0
+    aid = c.instrument_kinds == 0
+    short = np.where(aid, 1.0 - level, 0.0)
+    return (short * p["inst_front"]).sum(axis=-1), (short * p["inst_casualties"]).sum(axis=-1)
+
+
+def sanctions_cost(c: Compiled, p: Params, level: np.ndarray, relief_only: bool) -> Any:
+    """The russia side's monthly cost of sanctions at their levels (``relief_only``: those a deal would lift)."""
+    if not len(c.instruments):
+        return 0.0
+    on = (c.instrument_kinds == 1) & ((p["inst_relief"] > 0.0) if relief_only else True)
+    return np.where(on, level * p["inst_cost"], 0.0).sum(axis=-1)
+
+
+def partial_cut(p: Params, partial: np.ndarray, g: int) -> Any:
+    """Share of government g's monthly cost of war that the partial deals in force remove (at most all)."""
+    if not partial.shape[-1]:
+        return 0.0
+    return np.minimum(1.0, (partial * p["pd_cut"][:, :, g]).sum(axis=-1))
+
+
+def battlefield(s: State, p: Params, d: dict[str, np.ndarray], at_war: np.ndarray, t: int) -> None:
+    """The front and the Kursk area move: fully at war; a ceasefire's violations move the line by a fraction;
+    a settlement stops them."""
+    c_share = np.where(s.ceasefire & at_war, p["cf_casualty"], 1.0)  # a ceasefire holds the war to its violations
+    moving = at_war
+    s.change = np.where(moving, c_share * rules.normal_draw(p["change_mean"] + s.aid_front, p["change_sd"],
+                                                            d["front"][:, 0]), 0.0)
+    s.territory = np.where(moving, rules.advance_territory(s.territory, s.change), s.territory)
+    kursk_on = moving & ~s.ceasefire
+    s.retaken = np.where(kursk_on, rules.kursk_retaken(s.kursk, p["kursk_mean"], p["kursk_sd"], d["front"][:, 1]), 0.0)
     before = s.kursk
     s.kursk = before - s.retaken
     s.kursk_month = np.where((before > 0.0) & (s.kursk <= 0.0), t, s.kursk_month)
 
 
-def fight(s: State, p: Params, g: int, d: dict[str, np.ndarray], live: np.ndarray) -> None:
+def fight(s: State, p: Params, g: int, d: dict[str, np.ndarray], at_war: np.ndarray) -> None:
     """Government g takes its losses, learns the front's pace, accumulates hurt; its public's weariness moves."""
-    cas = rules.casualties(p["casualty_mean"][:, g], p["casualty_sd"][:, g], d["casualties"][:, g])
-    s.casualties[:, g] += np.where(live, cas, 0.0)
-    drift, prec = rules.update_drift_belief(s.drift[:, g], s.precision[:, g], s.change, p["change_sd"])
-    s.drift[:, g] = np.where(live, drift, s.drift[:, g])
-    s.precision[:, g] = np.where(live, prec, s.precision[:, g])
+    share = np.where(s.ceasefire, p["cf_casualty"], 1.0)
+    extra = s.aid_casualties if g == 0 else 0.0
+    cas = share * rules.casualties(p["casualty_mean"][:, g] + extra, p["casualty_sd"][:, g], d["casualties"][:, g])
+    s.casualties[:, g] += np.where(at_war, cas, 0.0)
+    learn = at_war & ~s.ceasefire  # the pace is learnt from fighting; a ceasefire's violations teach nothing
+    observed = s.change - s.aid_front  # the sides know the aid's level: they learn the pace without it
+    drift, prec = rules.update_drift_belief(s.drift[:, g], s.precision[:, g], observed, p["change_sd"],
+                                            p["pace_shift_sd"])
+    s.drift[:, g] = np.where(learn, drift, s.drift[:, g])
+    s.precision[:, g] = np.where(learn, prec, s.precision[:, g])
     lost = rules.ground_lost(s.change, SIGN[g], s.retaken if g == 0 else 0.0)
     cost = rules.month_cost(cas, lost, p["cost_sensitivity"][:, g], p["casualty_scale"], p["ground_scale"])
-    s.hurt[:, g] = np.where(live, rules.update_hurt(s.hurt[:, g], p["hurt_decay"][:, g], cost), s.hurt[:, g])
+    if g == 1:
+        cost = cost + s.sanctions
+    cost = cost * (1.0 - s.cut[:, g])
+    s.hurt[:, g] = np.where(at_war, rules.update_hurt(s.hurt[:, g], p["hurt_decay"][:, g], cost), s.hurt[:, g])
     w = rules.update_weariness(s.weariness[:, g], cost, p["weariness_rate"][:, g], p["weariness_noise"][:, g],
                                d["opinion"][:, g])
-    s.weariness[:, g] = np.where(live & (p["has_public"][:, g] > 0.0), w, s.weariness[:, g])
+    s.weariness[:, g] = np.where(at_war & (p["has_public"][:, g] > 0.0), w, s.weariness[:, g])
 
 
 # --------------------------------------------------------------------------- reading the month
@@ -313,7 +434,8 @@ def acceptabilities(q: Params, n: int) -> list[np.ndarray]:
 
 
 def assess(c: Compiled, q: Params, s: State, gain: bool = True, full: bool = False) -> Assessment:
-    """Each side's reading of the month, for the runs of ``s``: values of war, package utilities, the lead mediator.
+    """Each side's reading of the month, for the runs of ``s``: values of war, package utilities, the lead mediator,
+    what the others believe of each side's value of war (its types), and whether each side sees a way out.
 
     ``q`` are the parameters of those runs (leading axis n, or 1 for shared parameters).
     """
@@ -338,65 +460,108 @@ def assess(c: Compiled, q: Params, s: State, gain: bool = True, full: bool = Fal
     allowed = [x[:, sel] for x in allowed]
     a = Assessment(lead=lead, has_lead=has_lead, bias=bias, acc=acc, cols=cols, allowed=allowed,
                    both=allowed[0] & allowed[1])
+    guarantee = q["guarantee_active"] * q["guarantee_value"]  # (n or 1, 2): comes with any settlement
     for g in (0, 1):
-        u = rules.package_utilities(positions, q["ideal"][:, g], q["salience"][:, g])
+        u = rules.package_utilities(positions, q["ideal"][:, g], q["salience"][:, g], c.land_issue)
         lev = np.where(has_lead, of_lead(q["leverage"][:, :, g]), 0.0)
-        v, u_nd, cost, net = war(c, q, g, s.drift[:, g], s.territory, s.kursk, s.weariness[:, g], gain=gain)
+        v, u_nd, cost, net, wcost = war(c, q, g, s, gain=gain)
         pref = q["preference"][:, g, :]
         mean_pref = pref.mean(axis=-1) if pref.shape[-1] else np.zeros(n)
         a.u.append(u)
-        a.ub.append(u + lev[:, None])
+        a.ub.append(u + (lev + guarantee[:, g])[:, None])
         a.v.append(v)
         a.u_nd.append(u_nd)
         a.cost.append(cost)
+        a.wcost.append(wcost)
         a.gain.append(net)
         a.lev.append(lev)
         a.legit.append(np.where(has_lead, rules.legitimacy(of_lead(pref), mean_pref, q["legitimacy"][:, g]), 0.0))
         a.cred.append(np.where(has_lead, rules.credibility(of_lead(q["trust"][:, :, g]), bias, float(g)), 0.0))
-    a.way_out = rules.zone_of_agreement(a.ub[0], a.ub[1], a.v[0], a.v[1], a.both).any(axis=-1)
+        a.v_types.append(value_types(c, g, u_nd, wcost))
+        a.v_bar.append((s.belief[:, g] * a.v_types[g]).sum(axis=-1))
+    for g in (0, 1):
+        h = 1 - g
+        a.sees.append((a.both & (a.ub[g] >= a.v[g][:, None]) & (a.ub[h] >= a.v_bar[h][:, None])).any(axis=-1))
+    a.way_out = a.sees[0] & a.sees[1]
     return a
 
 
+def value_types(c: Compiled, g: int, u_nd: np.ndarray, wcost: np.ndarray) -> np.ndarray:
+    """(n, N) government g's value of war at each of its types (resolves), as the others reckon it."""
+    return u_nd[:, None] - (1.0 - c.type_values[g])[None, :] * wcost[:, None]
+
+
 def gains(a: Assessment) -> list[np.ndarray]:
-    """Each side's net gain of fighting on, of an assessment made with ``gain=True``."""
+    """Each side's net gain of fighting on over freezing today's line, of an assessment made with ``gain=True``."""
     out = [g for g in a.gain if g is not None]
     if len(out) != 2:
         raise ValueError("this assessment was made without the net gains of fighting on (gain=False)")
     return out
 
 
-def war(c: Compiled, q: Params, g: int, drift: Any, terr: Any, kursk: Any, weariness: Any, *,
-        gain: bool = True) -> tuple[Any, Any, Any, Any]:
-    """(value of fighting on, utility of its expected outcome, its plain cost, net gain over today's line or None)."""
+def war(c: Compiled, q: Params, g: int, s: State, drift: Any = None, *,
+        gain: bool = True) -> tuple[Any, Any, Any, Any, Any]:
+    """Side g's value of fighting on, over the look-ahead, for the runs of ``s`` (``drift``: its belief, if not
+    the state's): (value, utility of the expected outcome, plain cost, net gain over today's line or None,
+    cost with its public's pressure).
+
+    The expected line is today's plus the believed pace (with aid below its level added) times the look-ahead;
+    the cost is the casualties (with aid's) and, for the russia side, sanctions a deal would lift, times the
+    look-ahead, less what partial deals in force remove. Neither is discounted (docs/model.md, section 6).
+    """
+    drift = s.drift[:, g] if drift is None else drift
     ideal, sal, resolve = q["ideal"][:, g], q["salience"][:, g], q["resolve"][:, g]
-    expected = rules.expected_territory(terr, drift, q["lookahead"])
-    nd = rules.no_deal_point(q["nd_position"], c.controls, expected, kursk, c.land_issue, q["pre2022"], q["claimed"])
-    u_nd = rules.utility(nd, ideal, sal)
-    monthly = rules.expected_month_cost(q["casualty_mean"][:, g], drift, SIGN[g], q["cost_sensitivity"][:, g],
-                                        q["casualty_scale"], q["ground_scale"])
-    plain = rules.war_cost(monthly, q["discount"][:, g], q["lookahead"])
-    cost = rules.pressured_cost(plain, q["pressure"][:, g] * q["has_public"][:, g], weariness)
+    expected = rules.expected_territory(s.territory, drift + s.aid_front, q["lookahead"])
+    nd = rules.no_deal_point(q["nd_position"], c.controls, expected, s.kursk, c.land_issue, q["pre2022"], q["claimed"])
+    u_nd = rules.utility(nd, ideal, sal, c.land_issue)
+    extra = s.relief if g == 1 else 0.0
+    cas = q["casualty_mean"][:, g] + (s.aid_casualties if g == 0 else 0.0)
+    monthly = rules.casualty_cost(cas, q["cost_sensitivity"][:, g], q["casualty_scale"], extra) * (1.0 - s.cut[:, g])
+    plain = rules.war_cost(monthly, q["lookahead"])
+    cost = rules.pressured_cost(plain, q["pressure"][:, g] * q["has_public"][:, g], s.weariness[:, g])
     v = rules.war_value(u_nd, resolve, cost)
     if not gain:
-        return v, u_nd, plain, None
-    today = rules.no_deal_point(q["nd_position"], c.controls, terr, kursk, c.land_issue, q["pre2022"], q["claimed"])
-    return v, u_nd, plain, rules.net_gain_of_fighting(u_nd, rules.utility(today, ideal, sal), resolve, cost)
+        return v, u_nd, plain, None, cost
+    today = rules.no_deal_point(q["nd_position"], c.controls, s.territory, s.kursk, c.land_issue, q["pre2022"],
+                                q["claimed"])
+    return v, u_nd, plain, rules.net_gain_of_fighting(u_nd, rules.utility(today, ideal, sal, c.land_issue), resolve,
+                                                      cost), cost
 
 
-def hear(c: Compiled, q: Params, g: int, cred: np.ndarray, drift: np.ndarray, terr: np.ndarray, kursk: np.ndarray,
-         weariness: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Side g hears the lead mediator's credible reading of the war (Kydd 2003): (its belief, its value of war).
+def hear(c: Compiled, q: Params, g: int, cred: np.ndarray, s: State) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Side g hears the lead mediator's credible report of the war (Kydd 2003): (its belief of the pace, its value
+    of war, what the others reckon each of its types' value of war to be, after hearing).
 
-    ``cred`` is the lead's credibility to it, ``drift`` its belief before hearing; all of the same runs as ``q``.
+    ``cred`` is the lead's credibility to it; ``s`` the state of the same runs as ``q``.
     """
-    heard = rules.credible_drift(drift, q["change_mean"], cred)
-    return heard, war(c, q, g, heard, terr, kursk, weariness, gain=False)[0]
+    heard = rules.credible_drift(s.drift[:, g], q["change_mean"], cred)
+    v, u_nd, _, _, wcost = war(c, q, g, s, heard, gain=False)
+    return heard, v, value_types(c, g, u_nd, wcost)
 
 
 def allowed_packages(c: Compiled, p: Params) -> list[np.ndarray]:
-    """Per government, (R or 1, P): packages that break none of its active red lines."""
-    return [rules.allowed_packages(p["rl_active"][:, c.red_line_owner == g], c.red_line_masks[c.red_line_owner == g])
-            for g in (0, 1)]
+    """Per government, (R or 1, P): packages that break none of its active red lines and meet its minimum terms."""
+    out = [rules.allowed_packages(p["rl_active"][:, c.red_line_owner == g], c.red_line_masks[c.red_line_owner == g])
+           for g in (0, 1)]
+    if (p["minimum"] > NO_MINIMUM).any():
+        for g in (0, 1):
+            out[g] = out[g] & meets_minimum(c, p, g)
+    return out
+
+
+def meets_minimum(c: Compiled, p: Params, g: int) -> np.ndarray:
+    """(R or 1, P) packages whose every term is at least government g's minimum on that issue (non-compensatory)."""
+    ok: Any = True
+    for k in range(len(c.issues)):
+        floor = p["minimum"][:, g, k]
+        if not (floor > NO_MINIMUM).any():
+            continue
+        if k == c.land_issue:  # the land share from g's view: returned land for the ukraine side, ceded for russia
+            level = np.broadcast_to(c.land_share * (1.0 if g == 0 else -1.0), (len(floor), c.n_packages))
+        else:
+            level = rules.term_value(c.packages[None, :, k], p["ideal"][:, g, k, None])
+        ok = ok & (level >= floor[:, None])
+    return np.asarray(ok)
 
 
 def public_margin(q: Params, g: int, ub: np.ndarray, u_nd: np.ndarray, cost: np.ndarray, weariness: np.ndarray,
@@ -432,51 +597,47 @@ def ratification(q: Params, ub: list[np.ndarray], u_nd: list[np.ndarray], cost: 
 
 def open_talks(k: Kernel, idx: np.ndarray, d: dict[str, np.ndarray], t: int, entry: MonthEntry | None,
                read: Assessment | None = None) -> None:
-    """Closed runs: preconditions, then ripeness (a hurting stalemate with a way out) may open talks.
+    """Closed runs: ripeness (a hurting stalemate with a way out both sides see) or a mediator's pull opens talks.
 
-    The stalemate is computed only where the preconditions hold, the way out only where there is a stalemate
-    (elsewhere the chance of opening is 0); a logged run (R = 1, ``entry``) logs them all, from the month's
-    reading ``read``.
+    Each side sees a way out when some package it prefers to fighting is one it believes the other side prefers
+    too (its stalemate: fighting is worth less than its demand within the range). Ripeness is then
+    sigmoid(slope x the lesser hurt over its threshold) (Zartman 2000). A mediator who pulls brings both sides to
+    contacts whether or not they see a way out, with its monthly chance. Preconditions do not gate talks:
+    they gate a ceasefire and a settlement (:func:`negotiate`). A side that sees no way out, or whose hurt is
+    below its threshold, refuses talks this month (a stick may punish it next month). A logged run (R = 1,
+    ``entry``) logs the month's reading ``read``.
     """
     c, p, s = k.c, k.p, k.s
     if not len(idx):
         return
-    held = _preconditions(k, idx, t)
-    ready = np.ones(len(idx), bool)
-    for active, holds in held:
-        ready &= ~active | holds
     if entry is not None:
-        entry["preconditions"] = _held_at_0(c, held)
-    idx = idx[ready]
-    if not len(idx):
-        return
-    if entry is not None and read is not None:
-        gain = gains(read)
-        a, stalemate = read, (gain[0] <= 0.0) & (gain[1] <= 0.0)
-    else:
-        q = rows_of(p, idx)
-        stalemate = np.ones(len(idx), bool)
-        for g in (0, 1):
-            stalemate &= war(c, q, g, s.drift[idx, g], s.territory[idx], s.kursk[idx], s.weariness[idx, g])[3] <= 0.0
-        idx, stalemate = idx[stalemate], stalemate[stalemate]
-        if not len(idx):
-            return
-        a = assess(c, rows_of(p, idx), s.rows(idx), gain=False, full=k.full)
+        entry["preconditions"] = _held_at_0(c, _preconditions(k, idx, t))
+    a = read if read is not None and entry is not None else assess(c, rows_of(p, idx), s.rows(idx), gain=False,
+                                                                   full=k.full)
     th = _rows(p["hurt_threshold"], idx)
-    chance = rules.ripeness(s.hurt[idx, 0], s.hurt[idx, 1], th[:, 0], th[:, 1], _rows(p["ripeness_slope"], idx),
-                            stalemate, a.way_out)
+    hurt = s.hurt[idx]
+    ripe = rules.ripeness(hurt[:, 0], hurt[:, 1], th[:, 0], th[:, 1], _rows(p["ripeness_slope"], idx),
+                          np.ones(len(idx), bool), a.way_out)
+    pull = 1.0 - np.prod(1.0 - _rows(p["pull"], idx) * (_rows(p["med_active"], idx) > 0.0), axis=-1) \
+        if p["pull"].shape[-1] else 0.0
+    chance = 1.0 - (1.0 - ripe) * (1.0 - pull)
+    s.refusing[idx] = np.stack([~a.sees[g] | (hurt[:, g] < th[:, g]) for g in (0, 1)], -1)
     opening = d["talks"][idx, 0] < chance
     if entry is not None:
-        entry["ripeness"], entry["stalemate"], entry["way_out"] = float(chance[0]), bool(stalemate[0]), bool(a.way_out[0])
+        entry["ripeness"], entry["stalemate"], entry["way_out"] = float(ripe[0]), bool(a.sees[0][0] or a.sees[1][0]), \
+            bool(a.way_out[0])
+        entry["pull"], entry["sees"] = float(np.asarray(pull).reshape(-1)[0]), [bool(a.sees[g][0]) for g in (0, 1)]
         if opening[0]:
             entry["opened"] = True
     j = idx[opening]
+    s.refusing[j] = False
     s.round_lead[j] = rules.draw_lead(a.acc[0][opening], a.acc[1][opening], _rows(p["med_active"], j),
                                       d["mediation"][j, 0])
     s.open[j] = True
     s.talks_rounds[j] += 1
     s.round_month[j] = 0
     s.talks_month[j] = np.where(s.talks_month[j] < 0, t, s.talks_month[j])
+    s.stage[j] = np.maximum(s.stage[j], TALKS)
 
 
 def _preconditions(k: Kernel, idx: np.ndarray, t: int) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -505,68 +666,197 @@ def preconditions(k: Kernel, t: int) -> list[tuple[str, str, bool]]:
 def negotiate(k: Kernel, j: np.ndarray, d: dict[str, np.ndarray], t: int, entry: MonthEntry | None,
               seam: Seam | None, read: Assessment | None = None) -> None:
     """One month of talks for the runs that are talking (computed on that subset only; ``read``: their reading of
-    the month if already made)."""
+    the month if already made).
+
+    Partial deals first (they need no precondition); then, where every active precondition holds (and, with
+    ``ceasefire.first``, a ceasefire holds), a round on the settlement; where no settlement was reached and no
+    ceasefire holds, a ceasefire; where nothing was settled, a chance that talks break down.
+    """
     if seam is not None and (k.R != 1 or not k.full):
         raise ValueError("a person's moves are taken one run at a time, over every package (R = 1, full)")
+    c, p, s = k.c, k.p, k.s
     detail = entry is not None or seam is not None
-    talks = table(k, j, read)
-    propose(k, talks)
-    if seam is not None:
-        move = seam.propose(k, talks)
-        if move is not None:
-            talks.x[0], talks.played["proposal"] = int(move), True
-    answer(k, talks, detail, seam)
-    ratify(k, talks, detail, seam)
-    agreed = settle(k, talks, d, t)
-    if detail:
-        k.last_talks = (t, talks)
-    if entry is not None:
+    partial_deals(k, j, d, t, entry)
+    held = np.ones(len(j), bool)
+    for active, holds in _preconditions(k, j, t):
+        held &= ~active | holds
+    ready = held & ((_rows(p["cf_first"], j) == 0.0) | s.ceasefire[j])
+    agreed = np.zeros(len(j), bool)
+    talks: Talks | None = None
+    if ready.any():
+        talks = table(k, j[ready], read if read is not None and ready[0] else None)
+        propose(k, talks)
+        if seam is not None:
+            move = seam.propose(k, talks)
+            if move is not None:
+                talks.x[0], talks.played["proposal"] = int(move), True
+        answer(k, talks, detail, seam)
+        learn(k, talks)
+        ratify(k, talks, detail, seam)
+        agreed[ready] = settle(k, talks, t)
+        if detail:
+            k.last_talks = (t, talks)
+    truce = ~agreed & ~s.ceasefire[j] & held & (_rows(p["cf_active"], j) > 0.0)
+    if truce.any():
+        ceasefire(k, j[truce], t, entry)
+    trust = 1.0 - np.minimum(1.0, (s.partial[j] * _rows(p["pd_trust"], j)).sum(axis=-1)) if s.partial.shape[1] else 1.0
+    broke = ~agreed & (d["breakdown"][j, 0] < _rows(p["breakdown"], j) * trust)
+    s.open[j[broke | agreed]] = False
+    s.round_month[j] += 1
+    if entry is not None and talks is not None and ready[0]:
         entry["talks"] = talks_entry(k, talks, bool(agreed[0]), seam is not None)
 
 
+def partial_deals(k: Kernel, j: np.ndarray, d: dict[str, np.ndarray], t: int, entry: MonthEntry | None) -> None:
+    """Runs in talks: each partial deal that both sides gain from is agreed with its monthly chance; one in force
+    that repeats (an exchange of prisoners) happens again with that chance. Each agreement counts."""
+    c, p, s = k.c, k.p, k.s
+    D = len(c.partial_deals)
+    if not D:
+        return
+    value = _rows(p["pd_value"], j)
+    agree = (value[..., 0] >= 0.0) & (value[..., 1] >= 0.0) & (d["partial"][j, :D] < _rows(p["pd_rate"], j))
+    inforce = s.partial[j]
+    new = agree & ~inforce
+    count = new.sum(axis=-1) + (agree & inforce & c.partial_repeats).sum(axis=-1)
+    s.partial[j] = inforce | new
+    s.partial_deals[j] += count
+    done = count > 0
+    s.first_partial_month[j[done]] = np.where(s.first_partial_month[j[done]] < 0, t, s.first_partial_month[j[done]])
+    s.stage[j[done]] = np.maximum(s.stage[j[done]], PARTIAL)
+    if entry is not None and done[0]:
+        entry["partial"] = [c.partial_deals[i] for i in np.flatnonzero(agree[0])]
+
+
+def ceasefire(k: Kernel, j: np.ndarray, t: int, entry: MonthEntry | None) -> None:
+    """A ceasefire is put to the runs ``j``: each side accepts when its judgement of the round finds that freezing
+    today's line is worth at least fighting on (its net gain of fighting is at most its noise)."""
+    c, p, s = k.c, k.p, k.s
+    q, sj = rows_of(p, j), s.rows(j)
+    ok = np.ones(len(j), bool)
+    for g in (0, 1):
+        net = war(c, q, g, sj)[3]
+        ok &= net <= q["temperature"] * sj.judgement[:, g]
+    done = j[ok]
+    s.ceasefire[done] = True
+    s.ceasefire_month[done] = np.where(s.ceasefire_month[done] < 0, t, s.ceasefire_month[done])
+    s.stage[done] = np.maximum(s.stage[done], CEASEFIRE)
+    if entry is not None:
+        entry["ceasefire"] = bool(ok[0])
+
+
+def hold(k: Kernel, d: dict[str, np.ndarray], t: int, entry: MonthEntry | None) -> None:
+    """A ceasefire may break down, a settlement relapse into war, a partial deal lapse (each with its hazard)."""
+    c, p, s = k.c, k.p, k.s
+    if s.partial.shape[1]:
+        D = s.partial.shape[1]
+        lapse = s.partial & (d["lapse"][:, :D] < p["pd_lapse"])
+        s.partial &= ~lapse
+    cf = np.flatnonzero(s.ceasefire & (s.deal < 0))
+    if len(cf):
+        q, sj = rows_of(p, cf), s.rows(cf)
+        gain = np.maximum(war(c, q, 0, sj)[3], war(c, q, 1, sj)[3])
+        chance = rules.hazard_chance(q["cf_hazard"], q["guarantee_active"] * q["guarantee_cf_cut"],
+                                     q["cf_gain_slope"], gain)
+        broke = cf[d["hold"][cf, 0] < chance]
+        s.ceasefire[broke] = False
+        s.ceasefire_broken_month[broke] = np.where(s.ceasefire_broken_month[broke] < 0, t,
+                                                   s.ceasefire_broken_month[broke])
+        if entry is not None and len(broke):
+            entry["ceasefire_broken"] = True
+    peace = np.flatnonzero((s.deal >= 0) & (s.relapse_month < 0))
+    if len(peace):
+        # Nothing of the war moves under a settlement (no fighting, no learning), so what fighting again is
+        # expected to bring is read once, and again only after an event changed a parameter.
+        read = peace[np.isnan(s.peace_gain[peace])]
+        if len(read):
+            q, sj = rows_of(p, read), s.rows(read)
+            s.peace_gain[read] = np.maximum(war(c, q, 0, sj, gain=False)[0] - sj.u_deal[:, 0],
+                                            war(c, q, 1, sj, gain=False)[0] - sj.u_deal[:, 1])
+        q = rows_of(p, peace)
+        chance = rules.hazard_chance(q["relapse_hazard"], q["guarantee_active"] * q["guarantee_cut"],
+                                     q["relapse_gain_slope"], s.peace_gain[peace])
+        back = peace[d["hold"][peace, 1] < chance]
+        s.relapse_month[back] = t
+        s.stage[back] = RELAPSE
+        if entry is not None and len(back):
+            entry["relapse"] = True
+
+
 def table(k: Kernel, j: np.ndarray, read: Assessment | None = None) -> Talks:
-    """The month's reading of the talking runs: who proposes, what each public would ratify, what each side asks."""
+    """The month's reading of the talking runs: who proposes, what each public would ratify, what each side asks,
+    and what the others reckon each of its types would ask."""
     c, s = k.c, k.s
     q, sj = rows_of(k.p, j), s.rows(j)
     a = assess(c, q, sj, gain=False, full=k.full) if read is None else read
     log_rat, margins = ratification(q, a.ub, a.u_nd, a.cost, a.legit, sj.weariness)
     who = rules.proposer(sj.round_month, (sj.talks_rounds + 1) % 2, a.has_lead)
     talks = Talks(j=j, q=q, a=a, who=who, log_rat=log_rat, margins=margins, votes=[votes_of(q, g) for g in (0, 1)],
-                  need=[a.v[0].copy(), a.v[1].copy()], before=sj.drift)
+                  need=[a.v[0].copy(), a.v[1].copy()], need_types=[a.v_types[0].copy(), a.v_types[1].copy()],
+                  before=sj.drift)
     med = np.flatnonzero(who == MEDIATOR)
-    if len(med):  # the sides read the mediator's proposal with its credible reading of the war (Kydd)
-        qm, terr, kursk = rows_of(q, med), sj.territory[med], sj.kursk[med]
+    if len(med):  # the sides read the mediator's proposal with its credible report of the war (Kydd)
+        qm, sm = rows_of(q, med), sj.rows(med)
         for g in (0, 1):
-            heard, talks.need[g][med] = hear(c, qm, g, a.cred[g][med], sj.drift[med, g], terr, kursk,
-                                             sj.weariness[med, g])
+            heard, talks.need[g][med], talks.need_types[g][med] = hear(c, qm, g, a.cred[g][med], sm)
             s.drift[j[med], g] = heard  # a belief moved by a credible mediator stays moved
+            # ... and each side hears what the mediator knows of the other's resolve, as far as it believes it
+            h = 1 - g
+            truth = np.eye(c.type_values.shape[1])[sm.kind[:, h]]
+            s.belief[j[med], h] = rules.hear_type(sm.belief[:, h], truth, a.cred[g][med])
     govs = np.flatnonzero(who != MEDIATOR)  # a government's offer is judged against alternating-offers demands
     if len(govs):
-        ratifiable = a.both.copy()  # a continuation offer must be one the voting publics are expected to ratify
-        for g in (0, 1):
-            ratifiable &= ~talks.votes[g][:, None] | (margins[g] >= 0.0)
-        qg, v = rows_of(q, govs), a.v
-        dem = rules.demands(a.ub[0][govs], a.ub[1][govs], v[0][govs], v[1][govs], qg["discount"][:, 0],
-                            qg["discount"][:, 1], qg["breakdown"], ratifiable[govs])
-        talks.need[0][govs], talks.need[1][govs] = dem[0], dem[1]
+        _demands(k, talks, govs)
     return talks
 
 
+def _demands(k: Kernel, talks: Talks, govs: np.ndarray) -> None:
+    """Alternating-offers demands of the runs ``govs`` where a government proposes.
+
+    The proposer computes them with its own value of war and what it expects of the other's; the other side's
+    demand is its value of war plus the premium that patience gives it, and the others reckon each of its
+    types' demand the same way (type's value plus that premium).
+    """
+    a, q, who = talks.a, talks.q, talks.who[govs]
+    ok = a.both[govs].copy()  # a continuation offer must be one the voting publics are expected to ratify
+    for g in (0, 1):
+        ok &= ~_rows(talks.votes[g], govs)[:, None] | (talks.margins[g][govs] >= 0.0)
+    v_eff = [np.where(who == g, a.v[g][govs], a.v_bar[g][govs]) for g in (0, 1)]
+    qg = rows_of(q, govs)
+    dem = rules.demands(a.ub[0][govs], a.ub[1][govs], v_eff[0], v_eff[1], qg["discount"][:, 0], qg["discount"][:, 1],
+                        qg["breakdown"], ok)
+    for g in (0, 1):
+        mine = who == g
+        premium = dem[g] - v_eff[g]  # what patience adds to a responder's value of war
+        talks.need[g][govs] = np.where(mine, dem[g], a.v[g][govs] + premium)
+        talks.need_types[g][govs] = a.v_types[g][govs] + premium[:, None]
+
+
 def propose(k: Kernel, talks: Talks) -> None:
-    """The proposer's package: the mediator's Nash package, or a government's best expected gain."""
-    a, who, need, temp = talks.a, talks.who, talks.need, talks.q["temperature"]
+    """The proposer's package: the mediator's, or a government's best expected gain, both under private
+    information: the chance that each side accepts is its expected acceptance over its types, as the others
+    believe them (the risk-return trade-off of Fearon 1995)."""
+    a, who, need, temp, s = talks.a, talks.who, talks.need, talks.q["temperature"], k.s
     talks.x = np.zeros(len(talks.j), np.int64)
     talks.zone = np.zeros(len(talks.j), bool)
+    belief = s.belief[talks.j]
     med = np.flatnonzero(who == MEDIATOR)
     if len(med):
-        w0, w1 = rules.nash_weights(a.bias[med])
-        talks.x[med], talks.zone[med] = rules.mediator_proposal(a.ub[0][med], a.ub[1][med], need[0][med], need[1][med],
-                                                                w0, w1, talks.log_rat[med], _rows(temp, med), a.both[med])
+        qm = rows_of(talks.q, med)
+        w0, w1 = rules.nash_weights(a.bias[med], qm["discount"][:, 0], qm["discount"][:, 1])
+        n_bar = [(belief[med, g] * talks.need_types[g][med]).sum(axis=-1) for g in (0, 1)]
+        chance = talks.log_rat[med] + sum(
+            np.log(np.maximum(rules.expected_acceptance(a.ub[g][med], talks.need_types[g][med], belief[med, g],
+                                                        _rows(temp, med)), rules.TINY)) for g in (0, 1))
+        talks.x[med], talks.zone[med] = rules.mediator_proposal(a.ub[0][med], a.ub[1][med], n_bar[0], n_bar[1],
+                                                                w0, w1, chance, _rows(temp, med), a.both[med])
     for g in (0, 1):
         mine = np.flatnonzero(who == g)
         if len(mine):
-            talks.x[mine] = rules.government_proposal(a.ub[g][mine], a.ub[1 - g][mine], need[g][mine],
-                                                      need[1 - g][mine], talks.log_rat[mine], _rows(temp, mine),
+            h = 1 - g
+            p_other = rules.expected_acceptance(a.ub[h][mine], talks.need_types[h][mine], belief[mine, h],
+                                                _rows(temp, mine))
+            talks.x[mine] = rules.government_proposal(a.ub[g][mine], p_other, need[g][mine], talks.log_rat[mine],
                                                       a.both[mine])[0]
 
 
@@ -579,9 +869,17 @@ def answer(k: Kernel, talks: Talks, detail: bool, seam: Seam | None) -> None:
     """Each government accepts or rejects the proposal with its judgement of the round (its own: it accepts)."""
     a, x, temp = talks.a, talks.x, talks.q["temperature"]
     for g in (0, 1):
-        u_x, ok_x, own = _at(a.ub[g], x), _at(a.allowed[g], x), talks.who == g
+        u_x, ok_x = _at(a.ub[g], x), _at(a.allowed[g], x)
+        # the proposer signs its own offer when it is worth its demand (or a person made it); an offer below its
+        # demand is its best package stated for the record, not one it would sign
+        own = (talks.who == g) & ((u_x >= talks.need[g]) | talks.played["proposal"])
         ok = rules.accepts(u_x, talks.need[g], temp * k.s.judgement[talks.j, g], ok_x, own=own)
-        prob = np.where(own, 1.0, rules.acceptance_probability(u_x, talks.need[g], temp) * ok_x) if detail else ok
+        if detail:  # the chance as the others saw it: over the types they believe g may be
+            seen = rules.expected_acceptance(u_x[:, None], talks.need_types[g], k.s.belief[talks.j, g],
+                                             temp * np.ones(len(x)))[:, 0]
+            prob = np.where(own, 1.0, seen * ok_x)
+        else:
+            prob = ok
         talks.answers.append((prob, ok))
     if seam is not None:
         for g in (0, 1):
@@ -590,6 +888,20 @@ def answer(k: Kernel, talks: Talks, detail: bool, seam: Seam | None) -> None:
             move = seam.answer(k, talks, g)
             if move is not None:
                 talks.answers[g][1][0], talks.played["answers"][g] = bool(move), True
+
+
+def learn(k: Kernel, talks: Talks) -> None:
+    """Each answer is evidence of the answering side's type: the others' belief over it follows Bayes' rule
+    (a rejection shifts it toward the types that ask more; Fearon 1995, Powell 2004)."""
+    s, a, x = k.s, talks.a, talks.x
+    temp = talks.q["temperature"]
+    for g in (0, 1):
+        asked = (talks.who != g) & _at(a.allowed[g], x)  # its own offer, or one its red lines forbid, tells nothing
+        if not asked.any():
+            continue
+        like = rules.type_likelihood(_at(a.ub[g], x), talks.need_types[g], temp * np.ones(len(x)))
+        post = rules.update_type_belief(s.belief[talks.j, g], k.prior, like, talks.answers[g][1])
+        s.belief[talks.j[asked], g] = post[asked]
 
 
 def ratify(k: Kernel, talks: Talks, detail: bool, seam: Seam | None) -> None:
@@ -610,8 +922,9 @@ def ratify(k: Kernel, talks: Talks, detail: bool, seam: Seam | None) -> None:
                     talks.ballots[g][1][0] = bool(move)
 
 
-def settle(k: Kernel, talks: Talks, d: dict[str, np.ndarray], t: int) -> np.ndarray:
-    """Count the proposal; a deal if both governments and every voting public said yes, else a chance of breakdown."""
+def settle(k: Kernel, talks: Talks, t: int) -> np.ndarray:
+    """Count the proposal; a settlement if both governments and every voting public said yes: its terms are
+    implemented (the land term moves the line) and the war stops, until it relapses."""
     c, s, a, j, x, q = k.c, k.s, talks.a, talks.j, talks.x, talks.q
     agreed = talks.answers[0][1] & talks.answers[1][1] & talks.ballots[0][1] & talks.ballots[1][1]
     s.proposals[j] += 1
@@ -623,9 +936,9 @@ def settle(k: Kernel, talks: Talks, d: dict[str, np.ndarray], t: int) -> np.ndar
     s.u_deal[done] = np.stack([_at(a.u[g], x) for g in (0, 1)], axis=1)[agreed]
     s.land_km2[done] = rules.land_moved(c.land_share[a.cols[x[agreed]]], s.territory[done], _rows(q["pre2022"], agreed),
                                         _rows(q["claimed"], agreed)) if c.land_issue >= 0 else 0.0
-    broke = ~agreed & (d["breakdown"][j, 0] < q["breakdown"])
-    s.open[j[broke]] = False
-    s.round_month[j] += 1
+    s.territory[done] -= s.land_km2[done]
+    s.ceasefire[done] = False
+    s.stage[done] = SETTLEMENT
     return agreed
 
 
@@ -636,7 +949,15 @@ def month_entry(k: Kernel, t: int, a: Assessment) -> MonthEntry:
     """Month t's log entry (run 0) after the fighting: its events, the battlefield, each side's reading of the war
     (``a``). Talks add their part as they happen (:func:`open_talks`, :func:`talks_entry`)."""
     c, s = k.c, k.s
-    return {"month": t, "events": [(c.path_of(slot), value) for when, ch in c.events if when == t for slot, value in ch],
+    chance = [(c.path_of(slot), value) for j, (_h, ch) in enumerate(c.hazard_events) if k.new_events[0, j]
+              for slot, value in ch]
+    believed = [float(s.belief[0, g] @ c.type_values[g]) for g in (0, 1)]
+    return {"month": t, "events": [(c.path_of(slot), value) for when, ch in c.events if when == t
+                                   for slot, value in ch] + chance,
+            "stage": STAGES[int(s.stage[0])], "ceasefire_holds": bool(s.ceasefire[0]),
+            "in_force": [c.partial_deals[i] for i in np.flatnonzero(s.partial[0])],
+            "levels": {name: float(s.level[0, i]) for i, name in enumerate(c.instruments)},
+            "believed_resolve": believed,
             "change": float(s.change[0]), "retaken": float(s.retaken[0]), "territory": float(s.territory[0]),
             "kursk": float(s.kursk[0]), "hurt": [float(h) for h in s.hurt[0]], "drift": [float(v) for v in s.drift[0]],
             "casualties": [float(v) for v in s.casualties[0]],

@@ -116,13 +116,13 @@ class NegotiationModel(mesa.Model):
     retaken = property(lambda self: float(self.kernel.s.retaken[0]), doc="the month's km2 of the Kursk area retaken")
 
     def step(self) -> None:
-        """One kernel month, logged; the run stops at an agreement or the horizon."""
+        """One kernel month, logged; the run goes on to the horizon (a settlement may relapse)."""
         entry = self.kernel.step(log=self.keep_log, seam=_PersonSeam(self) if self.decide is not None else None)
         assert self.kernel.month == self.steps
         if entry is not None:
             self.log.append(entry)
         self.datacollector.collect(self)
-        if self.deal >= 0 or self.steps >= self.compiled.horizon:
+        if self.steps >= self.compiled.horizon:
             self.running = False
 
     # -- readings of the month, through the kernel's own functions

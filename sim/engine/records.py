@@ -5,13 +5,25 @@ turns it into the results table written to ``results.parquet``. Columns:
 
 ==========================  ================================================
 ``replicate``               replicate number (the run's seed key)
-``outcome``                 ``no_talks``, ``talks_failed`` or ``agreement``
+``outcome``                 ``no_talks`` (talks never opened), ``talks_failed``
+                            (talks opened, no settlement ratified) or
+                            ``agreement`` (a ratified settlement, whether or not it
+                            later relapsed)
+``stage_reached``           the furthest stage of the peace process: ``war``,
+                            ``talks``, ``partial``, ``ceasefire``, ``settlement``,
+                            or ``relapse`` (a settlement that broke down)
 ``outcome_class``           named class of an agreement's terms (the first
                             matching ``outcome_classes`` rule, else
                             ``agreement``); the outcome otherwise
 ``talks_month``             month talks first opened (null: never)
 ``talks_rounds``            times talks opened (they can break down and reopen)
 ``agreement_month``         month of the ratified agreement (null: none)
+``settlement_month``        the same month (the stage's name)
+``first_partial_month``     month of the first partial deal (null: none)
+``partial_deals``           partial deals agreed (each exchange of a repeating one)
+``ceasefire_month``         month of the first ceasefire (null: none)
+``ceasefire_broken_month``  month a ceasefire first broke down (null: never)
+``relapse_month``           month war resumed after the settlement (null: never)
 ``term_<issue>``            agreed option of each issue (null: no agreement)
 ``utility_<government>``    each government's utility of the deal
 ``utility_<public>``        each public's utility of the deal (its government's preferences)
@@ -22,7 +34,8 @@ turns it into the results table written to ``results.parquet``. Columns:
 ``proposals``               proposals made
 ``offers_<government>``     proposals made by each government
 ``offers_mediator``         proposals made by the lead mediator
-``territory_end_km2``       territory held by Russia at the end
+``territory_end_km2``       territory held by Russia at the end (a settlement's land
+                            term implemented)
 ``kursk_end_km2``           Ukraine-held Kursk area at the end
 ``kursk_retaken_month``     month the Kursk area reached 0 (null: never)
 ``casualties_<government>`` cumulative casualties of each side
@@ -32,7 +45,7 @@ turns it into the results table written to ``results.parquet``. Columns:
 ``param:<path>``            the value drawn for each uncertain parameter
 ==========================  ================================================
 
-The run ends at the agreement: the battlefield stops there.
+A settlement stops the battlefield; it moves again if the settlement relapses.
 
 The module also types what the engine records of one run as it goes: the
 month log (:class:`MonthEntry`, with :class:`TalksEntry` for a month of
@@ -108,6 +121,17 @@ class MonthEntry(TypedDict):
     values: list[float]  # each government's value of fighting on
     gains: list[float]  # each government's net gain of fighting on over settling on today's line
     costs: list[float]  # each government's expected cost of fighting on (before public pressure)
+    stage: str  # the furthest stage reached so far (``STAGE_NAMES``)
+    ceasefire_holds: bool  # a ceasefire holds after this month's fighting
+    in_force: list[str]  # partial deals in force
+    levels: dict[str, float]  # each instrument's level this month
+    believed_resolve: list[float]  # what the others expect each government's resolve to be (their belief's mean)
+    pull: NotRequired[float]  # talks closed: the mediators' chance of bringing the sides to talks
+    sees: NotRequired[list[bool]]  # talks closed: each side sees a way out
+    partial: NotRequired[list[str]]  # partial deals agreed this month
+    ceasefire: NotRequired[bool]  # a ceasefire was put: agreed or not
+    ceasefire_broken: NotRequired[bool]
+    relapse: NotRequired[bool]  # the settlement broke down this month
     preconditions: NotRequired[list[tuple[str, str, bool]]]  # talks closed: (government, name, holds)
     ripeness: NotRequired[float]
     stalemate: NotRequired[bool]
@@ -132,6 +156,13 @@ class ResultsRow(TypedDict, total=False):
     territory_end_km2: float
     kursk_end_km2: float
     kursk_retaken_month: int | None
+    stage_reached: str
+    settlement_month: int | None
+    first_partial_month: int | None
+    partial_deals: int
+    ceasefire_month: int | None
+    ceasefire_broken_month: int | None
+    relapse_month: int | None
 
 
 @dataclass
@@ -159,7 +190,10 @@ Decider = Callable[[Decision], "int | bool | None"]
 
 OUTCOMES = ("no_talks", "talks_failed", "agreement")
 RAW_FIELDS = ("talks_month", "talks_rounds", "agreement_month", "deal", "u_deal", "land_km2", "lead",
-              "proposals", "offers", "territory", "kursk", "kursk_month", "casualties", "hurt", "drift", "weariness")
+              "proposals", "offers", "territory", "kursk", "kursk_month", "casualties", "hurt", "drift", "weariness",
+              "stage", "first_partial_month", "partial_deals", "ceasefire_month", "ceasefire_broken_month",
+              "relapse_month")
+STAGE_NAMES = ("war", "talks", "partial", "ceasefire", "settlement", "relapse")  # the kernel's STAGES
 
 
 def _nullable(months: np.ndarray) -> pd.Series:
@@ -187,6 +221,13 @@ def to_frame(c: Compiled, raw: dict[str, np.ndarray], replicates: np.ndarray,
         "talks_month": _nullable(raw["talks_month"]),
         "talks_rounds": raw["talks_rounds"].astype(np.int64),
         "agreement_month": _nullable(raw["agreement_month"]),
+        "stage_reached": pd.Series(np.array(STAGE_NAMES, dtype=object)[raw["stage"]], dtype="string"),
+        "settlement_month": _nullable(raw["agreement_month"]),
+        "first_partial_month": _nullable(raw["first_partial_month"]),
+        "partial_deals": raw["partial_deals"].astype(np.int64),
+        "ceasefire_month": _nullable(raw["ceasefire_month"]),
+        "ceasefire_broken_month": _nullable(raw["ceasefire_broken_month"]),
+        "relapse_month": _nullable(raw["relapse_month"]),
     }
     for k, issue in enumerate(c.issues):
         opts = c.package_options[np.where(agreed, deal, 0), k]

@@ -63,24 +63,37 @@ def sigmoid(x):
 # ----------------------------------------------------------------- preferences
 
 
-def utility(x, ideal, salience):
-    """Linear additive utility U = sum_k s_k (1 - |x_k - ideal_k|), in [0, 1].
+def term_value(x, ideal, land=False):
+    """One issue's term of the utility: 1 - |x - ideal| on a position issue; on the land issue, linear.
+
+    The land position is not clipped at either end of its scale (the line can
+    pass the claimed regions), so its term is linear in it: ``x`` for the side
+    whose ideal is 1 (the ukraine side), ``1 - x`` for the side whose ideal is
+    0: more land is always better for its holder, with no kink and no
+    satiation at the claimed line.
+    """
+    if land:
+        return ideal * x + (1.0 - ideal) * (1.0 - x)
+    return 1.0 - np.abs(x - ideal)
+
+
+def utility(x, ideal, salience, land_issue=-1):
+    """Additive utility U = sum_k s_k v_k(x_k), with v_k of :func:`term_value` (about [0, 1]).
 
     The additive utility of NegMAS/GENIUS linear utility functions and of
     KTAB's spatial model. ``x``, ``ideal`` and ``salience`` broadcast against
-    each other; the last axis is the issue axis. Saliences sum to 1. A land
-    issue has its holder's end of the scale as ideal (1 for the ukraine side,
-    0 for the russia side), so its utility is monotone: more land is better.
+    each other; the last axis is the issue axis. Saliences sum to 1.
+    ``land_issue`` is the column of the land issue (-1: none).
     """
-    total = salience[..., 0] * (1.0 - np.abs(x[..., 0] - ideal[..., 0]))
+    total = salience[..., 0] * term_value(x[..., 0], ideal[..., 0], land_issue == 0)
     for k in range(1, np.shape(x)[-1]):
-        total = total + salience[..., k] * (1.0 - np.abs(x[..., k] - ideal[..., k]))
+        total = total + salience[..., k] * term_value(x[..., k], ideal[..., k], land_issue == k)
     return total
 
 
-def package_utilities(packages, ideal, salience):
+def package_utilities(packages, ideal, salience, land_issue=-1):
     """Utility of every package (..., P, K) for one actor: shape (..., P)."""
-    return utility(packages, _col_issue(ideal), _col_issue(salience))
+    return utility(packages, _col_issue(ideal), _col_issue(salience), land_issue)
 
 
 def _col_issue(a):
@@ -92,12 +105,14 @@ def _col_issue(a):
 
 
 def land_position(territory, pre2022, claimed):
-    """Position of a line of control on the land scale: (claimed - T) / (claimed - pre-2022 line), in [0, 1].
+    """Position of a line of control on the land scale: (claimed - T) / (claimed - pre-2022 line).
 
     1 is the line of February 2022 (all land taken since returned), 0 is
-    Russia holding every region it claims.
+    Russia holding every region it claims. Not clipped: a line beyond the
+    claimed regions is below 0, so the value of land is monotone (no side is
+    satiated at the claimed line; Powell's shifting power keeps its sign).
     """
-    return np.clip((claimed - territory) / (claimed - pre2022), 0.0, 1.0)
+    return (claimed - territory) / (claimed - pre2022)
 
 
 def land_moved(share, territory, pre2022, claimed):
@@ -165,17 +180,21 @@ def ground_lost(change, sign, kursk_lost):
 # ----------------------------------------------------------------- beliefs: the pace of the front
 
 
-def update_drift_belief(mean, precision, observed, noise_sd):
+def update_drift_belief(mean, precision, observed, noise_sd, process_sd=0.0):
     """Normal-normal update of a belief about the front's monthly drift (km2 a month to Russia).
 
-    The month's change is drift + noise with known sd; the posterior
-    precision adds 1/sd^2 and the mean moves toward the observation by the
-    observation's share of the precision (Slantchev 2003: fighting reveals
-    the balance of forces, so two priors that start apart converge).
+    The belief first widens by the process noise (the pace itself may change
+    from month to month by ``process_sd``: a Kalman filter's predict step),
+    then the month's change, drift + noise with known sd, adds 1/sd^2 to the
+    precision and moves the mean toward the observation by the observation's
+    share of the precision (Slantchev 2003: fighting reveals the balance of
+    forces, so two priors that start apart converge; with process noise the
+    precision stays bounded and beliefs follow a front that turns).
     """
     sd = np.maximum(noise_sd, 1e-9)
     obs_precision = 1.0 / (sd * sd)
-    new_precision = precision + obs_precision
+    prior = 1.0 / (1.0 / precision + process_sd * process_sd)
+    new_precision = prior + obs_precision
     return mean + (observed - mean) * (obs_precision / new_precision), new_precision
 
 
@@ -195,12 +214,18 @@ def credible_drift(drift, true_drift, credibility):
 
 
 def credibility(trust, bias, side):
-    """How far a side believes a mediator's reading of the war: trust x (1 - |bias - side|).
+    """How far a side believes a mediator's report: trust x max(0, 2 x lean - 1), lean its lean toward that side.
 
-    ``side`` is 0 for the ukraine side and 1 for the russia side; ``bias`` is
-    0 for a mediator leaning to the ukraine side, 1 to the russia side.
+    Kydd (2003): a mediator's advice is credible to a side only if the
+    mediator leans toward it (it would rather that side did well, so a
+    warning to settle is costly to give); a purely peace-seeking mediator
+    (bias 0.5) has an incentive to exaggerate each side's resolve to the other
+    and is credible to neither. ``side`` is 0 for the ukraine side and 1 for
+    the russia side; ``bias`` is 0 for a mediator leaning fully to the ukraine
+    side, 1 to the russia side.
     """
-    return trust * (1.0 - np.abs(bias - side))
+    lean = side * bias + (1.0 - side) * (1.0 - bias)
+    return trust * np.maximum(0.0, 2.0 * lean - 1.0)
 
 
 def no_deal_point(fixed, controls, territory_expected, kursk, land_issue, pre2022, claimed):
@@ -227,13 +252,23 @@ def no_deal_point(fixed, controls, territory_expected, kursk, land_issue, pre202
 
 
 def month_cost(casualties, lost_km2, sensitivity, casualty_scale, ground_scale):
-    """Cost of a month to a side: sensitivity * (casualties/scale + ground lost/scale)."""
+    """Felt cost of a month to a side: sensitivity * (casualties/scale + ground lost/scale) (hurt, weariness)."""
     return sensitivity * (casualties / casualty_scale + lost_km2 / ground_scale)
 
 
 def expected_month_cost(casualty_mean, drift, sign, sensitivity, casualty_scale, ground_scale):
-    """Cost a side expects from a month of fighting at its believed drift."""
+    """Felt cost a side expects from a month of fighting at its believed drift (the hurt the war so far left)."""
     return month_cost(casualty_mean, np.maximum(0.0, -sign * drift), sensitivity, casualty_scale, ground_scale)
+
+
+def casualty_cost(casualty_mean, sensitivity, casualty_scale, extra=0.0):
+    """The monthly cost of fighting on that a value of war counts: casualties (and ``extra``, e.g. sanctions).
+
+    Ground lost is *not* in it: the value of war already counts the land in
+    the expected line of control, so counting it again as a cost would count
+    it twice.
+    """
+    return sensitivity * casualty_mean / casualty_scale + extra
 
 
 def annuity(discount, months):
@@ -244,9 +279,15 @@ def annuity(discount, months):
     return np.where(d < 1.0, geometric, months * 1.0)
 
 
-def war_cost(monthly_cost, discount, lookahead):
-    """Discounted expected cost of fighting on over the look-ahead: monthly cost x sum of discount^t."""
-    return monthly_cost * annuity(discount, lookahead)
+def war_cost(monthly_cost, lookahead):
+    """Expected cost of fighting on over the look-ahead: monthly cost x months.
+
+    Not discounted, like the land the same months are expected to bring (the
+    expected line at the end of the look-ahead): gains and costs of fighting
+    are counted on the same footing, and a side's bargaining patience
+    (``discount``) stays out of its value of war (Fearon 1995's p - c).
+    """
+    return monthly_cost * lookahead
 
 
 def pressured_cost(cost, pressure, weariness):
@@ -260,7 +301,7 @@ def war_value(u_expected, resolve, cost):
 
 
 def net_gain_of_fighting(u_expected, u_today, resolve, cost):
-    """What a side expects to gain by fighting on rather than settling for today's line."""
+    """What a side expects to gain by fighting on rather than freezing today's line (a ceasefire's test)."""
     return u_expected - u_today - (1.0 - resolve) * cost
 
 
@@ -447,36 +488,42 @@ def accepts(u, demand, noise, allowed, own=False):
     return (allowed & (u - demand + noise >= 0.0)) | own
 
 
-def mediator_proposal(u_a, u_b, need_a, need_b, w_a, w_b, log_ratify, temperature, allowed):
-    """The mediator's package: asymmetric Nash product times the chance each voting public ratifies.
+def mediator_proposal(u_a, u_b, need_a, need_b, w_a, w_b, log_chance, temperature, allowed):
+    """The mediator's package: asymmetric Nash product times the chance that it is accepted and ratified.
 
-    Inside the zone (both demands met) it maximises
-    w_a log(U_a - need_a) + w_b log(U_b - need_b) + sum log P(ratify)
-    (Nash 1950 with Putnam's level II). With an empty zone it proposes the
-    package most likely to be accepted and ratified. Returns (package, zone
-    non-empty).
+    ``need_a``, ``need_b`` are the demands the mediator expects; ``log_chance`` (..., C) the log-chance that both
+    sides accept (over the types it believes they may be) and every voting public ratifies. Inside the zone
+    (both expected demands met) it maximises
+    w_a log(U_a - need_a) + w_b log(U_b - need_b) + log_chance
+    (Nash 1950 with Putnam's level II and the risk of rejection). With an empty zone it proposes the package
+    most likely to be accepted and ratified. ``temperature`` is kept for the signature's shape (unused).
+    Returns (package, zone non-empty).
     """
     s_a, s_b = u_a - _col(need_a), u_b - _col(need_b)
     zone = allowed & (s_a >= 0.0) & (s_b >= 0.0)
-    nash = _col(w_a) * np.log(np.maximum(s_a, TINY)) + _col(w_b) * np.log(np.maximum(s_b, TINY)) + log_ratify
-    chance = (np.log(np.maximum(acceptance_probability(s_a, 0.0, _col(temperature)), TINY))
-              + np.log(np.maximum(acceptance_probability(s_b, 0.0, _col(temperature)), TINY)) + log_ratify)
+    nash = _col(w_a) * np.log(np.maximum(s_a, TINY)) + _col(w_b) * np.log(np.maximum(s_b, TINY)) + log_chance
     has_zone = zone.any(axis=-1)
-    score = np.where(_col(has_zone), np.where(zone, nash, -np.inf), np.where(allowed, chance, -np.inf))
+    score = np.where(_col(has_zone), np.where(zone, nash, -np.inf), np.where(allowed, log_chance, -np.inf))
     return score.argmax(axis=-1), has_zone
 
 
-def government_proposal(u_self, u_other, need_self, need_other, log_ratify, temperature, allowed):
+def government_proposal(u_self, p_other, need_self, log_ratify, allowed):
     """A government's package: the one with the best expected gain for itself.
 
-    Maximises P(the other accepts) x P(ratified) x (U_self - need_self): the
-    proposer of alternating offers, who asks as much as the other side is
-    likely to take. Returns (package, whether any package gains it anything).
+    Among the allowed packages that beat its own demand it maximises
+    P(the other accepts) x P(ratified) x (U_self - need_self): the proposer of
+    alternating offers, who asks as much as the other side is likely to take;
+    ``p_other`` (..., C) is that chance, over the types the proposer believes
+    the other may be. A proposer that no package satisfies states its best
+    package (it would rather fight on than offer less). Returns (package,
+    whether any package gains it anything).
     """
     gain = u_self - _col(need_self)
-    p_other = acceptance_probability(u_other, _col(need_other), _col(temperature))
-    score = np.where(allowed, np.log(np.maximum(p_other, TINY)) + log_ratify + np.log(np.maximum(gain, TINY)), -np.inf)
-    return score.argmax(axis=-1), (allowed & (gain > 0.0)).any(axis=-1)
+    ok = allowed & (gain > 0.0)
+    score = np.where(ok, np.log(np.maximum(p_other, TINY)) + log_ratify + np.log(np.maximum(gain, TINY)), -np.inf)
+    best = np.where(allowed, u_self, -np.inf).argmax(axis=-1)
+    has = ok.any(axis=-1)
+    return np.where(has, score.argmax(axis=-1), best), has
 
 
 # ----------------------------------------------------------------- mediators
@@ -519,9 +566,22 @@ def draw_lead(acc_a, acc_b, active, u):
     return np.where(on.any(axis=-1), pick, -1)
 
 
-def nash_weights(bias):
-    """Weights of the asymmetric Nash product from a mediator's bias (Kydd 2003)."""
-    return 1.0 - bias, bias
+def nash_weights(bias, discount_a=None, discount_b=None):
+    """Weights of the asymmetric Nash product: the mediator's bias times each side's patience.
+
+    Binmore, Rubinstein & Wolinsky (1986): alternating offers with short
+    periods give the asymmetric Nash solution with bargaining powers
+    proportional to 1 / -log(discount), so the more patient side gets more.
+    The mediator's bias (0 leans to the ukraine side) weighs the two on top.
+    Weights sum to 1; with equal discounts they are (1 - bias, bias).
+    """
+    if discount_a is None or discount_b is None:
+        return 1.0 - bias, bias
+    pa = 1.0 / np.maximum(-np.log(np.minimum(discount_a, 1.0 - 1e-9)), 1e-12)
+    pb = 1.0 / np.maximum(-np.log(np.minimum(discount_b, 1.0 - 1e-9)), 1e-12)
+    wa, wb = (1.0 - bias) * pa, bias * pb
+    total = np.maximum(wa + wb, TINY)
+    return wa / total, wb / total
 
 
 def proposer(month_of_round, first, has_mediator):
@@ -535,3 +595,54 @@ def proposer(month_of_round, first, has_mediator):
     j = np.asarray(month_of_round)
     cycle = np.where(has_mediator, j % 3, j % 2 + 1)
     return np.where(cycle == 0, 2, np.where(cycle == 1, first, 1 - first))
+
+
+# ----------------------------------------------------------------- private information (Fearon 1995, Powell 2004)
+
+
+def type_likelihood(u, need_by_type, temperature):
+    """(..., N) chance that each type of a side accepts a package worth ``u`` to it: Phi((u - need_k) / temp)."""
+    return ndtr((_col(u) - need_by_type) / _col(temperature))
+
+
+def expected_acceptance(u, need_by_type, belief, temperature):
+    """Chance a side accepts, as one who holds ``belief`` (..., N) over its types sees it.
+
+    ``u`` (..., C), ``need_by_type`` (..., N): sum_k belief_k Phi((u - need_k) / temp), shape (..., C): the
+    risk-return trade-off of a proposer who does not know the other side's resolve.
+    """
+    z = (u[..., :, None] - need_by_type[..., None, :]) / temperature[..., None, None]
+    return (ndtr(z) * belief[..., None, :]).sum(axis=-1)
+
+
+def update_type_belief(belief, prior, accept_by_type, accepted):
+    """Bayes' rule over a side's discrete types after it answered: P(k) x P(answer | k), renormalised.
+
+    A rejection shifts the belief toward the types that ask more (screening:
+    Fearon 1995, Powell 2004). An answer that no type would give (all
+    likelihoods 0) leaves the belief at the ``prior``.
+    """
+    like = np.where(_col(accepted), accept_by_type, 1.0 - accept_by_type)
+    post = belief * like
+    total = post.sum(axis=-1, keepdims=True)
+    return np.where(total > TINY, post / np.maximum(total, TINY), prior)
+
+
+def hear_type(belief, truth, credibility):
+    """A credible mediator's report of a side's type: the belief moves toward the truth (one-hot) by ``credibility``."""
+    return (1.0 - _col(credibility)) * belief + _col(credibility) * truth
+
+
+# ----------------------------------------------------------------- stages: partial deals, ceasefire, relapse
+
+
+def hazard_chance(base, cut, slope, gain):
+    """A monthly chance of breakdown: base x (1 - cut) + slope x max(0, gain), kept in [0, 1].
+
+    ``cut`` is the share of the hazard that guarantees, foreign forces or
+    monitoring remove (Fortna 2004: stronger agreements last longer);
+    ``gain`` what a side expects to gain by fighting rather than keeping the
+    line (the commitment problem: a side that expects to grow stronger has a
+    reason to break the deal; Powell 2006).
+    """
+    return np.clip(base * (1.0 - cut) + slope * np.maximum(0.0, gain), 0.0, 1.0)

@@ -49,7 +49,12 @@ STREAMS: dict[str, tuple[str, tuple[str, ...], str]] = {
     "judgement": ("normal", ("ukraine", "russia"), "once"),
     "mood": ("normal", ("ukraine", "russia"), "once"),
     "breakdown": ("uniform", ("breakdown",), "all"),
+    "partial": ("uniform", ("agree0", "agree1", "agree2", "agree3"), "all"),
+    "lapse": ("uniform", ("lapse0", "lapse1", "lapse2", "lapse3"), "all"),
+    "hold": ("uniform", ("ceasefire", "relapse"), "all"),
+    "events": ("uniform", tuple(f"event{j}" for j in range(8)), "all"),
 }
+MAX_PARTIAL_DEALS, MAX_HAZARD_EVENTS = 4, 8
 GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 MIX1, MIX2 = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
 MAX_SEED = 2**128
@@ -108,14 +113,28 @@ def draw(c: Compiled, seed: int, replicates: np.ndarray | range | list[int]) -> 
     for r in ends:
         check_replicate(r)
     reps = np.asarray(replicates, dtype=np.int64)
-    draws = {name: stream_draws(seed, reps, name, c.horizon) for name in STREAMS}
+    draws = {name: stream_draws(seed, reps, name, c.horizon, columns(c, name)) for name in STREAMS}
     unc = np.stack([parameter_uniforms(seed, reps, path) for path in c.uncertain], axis=1) if c.uncertain else np.empty((len(reps), 0))
     return Shocks(reps, draws, draw_params(c, unc))
 
 
-def stream_draws(seed: int, replicates: np.ndarray, mechanism: str, horizon: int) -> np.ndarray:
-    """One mechanism's draws for every replicate and month: (R, months, columns); months is 1 for a *once* stream."""
+def columns(c: Compiled, mechanism: str) -> int:
+    """How many of a stream's columns a scenario uses (the first ones): a partial deal or an event with a chance
+    each uses its own column; the other streams use all of theirs."""
+    if mechanism in ("partial", "lapse"):
+        return len(c.partial_deals)
+    if mechanism == "events":
+        return len(c.hazard_events)
+    return len(STREAMS[mechanism][1])
+
+
+def stream_draws(seed: int, replicates: np.ndarray, mechanism: str, horizon: int, used: int | None = None) -> np.ndarray:
+    """One mechanism's draws for every replicate and month: (R, months, columns); months is 1 for a *once* stream.
+
+    ``used``: draw only the first ``used`` columns (the others' numbers are not needed; those drawn are the same).
+    """
     kind, cols, when = STREAMS[mechanism]
+    cols = cols[:len(cols) if used is None else used]
     months = 1 if when == "once" else horizon
     key = seeding.seed_words(seed + stream_key(mechanism) * MAX_SEED, replicates)[:, 0]
     counter = (np.arange(1, months + 1, dtype=np.uint64)[:, None] * np.uint64(8)
@@ -156,6 +175,28 @@ def draw_params(c: Compiled, u: np.ndarray) -> dict[str, np.ndarray]:
         out[s.name][at] = s.param.frozen().ppf(u[:, j])
     out["salience"] = out["salience"] / out["salience"].sum(axis=-1, keepdims=True)
     return out
+
+
+def apply_hazard_events(c: Compiled, params: dict[str, np.ndarray], fired: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """Events with a monthly chance (a leader change at an uncertain month): each fires once, where its uniform
+    ``u[:, j]`` falls below its chance; sets the parameters of the runs where it fires. Returns the runs where
+    any fired this month (``fired`` (R, H) is updated in place)."""
+    R = len(fired)
+    now = np.zeros(R, bool)
+    for j, (chance, changes) in enumerate(c.hazard_events):
+        hit = ~fired[:, j] & (u[:, j] < chance)
+        if not hit.any():
+            continue
+        fired[:, j] |= hit
+        now |= hit
+        for slot, value in changes:
+            if len(params[slot.name]) != R:  # a shared row: this run's parameters now differ from the others'
+                params[slot.name] = np.repeat(params[slot.name], R, axis=0)
+            at: tuple[Any, ...] = (hit, *slot.index)
+            params[slot.name][at] = value
+            if slot.name == "salience":
+                params["salience"] = params["salience"] / params["salience"].sum(axis=-1, keepdims=True)
+    return now
 
 
 def apply_events(c: Compiled, params: dict[str, np.ndarray], month: int) -> bool:

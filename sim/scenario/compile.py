@@ -19,6 +19,9 @@ from sim.errors import UsageError
 from sim.scenario.models import Param, Scenario
 from sim.scenario.registry import Slot, check_value, matching, package_space, slot_table
 
+N_TYPES = 3  # types of each government's resolve that the other side tells apart
+TYPE_QUANTILES = (1.0 / 6.0, 0.5, 5.0 / 6.0)  # the types: mid-quantiles of three equally likely thirds
+
 
 @dataclass
 class Compiled:
@@ -44,6 +47,12 @@ class Compiled:
     slots: dict[str, Slot]
     uncertain: list[str]          # slot paths of uncertain parameters, in draw order
     events: list[tuple[int, list[tuple[Slot, float]]]] = field(default_factory=list)
+    hazard_events: list[tuple[float, list[tuple[Slot, float]]]] = field(default_factory=list)  # (monthly chance, changes)
+    instrument_kinds: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # (I,) 0 aid, 1 sanctions
+    instruments: list[str] = field(default_factory=list)
+    partial_deals: list[str] = field(default_factory=list)
+    partial_repeats: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))  # (D,)
+    type_values: np.ndarray = field(default_factory=lambda: np.full((2, N_TYPES), 0.5))  # (2, N) resolve of each type
 
     @property
     def n_packages(self) -> int:
@@ -80,8 +89,11 @@ def compile_scenario(sc: Scenario, overrides: dict[str, float] | None = None) ->
     pubs_by_gov = {p.government: name for name, p in sc.publics().items()}
     masks, owners, pre = _red_lines(sc, govs, combos, issues, options)
     classes = [(oc.name, matching(combos, issues, options, oc.when)) for oc in m.outcome_classes]
+    timed = [ev for ev in m.events if ev.month is not None]
     events = [(ev.month, [(slots[p], float(v)) for p, v in ev.set.items()])
-              for ev in sorted(m.events, key=lambda e: e.month)]
+              for ev in sorted(timed, key=lambda e: e.month)]
+    hazard_events = [(float(ev.hazard), [(slots[p], float(v)) for p, v in ev.set.items()])
+                     for ev in m.events if ev.month is None and ev.hazard is not None]
     return Compiled(
         scenario=sc, horizon=m.horizon_months, issues=issues, options=options,
         packages=packages, package_options=combos, governments=govs,
@@ -92,7 +104,11 @@ def compile_scenario(sc: Scenario, overrides: dict[str, float] | None = None) ->
         land_issue=land_issue, land_share=land_share,
         outcome_classes=classes, base=base, slots=slots,
         uncertain=sorted({_canonical(slots, p) for p, s in slots.items() if s.param is not None and s.param.uncertain}),
-        events=events,
+        events=events, hazard_events=hazard_events,
+        instrument_kinds=np.array([0 if ins.kind == "aid" else 1 for ins in m.instruments.values()], np.int64),
+        instruments=list(m.instruments), partial_deals=list(m.partial_deals),
+        partial_repeats=np.array([pd.repeats for pd in m.partial_deals.values()], bool),
+        type_values=_types(slots, govs),
     )
 
 
@@ -141,3 +157,16 @@ def _canonical(slots: dict[str, Slot], path: str) -> str:
     """The first path naming a slot's location (precondition aliases share one draw)."""
     target = slots[path]
     return next(p for p, s in slots.items() if (s.name, s.index) == (target.name, target.index))
+
+
+def _types(slots: dict[str, Slot], govs: list[str]) -> np.ndarray:
+    """(2, N) each government's resolve types as the other side tells them apart: quantiles of its resolve.
+
+    A fixed resolve gives N equal types (the other side knows it); an uncertain one the mid-quantiles of
+    its distribution's three equally likely thirds.
+    """
+    out = np.zeros((2, N_TYPES))
+    for i, g in enumerate(govs):
+        param = slots[f"actors.{g}.resolve"].param
+        out[i] = param.frozen().ppf(TYPE_QUANTILES) if param.uncertain else float(param.value)
+    return out

@@ -300,6 +300,7 @@ NonNeg = Annotated[Param, Bounds(0.0)]
 # Mappings name -> number that may also hold `evidence:` or `assumption:` for all of them.
 UnitMap = Annotated[dict[str, Unit], WrapValidator(_sourced_map), SourcedMap(Bounds(0.0, 1.0))]
 NonNegMap = Annotated[dict[str, NonNeg], WrapValidator(_sourced_map), SourcedMap(Bounds(0.0))]
+NumMap = Annotated[dict[str, Num], WrapValidator(_sourced_map), SourcedMap(Bounds())]
 
 
 # --------------------------------------------------------------------------- schema
@@ -368,7 +369,12 @@ class Government(Sourced):
     cost_sensitivity: Annotated[Param, P("cost_sensitivity")]
     hurt_decay: Annotated[Param, P("hurt_decay")]
     hurt_threshold: Annotated[Param, P("hurt_threshold")]
-    discount: Annotated[Param, P("discount")] = Field(Param(value=0.98), description="monthly discount factor (patience)")
+    discount: Annotated[Param, P("discount")] = Field(Param(value=0.98), description="monthly discount factor: "
+                                                       "bargaining patience only (not the value of war)")
+    minimum: NumMap = Field({}, description="per issue, the least this side accepts whatever else it gets "
+                            "(non-compensatory): on a position issue the level 1 - |option - ideal| on [0, 1]; on "
+                            "the land issue the land share from this side's view (the ukraine side's share, minus "
+                            "it for the russia side), -1 to 1")
     belief: Belief
     casualties: Casualties
 
@@ -400,6 +406,9 @@ class Mediator(Sourced):
     bias: Annotated[Param, P("bias")] = Field(description="0 leans to the ukraine side, 1 to the russia side")
     trust: UnitMap
     leverage: NonNegMap
+    pull: Annotated[Param, P("pull")] = Field(Param(value=0.0), description="monthly chance this mediator brings "
+                                              "both sides to talks (contacts) whether or not a zone of agreement "
+                                              "is seen")
     active: StrictBool = True
 
 
@@ -413,6 +422,9 @@ class Normal(Sourced):
 
 class Battlefield(Sourced):
     territory_km2: Annotated[Param, P("territory0")]
+    pace_shift_sd_km2: Annotated[Param, P("pace_shift_sd")] = Field(
+        Param(value=0.0), description="how far the sides allow the front's pace to change in a month (km2 a month): "
+        "the process noise of their beliefs, so beliefs follow a front that turns")
     pre2022_km2: Annotated[Param, P("pre2022")] = Field(Param(value=0.0), description="km2 Russia held before February 2022 (land scale 1)")
     claimed_km2: Annotated[Param, P("claimed")] = Field(Param(value=0.0), description="km2 of every region Russia claims (land scale 0)")
     war_months: Annotated[Param, P("war_months")] = Field(Param(value=0.0), description="months of war before the start month")
@@ -423,15 +435,93 @@ class Battlefield(Sourced):
     casualty_scale: Annotated[Param, P("casualty_scale")] = Param(value=10000.0)
 
 
+class Ceasefire(Sourced):
+    """A ceasefire: the line frozen while talks on a settlement go on; it can be violated and break down."""
+
+    active: StrictBool = Field(True, description="the sides may agree a ceasefire in talks")
+    first: StrictBool = Field(False, description="settlement terms are put only once a ceasefire holds (ceasefire first)")
+    casualties: Annotated[Param, P("cf_casualty")] = Field(Param(value=0.1), description="share of the monthly "
+                                                          "casualties that violations still cause")
+    hazard: Annotated[Param, P("cf_hazard")] = Field(Param(value=0.05), description="base monthly chance it breaks down")
+    gain_slope: Annotated[Param, P("cf_gain_slope")] = Field(Param(value=1.0), description="how much a side's expected "
+                                                            "gain from fighting on raises that chance")
+
+
+class Relapse(Sourced):
+    """After a settlement: the monthly chance that war resumes (the commitment problem)."""
+
+    hazard: Annotated[Param, P("relapse_hazard")] = Field(Param(value=0.01), description="base monthly chance")
+    gain_slope: Annotated[Param, P("relapse_gain_slope")] = Field(Param(value=0.5), description="how much a side's "
+                                                                 "expected gain from fighting again raises it")
+
+
+class Guarantee(Sourced):
+    """A security guarantee (foreign forces, monitoring) offered with any settlement (Fortna 2004)."""
+
+    active: StrictBool = False
+    relapse_cut: Annotated[Param, P("guarantee_cut")] = Field(Param(value=0.5), description="share of the relapse "
+                                                             "hazard it removes")
+    ceasefire_cut: Annotated[Param, P("guarantee_cf_cut")] = Field(Param(value=0.3), description="share of the "
+                                                                  "ceasefire hazard its monitoring removes")
+    value: NumMap = Field({}, description="per government, what the guarantee adds to its utility of a settlement "
+                          "(negative: it costs that side)")
+
+
 class Negotiation(Sourced):
     ripeness_slope: Annotated[Param, P("ripeness_slope")]
     breakdown: Annotated[Param, P("breakdown")]
     temperature: Annotated[Param, P("temperature")] = Field(description="sd of a side's judgement of proposals, drawn once a run")
     lookahead_months: Annotated[Param, P("lookahead")]
+    ceasefire: Ceasefire = Ceasefire()
+    relapse: Relapse = Relapse()
+    guarantee: Guarantee = Guarantee()
+
+
+class Stick(Sourced):
+    """An instrument used as a stick: its level while the target refuses talks."""
+
+    level: Annotated[Param, P("inst_stick")]
+    active: StrictBool = True
+
+
+class Instrument(Sourced):
+    """Military aid to the ukraine side or sanctions on the russia side, acting on the war."""
+
+    kind: Literal["aid", "sanctions"]
+    owner: str | None = Field(None, description="the mediator who holds it (for the record)")
+    level: Annotated[Param, P("inst_level")] = Field(Param(value=1.0), description="1: as in the battlefield's "
+                                                     "figures; 0 paused; 2 doubled")
+    front_km2: Annotated[Param, P("inst_front")] = Field(Param(value=0.0), description="aid: km2 a month of Russian "
+                                                         "advance the aid holds back at level 1 (a pause adds it)")
+    casualties: Annotated[Param, P("inst_casualties")] = Field(Param(value=0.0), description="aid: Ukrainian "
+                                                               "casualties a month it averts at level 1")
+    cost: Annotated[Param, P("inst_cost")] = Field(Param(value=0.0), description="sanctions: monthly cost to the "
+                                                   "russia side at level 1, in utility units")
+    relief_in_deal: StrictBool = Field(True, description="sanctions: a settlement lifts them (a carrot); false: "
+                                       "they stay after a deal, so they weigh on war and peace alike")
+    stick: Stick | None = Field(None, description="the level while the target refuses talks (aid: the ukraine "
+                                "side; sanctions: the russia side)")
+
+
+class PartialDeal(Sourced):
+    """An agreement separable from the settlement: humanitarian (prisoners, children) or limited (energy, sea)."""
+
+    kind: Literal["humanitarian", "limited"]
+    label: str | None = None
+    rate: Annotated[Param, P("pd_rate")] = Field(description="monthly chance it is agreed in talks when both sides gain")
+    lapse: Annotated[Param, P("pd_lapse")] = Field(Param(value=0.0), description="monthly chance it lapses once in force")
+    repeats: StrictBool = Field(False, description="it happens again and again while in force (exchanges): each "
+                                "month with chance `rate` another counts")
+    value: NumMap = Field(description="per government, what it gains from the deal (< 0: it would rather not)")
+    cost_cut: UnitMap = Field({}, description="per government, share of its monthly cost of war removed while in force")
+    breakdown_cut: Annotated[Param, P("pd_trust")] = Field(Param(value=0.0), description="share of the chance of "
+                                                           "talks breaking down removed while in force")
 
 
 class Event(Sourced):
-    month: StrictInt = Field(ge=0)
+    month: StrictInt | None = Field(None, ge=0, description="the month it happens (give month or hazard)")
+    hazard: Annotated[float, Field(gt=0.0, le=1.0, allow_inf_nan=False)] | None = Field(
+        None, description="instead of a month: its monthly chance; it happens once, at an uncertain month")
     set: dict[str, StrictBool | float]
     note: str | None = None
 
@@ -463,6 +553,8 @@ class ScenarioModel(Sourced):
     battlefield: Battlefield
     actors: dict[str, Actor]
     negotiation: Negotiation
+    instruments: dict[str, Instrument] = {}
+    partial_deals: dict[str, PartialDeal] = Field({}, max_length=4)
     events: list[Event] = []
     outcome_classes: list[OutcomeClass] = []
     sweep: SweepBlock | None = None

@@ -39,22 +39,29 @@ PUB = ("has_public", "weariness0", "weariness_rate", "weariness_noise", "pressur
        "ratifies", "ratify_threshold", "ratify_spread", "ratify_weariness", "preference_weight", "legitimacy")
 SCALARS = ("territory0", "pre2022", "claimed", "change_mean", "change_sd", "kursk0", "kursk_mean", "kursk_sd",
            "ground_scale", "casualty_scale", "war_months", "ripeness_slope", "breakdown", "temperature",
-           "lookahead")
+           "lookahead", "pace_shift_sd", "cf_active", "cf_first", "cf_casualty", "cf_hazard", "cf_gain_slope",
+           "relapse_hazard", "relapse_gain_slope", "guarantee_active", "guarantee_cut", "guarantee_cf_cut")
 
 # Allowed range of each parameter array: (low, high, low_open, high_open); None is unbounded.
 UNIT, NONNEG, POS, ANY = (0.0, 1.0, False, False), (0.0, None, False, False), (0.0, None, True, False), \
     (None, None, False, False)
 RANGES: dict[str, tuple[float | None, float | None, bool, bool]] = {
     **dict.fromkeys(("resolve", "weariness0", "preference_weight", "preference", "bias",
-                     "trust", "ideal", "salience", "nd_position", "breakdown", "discount"), UNIT),
+                     "trust", "ideal", "salience", "nd_position", "breakdown", "discount", "pull", "cf_casualty",
+                     "cf_hazard", "relapse_hazard", "guarantee_cut", "guarantee_cf_cut", "pd_rate", "pd_lapse",
+                     "pd_cut", "pd_trust"), UNIT),
     **dict.fromkeys(("cost_sensitivity", "hurt_threshold", "casualty_mean", "casualty_sd", "weariness_noise",
                      "pressure", "ratify_weariness", "leverage", "territory0", "kursk0", "change_sd", "kursk_sd",
                      "ripeness_slope", "lookahead", "pre2022", "claimed", "war_months", "legitimacy",
-                     "weariness_rate"), NONNEG),
+                     "weariness_rate", "pace_shift_sd", "cf_gain_slope", "relapse_gain_slope", "inst_level",
+                     "inst_stick"), NONNEG),
     **dict.fromkeys(("drift_sd", "ratify_spread", "temperature", "ground_scale", "casualty_scale"), POS),
-    **dict.fromkeys(("drift_mean", "change_mean", "kursk_mean", "ratify_threshold", "pre_value"), ANY),
+    **dict.fromkeys(("drift_mean", "change_mean", "kursk_mean", "ratify_threshold", "pre_value", "minimum",
+                     "guarantee_value", "inst_front", "inst_casualties", "inst_cost", "pd_value"), ANY),
     "hurt_decay": (0.0, 1.0, False, True),
 }
+NO_MINIMUM = -2.0  # an issue without a minimum term: below every level a term can take
+
 # Starting values: read once when a run starts, so only a month-0 event can change them.
 STARTING = ("territory0", "kursk0", "drift_mean", "drift_sd", "weariness0", "war_months")
 
@@ -131,6 +138,8 @@ def slot_table(sc: Scenario) -> tuple[dict[str, Slot], dict[str, np.ndarray]]:
     for g in table.govs:
         table.government(g)
     table.red_lines()
+    table.instruments()
+    table.partial_deals()
     for name, pub in sc.publics().items():
         table.public(name, pub)
     for i in range(2):  # a government without a public: nothing to ratify, no pressure
@@ -163,7 +172,13 @@ class _SlotTable:
                       "bias": np.zeros(M), "med_active": np.zeros(M), "trust": np.zeros((M, 2)),
                       "leverage": np.zeros((M, 2)), "pre_value": np.zeros(len(self.pre)),
                       "pre_active": np.zeros(len(self.pre)), "rl_active": np.zeros(len(self.rls)),
-                      "nd_position": np.full(K, np.nan)}
+                      "nd_position": np.full(K, np.nan), "minimum": np.full((2, K), NO_MINIMUM),
+                      "pull": np.zeros(M), "guarantee_value": np.zeros(2)}
+        I, D = len(self.m.instruments), len(self.m.partial_deals)
+        self.base |= {n: np.zeros(I) for n in ("inst_level", "inst_front", "inst_casualties", "inst_cost",
+                                               "inst_relief", "inst_stick", "inst_stick_active")}
+        self.base |= {"pd_rate": np.zeros(D), "pd_lapse": np.zeros(D), "pd_trust": np.zeros(D),
+                      "pd_value": np.zeros((D, 2)), "pd_cut": np.zeros((D, 2))}
         self.slots: dict[str, Slot] = {}
         self.ci = 0  # the next precondition's index, over both governments
 
@@ -192,8 +207,47 @@ class _SlotTable:
             ("negotiation.breakdown", "breakdown", neg.breakdown),
             ("negotiation.temperature", "temperature", neg.temperature),
             ("negotiation.lookahead_months", "lookahead", neg.lookahead_months),
+            ("battlefield.pace_shift_sd_km2", "pace_shift_sd", bf.pace_shift_sd_km2),
+            ("negotiation.ceasefire.casualties", "cf_casualty", neg.ceasefire.casualties),
+            ("negotiation.ceasefire.hazard", "cf_hazard", neg.ceasefire.hazard),
+            ("negotiation.ceasefire.gain_slope", "cf_gain_slope", neg.ceasefire.gain_slope),
+            ("negotiation.relapse.hazard", "relapse_hazard", neg.relapse.hazard),
+            ("negotiation.relapse.gain_slope", "relapse_gain_slope", neg.relapse.gain_slope),
+            ("negotiation.guarantee.relapse_cut", "guarantee_cut", neg.guarantee.relapse_cut),
+            ("negotiation.guarantee.ceasefire_cut", "guarantee_cf_cut", neg.guarantee.ceasefire_cut),
         ):
             self.num(path, name, (), p)
+        self.switch("negotiation.ceasefire.active", "cf_active", (), neg.ceasefire.active)
+        self.switch("negotiation.ceasefire.first", "cf_first", (), neg.ceasefire.first)
+        self.switch("negotiation.guarantee.active", "guarantee_active", (), neg.guarantee.active)
+        for g in self.govs:
+            if g in neg.guarantee.value:
+                self.num(f"negotiation.guarantee.value.{g}", "guarantee_value", (self.gidx[g],),
+                         neg.guarantee.value[g])
+
+    def instruments(self) -> None:
+        for i, (name, ins) in enumerate(self.m.instruments.items()):
+            pa = f"instruments.{name}"
+            self.num(f"{pa}.level", "inst_level", (i,), ins.level)
+            self.num(f"{pa}.front_km2", "inst_front", (i,), ins.front_km2)
+            self.num(f"{pa}.casualties", "inst_casualties", (i,), ins.casualties)
+            self.num(f"{pa}.cost", "inst_cost", (i,), ins.cost)
+            self.switch(f"{pa}.relief_in_deal", "inst_relief", (i,), ins.relief_in_deal)
+            if ins.stick is not None:
+                self.num(f"{pa}.stick.level", "inst_stick", (i,), ins.stick.level)
+                self.switch(f"{pa}.stick.active", "inst_stick_active", (i,), ins.stick.active)
+
+    def partial_deals(self) -> None:
+        for d, (name, pd) in enumerate(self.m.partial_deals.items()):
+            pa = f"partial_deals.{name}"
+            self.num(f"{pa}.rate", "pd_rate", (d,), pd.rate)
+            self.num(f"{pa}.lapse", "pd_lapse", (d,), pd.lapse)
+            self.num(f"{pa}.breakdown_cut", "pd_trust", (d,), pd.breakdown_cut)
+            for g in self.govs:
+                if g in pd.value:
+                    self.num(f"{pa}.value.{g}", "pd_value", (d, self.gidx[g]), pd.value[g])
+                if g in pd.cost_cut:
+                    self.num(f"{pa}.cost_cut.{g}", "pd_cut", (d, self.gidx[g]), pd.cost_cut[g])
 
     def no_deal_positions(self) -> None:
         for k, (iname, issue) in enumerate(self.m.issues.items()):
@@ -208,6 +262,9 @@ class _SlotTable:
         self.num(f"{pa}.belief.sd_km2", "drift_sd", (i,), a.belief.sd_km2)
         self.num(f"{pa}.casualties.mean", "casualty_mean", (i,), a.casualties.mean)
         self.num(f"{pa}.casualties.sd", "casualty_sd", (i,), a.casualties.sd)
+        for k, iname in enumerate(self.issues):
+            if iname in a.minimum:
+                self.num(f"{pa}.minimum.{iname}", "minimum", (i, k), a.minimum[iname])
         for k, iname in enumerate(self.issues):
             end = 1.0 if i == 0 else 0.0  # the side's end of the scale
             if iname in a.ideal:
@@ -253,6 +310,7 @@ class _SlotTable:
         for g in self.govs:
             self.num(f"{pa}.trust.{g}", "trust", (mi, self.gidx[g]), med.trust[g])
             self.num(f"{pa}.leverage.{g}", "leverage", (mi, self.gidx[g]), med.leverage[g])
+        self.num(f"{pa}.pull", "pull", (mi,), med.pull)
 
 
 @dataclass(frozen=True)
