@@ -51,7 +51,7 @@ def test_shocks_come_from_each_mechanism_s_keyed_stream(baseline):
         for name, (kind, cols, when) in STREAMS.items():
             key = int(np.random.SeedSequence(123 + stream_key(name) * MAX_SEED, spawn_key=(r,)).generate_state(1, np.uint64)[0])
             for t in ((1,) if when == "once" else (1, 2, c.horizon)):
-                for j in range(len(cols)):
+                for j in range(shocks.draws[name].shape[-1]):  # the columns the scenario uses (its first ones)
                     w = splitmix((key + (8 * t + j) * 0x9E3779B97F4A7C15) % 2**64)
                     u = ((w >> 11) + 0.5) * 2.0**-53
                     expected = u if kind == "uniform" else ndtri(u)
@@ -103,16 +103,19 @@ def test_identical_ideals_agree_early():
     runs = sim.run_batch(DATA / "identical_ideals.yaml", runs=1000, seed=4, out=None).runs
     agreed = runs["outcome"] == "agreement"
     assert agreed.mean() >= 0.99
-    assert (runs.loc[agreed, "agreement_month"] <= 6).mean() >= 0.99  # a public in a sour mood can hold out longer
+    # at once in nearly every run; a public in a sour mood (its mood is drawn once a run) can hold out longer
+    assert (runs.loc[agreed, "agreement_month"] == 1).mean() >= 0.95
     assert (runs.loc[agreed, "term_crimea_status"] == "status_deferred").all()
     assert (runs.loc[agreed, "term_legal_recognition"] == "not_recognised").all()
 
 
-def test_precondition_that_never_holds_gives_no_talks():
+def test_precondition_that_never_holds_gates_ceasefire_and_settlement_not_talks():
     runs = sim.run_batch(DATA / "never_ripe_precondition.yaml", runs=1000, seed=4, out=None).runs
-    assert (runs["outcome"] == "no_talks").all()
-    assert runs["talks_month"].isna().all()
-    assert (runs["proposals"] == 0).all()
+    assert (runs["outcome"] != "agreement").all()
+    assert runs["ceasefire_month"].isna().all() and runs["settlement_month"].isna().all()
+    assert (runs["proposals"] == 0).all()  # no terms are put
+    assert runs["talks_month"].notna().mean() > 0.5  # contacts and partial deals do not wait for it
+    assert (runs["partial_deals"] > 0).mean() > 0.5
 
 
 def test_battlefield_reproduces_source_rates():
@@ -121,7 +124,9 @@ def test_battlefield_reproduces_source_rates():
     remaining 578 km2 are retaken in month 2 in most runs."""
     sc = sim.load_scenario(DATA / "never_ripe_precondition.yaml")
     n, months = 4000, sc.model.horizon_months
-    runs = sim.run_batch(sc, runs=n, seed=8, out=None).runs
+    fixed = {"instruments.us_aid.stick.active": False,  # aid never paused: the front at the source's pace
+             "battlefield.kursk_recapture_km2.mean": 350.0}  # the source's pace of recapture
+    runs = sim.run_batch(sc, runs=n, seed=8, out=None, overrides=fixed).runs
     gained = runs["territory_end_km2"] - 110649
     per_month = gained / months
     se = 250 / np.sqrt(months) / np.sqrt(n)
@@ -134,7 +139,7 @@ def test_battlefield_reproduces_source_rates():
     from sim.engine.kernel import Kernel
     from sim.engine.shocks import draw
 
-    c = compile_scenario(sc)
+    c = compile_scenario(sc, overrides=fixed)
     k = Kernel(c, draw(c, 8, range(n)))
     k.step()
     firsts = k.s.retaken
@@ -159,10 +164,14 @@ def test_explain_matches_the_batch_row(baseline):
         assert len(ex.series()) == len(ex.model.log)
 
 
-def test_baseline_outcomes_are_each_material(baseline):
-    s = sim.run_batch(baseline, runs=2000, seed=1, out=None).summary()
-    for name in ("no_talks", "talks_failed", "agreement"):
-        assert 0.05 < s["outcomes"][name]["p"] < 0.9, name
+def test_baseline_outcomes_and_stages_are_each_material(baseline):
+    runs = sim.run_batch(baseline, runs=2000, seed=1, out=None).runs
+    for name in ("talks_failed", "agreement"):
+        assert 0.05 < (runs["outcome"] == name).mean() < 0.9, name
+    assert (runs["partial_deals"] > 0).mean() > 0.3  # exchanges follow talks
+    assert 0.05 < runs["relapse_month"].notna().mean() < 0.5  # settlements can relapse
+    # talks open at uncertain months (a mediator's pull from January 2025), not all at once
+    assert runs["talks_month"].nunique() >= 5
 
 
 def test_uncertain_parameters_are_recorded_and_within_their_ranges(baseline):

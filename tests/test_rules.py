@@ -117,11 +117,13 @@ def test_package_utilities_are_the_utility_of_each_package(k, p, data):
 
 @RULES
 @given(land(), km)
-def test_land_position_is_in_the_unit_interval_and_falls_as_russia_holds_more(case, other):
+def test_land_position_falls_as_russia_holds_more_with_no_clip(case, other):
     territory, pre, claimed = case
     lo, hi = sorted((territory, other))
     p_lo, p_hi = rules.land_position(lo, pre, claimed), rules.land_position(hi, pre, claimed)
-    assert 0.0 <= p_hi <= p_lo <= 1.0
+    assert p_hi <= p_lo
+    if hi > claimed:  # beyond the claimed regions the position goes on falling: no side is satiated there
+        assert p_hi < 0.0
     assert rules.land_position(pre, pre, claimed) == 1.0  # the line of February 2022
     assert rules.land_position(claimed, pre, claimed) == 0.0  # Russia holds all it claims
 
@@ -135,8 +137,8 @@ def test_more_land_returned_never_lowers_the_ukraine_side_s_land_position(case, 
     pos = rules.package_positions(packages, 0, np.array([lo, hi]), territory, pre, claimed)[:, 0]
     assert pos[0] <= pos[1]
     # so, with its holder's end of the scale as ideal, land utility is monotone for each side
-    u_ukraine = rules.package_utilities(pos[:, None], np.array([1.0]), np.array([1.0]))
-    u_russia = rules.package_utilities(pos[:, None], np.array([0.0]), np.array([1.0]))
+    u_ukraine = rules.package_utilities(pos[:, None], np.array([1.0]), np.array([1.0]), 0)
+    u_russia = rules.package_utilities(pos[:, None], np.array([0.0]), np.array([1.0]), 0)
     assert u_ukraine[0] <= u_ukraine[1]
     assert u_russia[0] >= u_russia[1]
 
@@ -294,11 +296,64 @@ def test_annuity_equals_the_explicit_sum(discount, months):
 
 @RULES
 @given(st.floats(0.0, 100.0), unit, unit, st.integers(0, 60), st.integers(0, 60))
-def test_war_cost_grows_with_the_monthly_cost_and_the_look_ahead(monthly, discount, extra, n1, n2):
+def test_war_cost_grows_with_the_monthly_cost_and_the_look_ahead_undiscounted(monthly, discount, extra, n1, n2):
     lo, hi = sorted((n1, n2))
-    assert 0.0 <= rules.war_cost(monthly, discount, lo) <= rules.war_cost(monthly, discount, hi) + 1e-12
-    assert rules.war_cost(monthly, discount, hi) <= rules.war_cost(monthly + extra, discount, hi)
-    assert rules.war_cost(monthly, discount, hi) == pytest.approx(monthly * rules.annuity(discount, hi), rel=1e-12)
+    assert 0.0 <= rules.war_cost(monthly, lo) <= rules.war_cost(monthly, hi) + 1e-12
+    assert rules.war_cost(monthly, hi) <= rules.war_cost(monthly + extra, hi)
+    assert rules.war_cost(monthly, hi) == pytest.approx(monthly * hi, rel=1e-12)  # gains and costs on one footing
+
+
+@RULES
+@given(st.floats(0.0, 1e5), unit, st.floats(1.0, 1e5), st.floats(0.0, 1.0))
+def test_casualty_cost_counts_no_ground(cas, sens, scale, extra):
+    assert rules.casualty_cost(cas, sens, scale, extra) == pytest.approx(sens * cas / scale + extra)
+
+
+@RULES
+@given(unit, st.floats(0.5, 0.999), st.floats(0.5, 0.999))
+def test_nash_weights_favour_the_more_patient_side(bias, d1, d2):
+    lo, hi = sorted((d1, d2))
+    assume(hi - lo > 1e-6)
+    w_a, w_b = rules.nash_weights(bias, hi, lo)  # the ukraine side more patient
+    w_a0, w_b0 = rules.nash_weights(bias, lo, lo)
+    assert w_a + w_b == pytest.approx(1.0)
+    assert w_a >= w_a0 - 1e-12
+    assert rules.nash_weights(bias, lo, lo) == pytest.approx(rules.nash_weights(bias))
+
+
+@RULES
+@given(unit, unit)
+def test_credibility_only_to_the_side_a_mediator_leans_toward(trust, bias):
+    to_ukraine, to_russia = rules.credibility(trust, bias, 0.0), rules.credibility(trust, bias, 1.0)
+    assert to_ukraine == 0.0 or to_russia == 0.0  # never credible to both
+    assert rules.credibility(trust, 0.5, 0.0) == 0.0 and rules.credibility(trust, 0.5, 1.0) == 0.0  # Kydd
+    if bias < 0.5:
+        assert to_russia == 0.0
+    if bias > 0.5:
+        assert to_ukraine == 0.0
+
+
+@RULES
+@given(arrays(np.float64, 3, elements=st.floats(0.01, 1.0)), st.floats(-1.0, 1.0), st.floats(0.01, 1.0))
+def test_a_rejection_moves_the_belief_toward_types_that_ask_more(weights, u, temp):
+    prior = weights / weights.sum()
+    need = np.array([0.0, 0.3, 0.6])  # a type that asks more
+    like = rules.type_likelihood(u, need, temp)
+    post = rules.update_type_belief(prior, prior, like, False)
+    assert post.sum() == pytest.approx(1.0)
+    mean_before, mean_after = prior @ need, post @ need
+    assert mean_after >= mean_before - 1e-9
+    post_yes = rules.update_type_belief(prior, prior, like, True)
+    assert post_yes @ need <= mean_before + 1e-9
+
+
+@RULES
+@given(st.floats(0.0, 1.0), st.floats(0.0, 1.0), st.floats(0.0, 5.0), st.floats(-1.0, 1.0))
+def test_hazard_falls_with_a_guarantee_and_rises_with_the_gain_of_fighting(base, cut, slope, gain):
+    h = rules.hazard_chance(base, cut, slope, gain)
+    assert 0.0 <= h <= 1.0
+    assert h <= rules.hazard_chance(base, 0.0, slope, gain) + 1e-12
+    assert h <= rules.hazard_chance(base, cut, slope, gain + 0.1) + 1e-12
 
 
 @RULES
@@ -556,10 +611,14 @@ def test_government_proposal_is_allowed_and_reports_any_gain(case, data):
     assume(allowed.any())
     log_ratify = data.draw(arrays(np.float64, (n, p), elements=st.floats(-20.0, 0.0)))
     temperature = data.draw(arrays(np.float64, n, elements=st.floats(1e-3, 1.0)))
-    choice, gains = rules.government_proposal(u_self, u_other, need_self, need_other, log_ratify, temperature, allowed)
+    p_other = rules.acceptance_probability(u_other, need_other[:, None], temperature[:, None])
+    choice, gains = rules.government_proposal(u_self, p_other, need_self, log_ratify, allowed)
     assert np.all(allowed[choice])
     gain = u_self - need_self[:, None]
     assert np.array_equal(gains, (allowed & (gain > 0.0)).any(axis=-1))
+    for r in range(n):  # no package beats its demand: it states its best package, for the record
+        if not gains[r]:
+            assert u_self[r, choice[r]] == u_self[r, allowed].max()
 
 
 @RULES
@@ -658,6 +717,7 @@ def run_batch(draw):
 
     weights = a((r, k), st.floats(0.01, 1.0))
     pre = a(r, st.floats(0.0, 1e5))
+    belief = a((r, 3), st.floats(0.01, 1.0))
     return {
         "R": r,
         "x": a((r, k)), "ideal": a((r, k)), "salience": weights / weights.sum(axis=-1, keepdims=True),
@@ -678,6 +738,9 @@ def run_batch(draw):
         "active": a((r, m), st.sampled_from([0.0, 1.0])),
         "breaks": draw(arrays(np.bool_, (m, p))),
         "fixed": np.where(a(k) > 0.5, a((r, k)), np.nan),  # NaN columns are mapped from control
+        "types": a((r, 3), st.floats(-0.5, 1.5)),
+        "belief": belief / belief.sum(axis=-1, keepdims=True),
+        "like": a((r, 3)),
     }
 
 
@@ -696,7 +759,7 @@ def _cases(b):
         "land_moved": (rules.land_moved, (res[0], km[0], pre, claimed), (yes, yes, yes, yes)),
         "package_positions": (rules.package_positions, (b["packages"], 0, b["share"], km[0], pre, claimed),
                               (False, False, False, yes, yes, yes)),
-        "update_drift_belief": (rules.update_drift_belief, (b["change"], pos[0], km[1], pos[1]), (yes,) * 4),
+        "update_drift_belief": (rules.update_drift_belief, (b["change"], pos[0], km[1], pos[1], pos[2]), (yes,) * 5),
         "expected_territory": (rules.expected_territory, (km[0], b["change"], months), (yes, yes, yes)),
         "credible_drift": (rules.credible_drift, (b["change"], km[1], u[0]), (yes, yes, yes)),
         "credibility": (rules.credibility, (u[0], u[1], 1.0), (yes, yes, False)),
@@ -708,7 +771,14 @@ def _cases(b):
         "annuity": (rules.annuity, (u[0], months), (yes, yes)),
         "power": (rules.power, (b["decay"], months), (yes, yes)),
         "log_vote_chance": (rules.log_vote_chance, (u[0], flags[0]), (yes, yes)),
-        "war_cost": (rules.war_cost, (pos[0], u[0], months), (yes, yes, yes)),
+        "war_cost": (rules.war_cost, (pos[0], months), (yes, yes)),
+        "casualty_cost": (rules.casualty_cost, (km[0], u[0], pos[0], u[1]), (yes,) * 4),
+        "term_value": (rules.term_value, (u[0], u[1]), (yes, yes)),
+        "type_likelihood": (rules.type_likelihood, (u[0], b["types"], pos[0]), (yes, yes, yes)),
+        "expected_acceptance": (rules.expected_acceptance, (b["u_a"], b["types"], b["belief"], pos[0]), (yes,) * 4),
+        "update_type_belief": (rules.update_type_belief, (b["belief"], b["belief"], b["like"], flags[0]), (yes,) * 4),
+        "hear_type": (rules.hear_type, (b["belief"], b["like"], u[0]), (yes, yes, yes)),
+        "hazard_chance": (rules.hazard_chance, (u[0], u[1], pos[0], res[0]), (yes,) * 4),
         "pressured_cost": (rules.pressured_cost, (pos[0], pos[1], u[0]), (yes, yes, yes)),
         "war_value": (rules.war_value, (u[0], u[1], pos[0]), (yes, yes, yes)),
         "net_gain_of_fighting": (rules.net_gain_of_fighting, (u[0], u[1], u[2], pos[0]), (yes,) * 4),
@@ -732,15 +802,16 @@ def _cases(b):
                     (yes, yes, yes, False)),
         "mediator_proposal": (rules.mediator_proposal, (b["u_a"], b["u_b"], res[0], res[1], u[0], u[1],
                                                         b["log_ratify"], pos[0], b["allowed"]), (yes,) * 8 + (False,)),
-        "government_proposal": (rules.government_proposal, (b["u_a"], b["u_b"], res[0], res[1], b["log_ratify"],
-                                                            pos[0], b["allowed"]), (yes,) * 6 + (False,)),
+        "government_proposal": (rules.government_proposal, (b["u_a"], b["u_b"], res[0], b["log_ratify"],
+                                                            b["allowed"]), (yes,) * 4 + (False,)),
         "acceptability": (rules.acceptability, (b["acc"][0], b["acc"][1], u[0][:, None]), (yes, yes, yes)),
         "lead_mediator": (rules.lead_mediator, (b["acc"][0], b["acc"][1], b["active"]), (yes, yes, yes)),
         "draw_lead": (rules.draw_lead, (b["acc"][0], b["acc"][1], b["active"], u[3]), (yes,) * 4),
-        "nash_weights": (rules.nash_weights, (u[0],), (yes,)),
+        "nash_weights": (rules.nash_weights, (u[0], b["decay"], b["decay"][::-1]), (yes, yes, yes)),
         "proposer": (rules.proposer, (months, (months // 7) % 2, flags[0]), (yes, yes, yes)),
-        "utility": (rules.utility, (b["x"], b["ideal"], b["salience"]), (yes, yes, yes)),
-        "package_utilities": (rules.package_utilities, (b["packages"], b["ideal"], b["salience"]), (False, yes, yes)),
+        "utility": (rules.utility, (b["x"], b["ideal"], b["salience"], 0), (yes, yes, yes, False)),
+        "package_utilities": (rules.package_utilities, (b["packages"], b["ideal"], b["salience"], 0),
+                              (False, yes, yes, False)),
         "normal_draw": (rules.normal_draw, (b["change"], pos[0], z[0]), (yes, yes, yes)),
         "advance_territory": (rules.advance_territory, (km[0], b["change"]), (yes, yes)),
         "kursk_retaken": (rules.kursk_retaken, (km[1], b["change"], pos[0], z[0]), (yes, yes, yes, yes)),
@@ -758,7 +829,8 @@ ELEMENTWISE = [
     "zone_of_agreement", "demands", "acceptance_probability", "accepts", "mediator_proposal",
     "government_proposal", "acceptability", "lead_mediator", "draw_lead", "nash_weights", "proposer", "utility",
     "package_utilities", "normal_draw", "advance_territory", "kursk_retaken", "casualties", "ground_lost",
-    "sigmoid", "power", "log_vote_chance",
+    "sigmoid", "power", "log_vote_chance", "casualty_cost", "term_value", "type_likelihood", "expected_acceptance",
+    "update_type_belief", "hear_type", "hazard_chance",
 ]
 
 

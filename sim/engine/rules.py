@@ -577,8 +577,8 @@ def nash_weights(bias, discount_a=None, discount_b=None):
     """
     if discount_a is None or discount_b is None:
         return 1.0 - bias, bias
-    pa = 1.0 / np.maximum(-np.log(np.minimum(discount_a, 1.0 - 1e-9)), 1e-12)
-    pb = 1.0 / np.maximum(-np.log(np.minimum(discount_b, 1.0 - 1e-9)), 1e-12)
+    pa = 1.0 / np.maximum(-np.log(np.clip(discount_a, 1e-12, 1.0 - 1e-9)), 1e-12)
+    pb = 1.0 / np.maximum(-np.log(np.clip(discount_b, 1e-12, 1.0 - 1e-9)), 1e-12)
     wa, wb = (1.0 - bias) * pa, bias * pb
     total = np.maximum(wa + wb, TINY)
     return wa / total, wb / total
