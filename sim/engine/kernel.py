@@ -34,6 +34,7 @@ from sim.scenario.compile import Compiled
 from sim.scenario.registry import NO_MINIMUM
 
 Params = dict[str, np.ndarray]
+Index = slice | np.ndarray  # runs of a block: all (a slice) or some (their indices)
 
 # The month's phases in the order Kernel.step calls them: (name, the function, what it does). docs/architecture.py
 # draws them, and tests/test_architecture.py checks that Kernel.step calls these functions in this order.
@@ -228,9 +229,10 @@ class Kernel:
         instruments(self)
         p = self.p
         at_war = (s.deal < 0) | (s.relapse_month >= 0)  # a settlement stops the war until it relapses
-        battlefield(s, p, d, at_war, t)
+        w: Index = slice(None) if at_war.all() else np.flatnonzero(at_war)  # all runs: views, no copies
+        battlefield(s, p, d, w, t)
         for g in (0, 1):
-            fight(s, p, g, d, at_war)
+            fight(s, p, g, d, w)
         # A logged run (R = 1) reads the month once, for its log and its talks (read again if talks open now).
         read = assess(c, p, s, full=self.full) if log else None
         entry = month_entry(self, t, read) if read is not None else None
@@ -303,9 +305,23 @@ def start_cost(p: Params, g: int) -> Any:
                                      p["casualty_scale"], p["ground_scale"])
 
 
-def rows_of(p: Params, idx: np.ndarray) -> Params:
-    """The parameters of runs ``idx`` (shared single-row arrays as they are)."""
-    return {k: (v[idx] if len(v) > 1 else v) for k, v in p.items()}
+def rows_of(p: Params, idx: Index) -> Params:
+    """The parameters of runs ``idx`` (shared single-row arrays as they are), each indexed when first read."""
+    return _ParamRows(p, idx)
+
+
+class _ParamRows(dict):
+    """Runs ``idx`` of parameter arrays: a per-run array is indexed (a copy) when first read; most readers read few."""
+
+    def __init__(self, p: Params, idx: Index):
+        super().__init__()
+        self._p, self._idx = p, idx
+
+    def __missing__(self, key: str) -> np.ndarray:
+        v = self._p[key]
+        v = v[self._idx] if len(v) > 1 else v
+        self[key] = v
+        return v
 
 
 def _rows(v: np.ndarray, idx: np.ndarray) -> np.ndarray:
@@ -329,28 +345,41 @@ def events(k: Kernel, t: int, d: dict[str, np.ndarray]) -> None:
 
 def instruments(k: Kernel) -> None:
     """Each instrument's level this month: as set (events may change it), or its stick's level while its target
-    refuses talks; sanctions that a settlement relieves are lifted once a settlement holds."""
+    refuses talks; sanctions that a settlement relieves are lifted once a settlement holds. Then what the levels
+    and the partial deals in force do to the war this month."""
     c, p, s = k.c, k.p, k.s
     if s.partial.shape[1]:
-        s.cut = np.stack([np.broadcast_to(partial_cut(p, s.partial, g), s.cut.shape[:1]) for g in (0, 1)], -1)
+        some = np.flatnonzero(s.partial.any(axis=-1))
+        s.cut = np.zeros_like(s.cut)
+        if len(some):
+            q = rows_of(p, some)
+            s.cut[some] = np.stack([partial_cut(q, s.partial[some], g) for g in (0, 1)], -1)
     if not len(c.instruments):
         return
     target = np.where(c.instrument_kinds == 0, 0, 1)  # aid: the ukraine side; sanctions: the russia side
     stick = (p["inst_stick_active"] > 0.0) & s.refusing[:, target]
-    level = np.where(stick, p["inst_stick"], p["inst_level"])
-    lifted = (c.instrument_kinds == 1) & (p["inst_relief"] > 0.0) & ((s.deal >= 0) & (s.relapse_month < 0))[:, None]
-    s.level = np.broadcast_to(np.where(lifted, 0.0, level), s.level.shape).copy()
-    front, cas = aid_shift(c, p, s.level)
-    s.aid_front = np.broadcast_to(front, s.aid_front.shape).copy()
-    s.aid_casualties = np.broadcast_to(cas, s.aid_casualties.shape).copy()
-    s.sanctions = np.broadcast_to(sanctions_cost(c, p, s.level, False), s.sanctions.shape).copy()
-    s.relief = np.broadcast_to(sanctions_cost(c, p, s.level, True), s.relief.shape).copy()
+    relieved = (c.instrument_kinds == 1) & (p["inst_relief"] > 0.0)
+    lifted = relieved & ((s.deal >= 0) & (s.relapse_month < 0))[:, None]
+    level = np.where(lifted, 0.0, np.where(stick, p["inst_stick"], p["inst_level"]))
+    s.level = np.broadcast_to(level, s.level.shape).copy()
+    shared = all(len(p[name]) == 1 for name in ("inst_level", "inst_front", "inst_casualties", "inst_cost",
+                                                 "inst_relief"))
+    odd = np.flatnonzero(stick.any(axis=-1) | lifted.any(axis=-1)) if shared else np.arange(k.R)
+    front, cas = aid_shift(c, p, p["inst_level"][:1])  # the shared level, then the runs whose level differs
+    s.aid_front[:], s.aid_casualties[:] = front[0], cas[0]
+    s.sanctions[:] = sanctions_cost(c, p, p["inst_level"][:1], False)[0]
+    s.relief[:] = sanctions_cost(c, p, p["inst_level"][:1], True)[0]
+    if len(odd):
+        q, lv = rows_of(p, odd), s.level[odd]
+        s.aid_front[odd], s.aid_casualties[odd] = aid_shift(c, q, lv)
+        s.sanctions[odd] = sanctions_cost(c, q, lv, False)
+        s.relief[odd] = sanctions_cost(c, q, lv, True)
 
 
 def aid_shift(c: Compiled, p: Params, level: np.ndarray) -> tuple[Any, Any]:
     """(km2 a month added to Russia's advance, casualties a month added to Ukraine's) by aid below level 1."""
     if not len(c.instruments):
-        return 0.0, 0.0
+        return np.zeros(len(level)), np.zeros(len(level))
     aid = c.instrument_kinds == 0
     short = np.where(aid, 1.0 - level, 0.0)
     return (short * p["inst_front"]).sum(axis=-1), (short * p["inst_casualties"]).sum(axis=-1)
@@ -359,7 +388,7 @@ def aid_shift(c: Compiled, p: Params, level: np.ndarray) -> tuple[Any, Any]:
 def sanctions_cost(c: Compiled, p: Params, level: np.ndarray, relief_only: bool) -> Any:
     """The russia side's monthly cost of sanctions at their levels (``relief_only``: those a deal would lift)."""
     if not len(c.instruments):
-        return 0.0
+        return np.zeros(len(level))
     on = (c.instrument_kinds == 1) & ((p["inst_relief"] > 0.0) if relief_only else True)
     return np.where(on, level * p["inst_cost"], 0.0).sum(axis=-1)
 
@@ -371,42 +400,47 @@ def partial_cut(p: Params, partial: np.ndarray, g: int) -> Any:
     return np.minimum(1.0, (partial * p["pd_cut"][:, :, g]).sum(axis=-1))
 
 
-def battlefield(s: State, p: Params, d: dict[str, np.ndarray], at_war: np.ndarray, t: int) -> None:
-    """The front and the Kursk area move: fully at war; a ceasefire's violations move the line by a fraction;
-    a settlement stops them."""
-    c_share = np.where(s.ceasefire & at_war, p["cf_casualty"], 1.0)  # a ceasefire holds the war to its violations
-    moving = at_war
-    s.change = np.where(moving, c_share * rules.normal_draw(p["change_mean"] + s.aid_front, p["change_sd"],
-                                                            d["front"][:, 0]), 0.0)
-    s.territory = np.where(moving, rules.advance_territory(s.territory, s.change), s.territory)
-    kursk_on = moving & ~s.ceasefire
-    s.retaken = np.where(kursk_on, rules.kursk_retaken(s.kursk, p["kursk_mean"], p["kursk_sd"], d["front"][:, 1]), 0.0)
-    before = s.kursk
-    s.kursk = before - s.retaken
-    s.kursk_month = np.where((before > 0.0) & (s.kursk <= 0.0), t, s.kursk_month)
+def battlefield(s: State, p: Params, d: dict[str, np.ndarray], w: Index, t: int) -> None:
+    """The front and the Kursk area move in the runs at war ``w``: a ceasefire's violations move the line by a
+    fraction and freeze the Kursk front; a settlement stops both (those runs are not in ``w``)."""
+    q, cf = rows_of(p, w), s.ceasefire[w]
+    share = np.where(cf, q["cf_casualty"], 1.0)  # a ceasefire holds the war to its violations
+    change = share * rules.normal_draw(q["change_mean"] + s.aid_front[w], q["change_sd"], d["front"][w, 0])
+    s.change = np.zeros(len(s.change))
+    s.change[w] = change
+    s.territory[w] = rules.advance_territory(s.territory[w], change)
+    before = s.kursk[w]
+    retaken = np.where(cf, 0.0, rules.kursk_retaken(before, q["kursk_mean"], q["kursk_sd"], d["front"][w, 1]))
+    s.retaken = np.zeros(len(s.retaken))
+    s.retaken[w] = retaken
+    after = before - retaken
+    s.kursk_month[w] = np.where((before > 0.0) & (after <= 0.0), t, s.kursk_month[w])  # before is a view of all
+    s.kursk[w] = after
 
 
-def fight(s: State, p: Params, g: int, d: dict[str, np.ndarray], at_war: np.ndarray) -> None:
-    """Government g takes its losses, learns the front's pace, accumulates hurt; its public's weariness moves."""
-    share = np.where(s.ceasefire, p["cf_casualty"], 1.0)
-    extra = s.aid_casualties if g == 0 else 0.0
-    cas = share * rules.casualties(p["casualty_mean"][:, g] + extra, p["casualty_sd"][:, g], d["casualties"][:, g])
-    s.casualties[:, g] += np.where(at_war, cas, 0.0)
-    learn = at_war & ~s.ceasefire  # the pace is learnt from fighting; a ceasefire's violations teach nothing
-    observed = s.change - s.aid_front  # the sides know the aid's level: they learn the pace without it
-    drift, prec = rules.update_drift_belief(s.drift[:, g], s.precision[:, g], observed, p["change_sd"],
-                                            p["pace_shift_sd"])
-    s.drift[:, g] = np.where(learn, drift, s.drift[:, g])
-    s.precision[:, g] = np.where(learn, prec, s.precision[:, g])
-    lost = rules.ground_lost(s.change, SIGN[g], s.retaken if g == 0 else 0.0)
-    cost = rules.month_cost(cas, lost, p["cost_sensitivity"][:, g], p["casualty_scale"], p["ground_scale"])
+def fight(s: State, p: Params, g: int, d: dict[str, np.ndarray], w: Index) -> None:
+    """In the runs at war ``w``, government g takes its losses, learns the front's pace (not from a ceasefire's
+    violations), accumulates hurt; its public's weariness moves."""
+    q, cf = rows_of(p, w), s.ceasefire[w]
+    share = np.where(cf, q["cf_casualty"], 1.0)
+    extra = s.aid_casualties[w] if g == 0 else 0.0
+    cas = share * rules.casualties(q["casualty_mean"][:, g] + extra, q["casualty_sd"][:, g], d["casualties"][w, g])
+    s.casualties[w, g] += cas
+    change = s.change[w]
+    observed = change - s.aid_front[w]  # the sides know the aid's level: they learn the pace without it
+    drift, prec = rules.update_drift_belief(s.drift[w, g], s.precision[w, g], observed, q["change_sd"],
+                                            q["pace_shift_sd"])
+    s.drift[w, g] = np.where(cf, s.drift[w, g], drift)
+    s.precision[w, g] = np.where(cf, s.precision[w, g], prec)
+    lost = rules.ground_lost(change, SIGN[g], s.retaken[w] if g == 0 else 0.0)
+    cost = rules.month_cost(cas, lost, q["cost_sensitivity"][:, g], q["casualty_scale"], q["ground_scale"])
     if g == 1:
-        cost = cost + s.sanctions
-    cost = cost * (1.0 - s.cut[:, g])
-    s.hurt[:, g] = np.where(at_war, rules.update_hurt(s.hurt[:, g], p["hurt_decay"][:, g], cost), s.hurt[:, g])
-    w = rules.update_weariness(s.weariness[:, g], cost, p["weariness_rate"][:, g], p["weariness_noise"][:, g],
-                               d["opinion"][:, g])
-    s.weariness[:, g] = np.where(at_war & (p["has_public"][:, g] > 0.0), w, s.weariness[:, g])
+        cost = cost + s.sanctions[w]
+    cost = cost * (1.0 - s.cut[w, g])
+    s.hurt[w, g] = rules.update_hurt(s.hurt[w, g], q["hurt_decay"][:, g], cost)
+    weary = rules.update_weariness(s.weariness[w, g], cost, q["weariness_rate"][:, g], q["weariness_noise"][:, g],
+                                   d["opinion"][w, g])
+    s.weariness[w, g] = np.where(q["has_public"][:, g] > 0.0, weary, s.weariness[w, g])
 
 
 # --------------------------------------------------------------------------- reading the month
@@ -748,10 +782,9 @@ def ceasefire(k: Kernel, j: np.ndarray, t: int, entry: MonthEntry | None) -> Non
 def hold(k: Kernel, d: dict[str, np.ndarray], t: int, entry: MonthEntry | None) -> None:
     """A ceasefire may break down, a settlement relapse into war, a partial deal lapse (each with its hazard)."""
     c, p, s = k.c, k.p, k.s
-    if s.partial.shape[1]:
-        D = s.partial.shape[1]
-        lapse = s.partial & (d["lapse"][:, :D] < p["pd_lapse"])
-        s.partial &= ~lapse
+    some = np.flatnonzero(s.partial.any(axis=-1)) if s.partial.shape[1] else ()
+    if len(some):
+        s.partial[some] &= d["lapse"][some, :] >= _rows(p["pd_lapse"], some)  # a deal in force lapses below it
     cf = np.flatnonzero(s.ceasefire & (s.deal < 0))
     if len(cf):
         q, sj = rows_of(p, cf), s.rows(cf)

@@ -56,7 +56,8 @@ def one_run(shocks: Shocks) -> Shocks:
             raise ValueError(f"NegotiationModel runs one run (got the shocks of {len(shocks.replicates)})")
         return shocks
     return Shocks(np.asarray(shocks.replicates).reshape(1), {k: v[None] for k, v in shocks.draws.items()},
-                  {k: np.asarray(v)[None] for k, v in shocks.params.items()})
+                  {k: np.asarray(v)[None] for k, v in shocks.params.items()},
+                  {k: np.asarray(v).reshape(1) for k, v in shocks.keys.items()}, shocks.used)
 
 
 class NegotiationModel(mesa.Model):

@@ -29,7 +29,7 @@ else in negsim draws random numbers.
 from __future__ import annotations
 
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -55,6 +55,9 @@ STREAMS: dict[str, tuple[str, tuple[str, ...], str]] = {
     "events": ("uniform", tuple(f"event{j}" for j in range(8)), "all"),
 }
 MAX_PARTIAL_DEALS, MAX_HAZARD_EVENTS = 4, 8
+# Streams a month needs for only some runs (those closed, talking, under a ceasefire, ...): their draws are made
+# when read, for the runs read, from the same counters (so the same numbers as drawn up front).
+SPARSE = ("talks", "mediation", "breakdown", "partial", "lapse", "hold", "events")
 GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 MIX1, MIX2 = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
 MAX_SEED = 2**128
@@ -70,22 +73,60 @@ def stream_key(mechanism: str) -> int:
 class Shocks:
     """Pre-drawn randomness of R runs (leading axis) or of one run (no leading axis).
 
-    ``draws[m]`` holds mechanism ``m``'s draws, shape (R, horizon, columns);
-    month t's row is index t - 1.
+    ``draws[m]`` holds mechanism ``m``'s draws, shape (R, horizon, columns),
+    month t's row at index t - 1, for the streams every run reads every month;
+    ``keys[m]`` the key word of each run of a :data:`SPARSE` stream, whose draws
+    are made when read (:meth:`month`, :meth:`table`).
     """
 
     replicates: np.ndarray
     draws: dict[str, np.ndarray]
     params: dict[str, np.ndarray]
+    keys: dict[str, np.ndarray] = field(default_factory=dict)
+    used: dict[str, int] = field(default_factory=dict)  # columns of each sparse stream the scenario uses
 
     def run(self, i: int) -> Shocks:
         """The shocks of the i-th run of this block, without the run axis."""
         return Shocks(self.replicates[i], {k: v[i] for k, v in self.draws.items()},
-                      {k: v[i] if len(v) > 1 else v[0] for k, v in self.params.items()})
+                      {k: v[i] if len(v) > 1 else v[0] for k, v in self.params.items()},
+                      {k: v[i] for k, v in self.keys.items()}, self.used)
 
-    def month(self, t: int) -> dict[str, np.ndarray]:
-        """Every mechanism's draws of month t (1-based): (R, columns) or (columns,)."""
-        return {k: v[..., t - 1, :] for k, v in self.draws.items() if STREAMS[k][2] == "all"}
+    def month(self, t: int) -> dict[str, Any]:
+        """Every mechanism's draws of month t (1-based): (R, columns) or (columns,); a sparse stream's are read
+        with the same indexing (``d[m][runs, columns]``) and made for the runs read."""
+        out: dict[str, Any] = {k: v[..., t - 1, :] for k, v in self.draws.items() if STREAMS[k][2] == "all"}
+        out |= {k: Month(v, t, k, self.used[k]) for k, v in self.keys.items()}
+        return out
+
+    def table(self, mechanism: str) -> np.ndarray:
+        """A stream's draws of every run and month, (R, months, columns), drawn or made now."""
+        if mechanism in self.draws:
+            return self.draws[mechanism]
+        one = not np.ndim(self.replicates)
+        horizon = self.draws["front"].shape[-2]
+        out = _from_keys(np.atleast_1d(self.keys[mechanism]), mechanism, horizon, self.used[mechanism])
+        return out[0] if one else out
+
+
+class Month:
+    """One month of a sparse stream: ``m[runs, columns]`` makes those draws (``runs``: a slice, indices or mask)."""
+
+    def __init__(self, keys: np.ndarray, t: int, mechanism: str, used: int):
+        self.keys, self.t, self.kind, self.used = keys, t, STREAMS[mechanism][0], used
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return (*np.shape(self.keys), self.used)
+
+    def __getitem__(self, at: Any) -> np.ndarray:
+        rows, cols = at if isinstance(at, tuple) else (at, slice(None))
+        keys = np.asarray(self.keys)[rows] if np.ndim(self.keys) else np.asarray(self.keys)
+        j = np.arange(self.used, dtype=np.uint64)[cols]
+        counter = np.uint64(8) * np.uint64(self.t) + j
+        with np.errstate(over="ignore"):
+            word = keys[..., None] + counter * GOLDEN if np.ndim(j) else keys + counter * GOLDEN
+        u = uniform_of(word)
+        return u if self.kind == "uniform" else ndtri(u)
 
 
 def check_replicate(r: Any, what: str = "replicate") -> int:
@@ -113,9 +154,11 @@ def draw(c: Compiled, seed: int, replicates: np.ndarray | range | list[int]) -> 
     for r in ends:
         check_replicate(r)
     reps = np.asarray(replicates, dtype=np.int64)
-    draws = {name: stream_draws(seed, reps, name, c.horizon, columns(c, name)) for name in STREAMS}
+    draws = {name: stream_draws(seed, reps, name, c.horizon, columns(c, name)) for name in STREAMS
+             if name not in SPARSE}
+    keys = {name: stream_keys(seed, reps, name) for name in SPARSE}
     unc = np.stack([parameter_uniforms(seed, reps, path) for path in c.uncertain], axis=1) if c.uncertain else np.empty((len(reps), 0))
-    return Shocks(reps, draws, draw_params(c, unc))
+    return Shocks(reps, draws, draw_params(c, unc), keys, {name: columns(c, name) for name in SPARSE})
 
 
 def columns(c: Compiled, mechanism: str) -> int:
@@ -133,10 +176,18 @@ def stream_draws(seed: int, replicates: np.ndarray, mechanism: str, horizon: int
 
     ``used``: draw only the first ``used`` columns (the others' numbers are not needed; those drawn are the same).
     """
+    return _from_keys(stream_keys(seed, replicates, mechanism), mechanism, horizon, used)
+
+
+def stream_keys(seed: int, replicates: np.ndarray, mechanism: str) -> np.ndarray:
+    """The key word of each replicate's stream of a mechanism."""
+    return seeding.seed_words(seed + stream_key(mechanism) * MAX_SEED, replicates)[:, 0]
+
+
+def _from_keys(key: np.ndarray, mechanism: str, horizon: int, used: int | None) -> np.ndarray:
     kind, cols, when = STREAMS[mechanism]
     cols = cols[:len(cols) if used is None else used]
     months = 1 if when == "once" else horizon
-    key = seeding.seed_words(seed + stream_key(mechanism) * MAX_SEED, replicates)[:, 0]
     counter = (np.arange(1, months + 1, dtype=np.uint64)[:, None] * np.uint64(8)
                + np.arange(len(cols), dtype=np.uint64)[None, :])
     with np.errstate(over="ignore"):
