@@ -38,7 +38,7 @@ from validity_helpers import DATA, agreed, runs
 
 import sim
 from sim.engine import rules
-from sim.engine.kernel import Kernel
+from sim.engine.kernel import Kernel, instruments
 from sim.engine.model import NegotiationModel
 from sim.engine.shocks import draw
 from sim.scenario.compile import compile_scenario
@@ -105,6 +105,7 @@ def test_a_constant_empty_zone_between_the_governments_never_becomes_a_deal():
     sc = sim.load_scenario(NO_ZONE)
     c = compile_scenario(sc)
     k = Kernel(c, draw(c, 7, range(200)))
+    instruments(k)  # the month's instrument levels, as the first month reads them
     assert empty_zone(k).all(), "the fixture must leave no zone of agreement at the start"
     k.run()
     assert empty_zone(k).all(), "... nor at the end"

@@ -29,7 +29,7 @@ from validity_helpers import DATA, agreed, runs
 
 import sim
 from sim.engine import rules
-from sim.engine.kernel import Kernel
+from sim.engine.kernel import Kernel, instruments
 from sim.engine.shocks import draw
 from sim.scenario.compile import compile_scenario
 
@@ -107,6 +107,7 @@ def test_complete_information_settles_in_the_first_month_of_talks():
     c = compile_scenario(sc)
     assert (c.type_values[:, 0:1] == c.type_values).all(), "one type per side: nothing private"
     k = Kernel(c, draw(c, 7, range(200)))
+    instruments(k)  # the month's instrument levels (sanctions a deal would lift count in Moscow's value of war)
     a = k.assess()
     zone = (a.both & (a.ub[0] >= a.v[0][:, None]) & (a.ub[1] >= a.v[1][:, None])).any(axis=-1)
     assert zone.all(), "the fixture must leave a non-empty bargaining range at the start"

@@ -57,8 +57,8 @@ def test_only_a_mediator_leaning_to_moscow_moves_moscow_s_belief_toward_the_trut
     assert (trusted["offers_mediator"] > 0).mean() > 0.9  # the mediator does report in nearly every run
     diff, half = paired(error(ignored), error(trusted))
     print(f"\n[kydd] bias {bias} (n = {N}): Moscow's error |belief - {TRUE_PACE:.0f}| at month 24, trust 0: "
-          f"{error(ignored).mean():.1f}, trust 0.8: {error(trusted).mean():.1f} km2 a month (paired {diff:+.1f} "
-          f"+- {half:.1f})")
+          f"{error(ignored).mean():.1f}, trust 0.8: {error(trusted).mean():.1f} km2 a month (paired {diff:+.2f} "
+          f"+- {half:.2f})")
     if credible:
         assert diff + half < 0.0, "a mediator leaning to Moscow did not move Moscow's belief toward the truth"
     else:
