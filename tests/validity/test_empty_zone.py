@@ -20,6 +20,14 @@ round may bring another package (another lead, another first proposer), so
 the horizon-120 value may exceed the horizon-12 one by a little (0.5 points
 allowed); it stays under the one-draw bound. The fixture's public lends no
 legitimacy to a mediator (legitimacy 0), so the bound does not depend on who leads.
+
+The third test is the same claim at level I: tests/data/validity_no_zone.yaml
+leaves no package that both governments prefer to fighting on (mutual
+optimism that fighting does not correct, full resolve, no side-payments, a
+mediator credible to neither), with judgement noise near zero, mediators
+pulling the sides back to talks every month and talks breaking down in one
+month in seven: over 120 months of talks (many rounds, a proposal every
+month) there must be no settlement at all.
 """
 
 from __future__ import annotations
@@ -30,6 +38,7 @@ from validity_helpers import DATA, agreed, runs
 
 import sim
 from sim.engine import rules
+from sim.engine.kernel import Kernel, instruments
 from sim.engine.model import NegotiationModel
 from sim.engine.shocks import draw
 from sim.scenario.compile import compile_scenario
@@ -81,3 +90,28 @@ def test_constant_empty_zone_with_breakdowns_is_still_flat_in_the_horizon(scenar
           f"horizon 120: {p120:.4f}; mean rounds of talks at 120: {long['talks_rounds'].mean():.2f}")
     assert p120 <= bound + 3 * np.sqrt(bound * (1 - bound) / N)
     assert p120 - p12 <= 0.005
+
+
+NO_ZONE = DATA / "validity_no_zone.yaml"
+
+
+def empty_zone(k: Kernel) -> np.ndarray:
+    """Per run: no package both governments' red lines allow is worth fighting on's value to both."""
+    a = k.assess()
+    return ~(a.both & (a.ub[0] >= a.v[0][:, None]) & (a.ub[1] >= a.v[1][:, None])).any(axis=-1)
+
+
+def test_a_constant_empty_zone_between_the_governments_never_becomes_a_deal():
+    sc = sim.load_scenario(NO_ZONE)
+    c = compile_scenario(sc)
+    k = Kernel(c, draw(c, 7, range(200)))
+    instruments(k)  # the month's instrument levels, as the first month reads them
+    assert empty_zone(k).all(), "the fixture must leave no zone of agreement at the start"
+    k.run()
+    assert empty_zone(k).all(), "... nor at the end"
+    df = runs(sc, N, seed=7)
+    print(f"\n[empty zone, level I] n = {N}, horizon {c.horizon}: settlements {int(agreed(df).sum())}; "
+          f"mean rounds of talks {df['talks_rounds'].mean():.1f}, mean proposals {df['proposals'].mean():.1f}")
+    assert df["proposals"].min() >= 100  # many rounds, a proposal nearly every month
+    assert df["talks_rounds"].mean() >= 10
+    assert agreed(df).sum() == 0

@@ -28,10 +28,13 @@ def check_direct_talks(df):
     assert talked.any()
     assert (df["offers_mediator"] == 0).all()
     assert df["lead_mediator"].isna().all()
-    # governments alternate within a round: in runs with one round their offers differ by at most one
+    # governments alternate within a round: in runs with one round their offers differ by at most one, and
+    # both make one once two were made. Across rounds this need not hold under Model v3: the turn order counts
+    # a round's months from its opening, also the months before the preconditions allow a proposal, so two
+    # rounds that each end after one proposal may both have had the same government propose.
     one_round = df["talks_rounds"] == 1
     assert ((df.loc[one_round, "offers_kyiv"] - df.loc[one_round, "offers_moscow"]).abs() <= 1).all()
-    assert (df.loc[df["proposals"] >= 2, ["offers_kyiv", "offers_moscow"]] > 0).all().all()
+    assert (df.loc[one_round & (df["proposals"] >= 2), ["offers_kyiv", "offers_moscow"]] > 0).all().all()
 
 
 def test_inactive_mediators_run_in_both_engines_with_identical_results():
