@@ -777,6 +777,7 @@ def _cases(b):
         "type_likelihood": (rules.type_likelihood, (u[0], b["types"], pos[0]), (yes, yes, yes)),
         "expected_acceptance": (rules.expected_acceptance, (b["u_a"], b["types"], b["belief"], pos[0]), (yes,) * 4),
         "update_type_belief": (rules.update_type_belief, (b["belief"], b["belief"], b["like"], flags[0]), (yes,) * 4),
+        "expect": (rules.expect, (b["belief"], b["types"]), (yes, yes)),
         "hear_type": (rules.hear_type, (b["belief"], b["like"], u[0]), (yes, yes, yes)),
         "hazard_chance": (rules.hazard_chance, (u[0], u[1], pos[0], res[0]), (yes,) * 4),
         "pressured_cost": (rules.pressured_cost, (pos[0], pos[1], u[0]), (yes, yes, yes)),
@@ -830,7 +831,7 @@ ELEMENTWISE = [
     "government_proposal", "acceptability", "lead_mediator", "draw_lead", "nash_weights", "proposer", "utility",
     "package_utilities", "normal_draw", "advance_territory", "kursk_retaken", "casualties", "ground_lost",
     "sigmoid", "power", "log_vote_chance", "casualty_cost", "term_value", "type_likelihood", "expected_acceptance",
-    "update_type_belief", "hear_type", "hazard_chance",
+    "update_type_belief", "hear_type", "hazard_chance", "expect",
 ]
 
 

@@ -382,7 +382,12 @@ def aid_shift(c: Compiled, p: Params, level: np.ndarray) -> tuple[Any, Any]:
         return np.zeros(len(level)), np.zeros(len(level))
     aid = c.instrument_kinds == 0
     short = np.where(aid, 1.0 - level, 0.0)
-    return (short * p["inst_front"]).sum(axis=-1), (short * p["inst_casualties"]).sum(axis=-1)
+    return _dot(short, p["inst_front"]), _dot(short, p["inst_casualties"])
+
+
+def _dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Row-wise sum of a * b over the last (short) axis; b a shared row (1, I) or one per run."""
+    return a @ b[0] if len(b) == 1 else np.einsum("ri,ri->r", a, b)
 
 
 def sanctions_cost(c: Compiled, p: Params, level: np.ndarray, relief_only: bool) -> Any:
@@ -390,7 +395,7 @@ def sanctions_cost(c: Compiled, p: Params, level: np.ndarray, relief_only: bool)
     if not len(c.instruments):
         return np.zeros(len(level))
     on = (c.instrument_kinds == 1) & ((p["inst_relief"] > 0.0) if relief_only else True)
-    return np.where(on, level * p["inst_cost"], 0.0).sum(axis=-1)
+    return _dot(np.where(on, level, 0.0), p["inst_cost"])
 
 
 def partial_cut(p: Params, partial: np.ndarray, g: int) -> Any:
@@ -512,7 +517,7 @@ def assess(c: Compiled, q: Params, s: State, gain: bool = True, full: bool = Fal
         a.legit.append(np.where(has_lead, rules.legitimacy(of_lead(pref), mean_pref, q["legitimacy"][:, g]), 0.0))
         a.cred.append(np.where(has_lead, rules.credibility(of_lead(q["trust"][:, :, g]), bias, float(g)), 0.0))
         a.v_types.append(value_types(c, g, u_nd, wcost))
-        a.v_bar.append((s.belief[:, g] * a.v_types[g]).sum(axis=-1))
+        a.v_bar.append(rules.expect(s.belief[:, g], a.v_types[g]))
     for g in (0, 1):
         h = 1 - g
         a.sees.append((a.both & (a.ub[g] >= a.v[g][:, None]) & (a.ub[h] >= a.v_bar[h][:, None])).any(axis=-1))
@@ -634,39 +639,51 @@ def open_talks(k: Kernel, idx: np.ndarray, d: dict[str, np.ndarray], t: int, ent
     """Closed runs: ripeness (a hurting stalemate with a way out both sides see) or a mediator's pull opens talks.
 
     Each side sees a way out when some package it prefers to fighting is one it believes the other side prefers
-    too (its stalemate: fighting is worth less than its demand within the range). Ripeness is then
-    sigmoid(slope x the lesser hurt over its threshold) (Zartman 2000). A mediator who pulls brings both sides to
-    contacts whether or not they see a way out, with its monthly chance. Preconditions do not gate talks:
-    they gate a ceasefire and a settlement (:func:`negotiate`). A side that sees no way out, or whose hurt is
-    below its threshold, refuses talks this month (a stick may punish it next month). A logged run (R = 1,
-    ``entry``) logs the month's reading ``read``.
+    too (fighting is worth less than its demand within the range). Ripeness is then sigmoid(slope x the lesser
+    hurt over its threshold) where both see one, else 0 (Zartman 2000). A mediator who pulls brings both sides
+    to contacts whether or not they see a way out, with its monthly chance: the chance of opening is
+    1 - (1 - ripeness)(1 - pull). Preconditions do not gate talks: they gate a ceasefire and a settlement
+    (:func:`negotiate`). A logged run (R = 1, ``entry``) logs the month's reading ``read``.
     """
     c, p, s = k.c, k.p, k.s
     if not len(idx):
         return
     if entry is not None:
         entry["preconditions"] = _held_at_0(c, _preconditions(k, idx, t))
-    a = read if read is not None and entry is not None else assess(c, rows_of(p, idx), s.rows(idx), gain=False,
-                                                                   full=k.full)
-    th = _rows(p["hurt_threshold"], idx)
-    hurt = s.hurt[idx]
-    ripe = rules.ripeness(hurt[:, 0], hurt[:, 1], th[:, 0], th[:, 1], _rows(p["ripeness_slope"], idx),
-                          np.ones(len(idx), bool), a.way_out)
-    pull = 1.0 - np.prod(1.0 - _rows(p["pull"], idx) * (_rows(p["med_active"], idx) > 0.0), axis=-1) \
-        if p["pull"].shape[-1] else 0.0
+    q, sj = rows_of(p, idx), s.rows(idx)
+    th, hurt = q["hurt_threshold"], sj.hurt
+    felt = rules.ripeness(hurt[:, 0], hurt[:, 1], th[:, 0], th[:, 1], q["ripeness_slope"], True, True)
+    pull = 1.0 - np.prod(1.0 - q["pull"] * (q["med_active"] > 0.0), axis=-1) if p["pull"].shape[-1] \
+        else np.zeros(1)
+    u = d["talks"][idx, 0]
+    # Below the pull's chance a run opens whatever the sides see; above it, only ripeness can open it, and only
+    # where the felt hurt is keen enough for this month's draw: the way out is read only there.
+    logged = read is not None and entry is not None
+    way_out = np.zeros(len(idx), bool)
+    if logged:
+        assert read is not None
+        way_out = read.way_out
+    else:
+        look = np.flatnonzero((u >= pull) & (u < 1.0 - (1.0 - felt) * (1.0 - pull)))
+        if len(look):
+            way_out[look] = assess(c, rows_of(p, idx[look]), s.rows(idx[look]), gain=False, full=k.full).way_out
+    ripe = np.where(way_out, felt, 0.0)
     chance = 1.0 - (1.0 - ripe) * (1.0 - pull)
-    s.refusing[idx] = np.stack([~a.sees[g] | (hurt[:, g] < th[:, g]) for g in (0, 1)], -1)
-    opening = d["talks"][idx, 0] < chance
+    # A side refuses talks when it feels no hurting stalemate: its hurt is below its threshold, or it expects
+    # fighting on to pay better than freezing today's line (a stick may punish it next month).
+    s.refusing[idx] = np.stack([(hurt[:, g] < th[:, g]) | (war(c, q, g, sj)[3] > 0.0) for g in (0, 1)], -1)
+    opening = u < chance
     if entry is not None:
-        entry["ripeness"], entry["stalemate"], entry["way_out"] = float(ripe[0]), bool(a.sees[0][0] or a.sees[1][0]), \
-            bool(a.way_out[0])
-        entry["pull"], entry["sees"] = float(np.asarray(pull).reshape(-1)[0]), [bool(a.sees[g][0]) for g in (0, 1)]
+        assert read is not None
+        entry["ripeness"], entry["stalemate"], entry["way_out"] = float(ripe[0]), not bool(s.refusing[0].any()), \
+            bool(way_out[0])
+        entry["pull"], entry["sees"] = float(pull.reshape(-1)[0]), [bool(read.sees[g][0]) for g in (0, 1)]
         if opening[0]:
             entry["opened"] = True
     j = idx[opening]
     s.refusing[j] = False
-    s.round_lead[j] = rules.draw_lead(a.acc[0][opening], a.acc[1][opening], _rows(p["med_active"], j),
-                                      d["mediation"][j, 0])
+    acc = acceptabilities(rows_of(p, j), len(j))
+    s.round_lead[j] = rules.draw_lead(acc[0], acc[1], _rows(p["med_active"], j), d["mediation"][j, 0])
     s.open[j] = True
     s.talks_rounds[j] += 1
     s.round_month[j] = 0
@@ -877,7 +894,7 @@ def propose(k: Kernel, talks: Talks) -> None:
     if len(med):
         qm = rows_of(talks.q, med)
         w0, w1 = rules.nash_weights(a.bias[med], qm["discount"][:, 0], qm["discount"][:, 1])
-        n_bar = [(belief[med, g] * talks.need_types[g][med]).sum(axis=-1) for g in (0, 1)]
+        n_bar = [rules.expect(belief[med, g], talks.need_types[g][med]) for g in (0, 1)]
         chance = talks.log_rat[med] + sum(
             np.log(np.maximum(rules.expected_acceptance(a.ub[g][med], talks.need_types[g][med], belief[med, g],
                                                         _rows(temp, med)), rules.TINY)) for g in (0, 1))

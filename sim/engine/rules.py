@@ -611,8 +611,19 @@ def expected_acceptance(u, need_by_type, belief, temperature):
     ``u`` (..., C), ``need_by_type`` (..., N): sum_k belief_k Phi((u - need_k) / temp), shape (..., C): the
     risk-return trade-off of a proposer who does not know the other side's resolve.
     """
-    z = (u[..., :, None] - need_by_type[..., None, :]) / temperature[..., None, None]
-    return (ndtr(z) * belief[..., None, :]).sum(axis=-1)
+    temp = _col(temperature)
+    total = belief[..., 0, None] * ndtr((u - need_by_type[..., 0, None]) / temp)
+    for k in range(1, np.shape(belief)[-1]):  # a few types: a loop adds them in order, as one run alone does
+        total = total + belief[..., k, None] * ndtr((u - need_by_type[..., k, None]) / temp)
+    return total
+
+
+def expect(belief, values):
+    """The mean of ``values`` (..., N) under ``belief`` (..., N): sum_k belief_k values_k, added in type order."""
+    total = belief[..., 0] * values[..., 0]
+    for k in range(1, np.shape(belief)[-1]):
+        total = total + belief[..., k] * values[..., k]
+    return total
 
 
 def update_type_belief(belief, prior, accept_by_type, accepted):
@@ -624,7 +635,7 @@ def update_type_belief(belief, prior, accept_by_type, accepted):
     """
     like = np.where(_col(accepted), accept_by_type, 1.0 - accept_by_type)
     post = belief * like
-    total = post.sum(axis=-1, keepdims=True)
+    total = _col(expect(belief, like))
     return np.where(total > TINY, post / np.maximum(total, TINY), prior)
 
 
