@@ -546,7 +546,7 @@ def test_exclusions_removing_every_package(write):
 
 
 def test_event_value_out_of_range(write):
-    text = BASE_TEXT.rstrip("\n") + f"\nevents:\n  - month: 3\n    set: {{actors.{KYIV}.resolve: 5}}\n    assumption: x\n"
+    text, _ = replace_block(BASE_TEXT, ("events",), f"events:\n  - month: 3\n    set: {{actors.{KYIV}.resolve: 5}}\n    assumption: x")
     p = the(problems_of(write(text)), f"events[0].set.actors.{KYIV}.resolve")
     assert p.line == line_of(text, "set: {")
     assert ("<= 1" in p.message or "between 0 and 1" in p.message) and "(got 5)" in p.message
@@ -931,3 +931,122 @@ def test_a_long_document_without_aliases_is_not_taken_for_an_alias_bomb(tmp_path
     path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
     shutil.copytree(ROOT / "seeds", tmp_path / "seeds", dirs_exist_ok=True)
     assert len(sim.load_scenario(path).model.events) == 20_000
+
+
+# --------------------------------------------------------------------------- model v3: instruments, partial deals, events with a chance
+
+
+@pytest.fixture
+def variant(write):
+    """Write baseline.yaml and a variant of it (``extends: baseline.yaml`` + ``body``); returns (path, text)."""
+
+    def _variant(body: str) -> tuple[Path, str]:
+        write(BASE_TEXT, "baseline.yaml")
+        text = "extends: baseline.yaml\nname: v3\n" + body
+        return write(text), text
+
+    return _variant
+
+
+def test_event_needs_exactly_one_of_month_or_hazard(variant):
+    path, text = variant(f"events:\n  - month: 3\n    hazard: 0.1\n    set: {{actors.{KYIV}.resolve: 0.4}}\n"
+                         f"  - set: {{actors.{KYIV}.resolve: 0.4}}\n")
+    problems = problems_of(path)
+    both, neither = the(problems, "events[0]"), the(problems, "events[1]")
+    assert both.line == line_of(text, "- month: 3") and "exactly one of `month`" in both.message
+    assert "(got both)" in both.message
+    assert neither.line == line_of(text, "  - set:") and "(got neither)" in neither.message
+
+
+def test_at_most_eight_events_with_a_hazard(variant):
+    from sim.engine.shocks import STREAMS
+    from sim.scenario.registry import MAX_HAZARD_EVENTS
+
+    assert len(STREAMS["events"][1]) == MAX_HAZARD_EVENTS == 8
+    events = "".join(f"  - hazard: 0.0{i + 1}\n    set: {{actors.{KYIV}.resolve: 0.4}}\n" for i in range(9))
+    path, text = variant("events:\n" + events)
+    p = the(problems_of(path), "events[8].hazard")
+    assert p.line == line_of(text, "hazard: 0.09")
+    assert p.message == "at most 8 events with a `hazard` (got 9)"
+
+
+def test_an_event_with_a_hazard_cannot_set_a_starting_value(variant):
+    path, _ = variant("events:\n  - hazard: 0.1\n    set: {battlefield.territory_km2: 100000}\n")
+    p = the(problems_of(path), "events[0].set.battlefield.territory_km2")
+    assert "only a month-0 event can set it (got an event with a hazard)" in p.message
+
+
+def test_instrument_owner_must_name_a_mediator(variant):
+    path, text = variant("instruments:\n  us_aid:\n    owner: usa\n")
+    p = the(problems_of(path), "instruments.us_aid.owner")
+    assert p.line == line_of(text, "owner: usa")
+    assert "unknown mediator 'usa'; did you mean 'us'?" in p.message
+    assert "(known: us, eu_uk)" in p.message
+
+
+def test_a_stick_must_mean_something(variant):
+    path, text = variant("instruments:\n"
+                         "  us_aid:\n    stick: {level: 2}\n"
+                         "  sanctions:\n    stick: {level: 0.5}\n"
+                         "  idle_aid:\n    kind: aid\n    stick: {level: 0}\n"
+                         "  cheap_sanctions:\n    kind: sanctions\n    front_km2: 50\n")
+    problems = problems_of(path)
+    aid = the(problems, "instruments.us_aid.stick.level")
+    assert aid.line == line_of(text, "stick: {level: 2}")
+    assert aid.message == "a stick on aid must lower its level while the target refuses talks (below level 1; got 2)"
+    assert "must raise its level" in the(problems, "instruments.sanctions.stick.level").message
+    assert "means nothing: the aid has no effect" in the(problems, "instruments.idle_aid.stick").message
+    assert "means nothing for sanctions" in the(problems, "instruments.cheap_sanctions.front_km2").message
+
+
+def test_partial_deal_and_guarantee_values_name_governments(variant):
+    path, text = variant("partial_deals:\n  prisoner_exchange:\n    value: {kiev: 0.01}\n"
+                         "  energy_moratorium:\n    cost_cut: {moscou: 0.1}\n"
+                         "negotiation:\n  guarantee:\n    value: {ukraine: 0.02}\n")
+    problems = problems_of(path)
+    p = the(problems, "partial_deals.prisoner_exchange.value.kiev")
+    assert p.line == line_of(text, "{kiev: 0.01}")
+    assert "unknown government 'kiev'; did you mean 'kyiv'?" in p.message
+    assert "did you mean 'moscow'?" in the(problems, "partial_deals.energy_moratorium.cost_cut.moscou").message
+    assert "unknown government 'ukraine'" in the(problems, "negotiation.guarantee.value.ukraine").message
+
+
+def test_minimum_names_an_issue_and_stays_in_its_range(variant):
+    path, text = variant(f"actors:\n  {KYIV}:\n    minimum:\n      land_returned: -1.5\n      crimea_status: 1.2\n"
+                         f"      crimea: 0.5\n")
+    problems = problems_of(path)
+    land = the(problems, f"actors.{KYIV}.minimum.land_returned")
+    assert land.line == line_of(text, "land_returned: -1.5")
+    assert land.message == "a land minimum is a land share between -1 and 1 (got -1.5)"
+    pos = the(problems, f"actors.{KYIV}.minimum.crimea_status")
+    assert pos.message == "a position minimum is a level between 0 and 1 (got 1.2)"
+    assert "unknown issue 'crimea'" in the(problems, f"actors.{KYIV}.minimum.crimea").message
+
+
+def test_an_uncertain_minimum_must_stay_in_its_range(variant):
+    path, _ = variant(f"actors:\n  {KYIV}:\n    minimum:\n      crimea_status: {{dist: uniform, low: -0.5, high: 0.5}}\n")
+    p = the(problems_of(path), f"actors.{KYIV}.minimum.crimea_status")
+    assert "a position minimum is a level between 0 and 1 (got uniform(high=0.5, low=-0.5))" == p.message
+
+
+def test_at_most_four_partial_deals(variant):
+    deals = "".join(f"  deal{i}:\n    kind: humanitarian\n    rate: 0.1\n    value: {{{KYIV}: 0.01}}\n" for i in range(2))
+    path, text = variant("partial_deals:\n" + deals)
+    p = the(problems_of(path), "partial_deals")
+    assert p.line == line_of(text, "partial_deals:")
+    assert p.message == ("at most 4 partial deals (got 5: prisoner_exchange, energy_moratorium, black_sea, "
+                         "deal0, deal1)")
+
+
+def test_a_variant_setting_a_partial_deals_value_keeps_the_rest_of_the_deal(variant):
+    """`value: {gov: x}` of a partial deal (or a guarantee) is a mapping, not a number given as `{value: ...}`:
+    a variant overriding it merges into the base's deal instead of replacing the whole deal (which dropped its
+    `kind` and `rate`, or silently reset a guarantee's cuts to their defaults)."""
+    path, _ = variant(f"partial_deals:\n  prisoner_exchange:\n    value: {{{KYIV}: 0.02}}\n"
+                      f"negotiation:\n  guarantee:\n    active: true\n    value: {{{KYIV}: 0.05}}\n")
+    m = sim.load_scenario(path).model
+    deal = m.partial_deals["prisoner_exchange"]
+    assert deal.kind == "humanitarian" and deal.rate.value == 0.35 and deal.value[KYIV].value == 0.02
+    assert deal.value[MOSCOW].value == 0.005
+    g = m.negotiation.guarantee
+    assert g.active and g.value[KYIV].value == 0.05 and g.relapse_cut.value == 0.5 and g.value[MOSCOW].value == -0.02

@@ -95,6 +95,16 @@ BAD = {
     "unknown dist": ("actors.kyiv.resolve", {"dist": "gamma", "a": 1}),
     "position option below 0": ("issues.crimea_status.options.recognised_as_russian", -0.5),
     "position issue without no_deal": ("issues.crimea_status.no_deal", DELETE),
+    "event with month and hazard": ("events.0.hazard", 0.1),
+    "event with neither month nor hazard": ("events.0.month", DELETE),
+    "hazard above 1": ("events", [{"hazard": 1.5, "set": {"actors.kyiv.resolve": 0.4}}]),
+    "five partial deals": ("partial_deals", {f"d{i}": {"kind": "limited", "rate": 0.1, "value": {"kyiv": 0.01}}
+                                             for i in range(5)}),
+    "instrument of an unknown kind": ("instruments.us_aid.kind", "loans"),
+    "stick without a level": ("instruments.us_aid.stick", {"active": True}),
+    "pull above 1": ("actors.us.pull", 1.5),
+    "ceasefire hazard above 1": ("negotiation.ceasefire.hazard", 2),
+    "partial deal without value": ("partial_deals.black_sea.value", DELETE),
 }
 GOOD = {
     "beta": ("actors.kyiv.resolve", {"dist": "beta", "a": 2, "b": 3}),
@@ -103,6 +113,10 @@ GOOD = {
     "triangular inside": ("actors.kyiv.resolve", {"dist": "triangular", "low": 0.1, "mode": 0.5, "high": 0.9}),
     "normal for an unbounded number": ("battlefield.monthly_change_km2.mean", {"dist": "normal", "mean": 400, "sd": 100}),
     "lognormal for a number >= 0": ("battlefield.territory_km2", {"dist": "lognormal", "mu": 11, "sigma": 0.1}),
+    "event with a hazard": ("events", [{"hazard": 0.02, "set": {"actors.moscow.resolve": 0.5}}]),
+    "ceasefire first": ("negotiation.ceasefire.first", True),
+    "guarantee on": ("negotiation.guarantee.active", True),
+    "uncertain pull": ("actors.us.pull", {"dist": "uniform", "low": 0.1, "high": 0.4}),
 }
 VARIANTS = {
     "override without role": ({"actors": {"kyiv": {"resolve": 0.7}}}, True),

@@ -38,6 +38,7 @@ from scipy.special import ndtri
 from sim.engine import seeding
 from sim.errors import UsageError
 from sim.scenario.compile import Compiled
+from sim.scenario.registry import MAX_HAZARD_EVENTS, MAX_PARTIAL_DEALS
 
 # mechanism -> (kind, column names, months drawn: "all" or "once"); at most 8 columns a stream.
 STREAMS: dict[str, tuple[str, tuple[str, ...], str]] = {
@@ -49,12 +50,11 @@ STREAMS: dict[str, tuple[str, tuple[str, ...], str]] = {
     "judgement": ("normal", ("ukraine", "russia"), "once"),
     "mood": ("normal", ("ukraine", "russia"), "once"),
     "breakdown": ("uniform", ("breakdown",), "all"),
-    "partial": ("uniform", ("agree0", "agree1", "agree2", "agree3"), "all"),
-    "lapse": ("uniform", ("lapse0", "lapse1", "lapse2", "lapse3"), "all"),
+    "partial": ("uniform", tuple(f"agree{j}" for j in range(MAX_PARTIAL_DEALS)), "all"),
+    "lapse": ("uniform", tuple(f"lapse{j}" for j in range(MAX_PARTIAL_DEALS)), "all"),
     "hold": ("uniform", ("ceasefire", "relapse"), "all"),
-    "events": ("uniform", tuple(f"event{j}" for j in range(8)), "all"),
+    "events": ("uniform", tuple(f"event{j}" for j in range(MAX_HAZARD_EVENTS)), "all"),
 }
-MAX_PARTIAL_DEALS, MAX_HAZARD_EVENTS = 4, 8
 # Streams a month needs for only some runs (those closed, talking, under a ceasefire, ...): their draws are made
 # when read, for the runs read, from the same counters (so the same numbers as drawn up front).
 SPARSE = ("talks", "mediation", "breakdown", "partial", "lapse", "hold", "events")

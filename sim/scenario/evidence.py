@@ -202,7 +202,8 @@ def describe(obj: object) -> str:
     if isinstance(obj, Issue):
         return ", ".join(f"{k}={v:g}" for k, v in obj.options.items())
     if isinstance(obj, Event):
-        return f"month {obj.month}: " + ", ".join(f"{k} = {v}" for k, v in obj.set.items())
+        when = f"month {obj.month}" if obj.month is not None else f"chance {obj.hazard:g} a month"
+        return f"{when}: " + ", ".join(f"{k} = {v}" for k, v in obj.set.items())
     if isinstance(obj, bool):
         return "true" if obj else "false"
     if isinstance(obj, NoDeal):

@@ -554,7 +554,8 @@ class ScenarioModel(Sourced):
     actors: dict[str, Actor]
     negotiation: Negotiation
     instruments: dict[str, Instrument] = {}
-    partial_deals: dict[str, PartialDeal] = Field({}, max_length=4)
+    partial_deals: dict[str, PartialDeal] = Field({}, max_length=registry.MAX_PARTIAL_DEALS, description=(
+        f"at most {registry.MAX_PARTIAL_DEALS}"))
     events: list[Event] = []
     outcome_classes: list[OutcomeClass] = []
     sweep: SweepBlock | None = None
@@ -691,9 +692,12 @@ def deep_merge(base: Any, over: Any) -> Any:
     """Mappings merge key by key; anything else in ``over`` replaces ``base``.
 
     A number given as a mapping (``{value: ...}`` or ``{dist: ...}``) is one
-    value: it replaces the base's number whole, sources included.
+    value: it replaces the base's number whole, sources included. A mapping
+    whose ``value:`` is itself a mapping (a partial deal's or a guarantee's
+    ``value: {gov: x}``) is not a number: it merges key by key.
     """
-    if isinstance(base, dict) and isinstance(over, dict) and not ({"value", "dist"} & set(over)):
+    number = isinstance(over, dict) and ("dist" in over or ("value" in over and not isinstance(over["value"], dict)))
+    if isinstance(base, dict) and isinstance(over, dict) and not number:
         out = dict(base)
         for k, v in over.items():
             out[k] = deep_merge(base[k], v) if k in base else v
@@ -748,6 +752,9 @@ def _problem_from(err: ErrorDetails, data: dict, origin: dict, file: str) -> Pro
         return Problem(file, line, col, dotted(path + ("role",)), f"role must be one of {', '.join(ROLES)} (got {show_value(_lookup(data, path + ('role',))[1])})")
     if kind == "negsim":
         return Problem(file, line, col, dotted(path), msg)
+    if kind == "too_long" and path == ("partial_deals",) and isinstance(value, dict):
+        return Problem(file, line, col, dotted(path), f"at most {registry.MAX_PARTIAL_DEALS} partial deals "
+                       f"(got {len(value)}: {', '.join(map(str, value))})")
     got = f" (got {show_value(value)})" if found else ""
     return Problem(file, line, col, dotted(path), msg[0].lower() + msg[1:] + got)
 
@@ -804,6 +811,9 @@ def check_references(sc: Scenario) -> list[Problem]:
     check.governments()
     check.publics()
     check.mediators()
+    check.instruments()
+    check.partial_deals()
+    check.events()
     check.outcome_classes()
     if not check.out:
         check.out += check_event_paths(sc)
@@ -906,11 +916,77 @@ class _References:
             fixed = [p.value for p in g.salience.values() if p.value is not None]
             if len(fixed) == len(g.salience) and abs(sum(fixed) - 1.0) > 1e-6:
                 self.problem((*base, "salience"), f"saliences must sum to 1 (got {sum(fixed):g})")
+            self.minimum(base, g)
             for i, rl in enumerate(g.red_lines):
                 path = (*base, "red_lines", i)
                 if self.ref((*path, "issue"), rl.issue, self.m.issues, "issue"):
                     for j, opt in enumerate(rl.forbid):
                         self.ref((*path, "forbid", j), opt, self.m.issues[rl.issue].options, f"option of {rl.issue}")
+
+    def minimum(self, base: Key, g: Government) -> None:
+        """A minimum names an issue; a land minimum is a land share (-1 to 1), a position one a level (0 to 1)."""
+        for issue, p in g.minimum.items():
+            path = (*base, "minimum", issue)
+            if not self.ref(path, issue, self.m.issues, "issue"):
+                continue
+            lo = -1.0 if issue in self.land else 0.0
+            low, high = (p.frozen().support() if p.uncertain else (p.value, p.value))
+            if low < lo or high > 1.0:
+                what = "a land minimum is a land share" if issue in self.land else "a position minimum is a level"
+                got = p.describe() if p.uncertain else f"{p.value:g}"
+                self.problem(path, f"{what} between {lo:g} and 1 (got {got})")
+
+    def governments_of(self, path: Key, given: Collection[str]) -> None:
+        for gov in given:
+            self.ref((*path, gov), gov, self.govs, "government")
+
+    def instruments(self) -> None:
+        for name, ins in self.m.instruments.items():
+            base = ("instruments", name)
+            if ins.owner is not None:
+                self.ref((*base, "owner"), ins.owner, self.meds, "mediator")
+            aid = ins.kind == "aid"
+            given = ins.model_fields_set
+            for key in ("cost", "relief_in_deal") if aid else ("front_km2", "casualties"):
+                if key in given:
+                    self.problem((*base, key), f"means nothing for {ins.kind} (it is a key of "
+                                               f"{'sanctions' if aid else 'aid'}; remove it)")
+            if ins.stick is not None:
+                self.stick(base, ins)
+
+    def stick(self, base: Key, ins: Instrument) -> None:
+        """A stick must punish its target: aid below its level while Kyiv refuses, sanctions above it on Moscow."""
+        aid, stick = ins.kind == "aid", ins.stick
+        assert stick is not None
+        idle = (ins.front_km2.value == 0 and ins.casualties.value == 0) if aid else ins.cost.value == 0
+        if idle:
+            what = "front_km2 and casualties" if aid else "cost"
+            self.problem((*base, "stick"), f"means nothing: the {ins.kind} has no effect ({what} 0), so "
+                                           "withholding or adding it punishes no one")
+            return
+        level, at = ins.level.value, stick.level.value
+        if level is None or at is None:
+            return
+        if (aid and at >= level) or (not aid and at <= level):
+            self.problem((*base, "stick", "level"),
+                         f"a stick on {ins.kind} must {'lower' if aid else 'raise'} its level while the target "
+                         f"refuses talks ({'below' if aid else 'above'} level {level:g}; got {at:g})")
+
+    def partial_deals(self) -> None:
+        for name, pd in self.m.partial_deals.items():
+            for key in ("value", "cost_cut"):
+                self.governments_of(("partial_deals", name, key), getattr(pd, key))
+        self.governments_of(("negotiation", "guarantee", "value"), self.m.negotiation.guarantee.value)
+
+    def events(self) -> None:
+        chances = [i for i, ev in enumerate(self.m.events) if ev.hazard is not None]
+        for i, ev in enumerate(self.m.events):
+            if (ev.month is None) == (ev.hazard is None):
+                self.problem(("events", i), "give exactly one of `month` (a timed event) or `hazard` (its monthly "
+                                            f"chance) (got {'both' if ev.month is not None else 'neither'})")
+        if len(chances) > registry.MAX_HAZARD_EVENTS:
+            self.problem(("events", chances[registry.MAX_HAZARD_EVENTS], "hazard"),
+                         f"at most {registry.MAX_HAZARD_EVENTS} events with a `hazard` (got {len(chances)})")
 
     def publics(self) -> None:
         for name, p in self.pubs.items():
@@ -961,12 +1037,14 @@ def check_event_paths(sc: Scenario) -> list[Problem]:
     slots = registry.parameter_slots(sc)
     out = []
     for i, ev in enumerate(sc.model.events):
-        if ev.month > sc.model.horizon_months:
+        if ev.month is not None and ev.month > sc.model.horizon_months:
             out.append(sc.problem(("events", i, "month"), f"is after the horizon of {sc.model.horizon_months} months (got {ev.month})"))
         for path, value in ev.set.items():
             loc = ("events", i, "set", path)
             if why := registry.check_value(slots, path, value):
                 out.append(sc.problem(loc, why))
+            elif slots[path].name in registry.STARTING and ev.month is None:
+                out.append(sc.problem(loc, "is a starting value, read when the run starts: only a month-0 event can set it (got an event with a hazard)"))
             elif slots[path].name in registry.STARTING and ev.month > 0:
                 out.append(sc.problem(loc, f"is a starting value, read when the run starts: only a month-0 event can set it (got month {ev.month})"))
     return out
@@ -984,8 +1062,10 @@ def zero_salience(sc: Scenario, overrides: dict[str, Any]) -> str | None:
         state |= {k[len(base):]: float(v) != 0 for k, v in overrides.items() if k.startswith(base)}
         if not any(state.values()):
             return f"{base[:-1]}: every salience is 0, so no package matters to {gov} (give at least one above 0)"
-        for ev in sorted(sc.model.events, key=lambda e: e.month):
+        # An event with a hazard can fire at any month: counted after the timed ones (the latest it can come).
+        for ev in sorted(sc.model.events, key=lambda e: math.inf if e.month is None else e.month):
             state |= {k[len(base):]: float(v) != 0 for k, v in ev.set.items() if k.startswith(base)}
             if not any(state.values()):
-                return f"{base[:-1]}: every salience is 0 from month {ev.month} (set by an event), so no package matters to {gov}"
+                when = f"month {ev.month}" if ev.month is not None else "an uncertain month"
+                return f"{base[:-1]}: every salience is 0 from {when} (set by an event), so no package matters to {gov}"
     return None

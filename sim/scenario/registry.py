@@ -60,6 +60,9 @@ RANGES: dict[str, tuple[float | None, float | None, bool, bool]] = {
                      "guarantee_value", "inst_front", "inst_casualties", "inst_cost", "pd_value"), ANY),
     "hurt_decay": (0.0, 1.0, False, True),
 }
+# The engine draws one random column per partial deal and per event with a monthly chance (sim.engine.shocks).
+MAX_PARTIAL_DEALS = 4
+MAX_HAZARD_EVENTS = 8
 NO_MINIMUM = -2.0  # an issue without a minimum term: below every level a term can take
 
 # Starting values: read once when a run starts, so only a month-0 event can change them.

@@ -42,7 +42,8 @@ SECTIONS = {
     "Battlefield": "Battlefield", "Normal blocks": "Normal", "Government": "Government", "Belief": "Belief",
     "Casualties": "Casualties", "Red line": "RedLine", "Precondition": "Precondition", "Public": "Public",
     "Ratification": "Ratification", "Mediator": "Mediator", "Negotiation": "Negotiation",
-    "Events: timed changes": "Event", "A stored sweep": "SweepBlock", "Outcome classes": "OutcomeClass",
+    "Events: timed changes": "Event", "Ceasefire": "Ceasefire", "Relapse": "Relapse", "Guarantee": "Guarantee",
+    "Instruments": "Instrument", "Stick": "Stick", "Partial deals": "PartialDeal", "A stored sweep": "SweepBlock", "Outcome classes": "OutcomeClass",
     "Source keys": "Sourced", "Evidence": "Evidence",
 }
 MODELS: dict[str, type[BaseModel]] = {
@@ -249,10 +250,13 @@ class _Builder:
 
 
 def _lengths(metadata: list, what: str) -> dict:
+    out = {}
     for m in metadata:
         if getattr(m, "min_length", None) is not None:
-            return {f"min{what}": m.min_length}
-    return {}
+            out[f"min{what}"] = m.min_length
+        if getattr(m, "max_length", None) is not None:
+            out[f"max{what}"] = m.max_length
+    return out
 
 
 def build_schema() -> dict:
@@ -271,6 +275,9 @@ def build_schema() -> dict:
         b.defs["Issue"]["then"] = {"required": ["no_deal"],
                                    "properties": {"options": {"additionalProperties": {"minimum": 0, "maximum": 1}}}}
         b.defs["Issue"]["else"] = {"not": {"required": ["no_deal"]}}
+    if "Event" in b.defs:  # exactly one of month and hazard (a variant's events replace the base's: whole too)
+        for name in ("Event", "EventVariant"):
+            b.defs[name]["oneOf"] = [{"required": ["month"]}, {"required": ["hazard"]}]
     if b.missing:
         raise RuntimeError(f"keys without a description (docs/scenarios.md or the field): {', '.join(b.missing)}")
     return {

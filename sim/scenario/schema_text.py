@@ -6,6 +6,7 @@ TEXT = {
         'pre2022_km2': {'type': 'number >= 0', 'default': '0', 'meaning': 'km2 Russia held before February 2022: 1 on the land scale (needed with a land issue)'},
         'claimed_km2': {'type': 'number >= 0', 'default': '0', 'meaning': 'km2 of every region Russia claims: 0 on the land scale (needed with a land issue, above pre2022_km2)'},
         'war_months': {'type': 'number >= 0', 'default': '0', 'meaning': 'months of war before month 0: hurt starts where that many months at the current pace leave it'},
+        'pace_shift_sd_km2': {'type': 'number >= 0', 'default': '0', 'meaning': "how far the sides allow the front's pace to change from one month to the next (km2 a month): the process noise of their beliefs, so a belief follows a front that slows or speeds up; 0 takes the pace as fixed"},
         'monthly_change_km2': {'type': 'normal', 'default': 'required', 'meaning': 'monthly change of that territory (positive: Russia gains)'},
         'kursk_held_km2': {'type': 'number >= 0', 'default': 'required', 'meaning': "km2 of Russia's Kursk region held by Ukraine at month 0"},
         'kursk_recapture_km2': {'type': 'normal', 'default': 'required', 'meaning': 'km2 of that area retaken each month (floored at 0, at most what is held)'},
@@ -20,8 +21,16 @@ TEXT = {
         'mean': {'type': 'number >= 0', 'default': 'required', 'meaning': 'mean casualties a month'},
         'sd': {'type': 'number >= 0', 'default': '0', 'meaning': 'standard deviation of casualties a month'},
     },
+    'Ceasefire': {
+        'active': {'type': 'true/false', 'default': 'true', 'meaning': 'the sides may agree a ceasefire in talks'},
+        'first': {'type': 'true/false', 'default': 'false', 'meaning': 'settlement terms are put only once a ceasefire holds (a ceasefire first, terms later)'},
+        'casualties': {'type': 'number in [0, 1]', 'default': '0.1', 'meaning': "share of the monthly casualties (and of the front's movement) that violations still cause"},
+        'hazard': {'type': 'number in [0, 1]', 'default': '0.05', 'meaning': 'base monthly chance that the ceasefire breaks down'},
+        'gain_slope': {'type': 'number >= 0', 'default': '1', 'meaning': "how much a side's expected gain from fighting on (utility units) adds to that chance"},
+    },
     'Event': {
-        'month': {'type': 'whole number, 0 to horizon_months', 'default': 'required', 'meaning': 'month at whose start the change applies (0: before month 1)'},
+        'month': {'type': 'whole number, 0 to horizon_months', 'default': 'one of month or hazard', 'meaning': 'month at whose start the change applies (0: before month 1)'},
+        'hazard': {'type': 'number in (0, 1]', 'default': 'one of month or hazard', 'meaning': 'instead of a month: the monthly chance of the event; it happens once, at an uncertain month (a leader change); at most 8 events with a hazard'},
         'set': {'type': 'mapping key path -> number or true/false', 'default': 'required', 'meaning': 'parameters to set'},
         'note': {'type': 'text', 'default': 'none', 'meaning': 'a remark for people'},
     },
@@ -45,8 +54,25 @@ TEXT = {
         'discount': {'type': 'number in [0, 1]', 'default': '0.98', 'meaning': 'monthly discount factor: patience over the look-ahead and in alternating offers'},
         'hurt_decay': {'type': 'number in [0, 1)', 'default': 'required', 'meaning': 'monthly decay of hurt (lambda; 1 is not allowed)'},
         'hurt_threshold': {'type': 'number >= 0', 'default': 'required', 'meaning': 'h in the chance of talks opening, sigmoid(k * min over governments of (H - h)): one half when the government furthest below its threshold reaches it'},
+        'minimum': {'type': 'mapping issue -> number', 'default': '{} (no minimum)', 'meaning': "the least the government accepts on an issue whatever else a package gives it (non-compensatory; a package below it is refused like a red line): on a position issue a level 1 - abs(option - ideal) in [0, 1]; on the land issue a land share in [-1, 1] from this side's view (the ukraine side's share; minus it for the russia side), so land_returned: 0 for Kyiv refuses any cession"},
         'belief': {'type': '{drift_km2: number, sd_km2: number > 0}', 'default': 'required', 'meaning': "prior belief about the front's monthly drift (km2 a month to Russia) and its sd; updated each month from the observed change (normal-normal)"},
         'casualties': {'type': '{mean, sd}: numbers >= 0', 'default': 'required (sd 0)', 'meaning': 'casualties a month, Normal(mean, sd) floored at 0'},
+    },
+    'Guarantee': {
+        'active': {'type': 'true/false', 'default': 'false', 'meaning': 'a guarantee (foreign forces, monitoring) comes with any settlement and any ceasefire'},
+        'relapse_cut': {'type': 'number in [0, 1]', 'default': '0.5', 'meaning': 'share of the relapse hazard it removes'},
+        'ceasefire_cut': {'type': 'number in [0, 1]', 'default': '0.3', 'meaning': "share of the ceasefire's hazard its monitoring removes"},
+        'value': {'type': 'mapping government -> number', 'default': '{} (0)', 'meaning': "what the guarantee adds to each government's utility of a settlement (negative: it counts against a deal)"},
+    },
+    'Instrument': {
+        'kind': {'type': 'aid or sanctions', 'default': 'required', 'meaning': "aid acts on the ukraine side's war, sanctions on the russia side's"},
+        'owner': {'type': "text: a mediator's name", 'default': 'none', 'meaning': 'the mediator who holds the instrument (for the record; must name a mediator)'},
+        'level': {'type': 'number >= 0', 'default': '1', 'meaning': "1: as in the battlefield's figures; 0 paused; 2 doubled"},
+        'front_km2': {'type': 'number', 'default': '0', 'meaning': 'aid only: km2 a month of Russian advance the aid holds back at level 1 (a pause adds them to the advance)'},
+        'casualties': {'type': 'number', 'default': '0', 'meaning': 'aid only: Ukrainian casualties a month it averts at level 1'},
+        'cost': {'type': 'number', 'default': '0', 'meaning': 'sanctions only: monthly cost to the russia side at level 1, in utility units'},
+        'relief_in_deal': {'type': 'true/false', 'default': 'true', 'meaning': 'sanctions only: a settlement lifts them (a carrot); false: they stay after a deal, weighing on war and peace alike'},
+        'stick': {'type': 'stick', 'default': 'none', 'meaning': "the instrument's level while its target refuses talks"},
     },
     'Issue': {
         'label': {'type': 'text', 'default': 'none', 'meaning': 'human-readable name'},
@@ -60,6 +86,7 @@ TEXT = {
         'bias': {'type': 'number in [0, 1]', 'default': 'required', 'meaning': '0 leans to the ukraine side, 1 to the russia side'},
         'trust': {'type': 'mapping government -> number in [0, 1]', 'default': 'required, every government', 'meaning': 'trust each government places in the mediator'},
         'leverage': {'type': 'mapping government -> number >= 0', 'default': 'required, every government', 'meaning': 'side-payment: what a deal reached while the mediator leads is worth to that government on top of its terms (utility units)'},
+        'pull': {'type': 'number in [0, 1]', 'default': '0', 'meaning': 'monthly chance that this mediator brings both sides to talks (contacts) whether or not they see a way out; an inactive mediator does not pull'},
         'active': {'type': 'true/false', 'default': 'true', 'meaning': 'an inactive mediator cannot lead (events can switch it); with no active mediator the governments talk directly'},
     },
     'Negotiation': {
@@ -67,6 +94,9 @@ TEXT = {
         'breakdown': {'type': 'number in [0, 1]', 'default': 'required', 'meaning': 'chance a month that open talks without a deal break down; also the risk of breakdown in the alternating-offers demands'},
         'temperature': {'type': 'number > 0', 'default': 'required', 'meaning': "sd of each government's judgement of proposals (utility units), drawn once a run"},
         'lookahead_months': {'type': 'number >= 0', 'default': 'required', 'meaning': 'months of fighting a government looks ahead to value fighting on'},
+        'ceasefire': {'type': 'ceasefire', 'default': 'see below', 'meaning': 'whether and how the sides may agree a ceasefire'},
+        'relapse': {'type': 'relapse', 'default': 'see below', 'meaning': 'the chance that a settlement breaks down into war'},
+        'guarantee': {'type': 'guarantee', 'default': 'inactive', 'meaning': 'a security guarantee offered with any settlement'},
     },
     'NoDeal': {
         'position': {'type': 'number in [0, 1]', 'default': 'none', 'meaning': 'fixed no-deal position'},
@@ -80,6 +110,16 @@ TEXT = {
     'OutcomeClass': {
         'name': {'type': 'text', 'default': 'required', 'meaning': 'class name, reported in outcome_class'},
         'when': {'type': 'mapping issue -> option name or list of option names', 'default': 'required', 'meaning': 'an agreement is in the class if its terms match every listed issue (a list: any of its options)'},
+    },
+    'PartialDeal': {
+        'kind': {'type': 'humanitarian or limited', 'default': 'required', 'meaning': 'humanitarian (prisoners, children, bodies) or limited (energy, shipping); a label for reports'},
+        'label': {'type': 'text', 'default': 'none', 'meaning': 'human-readable name'},
+        'rate': {'type': 'number in [0, 1]', 'default': 'required', 'meaning': 'monthly chance it is agreed in talks when both sides gain'},
+        'lapse': {'type': 'number in [0, 1]', 'default': '0', 'meaning': 'monthly chance it lapses once in force'},
+        'repeats': {'type': 'true/false', 'default': 'false', 'meaning': 'it happens again and again while in force (exchanges): each month with chance rate another counts in partial_deals'},
+        'value': {'type': 'mapping government -> number', 'default': 'required', 'meaning': 'what each government gains from the deal (< 0: it would rather not, and the deal is never agreed)'},
+        'cost_cut': {'type': 'mapping government -> number in [0, 1]', 'default': '{} (0)', 'meaning': "share of each government's monthly cost of war removed while in force"},
+        'breakdown_cut': {'type': 'number in [0, 1]', 'default': '0', 'meaning': 'share of the chance of talks breaking down removed while in force'},
     },
     'Precondition': {
         'name': {'type': 'text', 'default': 'required', 'meaning': 'used in key paths (preconditions.<name>) and in negsim explain'},
@@ -112,6 +152,10 @@ TEXT = {
         'forbid': {'type': 'list of option names of that issue, at least one', 'default': 'required', 'meaning': 'options the government will not accept'},
         'active': {'type': 'true/false', 'default': 'true', 'meaning': 'an inactive red line has no effect (events can switch it)'},
     },
+    'Relapse': {
+        'hazard': {'type': 'number in [0, 1]', 'default': '0.01', 'meaning': 'base monthly chance that a settlement relapses into war (relapse_month)'},
+        'gain_slope': {'type': 'number >= 0', 'default': '0.5', 'meaning': "how much a side's expected gain from fighting again adds to that chance (the commitment problem)"},
+    },
     'ScenarioModel': {
         'name': {'type': 'text', 'default': 'required', 'meaning': 'scenario name (used in run directory names and reports)'},
         'description': {'type': 'text', 'default': 'none', 'meaning': 'one paragraph for people'},
@@ -123,13 +167,19 @@ TEXT = {
         'battlefield': {'type': 'battlefield', 'default': 'required', 'meaning': 'the environment'},
         'actors': {'type': 'mapping name -> government, public or mediator', 'default': 'required', 'meaning': 'who takes part; role: decides which'},
         'negotiation': {'type': 'negotiation', 'default': 'required', 'meaning': 'talks parameters'},
-        'events': {'type': 'list of events', 'default': '[]', 'meaning': 'timed parameter changes'},
+        'instruments': {'type': 'mapping name -> instrument', 'default': '{}', 'meaning': 'military aid to the ukraine side and sanctions on the russia side, acting on the war (levels, sticks)'},
+        'partial_deals': {'type': 'mapping name -> partial deal, at most 4', 'default': '{}', 'meaning': 'agreements separable from the settlement (exchanges of prisoners, an energy moratorium)'},
+        'events': {'type': 'list of events', 'default': '[]', 'meaning': 'parameter changes at a given month, or with a monthly chance (hazard)'},
         'outcome_classes': {'type': 'list of outcome classes', 'default': '[]', 'meaning': 'names for groups of agreements'},
         'sweep': {'type': 'a stored sweep', 'default': 'none', 'meaning': 'the sweep negsim sweep FILE runs when no --param is given'},
     },
     'Sourced': {
         'evidence': {'type': 'evidence', 'default': 'none', 'meaning': 'a quote from a source document that backs the values of this object'},
         'assumption': {'type': 'text', 'default': 'none', 'meaning': 'the stated assumption behind the values of this object'},
+    },
+    'Stick': {
+        'level': {'type': 'number >= 0', 'default': 'required', 'meaning': 'the level while the target refuses talks'},
+        'active': {'type': 'true/false', 'default': 'true', 'meaning': 'whether the stick is used (events can switch it)'},
     },
     'SweepBlock': {
         'design': {'type': 'grid, lhs, sobol, morris', 'default': 'grid', 'meaning': 'how points are chosen (see sweeps.md)'},
