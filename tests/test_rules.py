@@ -303,6 +303,17 @@ def test_war_cost_grows_with_the_monthly_cost_and_the_look_ahead_undiscounted(mo
     assert rules.war_cost(monthly, hi) == pytest.approx(monthly * hi, rel=1e-12)  # gains and costs on one footing
 
 
+def test_no_deal_utility_is_the_utility_of_the_no_deal_point():
+    rng = np.random.default_rng(3)
+    fixed = np.array([[0.5, np.nan, np.nan]] * 4)
+    controls = [None, ("kursk_held_km2", np.array([0.0, 500.0]), np.array([0.2, 0.8])), None]
+    terr, kursk = rng.uniform(4e4, 1.5e5, 4), rng.uniform(0, 600, 4)
+    ideal, sal = rng.random((4, 3)), rng.dirichlet(np.ones(3), 4)
+    point = rules.no_deal_point(fixed, controls, terr, kursk, 2, 43600.0, 135800.0)
+    assert np.array_equal(rules.no_deal_utility(fixed, controls, terr, kursk, 2, 43600.0, 135800.0, ideal, sal),
+                          rules.utility(point, ideal, sal, 2))
+
+
 @RULES
 @given(st.floats(0.0, 1e5), unit, st.floats(1.0, 1e5), st.floats(0.0, 1.0))
 def test_casualty_cost_counts_no_ground(cas, sens, scale, extra):
@@ -777,6 +788,9 @@ def _cases(b):
         "type_likelihood": (rules.type_likelihood, (u[0], b["types"], pos[0]), (yes, yes, yes)),
         "expected_acceptance": (rules.expected_acceptance, (b["u_a"], b["types"], b["belief"], pos[0]), (yes,) * 4),
         "update_type_belief": (rules.update_type_belief, (b["belief"], b["belief"], b["like"], flags[0]), (yes,) * 4),
+        "no_deal_utility": (rules.no_deal_utility, (b["fixed"], controls, km[0], km[1], land_issue, pre, claimed,
+                                                    b["ideal"], b["salience"]), (yes, False, yes, yes, False, yes, yes,
+                                                                                 yes, yes)),
         "expect": (rules.expect, (b["belief"], b["types"]), (yes, yes)),
         "hear_type": (rules.hear_type, (b["belief"], b["like"], u[0]), (yes, yes, yes)),
         "hazard_chance": (rules.hazard_chance, (u[0], u[1], pos[0], res[0]), (yes,) * 4),
@@ -831,7 +845,7 @@ ELEMENTWISE = [
     "government_proposal", "acceptability", "lead_mediator", "draw_lead", "nash_weights", "proposer", "utility",
     "package_utilities", "normal_draw", "advance_territory", "kursk_retaken", "casualties", "ground_lost",
     "sigmoid", "power", "log_vote_chance", "casualty_cost", "term_value", "type_likelihood", "expected_acceptance",
-    "update_type_belief", "hear_type", "hazard_chance", "expect",
+    "update_type_belief", "hear_type", "hazard_chance", "expect", "no_deal_utility",
 ]
 
 

@@ -551,8 +551,8 @@ def war(c: Compiled, q: Params, g: int, s: State, drift: Any = None, *,
     drift = s.drift[:, g] if drift is None else drift
     ideal, sal, resolve = q["ideal"][:, g], q["salience"][:, g], q["resolve"][:, g]
     expected = rules.expected_territory(s.territory, drift + s.aid_front, q["lookahead"])
-    nd = rules.no_deal_point(q["nd_position"], c.controls, expected, s.kursk, c.land_issue, q["pre2022"], q["claimed"])
-    u_nd = rules.utility(nd, ideal, sal, c.land_issue)
+    u_nd = rules.no_deal_utility(q["nd_position"], c.controls, expected, s.kursk, c.land_issue, q["pre2022"],
+                                 q["claimed"], ideal, sal)
     extra = s.relief if g == 1 else 0.0
     cas = q["casualty_mean"][:, g] + (s.aid_casualties if g == 0 else 0.0)
     monthly = rules.casualty_cost(cas, q["cost_sensitivity"][:, g], q["casualty_scale"], extra) * (1.0 - s.cut[:, g])
@@ -561,10 +561,9 @@ def war(c: Compiled, q: Params, g: int, s: State, drift: Any = None, *,
     v = rules.war_value(u_nd, resolve, cost)
     if not gain:
         return v, u_nd, plain, None, cost
-    today = rules.no_deal_point(q["nd_position"], c.controls, s.territory, s.kursk, c.land_issue, q["pre2022"],
-                                q["claimed"])
-    return v, u_nd, plain, rules.net_gain_of_fighting(u_nd, rules.utility(today, ideal, sal, c.land_issue), resolve,
-                                                      cost), cost
+    today = rules.no_deal_utility(q["nd_position"], c.controls, s.territory, s.kursk, c.land_issue, q["pre2022"],
+                                  q["claimed"], ideal, sal)
+    return v, u_nd, plain, rules.net_gain_of_fighting(u_nd, today, resolve, cost), cost
 
 
 def hear(c: Compiled, q: Params, g: int, cred: np.ndarray, s: State) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -248,6 +248,23 @@ def no_deal_point(fixed, controls, territory_expected, kursk, land_issue, pre202
     return np.stack(np.broadcast_arrays(*cols), axis=-1)
 
 
+def no_deal_utility(fixed, controls, territory_expected, kursk, land_issue, pre2022, claimed, ideal, salience):
+    """Utility of the no-deal point (:func:`no_deal_point`) for one actor, its terms added in issue order:
+    the same number as ``utility(no_deal_point(...), ideal, salience, land_issue)``, without building the point."""
+    total = 0.0
+    for k, ctl in enumerate(controls):
+        if k == land_issue:
+            x = land_position(territory_expected, pre2022, claimed)
+        elif ctl is None:
+            x = np.asarray(fixed)[..., k]
+        else:
+            variable, xs, ys = ctl
+            x = np.interp(territory_expected if variable == "territory_km2" else kursk, xs, ys)
+        term = salience[..., k] * term_value(x, ideal[..., k], k == land_issue)
+        total = term if k == 0 else total + term
+    return total
+
+
 # ----------------------------------------------------------------- costs of war (Fearon 1995)
 
 
