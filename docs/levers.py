@@ -1,6 +1,6 @@
 """Write docs/levers.md, tests/data/levers.json and sim/shipped/sensitivity.json: what each parameter moves.
 
-    .venv/bin/python docs/levers.py            # about 12 minutes on 2 cores
+    .venv/bin/python docs/levers.py   # about 11 minutes on 2 idle cores (28 on a loaded, shared machine)
 
 Every parameter the baseline sets (sim.analysis.levers.default_levers: actors,
 negotiation, battlefield, issues and any other block with registry slots) at
@@ -189,8 +189,8 @@ def render(sc, rows, morris, sobol, times: dict, a: argparse.Namespace) -> str:
         "listed here as live goes dead. Every parameter `scenarios/baseline.yaml` sets (actors,",
         "negotiation, battlefield, issues) is varied over its **plausible range**",
         "(`sim/scenario/plausible.py`: a rule per parameter with its reason, inside the registry's",
-        "allowed range; a parameter the scenario draws per run takes the 5th to 95th percentile of its",
-        "own distribution). The ranges are listed with their reasons at the end.",
+        "allowed range; a parameter the scenario draws per run takes the middle half, 25th to 75th",
+        "percentile, of its own distribution). The ranges are listed with their reasons at the end.",
         "",
         f"**{live} of {len(rows)} levers are live.** {times['all']:.0f} s in all on {a.workers} workers "
         f"({times['levers']:.0f} s for the levers, one core).",
