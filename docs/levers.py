@@ -1,35 +1,50 @@
-"""Write docs/levers.md and tests/data/levers.json: which baseline parameters move which outcomes.
+"""Write docs/levers.md, tests/data/levers.json and sim/shipped/sensitivity.json: what each parameter moves.
 
-    .venv/bin/python docs/levers.py            # about 5 minutes on one core
+    .venv/bin/python docs/levers.py   # about 11 minutes on 2 idle cores (28 on a loaded, shared machine)
 
-For every parameter the baseline sets for an actor (sim.analysis.levers.default_levers),
-5,000 paired runs at a low and a high setting (seed 7) measure the change in
-P(agreement), P(no_talks), the mix of results (total variation) and the mean
-month of agreement, each with its 95% interval. Then a Morris screening of
-every numeric actor parameter over the same ranges (SALib's trajectories
-through negsim's sweep machinery) ranks them, with the noise floor that
-run-to-run sampling alone would give. The published list of live levers goes
-to tests/data/levers.json, which tests/test_levers.py checks stays live.
+Every parameter the baseline sets (sim.analysis.levers.default_levers: actors,
+negotiation, battlefield, issues and any other block with registry slots) at
+the ends of its plausible range (sim.scenario.plausible, each with its reason):
+
+1. one lever at a time, 5,000 paired runs (seed 7) at the low and the high
+   setting measure the change in P(agreement), P(no_talks), the mix of results
+   (total variation) and the mean month of agreement, each with its 95%
+   interval; the live ones go to tests/data/levers.json, which
+   tests/test_levers.py checks stay live;
+2. a Morris screen of every number over the same ranges, with each mu*'s 95%
+   interval and the noise floor (sim.analysis.sensitivity.morris_screen);
+3. Sobol indices (S1, ST with intervals) of the ten parameters first by mu*;
+4. the top of the Morris ranking to sim/shipped/sensitivity.json, which
+   `negsim evidence` prints as the assumptions the headline rests on.
+
+Budgets are arguments (--help); tests/test_levers.py runs the whole pipeline on a tiny one.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
-import math
 import sys
 import time
 from pathlib import Path
-
-import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import sim  # noqa: E402
 from sim.analysis.levers import THRESHOLDS, default_levers, lever_effect  # noqa: E402
+from sim.analysis.sensitivity import headline, morris_screen, sobol_indices  # noqa: E402
+from sim.scenario import registry  # noqa: E402
+from sim.scenario.evidence import data_digest  # noqa: E402
+from sim.scenario.plausible import plausible_range  # noqa: E402
 
 RUNS, SEED = 5000, 7
-MORRIS_TRAJECTORIES, MORRIS_RUNS = 10, 400
+# Morris: (parameters + 1) x TRAJECTORIES points of MORRIS_RUNS replicates; Sobol: 12 x SOBOL_N
+# points of SOBOL_RUNS. Chosen so the whole run takes about 12 minutes on 2 cores (docs/levers.md states the time).
+MORRIS_TRAJECTORIES, MORRIS_RUNS = 50, 1000
+SOBOL_TOP, SOBOL_N, SOBOL_RUNS = 10, 256, 1000
+HEADLINE = 5  # parameters `negsim evidence` names
+WORKERS = 2
 
 # The positions of the source document and the lever that encodes each.
 POSITIONS = {
@@ -85,45 +100,74 @@ REMOVED = {
 }
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    a = parse_args(argv)
     sc = sim.load_scenario(ROOT / "scenarios" / "baseline.yaml")
     started = time.perf_counter()
     rows = []
-    for lever in default_levers(sc):
-        e = lever_effect(sc, lever, RUNS, SEED)
+    for lever in default_levers(sc)[:a.max_levers]:
+        e = lever_effect(sc, lever, a.lever_runs, SEED)
         rows.append(e)
         print(f"{'live' if e.live else 'DEAD'} {lever.path}", flush=True)
-    morris = morris_screening(sc, [e.lever for e in rows if not isinstance(e.lever.low, bool)])
+    t_levers = time.perf_counter() - started
+    levers = [e.lever for e in rows]
+    morris = morris_screen(sc, levers, a.trajectories, a.morris_runs, SEED, a.workers)
+    print(f"Morris: {morris['points']} points x {a.morris_runs} runs, {time.perf_counter() - started:.0f} s", flush=True)
+    by_path = {lv.path: lv for lv in levers}
+    top = [by_path[r["path"]] for r in morris["rows"][:a.sobol_top]]
+    sobol = sobol_indices(sc, top, a.sobol_n, a.sobol_runs, SEED, a.workers)
     elapsed = time.perf_counter() - started
+    print(f"Sobol: {sobol['points']} points x {a.sobol_runs} runs; {elapsed:.0f} s in all", flush=True)
     live = [e for e in rows if e.live]
-    data = {"runs": RUNS, "seed": SEED, "thresholds": THRESHOLDS,
+    data = {"runs": a.lever_runs, "seed": SEED, "thresholds": THRESHOLDS,
             "live": [{"path": e.lever.path, "low": e.lever.low, "high": e.lever.high, "moves": e.moved()}
                      for e in live],
-            "dead": {e.lever.path: REASONS.get(e.lever.path, ("", ""))[1] for e in rows if not e.live},
-            "positions": POSITIONS, "removed": REMOVED}
-    (ROOT / "tests" / "data" / "levers.json").write_text(json.dumps(data, indent=1) + "\n")
-    (ROOT / "docs" / "levers.md").write_text(render(rows, morris, elapsed))
+            "dead": {e.lever.path: dead_reason(e) for e in rows if not e.live},
+            "positions": POSITIONS, "removed": REMOVED,
+            "morris": {k: v for k, v in morris.items() if k != "rows"} | {"ranking": morris["rows"]},
+            "sobol": sobol}
+    times = {"levers": t_levers, "all": elapsed}
+    Path(a.json).write_text(json.dumps(data, indent=1) + "\n")
+    Path(a.md).write_text(render(sc, rows, morris, sobol, times, a))
+    Path(a.headline).write_text(json.dumps(headline_data(sc, morris, a), indent=1) + "\n")
     print(f"{len(live)} of {len(rows)} levers live; {elapsed:.0f} s")
     return 0
 
 
-def morris_screening(sc, levers) -> dict:
-    params = {lv.path: f"{lv.low}..{lv.high}" for lv in levers}
-    res = sim.run_sweep(sc, params, design="morris", points=MORRIS_TRAJECTORIES, runs=MORRIS_RUNS, seed=SEED,
-                        out=None, figures=False)
-    sens = res.sensitivity["p_agreement"]
-    idx = sens["indices"]
-    p = np.array([s["outcomes"]["agreement"]["p"] for s in res.summary()["points"]]) \
-        if "points" in res.summary() else None
-    # Noise floor: the mu* that run-to-run sampling alone gives. An elementary effect is a
-    # difference of two point estimates over a step of 2/3 of the range (4 levels), each with
-    # binomial variance p(1-p)/n; |N(0, 2v)| has mean sqrt(2v) * sqrt(2/pi). Common random
-    # numbers make the true floor lower: this one is an upper bound.
-    pbar = float(np.mean(p)) if p is not None else 0.5
-    v = pbar * (1 - pbar) / MORRIS_RUNS
-    floor = math.sqrt(2 * v) * math.sqrt(2 / math.pi) / (2 / 3)
-    return {"indices": idx, "noise_floor": floor, "noise_share": sens["noise_share"],
-            "points": len(res.points), "runs": MORRIS_RUNS}
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--lever-runs", type=int, default=RUNS, help="paired runs per lever (%(default)s)")
+    p.add_argument("--trajectories", type=int, default=MORRIS_TRAJECTORIES, help="Morris trajectories (%(default)s)")
+    p.add_argument("--morris-runs", type=int, default=MORRIS_RUNS, help="runs per Morris point (%(default)s)")
+    p.add_argument("--sobol-top", type=int, default=SOBOL_TOP, help="parameters for Sobol (%(default)s)")
+    p.add_argument("--sobol-n", type=int, default=SOBOL_N, help="Sobol base sample, a power of 2 (%(default)s)")
+    p.add_argument("--sobol-runs", type=int, default=SOBOL_RUNS, help="runs per Sobol point (%(default)s)")
+    p.add_argument("--workers", type=int, default=WORKERS, help="worker processes (%(default)s)")
+    p.add_argument("--max-levers", type=int, default=None, help="only the first N levers (a quick check)")
+    p.add_argument("--md", default=str(ROOT / "docs" / "levers.md"))
+    p.add_argument("--json", default=str(ROOT / "tests" / "data" / "levers.json"))
+    p.add_argument("--headline", default=str(ROOT / "sim" / "shipped" / "sensitivity.json"))
+    return p.parse_args(argv)
+
+
+def dead_reason(e) -> str:
+    """Why a lever moves no outcome: the stated reason, or what was measured over its plausible range."""
+    if e.lever.path in REASONS:
+        return REASONS[e.lever.path][1]
+    lv = e.lever
+    return (f"weak over its plausible range ({lv.low} -> {lv.high}): P(agreement) {_ci(e.agreement)} pts, "
+            f"P(no_talks) {_ci(e.no_talks)} pts, results TV {e.terms[0]:.3f}, month {_m(e.month)}: none clears "
+            f"the bar beyond its interval")
+
+
+def headline_data(sc, morris: dict, a: argparse.Namespace) -> dict:
+    """What `negsim evidence` prints: the parameters the headline P(agreement) rests on most."""
+    return {"scenario": sc.name, "scenario_digest": data_digest(sc), "written_by": "docs/levers.py",
+            "output": "P(agreement)",
+            "method": (f"Morris screen over plausible ranges: {morris['trajectories']} trajectories of "
+                       f"{morris['runs']} runs per point, seed {SEED}; mu* is the mean absolute change in "
+                       f"P(agreement) across a parameter's plausible range, with its 95% interval"),
+            "noise_floor": morris["noise_floor"], "top": headline(morris, HEADLINE)}
 
 
 def _ci(t) -> str:
@@ -136,38 +180,66 @@ def _m(t) -> str:
     return f"{d:+.2f} [{lo:+.2f}, {hi:+.2f}]"
 
 
-def render(rows, morris, elapsed: float) -> str:
+def render(sc, rows, morris, sobol, times: dict, a: argparse.Namespace) -> str:
     live = sum(e.live for e in rows)
-    by_path = {e.lever.path: e for e in rows}
     out = [
-        "# Levers: what each baseline parameter moves",
+        "# Levers: what each baseline parameter moves, and what the headline rests on",
         "",
         "Written by `docs/levers.py` (do not edit by hand); `tests/test_levers.py` fails if a lever",
-        "listed here as live goes dead. For every parameter `scenarios/baseline.yaml` sets for an",
-        f"actor, {RUNS:,} paired runs (seed {SEED}, common random numbers) at a low and a high",
-        "setting. Columns: the change in P(agreement) and in P(no_talks), in points, with",
-        "Newcombe's paired 95% interval; the total variation distance between the two",
-        "distributions of results (no deal, or the agreed terms on every issue); the change in the",
-        "month of agreement, paired over the runs that agree at both settings (mean difference, t",
-        "interval). A lever is **live** when one of them moves",
-        f"by at least {THRESHOLDS['agreement'] * 100:.0f} point, {THRESHOLDS['no_talks'] * 100:.0f} point,",
-        f"{THRESHOLDS['terms']} or {THRESHOLDS['month']} months and its interval excludes 0.",
-        "Settings: unit-range parameters 0.1 and 0.9; other numbers a quarter and twice their value;",
-        "ideals across half their scale; discount 0.95 and 0.995; uncertain parameters their 10th",
-        "and 90th percentiles; switches off and on.",
+        "listed here as live goes dead. Every parameter `scenarios/baseline.yaml` sets (actors,",
+        "negotiation, battlefield, issues) is varied over its **plausible range**",
+        "(`sim/scenario/plausible.py`: a rule per parameter with its reason, inside the registry's",
+        "allowed range; a parameter the scenario draws per run takes the middle half, 25th to 75th",
+        "percentile, of its own distribution). The ranges are listed with their reasons at the end.",
         "",
-        f"**{live} of {len(rows)} levers are live** ({elapsed:.0f} s to measure on one core).",
+        f"**{live} of {len(rows)} levers are live.** {times['all']:.0f} s in all on {a.workers} workers "
+        f"({times['levers']:.0f} s for the levers, one core).",
         "",
-        "## Positions of the source document",
-        "",
-        "| position | lever | live | what it moves |",
-        "|---|---|---|---|",
     ]
+    out += _rests_on(morris, sobol)
+    out += _lever_tables(rows, a)
+    out += _morris_table(morris)
+    out += _sobol_table(sobol)
+    out += _ranges_table(sc, rows)
+    return "\n".join(out) + "\n"
+
+
+def _rests_on(morris: dict, sobol: dict) -> list[str]:
+    ranked = morris["rows"]
+    dist = [r for r in ranked if r["distinguishable"]]
+    top = [r for r in sobol["rows"] if r["ST"] - r["ST_conf"] > 0.05]
+    names = ", ".join(f"`{r['path']}` (mu* {r['mu_star']:.3f})" for r in ranked[:HEADLINE])
+    out = ["## What the headline rests on", "",
+           f"P(agreement) rests most on {names}: the top of the Morris ranking below. "
+           f"{len(dist)} of {len(ranked)} numbers move it distinguishably from run-to-run noise over their "
+           f"plausible ranges; the others are below the noise floor or their interval reaches it."]
+    if top:
+        st = ", ".join(f"`{r['path']}` (ST {r['ST']:.2f})" for r in top)
+        out.append(f"Of the {len(sobol['rows'])} first by mu*, the Sobol indices put most of the variance of "
+                   f"P(agreement) on {st}; where ST is well above S1, the parameter acts through interactions.")
+    out += ["These are the assumptions to check first before reading the headline numbers as more than an "
+            "exploration of them.", ""]
+    return out
+
+
+def _lever_tables(rows, a: argparse.Namespace) -> list[str]:
+    by_path = {e.lever.path: e for e in rows}
+    out = ["## One lever at a time", "",
+           f"{a.lever_runs:,} paired runs (seed {SEED}, common random numbers) at the low and the high end of",
+           "each plausible range. Columns: the change in P(agreement) and in P(no_talks), in points, with",
+           "Newcombe's paired 95% interval; the total variation distance between the two",
+           "distributions of results (no deal, or the agreed terms on every issue); the change in the",
+           "month of agreement, paired over the runs that agree at both settings (mean difference, t",
+           "interval). A lever is **live** when one of them moves",
+           f"by at least {THRESHOLDS['agreement'] * 100:.0f} point, {THRESHOLDS['no_talks'] * 100:.0f} point,",
+           f"{THRESHOLDS['terms']} or {THRESHOLDS['month']} months and its interval excludes 0. Switches: off and on.",
+           "", "### Positions of the source document", "",
+           "| position | lever | live | what it moves |", "|---|---|---|---|"]
     for text, path in POSITIONS.items():
         e = by_path.get(path)
         moved = ", ".join(e.moved()) if e else "-"
         out.append(f"| {text} | `{path}` | {'yes' if e and e.live else '**no**'} | {moved or '-'} |")
-    out += ["", "## Every actor parameter", "",
+    out += ["", "### Every parameter", "",
             "| lever | low -> high | P(agreement), pts | P(no_talks), pts | results TV | month of agreement | live |",
             "|---|---|---|---|---|---|---|"]
     for e in rows:
@@ -175,35 +247,78 @@ def render(rows, morris, elapsed: float) -> str:
         out.append(f"| `{lv.path}` | {lv.low} -> {lv.high} | {_ci(e.agreement)} | {_ci(e.no_talks)} | "
                    f"{e.terms[0]:.3f} | {_m(e.month)} | {'yes: ' + ', '.join(e.moved()) if e.live else '**no**'} |")
     dead = [e for e in rows if not e.live]
-    out += ["", "## Levers that move nothing, or too little, and why", "",
-            "*Structural*: the model cannot respond to it in the baseline as built (a spread, a switch that",
-            "is off, an option pinned by red lines, a red line that never binds). *Weak*: it moves outcomes,",
-            "but by less than the thresholds above over its range.", ""]
+    out += ["", "### Levers that move nothing, or too little, and why", "",
+            "*Structural*: the model cannot respond to it in the baseline as built. *Weak*: it moves outcomes,",
+            "but by less than the bar over its plausible range.", ""]
     if not dead:
         out.append("None.")
     for e in dead:
-        kind, why = REASONS.get(e.lever.path, ("unexplained", "not yet explained: a defect of the model to look into"))
-        out.append(f"- `{e.lever.path}` ({kind}): {why}.")
-    out += ["", "## Parameters the baseline leaves out, and why", "",
-            "Each moved no outcome when the baseline set it; the baseline now leaves it out and the",
-            "schema's default applies (docs/scenarios.md). Variants that need one set it.", ""]
+        kind = REASONS.get(e.lever.path, (WEAK, ""))[0]
+        out.append(f"- `{e.lever.path}` ({kind}): {dead_reason(e)}.")
+    out += ["", "### Parameters the baseline leaves out, and why", "",
+            "The baseline does not set them and the schema's default applies (docs/scenarios.md); they are",
+            "neither levers nor screened. Variants that need one set it.", ""]
     for path, why in REMOVED.items():
         out.append(f"- `{path}`: {why}.")
-    idx = morris["indices"] or {}
-    out += ["", "## Morris screening", "",
-            "Elementary effects of every numeric actor parameter on P(agreement) over the ranges above:",
-            f"{MORRIS_TRAJECTORIES} Morris trajectories ({morris['points']} points) of {morris['runs']} runs each, seed {SEED}",
-            "(`sim.run_sweep(..., design=\"morris\")`). mu* is the mean absolute elementary effect (change",
-            "in P(agreement) over the whole range), sigma its spread (interactions, non-linearity). The",
-            f"noise floor, {morris['noise_floor']:.3f}, is the mu* that sampling noise alone would give",
-            "without common random numbers (an upper bound: paired points share their replicates); a",
-            "parameter below it is not distinguishable from noise by this screening. Run-to-run noise is",
-            f"{(morris['noise_share'] or 0) * 100:.1f}% of the variance of P(agreement) across points.",
-            "", "| parameter | mu* | sigma | above the noise floor |", "|---|---|---|---|"]
-    for name, r in sorted(idx.items(), key=lambda kv: -kv[1]["mu_star"]):
-        out.append(f"| `{name}` | {r['mu_star']:.3f} | {r['sigma']:.3f} | "
-                   f"{'yes' if r['mu_star'] > morris['noise_floor'] else 'no'} |")
-    return "\n".join(out) + "\n"
+    return out + [""]
+
+
+def _morris_table(morris: dict) -> list[str]:
+    rows = morris["rows"]
+    dist = sum(r["distinguishable"] for r in rows)
+    out = ["## Morris screening", "",
+           f"Elementary effects of every number above on P(agreement) over its plausible range: "
+           f"{morris['trajectories']} Morris trajectories ({morris['points']:,} points, 4 levels) of "
+           f"{morris['runs']:,} runs each, seed {morris['seed']}, common random numbers "
+           "(`sim.analysis.sensitivity.morris_screen`). mu* is the mean absolute elementary effect (the change in",
+           "P(agreement) across the whole range), with SALib's 95% interval over trajectories; sigma is its spread",
+           "(interactions, non-linearity); the month column is mu* of the mean month of agreement (months).",
+           f"The **noise floor**, {morris['noise_floor']:.4f}, is the mu* that run-to-run sampling alone scores (the",
+           "same analysis of the change under resampled replicates, 95th percentile); a parameter is",
+           "**distinguishable** when the low end of its interval is above it. "
+           f"{dist} of {len(rows)} are. Run-to-run noise is {(morris['noise_share'] or 0) * 100:.2f}% of the variance",
+           f"of P(agreement) across points; {morris['share_at_bounds'] * 100:.0f}% of points sit at P(agreement)",
+           "below 1% or above 99%.", "",
+           "| rank | parameter | range | mu* [95%] | sigma | month mu* [95%] | distinguishable |",
+           "|---|---|---|---|---|---|---|"]
+    for i, r in enumerate(rows, 1):
+        out.append(f"| {i} | `{r['path']}` | {r['low']}..{r['high']} | {r['mu_star']:.4f} ± {r['mu_star_conf']:.4f} | "
+                   f"{r['sigma']:.4f} | {r['month_mu_star']:.2f} ± {r['month_mu_star_conf']:.2f} | "
+                   f"{'yes' if r['distinguishable'] else 'no'} |")
+    return out + [""]
+
+
+def _sobol_table(sobol: dict) -> list[str]:
+    out = ["## Sobol indices of the ten first by mu*", "",
+           f"Saltelli's scheme (SALib, first and total order, no second order): N = {sobol['n']}, "
+           f"{sobol['points']:,} points of {sobol['runs']:,} runs, seed {sobol['seed']}, over the same ranges",
+           "(the other parameters at their baseline values). S1 is the share of the variance of P(agreement)",
+           "a parameter explains alone, ST with all its interactions; ± is SALib's 95% interval over the",
+           "design, and the replicates interval is the 95% range over resampled replicates.",
+           f"{sobol['verdict']}", "",
+           "| parameter | S1 | ST | ST, replicates interval |", "|---|---|---|---|"]
+    for r in sobol["rows"]:
+        out.append(f"| `{r['path']}` | {r['S1']:.3f} ± {r['S1_conf']:.3f} | {r['ST']:.3f} ± {r['ST_conf']:.3f} | "
+                   f"[{r['ST_noise_lo']:.3f}, {r['ST_noise_hi']:.3f}] |")
+    s1 = sum(r["S1"] for r in sobol["rows"])
+    out += ["", f"The first-order indices sum to {s1:.2f}: "
+            + ("most of the variance is in single parameters' own effects." if s1 >= 0.7 else
+               "a large part of the variance is in interactions (P(agreement) is bounded by 0 and 1, and the "
+               "thresholds of hurt and cost interact)."), ""]
+    return out
+
+
+def _ranges_table(sc, rows) -> list[str]:
+    slots = registry.parameter_slots(sc)
+    out = ["## Plausible ranges and their reasons", "",
+           "From `sim/scenario/plausible.py` (`plausible_range`), around the baseline's value.", "",
+           "| parameter | baseline | range | reason |", "|---|---|---|---|"]
+    for e in rows:
+        if isinstance(e.lever.low, bool):
+            continue
+        low, high, why = plausible_range(slots, e.lever.path)
+        out.append(f"| `{e.lever.path}` | {slots[e.lever.path].param.describe()} | {low}..{high} | {why} |")
+    return out
 
 
 if __name__ == "__main__":

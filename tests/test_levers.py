@@ -72,3 +72,57 @@ def test_removed_parameters_are_not_set_and_take_their_default(baseline):
             assert base["ideal"][slot.index] == sides[path.split(".")[1]]
         elif path.endswith(("noise", ".sd", "preference_weight")):
             assert base[slot.name][slot.index] == 0.0
+
+
+def test_levers_use_the_plausible_ranges(baseline):
+    from sim.scenario import registry
+    from sim.scenario.plausible import plausible_range
+
+    slots = registry.parameter_slots(baseline)
+    levers = default_levers(baseline)
+    paths = {lv.path for lv in levers}
+    assert {"battlefield.monthly_change_km2.mean", "negotiation.temperature", "actors.moscow.resolve"} <= paths
+    for lv in levers:
+        if not isinstance(lv.low, bool):
+            assert (lv.low, lv.high) == plausible_range(slots, lv.path)[:2], lv.path
+    assert "battlefield.casualty_scale" not in paths  # a unit: its plausible range is its value
+
+
+def test_doc_pipeline_on_a_tiny_budget(tmp_path):
+    """docs/levers.py end to end (levers, Morris, Sobol, the tables and the headline file) on a tiny budget."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("levers_doc", ROOT / "docs" / "levers.py")
+    doc = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(doc)
+    md, js, head = tmp_path / "levers.md", tmp_path / "levers.json", tmp_path / "sensitivity.json"
+    assert doc.main(["--max-levers", "8", "--lever-runs", "100", "--trajectories", "2", "--morris-runs", "20",
+                     "--sobol-top", "3", "--sobol-n", "2", "--sobol-runs", "20", "--workers", "1",
+                     "--md", str(md), "--json", str(js), "--headline", str(head)]) == 0
+    text = md.read_text()
+    for section in ("## What the headline rests on", "## Morris screening", "## Sobol indices",
+                    "## Plausible ranges and their reasons"):
+        assert section in text
+    data = json.loads(js.read_text())
+    ranking = data["morris"]["ranking"]
+    numeric = [lv for lv in default_levers(doc.sim.load_scenario(ROOT / "scenarios" / "baseline.yaml"))[:8]
+               if not isinstance(lv.low, bool)]
+    assert len(ranking) == len(numeric)
+    assert all("mu_star_conf" in r and r["mu_star_conf"] >= 0 for r in ranking)
+    assert [r["mu_star"] for r in ranking] == sorted((r["mu_star"] for r in ranking), reverse=True)
+    assert len(data["sobol"]["rows"]) == 3 and all({"S1", "S1_conf", "ST", "ST_conf"} <= set(r)
+                                                    for r in data["sobol"]["rows"])
+    top = json.loads(head.read_text())
+    assert top["scenario"] == "baseline" and len(top["top"]) == min(doc.HEADLINE, len(numeric))
+    assert top["top"][0]["path"] == ranking[0]["path"]
+
+
+def test_evidence_names_what_the_headline_rests_on(baseline):
+    """`negsim evidence` reads the shipped sensitivity.json written by docs/levers.py."""
+    from sim.scenario.evidence import headline_assumptions, headline_line
+
+    info = headline_assumptions(baseline)
+    assert info is not None and info["top"], "sim/shipped/sensitivity.json is missing: run docs/levers.py"
+    line = headline_line(info)
+    assert line.startswith("The headline rests most on: ") and info["top"][0]["path"] in line
+    assert info["current"], "sim/shipped/sensitivity.json was measured on another version of the baseline"

@@ -16,8 +16,8 @@ outcomes a user reads:
 
 A lever is *live* when at least one of them moves by at least its threshold
 (1 point, 1 point, 0.05, 0.5 months) and its 95% interval excludes 0.
-:func:`default_levers` lists every parameter a scenario sets for an actor,
-with low and high settings taken from its value and range. The published list
+:func:`default_levers` lists every parameter a scenario sets, with low and
+high settings at the ends of its plausible range (:mod:`sim.scenario.plausible`). The published list
 and its measurements are docs/levers.md, written by docs/levers.py; a test
 fails if a lever in that list goes dead.
 """
@@ -37,15 +37,9 @@ from sim.runs.batch import simulate_block
 from sim.scenario import registry
 from sim.scenario.compile import compile_scenario
 from sim.scenario.models import Scenario
+from sim.scenario.plausible import plausible_range
 
 THRESHOLDS = {"agreement": 0.01, "no_talks": 0.01, "terms": 0.05, "month": 0.5}
-# Settings for parameters whose scale is not their value's: patience near 1, ideals across
-# half their scale, a precondition threshold of 0 km2 against most of the Kursk area at stake.
-SPECIAL = {
-    "discount": lambda v: (0.95, 0.995),
-    "ideal": lambda v: (0.5, 1.0) if v >= 0.5 else (0.0, 0.5),
-    "pre_value": lambda v: (v, v + 500.0),
-}
 
 
 @dataclass(frozen=True)
@@ -83,16 +77,21 @@ class Effect:
 
 
 def default_levers(sc: Scenario) -> list[Lever]:
-    """Every number and switch a scenario sets for an actor, with a low and a high setting.
+    """Every number and switch a scenario sets, with a low and a high setting.
 
-    A number the scenario leaves at its default (a key it does not write) is
-    not one it sets, and is left out; switches (a red line, a precondition, a
-    mediator, a vote) are the actor's own and always listed.
+    Numbers anywhere in the scenario (actors, negotiation, battlefield, issues
+    and any other block with slots in the registry) that the scenario writes,
+    each once (the first of its paths), at the ends of its plausible range
+    (:func:`sim.scenario.plausible.plausible_range`). A number the scenario
+    leaves at its default (a key it does not write) is not one it sets, and is
+    left out, as is one whose plausible range collapses to its value (a unit);
+    switches (a red line, a precondition, a mediator, a vote) are always
+    listed, off and on.
     """
     slots = registry.parameter_slots(sc)
     seen, out = set(), []
     for path, slot in slots.items():
-        if not path.startswith("actors.") or (slot.name, slot.index) in seen:
+        if (slot.name, slot.index) in seen:
             continue
         if slot.kind != "switch" and not is_set(sc.data, path):
             continue
@@ -100,8 +99,8 @@ def default_levers(sc: Scenario) -> list[Lever]:
         if slot.kind == "switch":
             out.append(Lever(path, False, True))
             continue
-        low, high = _settings(slot)
-        if low != high:
+        low, high, _ = plausible_range(slots, path)
+        if low < high:
             out.append(Lever(path, low, high))
     return out
 
@@ -125,29 +124,6 @@ def is_set(data: dict, path: str) -> bool:
         if node is None:
             return False
     return True
-
-
-def _settings(slot: registry.Slot) -> tuple[float, float]:
-    """Low and high settings around a parameter's value, inside its range."""
-    p = slot.param
-    if p.uncertain:
-        d = p.frozen()
-        return _round(d.ppf(0.1)), _round(d.ppf(0.9))
-    v = float(p.value)
-    lo, hi, _, hi_open = registry.RANGES.get(slot.name, registry.ANY)
-    if slot.name in SPECIAL:
-        return SPECIAL[slot.name](v)
-    if lo == 0.0 and hi == 1.0:
-        return (0.5, 0.95) if hi_open else (0.1, 0.9)
-    if v == 0.0:
-        return 0.0, 1.0
-    if lo is not None and lo >= 0.0:
-        return _round(v * 0.25), _round(v * 2.0)
-    return _round(v - max(0.05, abs(v) * 0.5)), _round(v + max(0.05, abs(v) * 0.5))
-
-
-def _round(x: float) -> float:
-    return float(f"{x:.4g}")
 
 
 def lever_effect(sc: Scenario, lever: Lever, runs: int = 5000, seed: int = 7, engine: str = "vector") -> Effect:

@@ -55,14 +55,16 @@ def cmd_schema(args: argparse.Namespace) -> int:
 
 
 def cmd_evidence(args: argparse.Namespace) -> int:
-    from sim.scenario.evidence import coverage, table
+    from sim.scenario.evidence import coverage, headline_assumptions, headline_line, table
     from sim.scenario.loading import load_scenario
 
     sc = load_scenario(args.file)
     rows = table(sc)
     cov = coverage(rows)
+    rests = headline_assumptions(sc)
     if args.json:
-        emit_json({"scenario": sc.name, "coverage": cov, "rows": [r.__dict__ for r in rows]})
+        emit_json({"scenario": sc.name, "coverage": cov, "rows": [r.__dict__ for r in rows],
+                   "headline_rests_on": rests})
         return 0
     out = stdout_console(args)
     marks = {"evidence": "quote", "assumption": "assumption", "none": "NO SOURCE"}
@@ -71,6 +73,8 @@ def cmd_evidence(args: argparse.Namespace) -> int:
             via = " (inherited)" if r.inherited and r.kind != "none" else ""
             out.print(f"{r.path} = {r.value}\n    [{marks[r.kind]}{via}] {r.source}", markup=False)
         out.print(_coverage_line(cov), markup=False)
+        if rests:
+            out.print(headline_line(rests), markup=False)
         return 0
     t = Table(title=f"Evidence: {sc.name}", show_lines=False, expand=False)
     t.add_column("parameter", overflow="fold")
@@ -81,6 +85,8 @@ def cmd_evidence(args: argparse.Namespace) -> int:
         t.add_row(Text(r.path), Text(r.value), Text(f"[{marks[r.kind]}{via}] {r.source}"))
     out.print(t, markup=False)
     out.print(_coverage_line(cov), markup=False)
+    if rests:
+        out.print(headline_line(rests), markup=False)
     return 0
 
 

@@ -10,6 +10,8 @@ object (a ``casualties:`` block with evidence covers its ``mean`` and ``sd``).
 from __future__ import annotations
 
 import difflib
+import hashlib
+import json
 import os
 import re
 from dataclasses import dataclass
@@ -233,3 +235,43 @@ def coverage(rows: list[Entry]) -> dict[str, float]:
     """Shares of entries backed by evidence, by a stated assumption, and by nothing."""
     n = max(len(rows), 1)
     return {k: sum(r.kind == k for r in rows) / n for k in ("evidence", "assumption", "none")} | {"entries": len(rows)}
+
+
+SENSITIVITY_FILE = "sensitivity.json"  # in sim.shipped; written by docs/levers.py
+
+
+def data_digest(sc: Scenario) -> str:
+    """A digest of a scenario's merged data: whether a measurement was made on this version of it."""
+    text = json.dumps(sc.data, sort_keys=True, default=str, ensure_ascii=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def headline_assumptions(sc: Scenario) -> dict | None:
+    """What the headline numbers of ``sc`` rest on most, as docs/levers.py measured it, or None.
+
+    Read from the shipped ``sensitivity.json`` (the top of the Morris ranking
+    of P(agreement) over plausible ranges) when it was written for a scenario
+    of this name; ``current`` says whether it was measured on this version of
+    the scenario's data (False: re-run docs/levers.py).
+    """
+    from importlib.resources import files
+
+    try:
+        found = files("sim.shipped").joinpath(SENSITIVITY_FILE)
+        data = json.loads(found.read_text(encoding="utf-8"))
+    except (FileNotFoundError, ModuleNotFoundError, OSError, ValueError):
+        return None
+    if not isinstance(data, dict) or data.get("scenario") != sc.name or not isinstance(data.get("top"), list):
+        return None
+    return data | {"current": data.get("scenario_digest") == data_digest(sc)}
+
+
+def headline_line(info: dict) -> str:
+    """``The headline rests most on: ...`` in one line, from :func:`headline_assumptions`."""
+    names = "; ".join(f"{t['path']} ({t['low']:g}..{t['high']:g}: mu* {t['mu_star']:.3f} \u00b1 "
+                      f"{t['mu_star_conf']:.3f})" for t in info["top"])
+    line = (f"The headline rests most on: {names}. mu* is the mean absolute change in {info.get('output', 'the output')} "
+            f"across each plausible range (docs/levers.md).")
+    if not info.get("current", True):
+        line += " Measured on an earlier version of this scenario: re-run docs/levers.py."
+    return line
