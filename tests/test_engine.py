@@ -48,7 +48,7 @@ def test_shocks_come_from_each_mechanism_s_keyed_stream(baseline):
     c = compile_scenario(baseline)
     shocks = draw(c, 123, [0, 7, 99_999])
     for i, r in enumerate((0, 7, 99_999)):
-        for name, (kind, cols, when) in STREAMS.items():
+        for name, (kind, _cols, when) in STREAMS.items():
             key = int(np.random.SeedSequence(123 + stream_key(name) * MAX_SEED, spawn_key=(r,)).generate_state(1, np.uint64)[0])
             for t in ((1,) if when == "once" else (1, 2, c.horizon)):
                 table = shocks.table(name)  # drawn up front, or (a sparse stream) made from its keys when read

@@ -108,7 +108,7 @@ class GovernmentAgent(_View):
         k, g = self.model.kernel, self.index
         before = np.array([self.drift if drift is None else drift])
         cred = k.assess(gain=False).cred[g]
-        return float(kernel.hear(k.c, k.p, g, cred, before, k.s.territory, k.s.kursk, k.s.weariness[:, g])[1][0])
+        return float(kernel.hear(k.c, k.p, g, cred, k.s, before)[1][0])
 
     def preconditions_hold(self) -> list[tuple[str, bool]]:
         """(name, holds) of each active precondition of this government, now."""

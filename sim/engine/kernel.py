@@ -28,7 +28,15 @@ import numpy as np
 import pandas as pd
 
 from sim.engine import rules
-from sim.engine.records import RAW_FIELDS, STAGE_NAMES, MonthEntry, PlayedEntry, Proposer, TalksEntry, to_frame
+from sim.engine.records import (
+    RAW_FIELDS,
+    STAGE_NAMES,
+    MonthEntry,
+    PlayedEntry,
+    Proposer,
+    TalksEntry,
+    to_frame,
+)
 from sim.engine.shocks import Shocks, apply_events, apply_hazard_events
 from sim.scenario.compile import Compiled
 from sim.scenario.registry import NO_MINIMUM
@@ -566,13 +574,15 @@ def war(c: Compiled, q: Params, g: int, s: State, drift: Any = None, *,
     return v, u_nd, plain, rules.net_gain_of_fighting(u_nd, today, resolve, cost), cost
 
 
-def hear(c: Compiled, q: Params, g: int, cred: np.ndarray, s: State) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def hear(c: Compiled, q: Params, g: int, cred: np.ndarray, s: State,
+         drift: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Side g hears the lead mediator's credible report of the war (Kydd 2003): (its belief of the pace, its value
     of war, what the others reckon each of its types' value of war to be, after hearing).
 
-    ``cred`` is the lead's credibility to it; ``s`` the state of the same runs as ``q``.
+    ``cred`` is the lead's credibility to it; ``s`` the state of the same runs as ``q``; ``drift`` its belief
+    before hearing, if not the state's.
     """
-    heard = rules.credible_drift(s.drift[:, g], q["change_mean"], cred)
+    heard = rules.credible_drift(s.drift[:, g] if drift is None else drift, q["change_mean"], cred)
     v, u_nd, _, _, wcost = war(c, q, g, s, heard, gain=False)
     return heard, v, value_types(c, g, u_nd, wcost)
 
@@ -724,7 +734,7 @@ def negotiate(k: Kernel, j: np.ndarray, d: dict[str, np.ndarray], t: int, entry:
     """
     if seam is not None and (k.R != 1 or not k.full):
         raise ValueError("a person's moves are taken one run at a time, over every package (R = 1, full)")
-    c, p, s = k.c, k.p, k.s
+    p, s = k.p, k.s
     detail = entry is not None or seam is not None
     partial_deals(k, j, d, t, entry)
     held = np.ones(len(j), bool)
@@ -798,7 +808,7 @@ def ceasefire(k: Kernel, j: np.ndarray, t: int, entry: MonthEntry | None) -> Non
 def hold(k: Kernel, d: dict[str, np.ndarray], t: int, entry: MonthEntry | None) -> None:
     """A ceasefire may break down, a settlement relapse into war, a partial deal lapse (each with its hazard)."""
     c, p, s = k.c, k.p, k.s
-    some = np.flatnonzero(s.partial.any(axis=-1)) if s.partial.shape[1] else ()
+    some = np.flatnonzero(s.partial.any(axis=-1)) if s.partial.shape[1] else np.zeros(0, np.int64)
     if len(some):
         s.partial[some] &= d["lapse"][some, :] >= _rows(p["pd_lapse"], some)  # a deal in force lapses below it
     cf = np.flatnonzero(s.ceasefire & (s.deal < 0))

@@ -124,8 +124,7 @@ def state_at(scenario: Scenario, seed: int, replicate: int, month: int,
         a, before = k.assess(gain=False), k.s.drift
     readings = [reading_of(a, g) for g in (0, 1)]
     lead = model.mediators[int(a.lead[0])] if a.lead[0] >= 0 else None
-    needs = np.array([float(kernel.hear(c, k.p, g, a.cred[g], before[:, g], k.s.territory, k.s.kursk,
-                                        k.s.weariness[:, g])[1][0]) if lead is not None
+    needs = np.array([float(kernel.hear(c, k.p, g, a.cred[g], k.s, before[:, g])[1][0]) if lead is not None
                       else readings[g].value for g in (0, 1)])
     govs, p = model.governments, model.p
     accept = np.stack([rules.acceptance_probability(readings[g].ub, needs[g], p["temperature"]) * govs[g].allowed()

@@ -90,8 +90,8 @@ def compile_scenario(sc: Scenario, overrides: dict[str, float] | None = None) ->
     masks, owners, pre = _red_lines(sc, govs, combos, issues, options)
     classes = [(oc.name, matching(combos, issues, options, oc.when)) for oc in m.outcome_classes]
     timed = [ev for ev in m.events if ev.month is not None]
-    events = [(ev.month, [(slots[p], float(v)) for p, v in ev.set.items()])
-              for ev in sorted(timed, key=lambda e: e.month)]
+    events = [(int(ev.month or 0), [(slots[p], float(v)) for p, v in ev.set.items()])
+              for ev in sorted(timed, key=lambda e: int(e.month or 0))]
     hazard_events = [(float(ev.hazard), [(slots[p], float(v)) for p, v in ev.set.items()])
                      for ev in m.events if ev.month is None and ev.hazard is not None]
     return Compiled(

@@ -472,9 +472,9 @@ class Negotiation(Sourced):
     breakdown: Annotated[Param, P("breakdown")]
     temperature: Annotated[Param, P("temperature")] = Field(description="sd of a side's judgement of proposals, drawn once a run")
     lookahead_months: Annotated[Param, P("lookahead")]
-    ceasefire: Ceasefire = Ceasefire()
-    relapse: Relapse = Relapse()
-    guarantee: Guarantee = Guarantee()
+    ceasefire: Ceasefire = Field(default_factory=lambda: Ceasefire.model_validate({}))
+    relapse: Relapse = Field(default_factory=lambda: Relapse.model_validate({}))
+    guarantee: Guarantee = Field(default_factory=lambda: Guarantee.model_validate({}))
 
 
 class Stick(Sourced):
@@ -930,7 +930,7 @@ class _References:
             if not self.ref(path, issue, self.m.issues, "issue"):
                 continue
             lo = -1.0 if issue in self.land else 0.0
-            low, high = (p.frozen().support() if p.uncertain else (p.value, p.value))
+            low, high = p.frozen().support() if p.uncertain else (float(p.central()), float(p.central()))
             if low < lo or high > 1.0:
                 what = "a land minimum is a land share" if issue in self.land else "a position minimum is a level"
                 got = p.describe() if p.uncertain else f"{p.value:g}"
@@ -1045,7 +1045,7 @@ def check_event_paths(sc: Scenario) -> list[Problem]:
                 out.append(sc.problem(loc, why))
             elif slots[path].name in registry.STARTING and ev.month is None:
                 out.append(sc.problem(loc, "is a starting value, read when the run starts: only a month-0 event can set it (got an event with a hazard)"))
-            elif slots[path].name in registry.STARTING and ev.month > 0:
+            elif slots[path].name in registry.STARTING and ev.month is not None and ev.month > 0:
                 out.append(sc.problem(loc, f"is a starting value, read when the run starts: only a month-0 event can set it (got month {ev.month})"))
     return out
 

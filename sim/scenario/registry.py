@@ -177,11 +177,11 @@ class _SlotTable:
                       "pre_active": np.zeros(len(self.pre)), "rl_active": np.zeros(len(self.rls)),
                       "nd_position": np.full(K, np.nan), "minimum": np.full((2, K), NO_MINIMUM),
                       "pull": np.zeros(M), "guarantee_value": np.zeros(2)}
-        I, D = len(self.m.instruments), len(self.m.partial_deals)
-        self.base |= {n: np.zeros(I) for n in ("inst_level", "inst_front", "inst_casualties", "inst_cost",
-                                               "inst_relief", "inst_stick", "inst_stick_active")}
-        self.base |= {"pd_rate": np.zeros(D), "pd_lapse": np.zeros(D), "pd_trust": np.zeros(D),
-                      "pd_value": np.zeros((D, 2)), "pd_cut": np.zeros((D, 2))}
+        n_inst, n_deals = len(self.m.instruments), len(self.m.partial_deals)
+        self.base |= {n: np.zeros(n_inst) for n in ("inst_level", "inst_front", "inst_casualties", "inst_cost",
+                                                    "inst_relief", "inst_stick", "inst_stick_active")}
+        self.base |= {"pd_rate": np.zeros(n_deals), "pd_lapse": np.zeros(n_deals), "pd_trust": np.zeros(n_deals),
+                      "pd_value": np.zeros((n_deals, 2)), "pd_cut": np.zeros((n_deals, 2))}
         self.slots: dict[str, Slot] = {}
         self.ci = 0  # the next precondition's index, over both governments
 
