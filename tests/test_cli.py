@@ -31,14 +31,16 @@ def test_validate_accepts_every_shipped_scenario(capsys):
 def test_validate_bad_file_exit_2_one_line_per_problem_no_traceback(tmp_path):
     shutil.copytree(ROOT / "seeds", tmp_path / "seeds")  # the quotes stay checkable
     bad = tmp_path / "bad.yaml"
-    bad.write_text(Path(BASELINE).read_text().replace("resolve:\n      value: 0.35", "resolve:\n      value: 1.35"))
+    text = Path(BASELINE).read_text()
+    assert "ripeness_slope:\n    value: 300" in text
+    bad.write_text(text.replace("ripeness_slope:\n    value: 300", "ripeness_slope:\n    value: -300"))
     proc = run_cli("validate", str(bad))
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1
     assert lines[0].startswith(f"{bad}:")
-    assert "actors.kyiv.resolve: must be between 0 and 1 (got 1.35)" in lines[0]
+    assert "negotiation.ripeness_slope: must be >= 0 (got -300)" in lines[0]
 
 
 def test_validate_json(tmp_path, capsys):
@@ -62,7 +64,9 @@ def test_evidence_table_lists_quotes_and_share(capsys):
     assert main(["evidence", "--json", BASELINE]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["coverage"]["none"] == 0.0
-    assert 0.2 < data["coverage"]["evidence"] < 1.0
+    # Model v3 adds the instruments, partial deals and stages, which the source (November 2024) does not cover:
+    # they rest on stated assumptions from the public record, so the quoted share is lower than it was (0.16)
+    assert 0.1 < data["coverage"]["evidence"] < 1.0
     paths = {r["path"] for r in data["rows"]}
     assert "actors.moscow.preconditions[0]" in paths and "actors.kyiv.red_lines[0]" in paths
 

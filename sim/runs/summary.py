@@ -34,7 +34,8 @@ def wilson(successes: int, n: int, z: float = Z95) -> tuple[float, float, float]
     denom = 1 + z * z / n
     centre = (p + z * z / (2 * n)) / denom
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return p, max(0.0, centre - half), min(1.0, centre + half)
+    # at 0 or n successes the interval's end is the share itself; rounding can leave it a hair past (8.7e-19 at 0)
+    return p, min(p, max(0.0, centre - half)), max(p, min(1.0, centre + half))
 
 
 def shares(values: pd.Series, names: list[str] | None = None) -> dict[str, dict[str, float]]:

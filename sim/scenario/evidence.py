@@ -109,7 +109,9 @@ def entries(sc: Scenario) -> list[tuple[Key, object, Evidence | None, str | None
         has_own = own_ev is not None or own_as is not None
         if has_own:
             ev, assumption = own_ev, own_as
-        if isinstance(obj, Param) or isinstance(obj, LEAVES):
+        if isinstance(obj, Param) and ev is None and assumption is None and tuple(path) not in sc.origin:
+            pass  # a default the file does not give (a knob its scenario leaves alone): not a claim of the file
+        elif isinstance(obj, Param) or isinstance(obj, LEAVES):
             out.append((path, obj, ev, assumption, not has_own))
         elif isinstance(obj, bool) and path and path[-1] in SWITCHES and tuple(path) in sc.origin:
             out.append((path, obj, ev, assumption, True))  # a switch written in the file
