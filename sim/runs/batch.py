@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.defaults import BLOCK, ENGINES, OUT, RUNS, SEED, WORKERS
+from sim.defaults import BLOCK, BLOCK_CELLS, ENGINES, OUT, RUNS, SEED, WORKERS
 from sim.engine import kernel
 from sim.engine import model as agent_engine
 from sim.engine.records import OUTCOMES
@@ -48,7 +48,7 @@ from sim.runs.summary import summarize, summary_columns
 from sim.scenario.compile import Compiled, compile_scenario
 from sim.scenario.loading import load_scenario
 from sim.scenario.models import Scenario, ScenarioModel, scenario_from_data, zero_salience
-from sim.scenario.registry import Slot, check_value, parameter_slots
+from sim.scenario.registry import Slot, check_value, package_count, parameter_slots
 
 Progress = Callable[[int, int], None]
 Unit = tuple[int, int, int, int]  # (point, block, first replicate, end replicate)
@@ -68,7 +68,13 @@ class Job:
 
     @property
     def size(self) -> int:
-        return self.block_size or BLOCK[self.engine]
+        """Runs per block: as asked, else the engine's default, fewer for a large package space (the kernel holds
+        arrays of runs x packages: at most BLOCK_CELLS cells, as 5,000 runs of 10,000 packages)."""
+        if self.block_size:
+            return self.block_size
+        if self.engine != "vector":
+            return BLOCK[self.engine]
+        return max(100, min(BLOCK["vector"], BLOCK_CELLS // max(1, package_count(self.scenario.model))))
 
     def units(self) -> list[Unit]:
         """(point, block, first replicate, end replicate) of every unit, in result order."""
