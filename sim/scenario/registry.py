@@ -232,10 +232,12 @@ class _SlotTable:
         for i, (name, ins) in enumerate(self.m.instruments.items()):
             pa = f"instruments.{name}"
             self.num(f"{pa}.level", "inst_level", (i,), ins.level)
-            self.num(f"{pa}.front_km2", "inst_front", (i,), ins.front_km2)
-            self.num(f"{pa}.casualties", "inst_casualties", (i,), ins.casualties)
-            self.num(f"{pa}.cost", "inst_cost", (i,), ins.cost)
-            self.switch(f"{pa}.relief_in_deal", "inst_relief", (i,), ins.relief_in_deal)
+            if ins.kind == "aid":  # each kind has only the knobs that act on the war through it
+                self.num(f"{pa}.front_km2", "inst_front", (i,), ins.front_km2)
+                self.num(f"{pa}.casualties", "inst_casualties", (i,), ins.casualties)
+            else:
+                self.num(f"{pa}.cost", "inst_cost", (i,), ins.cost)
+                self.switch(f"{pa}.relief_in_deal", "inst_relief", (i,), ins.relief_in_deal)
             if ins.stick is not None:
                 self.num(f"{pa}.stick.level", "inst_stick", (i,), ins.stick.level)
                 self.switch(f"{pa}.stick.active", "inst_stick_active", (i,), ins.stick.active)
