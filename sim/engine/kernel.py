@@ -285,7 +285,8 @@ def initial_state(c: Compiled, p: Params, shocks: Shocks, R: int) -> State:
     def per_run(v: np.ndarray) -> np.ndarray:
         return np.broadcast_to(v, (R, *v.shape[1:])).copy()
 
-    hurt = np.stack([rules.initial_hurt(start_cost(p, g), p["hurt_decay"][:, g], p["war_months"]) for g in (0, 1)], -1)
+    hurt = np.stack([rules.initial_hurt(start_cost(c, p, g), p["hurt_decay"][:, g], p["war_months"]) for g in (0, 1)],
+                    -1)
     return State(
         territory=per_run(p["territory0"]), kursk=per_run(p["kursk0"]), kursk_month=minus.copy(),
         change=np.zeros(R), retaken=np.zeros(R), casualties=np.zeros((R, 2)),
@@ -307,10 +308,12 @@ def initial_state(c: Compiled, p: Params, shocks: Shocks, R: int) -> State:
         sanctions=np.zeros(R), relief=np.zeros(R), cut=np.zeros((R, 2)), peace_gain=np.full(R, np.nan))
 
 
-def start_cost(p: Params, g: int) -> Any:
-    """A side's monthly cost at the start, at the scenario's means: what the war so far has cost it a month."""
-    return rules.expected_month_cost(p["casualty_mean"][..., g], p["change_mean"], SIGN[g], p["cost_sensitivity"][..., g],
-                                     p["casualty_scale"], p["ground_scale"])
+def start_cost(c: Compiled, p: Params, g: int) -> Any:
+    """A side's felt monthly cost at the start, at the scenario's means (and, for the russia side, the sanctions at
+    their starting levels): what the war so far has cost it a month."""
+    felt = rules.expected_month_cost(p["casualty_mean"][..., g], p["change_mean"], SIGN[g],
+                                     p["cost_sensitivity"][..., g], p["casualty_scale"], p["ground_scale"])
+    return felt + sanctions_cost(c, p, p["inst_level"], False) if g == 1 else felt
 
 
 def rows_of(p: Params, idx: Index) -> Params:
@@ -341,14 +344,26 @@ def _rows(v: np.ndarray, idx: np.ndarray) -> np.ndarray:
 
 
 def events(k: Kernel, t: int, d: dict[str, np.ndarray]) -> None:
-    """Timed events of month t, then events with a monthly chance (each fires once, at its own month)."""
+    """Timed events of month t, then events with a monthly chance (each fires once, at its own month).
+
+    A settlement's temptation is read again after a change of parameters. A government whose resolve an event
+    changed (a new leader) has a new type, unknown to the others: their belief over it starts again from the prior.
+    """
+    resolve = k.p["resolve"].copy()
     if apply_events(k.c, k.p, t):
-        k.s.peace_gain[:] = np.nan  # a settlement's temptation is read again after a change of parameters
+        k.s.peace_gain[:] = np.nan
     if k.c.hazard_events:
         before = k.s.fired.copy()
         now = apply_hazard_events(k.c, k.p, k.s.fired, d["events"])
         k.new_events = k.s.fired & ~before
         k.s.peace_gain[now] = np.nan
+    changed = np.broadcast_to(k.p["resolve"] != resolve, (k.R, 2))
+    if changed.any():
+        new = np.broadcast_to(k.p["resolve"], (k.R, 2))
+        for g in (0, 1):
+            runs = np.flatnonzero(changed[:, g])
+            k.s.kind[runs, g] = np.abs(new[runs, g, None] - k.c.type_values[g]).argmin(axis=-1)
+            k.s.belief[runs, g] = k.prior
 
 
 def instruments(k: Kernel) -> None:
@@ -368,7 +383,8 @@ def instruments(k: Kernel) -> None:
     stick = (p["inst_stick_active"] > 0.0) & s.refusing[:, target]
     relieved = (c.instrument_kinds == 1) & (p["inst_relief"] > 0.0)
     lifted = relieved & ((s.deal >= 0) & (s.relapse_month < 0))[:, None]
-    level = np.where(lifted, 0.0, np.where(stick, p["inst_stick"], p["inst_level"]))
+    unlifted = np.where(stick, p["inst_stick"], p["inst_level"])
+    level = np.where(lifted, 0.0, unlifted)
     s.level = np.broadcast_to(level, s.level.shape).copy()
     shared = all(len(p[name]) == 1 for name in ("inst_level", "inst_front", "inst_casualties", "inst_cost",
                                                  "inst_relief"))
@@ -381,7 +397,8 @@ def instruments(k: Kernel) -> None:
         q, lv = rows_of(p, odd), s.level[odd]
         s.aid_front[odd], s.aid_casualties[odd] = aid_shift(c, q, lv)
         s.sanctions[odd] = sanctions_cost(c, q, lv, False)
-        s.relief[odd] = sanctions_cost(c, q, lv, True)
+        # what a settlement would lift, at the levels before any lift: under a settlement, what a relapse brings back
+        s.relief[odd] = sanctions_cost(c, q, np.broadcast_to(unlifted, s.level.shape)[odd], True)
 
 
 def aid_shift(c: Compiled, p: Params, level: np.ndarray) -> tuple[Any, Any]:
