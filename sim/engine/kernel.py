@@ -497,9 +497,9 @@ def acceptabilities(q: Params, n: int) -> list[np.ndarray]:
                                                 q["preference_weight"][:, g, None]), (n, M)) for g in (0, 1)]
 
 
-def assess(c: Compiled, q: Params, s: State, gain: bool = True, full: bool = False) -> Assessment:
+def assess(c: Compiled, q: Params, s: State, gain: bool = True, full: bool = False, ways: bool = True) -> Assessment:
     """Each side's reading of the month, for the runs of ``s``: values of war, package utilities, the lead mediator,
-    what the others believe of each side's value of war (its types), and whether each side sees a way out.
+    what the others believe of each side's value of war (its types), and (``ways``) whether each side sees a way out.
 
     ``q`` are the parameters of those runs (leading axis n, or 1 for shared parameters).
     """
@@ -543,10 +543,11 @@ def assess(c: Compiled, q: Params, s: State, gain: bool = True, full: bool = Fal
         a.cred.append(np.where(has_lead, rules.credibility(of_lead(q["trust"][:, :, g]), bias, float(g)), 0.0))
         a.v_types.append(value_types(c, g, u_nd, wcost))
         a.v_bar.append(rules.expect(s.belief[:, g], a.v_types[g]))
-    for g in (0, 1):
-        h = 1 - g
-        a.sees.append((a.both & (a.ub[g] >= a.v[g][:, None]) & (a.ub[h] >= a.v_bar[h][:, None])).any(axis=-1))
-    a.way_out = a.sees[0] & a.sees[1]
+    if ways:  # talks that are open do not ask whether a way out is seen
+        for g in (0, 1):
+            h = 1 - g
+            a.sees.append((a.both & (a.ub[g] >= a.v[g][:, None]) & (a.ub[h] >= a.v_bar[h][:, None])).any(axis=-1))
+        a.way_out = a.sees[0] & a.sees[1]
     return a
 
 
@@ -864,7 +865,7 @@ def table(k: Kernel, j: np.ndarray, read: Assessment | None = None) -> Talks:
     and what the others reckon each of its types would ask."""
     c, s = k.c, k.s
     q, sj = rows_of(k.p, j), s.rows(j)
-    a = assess(c, q, sj, gain=False, full=k.full) if read is None else read
+    a = assess(c, q, sj, gain=False, full=k.full, ways=False) if read is None else read
     log_rat, margins = ratification(q, a.ub, a.u_nd, a.cost, a.legit, sj.weariness)
     who = rules.proposer(sj.round_month, (sj.talks_rounds + 1) % 2, a.has_lead)
     talks = Talks(j=j, q=q, a=a, who=who, log_rat=log_rat, margins=margins, votes=[votes_of(q, g) for g in (0, 1)],
