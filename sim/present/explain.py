@@ -291,7 +291,12 @@ def narrate(c: Compiled, model: NegotiationModel, row: pd.Series | None = None, 
         for i, m in enumerate(months):
             lines += _month(c, model, m, events.get(m["month"], []), months[i - 1] if i else None)
             lines.append("")
-    if model.running and row["outcome"] != "agreement":  # a run still being stepped (a game in play)
+    if model.running and row["outcome"] == "agreement":  # a game in play goes on after its settlement
+        relapse = row.get("relapse_month")
+        lines.append(f"So far: month {len(model.log)} of {c.horizon}; a settlement in month "
+                     f"{int(row['agreement_month'])}, " + (f"which broke down in month {int(relapse)}." if pd.notna(relapse)
+                                                           else "in force."))
+    elif model.running:  # a run still being stepped (a game in play)
         lines.append(f"So far: month {len(model.log)} of {c.horizon}, no deal yet"
                      + (f"; talks first opened in month {int(row['talks_month'])}." if pd.notna(row["talks_month"]) else "."))
     else:
@@ -334,7 +339,7 @@ def _month(c: Compiled, model: NegotiationModel, e: dict[str, Any], events: list
            prev: Mapping[str, Any] | None = None) -> list[str]:
     t, govs = e["month"], [actor_name(c, g) for g in c.governments]
     out = [f"Month {t} ({month_label(c.scenario.model.start, t)})"]
-    out += [f"  Timed event: {ev}." for ev in events]
+    out += [f"  Timed event: {ev.rstrip('.')}." for ev in events]
     out.append(f"  Front: {gained(e['change'])} (Russia now holds {e['territory']:,.0f} km2 of Ukraine)"
                + (f"; Russia retakes {e['retaken']:,.0f} km2 of Kursk ("
                   + (f"{e['kursk']:,.0f} km2 still held by Ukraine)" if e["kursk"] > 0 else "none of it is left to Ukraine)")
@@ -612,10 +617,10 @@ def stage_lines(c: Compiled, model: NegotiationModel, e: Mapping[str, Any], prev
             if abs(now - was) < 0.005:
                 continue
             answers = talk.get("answers") or []
-            said = ("after its rejection" if g < len(answers) and not answers[g][1] else
-                    "after its acceptance" if g < len(answers) else "from what it did")
+            said = (f"after its rejection in month {prev['month']}" if g < len(answers) and not answers[g][1] else
+                    f"after the talks of month {prev['month']} (it accepted)")
             out.append(f"Beliefs: {govs[1 - g]} now reckons {govs[g]}'s resolve at {now:.2f} (it reckoned {was:.2f}) "
-                       f"{said} in month {prev['month']}: {govs[g]} looks "
+                       f"{said}: {govs[g]} looks "
                        f"{'more' if now > was else 'less'} determined to fight on than it thought.")
     # partial deals agreed this month, and those that lapsed at its end
     in_force = set(e.get("in_force") or [])
@@ -781,7 +786,7 @@ def _brief_block(c: Compiled, model: NegotiationModel, block: list[dict[str, Any
     cas = [sum(m["cas_month"][i] for m in block) for i in (0, 1)]
     out = [f"{when}: {gained(change)}{' in all' if many else ''}; casualties {SIDES[0]} {cas[0]:,.0f}, "
            f"{SIDES[1]} {cas[1]:,.0f}."]
-    out += [f"  Timed event: {ev}." for ev in events]
+    out += [f"  Timed event: {ev.rstrip('.')}." for ev in events]
     if first.get("talks") is None:
         out.append("  " + _quiet(c, block, model))
         return out

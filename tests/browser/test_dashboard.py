@@ -127,6 +127,12 @@ def test_dashboard_runs_paired_batches_and_drafts(server):
             assert cells.locator("td.diff").inner_text() == f"{100 * d:+.1f} [{100 * lo:+.1f}, {100 * hi:+.1f}]"
             moved += want_changed[o]["p"] != want_unchanged[o]["p"]
         assert moved  # the lever moved the outcomes: the comparison is not of a batch with itself
+        from sim.play.dashboard import reached_share
+
+        for stage in ("talks", "partial", "ceasefire", "settlement", "relapse"):  # the stages of the peace process
+            row = page.locator(f".negsim-stages tr[data-stage='{stage}']")
+            for side, runs_ in (("changed", changed.runs), ("unchanged", unchanged.runs)):
+                assert float(row.locator(f"td.{side}").get_attribute("data-p")) == reached_share(runs_, stage)
         outcomes_card = page.locator(".v-card", has_text="Outcomes, terms and timing")
         outcomes_card.scroll_into_view_if_needed()
         outcomes_card.screenshot(path=str(artifact("dashboard_outcomes.png")))
