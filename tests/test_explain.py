@@ -380,7 +380,7 @@ def test_a_settlement_that_held_and_one_that_relapsed(baseline, batch):
     held = batch[(batch["outcome"] == "agreement") & batch["relapse_month"].isna()]
     relapsed = batch[batch["relapse_month"].notna()]
     r = int(held["replicate"].iloc[0])
-    assert f"it held to month 36" in _text(explain(baseline, SEED, r).lines)
+    assert "it held to month 36" in _text(explain(baseline, SEED, r).lines)
     r = int(relapsed["replicate"].iloc[0])
     month = int(relapsed["relapse_month"].iloc[0])
     text = _text(explain(baseline, SEED, r).lines)
