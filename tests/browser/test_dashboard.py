@@ -138,14 +138,15 @@ def test_dashboard_runs_paired_batches_and_drafts(server):
         outcomes_card.screenshot(path=str(artifact("dashboard_outcomes.png")))
         assert page.locator(".negsim-outcomes ~ * img, .v-card img").count() >= 2  # the bars and the timing
 
-        # the draft builder: replicate 3, month 6; pick the land term, then apply the best single change
+        # the draft builder: replicate 3, month 6; pick the land term (a return of a quarter), then apply the best
+        # single change (Model v3: a freeze, which the model's own package already is, has no better neighbour)
         rep = page.locator(".negsim-replicate input")
         rep.fill("3")
         rep.press("Enter")
-        terms = {"crimea_status": "status_deferred", "land_returned": "freeze_line",
+        terms = {"crimea_status": "status_deferred", "land_returned": "return_25",
                  "legal_recognition": "not_recognised"}
         page.locator(".draft-land-returned .v-select__slot").click()
-        page.locator(".menuable__content__active .v-list-item", has_text="freeze_line").first.click()
+        page.locator(".menuable__content__active .v-list-item", has_text="return_25").first.click()
         want = draft(sc, SEED, 3, 6, terms, shown)
         page.wait_for_function(f"document.querySelector('.negsim-p-deal')?.dataset.p === '{want.p_deal!r}'",
                                timeout=15_000)

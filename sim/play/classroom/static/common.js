@@ -121,7 +121,8 @@ const negsim = (() => {
   }
 
   function monthRow(m) {
-    const front = `${m.change_km2 > 0 ? "Russia" : "Ukraine"} gained ${km2(Math.abs(m.change_km2))}; ` +
+    const front = (m.change_km2 === 0 ? "The front did not move; " :
+      `${m.change_km2 > 0 ? "Russia" : "Ukraine"} gained ${km2(Math.abs(m.change_km2))}; `) +
       `Russia holds ${km2(m.territory_km2)}.`;
     const cells = [el("td", {text: `${m.month}`}), el("td", {text: m.label}), el("td", {text: front})];
     const talk = el("td", {class: "talks"});
