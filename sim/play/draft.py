@@ -140,9 +140,13 @@ def state_at(scenario: Scenario, seed: int, replicate: int, month: int,
     at = proposed.get(t, k.s)  # the state the month's proposal was made in (no talks: the state now)
     heard_from = at.rows(np.zeros(1, np.int64))  # each belief of the pace as before hearing the mediator
     heard_from.drift = before
-    heard = [kernel.hear(c, k.p, g, a.cred[g], heard_from) if lead is not None else None for g in (0, 1)]
-    needs = np.array([float(heard[g][1][0]) if heard[g] is not None else readings[g].value for g in (0, 1)])
-    need_types = [heard[g][2][0] if heard[g] is not None else a.v_types[g][0] for g in (0, 1)]
+    if lead is not None:  # each side's value of war, and each of its types', after hearing the mediator
+        heard = [kernel.hear(c, k.p, g, a.cred[g], heard_from) for g in (0, 1)]
+        needs = np.array([float(h[1][0]) for h in heard])
+        need_types = [h[2][0] for h in heard]
+    else:
+        needs = np.array([readings[g].value for g in (0, 1)])
+        need_types = [a.v_types[g][0] for g in (0, 1)]
     belief = at.belief[0]
     govs, p = model.governments, model.p
     temp = np.atleast_1d(np.asarray(p["temperature"], dtype=float))
