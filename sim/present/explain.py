@@ -576,9 +576,35 @@ def stage_lines(c: Compiled, model: NegotiationModel, e: Mapping[str, Any], prev
     levels that changed, partial deals agreed or lapsed, a ceasefire put (agreed or refused, and why), broken,
     a settlement's land term implemented, a relapse, and how beliefs about the other side's resolve moved."""
     govs = [actor_name(c, g) for g in c.governments]
+    t = int(e["month"])
+    out = _instrument_lines(c, model, e, prev, settled) + _belief_lines(e, prev, govs)
+    # partial deals agreed this month, and those that lapsed at its end
+    in_force = set(e.get("in_force") or [])
+    for name in e.get("partial") or []:
+        out.append(f"Partial deal: {'another round of ' if name in in_force else ''}{deal_words(c, name)} "
+                   f"{'goes ahead' if name in in_force else 'is agreed'}.")
+    for name in e.get("lapsed") or []:
+        out.append(f"Partial deal lapses: {deal_words(c, name)} is no longer in force.")
+    out += _ceasefire_lines(c, model, e, prev, govs)
+    if e.get("ceasefire_broken"):
+        out.append("Ceasefire breaks down: the war resumes (the chance of a breakdown rises with what a side expects "
+                   f"to gain by fighting on: {_gain_words(govs, e['gains'])}).")
+    talk = e.get("talks") or {}
+    if talk.get("agreed"):
+        land = km2_words(float(model.kernel.s.land_km2[0])) if c.land_issue >= 0 else ""
+        out.append("Settlement: ratified and implemented" + (f" ({land})" if land else "")
+                   + "; the war stops.")
+    if e.get("relapse"):
+        out.append(f"Relapse: the settlement of month {settled} breaks down and the war resumes in month {t}.")
+    return out
+
+
+def _instrument_lines(c: Compiled, model: NegotiationModel, e: Mapping[str, Any], prev: Mapping[str, Any] | None,
+                      settled: int | None) -> list[str]:
+    """Each instrument whose level changed this month (the first month: one not at its set level), and why."""
+    govs = [actor_name(c, g) for g in c.governments]
     out: list[str] = []
     t = int(e["month"])
-    # instruments: a level that changed (the first month: one not at its set level)
     levels = e.get("levels") or {}
     set_level = np.asarray(model.shocks.params.get("inst_level", np.zeros(0))).reshape(-1)
     stick = np.asarray(model.p.get("inst_stick", np.zeros(0))).reshape(-1)
@@ -609,7 +635,12 @@ def stage_lines(c: Compiled, model: NegotiationModel, e: Mapping[str, Any], prev
         are = "are" if kind == 1 else "is"
         out.append(f"Instruments: {what} {are} {word}{why_}: level {before:g} -> {level:g}"
                    + (" (the Russian advance speeds up)." if kind == 0 and level < before else "."))
-    # beliefs about each side's resolve, moved by what it answered last month
+    return out
+
+
+def _belief_lines(e: Mapping[str, Any], prev: Mapping[str, Any] | None, govs: list[str]) -> list[str]:
+    """How the others' belief about each side's resolve moved with what it answered last month."""
+    out: list[str] = []
     if prev is not None and prev.get("believed_resolve") and e.get("believed_resolve"):
         talk = prev.get("talks") or {}
         for g in (0, 1):
@@ -622,14 +653,13 @@ def stage_lines(c: Compiled, model: NegotiationModel, e: Mapping[str, Any], prev
             out.append(f"Beliefs: {govs[1 - g]} now reckons {govs[g]}'s resolve at {now:.2f} (it reckoned {was:.2f}) "
                        f"{said}: {govs[g]} looks "
                        f"{'more' if now > was else 'less'} determined to fight on than it thought.")
-    # partial deals agreed this month, and those that lapsed at its end
-    in_force = set(e.get("in_force") or [])
-    for name in e.get("partial") or []:
-        out.append(f"Partial deal: {'another round of ' if name in in_force else ''}{deal_words(c, name)} "
-                   f"{'goes ahead' if name in in_force else 'is agreed'}.")
-    for name in e.get("lapsed") or []:
-        out.append(f"Partial deal lapses: {deal_words(c, name)} is no longer in force.")
-    # a ceasefire put, broken
+    return out
+
+
+def _ceasefire_lines(c: Compiled, model: NegotiationModel, e: Mapping[str, Any], prev: Mapping[str, Any] | None,
+                     govs: list[str]) -> list[str]:
+    """A ceasefire put this month (agreed, or refused and by whom), or none put because a precondition fails."""
+    out: list[str] = []
     if "ceasefire" in e:
         lean = _lean(model)
         gains = e["gains"]
@@ -648,16 +678,6 @@ def stage_lines(c: Compiled, model: NegotiationModel, e: Mapping[str, Any], prev
                   for gov, name, ok in _preconditions_at(c, model, e) if not ok]
         if failed:
             out.append(f"No ceasefire or settlement is put: {' and '.join(failed)} is not met yet.")
-    if e.get("ceasefire_broken"):
-        out.append("Ceasefire breaks down: the war resumes (the chance of a breakdown rises with what a side expects "
-                   f"to gain by fighting on: {_gain_words(govs, e['gains'])}).")
-    talk = e.get("talks") or {}
-    if talk.get("agreed"):
-        land = km2_words(float(model.kernel.s.land_km2[0])) if c.land_issue >= 0 else ""
-        out.append("Settlement: ratified and implemented" + (f" ({land})" if land else "")
-                   + "; the war stops.")
-    if e.get("relapse"):
-        out.append(f"Relapse: the settlement of month {settled} breaks down and the war resumes in month {t}.")
     return out
 
 
