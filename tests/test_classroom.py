@@ -127,8 +127,9 @@ def test_tokens(base, tmp_path):
 
 
 def test_a_whole_game_through_the_api(base, tmp_path):
-    """Seed 1 replicate 9: talks open in month 2 with the US leading; every student gets a decision."""
-    room, client = make(base, tmp_path)
+    """Seed 1 replicate 67: talks open in month 2 with the US leading; every student gets a decision (Kyiv's
+    rejection keeps the talks open into month 3, when Kyiv proposes)."""
+    room, client = make(base, tmp_path, replicate=67)
     code, teacher, tokens = new_session(client)
     st = state(client, code, tokens["kyiv"])
     assert st["month"] == 0 and st["phase"] == "waiting" and not st["finished"] and st["pending"] is None
@@ -223,7 +224,7 @@ def test_a_whole_game_through_the_api(base, tmp_path):
     assert results["sentences"][0].startswith(f"Over {RUNS} runs of the same scenario")
     # the class's game is the game of its moves
     made = [game.Move(m["month"], m["role"], m["kind"], m["choice"]) for m in results["moves"]]
-    whole = game.play(base, 1, 9, STUDENTS, game.Recorded(made))
+    whole = game.play(base, 1, 67, STUDENTS, game.Recorded(made))
     assert results["outcome"] == whole.row["outcome"]
     by = {(m["month"], m["role"], m["kind"]): m["by"] for m in results["moves"]}
     assert by[(2, "us", "propose")] == "class" and by[(3, "moscow", "answer")] == "model"
@@ -248,7 +249,7 @@ def test_a_whole_game_through_the_api(base, tmp_path):
 def test_nobody_moves_is_the_batch_run(base, tmp_path, replicate):
     """Every role held, nobody moves, the teacher advances: each decision is the model's, the batch row's."""
     room, client = make(base, tmp_path, seed=1, replicate=replicate)
-    code, teacher, _tokens = new_session(client, STUDENTS + ["eu_uk", "russia_public"])
+    code, teacher, tokens = new_session(client, STUDENTS + ["eu_uk", "russia_public"])
     for _ in range(200):
         if client.post(f"/api/sessions/{code}/advance", headers=auth(teacher)).json()["finished"]:
             break
@@ -258,20 +259,31 @@ def test_nobody_moves_is_the_batch_run(base, tmp_path, replicate):
     same_row(s.final_game().row, batch.iloc[replicate])
     results = client.get(f"/api/sessions/{code}/results").json()
     assert results["outcome"] == results["comparison"]["same_run_by_model"] == batch.iloc[replicate]["outcome"]
+    # the game went on to the horizon; each month and the situation carry the peace process, as everyone sees it
+    row = batch.iloc[replicate]
+    st = state(client, code, tokens["kyiv"])
+    assert st["month"] == base.horizon and len(st["months"]) == base.horizon
+    assert st["situation"]["process"]["stage"] == row["stage_reached"]
+    assert [m["process"]["stage"] for m in st["months"]] == [game.process(base, e)["stage"]
+                                                              for e in s.final_game().model.log]
+    assert results["outcome_words"] == game.outcome_words(row, base.horizon)
+    assert results["stage_reached"] == row["stage_reached"]
 
 
 def test_a_late_joiner_does_not_change_the_past(base, tmp_path):
-    late_run = 47  # a run of seed 1 whose talks open in month 18 (checked here: it moves with calibration)
+    # a run of seed 1 whose talks open in month 16 and settle that month, so the Ukrainian public votes then
+    # (checked here: it moves with calibration)
+    late_run, opens = 269, 16
     row = simulate_block(base, 1, 0, late_run + 1).iloc[late_run]
-    assert row["talks_month"] == 18
+    assert row["talks_month"] == row["agreement_month"] == opens
     room, client = make(base, tmp_path, seed=1, replicate=late_run)
     code, teacher, tokens = new_session(client, ["ukraine_public"])
-    for _ in range(17):
+    for _ in range(opens - 1):
         client.post(f"/api/sessions/{code}/advance", headers=auth(teacher))
     client.post(f"/api/sessions/{code}/advance", headers=auth(teacher), json={"until": "decision"})
     late = client.post(f"/api/sessions/{code}/join", json={"role": "moscow"}).json()["token"]
     st = state(client, code, late)
-    assert st["month"] == 17 or st["pending"] is not None
+    assert st["month"] == opens - 1 or st["pending"] is not None
     for _ in range(200):
         if client.post(f"/api/sessions/{code}/advance", headers=auth(teacher)).json()["finished"]:
             break

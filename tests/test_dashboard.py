@@ -8,6 +8,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from hostile import write_hostile
 
@@ -99,7 +100,8 @@ def test_one_run_with_the_settings_is_the_batchs_run(baseline):
 
 
 def test_outcome_line_reads_the_row(baseline):
-    runs = sim.run_batch(baseline, runs=40, seed=1, out=None).runs
+    runs = pd.concat([sim.run_batch(baseline, runs=40, seed=1, out=None).runs,  # the baseline always talks
+                      sim.run_batch(ROOT / "scenarios" / "direct_talks.yaml", runs=5, seed=1, out=None).runs])
     issues = list(baseline.model.issues)
     seen = set()
     for _, row in runs.iterrows():
@@ -108,11 +110,26 @@ def test_outcome_line_reads_the_row(baseline):
         if row["outcome"] == "agreement":
             assert line.startswith(f"agreement in month {int(row['agreement_month'])}: ")
             assert all(f"{k} = {row[f'term_{k}']}" in line for k in issues)
+            seen.add("relapsed" if pd.notna(row["relapse_month"]) else "held")
+            assert line.endswith(f"; the settlement broke down in month {int(row['relapse_month'])} and the war resumed"
+                                 if pd.notna(row["relapse_month"]) else "; the settlement held to month 36")
         elif row["outcome"] == "talks_failed":
             assert line.startswith(f"talks failed: they first opened in month {int(row['talks_month'])}")
+            if row["partial_deals"]:
+                assert f"({int(row['partial_deals'])} partial deals" in line
         else:
             assert line == "no talks: talks never opened in 36 months"
-    assert seen == {"agreement", "talks_failed", "no_talks"}
+    assert seen == {"agreement", "talks_failed", "no_talks", "held", "relapsed"}
+
+
+def test_stage_rows_are_the_shares_of_runs_that_reached_each_stage(baseline):
+    pair = run_pair(baseline, {"actors.moscow.resolve": 0.6}, 300, 1)
+    rows = {r["stage"]: r for r in pair.stage_rows()}
+    assert list(rows) == ["talks", "partial", "ceasefire", "settlement", "relapse"]
+    for side, runs in (("changed", pair.changed.runs), ("unchanged", pair.unchanged.runs)):
+        assert rows["settlement"][side] == (runs["outcome"] == "agreement").mean()
+        assert rows["relapse"][side] == runs["relapse_month"].notna().mean()
+        assert rows["partial"][side] == runs["first_partial_month"].notna().mean()
 
 
 def test_paired_runs_are_the_batch_api_with_and_without_the_overrides(baseline):

@@ -106,22 +106,25 @@ def test_red_lines_zero_the_chance_and_switching_them_off_restores_it(baseline):
 
 
 def test_chances_follow_the_rules_for_every_package(baseline):
-    """The (2, P) tables are acceptance_probability and ratify_probability of the engine's readings."""
+    """The (2, P) tables are expected_acceptance (over the types the others believe a side may be) and
+    ratify_probability of the engine's readings."""
     s = state_at(baseline, SEED, 3, 10, {"actors.ukraine_public.weariness": 0.8})
     m = s.model
+    temp = np.atleast_1d(np.asarray(m.p["temperature"], dtype=float))
     for g, gov in enumerate(m.governments):
-        want = rules.acceptance_probability(s.readings[g].ub, s.needs[g], m.p["temperature"]) * gov.allowed()
-        np.testing.assert_array_equal(s.accept[g], want)
+        want = rules.expected_acceptance(s.readings[g].ub[None], s.need_types[g][None], s.belief[g][None], temp)[0]
+        np.testing.assert_array_equal(s.accept[g], want * gov.allowed())
     for g, pb in m.public_of.items():
         want = rules.ratify_probability(pb.margins(s.readings[g]), pb.param("ratify_spread")) if pb.votes() else 1.0
         np.testing.assert_array_equal(s.ratify[g], np.broadcast_to(want, s.ratify[g].shape))
 
 
-def test_a_run_that_ended_is_read_at_its_last_month(baseline, logged):
+def test_a_settled_run_is_read_at_the_month_asked(baseline, logged):
+    """The model runs on after a settlement (it may relapse), so a later month is read at that month."""
     c, entries = logged
     r, e = next((r, e) for r, e in entries if e["talks"]["agreed"] and e["month"] < c.horizon)
     s = state_at(baseline, SEED, r, c.horizon)
-    assert s.month == e["month"]
+    assert s.month == c.horizon and int(s.model.kernel.s.agreement_month[0]) == e["month"]
 
 
 @pytest.mark.parametrize("terms, message", [

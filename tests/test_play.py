@@ -23,8 +23,9 @@ SCENARIOS = sorted((ROOT / "scenarios").glob("*.yaml"))
 BASELINE = ROOT / "scenarios" / "baseline.yaml"
 DEFERRED_FREEZE = "crimea_status=status_deferred,land_returned=freeze_line,legal_recognition=not_recognised"
 # A seed whose replicate 0 of the baseline opens talks in month 2 with the EU/UK leading and agrees that month
-# (test_the_chosen_seed_opens_talks_in_month_2 keeps it so when the baseline is recalibrated).
-SEED = 16
+# (test_the_chosen_seed_opens_talks_in_month_2 keeps it so when the baseline is recalibrated; re-derived for
+# Model v3 as the first seed from 0 upward with that run).
+SEED = 117
 
 
 def cli(*args: str, stdin: str | None = None, cwd: Path = ROOT) -> subprocess.CompletedProcess:
@@ -117,7 +118,7 @@ def test_json_record_and_replay(tmp_path: Path):
     # the text form of the same game
     text = cli("play", str(BASELINE), "--as", "kyiv", "--seed", str(SEED), "--moves", str(moves), "--runs", "500",
                "--save", str(tmp_path / "again.json"))
-    assert text.returncode == 0 and "Over 500 runs of the same scenario the model reached a deal in" in text.stdout
+    assert text.returncode == 0 and "Over 500 runs of the same scenario the model reached a settlement in" in text.stdout
 
 
 def test_moves_from_stdin(tmp_path: Path):
@@ -140,7 +141,7 @@ def test_moves_from_stdin(tmp_path: Path):
     ("2 kyiv reject\n3 kyiv propose 0\n", "m.txt:2", "cannot propose package 0"),  # recognises Crimea as Russian: its red line
     ("2 kyiv propose 20\n", "m.txt:1", "kyiv had no decision to propose in month 2"),  # out of turn
     ("1 kyiv reject\n", "m.txt:1", "kyiv had no decision to answer in month 1"),  # talks are not open yet
-    ("2 kyiv accept\n30 kyiv reject\n", "m.txt:2", "the game ended in month 2"),
+    ("2 kyiv accept\n30 kyiv reject\n", "m.txt:2", "the settlement of month 2 closed the talks"),
     ("2 kyiv reject extra\n", "m.txt:1", "reject takes no package"),
 ])
 def test_bad_moves_name_the_line(tmp_path: Path, text: str, where: str, message: str):
@@ -233,7 +234,8 @@ def test_interactive_screen_in_tmux(tmp_path: Path):
         wait_for(session, "it is your turn to accept or reject the offer on the table, not to propose")
         subprocess.run(["tmux", "send-keys", "-t", session, "reject", "Enter"], check=True)
         screen = wait_for(session, "kyiv, your move (propose N, help):")
-        assert "worth to you" in screen and "best 12 of 16" in screen
+        # Kyiv may propose 10 packages (its red lines, and its minimum: no land ceded): all shown, no "best 12 of"
+        assert "worth to you" in screen and "best 12 of" not in screen
         subprocess.run(["tmux", "send-keys", "-t", session, "0", "Enter"], check=True)  # across its red line
         wait_for(session, "cannot propose package 0")
         subprocess.run(["tmux", "send-keys", "-t", session, DEFERRED_FREEZE, "Enter"], check=True)
@@ -273,3 +275,45 @@ def test_mediator_and_public_moves(base):
     with pytest.raises(game.MoveError, match="russia_public had no decision to ratify in month"):
         game.play_scripted(base, SEED, 0, ["russia_public"],
                            game.parse_moves(f"{month} russia_public ratify\n", "m", base, ["russia_public"]))
+
+
+def test_a_game_goes_on_after_a_settlement_and_tells_the_stages(base):
+    """Seed 1: replicate 3 settles in month 5 and relapses in month 19; replicate 0 settles and holds. The game
+    runs to the horizon either way, each month's line says where the peace process stands, and the outcome
+    tells a settlement that held from one that relapsed."""
+    from rich.console import Console
+
+    from sim.play.terminal import Terminal
+
+    batch = simulate_block(base, 1, 0, 4)
+    relapsed, held = batch.iloc[3], batch.iloc[0]
+    assert (relapsed["settlement_month"], relapsed["relapse_month"]) == (5, 19) and pd.isna(held["relapse_month"])
+    g = game.play_scripted(base, 1, 3, ["kyiv"], [])
+    assert g.model.steps == base.horizon == len(g.model.log)  # on to the horizon after the settlement
+    same_row(g.row, relapsed)
+    term = Terminal(base, ["kyiv"], Console(file=None))
+    lines = {e["month"]: term.process_line(e) for e in g.model.log}
+    assert "Stage: settlement" in lines[5] and "Stage: settlement" in lines[10]
+    assert "THE SETTLEMENT BREAKS DOWN" in lines[19] and "Stage: relapse" in lines[19]
+    assert "Stage: relapse" in lines[30] and "instruments: us_aid" in lines[30]
+    assert "the front does not move (peace)" in term.month_line(g.model.log[9])
+    assert game.outcome_words(g.row, base.horizon) == "a settlement in month 5 that broke down in month 19 (war resumed)"
+    assert game.outcome_words(held, base.horizon) == f"a settlement in month {int(held['settlement_month'])} that held to month 36"
+    rec = game.record(g, game.compare(g, batch))
+    assert (rec["stage_reached"], rec["settlement_month"], rec["relapse_month"]) == ("relapse", 5, 19)
+    said = game.sentences(g, game.compare(g, batch))
+    assert "Your game ended in a settlement in month 5 that broke down in month 19 (war resumed)." in said
+    relapse_share = batch.loc[batch["outcome"] == "agreement", "relapse_month"].notna().mean()
+    assert f"({relapse_share:.0%} of them broke down before month 36)" in said[0]
+
+
+def test_the_stage_line_shows_partial_deals_a_ceasefire_and_a_paused_aid(base):
+    """A month's process: partial deals in force with their labels, a ceasefire holding, US aid paused (0)."""
+    entry = {"month": 4, "stage": "partial", "in_force": ["prisoner_exchange"], "partial": ["energy_moratorium"],
+             "ceasefire": True, "ceasefire_holds": False, "levels": {"us_aid": 0.0, "eu_aid": 1.0, "sanctions": 1.0}}
+    p = game.process(base, entry)
+    assert p["stage"] == "ceasefire" and p["ceasefire_holds"] and p["in_force"] == ["prisoner_exchange",
+                                                                                     "energy_moratorium"]
+    line = game.process_line(base, entry)
+    assert "Stage: ceasefire" in line and "a ceasefire is agreed" in line and "ceasefire holds" in line
+    assert "Exchanges of prisoners and the return of bodies" in line and "us_aid 0 (paused)" in line

@@ -20,7 +20,7 @@ from sim.scenario.loading import load_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 BASELINE = ROOT / "scenarios" / "baseline.yaml"
-SEED = 16  # replicate 0: talks open in month 2, Kyiv answers in month 2 and proposes in month 3 (test_play.py)
+SEED = 117  # replicate 0: talks open in month 2, Kyiv answers in month 2 and proposes in month 3 (test_play.py)
 DEFERRED_FREEZE = "crimea_status=status_deferred,land_returned=freeze_line,legal_recognition=not_recognised"
 
 

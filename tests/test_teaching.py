@@ -92,16 +92,23 @@ def test_answer_key_figures_are_what_negsim_run_prints(scenario, tmp_path, capsy
 
 def test_the_key_lists_runs_that_really_end_that_way():
     text = (TEACHING / "answer_key.md").read_text(encoding="utf-8")
-    rows = re.findall(r"^\| (\w+) \| (\d+) \| ([\d-]+) \| ([\d-]+) \| ([\w-]+) \| (\d+) \|$", text, flags=re.M)
-    assert {"no_talks", "talks_failed", "small_cession"} <= {r[0] for r in rows}
+    rows = re.findall(r"^\| (\w+) \| (\d+) \| ([\d-]+) \| ([\d-]+) \| ([\w-]+) \| (\d+) \| (\w+) \| ([\d-]+) \|$", text,
+                      flags=re.M)
+    assert {"talks_failed", "frozen_conflict"} <= {r[0] for r in rows}
     from sim.runs.batch import simulate_block
     from sim.scenario.compile import compile_scenario
 
     c = compile_scenario(sim.load_scenario(CLASSROOM))
-    for name, r, talks, deal, lead, proposals in rows:
+    for name, r, talks, deal, lead, proposals, stage, relapse in rows:
         row = simulate_block(c, 1, int(r), int(r) + 1, "agents").iloc[0]  # the reference engine, one run
         shown = ["-" if pd.isna(v) else str(v) for v in (row["talks_month"], row["agreement_month"], row["lead_mediator"])]
-        assert (row["outcome_class"], *shown, str(row["proposals"])) == (name, talks, deal, lead, proposals), r
+        assert (row["outcome_class"], *shown, str(row["proposals"]), row["stage_reached"],
+                "-" if pd.isna(row["relapse_month"]) else str(row["relapse_month"])) == (
+            name, talks, deal, lead, proposals, stage, relapse), r
+    # the runs listed per furthest stage end there
+    for stage, reps in re.findall(r"^\| (\w+) \| ([\d, ]+) \|$", text[text.index("Runs that show each stage"):], flags=re.M):
+        for r in reps.split(", "):
+            assert simulate_block(c, 1, int(r), int(r) + 1).iloc[0]["stage_reached"] == stage, (stage, r)
 
 
 # --------------------------------------------------------------------------- the classroom scenario
@@ -289,7 +296,8 @@ def test_the_demo_game_is_legal_and_departs_from_the_model_s_own_run(tmp_path, c
 
 def _runs_to_tell() -> list[tuple[str, ...]]:
     text = (TEACHING / "answer_key.md").read_text(encoding="utf-8")
-    return re.findall(r"^\| (\w+) \| (\d+) \| ([\d-]+) \| ([\d-]+) \| ([\w-]+) \| (\d+) \|$", text, flags=re.M)
+    return [r[:6] for r in re.findall(r"^\| (\w+) \| (\d+) \| ([\d-]+) \| ([\d-]+) \| ([\w-]+) \| (\d+) \| (\w+) \| ([\d-]+) \|$",
+                                      text, flags=re.M)]
 
 
 @pytest.mark.parametrize("role", sorted(_roles()))

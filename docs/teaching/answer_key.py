@@ -36,6 +36,14 @@ VARIANTS = [
 ]
 CLASSROOM = "scenarios/classroom.yaml"
 OUTCOMES = ("no_talks", "talks_failed", "agreement")
+# The stages of a peace process in order (sim.engine.records.STAGE_NAMES): a run's stage_reached is the furthest.
+STAGES = ("war", "talks", "partial", "ceasefire", "settlement", "relapse")
+# Each stage and the results column that says a run reached it (a run may skip one: a settlement with no partial
+# deal or ceasefire before it).
+STAGE_COLUMNS = {"talks": "talks_month", "partial": "first_partial_month", "ceasefire": "ceasefire_month",
+                 "settlement": "settlement_month", "relapse": "relapse_month"}
+STAGE_WORDS = {"war": "war only", "talks": "talks", "partial": "a partial deal", "ceasefire": "a ceasefire",
+               "settlement": "a settlement", "relapse": "relapse: war again after the settlement"}
 
 
 def pct(p: float) -> str:
@@ -66,13 +74,33 @@ def class_rows(runs: pd.DataFrame, classes: list[str]) -> list[str]:
     return rows
 
 
+def stage_rows(runs: pd.DataFrame) -> list[str]:
+    """Per stage: the runs that reached it (its results column is set), and those whose furthest stage it is."""
+    n = len(runs)
+    rows = []
+    for stage in STAGES:
+        reached = (f"{interval(int(runs[STAGE_COLUMNS[stage]].notna().sum()), n)}" if stage in STAGE_COLUMNS
+                   else "-")
+        rows.append(f"| {STAGE_WORDS[stage]} | {reached} | {interval(int((runs['stage_reached'] == stage).sum()), n)} |")
+    cf, broke = int(runs["ceasefire_month"].notna().sum()), int(runs["ceasefire_broken_month"].notna().sum())
+    settled, relapsed = int((runs["outcome"] == "agreement").sum()), int(runs["relapse_month"].notna().sum())
+    rows += [f"| a ceasefire that broke down, among runs with one | {interval(broke, cf) if cf else '-'} | |",
+             f"| relapse, among settlements | {interval(relapsed, settled) if settled else '-'} | |"]
+    return rows
+
+
 def timing_rows(runs: pd.DataFrame) -> list[str]:
     agreed = runs.loc[runs["outcome"] == "agreement", "agreement_month"].dropna()
     talks = runs["talks_month"].dropna()
     land = runs.loc[runs["outcome"] == "agreement", "land_km2"]
     n = len(runs)
+    more = [(name, runs[col].dropna()) for name, col in (("first partial deal (month)", "first_partial_month"),
+                                                        ("ceasefire (month)", "ceasefire_month"),
+                                                        ("relapse (month)", "relapse_month"))]
     return [
         f"| talks opened (month) | {pct(len(talks) / n)} of runs | {month(talks, .1)} | {month(talks, .5)} | {month(talks, .9)} |",
+        *[f"| {name} | {pct(len(v) / n)} of runs | {month(v, .1)} | {month(v, .5)} | {month(v, .9)} |"
+          for name, v in more],
         f"| agreement (month) | {pct(len(agreed) / n)} of runs | {month(agreed, .1)} | {month(agreed, .5)} | {month(agreed, .9)} |",
         f"| km2 changing hands (< 0: ceded to Russia) | {len(land)} deals | {land.quantile(.1):,.0f} | {land.median():,.0f} | {land.quantile(.9):,.0f} |",
     ]
@@ -88,6 +116,8 @@ def batch_section(path: str, title: str) -> tuple[list[str], pd.DataFrame, list[
              f"Terms of the {len(agreed)} agreements (named classes):", "",
              "| class | deals | share of agreements (95% interval) |", "|---|---|---|",
              *class_rows(runs, classes), "",
+             "| stage of the peace process | runs that reached it (95% interval) | runs whose furthest stage "
+             "it was |", "|---|---|---|", *stage_rows(runs), "",
              "| timing and land | runs | 10th pct | median | 90th pct |", "|---|---|---|---|---|",
              *timing_rows(runs), ""]
     return lines, runs, classes
@@ -151,13 +181,22 @@ def classroom_section() -> list[str]:
               "play (`negsim play scenarios/classroom.yaml --as ROLE --seed 1 --replicate R`): the first replicates "
               "of each outcome and class, with the month talks opened, the month of the deal and the mediator who "
               "led the last proposal (a mediator has a move only in the rounds it leads).", "",
-              "| outcome or class | replicate | talks open (month) | deal (month) | lead mediator | proposals |",
-              "|---|---|---|---|---|---|"]
+              "| outcome or class | replicate | talks open (month) | deal (month) | lead mediator | proposals "
+              "| furthest stage | relapse (month) |",
+              "|---|---|---|---|---|---|---|---|"]
     for name in (*OUTCOMES[:2], *classes):
         for _, row in runs[runs["outcome_class"] == name].head(3).iterrows():
             cells = [row["talks_month"], row["agreement_month"], row["lead_mediator"]]
             shown = ["-" if pd.isna(v) else str(v) for v in cells]
-            lines.append(f"| {name} | {row['replicate']} | {' | '.join(shown)} | {row['proposals']} |")
+            relapse = "-" if pd.isna(row["relapse_month"]) else str(row["relapse_month"])
+            lines.append(f"| {name} | {row['replicate']} | {' | '.join(shown)} | {row['proposals']} | "
+                         f"{row['stage_reached']} | {relapse} |")
+    lines += ["", "Runs that show each stage of the peace process (first replicates whose furthest stage it is):", "",
+              "| furthest stage | replicates |", "|---|---|"]
+    for stage in STAGES:
+        reps = runs.loc[runs["stage_reached"] == stage, "replicate"].head(5).tolist()
+        if reps:
+            lines.append(f"| {stage} | {', '.join(str(r) for r in reps)} |")
     lines.append("")
     return lines
 

@@ -52,7 +52,7 @@ def cmd_play(args: argparse.Namespace) -> int:
                      f"You play {role_summary(c, roles)}; the model plays everybody else.")
         term = Terminal(c, roles, screen)
         def month(entry: dict) -> None:
-            for line in [term.month_line(entry), *term.private_lines(entry)]:
+            for line in [term.month_line(entry), term.process_line(entry), *term.private_lines(entry)]:
                 screen.print(line, markup=False)
 
         played = game.play(c, args.seed, args.replicate, roles, term, on_month=month)
@@ -72,7 +72,9 @@ def cmd_play(args: argparse.Namespace) -> int:
     outcome = {"agreement": "AGREEMENT", "talks_failed": "talks failed", "no_talks": "talks never opened"}[rec["outcome"]]
     out.print(f"Result: {outcome}" + (f" in month {rec['agreement_month']}: " + ", ".join(
         f"{k} = {v}" for k, v in rec["terms"].items()) + "; " + km2_words(rec["land_km2"]) + "."
-        if rec["terms"] else "."), markup=False)
+        if rec["terms"] else ".") + (" The settlement held to the end." if rec["terms"] and rec["relapse_month"] is None
+                                     else f" The settlement broke down in month {rec['relapse_month']}: war resumed."
+                                     if rec["terms"] else ""), markup=False)
     for line in game.sentences(played, cmp):
         out.print(line, markup=False)
     out.print(f"Replay saved to {path} (negsim explain --replay {path}).", markup=False)

@@ -41,7 +41,7 @@ from matplotlib.figure import Figure
 
 from sim.analysis.paired import compare_tables
 from sim.defaults import DASHBOARD_PORT, HOST
-from sim.engine.records import OUTCOMES
+from sim.engine.records import OUTCOMES, STAGE_NAMES
 from sim.errors import UsageError
 from sim.runs.batch import BatchResult, check_overrides, run_batch
 from sim.scenario.models import Scenario, scenario_from_data
@@ -160,6 +160,24 @@ class PairedRuns:
                          "diff": (float(d["diff"]), float(d["lo"]), float(d["hi"]))})
         return rows
 
+    def stage_rows(self) -> list[dict[str, Any]]:
+        """Per stage of the peace process: the share of runs that reached it, unchanged and changed."""
+        return [{"stage": st, "unchanged": reached_share(self.unchanged.runs, st),
+                 "changed": reached_share(self.changed.runs, st)} for st in STAGE_NAMES[1:]]
+
+
+# The results column that says a run reached each stage (a run may skip one: a settlement with no ceasefire).
+STAGE_COLUMNS = {"talks": "talks_month", "partial": "first_partial_month", "ceasefire": "ceasefire_month",
+                 "settlement": "settlement_month", "relapse": "relapse_month"}
+
+
+def reached_share(runs: pd.DataFrame, stage: str) -> float:
+    """The share of runs that reached ``stage`` of the peace process (its results column is set)."""
+    col = STAGE_COLUMNS[stage]
+    if not len(runs) or col not in runs:
+        return 0.0
+    return float(runs[col].notna().mean())
+
 
 def run_pair(sc: Scenario, overrides: dict[str, Any], runs: int, seed: int,
              progress: Callable[[int, int], None] | None = None) -> PairedRuns:
@@ -226,9 +244,19 @@ def outcome_line(row: pd.Series, issues: list[str], horizon: int) -> str:
         land = float(row.get("land_km2", 0.0) or 0.0)
         moved = ("no land changes hands" if abs(land) < 0.5 else
                  f"{abs(land):,.0f} km2 {'returned to Ukraine' if land > 0 else 'ceded to Russia'}")
-        return f"agreement in month {int(row['agreement_month'])}: {terms}; {moved}"
+        relapse = row.get("relapse_month")
+        held = (f"; the settlement broke down in month {int(relapse)} and the war resumed"
+                if relapse is not None and not pd.isna(relapse) else f"; the settlement held to month {horizon}")
+        return f"agreement in month {int(row['agreement_month'])}: {terms}; {moved}{held}"
     if row["outcome"] == "talks_failed":
-        return f"talks failed: they first opened in month {int(row['talks_month'])}, no ratified deal by month {horizon}"
+        reached = [f"{int(row.get('partial_deals', 0) or 0)} partial deals"] if int(row.get("partial_deals", 0) or 0) else []
+        cf = row.get("ceasefire_month")
+        if cf is not None and not pd.isna(cf):
+            broke = row.get("ceasefire_broken_month")
+            reached.append(f"a ceasefire from month {int(cf)}" + (f", broken in month {int(broke)}" if broke is not None
+                                                                  and not pd.isna(broke) else ""))
+        return (f"talks failed: they first opened in month {int(row['talks_month'])}, no ratified deal by month {horizon}"
+                + (f" ({'; '.join(reached)})" if reached else ""))
     return f"no talks: talks never opened in {horizon} months"
 
 
@@ -240,7 +268,8 @@ def _bar_pairs(ax: Any, labels: list[str], changed: list[tuple[float, float, flo
     w = 0.38
     for off, name, vals in ((-w / 2, "unchanged", unchanged), (w / 2, "changed", changed)):
         ps = [v[0] for v in vals]
-        err = [[v[0] - v[1] for v in vals], [v[2] - v[0] for v in vals]]
+        # a share of 0 can have a Wilson bound a rounding error above it: matplotlib refuses a negative error
+        err = [[max(v[0] - v[1], 0) for v in vals], [max(v[2] - v[0], 0) for v in vals]]
         ax.bar([x + off for x in xs], ps, w, yerr=err, capsize=4, color=COLOURS[name],
                label="unchanged scenario" if name == "unchanged" else "with your settings")
         for x, p in zip(xs, ps, strict=True):

@@ -86,6 +86,20 @@ def outcome_table(pair: dash.PairedRuns) -> Markup:
     return Markup("<table class='negsim-table negsim-outcomes'>{}{}</table>").format(head, Markup("").join(body))
 
 
+STAGE_WORDS = {"talks": "talks opened", "partial": "a partial deal", "ceasefire": "a ceasefire",
+               "settlement": "a settlement", "relapse": "relapse (war again after the settlement)"}
+
+
+def stages_table(pair: dash.PairedRuns) -> Markup:
+    """The stages of the peace process: the share of runs that reached each; data-p carries it."""
+    row = Markup("<tr data-stage='{st}'><td>{name}</td><td class='unchanged' data-p='{pu}'>{u}</td>"
+                 "<td class='changed' data-p='{pc}'>{ch}</td></tr>")
+    body = [row.format(st=r["stage"], name=STAGE_WORDS.get(r["stage"], r["stage"]), pu=repr(r["unchanged"]),
+                       u=pct(r["unchanged"]), pc=repr(r["changed"]), ch=pct(r["changed"])) for r in pair.stage_rows()]
+    return Markup("<table class='negsim-table negsim-stages'><tr><th>runs that reached</th>"
+                  "<th>unchanged scenario</th><th>with your settings</th></tr>{}</table>").format(Markup("").join(body))
+
+
 def timing_table(pair: dash.PairedRuns) -> Markup:
     rows = []
     for name, res in (("unchanged scenario", pair.unchanged), ("with your settings", pair.changed)):
@@ -164,6 +178,8 @@ def Outcomes(pair: dash.PairedRuns):
     Html(json.dumps(pair.overrides, sort_keys=True), tag="pre", classes=["negsim-overrides"], style="font-size: 12px")
     Html(outcome_table(pair))
     solara.FigureMatplotlib(dash.figure_outcomes(pair), format="png", dependencies=[id(pair)])
+    Html("Stages of the peace process", tag="h4")
+    Html(stages_table(pair))
     Html("Timing", tag="h4")
     Html(timing_table(pair))
     solara.FigureMatplotlib(dash.figure_timing(pair), format="png", dependencies=[id(pair)])

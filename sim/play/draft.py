@@ -8,8 +8,11 @@ reading of that month:
 - each government's utility of the terms (with the side-payment of the lead
   mediator in view), its value of fighting on, and what it asks of a
   proposal;
-- the chance each government accepts (``rules.acceptance_probability``, zero
-  for a package that breaks one of its active red lines);
+- the chance each government accepts as the others see it: over the types
+  they believe it may be (its resolve is its own secret;
+  ``rules.expected_acceptance`` with their belief as it stood when the
+  month's proposal was made), zero for a package that breaks one of its
+  active red lines;
 - the chance each voting public ratifies (``rules.ratify_probability`` of its
   margin); a public that does not vote always "ratifies";
 - the chance of a ratified deal, the product of these chances;
@@ -31,6 +34,7 @@ is written.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,7 +42,7 @@ import numpy as np
 
 from sim.engine import kernel, rules
 from sim.engine.agents import MediatorAgent, Reading, reading_of
-from sim.engine.model import NegotiationModel
+from sim.engine.model import Decision, NegotiationModel
 from sim.engine.shocks import draw
 from sim.errors import UsageError
 from sim.scenario.compile import Compiled, compile_scenario
@@ -55,9 +59,11 @@ class MonthState:
     lead: MediatorAgent | None
     readings: list[Reading]
     needs: np.ndarray       # (2,) what each side asks of a proposal put against fighting on
-    accept: np.ndarray      # (2, P) chance each government accepts each package
+    accept: np.ndarray      # (2, P) chance each government accepts each package, as the others see it
     ratify: np.ndarray      # (2, P) chance each government's public ratifies (1 where it does not vote)
     margins: dict[int, np.ndarray]
+    need_types: list[np.ndarray] = field(default_factory=list)  # per government, (N,) what each of its types asks
+    belief: np.ndarray | None = None  # (2, N) the others' belief over each government's type
 
     @property
     def p_deal(self) -> np.ndarray:
@@ -114,7 +120,14 @@ def state_at(scenario: Scenario, seed: int, replicate: int, month: int,
     c = compile_scenario(scenario, overrides or None)
     if not 1 <= int(month) <= c.horizon:
         raise UsageError(f"month must be between 1 and {c.horizon} (got {month})")
-    model = NegotiationModel(c, draw(c, seed, [replicate]).run(0))
+    proposed: dict[int, Any] = {}
+
+    def snapshot(d: Decision) -> None:  # the run's state as a proposal is made (the others' beliefs, deals in force)
+        if d.kind == "propose":
+            proposed[model.kernel.month + 1] = copy.deepcopy(model.kernel.s)
+        return None  # the model's own move: the run is the batch run
+
+    model = NegotiationModel(c, draw(c, seed, [replicate]).run(0), decide=snapshot)
     while model.running and model.steps < month:
         model.step()
     t, k = model.steps, model.kernel
@@ -124,17 +137,27 @@ def state_at(scenario: Scenario, seed: int, replicate: int, month: int,
         a, before = k.assess(gain=False), k.s.drift
     readings = [reading_of(a, g) for g in (0, 1)]
     lead = model.mediators[int(a.lead[0])] if a.lead[0] >= 0 else None
-    needs = np.array([float(kernel.hear(c, k.p, g, a.cred[g], k.s, before[:, g])[1][0]) if lead is not None
-                      else readings[g].value for g in (0, 1)])
+    at = proposed.get(t, k.s)  # the state the month's proposal was made in (no talks: the state now)
+    heard_from = at.rows(np.zeros(1, np.int64))  # each belief of the pace as before hearing the mediator
+    heard_from.drift = before
+    if lead is not None:  # each side's value of war, and each of its types', after hearing the mediator
+        heard = [kernel.hear(c, k.p, g, a.cred[g], heard_from) for g in (0, 1)]
+        needs = np.array([float(h[1][0]) for h in heard])
+        need_types = [h[2][0] for h in heard]
+    else:
+        needs = np.array([readings[g].value for g in (0, 1)])
+        need_types = [a.v_types[g][0] for g in (0, 1)]
+    belief = at.belief[0]
     govs, p = model.governments, model.p
-    accept = np.stack([rules.acceptance_probability(readings[g].ub, needs[g], p["temperature"]) * govs[g].allowed()
-                       for g in (0, 1)])
+    temp = np.atleast_1d(np.asarray(p["temperature"], dtype=float))
+    accept = np.stack([rules.expected_acceptance(readings[g].ub[None], need_types[g][None], belief[g][None], temp)[0]
+                       * govs[g].allowed() for g in (0, 1)])
     _, margins = model.ratification(readings)
     ratify = np.ones((2, c.n_packages))
     for g, pb in model.public_of.items():
         if pb.votes():
             ratify[g] = rules.ratify_probability(margins[g], pb.param("ratify_spread"))
-    return MonthState(c, model, t, lead, readings, needs, accept, ratify, margins)
+    return MonthState(c, model, t, lead, readings, needs, accept, ratify, margins, need_types, belief)
 
 
 def package_of(c: Compiled, terms: dict[str, str]) -> int:

@@ -28,7 +28,7 @@ import pandas as pd
 
 from sim.defaults import REFERENCE_RUNS
 from sim.engine.model import Decision, NegotiationModel
-from sim.engine.records import stack_runs, to_frame
+from sim.engine.records import STAGE_NAMES, stack_runs, to_frame
 from sim.engine.shocks import check_replicate, draw
 from sim.errors import NegsimError, UsageError
 from sim.play import replays
@@ -245,12 +245,15 @@ class ScriptedMoves:
         self.made.append(m)
         return m.choice
 
-    def check_finished(self, last_month: int, outcome: str) -> None:
+    def check_finished(self, last_month: int, outcome: str, settled: int | None = None) -> None:
+        """Every move was made; else name the first that was not (after a settlement, no talks are held)."""
         for role, left in self.queue.items():
             if left:
                 m = left[0]
-                raise MoveError(f"{role} had no decision to {m.kind} in month {m.month}: the game ended in "
-                                f"month {last_month} ({outcome.replace('_', ' ')})", m.where)
+                why = (f"the settlement of month {settled} closed the talks (the game ran on to month {last_month})"
+                       if settled is not None and m.month > settled else
+                       f"the game ended in month {last_month} ({outcome.replace('_', ' ')})")
+                raise MoveError(f"{role} had no decision to {m.kind} in month {m.month}: {why}", m.where)
 
 
 class Recorded:
@@ -301,7 +304,8 @@ def play(c: Compiled, seed: int, replicate: int, roles: list[str], decide, on_mo
 def play_scripted(c: Compiled, seed: int, replicate: int, roles: list[str], moves: list[Move]) -> Game:
     script = ScriptedMoves(c, moves, check_roles(c, roles))
     game = play(c, seed, replicate, roles, script)
-    script.check_finished(game.model.steps, str(game.row["outcome"]))
+    settled = game.row["agreement_month"]
+    script.check_finished(game.model.steps, str(game.row["outcome"]), None if pd.isna(settled) else int(settled))
     game.moves = script.made
     return game
 
@@ -326,6 +330,11 @@ def compare(game: Game, batch: pd.DataFrame) -> dict[str, Any]:
         "same_run_by_model": None,
         "better_than": {},
     }
+    deals = batch[batch["outcome"] == "agreement"]
+    if "relapse_month" in batch:
+        out["model_relapse_share"] = float(deals["relapse_month"].notna().mean()) if len(deals) else 0.0
+    if len(same := batch[batch["replicate"] == game.replicate]) and "relapse_month" in batch:
+        out["same_run_words"] = outcome_words(same.iloc[0], c.horizon)
     same = batch[batch["replicate"] == game.replicate]
     if len(same):
         out["same_run_by_model"] = str(same["outcome"].iloc[0])
@@ -343,12 +352,15 @@ def sentences(game: Game, cmp: dict[str, Any]) -> list[str]:
     c, row = game.compiled, game.row
     shares = cmp["model_outcome_shares"]
     said = {"agreement": "an agreement", "talks_failed": "talks that failed", "no_talks": "no talks"}
-    lines = [f"Over {cmp['runs']:,} runs of the same scenario the model reached a deal in "
-             f"{shares['agreement']:.0%}, talks failed in {shares['talks_failed']:.0%}, talks never opened in "
-             f"{shares['no_talks']:.0%}."]
+    relapsed = cmp.get("model_relapse_share")
+    lines = [f"Over {cmp['runs']:,} runs of the same scenario the model reached a settlement in "
+             f"{shares['agreement']:.0%}"
+             + (f" ({relapsed:.0%} of them broke down before month {c.horizon})" if relapsed is not None else "")
+             + f", talks failed in {shares['talks_failed']:.0%}, talks never opened in {shares['no_talks']:.0%}."]
+    lines.append(f"Your game ended in {outcome_words(row, c.horizon)}.")
     if cmp["same_run_by_model"] is not None:
         lines.append(f"Left to itself, the model's own play of this very run (seed {game.seed}, replicate "
-                     f"{game.replicate}) ended in {said[cmp['same_run_by_model']]}.")
+                     f"{game.replicate}) ended in {cmp.get('same_run_words') or said[cmp['same_run_by_model']]}.")
     if row["outcome"] == "agreement":
         sides = [g for g in c.governments if any(role_side(c, r) == g for r in game.roles)] or list(c.governments)
         for gov in sides:
@@ -356,6 +368,97 @@ def sentences(game: Game, cmp: dict[str, Any]) -> list[str]:
             if share is not None:
                 lines.append(f"Your deal is better for {gov} than {share:.0%} of the model's deals.")
     return lines
+
+
+# --------------------------------------------------------------------------- the peace process in words
+
+STAGE_WORDS = {"war": "war", "talks": "talks", "partial": "partial deals", "ceasefire": "ceasefire",
+               "settlement": "settlement", "relapse": "relapse (war again after a settlement)"}
+
+
+def process(c: Compiled, e: Any) -> dict[str, Any]:
+    """Where the peace process stands at the end of a month of the log, as everybody may see it: the furthest
+    stage so far, whether a ceasefire holds, the partial deals in force, each instrument's level, and what
+    happened this month (partial deals agreed, a ceasefire agreed or refused or broken, a relapse)."""
+    stage = STAGE_NAMES.index(e.get("stage", "war")) if e.get("stage", "war") in STAGE_NAMES else 0
+    talks = e.get("talks") or {}
+    if e.get("opened"):
+        stage = max(stage, STAGE_NAMES.index("talks"))
+    if e.get("partial"):
+        stage = max(stage, STAGE_NAMES.index("partial"))
+    if e.get("ceasefire"):
+        stage = max(stage, STAGE_NAMES.index("ceasefire"))
+    if talks.get("agreed"):
+        stage = STAGE_NAMES.index("settlement")
+    if e.get("relapse"):
+        stage = STAGE_NAMES.index("relapse")
+    holds = (bool(e.get("ceasefire_holds")) or bool(e.get("ceasefire"))) and not e.get("ceasefire_broken") \
+        and not talks.get("agreed")
+    in_force = list(dict.fromkeys([*(e.get("in_force") or []), *(e.get("partial") or [])]))
+    return {"stage": STAGE_NAMES[stage], "stage_words": STAGE_WORDS[STAGE_NAMES[stage]], "ceasefire_holds": holds,
+            "in_force": in_force, "in_force_words": [deal_label(c, d) for d in in_force],
+            "levels": {k: float(v) for k, v in (e.get("levels") or {}).items()},
+            "partial_agreed": list(e.get("partial") or []),
+            "partial_agreed_words": [deal_label(c, d) for d in e.get("partial") or []],
+            "ceasefire": e.get("ceasefire"), "ceasefire_broken": bool(e.get("ceasefire_broken")),
+            "relapse": bool(e.get("relapse"))}
+
+
+def deal_label(c: Compiled, name: str) -> str:
+    """A partial deal's label (its name when it has none)."""
+    d = c.scenario.model.partial_deals.get(name)
+    return d.label if d is not None and d.label else name.replace("_", " ")
+
+
+def level_words(name: str, level: float) -> str:
+    """An instrument's level in words: ``us_aid 0 (paused)``."""
+    return f"{name} {level:g}" + (" (paused)" if level == 0 else "")
+
+
+def process_line(c: Compiled, e: Any) -> str:
+    """The peace process after a month, in a line (``negsim play``)."""
+    p = process(c, e)
+    said = [f"Stage: {p['stage_words']}"]
+    if p["ceasefire"] is True:
+        said.append("a ceasefire is agreed")
+    elif p["ceasefire"] is False:
+        said.append("a ceasefire is refused")
+    if p["ceasefire_broken"]:
+        said.append("the ceasefire breaks down")
+    said.append("ceasefire holds" if p["ceasefire_holds"] else "no ceasefire")
+    if p["partial_agreed"]:
+        said.append("agreed now: " + ", ".join(deal_label(c, d) for d in p["partial_agreed"]))
+    said.append("in force: " + (", ".join(p["in_force_words"]) if p["in_force"] else "no partial deal"))
+    if p["levels"]:
+        said.append("instruments: " + ", ".join(level_words(k, v) for k, v in p["levels"].items()))
+    if p["relapse"]:
+        said.append("THE SETTLEMENT BREAKS DOWN: war resumes")
+    return "  " + "; ".join(said) + "."
+
+
+def outcome_words(row: Any, horizon: int) -> str:
+    """The outcome of a run in words: a settlement that held to the horizon or one that relapsed, failed talks
+    (with the partial deals and ceasefire they brought), or no talks."""
+    def month(name: str) -> int | None:
+        v = row.get(name) if hasattr(row, "get") else None
+        return None if v is None or pd.isna(v) else int(v)
+
+    if row["outcome"] == "agreement":
+        relapse = month("relapse_month")
+        return (f"a settlement in month {month('agreement_month')} that broke down in month {relapse} (war resumed)"
+                if relapse is not None else
+                f"a settlement in month {month('agreement_month')} that held to month {horizon}")
+    if row["outcome"] == "talks_failed":
+        extra = []
+        n = int(row.get("partial_deals", 0) or 0)
+        if n:
+            extra.append(f"{n} partial deal{'s' if n != 1 else ''}")
+        if month("ceasefire_month") is not None:
+            extra.append(f"a ceasefire from month {month('ceasefire_month')}"
+                         + (f" that broke down in month {month('ceasefire_broken_month')}"
+                            if month("ceasefire_broken_month") is not None else ""))
+        return "talks that failed" + (f" ({' and '.join(extra)})" if extra else "")
+    return "no talks"
 
 
 def role_side(c: Compiled, role: str) -> str | None:
@@ -379,6 +482,11 @@ def record(game: Game, cmp: dict[str, Any] | None) -> dict[str, Any]:
         "scenario": c.scenario.name, "seed": game.seed, "replicate": game.replicate, "roles": game.roles,
         "outcome": str(row["outcome"]), "outcome_class": str(row["outcome_class"]),
         "talks_month": month(row["talks_month"]), "agreement_month": month(row["agreement_month"]),
+        "stage_reached": str(row["stage_reached"]), "settlement_month": month(row["settlement_month"]),
+        "relapse_month": month(row["relapse_month"]), "first_partial_month": month(row["first_partial_month"]),
+        "partial_deals": int(row["partial_deals"]), "ceasefire_month": month(row["ceasefire_month"]),
+        "ceasefire_broken_month": month(row["ceasefire_broken_month"]),
+        "outcome_words": outcome_words(row, c.horizon),
         "terms": c.term_names(int(game.model.deal)) if agreed else None,
         "land_km2": float(row["land_km2"]),
         "utilities": {g: (float(row[f"utility_{g}"]) if agreed else None) for g in c.governments},

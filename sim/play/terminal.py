@@ -24,6 +24,7 @@ from sim.play.game import (
     check_choice,
     package_label,
     parse_package,
+    process_line,
     role_kinds,
 )
 from sim.present.explain import month_label
@@ -55,6 +56,8 @@ class Terminal:
         talks = entry.get("talks")
         if entry.get("opened"):
             line += " Talks open."
+        if entry.get("change") == 0 and entry.get("stage") in ("settlement",) and not talks:
+            line = line.replace(f"{who} gains 0 km2", "the front does not move (peace)")
         if talks:
             proposer = self._proposer(talks)
             line += f" {proposer} offered {package_label(c, talks['package'])}: "
@@ -68,6 +71,11 @@ class Terminal:
         elif entry.get("events"):
             line += " Something changed this month: " + "; ".join(f"{p} is now {v:g}" for p, v in entry["events"])
         return line
+
+    def process_line(self, entry: dict[str, Any]) -> str:
+        """The peace process after the month, as everybody sees it: the stage, a ceasefire, partial deals in
+        force, instruments' levels."""
+        return process_line(self.c, entry)
 
     def private_lines(self, entry: dict[str, Any]) -> list[str]:
         """What each played role alone sees of the month: its own value of fighting on, losses, mood."""

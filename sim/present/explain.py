@@ -213,11 +213,16 @@ def how_it_works(c: Compiled, model: NegotiationModel) -> list[str]:
     return [
         "How a month works: the front moves and both sides take casualties; each government learns how fast "
         "the front is moving and counts its costs (lives and ground lost), which weigh on its value of "
-        "fighting on and, through war-weariness, on its public. Talks open only in a hurting stalemate with a "
-        f"way out. In talks {med}. A government accepts an offer worth at least what it wants (its value of "
+        "fighting on and, through war-weariness, on its public. Talks open in a hurting stalemate with a "
+        "way out, or when a mediator's pull brings the sides to contacts. In talks partial deals may come first "
+        "(exchanges of prisoners, a moratorium); a ceasefire freezes the line once each side gains no more by "
+        "fighting on, and a side's preconditions must hold before a ceasefire or a settlement is put. On the "
+        f"settlement {med}. A government accepts an offer worth at least what it wants (its value of "
         "fighting on, or of holding out for a better offer), give or take its own lean; a deal both "
         f"accept holds only if {vote}. Each month without a deal, talks break down with chance "
-        f"{chance(float(model.p['breakdown']))}.",
+        f"{chance(float(model.p['breakdown']))}. A ceasefire can break down, and a settlement relapse into war, "
+        "the likelier the more a side expects to gain by fighting again. Each side's resolve is its own secret: "
+        "the other side reckons it from its answers.",
     ]
 
 
@@ -232,8 +237,16 @@ def glossary(c: Compiled, lookahead: float) -> list[str]:
         ("side-payment", "what the lead mediator adds to a deal's worth for a government (aid, guarantees, "
                          "sanctions relief)."),
         ("red line", "terms a government refuses outright: it rejects any deal that crosses one."),
-        ("hurting stalemate", "neither government expects a net gain from fighting on; only then can talks open, "
-                              "and the more the war hurts them, the likelier."),
+        ("hurting stalemate", "neither government expects a net gain from fighting on; then talks may open, "
+                              "and the more the war hurts them, the likelier (a mediator's pull may open them "
+                              "anyway)."),
+        ("stages", "war; talks; partial deals (exchanges of prisoners, a moratorium on strikes; they can lapse); "
+                   "a ceasefire that freezes the line (it can break down); a settlement, ratified and carried out; "
+                   "relapse, when war resumes after it."),
+        ("resolve", "how much a government will pay to fight on: its own secret; the other side reckons it, and "
+                    "changes its reckoning when an offer is rejected or accepted."),
+        ("instruments", "aid to Kyiv and sanctions on Moscow, each at a level (1: as now); a stick pauses one "
+                        "while its target refuses talks."),
         ("way out / zone of agreement", "the deals both governments value above fighting on, within their red "
                                         "lines. When there are none, a mediator offers the deal most likely to be "
                                         "accepted anyway."),
@@ -275,10 +288,15 @@ def narrate(c: Compiled, model: NegotiationModel, row: pd.Series | None = None, 
     if brief:
         lines += _brief(c, model, months, events)
     else:
-        for m in months:
-            lines += _month(c, model, m, events.get(m["month"], []))
+        for i, m in enumerate(months):
+            lines += _month(c, model, m, events.get(m["month"], []), months[i - 1] if i else None)
             lines.append("")
-    if model.running and row["outcome"] != "agreement":  # a run still being stepped (a game in play)
+    if model.running and row["outcome"] == "agreement":  # a game in play goes on after its settlement
+        relapse = row.get("relapse_month")
+        lines.append(f"So far: month {len(model.log)} of {c.horizon}; a settlement in month "
+                     f"{int(row['agreement_month'])}, " + (f"which broke down in month {int(relapse)}." if pd.notna(relapse)
+                                                           else "in force."))
+    elif model.running:  # a run still being stepped (a game in play)
         lines.append(f"So far: month {len(model.log)} of {c.horizon}, no deal yet"
                      + (f"; talks first opened in month {int(row['talks_month'])}." if pd.notna(row["talks_month"]) else "."))
     else:
@@ -299,17 +317,29 @@ def wrap(lines: list[str], width: int = WIDTH) -> list[str]:
 def _months(c: Compiled, model: NegotiationModel) -> list[dict[str, Any]]:
     """The log with this month's casualties added (the log holds running totals)."""
     out, before = [], [0.0, 0.0]
-    for e in model.log:
+    log = list(model.log)
+    end = [c.partial_deals[i] for i in np.flatnonzero(model.kernel.s.partial[0])] if c.partial_deals else []
+    for i, e in enumerate(log):
         total = [float(x) for x in e["casualties"]]
-        out.append(e | {"cas_month": [total[i] - before[i] for i in (0, 1)]})
+        # a partial deal in force this month (or agreed in it) and not at the start of the next lapsed at its end
+        held = list(dict.fromkeys([*(e.get("in_force") or []), *(e.get("partial") or [])]))
+        after = (log[i + 1].get("in_force") or []) if i + 1 < len(log) else (end if not model.running else held)
+        out.append(e | {"cas_month": [total[i] - before[i] for i in (0, 1)],
+                        "lapsed": [d for d in held if d not in after]})
         before = total
     return out
 
 
-def _month(c: Compiled, model: NegotiationModel, e: dict[str, Any], events: list[str]) -> list[str]:
+def _settled(model: NegotiationModel) -> int | None:
+    month = int(model.kernel.s.agreement_month[0])
+    return month if month >= 0 else None
+
+
+def _month(c: Compiled, model: NegotiationModel, e: dict[str, Any], events: list[str],
+           prev: Mapping[str, Any] | None = None) -> list[str]:
     t, govs = e["month"], [actor_name(c, g) for g in c.governments]
     out = [f"Month {t} ({month_label(c.scenario.model.start, t)})"]
-    out += [f"  Timed event: {ev}." for ev in events]
+    out += [f"  Timed event: {ev.rstrip('.')}." for ev in events]
     out.append(f"  Front: {gained(e['change'])} (Russia now holds {e['territory']:,.0f} km2 of Ukraine)"
                + (f"; Russia retakes {e['retaken']:,.0f} km2 of Kursk ("
                   + (f"{e['kursk']:,.0f} km2 still held by Ukraine)" if e["kursk"] > 0 else "none of it is left to Ukraine)")
@@ -324,10 +354,22 @@ def _month(c: Compiled, model: NegotiationModel, e: dict[str, Any], events: list
     if e["weariness"]:
         out.append("  War-weariness: " + ", ".join(f"{actor_name(c, c.publics[int(g)])} {w:.0%}"
                                                   for g, w in e["weariness"].items()) + ".")
-    out += [f"  {s}" for s in _opening(c, e)]
+    out += [f"  {s}" for s in _opening(c, e, model)]
+    news = stage_lines(c, model, e, prev, _settled(model))
+    out += [f"  {s}" for s in news if not s.startswith(("Settlement", "Relapse", "Ceasefire breaks"))]
     if e.get("talks") is not None:
         out += _talks(c, model, e)
+    out += [f"  {s}" for s in news if s.startswith(("Settlement", "Relapse", "Ceasefire breaks"))]
+    if e.get("stage") in ("settlement", "relapse") and "ripeness" not in e and not news:
+        out.append("  " + _peace(e, _settled(model)))
     return out
+
+
+def _peace(e: Mapping[str, Any], settled: int | None) -> str:
+    """A month after the settlement: peace holds, or the war is back after a relapse."""
+    if e.get("stage") == "relapse":
+        return "War again: the settlement broke down; no new talks."
+    return f"Peace: the settlement of month {settled} holds (each month it may still break down)."
 
 
 def _small(x: float) -> str:
@@ -338,29 +380,43 @@ def _drift(d: float) -> str:
     return f"{abs(d):,.0f} km2 toward {'Russia' if d >= 0 else 'Ukraine'}"
 
 
-def _opening(c: Compiled, e: dict[str, Any]) -> list[str]:
-    """Why talks do or do not open this month (nothing when talks were already open)."""
+def _opening(c: Compiled, e: Mapping[str, Any], model: NegotiationModel | None = None) -> list[str]:
+    """Why talks do or do not open this month (nothing when talks were already open).
+
+    Talks open with ripeness (a hurting stalemate with a way out both sides see) or when a mediator's pull
+    brings the sides to contacts; preconditions do not gate talks (they gate a ceasefire and a settlement)."""
     govs = [actor_name(c, g) for g in c.governments]
-    if "preconditions" not in e:
-        return []
-    failed = [f"{govs[c.governments.index(gov)]}'s condition {name.replace('_', ' ')}"
-              for gov, name, ok in e["preconditions"] if not ok]
-    if failed:
-        return [f"No talks: {' and '.join(failed)} is not met yet."]
     if "ripeness" not in e:
         return []
+    pull = float(e.get("pull", 0.0))
+    if e.get("opened"):
+        by = _opened_by(c, model, e) if model is not None else None
+        if by is not None and by != "ripeness":
+            blind = [govs[g] for g, sees in enumerate(e.get("sees") or [True, True]) if not sees]
+            return [f"Talks open, brought by the pull of the {actor_name(c, by)}: its pressure brings both sides to "
+                    f"contacts (the mediators' pull this month: chance {chance(pull)})"
+                    + (f", though {' and '.join(blind)} see{'s' if len(blind) == 1 else ''} no way out" if blind else
+                       f", before the war is ripe (ripeness alone: chance {chance(e['ripeness'])})") + "."]
+        return [f"Talks open: a hurting stalemate with a way out (this month they would open with chance "
+                f"{chance(e['ripeness'])}" + (f", with the mediators' pull {chance(pull)}" if pull > 0 else "")
+                + ", and they do)."]
+    pulled = (f" The mediators' pull (chance {chance(pull)} this month) does not bring them either." if pull > 0
+              else "")
     if not e["stalemate"]:
         who = [f"{govs[i]} (by {_small(g)})" for i, g in enumerate(e["gains"]) if g > 0]
+        if not who:
+            return ["No talks: neither side sees a way out: no deal within the red lines it believes the other "
+                    "side would prefer to fighting on." + pulled]
         return [f"No talks: {' and '.join(who)} still expects a net gain from fighting on, so there is no hurting "
-                "stalemate."]
+                "stalemate." + pulled]
     if not e["way_out"]:
-        return ["No talks: a stalemate, but no way out: no deal within the red lines is worth more to both "
-                "governments than fighting on."]
-    if e.get("opened"):
-        return [f"Talks open: a hurting stalemate with a way out (this month they would open with chance "
-                f"{chance(e['ripeness'])}, and they do)."]
+        blind = [govs[g] for g, sees in enumerate(e.get("sees") or []) if not sees]
+        return [("No talks: a stalemate, but no way out: " + (f"{' and '.join(blind)} sees no deal within the red "
+                 "lines that it prefers to fighting on and believes the other side prefers too." if blind else
+                 "no deal within the red lines is worth more to both governments than fighting on.")) + pulled]
     return [f"No talks yet: a hurting stalemate with a way out, but the war does not hurt enough yet (talks "
-            f"would open this month with chance {chance(e['ripeness'])}, and they do not)."]
+            f"would open this month with chance {chance(1 - (1 - e['ripeness']) * (1 - pull))}, and they do "
+            "not)."]
 
 
 def _played(talk: dict[str, Any], what: str, g: int | None = None) -> bool:
@@ -438,6 +494,198 @@ def _red_lines_crossed(c: Compiled, model: NegotiationModel, x: int, g: int) -> 
     return "; ".join(hits)
 
 
+# --------------------------------------------------------------------------- the stages of the peace process
+
+
+def instrument_words(c: Compiled, name: str) -> str:
+    """An instrument in words: 'aid from the United States', 'sanctions of the EU and UK'."""
+    ins = c.scenario.model.instruments.get(name)
+    if ins is None:
+        return name.replace("_", " ")
+    owner = f"the {actor_name(c, ins.owner)}" if ins.owner else ""
+    return (f"aid from {owner}" if ins.kind == "aid" else f"sanctions of {owner}") if owner else ins.kind
+
+
+def deal_words(c: Compiled, name: str) -> str:
+    """A partial deal in words (its label, lower case)."""
+    pd_ = c.scenario.model.partial_deals.get(name)
+    label = pd_.label if pd_ is not None and pd_.label else name.replace("_", " ")
+    return label[0].lower() + label[1:]
+
+
+def _lean(model: NegotiationModel) -> list[float]:
+    """Each government's own lean this run (temperature x its judgement, drawn once a run)."""
+    return [float(np.asarray(model.p["temperature"]) * model.kernel.s.judgement[0, g]) for g in (0, 1)]
+
+
+def _pulls(c: Compiled, model: NegotiationModel) -> list[tuple[str, float]]:
+    """(mediator, its monthly pull) of each active mediator that pulls, at the end of the run."""
+    pull = np.asarray(model.p.get("pull", np.zeros(0))).reshape(-1)
+    active = np.asarray(model.p["med_active"]).reshape(-1)
+    return [(m, float(pull[i])) for i, m in enumerate(c.mediators) if i < len(pull) and pull[i] > 0 and active[i] > 0]
+
+
+def _opened_by(c: Compiled, model: NegotiationModel, e: Mapping[str, Any]) -> str | None:
+    """What opened talks in a month they opened: 'ripeness', or the mediator whose pull brought them.
+
+    One draw opens talks with chance 1 - (1 - ripeness)(1 - pull): read as ripeness first, then each
+    mediator's pull in turn (the pulls as at the end of the run, in proportion when they changed)."""
+    try:
+        u = float(model.kernel.shocks.month(int(e["month"]))["talks"][0, 0])
+    except (AttributeError, KeyError, IndexError, TypeError):
+        return None
+    ripe = float(e.get("ripeness", 0.0))
+    if u < ripe:
+        return "ripeness"
+    pulls = _pulls(c, model)
+    total = 1.0 - float(np.prod([1.0 - p for _, p in pulls])) if pulls else 0.0
+    if not pulls or total <= 0:
+        return "ripeness"
+    scale = float(e.get("pull", total)) / total  # the month's pull against the pulls at the end of the run
+    rest, left = (u - ripe) / max(1.0 - ripe, 1e-12), 1.0
+    for m, p in pulls:
+        share = left * p * scale
+        if rest < share:
+            return m
+        rest, left = rest - share, left * (1.0 - p * scale)
+    return pulls[-1][0]
+
+
+def _preconditions_at(c: Compiled, model: NegotiationModel, e: Mapping[str, Any]) -> list[tuple[str, str, bool]]:
+    """(government, name, holds) of each active precondition in month ``e`` (the log's own reading when talks
+    were closed, else read from the month's line and Kursk area)."""
+    if "preconditions" in e:
+        return list(e["preconditions"])
+    value = np.asarray(model.p["pre_value"]).reshape(-1)
+    active = np.asarray(model.p["pre_active"]).reshape(-1)
+    out = []
+    for i, (g, name, variable, op) in enumerate(c.preconditions):
+        if i < len(active) and active[i]:
+            v = e["month"] if variable == "month" else (e["territory"] if variable == "territory_km2" else e["kursk"])
+            out.append((c.governments[g], name, bool(rules.precondition_holds(v, op, value[i]))))
+    return out
+
+
+def _gain_words(govs: list[str], gains: Sequence[float]) -> str:
+    return ", ".join(f"{govs[g]} {gains[g]:+.3f}" for g in (0, 1))
+
+
+def stage_lines(c: Compiled, model: NegotiationModel, e: Mapping[str, Any], prev: Mapping[str, Any] | None,
+                settled: int | None) -> list[str]:
+    """What happened this month to the peace process, in words (each line without its indent): instruments'
+    levels that changed, partial deals agreed or lapsed, a ceasefire put (agreed or refused, and why), broken,
+    a settlement's land term implemented, a relapse, and how beliefs about the other side's resolve moved."""
+    govs = [actor_name(c, g) for g in c.governments]
+    t = int(e["month"])
+    out = _instrument_lines(c, model, e, prev, settled) + _belief_lines(e, prev, govs)
+    # partial deals agreed this month, and those that lapsed at its end
+    in_force = set(e.get("in_force") or [])
+    for name in e.get("partial") or []:
+        out.append(f"Partial deal: {'another round of ' if name in in_force else ''}{deal_words(c, name)} "
+                   f"{'goes ahead' if name in in_force else 'is agreed'}.")
+    for name in e.get("lapsed") or []:
+        out.append(f"Partial deal lapses: {deal_words(c, name)} is no longer in force.")
+    out += _ceasefire_lines(c, model, e, prev, govs)
+    if e.get("ceasefire_broken"):
+        out.append("Ceasefire breaks down: the war resumes (the chance of a breakdown rises with what a side expects "
+                   f"to gain by fighting on: {_gain_words(govs, e['gains'])}).")
+    talk = e.get("talks") or {}
+    if talk.get("agreed"):
+        land = km2_words(float(model.kernel.s.land_km2[0])) if c.land_issue >= 0 else ""
+        out.append("Settlement: ratified and implemented" + (f" ({land})" if land else "")
+                   + "; the war stops.")
+    if e.get("relapse"):
+        out.append(f"Relapse: the settlement of month {settled} breaks down and the war resumes in month {t}.")
+    return out
+
+
+def _instrument_lines(c: Compiled, model: NegotiationModel, e: Mapping[str, Any], prev: Mapping[str, Any] | None,
+                      settled: int | None) -> list[str]:
+    """Each instrument whose level changed this month (the first month: one not at its set level), and why."""
+    govs = [actor_name(c, g) for g in c.governments]
+    out: list[str] = []
+    t = int(e["month"])
+    levels = e.get("levels") or {}
+    set_level = np.asarray(model.shocks.params.get("inst_level", np.zeros(0))).reshape(-1)
+    stick = np.asarray(model.p.get("inst_stick", np.zeros(0))).reshape(-1)
+    sticks = np.asarray(model.p.get("inst_stick_active", np.zeros(0))).reshape(-1) > 0
+    peace = settled is not None and t > settled and e.get("stage") == "settlement"
+    for i, (name, level) in enumerate(levels.items()):
+        before = (prev.get("levels") or {}).get(name) if prev is not None else (
+            float(set_level[i]) if i < len(set_level) else None)
+        if before is None or abs(level - before) < 1e-9:
+            continue
+        what, kind = instrument_words(c, name), c.instrument_kinds[i] if i < len(c.instrument_kinds) else 0
+        target = govs[0] if kind == 0 else govs[1]
+        if kind == 1 and level == 0 and peace:
+            why_ = " (relief under the settlement)"
+        elif kind == 1 and before == 0 and settled is not None and t > settled:
+            why_ = " (the settlement broke down)"
+        elif i < len(sticks) and sticks[i] and abs(level - stick[i]) < 1e-9 and level < before:
+            why_ = f" (a stick: {target} refused talks last month)"
+        elif prev is not None and i < len(sticks) and sticks[i] and abs(before - stick[i]) < 1e-9:
+            why_ = f" (the stick is lifted: {target} no longer refuses talks)"
+        else:
+            why_ = ""
+        if kind == 1:
+            word = ("lifted" if level == 0 else "eased") if level < before else ("reimposed" if before == 0 else
+                                                                              "tightened")
+        else:
+            word = ("paused" if level == 0 else "cut") if level < before else ("resumed" if before == 0 else "raised")
+        are = "are" if kind == 1 else "is"
+        out.append(f"Instruments: {what} {are} {word}{why_}: level {before:g} -> {level:g}"
+                   + (" (the Russian advance speeds up)." if kind == 0 and level < before else "."))
+    return out
+
+
+def _belief_lines(e: Mapping[str, Any], prev: Mapping[str, Any] | None, govs: list[str]) -> list[str]:
+    """How the others' belief about each side's resolve moved with what it answered last month."""
+    out: list[str] = []
+    if prev is not None and prev.get("believed_resolve") and e.get("believed_resolve"):
+        talk = prev.get("talks") or {}
+        for g in (0, 1):
+            was, now = prev["believed_resolve"][g], e["believed_resolve"][g]
+            if abs(now - was) < 0.005:
+                continue
+            answers = talk.get("answers") or []
+            said = (f"after its rejection in month {prev['month']}" if g < len(answers) and not answers[g][1] else
+                    f"after the talks of month {prev['month']} (it accepted)")
+            out.append(f"Beliefs: {govs[1 - g]} now reckons {govs[g]}'s resolve at {now:.2f} (it reckoned {was:.2f}) "
+                       f"{said}: {govs[g]} looks "
+                       f"{'more' if now > was else 'less'} determined to fight on than it thought.")
+    return out
+
+
+def _ceasefire_lines(c: Compiled, model: NegotiationModel, e: Mapping[str, Any], prev: Mapping[str, Any] | None,
+                     govs: list[str]) -> list[str]:
+    """A ceasefire put this month (agreed, or refused and by whom), or none put because a precondition fails."""
+    out: list[str] = []
+    if "ceasefire" in e:
+        lean = _lean(model)
+        gains = e["gains"]
+        if e["ceasefire"]:
+            out.append(f"Ceasefire agreed: neither side expects to gain by fighting on rather than freezing today's "
+                       f"line (net gain of fighting on: {_gain_words(govs, gains)}). The line is frozen; fighting "
+                       "drops to violations.")
+        else:
+            refuse = [g for g in (0, 1) if gains[g] > lean[g]] or [int(np.argmax(gains))]
+            out.append("Ceasefire refused: " + " and ".join(
+                f"{govs[g]} expects {gains[g]:+.3f} from fighting on rather than freezing today's line, more than "
+                f"its own lean ({lean[g]:+.3f}) lets it give up" for g in refuse)
+                + f" (net gain of fighting on: {_gain_words(govs, gains)}).")
+    elif prev is not None and _talking(e) and "talks" not in e and not e.get("ceasefire_holds"):
+        failed = [f"{govs[c.governments.index(gov)]}'s condition {name.replace('_', ' ')}"
+                  for gov, name, ok in _preconditions_at(c, model, e) if not ok]
+        if failed:
+            out.append(f"No ceasefire or settlement is put: {' and '.join(failed)} is not met yet.")
+    return out
+
+
+def _talking(e: Mapping[str, Any]) -> bool:
+    """Talks were open this month: they opened now, or earlier (a month in talks has no opening reading)."""
+    return bool(e.get("opened")) or ("ripeness" not in e and e.get("stage") in ("talks", "partial", "ceasefire"))
+
+
 # --------------------------------------------------------------------------- brief
 
 
@@ -448,17 +696,15 @@ def _kind(e: dict[str, Any]) -> tuple:
     round of talks is one block until it breaks down (or an event or the deal comes).
     """
     talk = e.get("talks")
+    if talk is None and "ripeness" not in e and e.get("stage") in ("settlement", "relapse"):
+        return ("peace", e.get("stage"))
+    refused = e.get("ceasefire") is False
     if talk is None:
-        return ("quiet", *_opening_key(e))
-    return ("talks", bool(talk.get("played")))
+        return ("quiet", *_opening_key(e), _talking(e), refused)
+    return ("talks", bool(talk.get("played")), refused)
 
 
 def _opening_key(e: dict[str, Any]) -> list:
-    if "preconditions" not in e:
-        return []
-    failed = [name for _, name, ok in e["preconditions"] if not ok]
-    if failed:
-        return ["pre", *failed]
     if "ripeness" not in e:
         return []
     if not e["stalemate"]:
@@ -469,16 +715,59 @@ def _opening_key(e: dict[str, Any]) -> list:
 def _brief(c: Compiled, model: NegotiationModel, months: list[dict[str, Any]], events: dict[int, list[str]]) -> list[str]:
     """A block per run of months of one kind: no event, no talks opening, breaking down or agreeing inside it."""
     out: list[str] = []
+    settled = _settled(model)
+    news = [stage_lines(c, model, m, months[i - 1] if i else None, settled) for i, m in enumerate(months)]
+    # lines that go on month after month (a ceasefire refused, a precondition not met, another exchange) fold;
+    # the others start a block of their own
+    breaking = [[line for line in n if not line.startswith(_STEADY)] for n in news]
     i = 0
     while i < len(months):
         j = i + 1
-        if not events.get(months[i]["month"]) and not (months[i].get("talks") or {}).get("agreed"):
+        if not events.get(months[i]["month"]) and not (months[i].get("talks") or {}).get("agreed") and not breaking[i]:
             while (j < len(months) and not events.get(months[j]["month"]) and _kind(months[j]) == _kind(months[i])
                    and not months[j].get("opened") and not (months[j].get("talks") or {}).get("agreed")
-                   and not (months[j - 1].get("talks") or {}).get("breakdown")):
+                   and not (months[j - 1].get("talks") or {}).get("breakdown") and not breaking[j]):
                 j += 1
         out += _brief_block(c, model, months[i:j], events.get(months[i]["month"], []))
+        if j == i + 1:
+            out += [f"  {line}" for line in news[i] if not line.startswith("Settlement")]
+        else:
+            out += [f"  {line}" for line in _steady(c, model, months[i:j], news[i:j])]
         i = j
+    return out
+
+
+_STEADY = ("Ceasefire refused", "No ceasefire or settlement", "Partial deal: another round", "Beliefs")
+
+
+def _steady(c: Compiled, model: NegotiationModel, block: list[dict[str, Any]], news: list[list[str]]) -> list[str]:
+    """The lines that went on over a folded block of months, told once."""
+    govs = [actor_name(c, g) for g in c.governments]
+    out: list[str] = []
+    blocked = next((line for n in news for line in n if line.startswith("No ceasefire or settlement")), None)
+    if blocked:
+        out.append(blocked)
+    refused = [m for m in block if m.get("ceasefire") is False]
+    if refused:
+        lean = _lean(model)
+        who = [g for g in (0, 1) if any(m["gains"][g] > lean[g] for m in refused)] or [0]
+        out.append(f"Ceasefire refused in {_month_list([m['month'] for m in refused])}: " + " and ".join(
+            f"{govs[g]} expects {min(m['gains'][g] for m in refused):+.3f} to {max(m['gains'][g] for m in refused):+.3f} "
+            f"from fighting on rather than freezing the line (its own lean: {lean[g]:+.3f})" for g in who) + ".")
+    for g in (0, 1):
+        was, now = block[0].get("believed_resolve"), block[-1].get("believed_resolve")
+        moved = [n for n in news if any(line.startswith(f"Beliefs: {govs[1 - g]} now reckons") for line in n)]
+        if moved and was and now:
+            first = next(line for line in moved[0] if line.startswith(f"Beliefs: {govs[1 - g]} now reckons"))
+            start = re.search(r"it reckoned ([\d.]+)", first)
+            out.append(f"Beliefs: {govs[1 - g]}'s reckoning of {govs[g]}'s resolve moves from "
+                       f"{start.group(1) if start else f'{was[g]:.2f}'} to {now[g]:.2f} with its answers.")
+    again: dict[str, list[int]] = {}
+    for m in block:
+        for name in m.get("partial") or []:
+            again.setdefault(name, []).append(m["month"])
+    for name, when in again.items():
+        out.append(f"Partial deal: another round of {deal_words(c, name)} goes ahead in {_month_list(when)}.")
     return out
 
 
@@ -517,13 +806,13 @@ def _brief_block(c: Compiled, model: NegotiationModel, block: list[dict[str, Any
     cas = [sum(m["cas_month"][i] for m in block) for i in (0, 1)]
     out = [f"{when}: {gained(change)}{' in all' if many else ''}; casualties {SIDES[0]} {cas[0]:,.0f}, "
            f"{SIDES[1]} {cas[1]:,.0f}."]
-    out += [f"  Timed event: {ev}." for ev in events]
+    out += [f"  Timed event: {ev.rstrip('.')}." for ev in events]
     if first.get("talks") is None:
-        out.append("  " + _quiet(c, block))
+        out.append("  " + _quiet(c, block, model))
         return out
     said = []
     if first.get("opened"):
-        said.append(f"Talks open (a hurting stalemate with a way out; chance {chance(first['ripeness'])})")
+        said += [line.rstrip(".") for line in _opening(c, first, model)]
     # offers folded by what was offered and how it was answered; each with its proposers and months
     groups: dict[tuple, dict[str, Any]] = {}
     for m in block:
@@ -558,9 +847,17 @@ def _brief_block(c: Compiled, model: NegotiationModel, block: list[dict[str, Any
     return out
 
 
-def _quiet(c: Compiled, block: list[dict[str, Any]]) -> str:
+def _quiet(c: Compiled, block: list[dict[str, Any]], model: NegotiationModel | None = None) -> str:
     """Why talks stayed closed over a run of months of one kind."""
     first = block[0]
+    if _kind(first)[0] == "peace":
+        if first.get("relapse"):
+            return "The settlement breaks down this month."
+        return ("War again: the settlement broke down; no new talks." if first.get("stage") == "relapse" else
+                "Peace: the settlement holds (each month it may still break down).")
+    if _talking(first) and "ripeness" not in first:
+        wait = (model is not None and float(np.asarray(model.p["cf_first"])) > 0 and not first.get("ceasefire_holds"))
+        return "Talks go on" + ("; settlement terms wait for a ceasefire (ceasefire first)." if wait else ".")
     if "ripeness" in first and first["stalemate"] and first["way_out"] and not first.get("opened") and len(block) > 1:
         lo, hi = min(m["ripeness"] for m in block), max(m["ripeness"] for m in block)
         return (f"No talks yet: a hurting stalemate with a way out, but the war does not hurt enough yet (the "
@@ -570,7 +867,7 @@ def _quiet(c: Compiled, block: list[dict[str, Any]]) -> str:
         who = [f"{govs[i]} (by {_small(min(m['gains'][i] for m in block))} to "
                f"{_small(max(m['gains'][i] for m in block))})" for i in (0, 1) if first["gains"][i] > 0]
         return f"No talks: {' and '.join(who)} still expects a net gain from fighting on, so there is no hurting stalemate."
-    reason = _opening(c, first)
+    reason = _opening(c, first, model)
     return reason[0] if reason else "Talks continue."
 
 
@@ -586,10 +883,22 @@ def _outcome(c: Compiled, row: pd.Series) -> str:
         cls = "" if pd.isna(row.get("outcome_class")) else f" ({str(row['outcome_class']).replace('_', ' ')})"
         lead = row.get("lead_mediator")
         by = "" if lead is None or pd.isna(lead) or lead == "" else f"; lead mediator {actor_name(c, str(lead))}"
-        return (f"Outcome: agreement in month {int(row['agreement_month'])}{cls}: {terms}; {moved}{by}.")
+        relapse = row.get("relapse_month")
+        held = (f"; it broke down in month {int(relapse)} and the war resumed (relapse)" if relapse is not None
+                and not pd.isna(relapse) else f"; it held to month {c.horizon}")
+        return (f"Outcome: agreement, a settlement in month {int(row['agreement_month'])}{cls}: {terms}; {moved}{by}{held}.")
     if row["outcome"] == "talks_failed":
+        n_partial = int(row.get("partial_deals", 0) or 0)
+        got = (f"; {n_partial} partial deal{'s' if n_partial != 1 else ''} agreed (the first in month "
+               f"{int(row['first_partial_month'])})" if n_partial else "")
+        cf = row.get("ceasefire_month")
+        if cf is not None and not pd.isna(cf):
+            got += f"; a ceasefire from month {int(cf)}"
+        broke = row.get("ceasefire_broken_month")
+        if broke is not None and not pd.isna(broke):
+            got += f"; a ceasefire broke down in month {int(broke)}"
         return (f"Outcome: talks failed: talks first opened in month {int(row['talks_month'])}, "
-                f"{int(row['proposals'])} offers, no ratified deal by month {c.horizon}.")
+                f"{int(row['proposals'])} offers, no ratified settlement by month {c.horizon}{got}.")
     return f"Outcome: no talks: talks never opened in {c.horizon} months."
 
 
@@ -603,7 +912,37 @@ def why(c: Compiled, model: NegotiationModel, row: pd.Series | None = None) -> l
         return _why_agreement(c, talks[-1], govs)
     if talks:
         return _why_failed(c, model, talks, govs, len(log))
+    if any(_talking(e) for e in log):
+        return _why_no_offer(c, model, log, govs)
     return _why_no_talks(c, model, log, govs)
+
+
+def _why_no_offer(c: Compiled, model: NegotiationModel, log: Sequence[Mapping[str, Any]],
+                  govs: list[str]) -> list[str]:
+    """Talks opened but no settlement was ever put: a precondition never held, or (ceasefire first) no
+    ceasefire held."""
+    talking = [e for e in log if _talking(e)]
+    out = [f"Why: talks ran in {len(talking)} months but no settlement was ever put to the sides."]
+    failed: dict[str, int] = {}
+    for e in talking:
+        for gov, name, ok in _preconditions_at(c, model, e):
+            if not ok:
+                who = f"{govs[c.governments.index(gov)]}'s condition {name.replace('_', ' ')}"
+                failed[who] = failed.get(who, 0) + 1
+    for who, k in failed.items():
+        out.append(f"  {who[0].upper() + who[1:]} was not met in {k} of those months: no ceasefire or settlement "
+                   "could be put.")
+    refused = [e for e in talking if e.get("ceasefire") is False]
+    if refused:
+        gains = [max(e["gains"][g] for e in refused) for g in (0, 1)]
+        keen = int(np.argmax(gains))
+        first = " (settlement terms are put only once a ceasefire holds)" if float(np.asarray(model.p["cf_first"])) else ""
+        out.append(f"  A ceasefire was refused in {len(refused)} months{first}: {govs[keen]} still expected to gain "
+                   f"by fighting on (up to {gains[keen]:.3f}).")
+    deals = sum(len(e.get("partial") or []) for e in log)
+    if deals:
+        out.append(f"  Partial deals were agreed {deals} time{'s' if deals != 1 else ''}; they do not end the war.")
+    return out
 
 
 def _why_agreement(c: Compiled, e: Mapping[str, Any], govs: list[str]) -> list[str]:
@@ -659,18 +998,14 @@ def _why_failed(c: Compiled, model: NegotiationModel, talks: Sequence[Mapping[st
 def _why_no_talks(c: Compiled, model: NegotiationModel, log: Sequence[Mapping[str, Any]],
                   govs: list[str]) -> list[str]:
     n = len(log)
-    out = [f"Why: talks need every precondition met, a hurting stalemate, a way out, and then a draw that the war "
-           f"makes likelier the more it hurts; in {n} months that never came together."]
-    pre: dict[str, int] = {}
+    out = [f"Why: talks need a hurting stalemate with a way out and then a draw that the war makes likelier the "
+           f"more it hurts, or a mediator's pull; in {n} months that never came together."]
     gain: dict[int, list[float]] = {0: [], 1: []}
     no_way = 0
     draws: list[float] = []
+    pulls = [float(e.get("pull", 0.0)) for e in log if "ripeness" in e]
     for e in log:
-        failed = [f"{govs[c.governments.index(gov)]}'s condition {name.replace('_', ' ')}"
-                  for gov, name, ok in e.get("preconditions", []) if not ok]
-        for f in failed:
-            pre[f] = pre.get(f, 0) + 1
-        if failed or "ripeness" not in e:
+        if "ripeness" not in e:
             continue
         if not e["stalemate"]:
             for g in (0, 1):
@@ -680,8 +1015,6 @@ def _why_no_talks(c: Compiled, model: NegotiationModel, log: Sequence[Mapping[st
             no_way += 1
         else:
             draws.append(e["ripeness"])
-    for f, k in pre.items():
-        out.append(f"  {f[0].upper() + f[1:]} was not met in {k} of {n} months.")
     for g in (0, 1):
         if gain[g]:
             out.append(f"  In {len(gain[g])} months {govs[g]} still expected a net gain from fighting on "
@@ -694,6 +1027,9 @@ def _why_no_talks(c: Compiled, model: NegotiationModel, log: Sequence[Mapping[st
     if draws:
         out.append(f"  In {len(draws)} months everything was in place but the draw did not open talks (the chance "
                    f"was at most {chance(max(draws))}).")
+    if pulls and max(pulls) > 0:
+        out.append(f"  The mediators' pull did not bring the sides to talks either (its chance was at most "
+                   f"{chance(max(pulls))} a month).")
     return out
 
 
@@ -764,6 +1100,11 @@ def monthly_table(c: Compiled, model: NegotiationModel) -> pd.DataFrame:
         r["agreement"] = bool(talk and talk["agreed"])
         r["talks_break_down"] = bool(talk and talk.get("breakdown"))
         r["timed_event"] = " | ".join(events.get(e["month"], []))
+        r["stage"] = e.get("stage", "")
+        r["ceasefire_holds"] = bool(e.get("ceasefire_holds", False))
+        r["partial_deals_in_force"] = " | ".join(e.get("in_force") or [])
+        for name, level in (e.get("levels") or {}).items():
+            r[f"level_{name}"] = level
         rows.append(r)
     return pd.DataFrame(rows)
 

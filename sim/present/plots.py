@@ -235,7 +235,7 @@ def outcome_figure(runs: pd.DataFrame, param: str, lv: Levels, title: str = "") 
             ax.fill_between(x, lo, hi, color=colour, alpha=0.18, lw=0)
         else:  # unordered levels or a single value: dodged points with interval bars
             dx = (OUTCOMES.index(name) - 1) * (0.08 if not lv.numeric else 0.04 * (abs(x[0]) or 1.0))
-            ax.errorbar(x + dx, p, yerr=[p - lo, hi - p], color=colour, marker=marker, ms=6, ls="none",
+            ax.errorbar(x + dx, p, yerr=[np.maximum(p - lo, 0), np.maximum(hi - p, 0)], color=colour, marker=marker, ms=6, ls="none",
                         capsize=4, lw=1.4, label=LABEL[name], clip_on=False, zorder=3)
     ax.set_ylim(0, 1)
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.0%}"))
@@ -427,7 +427,7 @@ def batch_outcome_figure(summaries: Mapping[str, Mapping[str, Any]], out: Path) 
             y = len(rows) - 1 - i + 0.4 - step * (j + 0.5)
             c = STYLE[name][0] if len(labels) == 1 and name in STYLE else colour
             ax.barh(y, v["p"], height=step * 0.9, color=c, alpha=0.85, label=label if i == 0 else None)
-            ax.errorbar(v["p"], y, xerr=[[v["p"] - v["lo"]], [v["hi"] - v["p"]]], color="black", lw=1, capsize=3)
+            ax.errorbar(v["p"], y, xerr=[[max(v["p"] - v["lo"], 0)], [max(v["hi"] - v["p"], 0)]], color="black", lw=1, capsize=3)
             ax.text(min(v["hi"] + 0.01, 0.9), y, f"{v['p']:.1%}", va="center", fontsize=8)
     names = [LABEL.get(r, _class_label(r)) for r in rows]
     ax.set_yticks(np.arange(len(rows))[::-1], names)

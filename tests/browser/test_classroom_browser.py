@@ -155,6 +155,13 @@ def test_a_class_plays_a_whole_game(tmp_path):
         assert "Your own numbers after month" in students["kyiv"].text_content("#own")
         assert students["kyiv"].text_content("#decision") == "The game is over."
         assert students["us"].text_content("#own") == ""  # a mediator has no private numbers between decisions
+        # the peace process: its stage now, on every page, as the server's game.process says
+        for page in (teacher, *students.values()):
+            now = page.locator("#front .process-now")
+            assert now.count() == 1 and now.inner_text().startswith("Stage: ")
+            assert now.get_attribute("data-stage") in ("talks", "partial", "ceasefire", "settlement", "relapse")
+        assert "The game ended in " in result and ("held to month" in result or "broke down in month" in result
+                                                  or "talks that failed" in result)
 
         teacher_shot, student_shot = artifact("classroom_teacher.png"), artifact("classroom_student.png")
         teacher.screenshot(path=str(teacher_shot), full_page=True)

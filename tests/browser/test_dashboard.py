@@ -127,19 +127,26 @@ def test_dashboard_runs_paired_batches_and_drafts(server):
             assert cells.locator("td.diff").inner_text() == f"{100 * d:+.1f} [{100 * lo:+.1f}, {100 * hi:+.1f}]"
             moved += want_changed[o]["p"] != want_unchanged[o]["p"]
         assert moved  # the lever moved the outcomes: the comparison is not of a batch with itself
+        from sim.play.dashboard import reached_share
+
+        for stage in ("talks", "partial", "ceasefire", "settlement", "relapse"):  # the stages of the peace process
+            row = page.locator(f".negsim-stages tr[data-stage='{stage}']")
+            for side, runs_ in (("changed", changed.runs), ("unchanged", unchanged.runs)):
+                assert float(row.locator(f"td.{side}").get_attribute("data-p")) == reached_share(runs_, stage)
         outcomes_card = page.locator(".v-card", has_text="Outcomes, terms and timing")
         outcomes_card.scroll_into_view_if_needed()
         outcomes_card.screenshot(path=str(artifact("dashboard_outcomes.png")))
         assert page.locator(".negsim-outcomes ~ * img, .v-card img").count() >= 2  # the bars and the timing
 
-        # the draft builder: replicate 3, month 6; pick the land term, then apply the best single change
+        # the draft builder: replicate 3, month 6; pick the land term (a return of a quarter), then apply the best
+        # single change (Model v3: a freeze, which the model's own package already is, has no better neighbour)
         rep = page.locator(".negsim-replicate input")
         rep.fill("3")
         rep.press("Enter")
-        terms = {"crimea_status": "status_deferred", "land_returned": "freeze_line",
+        terms = {"crimea_status": "status_deferred", "land_returned": "return_25",
                  "legal_recognition": "not_recognised"}
         page.locator(".draft-land-returned .v-select__slot").click()
-        page.locator(".menuable__content__active .v-list-item", has_text="freeze_line").first.click()
+        page.locator(".menuable__content__active .v-list-item", has_text="return_25").first.click()
         want = draft(sc, SEED, 3, 6, terms, shown)
         page.wait_for_function(f"document.querySelector('.negsim-p-deal')?.dataset.p === '{want.p_deal!r}'",
                                timeout=15_000)

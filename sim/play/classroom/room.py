@@ -277,10 +277,12 @@ class Session:
         if model is None or not model.log:
             p = draw(self.compiled, self.seed, [self.replicate]).run(0).params
             return {"month": 0, "territory_km2": float(p["territory0"]), "kursk_km2": float(p["kursk0"]),
-                    "talks_open": False, "label": month_label(self.compiled.scenario.model.start, 0)}
+                    "talks_open": False, "label": month_label(self.compiled.scenario.model.start, 0),
+                    "process": game.process(self.compiled, {"stage": "war"})}
         return {"month": model.steps, "territory_km2": float(model.battlefield.territory),
                 "kursk_km2": float(model.battlefield.kursk), "talks_open": bool(model.talks_open),
-                "label": month_label(self.compiled.scenario.model.start, model.steps)}
+                "label": month_label(self.compiled.scenario.model.start, model.steps),
+                "process": game.process(self.compiled, model.log[-1])}
 
     def roles(self) -> dict[str, dict[str, Any]]:
         held = set(self.holders.values())
@@ -332,8 +334,6 @@ class Session:
         rec = game.record(g, cmp)
         rec["sentences"] = game.sentences(g, cmp)
         rec["moves"] = [m.as_dict() | {"by": "class" if m.key() in self.by_class else "model"} for m in self.moves]
-        rec["outcome_words"] = {"agreement": "an agreement", "talks_failed": "talks that failed",
-                                "no_talks": "no talks"}[rec["outcome"]]
         self.result = rec
         return rec
 
@@ -394,7 +394,8 @@ def public_month(c: Compiled, e: Mapping[str, Any], by_class: set[tuple[int, str
     out: dict[str, Any] = {"month": t, "label": month_label(c.scenario.model.start, t),
                            "change_km2": float(e["change"]), "territory_km2": float(e["territory"]),
                            "kursk_km2": float(e["kursk"]), "opened": bool(e.get("opened", False)),
-                           "events": [f"{p} is now {v:g}" for p, v in e.get("events", [])], "talks": None}
+                           "events": [f"{p} is now {v:g}" for p, v in e.get("events", [])], "talks": None,
+                           "process": game.process(c, e)}
     talks = e.get("talks")
     if talks:
         proposer = talks["lead"] if talks["proposer"] == Proposer.MEDIATOR else c.governments[talks["proposer"]]

@@ -91,12 +91,43 @@ const negsim = (() => {
     }
   }
 
+  // The peace process after a month (the server's game.process): its stage, a ceasefire, partial deals, instruments.
+  const STAGE = {war: "war", talks: "talks", partial: "partial deals", ceasefire: "ceasefire",
+    settlement: "settlement", relapse: "relapse (war again after a settlement)"};
+
+  function levels(p) {
+    return Object.entries(p.levels || {}).map(([k, v]) => `${k} ${v}${v === 0 ? " (paused)" : ""}`).join(", ");
+  }
+
+  function processNow(p) {
+    if (!p) return null;
+    const parts = [`Stage: ${STAGE[p.stage] || p.stage}`, p.ceasefire_holds ? "ceasefire holds" : "no ceasefire",
+      "in force: " + ((p.in_force_words || []).join(", ") || "no partial deal")];
+    const lv = levels(p);
+    if (lv) parts.push("instruments: " + lv);
+    return el("p", {class: "process-now", "data-stage": p.stage, text: parts.join(" · ") + "."});
+  }
+
+  // What happened to the peace process in a month, each in a short line.
+  function processNews(p) {
+    const out = [];
+    if (!p) return out;
+    for (const d of p.partial_agreed_words || []) out.push(`Partial deal agreed: ${d}.`);
+    if (p.ceasefire === true) out.push("Ceasefire agreed: the line is frozen.");
+    if (p.ceasefire === false) out.push("Ceasefire refused.");
+    if (p.ceasefire_broken) out.push("The ceasefire breaks down.");
+    if (p.relapse) out.push("The settlement breaks down: war resumes.");
+    return out;
+  }
+
   function monthRow(m) {
-    const front = `${m.change_km2 > 0 ? "Russia" : "Ukraine"} gained ${km2(Math.abs(m.change_km2))}; ` +
+    const front = (m.change_km2 === 0 ? "The front did not move; " :
+      `${m.change_km2 > 0 ? "Russia" : "Ukraine"} gained ${km2(Math.abs(m.change_km2))}; `) +
       `Russia holds ${km2(m.territory_km2)}.`;
     const cells = [el("td", {text: `${m.month}`}), el("td", {text: m.label}), el("td", {text: front})];
     const talk = el("td", {class: "talks"});
     if (m.opened) talk.append(el("div", {class: "opened", text: "Talks open."}));
+    for (const line of processNews(m.process)) talk.append(el("div", {class: "process", text: line}));
     if (m.talks) {
       const t = m.talks;
       talk.append(el("div", {}, el("b", {text: t.proposer}), ` offered package ${t.package}: ${terms(t.terms)}`));
@@ -110,8 +141,10 @@ const negsim = (() => {
         text: t.agreed ? "AGREED." : (t.breakdown ? "No deal. Talks break down." : "No deal.")}));
     } else if (m.events.length) {
       talk.append(el("div", {text: "Changed this month: " + m.events.join("; ")}));
-    } else if (!m.opened) {
-      talk.append(el("span", {class: "quiet", text: "no talks"}));
+    } else if (m.process && m.process.stage === "settlement" && !processNews(m.process).length) {
+      talk.append(el("span", {class: "quiet", text: "peace: the settlement holds"}));
+    } else if (!m.opened && !processNews(m.process).length) {
+      talk.append(el("span", {class: "quiet", text: m.process && m.process.stage === "relapse" ? "war again" : "no talks"}));
     }
     cells.push(talk);
     return el("tr", {}, ...cells);
@@ -130,6 +163,8 @@ const negsim = (() => {
     box.append(el("p", {class: "front-now", text:
       `${st.situation.label} (month ${st.situation.month}): Russia holds ${km2(st.situation.territory_km2)} of Ukraine.` +
       (st.situation.talks_open ? " Talks are open." : "")}));
+    const now = processNow(st.situation.process);
+    if (now) box.append(now);
     if (pts.length < 2) return;
     const ns = "http://www.w3.org/2000/svg";
     const w = 420, h = 90, pad = 4;
@@ -152,6 +187,7 @@ const negsim = (() => {
     if (!r) return;
     box.append(el("h2", {text: "Result: " + OUTCOME[r.outcome] +
       (r.outcome === "agreement" ? ` in month ${r.agreement_month}` : "")}));
+    if (r.outcome_words) box.append(el("p", {class: "outcome-words", text: `The game ended in ${r.outcome_words}.`}));
     if (r.terms) box.append(el("p", {class: "terms", text: "Terms: " + terms(r.terms)}));
     const cmp = r.comparison;
     if (cmp) {
