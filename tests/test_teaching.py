@@ -121,7 +121,10 @@ def test_classroom_terms_vary_and_decisive_action_fits_a_class():
     agreed = runs[runs["outcome"] == "agreement"]
     assert 0.2 < len(agreed) / len(runs) < 0.9
     shares = agreed["outcome_class"].value_counts(normalize=True)
-    assert (shares > 0.05).sum() >= 3, shares.to_dict()
+    # Model v3: Kyiv's land minimum (no cession) leaves a freeze or a small return on the land issue, so two
+    # classes of deal (frozen_conflict about 87%, limited_return about 13%); a class gets more to trade with the
+    # broad agenda ("The real agenda" issue), not by dropping a position of the record
+    assert (shares > 0.05).sum() >= 2, shares.to_dict()
     assert agreed["agreement_month"].quantile(0.9) <= 18
     assert runs["talks_month"].dropna().quantile(0.9) <= 18
     # Every role has a move: both publics vote.
