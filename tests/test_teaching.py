@@ -310,7 +310,9 @@ def test_every_role_has_a_move_in_a_run_the_key_lists(role, tmp_path, capsys):
     deals = [r for r in _runs_to_tell() if r[3] != "-" and r[5] == "1"]  # settled at the first (the mediator's) offer
     if kind == "mediator":
         name, rep, talks, deal, lead, _ = next(r for r in deals if r[4] == role)
-        move = f"{talks} {role} propose crimea_status=status_deferred,land_returned=freeze_line,legal_recognition=not_recognised"
+        # one proposal, the one that settled: made in the month of the deal (talks may open before Moscow's
+        # precondition lets terms be put)
+        move = f"{deal} {role} propose crimea_status=status_deferred,land_returned=freeze_line,legal_recognition=not_recognised"
     else:
         name, rep, talks, deal, lead, _ = deals[0]
         move = f"{deal} {role} reject"

@@ -780,7 +780,7 @@ def negotiate(k: Kernel, j: np.ndarray, d: dict[str, np.ndarray], t: int, entry:
     trust = 1.0 - np.minimum(1.0, (s.partial[j] * _rows(p["pd_trust"], j)).sum(axis=-1)) if s.partial.shape[1] else 1.0
     broke = ~agreed & (d["breakdown"][j, 0] < _rows(p["breakdown"], j) * trust)
     s.open[j[broke | agreed]] = False
-    s.round_month[j] += 1
+    s.round_month[j[ready]] += 1  # the turns count the months terms were put: the mediator puts the first
     if entry is not None and talks is not None and ready[0]:
         entry["talks"] = talks_entry(k, talks, bool(agreed[0]), seam is not None)
 
