@@ -386,19 +386,10 @@ def instruments(k: Kernel) -> None:
     unlifted = np.where(stick, p["inst_stick"], p["inst_level"])
     level = np.where(lifted, 0.0, unlifted)
     s.level = np.broadcast_to(level, s.level.shape).copy()
-    shared = all(len(p[name]) == 1 for name in ("inst_level", "inst_front", "inst_casualties", "inst_cost",
-                                                 "inst_relief"))
-    odd = np.flatnonzero(stick.any(axis=-1) | lifted.any(axis=-1)) if shared else np.arange(k.R)
-    front, cas = aid_shift(c, p, p["inst_level"][:1])  # the shared level, then the runs whose level differs
-    s.aid_front[:], s.aid_casualties[:] = front[0], cas[0]
-    s.sanctions[:] = sanctions_cost(c, p, p["inst_level"][:1], False)[0]
-    s.relief[:] = sanctions_cost(c, p, p["inst_level"][:1], True)[0]
-    if len(odd):
-        q, lv = rows_of(p, odd), s.level[odd]
-        s.aid_front[odd], s.aid_casualties[odd] = aid_shift(c, q, lv)
-        s.sanctions[odd] = sanctions_cost(c, q, lv, False)
-        # what a settlement would lift, at the levels before any lift: under a settlement, what a relapse brings back
-        s.relief[odd] = sanctions_cost(c, q, np.broadcast_to(unlifted, s.level.shape)[odd], True)
+    s.aid_front, s.aid_casualties = aid_shift(c, p, s.level)
+    s.sanctions = sanctions_cost(c, p, s.level, False)
+    # what a settlement would lift, at the levels before any lift: under a settlement, what a relapse brings back
+    s.relief = sanctions_cost(c, p, np.broadcast_to(unlifted, s.level.shape), True)
 
 
 def aid_shift(c: Compiled, p: Params, level: np.ndarray) -> tuple[Any, Any]:
