@@ -224,7 +224,8 @@ class Kernel:
         self.prior = np.full(c.type_values.shape[1], 1.0 / c.type_values.shape[1])
         self.month = 0
         self.new_events = np.zeros((self.R, len(c.hazard_events)), bool)  # events with a chance that fired this month
-        self.last_talks: tuple[int, Talks] | None = None  # (month, talks) of the last logged or played month of talks
+        self.last_talks: tuple[int, Talks] | None = None
+        self.peace_read: tuple[Assessment, bytes] | None = None  # run 0's reading in peace (see :meth:`reading`)  # (month, talks) of the last logged or played month of talks
 
     def step(self, log: bool = False, seam: Seam | None = None) -> MonthEntry | None:
         """Advance every run one month; with ``log`` (R = 1), return the month's log entry."""
@@ -233,7 +234,7 @@ class Kernel:
         c, s = self.c, self.s
         t = self.month + 1
         d = self.shocks.month(t)
-        events(self, t, d)
+        changed = events(self, t, d)
         instruments(self)
         p = self.p
         at_war = (s.deal < 0) | (s.relapse_month >= 0)  # a settlement stops the war until it relapses
@@ -242,7 +243,7 @@ class Kernel:
         for g in (0, 1):
             fight(s, p, g, d, w)
         # A logged run (R = 1) reads the month once, for its log and its talks (read again if talks open now).
-        read = assess(c, p, s, full=self.full) if log else None
+        read = self.reading(changed) if log else None
         entry = month_entry(self, t, read) if read is not None else None
         was_open = s.open.copy()
         unsettled = s.deal < 0
@@ -253,6 +254,19 @@ class Kernel:
         hold(self, d, t, entry)
         self.month = t
         return entry
+
+    def reading(self, changed: bool) -> Assessment:
+        """Run 0's reading of the month, for its log. Under a settlement that holds nothing of the war moves (no
+        fighting, no learning, the line fixed), so the reading of the first month of peace stands until an event
+        changes a parameter, a partial deal lapses or the war resumes."""
+        s = self.s
+        peace = bool(s.deal[0] >= 0 and s.relapse_month[0] < 0)
+        in_force = s.partial[0].tobytes()  # a partial deal that lapses changes the costs of war
+        if not peace or changed or self.peace_read is None or self.peace_read[1] != in_force:
+            read = assess(self.c, self.p, s, full=self.full)
+            self.peace_read = (read, in_force) if peace else None
+            return read
+        return self.peace_read[0]
 
     def run(self) -> Kernel:
         """Advance to the horizon."""
@@ -343,27 +357,31 @@ def _rows(v: np.ndarray, idx: np.ndarray) -> np.ndarray:
 # --------------------------------------------------------------------------- phases 2-3: battlefield, fight
 
 
-def events(k: Kernel, t: int, d: dict[str, np.ndarray]) -> None:
+def events(k: Kernel, t: int, d: dict[str, np.ndarray]) -> bool:
     """Timed events of month t, then events with a monthly chance (each fires once, at its own month).
 
     A settlement's temptation is read again after a change of parameters. A government whose resolve an event
     changed (a new leader) has a new type, unknown to the others: their belief over it starts again from the prior.
+    Returns whether any event fired.
     """
     resolve = k.p["resolve"].copy()
-    if apply_events(k.c, k.p, t):
+    changed = apply_events(k.c, k.p, t)
+    if changed:
         k.s.peace_gain[:] = np.nan
     if k.c.hazard_events:
         before = k.s.fired.copy()
         now = apply_hazard_events(k.c, k.p, k.s.fired, d["events"])
         k.new_events = k.s.fired & ~before
         k.s.peace_gain[now] = np.nan
-    changed = np.broadcast_to(k.p["resolve"] != resolve, (k.R, 2))
-    if changed.any():
+        changed = changed or bool(now.any())
+    if changed:
+        leader = np.broadcast_to(k.p["resolve"] != resolve, (k.R, 2))
         new = np.broadcast_to(k.p["resolve"], (k.R, 2))
         for g in (0, 1):
-            runs = np.flatnonzero(changed[:, g])
+            runs = np.flatnonzero(leader[:, g])
             k.s.kind[runs, g] = np.abs(new[runs, g, None] - k.c.type_values[g]).argmin(axis=-1)
             k.s.belief[runs, g] = k.prior
+    return changed
 
 
 def instruments(k: Kernel) -> None:
