@@ -231,7 +231,7 @@ class Kernel:
         """Advance every run one month; with ``log`` (R = 1), return the month's log entry."""
         if log and self.R != 1:
             raise ValueError(f"the month log is written one run at a time (R = 1, got R = {self.R})")
-        c, s = self.c, self.s
+        s = self.s
         t = self.month + 1
         d = self.shocks.month(t)
         changed = events(self, t, d)
