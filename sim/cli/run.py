@@ -128,11 +128,28 @@ def print_summary(out: Console, name: str, s: dict, run_dir: Any, seed: int, eng
         for k, v in classes.items():
             t.add_row(k, pct(v["p"]), f"{pct(v['lo'])} - {pct(v['hi'])}")
         out.print(t)
+    stages = {k: v for k, v in s.get("stages", {}).items() if v["n"] > 0}
+    if stages:
+        t = Table(title="Furthest stage of the peace process", title_justify="left")
+        t.add_column("stage reached")
+        t.add_column("share of runs", justify="right")
+        t.add_column("95% interval", justify="right")
+        for k, v in stages.items():
+            t.add_row(k, pct(v["p"]), f"{pct(v['lo'])} - {pct(v['hi'])}")
+        out.print(t)
+        p, lo, hi = s["relapse_of_settlements"]
+        if p == p:  # not NaN: some settlement to count
+            out.print(f"Settlements that relapsed into war before the horizon: {pct(p).strip()} "
+                      f"({pct(lo).strip()} - {pct(hi).strip()}); partial deals a run: {s['partial_deals_mean']:.1f}",
+                      markup=False)
     t = Table(title="Timing (months from the start)", title_justify="left")
     for col in ("", "runs", "p10", "median", "p90", "mean"):
         t.add_column(col, justify="right" if col else "left")
-    for key, label in (("talks_month", "talks first open"), ("agreement_month", "agreement"),
+    for key, label in (("talks_month", "talks first open"), ("first_partial_month", "first partial deal"),
+                       ("ceasefire_month", "first ceasefire"), ("agreement_month", "settlement"),
                        ("kursk_retaken_month", "Kursk retaken")):
+        if key not in s:
+            continue
         d = s[key]
         if d.get("runs_with_value"):
             t.add_row(label, f"{pct(d['share'])}", f"{d['p10']:.0f}", f"{d['median']:.0f}", f"{d['p90']:.0f}", f"{d['mean']:.1f}")

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.engine.records import OUTCOMES
+from sim.engine.records import OUTCOMES, STAGE_NAMES
 
 Z95 = 1.959963984540054
 
@@ -76,7 +76,8 @@ def numeric(values: pd.Series) -> dict[str, float]:
 def summary_columns(columns: list[str]) -> list[str]:
     """The columns :func:`summarize` reads (so a large table can be read without the rest)."""
     fixed = {"outcome", "outcome_class", "talks_month", "agreement_month", "lead_mediator", "kursk_retaken_month",
-             "territory_end_km2", "land_km2"}
+             "territory_end_km2", "land_km2", "stage_reached", "first_partial_month", "ceasefire_month",
+             "relapse_month", "partial_deals"}
     return [c for c in columns if c in fixed or c.startswith(("term_", "casualties_"))]
 
 
@@ -96,6 +97,12 @@ def summarize(runs: pd.DataFrame, classes: list[str] | None = None) -> dict[str,
         "kursk_retaken_month": distribution(runs["kursk_retaken_month"], n),
         "territory_end_km2": numeric(runs["territory_end_km2"]),
     }
+    if "stage_reached" in runs.columns:  # the stages of the peace process (Model v3)
+        out["stages"] = shares(runs["stage_reached"], list(STAGE_NAMES))
+        out["first_partial_month"] = distribution(runs["first_partial_month"], n)
+        out["ceasefire_month"] = distribution(runs["ceasefire_month"], n)
+        out["relapse_of_settlements"] = wilson(int(agreed["relapse_month"].notna().sum()), len(agreed))
+        out["partial_deals_mean"] = float(runs["partial_deals"].mean()) if n else float("nan")
     if "land_km2" in runs.columns:  # km2 changing hands under agreed terms (> 0 returned to the ukraine side)
         out["land_km2"] = numeric(agreed["land_km2"])
     out["casualties"] = {c.removeprefix("casualties_"): numeric(runs[c]) for c in runs.columns if c.startswith("casualties_")}
