@@ -273,7 +273,7 @@ def test_nobody_moves_is_the_batch_run(base, tmp_path, replicate):
 def test_a_late_joiner_does_not_change_the_past(base, tmp_path):
     # a run of seed 1 whose talks open in month 16 and settle that month, so the Ukrainian public votes then
     # (checked here: it moves with calibration)
-    late_run, opens = 269, 16
+    late_run, opens = 408, 16
     row = simulate_block(base, 1, 0, late_run + 1).iloc[late_run]
     assert row["talks_month"] == row["agreement_month"] == opens
     room, client = make(base, tmp_path, seed=1, replicate=late_run)

@@ -192,6 +192,15 @@ RULES: dict[str, Rule] = {
                                        "measured: two thirds to half again", _UNIT),
     "minimum": Rule("add", -0.1, 0.1, "a side's minimum on an issue is read from its quoted red lines; a tenth of "
                                       "the scale either way", _UNIT),
+    "guarantee_cf_cut": Rule("rel", 0.67, 1.5, "what monitoring cuts from a ceasefire's chance of breakdown is known "
+                                              "only roughly (Fortna 2004 gives no single figure): two thirds to half "
+                                              "again", _UNIT),
+    "inst_stick": Rule("add", 0.0, 0.5, "how hard a stick bites (a pause, or sanctions raised) is set by policy: up to "
+                                       "half a level either way of the stated one"),
+    "pd_cut": Rule("rel", 0.67, 1.5, "what a limited deal (an energy moratorium) takes off a side's cost of war is "
+                                    "in no source: two thirds to half again", _UNIT),
+    "pd_trust": Rule("rel", 0.67, 1.5, "how much a partial deal in force keeps talks alive is in no source: two thirds "
+                                      "to half again", _UNIT),
 }
 
 # Overrides for one exact key path, where the array's rule does not fit.
