@@ -108,6 +108,25 @@ class _progress:
         return False
 
 
+def print_stages(out: Console, s: dict) -> None:
+    """The furthest stage of the peace process reached, and how many settlements relapsed (Model v3)."""
+    stages = {k: v for k, v in s.get("stages", {}).items() if v["n"] > 0}
+    if not stages:
+        return
+    t = Table(title="Furthest stage of the peace process", title_justify="left")
+    t.add_column("stage reached")
+    t.add_column("share of runs", justify="right")
+    t.add_column("95% interval", justify="right")
+    for k, v in stages.items():
+        t.add_row(k, pct(v["p"]), f"{pct(v['lo'])} - {pct(v['hi'])}")
+    out.print(t)
+    p, lo, hi = s["relapse_of_settlements"]
+    if p == p:  # not NaN: some settlement to count
+        out.print(f"Settlements that relapsed into war before the horizon: {pct(p).strip()} "
+                  f"({pct(lo).strip()} - {pct(hi).strip()}); partial deals a run: {s['partial_deals_mean']:.1f}",
+                  markup=False)
+
+
 def print_summary(out: Console, name: str, s: dict, run_dir: Any, seed: int, engine: str, wall: float | None) -> None:
     n = s["runs"]
     head = f"{name}: {n:,} runs, seed {seed}, {engine} engine" + (f", {wall:.1f} s" if wall is not None else "")
@@ -128,20 +147,7 @@ def print_summary(out: Console, name: str, s: dict, run_dir: Any, seed: int, eng
         for k, v in classes.items():
             t.add_row(k, pct(v["p"]), f"{pct(v['lo'])} - {pct(v['hi'])}")
         out.print(t)
-    stages = {k: v for k, v in s.get("stages", {}).items() if v["n"] > 0}
-    if stages:
-        t = Table(title="Furthest stage of the peace process", title_justify="left")
-        t.add_column("stage reached")
-        t.add_column("share of runs", justify="right")
-        t.add_column("95% interval", justify="right")
-        for k, v in stages.items():
-            t.add_row(k, pct(v["p"]), f"{pct(v['lo'])} - {pct(v['hi'])}")
-        out.print(t)
-        p, lo, hi = s["relapse_of_settlements"]
-        if p == p:  # not NaN: some settlement to count
-            out.print(f"Settlements that relapsed into war before the horizon: {pct(p).strip()} "
-                      f"({pct(lo).strip()} - {pct(hi).strip()}); partial deals a run: {s['partial_deals_mean']:.1f}",
-                      markup=False)
+    print_stages(out, s)
     t = Table(title="Timing (months from the start)", title_justify="left")
     for col in ("", "runs", "p10", "median", "p90", "mean"):
         t.add_column(col, justify="right" if col else "left")
