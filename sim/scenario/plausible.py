@@ -195,8 +195,8 @@ RULES: dict[str, Rule] = {
     "guarantee_cf_cut": Rule("rel", 0.67, 1.5, "what monitoring cuts from a ceasefire's chance of breakdown is known "
                                               "only roughly (Fortna 2004 gives no single figure): two thirds to half "
                                               "again", _UNIT),
-    "inst_stick": Rule("add", 0.0, 0.5, "how hard a stick bites (a pause, or sanctions raised) is set by policy: up to "
-                                       "half a level either way of the stated one"),
+    "inst_stick": Rule("rel", 0.67, 1.5, "how hard a stick bites (sanctions raised) is set by policy: two thirds to "
+                                        "half again; a full pause (level 0) has no range of its own"),
     "pd_cut": Rule("rel", 0.67, 1.5, "what a limited deal (an energy moratorium) takes off a side's cost of war is "
                                     "in no source: two thirds to half again", _UNIT),
     "pd_trust": Rule("rel", 0.67, 1.5, "how much a partial deal in force keeps talks alive is in no source: two thirds "
