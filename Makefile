@@ -26,7 +26,7 @@ lint: $(STAMP)
 	$(BIN)/lint-imports
 	$(BIN)/python tools/mypy_budget.py
 
-# The default run, then the slow soak, fault, abuse and oracle tests as a separate, bounded step (16 min in a
+# The default run, then the slow soak, fault, abuse and oracle tests as a separate, bounded step (13 min in a
 # clean clone on 2 cores; the bound leaves room for a slower machine within CI's 90 minutes).
 test: lint
 	$(BIN)/python -m pytest -q
