@@ -287,14 +287,6 @@ def test_net_gain_is_war_value_less_today_s_line(u_expected, u_today, resolve, c
 
 
 @RULES
-@given(unit, st.integers(0, 240))
-def test_annuity_equals_the_explicit_sum(discount, months):
-    explicit = sum(discount**t for t in range(1, months + 1))
-    assert rules.annuity(discount, months) == pytest.approx(explicit, rel=1e-9, abs=1e-12)
-    assert rules.annuity(1.0, months) == months
-
-
-@RULES
 @given(st.floats(0.0, 100.0), unit, unit, st.integers(0, 60), st.integers(0, 60))
 def test_war_cost_grows_with_the_monthly_cost_and_the_look_ahead_undiscounted(monthly, discount, extra, n1, n2):
     lo, hi = sorted((n1, n2))
@@ -598,9 +590,8 @@ def test_mediator_proposal_stays_in_the_zone_and_maximises_nash_and_ratification
     n, p = u_a.shape
     assume(allowed.any())
     log_ratify = data.draw(arrays(np.float64, (n, p), elements=st.floats(-20.0, 0.0)))
-    temperature = data.draw(arrays(np.float64, n, elements=st.floats(1e-3, 1.0)))
     w_a, w_b = rules.nash_weights(bias[:n])
-    choice, has_zone = rules.mediator_proposal(u_a, u_b, need_a, need_b, w_a, w_b, log_ratify, temperature, allowed)
+    choice, has_zone = rules.mediator_proposal(u_a, u_b, need_a, need_b, w_a, w_b, log_ratify, allowed)
     zone = rules.zone_of_agreement(u_a, u_b, need_a, need_b, allowed)
     assert np.array_equal(has_zone, zone.any(axis=-1))
     for r in range(n):
@@ -779,7 +770,6 @@ def _cases(b):
         "month_cost": (rules.month_cost, (km[0], km[1], u[0], pos[0], pos[1]), (yes,) * 5),
         "expected_month_cost": (rules.expected_month_cost, (km[0], b["change"], -1.0, u[0], pos[0], pos[1]),
                                 (yes, yes, False, yes, yes, yes)),
-        "annuity": (rules.annuity, (u[0], months), (yes, yes)),
         "power": (rules.power, (b["decay"], months), (yes, yes)),
         "log_vote_chance": (rules.log_vote_chance, (u[0], flags[0]), (yes, yes)),
         "war_cost": (rules.war_cost, (pos[0], months), (yes, yes)),
@@ -816,7 +806,7 @@ def _cases(b):
         "accepts": (rules.accepts, (b["u_a"], res[0][:, None], z[0][:, None] * 0.05, b["allowed"]),
                     (yes, yes, yes, False)),
         "mediator_proposal": (rules.mediator_proposal, (b["u_a"], b["u_b"], res[0], res[1], u[0], u[1],
-                                                        b["log_ratify"], pos[0], b["allowed"]), (yes,) * 8 + (False,)),
+                                                        b["log_ratify"], b["allowed"]), (yes,) * 7 + (False,)),
         "government_proposal": (rules.government_proposal, (b["u_a"], b["u_b"], res[0], b["log_ratify"],
                                                             b["allowed"]), (yes,) * 4 + (False,)),
         "acceptability": (rules.acceptability, (b["acc"][0], b["acc"][1], u[0][:, None]), (yes, yes, yes)),
@@ -838,7 +828,7 @@ def _cases(b):
 
 ELEMENTWISE = [
     "land_position", "land_moved", "package_positions", "update_drift_belief", "expected_territory",
-    "credible_drift", "credibility", "no_deal_point", "month_cost", "expected_month_cost", "annuity", "war_cost",
+    "credible_drift", "credibility", "no_deal_point", "month_cost", "expected_month_cost", "war_cost",
     "pressured_cost", "war_value", "net_gain_of_fighting", "initial_hurt", "update_hurt", "precondition_holds",
     "ripeness", "update_weariness", "ratify_margin", "ratify_probability", "legitimacy", "allowed_packages",
     "zone_of_agreement", "demands", "acceptance_probability", "accepts", "mediator_proposal",

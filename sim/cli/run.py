@@ -108,18 +108,23 @@ class _progress:
         return False
 
 
+def share_table(title: str, what: str, share: str, rows: dict) -> Table:
+    """A table of shares, each with its 95% interval (rows: name -> {p, lo, hi})."""
+    t = Table(title=title, title_justify="left")
+    t.add_column(what)
+    t.add_column(share, justify="right")
+    t.add_column("95% interval", justify="right")
+    for k, v in rows.items():
+        t.add_row(k, pct(v["p"]), f"{pct(v['lo'])} - {pct(v['hi'])}")
+    return t
+
+
 def print_stages(out: Console, s: dict) -> None:
     """The furthest stage of the peace process reached, and how many settlements relapsed (Model v3)."""
     stages = {k: v for k, v in s.get("stages", {}).items() if v["n"] > 0}
     if not stages:
         return
-    t = Table(title="Furthest stage of the peace process", title_justify="left")
-    t.add_column("stage reached")
-    t.add_column("share of runs", justify="right")
-    t.add_column("95% interval", justify="right")
-    for k, v in stages.items():
-        t.add_row(k, pct(v["p"]), f"{pct(v['lo'])} - {pct(v['hi'])}")
-    out.print(t)
+    out.print(share_table("Furthest stage of the peace process", "stage reached", "share of runs", stages))
     p, lo, hi = s["relapse_of_settlements"]
     if p == p:  # not NaN: some settlement to count
         out.print(f"Settlements that relapsed into war before the horizon: {pct(p).strip()} "
@@ -140,13 +145,7 @@ def print_summary(out: Console, name: str, s: dict, run_dir: Any, seed: int, eng
     out.print(t)
     classes = {k: v for k, v in s["outcome_classes"].items() if v["n"] > 0 and k not in s["outcomes"]}
     if classes:
-        t = Table(title="Agreements by class", title_justify="left")
-        t.add_column("class")
-        t.add_column("share of all runs", justify="right")
-        t.add_column("95% interval", justify="right")
-        for k, v in classes.items():
-            t.add_row(k, pct(v["p"]), f"{pct(v['lo'])} - {pct(v['hi'])}")
-        out.print(t)
+        out.print(share_table("Agreements by class", "class", "share of all runs", classes))
     print_stages(out, s)
     t = Table(title="Timing (months from the start)", title_justify="left")
     for col in ("", "runs", "p10", "median", "p90", "mean"):

@@ -935,7 +935,7 @@ def propose(k: Kernel, talks: Talks) -> None:
             np.log(np.maximum(rules.expected_acceptance(a.ub[g][med], talks.need_types[g][med], belief[med, g],
                                                         _rows(temp, med)), rules.TINY)) for g in (0, 1))
         talks.x[med], talks.zone[med] = rules.mediator_proposal(a.ub[0][med], a.ub[1][med], n_bar[0], n_bar[1],
-                                                                w0, w1, chance, _rows(temp, med), a.both[med])
+                                                                w0, w1, chance, a.both[med])
     for g in (0, 1):
         mine = np.flatnonzero(who == g)
         if len(mine):

@@ -288,14 +288,6 @@ def casualty_cost(casualty_mean, sensitivity, casualty_scale, extra=0.0):
     return sensitivity * casualty_mean / casualty_scale + extra
 
 
-def annuity(discount, months):
-    """Sum of discount^t for t = 1..months: the weight of a stream of monthly costs."""
-    d = np.asarray(discount, dtype=float)
-    safe = np.where(d < 1.0, d, 0.5)
-    geometric = safe * (1.0 - power(safe, months)) / (1.0 - safe)
-    return np.where(d < 1.0, geometric, months * 1.0)
-
-
 def war_cost(monthly_cost, lookahead):
     """Expected cost of fighting on over the look-ahead: monthly cost x months.
 
@@ -505,7 +497,7 @@ def accepts(u, demand, noise, allowed, own=False):
     return (allowed & (u - demand + noise >= 0.0)) | own
 
 
-def mediator_proposal(u_a, u_b, need_a, need_b, w_a, w_b, log_chance, temperature, allowed):
+def mediator_proposal(u_a, u_b, need_a, need_b, w_a, w_b, log_chance, allowed):
     """The mediator's package: asymmetric Nash product times the chance that it is accepted and ratified.
 
     ``need_a``, ``need_b`` are the demands the mediator expects; ``log_chance`` (..., C) the log-chance that both
@@ -513,7 +505,7 @@ def mediator_proposal(u_a, u_b, need_a, need_b, w_a, w_b, log_chance, temperatur
     (both expected demands met) it maximises
     w_a log(U_a - need_a) + w_b log(U_b - need_b) + log_chance
     (Nash 1950 with Putnam's level II and the risk of rejection). With an empty zone it proposes the package
-    most likely to be accepted and ratified. ``temperature`` is kept for the signature's shape (unused).
+    most likely to be accepted and ratified.
     Returns (package, zone non-empty).
     """
     s_a, s_b = u_a - _col(need_a), u_b - _col(need_b)

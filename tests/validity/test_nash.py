@@ -31,7 +31,7 @@ TEMPERATURE = 0.05
 
 def propose(need_a=0.0, need_b=0.0, bias=0.5, log_ratify=NO_RATIFICATION):
     w_a, w_b = rules.nash_weights(bias)
-    x, zone = rules.mediator_proposal(U_A, U_B, need_a, need_b, w_a, w_b, log_ratify, TEMPERATURE, ALL)
+    x, zone = rules.mediator_proposal(U_A, U_B, need_a, need_b, w_a, w_b, log_ratify, ALL)
     assert zone
     return int(x)
 
