@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import sim  # noqa: E402
-from sim.analysis.levers import THRESHOLDS, default_levers, lever_effect  # noqa: E402
+from sim.analysis.levers import THRESHOLDS, Lever, default_levers, lever_effect  # noqa: E402
 from sim.analysis.sensitivity import headline, morris_screen, sobol_indices  # noqa: E402
 from sim.scenario import registry  # noqa: E402
 from sim.scenario.evidence import data_digest  # noqa: E402
@@ -55,6 +55,36 @@ POSITIONS = {
     "Moscow's precondition: Ukraine out of Kursk before talks": "actors.moscow.preconditions[0].active",
     "Half of Ukrainians want the war to end (Gallup)": "actors.ukraine_public.weariness",
     "Ukrainians prefer European or UK mediation over US": "actors.ukraine_public.mediator_preference.eu_uk",
+}
+
+# Levers whose mechanism the baseline leaves idle: the settings under which each is measured again (held at
+# both ends), and why the baseline cannot show it. A lever dead at the baseline but live here is reported as
+# live where its mechanism acts, with these settings.
+GUARANTEE_ON = {"negotiation.guarantee.active": True}
+WHERE_IT_ACTS: dict[str, tuple[dict, str]] = {
+    "actors.moscow.red_lines[0].active": (
+        {"actors.kyiv.minimum.land_returned": -1.0},
+        "redundant at the baseline: the one trade that could tempt Moscow to give Crimea back is more land, and "
+        "Kyiv's minimum (no cession) already rules it out; measured with Kyiv's land minimum lifted"),
+    "actors.moscow.red_lines[1].active": (
+        {"actors.kyiv.red_lines[0].active": False},
+        "redundant at the baseline: Moscow would return more than a quarter of the land only for Crimea's "
+        "recognition, which Kyiv's first red line rules out; measured with that red line off"),
+    "negotiation.guarantee.relapse_cut": (GUARANTEE_ON, "the baseline offers no guarantee (scenarios/guarantee.yaml "
+                                                         "does); measured with one offered"),
+    "negotiation.guarantee.ceasefire_cut": (GUARANTEE_ON, "the baseline offers no guarantee; measured with one offered"),
+    "negotiation.guarantee.value.kyiv": (GUARANTEE_ON, "the baseline offers no guarantee; measured with one offered"),
+    "negotiation.guarantee.value.moscow": (GUARANTEE_ON, "the baseline offers no guarantee; measured with one offered"),
+    "instruments.us_aid.front_km2": (
+        {"instruments.us_aid.level": 0.0},
+        "what US aid does to the front shows only when it is cut, which the baseline never does "
+        "(scenarios/aid_pause.yaml does); measured with the aid cut from the start"),
+    "instruments.us_aid.casualties": ({"instruments.us_aid.level": 0.0}, "as for its effect on the front: measured "
+                                                                           "with the aid cut"),
+    "instruments.eu_aid.front_km2": ({"instruments.eu_aid.level": 0.0}, "as for US aid: measured with the European "
+                                                                          "aid cut"),
+    "instruments.eu_aid.casualties": ({"instruments.eu_aid.level": 0.0}, "as for US aid: measured with the European "
+                                                                           "aid cut"),
 }
 
 # Why a lever moves nothing (or too little to clear the thresholds) in the baseline.
@@ -105,10 +135,17 @@ def main(argv: list[str] | None = None) -> int:
     sc = sim.load_scenario(ROOT / "scenarios" / "baseline.yaml")
     started = time.perf_counter()
     rows = []
-    for lever in default_levers(sc)[:a.max_levers]:
+    acting = {}  # path -> the effect measured where the lever's mechanism acts
+    chosen = [lv for lv in default_levers(sc) if not a.only or lv.path in a.only.split(",")]
+    for lever in chosen[:a.max_levers]:
         e = lever_effect(sc, lever, a.lever_runs, SEED)
         rows.append(e)
-        print(f"{'live' if e.live else 'DEAD'} {lever.path}", flush=True)
+        if not e.live and lever.path in WHERE_IT_ACTS:
+            given = tuple(WHERE_IT_ACTS[lever.path][0].items())
+            acting[lever.path] = lever_effect(sc, Lever(lever.path, lever.low, lever.high, given), a.lever_runs, SEED)
+        print(f"{'live' if e.live else 'DEAD'} {lever.path}"
+              + (f" ({'live' if acting[lever.path].live else 'DEAD'} where it acts)" if lever.path in acting else ""),
+              flush=True)
     t_levers = time.perf_counter() - started
     levers = [e.lever for e in rows]
     morris = morris_screen(sc, levers, a.trajectories, a.morris_runs, SEED, a.workers)
@@ -118,19 +155,21 @@ def main(argv: list[str] | None = None) -> int:
     sobol = sobol_indices(sc, top, a.sobol_n, a.sobol_runs, SEED, a.workers)
     elapsed = time.perf_counter() - started
     print(f"Sobol: {sobol['points']} points x {a.sobol_runs} runs; {elapsed:.0f} s in all", flush=True)
-    live = [e for e in rows if e.live]
+    live = [e for e in rows if e.live] + [e for e in acting.values() if e.live]
+    dead = [e for e in rows if not e.live and not (e.lever.path in acting and acting[e.lever.path].live)]
     data = {"runs": a.lever_runs, "seed": SEED, "thresholds": THRESHOLDS,
             "live": [{"path": e.lever.path, "low": e.lever.low, "high": e.lever.high, "moves": e.moved()}
-                     for e in live],
-            "dead": {e.lever.path: dead_reason(e) for e in rows if not e.live},
+                     | ({"given": dict(e.lever.given)} if e.lever.given else {}) for e in live],
+            "dead": {e.lever.path: dead_reason(e) for e in dead},
             "positions": POSITIONS, "removed": REMOVED,
             "morris": {k: v for k, v in morris.items() if k != "rows"} | {"ranking": morris["rows"]},
             "sobol": sobol}
     times = {"levers": t_levers, "all": elapsed}
     Path(a.json).write_text(json.dumps(data, indent=1) + "\n")
-    Path(a.md).write_text(render(sc, rows, morris, sobol, times, a))
+    Path(a.md).write_text(render(sc, rows, acting, morris, sobol, times, a))
     Path(a.headline).write_text(json.dumps(headline_data(sc, morris, a), indent=1) + "\n")
-    print(f"{len(live)} of {len(rows)} levers live; {elapsed:.0f} s")
+    print(f"{sum(e.live for e in rows)} of {len(rows)} levers live at the baseline, "
+          f"{sum(e.live for e in acting.values())} more where their mechanism acts; {elapsed:.0f} s")
     return 0
 
 
@@ -144,6 +183,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--sobol-runs", type=int, default=SOBOL_RUNS, help="runs per Sobol point (%(default)s)")
     p.add_argument("--workers", type=int, default=WORKERS, help="worker processes (%(default)s)")
     p.add_argument("--max-levers", type=int, default=None, help="only the first N levers (a quick check)")
+    p.add_argument("--only", default="", help="only these levers, comma-separated paths (a quick check)")
     p.add_argument("--md", default=str(ROOT / "docs" / "levers.md"))
     p.add_argument("--json", default=str(ROOT / "tests" / "data" / "levers.json"))
     p.add_argument("--headline", default=str(ROOT / "sim" / "shipped" / "sensitivity.json"))
@@ -155,9 +195,29 @@ def dead_reason(e) -> str:
     if e.lever.path in REASONS:
         return REASONS[e.lever.path][1]
     lv = e.lever
-    return (f"weak over its plausible range ({lv.low} -> {lv.high}): P(agreement) {_ci(e.agreement)} pts, "
-            f"P(no_talks) {_ci(e.no_talks)} pts, results TV {e.terms[0]:.3f}, month {_m(e.month)}: none clears "
-            f"the bar beyond its interval")
+    held = f", with {_held(lv)}" if lv.given else ""
+    return (f"weak over its plausible range ({lv.low} -> {lv.high}{held}): P(agreement) {_ci(e.agreement)} pts, "
+            f"P(no_talks) {_ci(e.no_talks)} pts, results TV {e.terms[0]:.3f}, month {_m(e.month)}"
+            f"{'; ' + _stages(e) if _stages(e) != '-' else ''}: none clears the bar beyond its interval")
+
+
+def _held(lv) -> str:
+    return ", ".join(f"`{k}` = {v}" for k, v in lv.given)
+
+
+STAGE_LABELS = {"talks_month": ("month talks open", "months"), "partial": ("P(partial deal)", "pts"),
+                "partial_month": ("month of the first partial deal", "months"), "ceasefire": ("P(ceasefire)", "pts"),
+                "ceasefire_broken": ("P(ceasefire breaks down)", "pts"), "relapse": ("P(relapse)", "pts")}
+
+
+def _stages(e) -> str:
+    """The stage outcomes a lever moves by at least half their bar (value and 95% interval), or '-'."""
+    out = []
+    for name, (label, unit) in STAGE_LABELS.items():
+        d = getattr(e, name)
+        if abs(d[0]) >= THRESHOLDS[name] / 2:
+            out.append(f"{label} {_ci(d) if unit == 'pts' else _m(d)}" + (" pts" if unit == "pts" else ""))
+    return "; ".join(out) or "-"
 
 
 def headline_data(sc, morris: dict, a: argparse.Namespace) -> dict:
@@ -180,8 +240,9 @@ def _m(t) -> str:
     return f"{d:+.2f} [{lo:+.2f}, {hi:+.2f}]"
 
 
-def render(sc, rows, morris, sobol, times: dict, a: argparse.Namespace) -> str:
+def render(sc, rows, acting: dict, morris, sobol, times: dict, a: argparse.Namespace) -> str:
     live = sum(e.live for e in rows)
+    where = sum(e.live for e in acting.values())
     out = [
         "# Levers: what each baseline parameter moves, and what the headline rests on",
         "",
@@ -192,12 +253,14 @@ def render(sc, rows, morris, sobol, times: dict, a: argparse.Namespace) -> str:
         "allowed range; a parameter the scenario draws per run takes the middle half, 25th to 75th",
         "percentile, of its own distribution). The ranges are listed with their reasons at the end.",
         "",
-        f"**{live} of {len(rows)} levers are live.** {times['all']:.0f} s in all on {a.workers} workers "
+        f"**{live} of {len(rows)} levers are live at the baseline, and {where} more where the mechanism they belong "
+        f"to acts** (a guarantee's parameters with a guarantee offered, an aid's effects with the aid cut, a red line "
+        f"with the other side's overlapping constraint relaxed). {times['all']:.0f} s in all on {a.workers} workers "
         f"({times['levers']:.0f} s for the levers, one core).",
         "",
     ]
     out += _rests_on(morris, sobol)
-    out += _lever_tables(rows, a)
+    out += _lever_tables(rows, acting, a)
     out += _morris_table(morris)
     out += _sobol_table(sobol)
     out += _ranges_table(sc, rows)
@@ -222,45 +285,78 @@ def _rests_on(morris: dict, sobol: dict) -> list[str]:
     return out
 
 
-def _lever_tables(rows, a: argparse.Namespace) -> list[str]:
-    by_path = {e.lever.path: e for e in rows}
+def _lever_tables(rows, acting: dict, a: argparse.Namespace) -> list[str]:
     out = ["## One lever at a time", "",
            f"{a.lever_runs:,} paired runs (seed {SEED}, common random numbers) at the low and the high end of",
            "each plausible range. Columns: the change in P(agreement) and in P(no_talks), in points, with",
            "Newcombe's paired 95% interval; the total variation distance between the two",
            "distributions of results (no deal, or the agreed terms on every issue); the change in the",
            "month of agreement, paired over the runs that agree at both settings (mean difference, t",
-           "interval). A lever is **live** when one of them moves",
-           f"by at least {THRESHOLDS['agreement'] * 100:.0f} point, {THRESHOLDS['no_talks'] * 100:.0f} point,",
-           f"{THRESHOLDS['terms']} or {THRESHOLDS['month']} months and its interval excludes 0. Switches: off and on.",
-           "", "### Positions of the source document", "",
-           "| position | lever | live | what it moves |", "|---|---|---|---|"]
-    for text, path in POSITIONS.items():
-        e = by_path.get(path)
-        moved = ", ".join(e.moved()) if e else "-"
-        out.append(f"| {text} | `{path}` | {'yes' if e and e.live else '**no**'} | {moved or '-'} |")
+           "interval); and the stages before and after a settlement: the month talks open, P(a partial",
+           "deal) and the month of the first, P(a ceasefire), P(it breaks down) and P(a settlement relapses)",
+           "(the stages column lists those that move by at least half their bar). A lever is **live** when one",
+           f"of them moves by at least {THRESHOLDS['agreement'] * 100:.0f} point (a share), "
+           f"{THRESHOLDS['terms']} (total variation) or {THRESHOLDS['month']} months (a month)",
+           "and its interval excludes 0. Switches: off and on.", ""]
+    out += _positions_table(rows, acting)
     out += ["", "### Every parameter", "",
-            "| lever | low -> high | P(agreement), pts | P(no_talks), pts | results TV | month of agreement | live |",
-            "|---|---|---|---|---|---|---|"]
+            "| lever | low -> high | P(agreement), pts | P(no_talks), pts | results TV | month of agreement | stages | live |",
+            "|---|---|---|---|---|---|---|---|"]
     for e in rows:
         lv = e.lever
         out.append(f"| `{lv.path}` | {lv.low} -> {lv.high} | {_ci(e.agreement)} | {_ci(e.no_talks)} | "
-                   f"{e.terms[0]:.3f} | {_m(e.month)} | {'yes: ' + ', '.join(e.moved()) if e.live else '**no**'} |")
-    dead = [e for e in rows if not e.live]
+                   f"{e.terms[0]:.3f} | {_m(e.month)} | {_stages(e)} | "
+                   f"{'yes: ' + ', '.join(e.moved()) if e.live else '**no**'} |")
+    out += _acting_table(acting)
+    dead = [e for e in rows if not e.live and not (e.lever.path in acting and acting[e.lever.path].live)]
     out += ["", "### Levers that move nothing, or too little, and why", "",
             "*Structural*: the model cannot respond to it in the baseline as built. *Weak*: it moves outcomes,",
-            "but by less than the bar over its plausible range.", ""]
+            "but by less than the bar over its plausible range (where its mechanism acts, for those of the",
+            "table above).", ""]
     if not dead:
         out.append("None.")
     for e in dead:
         kind = REASONS.get(e.lever.path, (WEAK, ""))[0]
-        out.append(f"- `{e.lever.path}` ({kind}): {dead_reason(e)}.")
+        out.append(f"- `{e.lever.path}` ({kind}): {dead_reason(acting.get(e.lever.path, e))}.")
     out += ["", "### Parameters the baseline leaves out, and why", "",
             "The baseline does not set them and the schema's default applies (docs/scenarios.md); they are",
             "neither levers nor screened. Variants that need one set it.", ""]
     for path, why in REMOVED.items():
         out.append(f"- `{path}`: {why}.")
     return out + [""]
+
+
+def _positions_table(rows, acting: dict) -> list[str]:
+    by_path = {e.lever.path: e for e in rows}
+    out = ["### Positions of the source document", "",
+           "| position | lever | live at the baseline | what it moves |", "|---|---|---|---|"]
+    for text, path in POSITIONS.items():
+        e = by_path.get(path)
+        if e is None:
+            out.append(f"| {text} | `{path}` | - | - |")
+            continue
+        moved = ", ".join(e.moved()) or "-"
+        if not e.live and path in acting:
+            w = acting[path]
+            moved = (f"where it binds ({_held(w.lever)}): " + (", ".join(w.moved()) if w.live else "nothing")
+                     + f"; {WHERE_IT_ACTS[path][1].split(';')[0]}")
+        out.append(f"| {text} | `{path}` | {'yes' if e.live else '**no**'} | {moved} |")
+    return out
+
+
+def _acting_table(acting: dict) -> list[str]:
+    if not acting:
+        return []
+    out = ["", "### Mechanisms the baseline leaves idle, measured where they act", "",
+           "A lever dead at the baseline because the mechanism it belongs to never acts there is measured",
+           "again, the same way, with the settings in the second column held at both ends.", "",
+           "| lever | held | P(agreement), pts | results TV | month of agreement | stages | live | why |",
+           "|---|---|---|---|---|---|---|---|"]
+    for path, e in acting.items():
+        out.append(f"| `{path}` | {_held(e.lever)} | {_ci(e.agreement)} | {e.terms[0]:.3f} | {_m(e.month)} | "
+                   f"{_stages(e)} | {'yes: ' + ', '.join(e.moved()) if e.live else '**no**'} | "
+                   f"{WHERE_IT_ACTS[path][1]} |")
+    return out
 
 
 def _morris_table(morris: dict) -> list[str]:

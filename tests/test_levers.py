@@ -26,7 +26,8 @@ def baseline():
 
 @pytest.mark.parametrize("entry", PUBLISHED["live"], ids=lambda e: e["path"])
 def test_published_lever_is_live(baseline, entry):
-    effect = lever_effect(baseline, Lever(entry["path"], entry["low"], entry["high"]), PUBLISHED["runs"],
+    effect = lever_effect(baseline, Lever(entry["path"], entry["low"], entry["high"],
+                                          tuple(entry.get("given", {}).items())), PUBLISHED["runs"],
                           PUBLISHED["seed"])
     assert effect.live, (f"{entry['path']} ({entry['low']} -> {entry['high']}) no longer moves any outcome: "
                          f"agreement {effect.agreement}, no_talks {effect.no_talks}, terms {effect.terms}, "
@@ -46,6 +47,22 @@ def test_every_dead_lever_has_a_stated_reason():
 def test_document_positions_are_levers():
     measured = {e["path"] for e in PUBLISHED["live"]} | set(PUBLISHED["dead"])
     assert set(PUBLISHED["positions"].values()) <= measured
+
+
+def test_every_document_position_moves_an_outcome():
+    """Each position of the source document moves some outcome: at the baseline, or (a red line another
+    constraint makes redundant there) where it binds, with the settings docs/levers.md states."""
+    live = {e["path"]: e for e in PUBLISHED["live"]}
+    assert set(PUBLISHED["positions"].values()) <= set(live), set(PUBLISHED["positions"].values()) - set(live)
+    held = [e for e in live.values() if e.get("given")]
+    assert all(e["path"] not in PUBLISHED["dead"] for e in held)
+
+
+def test_stage_outcomes_are_measured(baseline):
+    """The lever measure reads the stages, not only the settlement: the relapse hazard moves P(relapse) alone."""
+    effect = lever_effect(baseline, Lever("negotiation.relapse.hazard", 0.0, 0.05), 2000, 7)
+    assert effect.moved() == ["relapse"], effect
+    assert effect.relapse[1] > 0.05 and effect.agreement == (0.0, 0.0, 0.0)
 
 
 def test_removed_parameters_are_not_set_and_take_their_default(baseline):
@@ -115,6 +132,27 @@ def test_doc_pipeline_on_a_tiny_budget(tmp_path):
     top = json.loads(head.read_text())
     assert top["scenario"] == "baseline" and len(top["top"]) == min(doc.HEADLINE, len(numeric))
     assert top["top"][0]["path"] == ranking[0]["path"]
+
+
+def test_doc_pipeline_measures_a_mechanism_where_it_acts(tmp_path):
+    """A lever whose mechanism the baseline leaves idle (a guarantee's relapse cut) is measured again with the
+    mechanism on, and published as live with the settings held."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("levers_doc", ROOT / "docs" / "levers.py")
+    doc = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(doc)
+    md, js, head = tmp_path / "levers.md", tmp_path / "levers.json", tmp_path / "sensitivity.json"
+    assert doc.main(["--only", "negotiation.guarantee.relapse_cut,negotiation.relapse.hazard", "--lever-runs", "1500",
+                     "--trajectories", "2", "--morris-runs", "20", "--sobol-top", "2", "--sobol-n", "2",
+                     "--sobol-runs", "20", "--workers", "1", "--md", str(md), "--json", str(js),
+                     "--headline", str(head)]) == 0
+    data = json.loads(js.read_text())
+    cut = next(e for e in data["live"] if e["path"] == "negotiation.guarantee.relapse_cut")
+    assert cut["given"] == {"negotiation.guarantee.active": True} and cut["moves"] == ["relapse"]
+    text = md.read_text()
+    assert "### Mechanisms the baseline leaves idle, measured where they act" in text
+    assert "`negotiation.guarantee.active` = True" in text
 
 
 def test_evidence_names_what_the_headline_rests_on(baseline):

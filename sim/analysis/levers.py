@@ -2,8 +2,9 @@
 
 A *lever* is a parameter path with a low and a high setting. Its effect is
 measured on paired runs (the same seed, so replicate r meets the same front,
-the same dice and the same uncertain parameters at both settings), in four
-outcomes a user reads:
+the same dice and the same uncertain parameters at both settings), in the
+outcomes a user reads, four of the settlement and six of the stages before
+and after it:
 
 - ``agreement``: the change in P(agreement), with Newcombe's paired 95%
   interval (:func:`sim.analysis.paired.newcombe_paired`);
@@ -12,10 +13,17 @@ outcomes a user reads:
   results, where a result is an outcome without a deal or the agreed terms
   on every issue, with the largest paired share change and its interval;
 - ``month``: the paired change in the month of agreement (runs that agree
-  at both settings; the mean of their differences, with its t interval).
+  at both settings; the mean of their differences, with its t interval);
+- ``talks_month``: the paired change in the month talks open, the same way;
+- ``partial``: the change in P(at least one partial deal), in points;
+- ``partial_month``: the paired change in the month of the first partial deal;
+- ``ceasefire``: the change in P(a ceasefire is agreed), in points;
+- ``ceasefire_broken``: the change in P(a ceasefire breaks down), in points;
+- ``relapse``: the change in P(a settlement relapses into war), in points.
 
 A lever is *live* when at least one of them moves by at least its threshold
-(1 point, 1 point, 0.05, 0.5 months) and its 95% interval excludes 0.
+(1 point for a share, 0.05 of total variation, 0.5 months for a month) and its
+95% interval excludes 0.
 :func:`default_levers` lists every parameter a scenario sets, with low and
 high settings at the ends of its plausible range (:mod:`sim.scenario.plausible`). The published list
 and its measurements are docs/levers.md, written by docs/levers.py; a test
@@ -39,14 +47,25 @@ from sim.scenario.compile import compile_scenario
 from sim.scenario.models import Scenario
 from sim.scenario.plausible import plausible_range
 
-THRESHOLDS = {"agreement": 0.01, "no_talks": 0.01, "terms": 0.05, "month": 0.5}
+THRESHOLDS = {"agreement": 0.01, "no_talks": 0.01, "terms": 0.05, "month": 0.5,
+              "talks_month": 0.5, "partial": 0.01, "partial_month": 0.5, "ceasefire": 0.01, "ceasefire_broken": 0.01,
+              "relapse": 0.01}
+# The stage outcomes: (results column, "share" of runs where it is set, or "month": its paired change).
+STAGE_OUTCOMES = {"talks_month": ("talks_month", "month"), "partial": ("first_partial_month", "share"),
+                  "partial_month": ("first_partial_month", "month"), "ceasefire": ("ceasefire_month", "share"),
+                  "ceasefire_broken": ("ceasefire_broken_month", "share"), "relapse": ("relapse_month", "share")}
 
 
 @dataclass(frozen=True)
 class Lever:
+    """A parameter path with a low and a high setting; ``given`` holds other settings at both ends: where the
+    mechanism the lever belongs to acts (a guarantee's parameters with a guarantee on, an aid's effect with the
+    aid cut, a red line with the other side's overlapping constraint relaxed)."""
+
     path: str
     low: Any
     high: Any
+    given: tuple[tuple[str, Any], ...] = ()
 
 
 @dataclass
@@ -58,6 +77,12 @@ class Effect:
     no_talks: tuple[float, float, float]
     terms: tuple[float, float, float]  # (total variation, lo, hi) of the largest paired class-share change
     month: tuple[float, float, float]
+    talks_month: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    partial: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    partial_month: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    ceasefire: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    ceasefire_broken: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    relapse: tuple[float, float, float] = (0.0, 0.0, 0.0)
 
     def moved(self) -> list[str]:
         """The outcomes this lever moves beyond threshold and noise."""
@@ -128,8 +153,9 @@ def is_set(data: dict, path: str) -> bool:
 
 def lever_effect(sc: Scenario, lever: Lever, runs: int = 5000, seed: int = 7, engine: str = "vector") -> Effect:
     """Run ``runs`` paired replicates at the lever's low and high settings and measure the change."""
-    a = simulate_block(compile_scenario(sc, {lever.path: lever.low}), seed, 0, runs, engine)
-    b = simulate_block(compile_scenario(sc, {lever.path: lever.high}), seed, 0, runs, engine)
+    given = dict(lever.given)
+    a = simulate_block(compile_scenario(sc, given | {lever.path: lever.low}), seed, 0, runs, engine)
+    b = simulate_block(compile_scenario(sc, given | {lever.path: lever.high}), seed, 0, runs, engine)
     return measure(lever, a, b)
 
 
@@ -145,8 +171,13 @@ def measure(lever: Lever, a: pd.DataFrame, b: pd.DataFrame) -> Effect:
     tv = 0.5 * sum(abs(d[0]) for d in diffs)
     biggest = max(diffs, key=lambda d: abs(d[0]))
     terms = (tv, biggest[1], biggest[2]) if biggest[0] >= 0 else (tv, -biggest[2], -biggest[1])
+    stages = {}
+    for name, (col, kind) in STAGE_OUTCOMES.items():
+        x, y = a[col].to_numpy(float), b[col].to_numpy(float)
+        stages[name] = paired(~np.isnan(x), ~np.isnan(y)) if kind == "share" else _month_change(x, y)
     return Effect(lever, paired(oa == "agreement", ob == "agreement"), paired(oa == "no_talks", ob == "no_talks"),
-                  terms, _month_change(a, b))
+                  terms, _month_change(a["agreement_month"].to_numpy(float), b["agreement_month"].to_numpy(float)),
+                  **stages)
 
 
 def _terms(t: pd.DataFrame) -> np.ndarray:
@@ -158,11 +189,9 @@ def _terms(t: pd.DataFrame) -> np.ndarray:
     return out.to_numpy(dtype=object).astype(str)
 
 
-def _month_change(a: pd.DataFrame, b: pd.DataFrame) -> tuple[float, float, float]:
-    """Paired change in the month of agreement: over the runs that agree at both settings (the same
-    replicate meets the same front and dice), the mean of month_b - month_a with its t interval."""
-    x = a["agreement_month"].to_numpy(float)
-    y = b["agreement_month"].to_numpy(float)
+def _month_change(x: np.ndarray, y: np.ndarray) -> tuple[float, float, float]:
+    """Paired change in the month of an event: over the runs where it happens at both settings (the same
+    replicate meets the same front and dice), the mean of month_y - month_x with its t interval."""
     both = ~np.isnan(x) & ~np.isnan(y)
     d = y[both] - x[both]
     if len(d) < 2 or d.var() == 0:
