@@ -389,12 +389,8 @@ def instruments(k: Kernel) -> None:
     refuses talks; sanctions that a settlement relieves are lifted once a settlement holds. Then what the levels
     and the partial deals in force do to the war this month."""
     c, p, s = k.c, k.p, k.s
-    if s.partial.shape[1]:
-        some = np.flatnonzero(s.partial.any(axis=-1))
-        s.cut = np.zeros_like(s.cut)
-        if len(some):
-            q = rows_of(p, some)
-            s.cut[some] = np.stack([partial_cut(q, s.partial[some], g) for g in (0, 1)], -1)
+    if s.partial.shape[1]:  # every run at once: a run with no deal in force has a cut of 0
+        s.cut = np.stack([partial_cut(p, s.partial, g) for g in (0, 1)], -1)
     if not len(c.instruments):
         return
     target = np.where(c.instrument_kinds == 0, 0, 1)  # aid: the ukraine side; sanctions: the russia side
@@ -835,9 +831,7 @@ def ceasefire(k: Kernel, j: np.ndarray, t: int, entry: MonthEntry | None) -> Non
 def hold(k: Kernel, d: dict[str, np.ndarray], t: int, entry: MonthEntry | None) -> None:
     """A ceasefire may break down, a settlement relapse into war, a partial deal lapse (each with its hazard)."""
     c, p, s = k.c, k.p, k.s
-    some = np.flatnonzero(s.partial.any(axis=-1)) if s.partial.shape[1] else np.zeros(0, np.int64)
-    if len(some):
-        s.partial[some] &= d["lapse"][some, :] >= _rows(p["pd_lapse"], some)  # a deal in force lapses below it
+    lapse(s, p, d)
     cf = np.flatnonzero(s.ceasefire & (s.deal < 0))
     if len(cf):
         q, sj = rows_of(p, cf), s.rows(cf)
@@ -867,6 +861,18 @@ def hold(k: Kernel, d: dict[str, np.ndarray], t: int, entry: MonthEntry | None) 
         s.stage[back] = RELAPSE
         if entry is not None and len(back):
             entry["relapse"] = True
+
+
+def lapse(s: State, p: Params, d: dict[str, np.ndarray]) -> None:
+    """Each partial deal in force lapses where its draw falls below its hazard; the draws are made only for the runs
+    where it is in force, and not at all for a deal that never lapses (a draw is above a hazard of 0)."""
+    for i in range(s.partial.shape[1]):
+        hazard = p["pd_lapse"][:, i]
+        if (hazard <= 0.0).all():
+            continue
+        runs = np.flatnonzero(s.partial[:, i])
+        if len(runs):
+            s.partial[runs, i] = d["lapse"][runs, i] >= _rows(hazard, runs)
 
 
 def table(k: Kernel, j: np.ndarray, read: Assessment | None = None) -> Talks:
