@@ -67,6 +67,7 @@ MEDIATOR = int(Proposer.MEDIATOR)
 # Stages of a peace process, in order; a run's ``stage`` is the furthest it reached (relapse: after a settlement).
 STAGES = STAGE_NAMES
 WAR, TALKS, PARTIAL, CEASEFIRE, SETTLEMENT, RELAPSE = range(6)
+WAR_STREAMS = ("front", "casualties", "opinion")  # what the battlefield and the fighting draw, in the runs at war
 
 
 @dataclass
@@ -239,9 +240,10 @@ class Kernel:
         p = self.p
         at_war = (s.deal < 0) | (s.relapse_month >= 0)  # a settlement stops the war until it relapses
         w: Index = slice(None) if at_war.all() else np.flatnonzero(at_war)  # all runs: views, no copies
-        battlefield(s, p, d, w, t)
+        z = {m: d[m][w] for m in WAR_STREAMS}  # the war's draws of the month, made for the runs at war only
+        battlefield(s, p, z, w, t)
         for g in (0, 1):
-            fight(s, p, g, d, w)
+            fight(s, p, g, z, w)
         # A logged run (R = 1) reads the month once, for its log and its talks (read again if talks open now).
         read = self.reading(changed) if log else None
         entry = month_entry(self, t, read) if read is not None else None
@@ -435,17 +437,18 @@ def partial_cut(p: Params, partial: np.ndarray, g: int) -> Any:
     return np.minimum(1.0, (partial * p["pd_cut"][:, :, g]).sum(axis=-1))
 
 
-def battlefield(s: State, p: Params, d: dict[str, np.ndarray], w: Index, t: int) -> None:
-    """The front and the Kursk area move in the runs at war ``w``: a ceasefire's violations move the line by a
-    fraction and freeze the Kursk front; a settlement stops both (those runs are not in ``w``)."""
+def battlefield(s: State, p: Params, z: dict[str, np.ndarray], w: Index, t: int) -> None:
+    """The front and the Kursk area move in the runs at war ``w`` (``z``: their draws of the month): a ceasefire's
+    violations move the line by a fraction and freeze the Kursk front; a settlement stops both (those runs are not
+    in ``w``)."""
     q, cf = rows_of(p, w), s.ceasefire[w]
     share = np.where(cf, q["cf_casualty"], 1.0)  # a ceasefire holds the war to its violations
-    change = share * rules.normal_draw(q["change_mean"] + s.aid_front[w], q["change_sd"], d["front"][w, 0])
+    change = share * rules.normal_draw(q["change_mean"] + s.aid_front[w], q["change_sd"], z["front"][:, 0])
     s.change = np.zeros(len(s.change))
     s.change[w] = change
     s.territory[w] = rules.advance_territory(s.territory[w], change)
     before = s.kursk[w]
-    retaken = np.where(cf, 0.0, rules.kursk_retaken(before, q["kursk_mean"], q["kursk_sd"], d["front"][w, 1]))
+    retaken = np.where(cf, 0.0, rules.kursk_retaken(before, q["kursk_mean"], q["kursk_sd"], z["front"][:, 1]))
     s.retaken = np.zeros(len(s.retaken))
     s.retaken[w] = retaken
     after = before - retaken
@@ -453,13 +456,13 @@ def battlefield(s: State, p: Params, d: dict[str, np.ndarray], w: Index, t: int)
     s.kursk[w] = after
 
 
-def fight(s: State, p: Params, g: int, d: dict[str, np.ndarray], w: Index) -> None:
-    """In the runs at war ``w``, government g takes its losses, learns the front's pace (not from a ceasefire's
-    violations), accumulates hurt; its public's weariness moves."""
+def fight(s: State, p: Params, g: int, z: dict[str, np.ndarray], w: Index) -> None:
+    """In the runs at war ``w`` (``z``: their draws of the month), government g takes its losses, learns the front's
+    pace (not from a ceasefire's violations), accumulates hurt; its public's weariness moves."""
     q, cf = rows_of(p, w), s.ceasefire[w]
     share = np.where(cf, q["cf_casualty"], 1.0)
     extra = s.aid_casualties[w] if g == 0 else 0.0
-    cas = share * rules.casualties(q["casualty_mean"][:, g] + extra, q["casualty_sd"][:, g], d["casualties"][w, g])
+    cas = share * rules.casualties(q["casualty_mean"][:, g] + extra, q["casualty_sd"][:, g], z["casualties"][:, g])
     s.casualties[w, g] += cas
     change = s.change[w]
     observed = change - s.aid_front[w]  # the sides know the aid's level: they learn the pace without it
@@ -474,7 +477,7 @@ def fight(s: State, p: Params, g: int, d: dict[str, np.ndarray], w: Index) -> No
     cost = cost * (1.0 - s.cut[w, g])
     s.hurt[w, g] = rules.update_hurt(s.hurt[w, g], q["hurt_decay"][:, g], cost)
     weary = rules.update_weariness(s.weariness[w, g], cost, q["weariness_rate"][:, g], q["weariness_noise"][:, g],
-                                   d["opinion"][w, g])
+                                   z["opinion"][:, g])
     s.weariness[w, g] = np.where(q["has_public"][:, g] > 0.0, weary, s.weariness[w, g])
 
 
