@@ -434,7 +434,11 @@ def partial_cut(p: Params, partial: np.ndarray, g: int) -> Any:
     """Share of government g's monthly cost of war that the partial deals in force remove (at most all)."""
     if not partial.shape[-1]:
         return 0.0
-    return np.minimum(1.0, (partial * p["pd_cut"][:, :, g]).sum(axis=-1))
+    cut = p["pd_cut"][:, :, g]
+    total: Any = 0.0  # the deals' cuts added in order from 0, as numpy's sum over a few (at most 4) deals adds them
+    for i in range(partial.shape[-1]):
+        total = total + partial[:, i] * cut[:, i]
+    return np.minimum(1.0, total)
 
 
 def battlefield(s: State, p: Params, z: dict[str, np.ndarray], w: Index, t: int) -> None:
@@ -991,12 +995,14 @@ def learn(k: Kernel, talks: Talks) -> None:
     s, a, x = k.s, talks.a, talks.x
     temp = talks.q["temperature"]
     for g in (0, 1):
-        asked = (talks.who != g) & _at(a.allowed[g], x)  # its own offer, or one its red lines forbid, tells nothing
-        if not asked.any():
+        # its own offer, or one its red lines forbid, tells nothing: the belief moves only where g was asked
+        asked = np.flatnonzero((talks.who != g) & _at(a.allowed[g], x))
+        if not len(asked):
             continue
-        like = rules.type_likelihood(_at(a.ub[g], x), talks.need_types[g], temp * np.ones(len(x)))
-        post = rules.update_type_belief(s.belief[talks.j, g], k.prior, like, talks.answers[g][1])
-        s.belief[talks.j[asked], g] = post[asked]
+        like = rules.type_likelihood(a.ub[g][asked, x[asked]], talks.need_types[g][asked],
+                                     (temp * np.ones(len(x)))[asked])
+        runs = talks.j[asked]
+        s.belief[runs, g] = rules.update_type_belief(s.belief[runs, g], k.prior, like, talks.answers[g][1][asked])
 
 
 def ratify(k: Kernel, talks: Talks, detail: bool, seam: Seam | None) -> None:
