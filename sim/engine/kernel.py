@@ -67,6 +67,7 @@ MEDIATOR = int(Proposer.MEDIATOR)
 # Stages of a peace process, in order; a run's ``stage`` is the furthest it reached (relapse: after a settlement).
 STAGES = STAGE_NAMES
 WAR, TALKS, PARTIAL, CEASEFIRE, SETTLEMENT, RELAPSE = range(6)
+WAR_STREAMS = ("front", "casualties", "opinion")  # what the battlefield and the fighting draw, in the runs at war
 
 
 @dataclass
@@ -239,9 +240,10 @@ class Kernel:
         p = self.p
         at_war = (s.deal < 0) | (s.relapse_month >= 0)  # a settlement stops the war until it relapses
         w: Index = slice(None) if at_war.all() else np.flatnonzero(at_war)  # all runs: views, no copies
-        battlefield(s, p, d, w, t)
+        z = {m: d[m][w] for m in WAR_STREAMS}  # the war's draws of the month, made for the runs at war only
+        battlefield(s, p, z, w, t)
         for g in (0, 1):
-            fight(s, p, g, d, w)
+            fight(s, p, g, z, w)
         # A logged run (R = 1) reads the month once, for its log and its talks (read again if talks open now).
         read = self.reading(changed) if log else None
         entry = month_entry(self, t, read) if read is not None else None
@@ -389,12 +391,8 @@ def instruments(k: Kernel) -> None:
     refuses talks; sanctions that a settlement relieves are lifted once a settlement holds. Then what the levels
     and the partial deals in force do to the war this month."""
     c, p, s = k.c, k.p, k.s
-    if s.partial.shape[1]:
-        some = np.flatnonzero(s.partial.any(axis=-1))
-        s.cut = np.zeros_like(s.cut)
-        if len(some):
-            q = rows_of(p, some)
-            s.cut[some] = np.stack([partial_cut(q, s.partial[some], g) for g in (0, 1)], -1)
+    if s.partial.shape[1]:  # every run at once: a run with no deal in force has a cut of 0
+        s.cut = np.stack([partial_cut(p, s.partial, g) for g in (0, 1)], -1)
     if not len(c.instruments):
         return
     target = np.where(c.instrument_kinds == 0, 0, 1)  # aid: the ukraine side; sanctions: the russia side
@@ -436,20 +434,25 @@ def partial_cut(p: Params, partial: np.ndarray, g: int) -> Any:
     """Share of government g's monthly cost of war that the partial deals in force remove (at most all)."""
     if not partial.shape[-1]:
         return 0.0
-    return np.minimum(1.0, (partial * p["pd_cut"][:, :, g]).sum(axis=-1))
+    cut = p["pd_cut"][:, :, g]
+    total: Any = 0.0  # the deals' cuts added in order from 0, as numpy's sum over a few (at most 4) deals adds them
+    for i in range(partial.shape[-1]):
+        total = total + partial[:, i] * cut[:, i]
+    return np.minimum(1.0, total)
 
 
-def battlefield(s: State, p: Params, d: dict[str, np.ndarray], w: Index, t: int) -> None:
-    """The front and the Kursk area move in the runs at war ``w``: a ceasefire's violations move the line by a
-    fraction and freeze the Kursk front; a settlement stops both (those runs are not in ``w``)."""
+def battlefield(s: State, p: Params, z: dict[str, np.ndarray], w: Index, t: int) -> None:
+    """The front and the Kursk area move in the runs at war ``w`` (``z``: their draws of the month): a ceasefire's
+    violations move the line by a fraction and freeze the Kursk front; a settlement stops both (those runs are not
+    in ``w``)."""
     q, cf = rows_of(p, w), s.ceasefire[w]
     share = np.where(cf, q["cf_casualty"], 1.0)  # a ceasefire holds the war to its violations
-    change = share * rules.normal_draw(q["change_mean"] + s.aid_front[w], q["change_sd"], d["front"][w, 0])
+    change = share * rules.normal_draw(q["change_mean"] + s.aid_front[w], q["change_sd"], z["front"][:, 0])
     s.change = np.zeros(len(s.change))
     s.change[w] = change
     s.territory[w] = rules.advance_territory(s.territory[w], change)
     before = s.kursk[w]
-    retaken = np.where(cf, 0.0, rules.kursk_retaken(before, q["kursk_mean"], q["kursk_sd"], d["front"][w, 1]))
+    retaken = np.where(cf, 0.0, rules.kursk_retaken(before, q["kursk_mean"], q["kursk_sd"], z["front"][:, 1]))
     s.retaken = np.zeros(len(s.retaken))
     s.retaken[w] = retaken
     after = before - retaken
@@ -457,13 +460,13 @@ def battlefield(s: State, p: Params, d: dict[str, np.ndarray], w: Index, t: int)
     s.kursk[w] = after
 
 
-def fight(s: State, p: Params, g: int, d: dict[str, np.ndarray], w: Index) -> None:
-    """In the runs at war ``w``, government g takes its losses, learns the front's pace (not from a ceasefire's
-    violations), accumulates hurt; its public's weariness moves."""
+def fight(s: State, p: Params, g: int, z: dict[str, np.ndarray], w: Index) -> None:
+    """In the runs at war ``w`` (``z``: their draws of the month), government g takes its losses, learns the front's
+    pace (not from a ceasefire's violations), accumulates hurt; its public's weariness moves."""
     q, cf = rows_of(p, w), s.ceasefire[w]
     share = np.where(cf, q["cf_casualty"], 1.0)
     extra = s.aid_casualties[w] if g == 0 else 0.0
-    cas = share * rules.casualties(q["casualty_mean"][:, g] + extra, q["casualty_sd"][:, g], d["casualties"][w, g])
+    cas = share * rules.casualties(q["casualty_mean"][:, g] + extra, q["casualty_sd"][:, g], z["casualties"][:, g])
     s.casualties[w, g] += cas
     change = s.change[w]
     observed = change - s.aid_front[w]  # the sides know the aid's level: they learn the pace without it
@@ -478,7 +481,7 @@ def fight(s: State, p: Params, g: int, d: dict[str, np.ndarray], w: Index) -> No
     cost = cost * (1.0 - s.cut[w, g])
     s.hurt[w, g] = rules.update_hurt(s.hurt[w, g], q["hurt_decay"][:, g], cost)
     weary = rules.update_weariness(s.weariness[w, g], cost, q["weariness_rate"][:, g], q["weariness_noise"][:, g],
-                                   d["opinion"][w, g])
+                                   z["opinion"][:, g])
     s.weariness[w, g] = np.where(q["has_public"][:, g] > 0.0, weary, s.weariness[w, g])
 
 
@@ -835,9 +838,7 @@ def ceasefire(k: Kernel, j: np.ndarray, t: int, entry: MonthEntry | None) -> Non
 def hold(k: Kernel, d: dict[str, np.ndarray], t: int, entry: MonthEntry | None) -> None:
     """A ceasefire may break down, a settlement relapse into war, a partial deal lapse (each with its hazard)."""
     c, p, s = k.c, k.p, k.s
-    some = np.flatnonzero(s.partial.any(axis=-1)) if s.partial.shape[1] else np.zeros(0, np.int64)
-    if len(some):
-        s.partial[some] &= d["lapse"][some, :] >= _rows(p["pd_lapse"], some)  # a deal in force lapses below it
+    lapse(s, p, d)
     cf = np.flatnonzero(s.ceasefire & (s.deal < 0))
     if len(cf):
         q, sj = rows_of(p, cf), s.rows(cf)
@@ -867,6 +868,18 @@ def hold(k: Kernel, d: dict[str, np.ndarray], t: int, entry: MonthEntry | None) 
         s.stage[back] = RELAPSE
         if entry is not None and len(back):
             entry["relapse"] = True
+
+
+def lapse(s: State, p: Params, d: dict[str, np.ndarray]) -> None:
+    """Each partial deal in force lapses where its draw falls below its hazard; the draws are made only for the runs
+    where it is in force, and not at all for a deal that never lapses (a draw is above a hazard of 0)."""
+    for i in range(s.partial.shape[1]):
+        hazard = p["pd_lapse"][:, i]
+        if (hazard <= 0.0).all():
+            continue
+        runs = np.flatnonzero(s.partial[:, i])
+        if len(runs):
+            s.partial[runs, i] = d["lapse"][runs, i] >= _rows(hazard, runs)
 
 
 def table(k: Kernel, j: np.ndarray, read: Assessment | None = None) -> Talks:
@@ -982,12 +995,14 @@ def learn(k: Kernel, talks: Talks) -> None:
     s, a, x = k.s, talks.a, talks.x
     temp = talks.q["temperature"]
     for g in (0, 1):
-        asked = (talks.who != g) & _at(a.allowed[g], x)  # its own offer, or one its red lines forbid, tells nothing
-        if not asked.any():
+        # its own offer, or one its red lines forbid, tells nothing: the belief moves only where g was asked
+        asked = np.flatnonzero((talks.who != g) & _at(a.allowed[g], x))
+        if not len(asked):
             continue
-        like = rules.type_likelihood(_at(a.ub[g], x), talks.need_types[g], temp * np.ones(len(x)))
-        post = rules.update_type_belief(s.belief[talks.j, g], k.prior, like, talks.answers[g][1])
-        s.belief[talks.j[asked], g] = post[asked]
+        like = rules.type_likelihood(a.ub[g][asked, x[asked]], talks.need_types[g][asked],
+                                     (temp * np.ones(len(x)))[asked])
+        runs = talks.j[asked]
+        s.belief[runs, g] = rules.update_type_belief(s.belief[runs, g], k.prior, like, talks.answers[g][1][asked])
 
 
 def ratify(k: Kernel, talks: Talks, detail: bool, seam: Seam | None) -> None:

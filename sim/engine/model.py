@@ -57,7 +57,7 @@ def one_run(shocks: Shocks) -> Shocks:
         return shocks
     return Shocks(np.asarray(shocks.replicates).reshape(1), {k: v[None] for k, v in shocks.draws.items()},
                   {k: np.asarray(v)[None] for k, v in shocks.params.items()},
-                  {k: np.asarray(v).reshape(1) for k, v in shocks.keys.items()}, shocks.used)
+                  {k: np.asarray(v).reshape(1) for k, v in shocks.keys.items()}, shocks.used, shocks.horizon)
 
 
 class NegotiationModel(mesa.Model):

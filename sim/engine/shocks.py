@@ -55,9 +55,9 @@ STREAMS: dict[str, tuple[str, tuple[str, ...], str]] = {
     "hold": ("uniform", ("ceasefire", "relapse"), "all"),
     "events": ("uniform", tuple(f"event{j}" for j in range(MAX_HAZARD_EVENTS)), "all"),
 }
-# Streams a month needs for only some runs (those closed, talking, under a ceasefire, ...): their draws are made
-# when read, for the runs read, from the same counters (so the same numbers as drawn up front).
-SPARSE = ("talks", "mediation", "breakdown", "partial", "lapse", "hold", "events")
+# Streams a month needs for only some runs (those at war, closed, talking, under a ceasefire, ...): their draws are
+# made when read, for the runs read, from the same counters (so the same numbers as drawn up front).
+SPARSE = ("front", "casualties", "opinion", "talks", "mediation", "breakdown", "partial", "lapse", "hold", "events")
 GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 MIX1, MIX2 = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
 MAX_SEED = 2**128
@@ -73,8 +73,8 @@ def stream_key(mechanism: str) -> int:
 class Shocks:
     """Pre-drawn randomness of R runs (leading axis) or of one run (no leading axis).
 
-    ``draws[m]`` holds mechanism ``m``'s draws, shape (R, horizon, columns),
-    month t's row at index t - 1, for the streams every run reads every month;
+    ``draws[m]`` holds mechanism ``m``'s draws, shape (R, months, columns),
+    month t's row at index t - 1, for the streams drawn up front (those drawn once a run);
     ``keys[m]`` the key word of each run of a :data:`SPARSE` stream, whose draws
     are made when read (:meth:`month`, :meth:`table`).
     """
@@ -84,12 +84,13 @@ class Shocks:
     params: dict[str, np.ndarray]
     keys: dict[str, np.ndarray] = field(default_factory=dict)
     used: dict[str, int] = field(default_factory=dict)  # columns of each sparse stream the scenario uses
+    horizon: int = 0  # months of the runs
 
     def run(self, i: int) -> Shocks:
         """The shocks of the i-th run of this block, without the run axis."""
         return Shocks(self.replicates[i], {k: v[i] for k, v in self.draws.items()},
                       {k: v[i] if len(v) > 1 else v[0] for k, v in self.params.items()},
-                      {k: v[i] for k, v in self.keys.items()}, self.used)
+                      {k: v[i] for k, v in self.keys.items()}, self.used, self.horizon)
 
     def month(self, t: int) -> dict[str, Any]:
         """Every mechanism's draws of month t (1-based): (R, columns) or (columns,); a sparse stream's are read
@@ -103,8 +104,7 @@ class Shocks:
         if mechanism in self.draws:
             return self.draws[mechanism]
         one = not np.ndim(self.replicates)
-        horizon = self.draws["front"].shape[-2]
-        out = _from_keys(np.atleast_1d(self.keys[mechanism]), mechanism, horizon, self.used[mechanism])
+        out = _from_keys(np.atleast_1d(self.keys[mechanism]), mechanism, self.horizon, self.used[mechanism])
         return out[0] if one else out
 
 
@@ -158,7 +158,7 @@ def draw(c: Compiled, seed: int, replicates: np.ndarray | range | list[int]) -> 
              if name not in SPARSE}
     keys = {name: stream_keys(seed, reps, name) for name in SPARSE}
     unc = np.stack([parameter_uniforms(seed, reps, path) for path in c.uncertain], axis=1) if c.uncertain else np.empty((len(reps), 0))
-    return Shocks(reps, draws, draw_params(c, unc), keys, {name: columns(c, name) for name in SPARSE})
+    return Shocks(reps, draws, draw_params(c, unc), keys, {name: columns(c, name) for name in SPARSE}, c.horizon)
 
 
 def columns(c: Compiled, mechanism: str) -> int:
