@@ -15,7 +15,7 @@ from sim.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
 BASELINE = str(ROOT / "scenarios" / "baseline.yaml")
-SHIPPED = sorted(str(p) for p in (ROOT / "scenarios").rglob("*.yaml"))
+SHIPPED = sorted(str(p) for p in (ROOT / "scenarios").rglob("*.yaml") if "targets" not in p.parts)  # records: test_hindcast
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:

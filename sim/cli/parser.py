@@ -11,6 +11,7 @@ import argparse
 from collections.abc import Callable
 
 import sim.defaults as d
+from sim.cli.hindcast import cmd_hindcast
 from sim.cli.inspect import cmd_evidence, cmd_runs, cmd_schema, cmd_validate
 from sim.cli.play import cmd_classroom, cmd_dashboard, cmd_explain, cmd_play
 from sim.cli.report import cmd_discover, cmd_report
@@ -65,6 +66,8 @@ def _run_command(sub: Subparsers, every: argparse.ArgumentParser, reads: argpars
     blocks = ", ".join(f"{n} {e}" for e, n in d.BLOCK.items())
     p.add_argument("--block-size", type=int, default=None, help=f"runs per block (default: {blocks})")
     _backend_args(p)
+    p.add_argument("--given", metavar="TARGETS", default=None,
+                   help="summarise only the runs consistent with a record (a targets file) up to its last month")
     p.add_argument("--json", action="store_true", help="print one JSON object (summary and run_dir)")
     p.set_defaults(func=cmd_run)
 
@@ -206,9 +209,25 @@ def _dashboard_command(sub: Subparsers, every: argparse.ArgumentParser, reads: a
 
 
 # The order of the commands in `negsim --help`.
+def _hindcast_command(sub: Subparsers, every: argparse.ArgumentParser, reads: argparse.ArgumentParser) -> None:
+    p = sub.add_parser("hindcast", parents=[reads],
+                       help="score a scenario against a record of what happened (a targets file)")
+    p.add_argument("file", metavar="FILE", help="the scenario")
+    p.add_argument("--record", required=True, metavar="TARGETS", help="a targets file (scenarios/targets/*.yaml)")
+    p.add_argument("--from", dest="start_from", metavar="MONTH", default=None,
+                   help="condition on the record up to this month (YYYY-MM or a month number) and score what follows")
+    p.add_argument("--runs", type=int, default=d.HINDCAST_RUNS, help="runs (default %(default)s)")
+    p.add_argument("--seed", type=int, default=d.SEED, help="root seed (default %(default)s)")
+    p.add_argument("--workers", type=int, default=d.WORKERS, help="worker processes (default %(default)s)")
+    p.add_argument("--figure", metavar="PNG", default=None, help="write the one-page figure here")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=cmd_hindcast)
+
+
 COMMANDS: tuple[Callable[[Subparsers, argparse.ArgumentParser, argparse.ArgumentParser], None], ...] = (
     _inspect_commands, _run_command, _sweep_command, _compare_command, _stored_commands, _play_command,
-    _classroom_command, _explain_command, _report_command, _dashboard_command)
+    _classroom_command, _explain_command, _report_command, _dashboard_command, _hindcast_command)
+
 
 
 def _one_run_args(p: argparse.ArgumentParser) -> None:

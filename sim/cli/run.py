@@ -26,14 +26,39 @@ def cmd_run(args: argparse.Namespace) -> int:
         result = run_batch(sc, runs=args.runs, seed=args.seed, workers=args.workers, engine=args.engine,
                            out=args.out, block_size=args.block_size, progress=progress, command=command,
                            executor=executor)
-    summary = result.summary()
+    summary, given = (result.summary(), None) if not args.given else _given(sc, result, args.given)
     wall = result.manifest.get("timing", {}).get("wall_seconds")
     if args.json:
         emit_json({"run_dir": str(result.run_dir), "scenario": sc.name, "seed": args.seed, "engine": args.engine,
-                    "wall_seconds": wall, "summary": summary})
+                    "wall_seconds": wall, "summary": summary} | ({"given": given} if given else {}))
         return 0
-    print_summary(stdout_console(args), sc.name, summary, result.run_dir, args.seed, args.engine, wall)
+    out = stdout_console(args)
+    if given:
+        out.print(f"Given the record {given['record']} up to {given['upto']}: {given['kept']:,} of {given['runs']:,} "
+                  "runs agree with it (rejection: the others are left out of this summary, the kept ones weigh the "
+                  "same; the run directory keeps every run).", markup=False)
+        if not given["kept"]:
+            out.print("No run agrees with the record: nothing to summarise.", markup=False)
+            return 0
+    print_summary(out, sc.name, summary, result.run_dir, args.seed, args.engine, wall)
     return 0
+
+
+def _given(sc: Any, result: Any, path: str) -> tuple[dict, dict]:
+    """``--given``: the summary of the runs consistent with a record (every target), and what was kept."""
+    from sim.analysis.hindcast import keep_given
+    from sim.present.explain import month_label
+    from sim.runs.summary import summarize
+    from sim.scenario.targets import check_against, read_targets
+
+    targets = read_targets(path)
+    start = sc.model.start
+    check_against(targets, start, sc.model.horizon_months)
+    keep = keep_given(result.runs, targets, start)
+    given = {"record": targets.name, "upto": month_label(start, targets.last_month(start)),
+             "runs": int(len(keep)), "kept": int(keep.sum())}
+    summary = summarize(result.runs[keep], result.classes()) if keep.any() else {}
+    return summary, given
 
 
 def _executor(args: argparse.Namespace):

@@ -42,6 +42,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from sim.engine.records import OUTCOMES
@@ -634,3 +635,46 @@ def _pp(v: float, _pos: object = None) -> str:
 
 def _pct(v: float) -> str:
     return "n/a" if v is None or pd.isna(v) else f"{float(v):.1%}"
+
+
+@_literal_text
+def hindcast_figure(h: Any, months: Mapping[str, np.ndarray], path: Path) -> Path:
+    """One page: each target's probability under the scenario (95% interval), and when the model has the event
+    against the window the record gives (``h``: a :class:`sim.analysis.hindcast.Hindcast`; ``months``: per
+    target, the month of its event in each scored run, NaN where it never happens)."""
+    scores = h.scores
+    fig = _new_figure((11.0, 1.6 + 0.55 * max(len(scores), 2)))
+    left, right = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1.0, 1.3]})
+    y = np.arange(len(scores))[::-1]
+    p = np.array([s.p for s in scores])
+    err = np.array([[s.p - s.low for s in scores], [s.high - s.p for s in scores]])
+    colours = [(0.80, 0.25, 0.20) if s.p < 0.2 else (0.85, 0.60, 0.15) if s.p < 0.5 else (0.25, 0.55, 0.35)
+               for s in scores]
+    left.barh(y, p, xerr=err, color=colours, capsize=3)
+    left.set_yticks(y, [f"{s.label}\n({s.observed}; log score {s.log_score:.2f})" for s in scores], fontsize=8)
+    left.set_xlim(0, 1)
+    left.set_xlabel("P(what was observed) under the scenario")
+    fig.suptitle(f"{h.record} against {h.scenario}: the whole record as a path in {100 * h.joint:.1f}% of runs",
+                 fontsize=11)
+    left.set_title("Each target", fontsize=9)
+    horizon = max((np.nanmax(m) for m in months.values() if np.isfinite(m).any()), default=1.0)
+    for yi, s in zip(y, scores, strict=True):
+        m = months[s.name]
+        seen = m[np.isfinite(m)]
+        first, last = s.window
+        right.add_patch(Rectangle((first - 0.5, yi - 0.4), last - first + 1, 0.8,
+                                  color=(0.2, 0.4, 0.8, 0.15) if "not by" not in s.observed else (0.85, 0.3, 0.2, 0.15),
+                                  lw=0))
+        if len(seen):
+            counts = np.bincount(seen.astype(int), minlength=int(horizon) + 1) / len(m)
+            right.bar(np.arange(len(counts)), 0.8 * counts / max(counts.max(), 1e-9), bottom=yi - 0.4,
+                      width=0.8, color="0.35")
+        right.text(horizon + 1.5, yi, f"never {100 * (1 - len(seen) / len(m)):.0f}%", va="center", fontsize=8)
+    right.set_yticks(y, [s.name for s in scores], fontsize=8)
+    right.set_xlim(-0.5, horizon + 10)
+    right.set_xlabel("month of the event in the runs")
+    right.set_title("Month of the event in the runs\n(record: blue, it happened then; red, not by then)", fontsize=8)
+    kept = f"{h.kept:,} of {h.runs:,} runs kept, consistent with {', '.join(h.conditioned_on)}" \
+        if h.from_month is not None else f"{h.runs:,} runs"
+    _note(fig, f"{kept}; log score = ln P (0 is perfect); Brier = (1 - P)^2")
+    return _save(fig, path)
