@@ -29,3 +29,10 @@ REPORT = "report.html"  # the page negsim report writes
 PROGRESS_STEP = 10  # percent of the work between two progress lines (stderr not a terminal)
 MAX_PACKAGES = 10_000  # packages (the product of the issues' option counts) a scenario may enumerate; NEGSIM_MAX_PACKAGES
 OUTCOME = "agreement"  # the outcome negsim discover looks for by default
+
+# negsim calibrate (sim.analysis.calibrate): runs of each particle's batch, particles per generation, the most runs
+# a calibration spends, and the runs of its posterior predictive check.
+CALIBRATE_RUNS_PER_PARTICLE = 500
+CALIBRATE_POPULATION = 200
+CALIBRATE_BUDGET = 1_000_000
+CALIBRATE_PPC_RUNS = 4000

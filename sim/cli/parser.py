@@ -11,6 +11,7 @@ import argparse
 from collections.abc import Callable
 
 import sim.defaults as d
+from sim.cli.calibrate import cmd_calibrate
 from sim.cli.hindcast import cmd_hindcast
 from sim.cli.inspect import cmd_evidence, cmd_runs, cmd_schema, cmd_validate
 from sim.cli.play import cmd_classroom, cmd_dashboard, cmd_explain, cmd_play
@@ -224,9 +225,31 @@ def _hindcast_command(sub: Subparsers, every: argparse.ArgumentParser, reads: ar
     p.set_defaults(func=cmd_hindcast)
 
 
+def _calibrate_command(sub: Subparsers, every: argparse.ArgumentParser, reads: argparse.ArgumentParser) -> None:
+    p = sub.add_parser("calibrate", parents=[reads],
+                       help="fit a scenario's uncertain parameters to records (targets files) with ABC-SMC")
+    p.add_argument("file", metavar="FILE", nargs="?", help="the scenario (not with --resume)")
+    p.add_argument("--targets", action="append", metavar="TARGETS", help="a targets file (repeatable)")
+    p.add_argument("--params", nargs="+", metavar="PATH", default=None,
+                   help="the parameters to calibrate (default: every uncertain one); their dist: is the prior")
+    p.add_argument("--budget", type=int, default=d.CALIBRATE_BUDGET, help="most runs to spend (default %(default)s)")
+    p.add_argument("--runs-per-particle", type=int, default=d.CALIBRATE_RUNS_PER_PARTICLE,
+                   help="runs of each particle's batch (default %(default)s)")
+    p.add_argument("--population", type=int, default=d.CALIBRATE_POPULATION, help="particles per generation "
+                                                                         "(default %(default)s)")
+    p.add_argument("--ppc-runs", type=int, default=d.CALIBRATE_PPC_RUNS, help="runs of the predictive check (default %(default)s)")
+    p.add_argument("--seed", type=int, default=d.SEED, help="root seed (default %(default)s)")
+    p.add_argument("--workers", type=int, default=d.WORKERS, help="worker processes (default %(default)s)")
+    p.add_argument("--out", default=d.OUT, help="folder in which the run directory is created (default %(default)s/)")
+    p.add_argument("--resume", metavar="RUN_DIR", default=None, help="finish an interrupted calibration")
+    _backend_args(p)
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=cmd_calibrate)
+
+
 COMMANDS: tuple[Callable[[Subparsers, argparse.ArgumentParser, argparse.ArgumentParser], None], ...] = (
     _inspect_commands, _run_command, _sweep_command, _compare_command, _stored_commands, _play_command,
-    _classroom_command, _explain_command, _report_command, _dashboard_command, _hindcast_command)
+    _classroom_command, _explain_command, _report_command, _dashboard_command, _hindcast_command, _calibrate_command)
 
 
 

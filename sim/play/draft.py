@@ -43,8 +43,8 @@ import numpy as np
 from sim.engine import kernel, rules
 from sim.engine.agents import MediatorAgent, Reading, reading_of
 from sim.engine.model import Decision, NegotiationModel
-from sim.engine.shocks import draw
 from sim.errors import UsageError
+from sim.runs.batch import draw_shocks as draw
 from sim.scenario.compile import Compiled, compile_scenario
 from sim.scenario.models import Scenario
 

@@ -29,9 +29,10 @@ import pandas as pd
 from sim.defaults import REFERENCE_RUNS
 from sim.engine.model import Decision, NegotiationModel
 from sim.engine.records import STAGE_NAMES, stack_runs, to_frame
-from sim.engine.shocks import check_replicate, draw
+from sim.engine.shocks import check_replicate
 from sim.errors import NegsimError, UsageError
 from sim.play import replays
+from sim.runs.batch import draw_shocks as draw
 from sim.scenario.compile import Compiled, compile_scenario
 from sim.scenario.models import Scenario, scenario_from_data
 from sim.scenario.yamlsrc import read_bounded

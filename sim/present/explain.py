@@ -32,7 +32,8 @@ import pandas as pd
 from sim.engine import rules
 from sim.engine.model import NegotiationModel, run_one
 from sim.engine.records import Proposer, stack_runs, to_frame
-from sim.engine.shocks import MAX_REPLICATE, draw
+from sim.engine.shocks import MAX_REPLICATE
+from sim.runs.batch import draw_shocks as draw
 from sim.scenario.compile import Compiled, compile_scenario
 from sim.scenario.models import Government, RedLine, Scenario
 from sim.scenario.schema_text import TEXT

@@ -678,3 +678,40 @@ def hindcast_figure(h: Any, months: Mapping[str, np.ndarray], path: Path) -> Pat
         if h.from_month is not None else f"{h.runs:,} runs"
     _note(fig, f"{kept}; log score = ln P (0 is perfect); Brier = (1 - P)^2")
     return _save(fig, path)
+
+
+@_literal_text
+def posterior_figure(samples: pd.DataFrame, params: list[str], priors: Mapping[str, Any], path: Path) -> Path:
+    """Marginals (diagonal: weighted posterior histogram against the prior's density) and pairs (below it) of a
+    calibration's weighted particles (``samples``: one column per parameter and ``weight``)."""
+    k = len(params)
+    fig = _new_figure((2.6 * k + 1.0, 2.4 * k + 0.8))
+    axes = np.atleast_2d(fig.subplots(k, k, squeeze=False))
+    w = samples["weight"].to_numpy(float)
+    for i, pi in enumerate(params):
+        x = samples[pi].to_numpy(float)
+        for j, pj in enumerate(params):
+            ax = axes[i, j]
+            if j > i:
+                ax.axis("off")
+                continue
+            if i == j:
+                d = priors[pi]
+                lo, hi = float(d.ppf(0.005)), float(d.ppf(0.995))
+                ax.hist(x, bins=20, range=(min(lo, x.min()), max(hi, x.max())), weights=w, density=True,
+                        color=(0.25, 0.45, 0.75, 0.7))
+                grid = np.linspace(lo, hi, 200)
+                pdf = getattr(d, "pdf", None)
+                if pdf is not None:
+                    ax.plot(grid, pdf(grid), color="0.3", lw=1, ls="--")
+            else:
+                ax.scatter(samples[pj].to_numpy(float), x, s=4 + 60 * w / w.max(), alpha=0.4,
+                           color=(0.25, 0.45, 0.75))
+            if i == k - 1:
+                ax.set_xlabel(pj, fontsize=7)
+            if j == 0 and i > 0:
+                ax.set_ylabel(pi, fontsize=7)
+            ax.tick_params(labelsize=6)
+    fig.suptitle("Posterior: marginals (bars; prior dashed) and pairs", fontsize=10)
+    _note(fig, f"{len(samples)} weighted particles")
+    return _save(fig, path)

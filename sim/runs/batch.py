@@ -40,7 +40,7 @@ from sim.defaults import BLOCK, BLOCK_CELLS, ENGINES, OUT, RUNS, SEED, WORKERS
 from sim.engine import kernel
 from sim.engine import model as agent_engine
 from sim.engine.records import OUTCOMES
-from sim.engine.shocks import MAX_SEED, draw
+from sim.engine.shocks import MAX_SEED, Shocks, draw, draw_params, parameter_uniforms
 from sim.errors import DiskFull, Interrupted, Stopped, StoreError, UsageError, WorkerDied
 from sim.runs import store
 from sim.runs.executors import describe
@@ -130,10 +130,49 @@ def model_of(sc: Scenario) -> ScenarioModel:
 
 def simulate_block(c: Compiled, seed: int, start: int, stop: int, engine: str = "vector") -> pd.DataFrame:
     """Results of replicates [start, stop) on one engine."""
-    shocks = draw(c, seed, range(start, stop))
+    shocks = draw_shocks(c, seed, range(start, stop))
     if engine == "vector":
         return kernel.run_block(c, shocks)
     return agent_engine.run_block(c, shocks)
+
+
+def draw_shocks(c: Compiled, seed: int, replicates: range | list[int]) -> Shocks:
+    """The engine's shocks, with a scenario's ``dist: posterior`` numbers drawn jointly (see joint_uniforms)."""
+    shocks = draw(c, seed, replicates)
+    u = joint_uniforms(c, seed, np.asarray(replicates, dtype=np.int64))
+    if u is not None:
+        shocks.params = draw_params(c, u)
+    return shocks
+
+
+POSTERIOR_STREAM = "dist: posterior"  # the key of the one uniform every posterior number of a run shares
+
+
+def joint_uniforms(c: Compiled, seed: int, reps: np.ndarray) -> np.ndarray | None:
+    """The uncertain parameters' uniforms with the ``dist: posterior`` ones drawn jointly; None if there are none.
+
+    Every posterior number of a scenario holds the same number of samples, row by row (a calibration's
+    posterior table). Each run picks one row, ``floor(u * n)`` of one uniform shared by those numbers, and
+    each number takes that row's value (its uniform is set to the mid-rank of the value, which
+    :class:`sim.scenario.models.Empirical` maps back to it exactly), so their correlations are kept. The
+    other parameters keep their own uniforms: a scenario without posterior numbers draws as before.
+    """
+    post = [j for j, path in enumerate(c.uncertain) if c.slots[path].param.dist == "posterior"]
+    if not post:
+        return None
+    sizes = {len(c.slots[c.uncertain[j]].param.values) for j in post}
+    if len(sizes) > 1:
+        raise UsageError("dist: posterior numbers of one scenario must hold the same number of values (rows of "
+                         f"one posterior table); got {', '.join(map(str, sorted(sizes)))}")
+    n = sizes.pop()
+    row = np.minimum((parameter_uniforms(seed, reps, POSTERIOR_STREAM) * n).astype(np.int64), n - 1)
+    u = np.stack([parameter_uniforms(seed, reps, path) for path in c.uncertain], axis=1)
+    for j in post:
+        values = np.asarray(c.slots[c.uncertain[j]].param.values, float)
+        rank = np.empty(n, np.int64)
+        rank[np.argsort(values, kind="stable")] = np.arange(n)
+        u[:, j] = (rank[row] + 0.5) / n
+    return u
 
 
 # --------------------------------------------------------------------------- execution

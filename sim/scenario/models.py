@@ -49,6 +49,7 @@ DISTS: dict[str, tuple[str, ...]] = {
     "uniform": ("low", "high"),
     "beta": ("a", "b"),
     "triangular": ("low", "mode", "high"),
+    "posterior": ("values",),  # a calibration's samples: every posterior number of a scenario is drawn jointly
 }
 DIST_OPTIONAL = {"beta": ("low", "high")}
 SOURCE_KEYS = ("evidence", "assumption")
@@ -94,13 +95,16 @@ class Param:
     args: tuple[tuple[str, float], ...] = ()
     evidence: Evidence | None = None
     assumption: str | None = None
+    values: tuple[float, ...] = ()  # dist: posterior, the samples in row order
 
     @property
     def uncertain(self) -> bool:
         return self.dist is not None
 
     def frozen(self) -> Any:
-        """The scipy frozen distribution of an uncertain parameter."""
+        """The scipy frozen distribution of an uncertain parameter (posterior: its samples' empirical one)."""
+        if self.dist == "posterior":
+            return Empirical(self.values)
         return build_dist(self.dist or "", dict(self.args))
 
     def central(self) -> float:
@@ -114,7 +118,55 @@ class Param:
     def describe(self) -> str:
         if self.dist is None:
             return f"{self.value:g}"
+        if self.dist == "posterior":
+            return f"posterior({len(self.values)} samples, median {self.central():g})"
         return f"{self.dist}(" + ", ".join(f"{k}={v:g}" for k, v in self.args) + ")"
+
+
+class Empirical:
+    """The distribution of a finite sample (``dist: posterior``): ``ppf(q)`` is the sample of rank
+    ``floor(q * n)``, so the mid-rank ``(k + 0.5) / n`` gives the k-th smallest exactly (the joint draw of
+    :func:`sim.runs.batch.joint_uniforms` relies on it)."""
+
+    def __init__(self, values: tuple[float, ...] | list[float] | np.ndarray):
+        self.values = np.sort(np.asarray(values, float))
+
+    def ppf(self, q: Any) -> Any:
+        n = len(self.values)
+        k = np.clip(np.floor(np.asarray(q, float) * n).astype(np.int64), 0, n - 1)
+        return self.values[k]
+
+    def cdf(self, x: Any) -> Any:
+        return np.searchsorted(self.values, np.asarray(x, float), side="right") / len(self.values)
+
+    def mean(self) -> float:
+        return float(self.values.mean())
+
+    def std(self) -> float:
+        return float(self.values.std())
+
+    def median(self) -> float:
+        return float(self.ppf(0.5))
+
+    def support(self) -> tuple[float, float]:
+        return float(self.values[0]), float(self.values[-1])
+
+
+MAX_POSTERIOR_SAMPLES = 100_000
+
+
+def _parse_posterior(raw: dict, lo: float | None, hi: float | None) -> tuple[float, ...]:
+    unknown = sorted(set(raw) - {"dist", "values", *SOURCE_KEYS})
+    if unknown:
+        raise _fail(f"posterior takes values (got unknown key {unknown[0]!r})")
+    values = raw.get("values")
+    if not isinstance(values, list) or not 2 <= len(values) <= MAX_POSTERIOR_SAMPLES:
+        raise _fail(f"posterior needs values: a list of 2 to {MAX_POSTERIOR_SAMPLES:,} numbers "
+                    f"(got {show_value(values)})")
+    for i, v in enumerate(values):
+        if not _is_number(v) or registry.too_large(float(v)) or not _check_range(float(v), lo, hi, False, False):
+            raise _fail(f"posterior values[{i}] must be a number {_range_text(lo, hi, False)} (got {show_value(v)})")
+    return tuple(float(v) for v in values)
 
 
 def build_dist(name: str, args: dict[str, float]) -> Any:
@@ -255,6 +307,9 @@ def parse_param(raw: Any, b: Bounds) -> Param:
     if not isinstance(raw, dict):
         raise _fail(f"expected a number, {{value: ...}} or {{dist: ...}} (got {show_value(raw)})")
     evidence, assumption = _parse_source(raw)
+    if raw.get("dist") == "posterior":
+        return Param(dist="posterior", values=_parse_posterior(raw, b.lo, b.hi), evidence=evidence,
+                     assumption=assumption)
     if "dist" in raw:
         name, args = _parse_dist(raw, b.lo, b.hi)
         return Param(dist=name, args=args, evidence=evidence, assumption=assumption)

@@ -137,7 +137,8 @@ def param_schema(b: S.Bounds) -> dict:
         {"type": "object", "required": ["value"], "additionalProperties": False,
          "properties": {"value": value, **_source_props()}},
         {"type": "object", "required": ["dist"], "additionalProperties": False,
-         "properties": {"dist": {"enum": dists}, **{a: {"type": "number"} for a in args}, **_source_props()},
+         "properties": {"dist": {"enum": dists}, **{a: ({"type": "array", "items": {"type": "number"}, "minItems": 2} if a == "values"
+                                                   else {"type": "number"}) for a in args}, **_source_props()},
          "allOf": [_dist_branch(d, b) for d in dists]},
     ]}
 

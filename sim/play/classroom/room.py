@@ -39,9 +39,9 @@ from typing import Any
 
 from sim.engine.model import Decision, NegotiationModel
 from sim.engine.records import Proposer
-from sim.engine.shocks import draw
 from sim.play import game
 from sim.present.explain import month_label
+from sim.runs.batch import draw_shocks as draw
 from sim.scenario.compile import Compiled
 
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L: read aloud and typed by a class
