@@ -1,6 +1,6 @@
 """Write docs/levers.md, tests/data/levers.json and sim/shipped/sensitivity.json: what each parameter moves.
 
-    .venv/bin/python docs/levers.py   # about 11 minutes on 2 idle cores (28 on a loaded, shared machine)
+    .venv/bin/python docs/levers.py   # about 11 minutes on 2 idle cores (53 beside four other jobs on 2 cores)
 
 Every parameter the baseline sets (sim.analysis.levers.default_levers: actors,
 negotiation, battlefield, issues and any other block with registry slots) at
