@@ -34,7 +34,6 @@ def _executor(args: argparse.Namespace):
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
-    import sim
     from sim.analysis.calibrate import (
         Settings,
         calibrate,
@@ -43,6 +42,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         write_settings,
     )
     from sim.runs.batch import new_run_dir
+    from sim.scenario.loading import load_scenario
     from sim.scenario.targets import check_against, read_targets
 
     if args.resume:
@@ -55,7 +55,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
             from sim.errors import UsageError
 
             raise UsageError("calibrate needs --targets FILE (a record, scenarios/targets/*.yaml)")
-    sc = sim.load_scenario(s.scenario)
+    sc = load_scenario(s.scenario)
     records = [read_targets(t) for t in s.targets]
     for r in records:
         check_against(r, sc.model.start, sc.model.horizon_months)
@@ -78,9 +78,9 @@ def _write_outputs(sc: Any, records: list, s: Any, post: Any, run_dir: Path, arg
     """posterior.parquet, calibrated.yaml, posterior.png, the predictive check; calibration.json updated."""
     import yaml
 
-    import sim
     from sim.analysis.calibrate import calibrated_data, predictive, prior_interval, write_settings
     from sim.present.plots import posterior_figure
+    from sim.runs.batch import run_batch
     from sim.scenario.models import scenario_from_data
     from sim.scenario.registry import parameter_slots
 
@@ -93,8 +93,8 @@ def _write_outputs(sc: Any, records: list, s: Any, post: Any, run_dir: Path, arg
     posterior_figure(post.samples, post.params, {p: slots[p].param.frozen() for p in post.params},
                      run_dir / "posterior.png")
     calibrated = scenario_from_data(data, run_dir / "calibrated.yaml", "")
-    prior_runs = sim.run_batch(sc, runs=args.ppc_runs, seed=s.seed, out=None, workers=1).runs
-    post_runs = sim.run_batch(calibrated, runs=args.ppc_runs, seed=s.seed, out=None, workers=1).runs
+    prior_runs = run_batch(sc, runs=args.ppc_runs, seed=s.seed, out=None, workers=1).runs
+    post_runs = run_batch(calibrated, runs=args.ppc_runs, seed=s.seed, out=None, workers=1).runs
     checks, joint_prior, joint_post = predictive(prior_runs, post_runs, records, sc.model.start)
     params = []
     for p in post.params:

@@ -26,16 +26,17 @@ def from_month(text: str | None, start: str) -> int | None:
 
 
 def cmd_hindcast(args: argparse.Namespace) -> int:
-    import sim
     from sim.analysis.hindcast import hindcast
+    from sim.runs.batch import run_batch
+    from sim.scenario.loading import load_scenario
     from sim.scenario.targets import EVENTS, check_against, read_targets
 
-    scenario = sim.load_scenario(args.file)
+    scenario = load_scenario(args.file)
     targets = read_targets(args.record)
     start = scenario.model.start
     check_against(targets, start, scenario.model.horizon_months)
     upto = from_month(args.start_from, start)
-    result = sim.run_batch(scenario, runs=args.runs, seed=args.seed, workers=args.workers, out=None)
+    result = run_batch(scenario, runs=args.runs, seed=args.seed, workers=args.workers, out=None)
     h = hindcast(result.runs, targets, start, scenario.name, upto)
     if args.figure:
         from sim.analysis.hindcast import keep_given
