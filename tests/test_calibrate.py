@@ -149,3 +149,33 @@ def test_recovers_known_parameters(tmp_path: Path) -> None:
         low, _, high = post.interval(KURSK, 0.9)
         hits += low <= truth <= high
     assert hits >= 16, f"the truth lay in the 90% interval in {hits} of 20 trials"
+
+
+def test_an_interrupted_calibration_resumes_to_the_same_result(tmp_path: Path, capsys, monkeypatch) -> None:
+    """Stopped mid-way (Ctrl-C in a particle's batch), `--resume RUN_DIR` finishes it with the settings it was
+    started with (the predictive check's runs too), and gives what an uninterrupted calibration gives."""
+    import sim.runs.batch as batch
+
+    args = ["calibrate", str(BASELINE), "--targets", str(RECORD), "--params", KURSK, "--population", "8",
+            "--runs-per-particle", "20", "--budget", "400", "--ppc-runs", "150", "--seed", "5", "--json"]
+    assert main(args + ["--out", str(tmp_path / "full")]) == 0
+    full = json.loads(capsys.readouterr().out)
+    real, calls = batch.run_batch, []
+
+    def stop_on_the_fifth(*a, **k):
+        calls.append(1)
+        if len(calls) == 5:
+            raise KeyboardInterrupt
+        return real(*a, **k)
+
+    monkeypatch.setattr(batch, "run_batch", stop_on_the_fifth)
+    assert main(args + ["--out", str(tmp_path / "cut")]) == 130
+    capsys.readouterr()
+    monkeypatch.setattr(batch, "run_batch", real)
+    run = next((tmp_path / "cut").iterdir())
+    assert json.loads((run / "calibration.json").read_text())["status"] != "done"
+    assert main(["calibrate", "--resume", str(run), "--json"]) == 0
+    resumed = json.loads(capsys.readouterr().out)
+    pd.testing.assert_frame_equal(pd.read_parquet(run / "posterior.parquet"),
+                                  pd.read_parquet(Path(full["run_dir"]) / "posterior.parquet"))
+    assert resumed["ppc"] == full["ppc"] and resumed["ppc"]["runs"] == 150

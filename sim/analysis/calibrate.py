@@ -41,7 +41,12 @@ import numpy as np
 import pandas as pd
 
 from sim.analysis.hindcast import consistent
-from sim.defaults import CALIBRATE_BUDGET, CALIBRATE_POPULATION, CALIBRATE_RUNS_PER_PARTICLE
+from sim.defaults import (
+    CALIBRATE_BUDGET,
+    CALIBRATE_POPULATION,
+    CALIBRATE_PPC_RUNS,
+    CALIBRATE_RUNS_PER_PARTICLE,
+)
 from sim.errors import UsageError
 from sim.scenario.models import Scenario
 from sim.scenario.registry import parameter_slots
@@ -96,6 +101,7 @@ class Settings:
     runs_per_particle: int = RUNS_PER_PARTICLE
     population: int = POPULATION
     max_generations: int = MAX_GENERATIONS
+    ppc_runs: int = CALIBRATE_PPC_RUNS  # runs of the predictive check (a resumed calibration keeps its own)
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)

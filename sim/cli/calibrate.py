@@ -50,7 +50,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         s, _ = read_settings(run_dir)
     else:
         s = Settings(args.file, list(args.targets or []), [], args.seed, args.budget, args.runs_per_particle,
-                     args.population)
+                     args.population, ppc_runs=args.ppc_runs)
         if not s.targets:
             from sim.errors import UsageError
 
@@ -93,8 +93,8 @@ def _write_outputs(sc: Any, records: list, s: Any, post: Any, run_dir: Path, arg
     posterior_figure(post.samples, post.params, {p: slots[p].param.frozen() for p in post.params},
                      run_dir / "posterior.png")
     calibrated = scenario_from_data(data, run_dir / "calibrated.yaml", "")
-    prior_runs = run_batch(sc, runs=args.ppc_runs, seed=s.seed, out=None, workers=1).runs
-    post_runs = run_batch(calibrated, runs=args.ppc_runs, seed=s.seed, out=None, workers=1).runs
+    prior_runs = run_batch(sc, runs=s.ppc_runs, seed=s.seed, out=None, workers=1).runs
+    post_runs = run_batch(calibrated, runs=s.ppc_runs, seed=s.seed, out=None, workers=1).runs
     checks, joint_prior, joint_post = predictive(prior_runs, post_runs, records, sc.model.start)
     params = []
     for p in post.params:
@@ -105,7 +105,7 @@ def _write_outputs(sc: Any, records: list, s: Any, post: Any, run_dir: Path, arg
     out = {"run_dir": str(run_dir), "scenario": sc.name, "records": [r.name for r in records], "seed": s.seed,
            "generations": post.generations, "temperature": post.temperature, "exact": post.exact,
            "runs": post.runs, "seconds": round(post.seconds, 1), "params": params,
-           "ppc": {"runs": args.ppc_runs, "joint_prior": joint_prior, "joint_posterior": joint_post,
+           "ppc": {"runs": s.ppc_runs, "joint_prior": joint_prior, "joint_posterior": joint_post,
                    "targets": [c.__dict__ for c in checks]},
            "outcomes": {"prior": _outcomes(prior_runs), "posterior": _outcomes(post_runs)}}
     (run_dir / "ppc.json").write_text(json.dumps(out["ppc"], indent=2) + "\n")
