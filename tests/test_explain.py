@@ -94,15 +94,16 @@ def test_timed_event_told_in_words_with_old_and_new_value():
 
 
 def test_brief_folds_a_failed_run_onto_one_screen(baseline, batch):
-    # a failed run of up to three rounds of talks: replicate 13, 24 offers, 8 partial deals, a ceasefire refused in
-    # most months of talks and beliefs, instruments and deals that change; told in full in 759 lines and briefly in
-    # 128 (each stage has its line now; before the stages a run of three rounds told briefly in under 50)
+    # a failed run of up to three rounds of talks: replicate 10, 34 offers (30 deals both governments signed and the
+    # Ukrainian public voted down), 12 partial deals, a ceasefire agreed, broken and agreed again, beliefs,
+    # instruments and deals that change; told in full in 825 lines and briefly in 139 (each stage has its line;
+    # before the stages a run of three rounds told briefly in under 50)
     failed = batch[(batch["outcome"] == "talks_failed") & (batch["talks_rounds"] <= 3)]
     assert len(failed), "no failed run with at most three rounds in the batch"
     r = int(failed["replicate"].iloc[0])
     full = explain(baseline, SEED, r).lines
     brief = explain(baseline, SEED, r, brief=True).lines
-    assert len(brief) <= 130 and 5 * len(brief) < len(full)
+    assert len(brief) <= 145 and 5 * len(brief) < len(full)
     # every month is told once, in order, by the heads of the folded blocks
     months = []
     for line in brief:

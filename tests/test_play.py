@@ -278,31 +278,31 @@ def test_mediator_and_public_moves(base):
 
 
 def test_a_game_goes_on_after_a_settlement_and_tells_the_stages(base):
-    """Seed 1: replicate 3 settles in month 4 and relapses in month 18; replicate 0 settles and holds. The game
+    """Seed 1: replicate 8 settles in month 5 and relapses in month 12; replicate 0 settles and holds. The game
     runs to the horizon either way, each month's line says where the peace process stands, and the outcome
     tells a settlement that held from one that relapsed."""
     from rich.console import Console
 
     from sim.play.terminal import Terminal
 
-    batch = simulate_block(base, 1, 0, 4)
-    relapsed, held = batch.iloc[3], batch.iloc[0]
-    assert (relapsed["settlement_month"], relapsed["relapse_month"]) == (4, 18) and pd.isna(held["relapse_month"])
-    g = game.play_scripted(base, 1, 3, ["kyiv"], [])
+    batch = simulate_block(base, 1, 0, 9)
+    relapsed, held = batch.iloc[8], batch.iloc[0]
+    assert (relapsed["settlement_month"], relapsed["relapse_month"]) == (5, 12) and pd.isna(held["relapse_month"])
+    g = game.play_scripted(base, 1, 8, ["kyiv"], [])
     assert g.model.steps == base.horizon == len(g.model.log)  # on to the horizon after the settlement
     same_row(g.row, relapsed)
     term = Terminal(base, ["kyiv"], Console(file=None))
     lines = {e["month"]: term.process_line(e) for e in g.model.log}
-    assert "Stage: settlement" in lines[4] and "Stage: settlement" in lines[10]
-    assert "THE SETTLEMENT BREAKS DOWN" in lines[18] and "Stage: relapse" in lines[18]
+    assert "Stage: settlement" in lines[5] and "Stage: settlement" in lines[10]
+    assert "THE SETTLEMENT BREAKS DOWN" in lines[12] and "Stage: relapse" in lines[12]
     assert "Stage: relapse" in lines[30] and "instruments: us_aid" in lines[30]
     assert "the front does not move (peace)" in term.month_line(g.model.log[9])
-    assert game.outcome_words(g.row, base.horizon) == "a settlement in month 4 that broke down in month 18 (war resumed)"
+    assert game.outcome_words(g.row, base.horizon) == "a settlement in month 5 that broke down in month 12 (war resumed)"
     assert game.outcome_words(held, base.horizon) == f"a settlement in month {int(held['settlement_month'])} that held to month 36"
     rec = game.record(g, game.compare(g, batch))
-    assert (rec["stage_reached"], rec["settlement_month"], rec["relapse_month"]) == ("relapse", 4, 18)
+    assert (rec["stage_reached"], rec["settlement_month"], rec["relapse_month"]) == ("relapse", 5, 12)
     said = game.sentences(g, game.compare(g, batch))
-    assert "Your game ended in a settlement in month 4 that broke down in month 18 (war resumed)." in said
+    assert "Your game ended in a settlement in month 5 that broke down in month 12 (war resumed)." in said
     relapse_share = batch.loc[batch["outcome"] == "agreement", "relapse_month"].notna().mean()
     assert f"({relapse_share:.0%} of them broke down before month 36)" in said[0]
 
