@@ -37,6 +37,7 @@ from sim.runs.batch import draw_shocks as draw
 from sim.scenario.compile import Compiled, compile_scenario
 from sim.scenario.models import Government, RedLine, Scenario
 from sim.scenario.schema_text import TEXT
+from sim.scenario.targets import month_label  # noqa: F401 - also read from here by the commands
 
 SIDES = ("Ukraine", "Russia")
 OUTCOMES = ("agreement", "talks_failed", "no_talks")
@@ -94,12 +95,6 @@ def find_replicate(scenario: Scenario, seed: int, outcome: str, start: int = 0,
 
 
 # --------------------------------------------------------------------------- words
-
-
-def month_label(start: str, t: int) -> str:
-    year, month = (int(x) for x in start.split("-"))
-    m = month - 1 + t
-    return f"{year + m // 12}-{m % 12 + 1:02d}"
 
 
 def actor_name(c: Compiled, name: str | None) -> str:

@@ -194,14 +194,15 @@ def check_against(targets: Targets, start: str, horizon: int) -> None:
         if first < (1 if t.between is not None else 0) or last < 1 or last > horizon:
             line, col = doc.where(("targets", name, key))
             problems.append(Problem(str(targets.path), line, col, f"targets.{name}.{key}",
-                                    f"must fall within the scenario's months, {_label(start, 1)} to "
-                                    f"{_label(start, horizon)} (it starts {start}; got scenario month "
+                                    f"must fall within the scenario's months, {month_label(start, 1)} to "
+                                    f"{month_label(start, horizon)} (it starts {start}; got scenario month "
                                     f"{first if first < 1 else last})"))
     if problems:
         raise ScenarioError(problems)
 
 
-def _label(start: str, t: int) -> str:
+def month_label(start: str, t: int) -> str:
+    """Calendar month YYYY-MM of scenario month ``t`` (``start`` is month 0): the inverse of :func:`month_index`."""
     y, m = (int(x) for x in start.split("-"))
     k = m - 1 + t
     return f"{y + k // 12}-{k % 12 + 1:02d}"
