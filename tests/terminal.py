@@ -1,8 +1,12 @@
-"""Start negsim as a terminal starts a command, for the tests that interrupt it with Ctrl-C."""
+"""Drive negsim as a terminal does: start it as a terminal starts a command (for the tests that interrupt it
+with Ctrl-C), and read a game's screens in a tmux session of a given size (the tests of ``negsim play``)."""
 
 from __future__ import annotations
 
+import os
 import signal
+import subprocess
+import time
 
 
 def as_a_terminal_starts_it() -> None:
@@ -13,3 +17,46 @@ def as_a_terminal_starts_it() -> None:
     and the test would see a batch run to its end. A terminal's foreground job has the default disposition.
     """
     signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+class Tmux:
+    """A command in a detached tmux session of a given size, read as a person sees it (the tmux tests of play).
+
+    ``screen()`` is the visible pane (what fits the terminal now); ``history()`` the pane with its scrollback,
+    whitespace folded (the terminal wraps long lines at its own width); ``styled()`` the visible pane with its
+    escape sequences (colours, bold)."""
+
+    def __init__(self, command: str, cwd: str, width: int = 80, height: int = 24):
+        self.session = f"negsim-{os.getpid()}-{time.monotonic_ns()}"
+        subprocess.run(["tmux", "new-session", "-d", "-s", self.session, "-x", str(width), "-y", str(height),
+                        "-c", cwd, command], check=True)
+
+    def _capture(self, *flags: str) -> str:
+        return subprocess.run(["tmux", "capture-pane", "-p", *flags, "-t", self.session], capture_output=True,
+                              text=True).stdout
+
+    def screen(self) -> str:
+        return self._capture()
+
+    def styled(self) -> str:
+        return self._capture("-e")
+
+    def history(self) -> str:
+        return " ".join(self._capture("-J", "-S", "-2000").split())
+
+    def send(self, keys: str) -> None:
+        subprocess.run(["tmux", "send-keys", "-t", self.session, "-l", keys], check=True)
+        subprocess.run(["tmux", "send-keys", "-t", self.session, "Enter"], check=True)
+
+    def wait_for(self, text: str, timeout: float = 90, visible: bool = False) -> str:
+        """Wait until ``text`` is on the screen (``visible``: in the visible pane), whitespace folded; return it."""
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            screen = " ".join(self.screen().split()) if visible else self.history()
+            if text in screen:
+                return screen
+            time.sleep(0.2)
+        raise AssertionError(f"{text!r} never appeared on the screen:\n{self.history()}")
+
+    def close(self) -> None:
+        subprocess.run(["tmux", "kill-session", "-t", self.session], capture_output=True)

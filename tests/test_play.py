@@ -110,6 +110,9 @@ def test_json_record_and_replay(tmp_path: Path):
                              "choice": game.parse_package(compile_scenario(load_scenario(BASELINE)), DEFERRED_FREEZE)}]
     if rec["outcome"] == "agreement":
         assert 0.0 <= rec["comparison"]["better_than"]["kyiv"] <= 1.0
+    end = rec["ending"]  # the end comparison (sim.play.ending): the game beside the model's play of the same run
+    assert end["played"] and end["moves"] == 2 and end["decisions"] >= 2 and end["sides"] == ["kyiv"]
+    assert end["yours"]["outcome"] == rec["outcome"] and set(end["placement"]) == {"kyiv"}
     told = cli("explain", "--replay", str(replay))
     assert told.returncode == 0, told.stderr
     assert "2 moves were theirs" in told.stdout and "kyiv" in told.stdout
@@ -228,14 +231,14 @@ def test_interactive_screen_in_tmux(tmp_path: Path):
         screen = wait_for(session, "kyiv, your move (accept/reject, help):")
         assert "You play kyiv (propose, accept, reject)" in screen
         assert "kyiv (you): fighting on is worth" in screen  # its own numbers each month, before any decision
-        assert "Fighting on is worth" in screen and "On the table, offered by eu_uk:" in screen
+        assert "Fighting on is worth" in screen and "On the table, offered by eu_uk, package" in screen
         assert "moscow" not in screen.split("On the table, offered by")[1]  # nothing of Moscow's on Kyiv's own screen
         subprocess.run(["tmux", "send-keys", "-t", session, "propose 20", "Enter"], check=True)
         wait_for(session, "it is your turn to accept or reject the offer on the table, not to propose")
         subprocess.run(["tmux", "send-keys", "-t", session, "reject", "Enter"], check=True)
         screen = wait_for(session, "kyiv, your move (propose N, help):")
         # Kyiv may propose 10 packages (its red lines, and its minimum: no land ceded): all shown, no "best 12 of"
-        assert "worth to you" in screen and "best 12 of" not in screen
+        assert "all 10 packages you may propose" in screen and "best 12 of" not in screen
         subprocess.run(["tmux", "send-keys", "-t", session, "0", "Enter"], check=True)  # across its red line
         wait_for(session, "cannot propose package 0")
         subprocess.run(["tmux", "send-keys", "-t", session, DEFERRED_FREEZE, "Enter"], check=True)

@@ -29,8 +29,8 @@ def _check_run_options(args: argparse.Namespace) -> None:
 
 
 def cmd_play(args: argparse.Namespace) -> int:
-    from sim.play import game
-    from sim.present.explain import km2_words
+    from sim.play import ending, game
+    from sim.play.terminal import end_screen
     from sim.scenario.compile import compile_scenario
     from sim.scenario.loading import load_scenario
 
@@ -45,19 +45,9 @@ def cmd_play(args: argparse.Namespace) -> int:
             raise UsageError(f"cannot read the moves file {args.moves}: {e.strerror}") from None
         played = game.play_scripted(c, args.seed, args.replicate, roles, game.parse_moves(text, name, c, roles))
     else:
-        from sim.play.terminal import Terminal, role_summary
-
-        screen = console(soft_wrap=False)
-        screen.print(f"negsim play: scenario {c.scenario.name}, seed {args.seed}, replicate {args.replicate}. "
-                     f"You play {role_summary(c, roles)}; the model plays everybody else.")
-        term = Terminal(c, roles, screen)
-        def month(entry: dict) -> None:
-            for line in [term.month_line(entry), term.process_line(entry), *term.private_lines(entry)]:
-                screen.print(line, markup=False)
-
-        played = game.play(c, args.seed, args.replicate, roles, term, on_month=month)
-        played.moves = term.made
-    cmp = game.compare(played, game.distribution(c, args.seed, args.runs))
+        played = _play_at_the_terminal(c, args, roles)
+    batch = game.distribution(c, args.seed, args.runs)
+    cmp = game.compare(played, batch)
     rec = game.record(played, cmp)
     path = Path(args.save) if args.save else Path(OUT) / "plays" / (
         f"{c.scenario.name}-s{args.seed}-r{args.replicate}-{time.strftime('%Y%m%dT%H%M%S')}.replay.json")
@@ -65,20 +55,34 @@ def cmd_play(args: argparse.Namespace) -> int:
         game.save_replay(played, path, rec)
     except OSError as e:
         raise UsageError(f"{path}: cannot write the replay file: {e}") from None
-    rec["replay"] = str(path)
+    end = ending.compare(played, batch)
+    rec["replay"], rec["ending"] = str(path), end.as_dict()
     if args.json:
         emit_json(rec)
         return 0
-    outcome = {"agreement": "AGREEMENT", "talks_failed": "talks failed", "no_talks": "talks never opened"}[rec["outcome"]]
-    out.print(f"Result: {outcome}" + (f" in month {rec['agreement_month']}: " + ", ".join(
-        f"{k} = {v}" for k, v in rec["terms"].items()) + "; " + km2_words(rec["land_km2"]) + "."
-        if rec["terms"] else ".") + (" The settlement held to the end." if rec["terms"] and rec["relapse_month"] is None
-                                     else f" The settlement broke down in month {rec['relapse_month']}: war resumed."
-                                     if rec["terms"] else ""), markup=False)
-    for line in game.sentences(played, cmp):
-        out.print(line, markup=False)
+    for item in end_screen(c, end):
+        out.print(item)
     out.print(f"Replay saved to {path} (negsim explain --replay {path}).", markup=False)
     return 0
+
+
+def _play_at_the_terminal(c, args: argparse.Namespace, roles: list[str]):  # noqa: ANN001, ANN202
+    """A game at the terminal: each month's lines, a panel at each of the player's decisions."""
+    from sim.play import game
+    from sim.play.terminal import Terminal, role_summary
+
+    screen = console(soft_wrap=False)
+    screen.print(f"negsim play: scenario {c.scenario.name}, seed {args.seed}, replicate {args.replicate}. "
+                 f"You play {role_summary(c, roles)}; the model plays everybody else.")
+    term = Terminal(c, roles, screen)
+
+    def month(entry: dict) -> None:
+        for line in [term.month_line(entry), term.process_line(entry), *term.private_lines(entry)]:
+            screen.print(line, markup=False)
+
+    played = game.play(c, args.seed, args.replicate, roles, term, on_month=month)
+    played.moves, played.decisions = term.made, term.decisions
+    return played
 
 
 def cmd_classroom(args: argparse.Namespace) -> int:

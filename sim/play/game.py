@@ -227,8 +227,11 @@ class ScriptedMoves:
         self.c, self.roles = c, set(roles)
         self.queue = {r: [m for m in moves if m.role == r] for r in roles}
         self.made: list[Move] = []
+        self.decisions = 0  # decisions that fell to the played roles, moved or left to the model
 
     def __call__(self, d: Decision) -> int | bool | None:
+        if d.role in self.roles:
+            self.decisions += 1
         if d.role not in self.roles or not self.queue[d.role]:
             return None
         m = self.queue[d.role][0]
@@ -286,6 +289,7 @@ class Game:
     model: NegotiationModel
     row: pd.Series
     moves: list[Move] = field(default_factory=list)
+    decisions: int | None = None  # decisions that fell to the played roles (None: not counted)
 
 
 def play(c: Compiled, seed: int, replicate: int, roles: list[str], decide, on_month=None) -> Game:
@@ -307,7 +311,7 @@ def play_scripted(c: Compiled, seed: int, replicate: int, roles: list[str], move
     game = play(c, seed, replicate, roles, script)
     settled = game.row["agreement_month"]
     script.check_finished(game.model.steps, str(game.row["outcome"]), None if pd.isna(settled) else int(settled))
-    game.moves = script.made
+    game.moves, game.decisions = script.made, script.decisions
     return game
 
 

@@ -1,9 +1,14 @@
 """``negsim play``: a person plays one or more roles of one run in the terminal (rich).
 
 Each month a line tells what everybody can see (the front, whether talks are open); at each of the player's
-decisions a panel shows the role's own private information (its value of fighting on, what each package is
-worth to it, its public's mood), the package on the table and the moves open to it. A bad move gets a
-message and another try; ``model`` lets the model make that one move. See :mod:`sim.play.game` for moves files.
+decisions a panel shows the situation (the month and the front), the role's own private information (its value
+of fighting on, what each package is worth to it, its public's mood), the package on the table and the moves
+open to it, in terms worded with the km2 they move (:mod:`sim.play.terms`). The panel fits the terminal's height
+(80x24 included): the propose table shows as many of the best packages as fit, and the situation line is shown
+again before every new prompt, so it never scrolls out of sight while the player decides. A bad move gets a
+styled message and another try; ``list`` shows every package within the role's own red lines, ``help`` what the
+numbers mean, and ``model`` lets the model make that one move. See :mod:`sim.play.game` for moves files and
+:mod:`sim.play.ending` for the end screen.
 """
 
 from __future__ import annotations
@@ -11,18 +16,19 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from rich.console import Console
+from rich.console import Console, Group, RenderableType
 from rich.panel import Panel
 from rich.table import Table
+from rich.text import Text
 
 from sim.engine.model import Decision
 from sim.engine.records import Proposer
+from sim.play import ending, terms
 from sim.play.game import (
     KINDS,
     Move,
     MoveError,
     check_choice,
-    package_label,
     parse_package,
     process_line,
     role_kinds,
@@ -31,11 +37,24 @@ from sim.present.explain import month_label
 from sim.scenario.compile import Compiled
 
 HELP = {
-    "propose": "type a package number from the table, or its terms as issue=option,issue=option; "
-               "'list' shows every package, 'model' lets the model choose this offer",
-    "answer": "type 'accept' or 'reject' ('model' lets the model answer)",
-    "ratify": "type 'ratify' (yes) or 'reject' (no) ('model' lets the model's public vote)",
+    "propose": "Type a package number from the table, or its terms as issue=option,issue=option. 'list' shows "
+               "every package you may propose, 'model' lets the model choose this offer.",
+    "answer": "Type 'accept' or 'reject'. 'list' shows the packages within your own red lines, 'model' lets the "
+              "model answer.",
+    "ratify": "Type 'ratify' (yes) or 'reject' (no); 'model' lets the model's public vote.",
 }
+SHORT_HELP = {  # the panel's last line: one line at 80 columns
+    "propose": "Type a number or terms issue=option,...; or 'list', 'help', 'model'.",
+    "answer": "Type accept or reject; or 'list' (your packages), 'help', 'model'.",
+    "ratify": "Type ratify or reject; or 'help', 'model' (the model's public votes).",
+}
+MEANING = ("Fighting on is worth a number from 0 (worst) to 1 (best): what you expect to hold after the months "
+           "ahead, less the expected costs of those months. A deal worth less than that is worse than war for you. "
+           "A package's worth counts the lead mediator's side-payment, and its land term is valued at today's line. "
+           "A mediator's chance of a deal is its own reading of both sides: the chance both accept and ratify.")
+MAX_ROWS = 12  # the propose table shows at most this many packages (fewer if the terminal is shorter)
+ERROR = "bold red"
+SITUATION = "bold cyan"
 
 
 class Terminal:
@@ -46,6 +65,7 @@ class Terminal:
         self.ask = ask or (lambda prompt: console.input(prompt))
         self.kinds = role_kinds(c)
         self.made: list[Move] = []
+        self.decisions = 0  # decisions that fell to the played roles (moved, or left to the model)
 
     # -- the month as everybody sees it
     def month_line(self, entry: dict[str, Any]) -> str:
@@ -60,7 +80,9 @@ class Terminal:
             line = line.replace(f"{who} gains 0 km2", "the front does not move (peace)")
         if talks:
             proposer = self._proposer(talks)
-            line += f" {proposer} offered {package_label(c, talks['package'])}: "
+            x = talks["package"]
+            line += (f" {proposer} offered package {x} ("
+                     f"{terms.package_words(c, x, terms.land_km2(c, x, entry['territory']))}): ")
             said = [f"{c.governments[g]} {'accepts' if ok else 'rejects'}" for g, (_p, ok) in enumerate(talks["answers"])]
             if all(ok for _p, ok in talks["answers"]):
                 said += [f"{c.publics[g]} {'ratifies' if ok else 'rejects'}" for g, (_p, ok, voted) in
@@ -101,27 +123,34 @@ class Terminal:
     def __call__(self, d: Decision) -> int | bool | None:
         if d.role not in self.roles:
             return None
+        self.decisions += 1
         self.console.print(self.panel(d))
         while True:
             try:
                 text = self.ask(f"{d.role}, your move ({'/'.join(self._verbs(d))}, help): ").strip()
             except EOFError:
-                self.console.print("No more input: the model makes the rest of your moves.")
+                self.console.print("No more input: the model makes the rest of your moves.", markup=False)
                 self.roles = set()
                 return None
             try:
                 choice = self.read(d, text)
             except MoveError as e:
-                self.console.print(f"[red]Not a move:[/red] {e}. Try again.")
+                self.console.print(error_text(str(e)))
+                self.remind(d)
                 continue
             if isinstance(choice, str):  # a command, not a move: model, help or list
                 if choice == "model":
-                    self.console.print(f"The model makes this move for {d.role}.")
+                    self.console.print(f"The model makes this move for {d.role}.", markup=False)
                     return None
-                self.console.print(self.packages(d, limit=None) if choice == "list" else HELP[d.kind])
+                self.console.print(self.listing(d) if choice == "list" else Text(f"{MEANING} {HELP[d.kind]}"))
+                self.remind(d)
                 continue
             self.made.append(Move(d.month, d.role, d.kind, choice))
             return choice
+
+    def remind(self, d: Decision) -> None:
+        """The situation line again, just above the next prompt (the panel may have scrolled away)."""
+        self.console.print(Text(self.situation(d), style=SITUATION))
 
     def _verbs(self, d: Decision) -> tuple[str, ...]:
         return {"propose": ("propose N",), "answer": ("accept", "reject"), "ratify": ("ratify", "reject")}[d.kind]
@@ -152,64 +181,108 @@ class Terminal:
         return aliases[verb]
 
     # -- screens
-    def panel(self, d: Decision) -> Panel:
-        c, v = self.c, d.view
-        head = (f"{month_label(c.scenario.model.start, d.month)}, month {d.month}: Russia holds "
-                f"{v['territory_km2']:,.0f} km2 of Ukraine (this month: "
-                f"{'Russia' if v['change_km2'] > 0 else 'Ukraine'} gained {abs(v['change_km2']):,.0f} km2).")
-        body: list[Any] = [head]
+    def situation(self, d: Decision) -> str:
+        """The situation in a line: the month, the front, and the decision."""
+        v = d.view
+        what = {"propose": "propose a package", "answer": f"accept or reject package {d.package}",
+                "ratify": f"ratify or reject package {d.package}"}[d.kind]
+        return (f"{month_label(self.c.scenario.model.start, d.month)}, month {d.month}: Russia holds "
+                f"{v['territory_km2']:,.0f} km2 of Ukraine ({'Russia' if v['change_km2'] > 0 else 'Ukraine'} gained "
+                f"{abs(v['change_km2']):,.0f} km2 this month). {d.role}: {what}.")
+
+    def offer_words(self, d: Decision) -> str:
+        """The package on the table in words, its land term in km2 at today's line."""
+        c, x = self.c, d.package
+        return f"package {x}: {terms.package_words(c, x, terms.land_km2(c, x, d.view['territory_km2']))}"
+
+    def own_lines(self, d: Decision) -> list[str]:
+        """The role's own numbers, compactly (``help`` explains them)."""
+        v, out = d.view, []
         if d.kind == "propose" and "mediator" in v:
-            body.append(f"You are the lead mediator ({d.role}). Propose a package. The table shows, by your own "
-                        "reading of both sides, the chance each package is accepted by both and ratified.")
-        elif d.kind == "propose":
-            body.append(f"Your turn, {d.role}: propose a package. Your own numbers, which nobody else sees:")
-        elif d.kind == "answer":
-            body.append(f"On the table, offered by {v.get('proposer', 'the proposer')}: {package_label(c, d.package)} "
-                        f"(package {d.package}). Accept or reject?")
-        else:
-            body.append(f"Both governments signed {package_label(c, d.package)} (package {d.package}). "
-                        "Your public votes: ratify or reject?")
+            out.append("You lead the mediation. Chance: your own reading of both sides, that both accept a "
+                       "package and it is ratified.")
         if "value_of_fighting" in v:
-            body.append(f"Fighting on is worth {v['value_of_fighting']:.3f} to you (0 = worst, 1 = best): what you "
-                        f"expect to hold after the months ahead, less the expected costs ({v['expected_costs']:.3f}). "
-                        f"A deal worth less than that is worse than war for you. Your losses so far: "
-                        f"{v['casualties']:,.0f}." + (f" Your public's war-weariness: {v['weariness']:.0%}."
-                                                       if v.get("weariness") is not None else ""))
+            mood = f"; your public's war-weariness {v['weariness']:.0%}" if v.get("weariness") is not None else ""
+            out.append(f"Fighting on is worth {v['value_of_fighting']:.3f} to you (after expected costs "
+                       f"{v['expected_costs']:.3f}); your losses so far {v['casualties']:,.0f}{mood}.")
         if d.kind == "answer":
             u = v["utilities"][d.package]
-            body.append(f"This package is worth {u:.3f} to you: {'more' if u >= v['value_of_fighting'] else 'less'} "
-                        "than fighting on.")
+            out.append(f"On the table, offered by {v.get('proposer', 'the proposer')}, {self.offer_words(d)}. "
+                       f"It is worth {u:.3f} to you: {'more' if u >= v['value_of_fighting'] else 'less'} than "
+                       "fighting on.")
         if d.kind == "ratify":
-            body.append(f"The package is worth {v['utility']:.3f} to your side; it clears your public's bar by "
-                        f"{v['margin']:+.3f} (a negative margin means most of the public would vote no). "
-                        f"War-weariness: {v['weariness']:.0%}.")
-        if d.kind == "propose":
-            body.append(self.packages(d, limit=12))
-        body.append(HELP[d.kind])
-        from rich.console import Group
+            out.append(f"Both governments signed {self.offer_words(d)}. It is worth {v['utility']:.3f} to your side "
+                       f"and clears your public's bar by {v['margin']:+.3f} (below 0, most of the public would vote "
+                       f"no). War-weariness: {v['weariness']:.0%}.")
+        return out
 
-        return Panel(Group(*body), title=f"{d.role}: {d.kind}", border_style="cyan")
+    def panel(self, d: Decision) -> Panel:
+        """The decision's panel, no taller than the terminal leaves room for (the prompt and a line below it)."""
+        room = self.console.size.height - 2
+        limit = MAX_ROWS
+        while True:
+            body: list[RenderableType] = [Text(self.situation(d), style=SITUATION), *map(Text, self.own_lines(d))]
+            if d.kind == "propose":
+                body.append(self.packages(d, limit=limit))
+            body.append(Text(SHORT_HELP[d.kind], style="dim"))
+            panel = Panel(Group(*body), title=f"{d.role}: {d.kind}", border_style="cyan")
+            if d.kind != "propose" or limit <= 3 or len(self.console.render_lines(panel, pad=False)) <= room:
+                return panel
+            limit -= 1
+
+    def listing(self, d: Decision) -> RenderableType:
+        """``list``: every package within the role's own red lines (a vote has none to choose from)."""
+        if d.kind == "ratify":
+            return Text("A vote is on the package on the table only: ratify or reject " + self.offer_words(d) + ".")
+        return self.packages(d, limit=None)
 
     def packages(self, d: Decision, limit: int | None) -> Table:
+        """The packages the role may choose, best first: a proposal's options, or, at an answer, those within
+        its own red lines."""
         c, v = self.c, d.view
-        table = Table(show_edge=False, pad_edge=False)
+        table = Table(show_edge=False, pad_edge=False, box=None, header_style="bold", collapse_padding=True)
         table.add_column("#", justify="right")
-        for issue in c.issues:
-            table.add_column(issue)
+        for k in range(len(c.issues)):
+            table.add_column(terms.issue_words(c, k))
         if "utilities" in v:
-            table.add_column("worth to you (incl. side-payment)", justify="right")
+            table.add_column("worth", justify="right")
             score = v["utilities"]
         else:
-            table.add_column("chance of a ratified deal", justify="right")
+            table.add_column("chance", justify="right")
             score = v["chance_of_deal"]
-        legal = [x for x in range(c.n_packages) if d.options is None or d.options[x]]
+        own = d.options if d.kind == "propose" else v.get("own_allowed")
+        legal = [x for x in range(c.n_packages) if own is None or own[x]]
         legal.sort(key=lambda x: -score[x])
         shown = legal if limit is None else legal[:limit]
         for x in shown:
-            table.add_row(str(x), *c.term_names(x).values(), f"{score[x]:.3f}")
-        if limit is not None and len(legal) > limit:
-            table.caption = f"best {limit} of {len(legal)} packages you may propose ('list' shows all)"
+            km2 = terms.land_km2(c, x, v["territory_km2"])
+            table.add_row(str(x), *terms.term_cells(c, x, km2), f"{score[x]:.3f}")
+        whose = "you may propose" if d.kind == "propose" else "within your own red lines"
+        table.caption = (f"the best {len(shown)} of {len(legal)} packages {whose} ('list' shows all)"
+                         if len(shown) < len(legal) else f"all {len(legal)} packages {whose}")
         return table
+
+
+def error_text(message: str) -> Text:
+    """A move refused, styled (the message is text, never markup: it may quote what the player typed)."""
+    return Text.assemble(("Not a move: ", ERROR), (f"{message}. Try again.", "red"))
+
+
+def end_screen(c: Compiled, e: ending.Ending) -> list[RenderableType]:
+    """The end of a game: your result beside the model's own play of the same run (just the run, where you made
+    no move), then the comparison in words."""
+    result = e.yours
+    said = f"Result: {result.words}" + (f": {result.terms_words}." if result.terms_words else ".")
+    table = Table(box=None, pad_edge=False, header_style="bold", caption_justify="left",
+                  caption="satisfaction: what the deal is worth to each side less its value of no deal "
+                          "(above 0: better than no deal)")
+    table.add_column("")
+    table.add_column("your game" if e.played else "this run (the model's own play)")
+    if e.played:
+        table.add_column("the model's play of this run")
+    for what, yours, model in ending.rows(c, e):
+        table.add_row(what, yours, *([model] if e.played else []), style="bold" if what == "outcome" else None)
+    return [Text(said, style="bold"), table, *(Text(line) for line in ending.lines(c, e))]
 
 
 def role_summary(c: Compiled, roles: list[str]) -> str:
@@ -229,4 +302,4 @@ def _votes(c: Compiled, public: str) -> bool:
     return bool(c.base["ratifies"][g] > 0.0)
 
 
-__all__ = ["Terminal", "role_summary", "KINDS"]
+__all__ = ["KINDS", "Terminal", "end_screen", "error_text", "role_summary"]

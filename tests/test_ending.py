@@ -1,0 +1,131 @@
+"""The end of a game (sim.play.ending) and the terminal's panels at 80x24 (sim.play.terminal)."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from rich.console import Console
+
+from sim.play import ending, game
+from sim.play.terminal import Terminal, end_screen
+from sim.scenario.compile import compile_scenario
+from sim.scenario.loading import load_scenario
+
+ROOT = Path(__file__).resolve().parents[1]
+CLASSROOM = ROOT / "scenarios" / "classroom.yaml"
+
+
+@pytest.fixture(scope="module")
+def c():
+    return compile_scenario(load_scenario(CLASSROOM))
+
+
+@pytest.fixture(scope="module")
+def batch(c):
+    return game.distribution(c, 1, 400)
+
+
+def test_no_move_in_the_run_claims_no_credit(c, batch):
+    """Issue 20: `--as us --seed 1 --replicate 0` had no decision and still printed 'Your deal is better for kyiv'."""
+    g = game.play_scripted(c, 1, 0, ["us"], [])
+    assert g.decisions == 0 and not g.moves
+    e = ending.compare(g, batch)
+    said = " ".join(ending.lines(c, e))
+    assert "You had no move in this run: no decision fell to us" in said
+    assert "better" not in said and not e.played and e.yours == e.model
+    left = ending.compare(game.play_scripted(c, 1, 0, ["kyiv"], []), batch)  # Kyiv answers in month 4: left to the model
+    assert left.decisions == 1 and "You left all 1 of your decisions to the model" in " ".join(ending.lines(c, left))
+
+
+def test_worse_terms_but_earlier_and_the_comparison_says_so(c, batch):
+    """Replicate 12 of seed 1: the model's Moscow holds out to month 13 for better terms; a player who accepts the
+    offer of month 6 gets worse terms 7 months sooner, with fewer Russian losses, and the end says both."""
+    model = game.play_scripted(c, 1, 12, ["moscow"], [])
+    assert int(model.row["agreement_month"]) == 13
+    g = game.play_scripted(c, 1, 12, ["moscow"], game.parse_moves("6 moscow accept\n", "m", c, ["moscow"]))
+    e = ending.compare(g, batch, model)
+    y, m = e.yours, e.model
+    assert (y.month, m.month) == (6, 13) and y.utility["moscow"] < m.utility["moscow"]
+    assert y.losses["moscow"] < m.losses["moscow"]
+    w = ending.wait_weights(c, g.model.p)
+    p = g.model.p
+    assert w[1] == pytest.approx((1 - p["resolve"][1]) * p["cost_sensitivity"][1] / p["casualty_scale"])
+    assert y.with_wait["moscow"] == pytest.approx(y.utility["moscow"] - w[1] * y.losses["moscow"])
+    said = " ".join(ending.lines(c, e))
+    fewer = m.losses["moscow"] - y.losses["moscow"]
+    assert (f"For moscow, your deal is worse in its terms than the model's deal of this run "
+            f"({y.utility['moscow']:.3f} against {m.utility['moscow']:.3f}), came 7 months earlier, with "
+            f"{fewer:,.0f} fewer Russian losses by month 24; counting those losses it is") in said
+    deals = batch[batch["outcome"] == "agreement"]
+    terms_share = (deals["utility_moscow"] < y.utility["moscow"] - 1e-12).mean()
+    assert e.placement["moscow"].better_terms == pytest.approx(terms_share)
+    assert f"better for moscow than {terms_share:.0%} in its terms only" in said
+    # the side by side: the terms in words and km2, the month, each side's losses, each stakeholder's satisfaction
+    rows = {what: (yours, model) for what, yours, model in ending.rows(c, e)}
+    assert rows["outcome"] == ("settlement, month 6", "settlement, month 13")
+    assert rows["Russian losses by month 24"] == (f"{y.losses['moscow']:,.0f}", f"{m.losses['moscow']:,.0f}")
+    assert set(y.satisfaction) == {"kyiv", "moscow", "ukraine_public", "russia_public"}
+    talks = next(x["talks"] for x in g.model.log if x["month"] == 6)
+    assert y.satisfaction["moscow"] == pytest.approx(talks["utilities"][1] + talks["leverage"][1] - talks["values"][1])
+    screen = Console(file=io.StringIO(), width=80, record=True)
+    for item in end_screen(c, e):
+        screen.print(item)
+    text = screen.export_text()
+    assert "the model's play of this run" in text and "moscow's satisfaction" in text and "[" not in text
+
+
+def _result(utility: float, losses: float, month: int) -> ending.Result:
+    return ending.Result("agreement", "", month, 0, None, None, 0.0, {"kyiv": losses, "moscow": 0.0},
+                         {"kyiv": utility, "moscow": None}, {"kyiv": utility - 1e-6 * losses, "moscow": None})
+
+
+def test_counting_the_wait_can_turn_the_order(c):
+    """Placement by hand: a deal worse in its terms than two of four but sooner, with fewer losses, beats all four
+    once the losses are counted (weight 1e-6 a casualty)."""
+    batch = pd.DataFrame({"outcome": ["agreement"] * 4 + ["talks_failed"],
+                          "utility_kyiv": [0.50, 0.52, 0.60, 0.61, np.nan],
+                          "casualties_kyiv": [40_000, 45_000, 150_000, 160_000, 200_000],
+                          "agreement_month": [10, 11, 20, 22, np.nan]})
+    yours = _result(0.55, 12_000, 4)
+    assert yours.with_wait["kyiv"] == pytest.approx(0.538)
+    pl = ending.place(c, yours, batch, np.array([1e-6, 0.0]), "kyiv")
+    assert (pl.deals, pl.better_terms, pl.better_with_wait, pl.earlier, pl.median_month) == (4, 0.5, 1.0, 0.0, 15.5)
+    assert pl.fewer_losses == 0.0
+
+
+def test_panels_fit_80x24_for_every_kind_of_decision(c):
+    """Each kind of decision of the classroom (a government proposing and answering, a mediator proposing, a public
+    voting): the panel fits 22 lines at 80 columns and opens with the situation; 'list' keeps to the role's own
+    red lines (a vote has no list)."""
+    roles = ["kyiv", "moscow", "eu_uk", "us", "ukraine_public", "russia_public"]
+    seen: dict[tuple[str, str], object] = {}
+
+    def collect(d):
+        seen.setdefault((d.role in ("eu_uk", "us") and "mediator" or d.role, d.kind), d)
+        return None
+
+    for r in range(6):
+        game.play(c, 1, r, roles, collect)
+    kinds = {("kyiv", "propose"), ("kyiv", "answer"), ("moscow", "propose"), ("moscow", "answer"),
+             ("mediator", "propose"), ("ukraine_public", "ratify"), ("russia_public", "ratify")}
+    assert kinds <= set(seen)
+    for key in sorted(kinds):
+        d = seen[key]
+        screen = Console(file=io.StringIO(), width=80, height=24, record=True, markup=False)
+        term = Terminal(c, roles, screen)
+        screen.print(term.panel(d))
+        lines = screen.export_text().splitlines()
+        assert len(lines) <= 22 and max(map(len, lines)) <= 80, (key, len(lines))
+        assert f"month {d.month}: Russia holds" in lines[1], key
+        screen.print(term.listing(d))
+        listed = screen.export_text()
+        if d.kind == "ratify":
+            assert "A vote is on the package on the table only" in listed
+            continue
+        own = d.options if d.kind == "propose" else d.view["own_allowed"]
+        numbers = {int(line.split()[0]) for line in listed.splitlines() if line.split() and line.split()[0].isdigit()}
+        assert numbers == {x for x in range(c.n_packages) if own[x]}, key

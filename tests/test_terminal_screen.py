@@ -1,0 +1,136 @@
+"""negsim play at 80x24 in tmux: the situation stays in sight while the player decides, errors are styled (never
+raw markup), `list` at an answer shows only the player's own packages, and the end screen sets the game beside
+the model's own play of the run. The screens are saved under tests/artifacts/ (terminal_80x24_*.txt, and
+*.ansi with their colours) for people to look at."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from terminal import Tmux
+
+from sim.play import game
+from sim.scenario.compile import compile_scenario
+from sim.scenario.loading import load_scenario
+
+ROOT = Path(__file__).resolve().parents[1]
+CLASSROOM = ROOT / "scenarios" / "classroom.yaml"
+ARTIFACTS = ROOT / "tests" / "artifacts"
+DEFERRED_FREEZE = "crimea_status=status_deferred,land_returned=freeze_line,legal_recognition=not_recognised"
+# Replicate 0 of seed 1 of the classroom: the EU/UK offers a frozen line in month 4 (Kyiv answers), Kyiv proposes
+# in month 5 (tests/test_teaching.py keeps the classroom's runs in view).
+PROMPT = {"answer": "kyiv, your move (accept/reject, help):", "propose": "kyiv, your move (propose N, help):"}
+SITUATION = re.compile(r"(\d{4}-\d\d), month (\d+): Russia holds [\d,]+ km2 of Ukraine \((?:Russia|Ukraine) gained "
+                       r"[\d,]+ km2 this month\)\. kyiv: (propose a package|accept or reject package \d+)\.")
+RED = re.compile(r"\x1b\[[0-9;]*31[0-9;]*mNot a move:")  # an SGR sequence with red (31) just before the message
+
+
+def folded(screen: str) -> str:
+    """The screen's text without the panel's borders, its whitespace folded (lines wrap at 80 columns)."""
+    return " ".join(re.sub(r"[│╭╮╰╯─]", " ", screen).split())
+
+
+def save(name: str, term: Tmux) -> str:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    screen = term.screen()
+    (ARTIFACTS / f"terminal_80x24_{name}.txt").write_text(screen)
+    (ARTIFACTS / f"terminal_80x24_{name}.ansi").write_text(term.styled())
+    return screen
+
+
+def at_prompt(term: Tmux, kind: str, said: str, timeout: float = 90, typed: str | None = None) -> None:
+    """Type ``typed`` (if given), then wait for a new prompt of a ``kind`` decision, with ``said`` in sight above."""
+    before = term.history().count(PROMPT[kind])
+    if typed is not None:
+        term.send(typed)
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        screen = term.screen()
+        lines = [line for line in screen.splitlines() if line.strip()]
+        if lines and lines[-1].strip() == PROMPT[kind] and said in " ".join(screen.split()) \
+                and term.history().count(PROMPT[kind]) > before:
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"no {kind} prompt under {said!r}:\n{term.screen()}")
+
+
+def in_sight(term: Tmux, kind: str, name: str) -> str:
+    """The visible screen at a prompt: the situation line and the prompt are both on it (saved as ``name``)."""
+    screen = save(name, term)
+    lines = [line for line in screen.splitlines() if line.strip()]
+    assert lines and lines[-1].strip() == PROMPT[kind], screen
+    found = SITUATION.search(folded(screen))
+    assert found, f"the situation line scrolled out of sight at {name}:\n{screen}"
+    assert len(screen.splitlines()) <= 24 and max(map(len, screen.splitlines())) <= 80
+    return folded(screen)
+
+
+@pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
+def test_a_game_at_80x24(tmp_path: Path):
+    c = compile_scenario(load_scenario(CLASSROOM))
+    red_lined = [x for x in range(c.n_packages) if "recognised_as_russian" in c.term_names(x).values()]
+    replay = tmp_path / "game.json"
+    term = Tmux(f"{sys.executable} -m sim.cli play {CLASSROOM} --as kyiv --seed 1 --replicate 0 --runs 300 "
+                f"--save {replay}; echo EXIT=$?; sleep 120", str(ROOT))
+    try:
+        at_prompt(term, "answer", "kyiv: accept or reject package 23.")
+        text = in_sight(term, "answer", "01_answer")
+        assert "offered by eu_uk, package 23: crimea status: status deferred; land: line frozen;" in text
+        # at an answer, 'list' shows only the packages within Kyiv's own red lines
+        at_prompt(term, "answer", "packages within your own red lines", typed="list")
+        text = in_sight(term, "answer", "02_answer_list")
+        shown = [int(n) for n in re.findall(r"^ *(\d+) ", term.screen(), flags=re.M)]
+        assert "all 10 packages within your own red lines" in text and len(shown) == 10
+        assert not set(shown) & set(red_lined) and "recognised as russian" not in text
+        # the wrong kind of move: a styled message, the situation again
+        at_prompt(term, "answer", "not to propose", typed="propose 20")
+        text = in_sight(term, "answer", "03_answer_error")
+        assert len(RED.findall(term.styled())) == term.screen().count("Not a move:") == 1
+        assert "[red]" not in term.history() and "[/" not in term.history()
+        at_prompt(term, "propose", "kyiv: propose a package.", typed="reject")
+        text = in_sight(term, "propose", "04_propose")
+        assert "month 5" in text and "worth" in text and "km2 to Ukraine" in text
+        for typed, said, name in (("0", "cannot propose package 0", "05_propose_red_line"),
+                                  ("99", "expected a package number from 0 to 47, got 99", "06_propose_range"),
+                                  ("[red]x", "expected a package number or terms", "07_propose_markup"),
+                                  ("list", "all 10 packages you may propose", "08_propose_list"),
+                                  ("help", "Fighting on is worth a number from 0", "09_propose_help")):
+            at_prompt(term, "propose", said, typed=typed)
+            text = in_sight(term, "propose", name)
+            assert len(RED.findall(term.styled())) == term.screen().count("Not a move:"), name  # each one red
+            if name.endswith(("red_line", "range", "markup")):
+                assert "Not a move: " + said in text or said in text.split("Not a move: ")[-1], name
+        assert "[red]Not a move" not in term.history() and "Not a move: expected a package number or terms" in \
+            term.history()
+        term.send(DEFERRED_FREEZE)
+        end = _play_out(term)
+        save("10_end", term)
+        assert "EXIT=0" in end and "your game" in end and "the model's play of this run" in end
+        assert "For kyiv, your deal is" in end and "counting the losses until the deal" in end
+        assert "You had no move" not in end
+    finally:
+        term.close()
+    record = game.load_replay(replay)
+    assert [m.key() for m in record.moves][:2] == [(4, "kyiv", "answer"), (5, "kyiv", "propose")]
+
+
+def _play_out(term: Tmux) -> str:
+    """Let the model make every later decision, checking the situation is in sight at each; the final screen."""
+    for _ in range(200):
+        history = term.history()
+        if "EXIT=" in history:
+            return history
+        screen = term.screen().rstrip()
+        if screen.endswith("help):"):
+            kind = "propose" if screen.endswith(PROMPT["propose"]) else "answer"
+            in_sight(term, kind, f"later_{kind}")
+            term.send("model")
+            term.wait_for("The model makes this move", visible=True)
+            time.sleep(0.5)
+        time.sleep(0.3)
+    raise AssertionError(f"the game never ended:\n{term.history()}")
