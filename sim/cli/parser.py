@@ -107,6 +107,9 @@ def _compare_command(sub: Subparsers, every: argparse.ArgumentParser, reads: arg
     p.add_argument("--out", default=d.OUT,
                    help="where scenario files' batches and the comparison are written (default %(default)s/)")
     p.add_argument("--unpaired", action="store_true", help="compare as independent samples (wider intervals)")
+    p.add_argument("--table", action="store_true",
+                   help="also print each scenario's own figures (P(agreement) with its interval, commonest class, "
+                        "settlement month, stages reached) before the differences")
     p.add_argument("--figure", default=None, metavar="PNG", help="also draw the differences to this PNG file")
     _backend_args(p)
     p.add_argument("--json", action="store_true")
