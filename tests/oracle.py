@@ -22,7 +22,9 @@ import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
 ORACLE = Path(__file__).parent / "data" / "oracle"
-SCENARIOS = sorted((ROOT / "scenarios").glob("*.yaml"))
+# agenda_2025.yaml needs the proposal search of issue 18 to run (1.8 billion packages, a linked issue): it has no
+# oracle until the search is wired.
+SCENARIOS = sorted(p for p in (ROOT / "scenarios").glob("*.yaml") if p.name != "agenda_2025.yaml")
 SEEDS = (1, 2)
 RUNS = 2000
 LOGGED = 20  # month logs of replicates 0..19 at the first seed

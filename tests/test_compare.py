@@ -246,6 +246,14 @@ def test_compare_adopts_a_run_directorys_seed_and_compares_many(tmp_path, capsys
     assert {p.name for p in saved.iterdir()} >= {"manifest.json", "comparison.json", "outcomes.csv", "timing.csv",
                                                 "comparison.png"}
     assert _strict((saved / "comparison.json").read_text())["base"] == "baseline"
+    # Each side's own figures, as `negsim run` of that batch gives them (the worksheet reads them off --table).
+    own = {s["scenario"]: s for s in got["scenarios"]}
+    assert list(own) == ["baseline", "eu_uk_mediation", "high_war_weariness"]
+    alone = sim.run_batch(root / "eu_uk_mediation.yaml", runs=300, seed=7, out=None).summary()
+    assert own["eu_uk_mediation"]["p_agreement"] == alone["outcomes"]["agreement"]["p"]
+    assert own["eu_uk_mediation"]["settlement_month_median"] == alone["agreement_month"]["median"]
+    assert own["eu_uk_mediation"]["ceasefire"] == alone["ceasefire_month"]["share"]
+    assert (saved / "scenarios.csv").read_text().startswith("scenario,source,runs,p_agreement")
     timing = got["comparisons"][0]["timing"][0]
     assert timing["covers"] == f"{timing['n_pairs']} replicates with a value in A and in B"
     assert abs(timing["diff"] - (timing["pair_mean_b"] - timing["pair_mean_a"])) < 1e-9

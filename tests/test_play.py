@@ -19,7 +19,8 @@ from sim.scenario.compile import compile_scenario
 from sim.scenario.loading import load_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
-SCENARIOS = sorted((ROOT / "scenarios").glob("*.yaml"))
+# agenda_2025.yaml needs the proposal search of issue 18 to run (1.8 billion packages): left out until it is wired.
+SCENARIOS = sorted(p for p in (ROOT / "scenarios").glob("*.yaml") if p.name != "agenda_2025.yaml")
 BASELINE = ROOT / "scenarios" / "baseline.yaml"
 DEFERRED_FREEZE = "crimea_status=status_deferred,land_returned=freeze_line,legal_recognition=not_recognised"
 # A seed whose replicate 0 of the baseline opens talks in month 2 with the EU/UK leading and agrees that month

@@ -849,26 +849,37 @@ def _with_extra_issues(tmp_path: Path, count: int, options: int) -> Path:
     return path
 
 
-def test_a_package_space_too_large_to_enumerate_is_refused_before_any_array_is_built(tmp_path):
-    """A 3 KB file of many issues once made 48 million packages and used 7 GB before failing (issue 21, 6)."""
+def test_a_package_space_too_large_to_enumerate_validates_but_is_not_compiled(tmp_path):
+    """A 3 KB file of many issues once made 48 million packages and used 7 GB before failing (issue 21, 6).
+
+    It validates now (issue 18: a large agenda is data before the proposal search can run it), and compiling
+    it is refused at its `issues` key before any array is built.
+    """
+    from sim.scenario.compile import compile_scenario
+
     path = _with_extra_issues(tmp_path, count=8, options=10)  # 48 x 10**8 packages
     started = time.perf_counter()
+    sc = sim.load_scenario(path)
     with pytest.raises(ScenarioError) as err:
-        sim.load_scenario(path)
+        compile_scenario(sc)
     assert time.perf_counter() - started < 30
     (problem,) = err.value.problems
+    check_format(problem, str(path))
     assert problem.path == "issues" and problem.line > 0
     assert "4,800,000,000 packages (3 x 8 x 2 x 10 x 10 x 10 x 10 x 10 x 10 x 10 x 10)" in problem.message
     assert "more than the limit of 10,000" in problem.message and "NEGSIM_MAX_PACKAGES" in problem.message
+    assert "proposal search of issue 18" in problem.message
 
 
 def test_negsim_max_packages_sets_the_cap(tmp_path, monkeypatch):
+    from sim.scenario.compile import compile_scenario
+
     path = _with_extra_issues(tmp_path, count=1, options=3)  # 48 x 3 = 144 packages
     monkeypatch.setenv("NEGSIM_MAX_PACKAGES", "143")
     with pytest.raises(ScenarioError, match="144 packages"):
-        sim.load_scenario(path)
+        compile_scenario(sim.load_scenario(path))
     monkeypatch.setenv("NEGSIM_MAX_PACKAGES", "144")
-    assert sim.load_scenario(path).name
+    assert compile_scenario(sim.load_scenario(path)).n_packages == 144
 
 
 def test_a_bad_negsim_max_packages_is_bad_input():
@@ -1050,3 +1061,226 @@ def test_a_variant_setting_a_partial_deals_value_keeps_the_rest_of_the_deal(vari
     assert deal.value[MOSCOW].value == 0.005
     g = m.negotiation.guarantee
     assert g.active and g.value[KYIV].value == 0.05 and g.relapse_cut.value == 0.5 and g.value[MOSCOW].value == -0.02
+
+
+# --------------------------------------------------------------------------- categories, separable issues, links
+
+
+LINKED = ("issues:\n  forces:\n    options: {none: 0.0, monitors: 0.5, force: 1.0}\n    no_deal: {position: 0.0}\n"
+          "  guarantee:\n    category: security\n    options: {none: 0.0, assurances: 0.4, article5: 1.0}\n"
+          "    no_deal: {position: 0.0}\n    links:\n      - requires: {requires}\n        at_least: {at_least}\n"
+          "        otherwise: {otherwise}\n        assumption: a guarantee needs forces\n"
+          f"actors:\n  {KYIV}:\n    salience: {{forces: 0.0, guarantee: 0.0}}\n"
+          f"  {MOSCOW}:\n    salience: {{forces: 0.0, guarantee: 0.0}}\n")
+
+
+def _linked(requires: str = "forces", at_least: str = "force", otherwise: str = "assurances") -> str:
+    return (LINKED.replace("{requires}", requires).replace("{at_least}", at_least)
+            .replace("{otherwise}", otherwise))
+
+
+def test_an_issue_category_must_be_one_of_the_four(variant):
+    path, text = variant(f"issues:\n  {ISSUES[0]}:\n    category: military\n")
+    p = the(problems_of(path), f"issues.{ISSUES[0]}.category")
+    assert p.line == line_of(text, "category: military")
+    assert "'territory', 'security', 'economy' or 'justice'" in p.message and "(got 'military')" in p.message
+
+
+def test_a_separable_issue_names_a_partial_deal_or_is_true(variant):
+    path, text = variant(f"issues:\n  {ISSUES[0]}:\n    separable: prisoner_exchnage\n"
+                         f"  {ISSUES[2]}:\n    separable: black_sea\n")
+    p = the(problems_of(path), f"issues.{ISSUES[0]}.separable")
+    assert p.line == line_of(text, "separable: prisoner_exchnage")
+    assert p.message == ("unknown partial deal 'prisoner_exchnage'; did you mean 'prisoner_exchange'? "
+                         "(known: prisoner_exchange, energy_moratorium, black_sea)")
+    path, _ = variant(f"issues:\n  {ISSUES[0]}:\n    separable: true\n  {ISSUES[2]}:\n    separable: black_sea\n")
+    m = sim.load_scenario(path).model
+    assert m.issues[ISSUES[0]].separable is True and m.issues[ISSUES[2]].separable == "black_sea"
+    assert m.issues[ISSUES[1]].separable is False
+
+
+def test_a_link_names_an_issue_an_option_of_it_and_an_option_of_its_own(variant):
+    path, text = variant(_linked(requires="forcse"))
+    p = the(problems_of(path), "issues.guarantee.links[0].requires")
+    assert p.line == line_of(text, "requires: forcse")
+    assert p.message.startswith("unknown issue 'forcse'; did you mean 'forces'?")
+    path, text = variant(_linked(at_least="army", otherwise="article_5"))
+    problems = problems_of(path)
+    p = the(problems, "issues.guarantee.links[0].at_least")
+    assert p.line == line_of(text, "at_least: army")
+    assert p.message == "unknown option of forces 'army' (known: none, monitors, force)"
+    p = the(problems, "issues.guarantee.links[0].otherwise")
+    assert p.line == line_of(text, "otherwise: article_5")
+    assert p.message == "unknown option of guarantee 'article_5'; did you mean 'article5'? (known: none, assurances, article5)"
+
+
+def test_a_link_cannot_sit_on_the_land_issue_nor_depend_on_its_own_issue(variant):
+    land = next(k for k, v in BASE_DATA["issues"].items() if v.get("kind") == "land")
+    body = _linked(requires="guarantee").replace("issues:\n", f"issues:\n  {land}:\n    links:\n      - {{requires: "
+                                                  "forces, at_least: force, otherwise: freeze_line}\n", 1)
+    path, _ = variant(body)
+    text = path.read_text()
+    problems = problems_of(path)
+    p = the(problems, f"issues.{land}.links[0]")
+    assert p.line == line_of(text, "- {requires: forces")
+    assert p.message.startswith("the land issue cannot be linked")
+    p = the(problems, "issues.guarantee.links[0].requires")
+    assert p.line == line_of(text, "requires: guarantee")
+    assert p.message == "an issue cannot depend on itself (got 'guarantee')"
+
+
+def test_linked_positions_adjust_each_package_by_the_rule(variant):
+    """Where `forces` is below `force` (by value) the guarantee's position is that of `assurances`, 0.4."""
+    import numpy as np
+
+    from sim.scenario.registry import linked_positions
+
+    path, _ = variant(_linked(at_least="monitors"))
+    m = sim.load_scenario(path).model
+    issues = ["forces", "guarantee"]
+    combos = np.array([(f, g) for f in range(3) for g in range(3)])
+    positions = np.array([[(0.0, 0.5, 1.0)[f], (0.0, 0.4, 1.0)[g]] for f, g in combos])
+    out = linked_positions(m, issues, combos, positions)
+    expected = positions.copy()
+    expected[combos[:, 0] == 0, 1] = 0.4  # no forces: every guarantee counts as assurances
+    np.testing.assert_array_equal(out, expected)
+    assert out[2, 1] == 0.4 and out[5, 1] == 1.0 and out[8, 1] == 1.0 and out[0, 1] == 0.4
+    assert positions[2, 1] == 1.0  # the input is not changed
+    rows = [4, 6]  # any subset of packages, in any order: the rule is per package
+    np.testing.assert_array_equal(linked_positions(m, issues, combos[rows], positions[rows]), expected[rows])
+
+
+def test_a_scenario_with_links_validates_but_is_not_compiled(variant, capsys, tmp_path):
+    from sim.cli import main
+    from sim.scenario.compile import compile_scenario
+
+    path, text = variant(_linked())
+    sc = sim.load_scenario(path)
+    assert sc.model.issues["guarantee"].category == "security"
+    with pytest.raises(ScenarioError) as err:
+        compile_scenario(sc)
+    (p,) = err.value.problems
+    check_format(p, str(path))
+    assert p.path == "issues.guarantee.links" and p.line == line_of(text, "    links:")
+    assert "links are not yet applied by the engine" in p.message and "issue 18" in p.message
+    assert main(["validate", str(path)]) == 0
+    assert "not runnable: links are not yet applied" in capsys.readouterr().out
+    out = tmp_path / "runs"
+    assert main(["run", str(path), "--runs", "10", "--out", str(out)]) == 2
+    assert "issues.guarantee.links: links are not yet applied" in capsys.readouterr().err
+    assert not out.exists() or not any(out.iterdir())  # refused before a run directory is made
+
+
+# --------------------------------------------------------------------------- the agenda of 2025
+
+
+AGENDA = ROOT / "scenarios" / "agenda_2025.yaml"
+
+
+@pytest.fixture(scope="module")
+def agenda():
+    return sim.load_scenario(AGENDA)
+
+
+def test_the_agenda_has_15_to_20_issues_in_the_four_categories(agenda):
+    import math
+
+    m = agenda.model
+    assert yaml.safe_load(AGENDA.read_text())["extends"] == "baseline.yaml" and set(BASE_DATA["issues"]) <= set(m.issues)
+    assert 15 <= len(m.issues) <= 20
+    cats = [i.category for i in m.issues.values()]
+    assert set(cats) == {"territory", "security", "economy", "justice"}
+    assert math.prod(len(i.options) for i in m.issues.values()) >= 10**9
+    separable = {k: i.separable for k, i in m.issues.items() if i.separable}
+    assert {"prisoner_exchange", "energy_moratorium", "black_sea"} <= set(separable.values())
+    assert [(k, link.requires) for k, i in m.issues.items() for link in i.links] == [
+        ("security_guarantee", "foreign_forces")]
+    for gov, actor in agenda.governments().items():
+        assert set(actor.salience) == set(m.issues), gov
+        positions = {k for k, i in m.issues.items() if i.kind == "position"}
+        assert set(actor.ideal) == positions, gov  # every ideal stated, none left to the default
+    kyiv = agenda.governments()[KYIV]
+    assert abs(sum(p.value for p in kyiv.salience.values()) - 1) < 1e-9
+    assert kyiv.minimum["army_cap"].value == 0.5  # the 800,000 of the European counter-proposal
+
+
+def test_the_agenda_zone_of_agreement_is_not_empty(agenda):
+    """Red lines and minima act issue by issue, and the one link joins two issues: some package passes both sides."""
+    import itertools
+
+    import numpy as np
+
+    from sim.scenario.registry import linked_positions
+
+    m, govs = agenda.model, agenda.governments()
+    groups = [["foreign_forces", "security_guarantee"]] + [[k] for k in m.issues
+                                                            if k not in ("foreign_forces", "security_guarantee")]
+
+    def passes(gov: str, issue: str, option: str, position: float) -> bool:
+        actor, spec = govs[gov], m.issues[issue]
+        if any(r.active and r.issue == issue and option in r.forbid for r in actor.red_lines):
+            return False
+        if issue not in actor.minimum:
+            return True
+        if spec.kind == "land":
+            share = spec.options[option] * (1 if actor.side == "ukraine" else -1)
+            return share >= actor.minimum[issue].value
+        return 1 - abs(position - actor.ideal[issue].value) >= actor.minimum[issue].value - 1e-12
+
+    for group in groups:
+        names = [list(m.issues[k].options) for k in group]
+        combos = np.array(list(itertools.product(*[range(len(n)) for n in names])))
+        positions = np.array([[list(m.issues[k].options.values())[i] for k, i in zip(group, row, strict=True)]
+                              for row in combos])
+        positions = linked_positions(m, group, combos, positions) if len(group) > 1 else positions
+        ok = [all(passes(g, k, names[j][row[j]], positions[r, j]) for g in govs for j, k in enumerate(group))
+              for r, row in enumerate(combos)]
+        assert any(ok), group
+    # and the link binds: an Article-5-like guarantee without a European force does not count as one
+    forces, guarantee = m.issues["foreign_forces"].options, m.issues["security_guarantee"].options
+    row = np.array([[list(forces).index("monitors_only"), list(guarantee).index("article5_like")]])
+    adjusted = linked_positions(m, ["foreign_forces", "security_guarantee"], row, np.array([[0.5, 1.0]]))
+    assert adjusted[0, 1] == guarantee["assurances"]
+
+
+def test_the_agenda_validates_and_lists_its_evidence_without_compiling(capsys):
+    from sim.cli import main
+
+    started = time.perf_counter()
+    assert main(["validate", "--json", str(AGENDA)]) == 0
+    (report,) = __import__("json").loads(capsys.readouterr().out)["files"]
+    assert report["ok"] and report["issues"] == 19 and report["packages"] == 1_836_660_096
+    assert report["runnable"] is False and "proposal search of issue 18" in report["not_runnable"][0]
+    assert main(["evidence", "--json", str(AGENDA)]) == 0
+    rows = __import__("json").loads(capsys.readouterr().out)["rows"]
+    assert time.perf_counter() - started < 60
+    by_path = {r["path"]: r for r in rows}
+    assert all(r["kind"] != "none" for r in rows)
+    assert by_path["actors.kyiv.ideal.crimea_status"]["kind"] == "evidence"
+    assert "28-point plan (November 2025, point 6)" in by_path["issues.army_cap"]["source"]
+    assert by_path["issues.prisoners"]["value"].endswith("(justice; separable: prisoner_exchange)")
+    assert "counts only with foreign_forces at or above european_force" in by_path[
+        "issues.security_guarantee.links[0]"]["value"]
+
+
+def test_running_the_agenda_is_refused_with_exit_2_in_bounded_memory(tmp_path, capsys):
+    """1.8 billion packages of 19 issues would take over 270 GB to list; the refusal comes first, under 3 GB."""
+    import resource
+    import subprocess
+    import sys
+
+    from sim.cli import main
+
+    def cap() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (3 * 2**30, 3 * 2**30))
+
+    done = subprocess.run([sys.executable, "-m", "sim", "run", str(AGENDA), "--runs", "10", "--out", str(tmp_path)],
+                          capture_output=True, text=True, cwd=ROOT, timeout=300, preexec_fn=cap)
+    assert main(["explain", str(AGENDA)]) == 2
+    for code, err in ((done.returncode, done.stderr), (2, capsys.readouterr().err)):
+        assert code == 2, err
+        assert "Traceback" not in err and "MemoryError" not in err
+        first = err.splitlines()[0]
+        assert first.startswith(f"{AGENDA}:") and ": issues: " in first
+        assert "1,836,660,096 packages" in first and "proposal search of issue 18" in first
+    assert list(tmp_path.iterdir()) == []

@@ -33,6 +33,7 @@ from sim.errors import StoreError, UsageError
 from sim.jsonsafe import dumps, strict
 from sim.runs import store
 from sim.runs.batch import BatchResult, new_run_dir, outcome_names, run_batch
+from sim.runs.summary import summarize
 from sim.scenario.loading import load_scenario
 from sim.scenario.models import Scenario, scenario_from_data
 
@@ -83,6 +84,7 @@ class ComparisonSet:
     paired: bool
     run_dir: Path | None = None
     figures: list[Path] = field(default_factory=list)
+    sides: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def table(self) -> pd.DataFrame:
         """One row per compared batch and outcome (or class): ``label_b`` then the comparison's columns."""
@@ -96,6 +98,7 @@ class ComparisonSet:
     def to_dict(self) -> dict[str, Any]:
         return strict({"base": self.base, "seed": self.seed, "runs": self.runs, "paired": self.paired,
                        "run_dir": self.run_dir and str(self.run_dir),
+                       "scenarios": self.sides.to_dict(orient="records"),
                        "comparisons": [r.to_dict() for r in self.results]})
 
 
@@ -155,6 +158,26 @@ def _side(source: Source, runs: int, seed: int, workers: int, out: str | Path | 
     return Side(result.runs, seed, sc.name, result.run_dir, result.classes(), label)
 
 
+def side_row(side: Side) -> dict[str, Any]:
+    """One batch's own figures, as `negsim run` prints them: P(agreement) with its 95% interval, the commonest
+    class of deal, the settlement's median month and how far the runs went through the stages of the process."""
+    s = summarize(side.table, side.classes)
+    agreement = s["outcomes"]["agreement"]
+    classes = {k: v for k, v in s["outcome_classes"].items() if v["n"] > 0 and k not in s["outcomes"]}
+    commonest = max(classes, key=lambda k: classes[k]["n"]) if classes else None
+    month = s["agreement_month"]
+    row: dict[str, Any] = {
+        "scenario": side.label, "source": side.source, "runs": s["runs"],
+        "p_agreement": agreement["p"], "lo": agreement["lo"], "hi": agreement["hi"],
+        "commonest_class": commonest, "commonest_class_share": classes[commonest]["p"] if commonest else 0.0,
+        "settlement_month_median": month.get("median"), "settlement_month_p10": month.get("p10"),
+        "settlement_month_p90": month.get("p90")}
+    if "stages" in s:  # Model v3: the share of runs that reached each stage (not only the furthest)
+        row |= {"partial_deal": s["first_partial_month"]["share"], "ceasefire": s["ceasefire_month"]["share"],
+                "settlement": agreement["p"], "relapse_of_settlements": s["relapse_of_settlements"][0]}
+    return row
+
+
 def _pair(a: Side, b: Side, paired: bool) -> ComparisonResult:
     if paired:
         why = check_pairable(a.table, b.table, a.seed, b.seed)
@@ -187,8 +210,9 @@ def compare_many(base: Source, others: list[Source], *, runs: int | None = None,
         _check_run_dirs([base, *others], runs, seed)
     started = time.strftime("%Y-%m-%dT%H:%M:%S")
     a = _side(base, runs, seed, workers, out, executor)
-    results = [_pair(a, _side(o, runs, seed, workers, out, executor), paired) for o in others]
-    result = ComparisonSet(a.label, results, seed, runs, paired)
+    sides = [a, *(_side(o, runs, seed, workers, out, executor) for o in others)]
+    results = [_pair(a, b, paired) for b in sides[1:]]
+    result = ComparisonSet(a.label, results, seed, runs, paired, sides=pd.DataFrame([side_row(s) for s in sides]))
     if save and out is not None:
         _save(result, Path(out), started)
     return result
@@ -199,13 +223,14 @@ def _save(result: ComparisonSet, out: Path, started: str) -> None:
     result.run_dir = run_dir
     result.table().to_csv(run_dir / "outcomes.csv", index=False)
     result.timing().to_csv(run_dir / "timing.csv", index=False)
+    result.sides.to_csv(run_dir / "scenarios.csv", index=False)
     store.write_atomic(run_dir / "comparison.json", dumps(result.to_dict()) + "\n")
     manifest = {"format": store.FORMAT, "kind": "comparison", "status": "complete",
                 "scenario": {"name": result.base}, "seed": result.seed, "runs": result.runs,
                 "paired": result.paired, "points": [],
                 "sides": [{"label": result.results[0].label_a, "run_dir": result.results[0].dir_a}]
                 + [{"label": r.label_b, "run_dir": r.dir_b} for r in result.results],
-                "files": ["comparison.json", "outcomes.csv", "timing.csv"],
+                "files": ["comparison.json", "outcomes.csv", "timing.csv", "scenarios.csv"],
                 "versions": store.versions(), "code_version": store.code_version(),
                 "timing": {"started": started, "finished": time.strftime("%Y-%m-%dT%H:%M:%S")}}
     store.write_atomic(run_dir / "manifest.json", dumps(manifest) + "\n")

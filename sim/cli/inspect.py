@@ -17,8 +17,9 @@ from sim.errors import (
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from sim.scenario.compile import compile_scenario
+    from sim.scenario.compile import compile_scenario, refusal, uncertain_paths
     from sim.scenario.loading import load_scenario
+    from sim.scenario.registry import package_count, parameter_slots
 
     problems, report = [], []
     for f in args.files:
@@ -28,17 +29,20 @@ def cmd_validate(args: argparse.Namespace) -> int:
             problems += exc.problems
             report.append({"file": f, "ok": False, "problems": [str(p) for p in exc.problems]})
             continue
-        c = compile_scenario(sc)
-        report.append({"file": f, "ok": True, "actors": len(sc.model.actors), "issues": len(c.issues),
-                       "packages": c.n_packages, "uncertain_parameters": len(c.uncertain)})
+        refused = refusal(sc)  # valid, but the engine cannot run it: counted, not compiled
+        packages = package_count(sc.model) if refused else compile_scenario(sc).n_packages
+        report.append({"file": f, "ok": True, "actors": len(sc.model.actors), "issues": len(sc.model.issues),
+                       "packages": packages, "uncertain_parameters": len(uncertain_paths(parameter_slots(sc))),
+                       "runnable": not refused, "not_runnable": [p.message for p in refused]})
     if args.json:
         emit_json({"ok": not problems, "files": report})
     else:
         out = stdout_console(args)
         for r in report:
             if r["ok"]:
-                out.print(f"{r['file']}: ok ({r['actors']} actors, {r['issues']} issues, {r['packages']} packages, "
-                          f"{r['uncertain_parameters']} uncertain parameters)", markup=False)
+                note = "" if r["runnable"] else "; not runnable: " + "; ".join(r["not_runnable"])
+                out.print(f"{r['file']}: ok ({r['actors']} actors, {r['issues']} issues, {r['packages']:,} packages, "
+                          f"{r['uncertain_parameters']} uncertain parameters{note})", markup=False)
     if problems:
         err = console(stderr=True, soft_wrap=True)
         for p in problems:

@@ -107,6 +107,9 @@ def _compare_command(sub: Subparsers, every: argparse.ArgumentParser, reads: arg
     p.add_argument("--out", default=d.OUT,
                    help="where scenario files' batches and the comparison are written (default %(default)s/)")
     p.add_argument("--unpaired", action="store_true", help="compare as independent samples (wider intervals)")
+    p.add_argument("--table", action="store_true",
+                   help="also print each scenario's own figures (P(agreement) with its interval, commonest class, "
+                        "settlement month, stages reached) before the differences")
     p.add_argument("--figure", default=None, metavar="PNG", help="also draw the differences to this PNG file")
     _backend_args(p)
     p.add_argument("--json", action="store_true")
@@ -190,8 +193,11 @@ def _explain_command(sub: Subparsers, every: argparse.ArgumentParser, reads: arg
 def _report_command(sub: Subparsers, every: argparse.ArgumentParser, reads: argparse.ArgumentParser) -> None:
     p = sub.add_parser("report", parents=[every],
                        help="one self-contained HTML page (and --pdf) of batches, a sweep or a comparison")
-    p.add_argument("run_dirs", nargs="+", metavar="RUN_DIR", help="run directories; with several batches the "
+    p.add_argument("run_dirs", nargs="*", metavar="RUN_DIR", help="run directories; with several batches the "
                    "first is the baseline the others are compared with")
+    p.add_argument("--class", dest="class_replay", metavar="REPLAY", default=None,
+                   help="a class's game (the classroom's replay file, or negsim play's): its summary is added to the "
+                   "page (or is the page, without RUN_DIR): moves, events, the outcome against the model")
     p.add_argument("--out", default=d.REPORT, metavar="HTML", help="the HTML file to write (default %(default)s)")
     p.add_argument("--pdf", action="store_true", help="also write the page as PDF beside it (OUT with .pdf; "
                    "needs the [report] extra)")

@@ -85,6 +85,39 @@ def _play_at_the_terminal(c, args: argparse.Namespace, roles: list[str]):  # noq
     return played
 
 
+def _classroom_banner(args: argparse.Namespace, scenario: str, port: int, secret: str) -> None:
+    """What ``negsim classroom`` prints once it listens: the teacher's address and secret, the students' addresses
+    (this machine's own on its networks for a wildcard address: :func:`sim.play.addresses.reach`) with a QR code
+    of the first, the projector's address, and the warning of a wildcard address."""
+    from sim.play.addresses import WILDCARD, qr_text, reach
+
+    out = stdout_console(args)
+    host = f"[{args.host}]" if ":" in args.host else args.host
+    students = reach(args.host, port)
+    teacher_host = "127.0.0.1" if args.host in WILDCARD else host  # the teacher's page: on this machine
+    out.print(f"negsim classroom: scenario {scenario}, seed {args.seed}, replicate {args.replicate}.", markup=False)
+    out.print(f"Teacher: http://{teacher_host}:{port}/teacher#secret={secret}", markup=False)
+    out.print(f"Teacher secret: {secret} (the teacher's page asks for it to start a session; "
+              "keep it from the students)", markup=False)
+    for i, url in enumerate(students.urls):
+        out.print(("Students: " if i == 0 else "      or: ") + url +
+                  (" (enter the join code the teacher's page shows)" if i == 0 else ""), markup=False)
+    if students.note:
+        out.print(f"          ({students.note})", markup=False)
+    out.print(f"Projector: {students.urls[0]}projector (the big screen: type the join code)", markup=False)
+    qr = None if students.local_only else qr_text(students.urls[0])
+    if qr is not None:
+        out.print(f"The students' address as a QR code ({students.urls[0]}):", markup=False)
+        sys.stdout.flush()
+        sys.stdout.write(qr)
+    out.print("Ctrl-C stops the server; finished games are saved in " + str(args.state), markup=False)
+    if args.host in WILDCARD:
+        print(f"negsim classroom: warning: --host {args.host} listens on every network this machine is on; "
+              "anyone who can reach it can join a class with its code. It speaks plain HTTP: on a shared "
+              "network put it behind a TLS proxy.", file=sys.stderr)
+    sys.stdout.flush()
+
+
 def cmd_classroom(args: argparse.Namespace) -> int:
     from sim.scenario.compile import compile_scenario
     from sim.scenario.loading import load_scenario
@@ -104,8 +137,6 @@ def cmd_classroom(args: argparse.Namespace) -> int:
     if any(len(x) < 12 for x in secrets_given):
         raise UsageError("NEGSIM_CLASSROOM_SECRET: each teacher secret (comma-separated) needs 12 characters or more")
     teacher_secrets = secrets_given or [secrets.token_urlsafe(12)]
-    host = f"[{args.host}]" if ":" in args.host else args.host
-    out = stdout_console(args)
     try:
         lock = room.lock()
     except StateLocked as e:
@@ -114,18 +145,7 @@ def cmd_classroom(args: argparse.Namespace) -> int:
         raise UsageError(f"--state {args.state}: cannot use the folder: {e}") from None
 
     def ready(port: int) -> None:
-        out.print(f"negsim classroom: scenario {c.scenario.name}, seed {args.seed}, replicate {args.replicate}.",
-                  markup=False)
-        out.print(f"Teacher: http://{host}:{port}/teacher#secret={teacher_secrets[0]}", markup=False)
-        out.print(f"Teacher secret: {teacher_secrets[0]} (the teacher's page asks for it to start a session; "
-                  "keep it from the students)", markup=False)
-        out.print(f"Students: http://{host}:{port}/ (enter the join code the teacher's page shows)", markup=False)
-        out.print("Ctrl-C stops the server; finished games are saved in " + str(args.state), markup=False)
-        if args.host in ("0.0.0.0", "::"):
-            print(f"negsim classroom: warning: --host {args.host} listens on every network this machine is on; "
-                  "anyone who can reach it can join a class with its code. It speaks plain HTTP: on a shared "
-                  "network put it behind a TLS proxy.", file=sys.stderr)
-        sys.stdout.flush()
+        _classroom_banner(args, c.scenario.name, port, teacher_secrets[0])
 
     try:
         serve(room, args.host, args.port, ready=ready, teacher_secrets=teacher_secrets,
@@ -203,5 +223,14 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
 
     if not 1 <= args.port <= 65535:
         raise UsageError(f"--port must be a whole number from 1 to 65535 (got {args.port})")
-    serve(args.file or default_scenario(), args.host, args.port, resourcez=args.resourcez)
+    def ready() -> None:
+        from sim.play.addresses import reach
+
+        where = reach(args.host, args.port)
+        print(f"negsim dashboard: {where.urls[0]}" + (f" ({where.note})" if where.note else ""), flush=True)
+        for url in where.urls[1:]:
+            print(f"                  {url}", flush=True)
+        print("Ctrl-C stops it.", flush=True)
+
+    serve(args.file or default_scenario(), args.host, args.port, resourcez=args.resourcez, ready=ready)
     return 0

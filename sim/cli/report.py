@@ -3,16 +3,26 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from rich.table import Table
 
 from sim.cli.output import emit_json, stdout_console
+from sim.errors import UsageError
 
 
 def cmd_report(args: argparse.Namespace) -> int:
     from sim.present.report import write_report
 
-    report = write_report(args.run_dirs, args.out, pdf=args.pdf)
+    if not args.run_dirs and args.class_replay is None:
+        raise UsageError("report needs at least one RUN_DIR, or --class REPLAY (a class's game)")
+    extra, title = [], "Class summary"
+    if args.class_replay is not None:
+        from sim.play.summary import from_replay
+
+        extra = from_replay(args.class_replay)
+        title = f"Class summary: {Path(args.class_replay).name}"
+    report = write_report(args.run_dirs, args.out, pdf=args.pdf, extra=extra, extra_title=title)
     if args.json:
         emit_json({"html": str(report.html), "pdf": report.pdf and str(report.pdf), "kind": report.kind,
                     "figures": report.figures, "run_dirs": report.sources})

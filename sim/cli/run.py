@@ -308,13 +308,43 @@ def cmd_compare(args: argparse.Namespace) -> int:
         emit_json(result.to_dict())
         return 0
     out = stdout_console(args)
+    if args.table:
+        print_scenario_table(out, result)
     if len(result.results) > 1:
         print_comparison_set(out, result)
     else:
         print_comparison(out, result.results[0])
-    out.print(f"Comparison: {result.run_dir}/ (comparison.json, outcomes.csv, timing.csv, comparison.png)",
+    out.print(f"Comparison: {result.run_dir}/ (comparison.json, outcomes.csv, timing.csv, scenarios.csv, comparison.png)",
               markup=False)
     return 0
+
+
+def _missing(x: Any) -> bool:
+    return x is None or x != x  # None or NaN
+
+
+def print_scenario_table(out: Console, result: Any) -> None:
+    """Each compared batch's own figures, one row each (the differences follow)."""
+    sides = result.sides
+    t = Table(title=f"Each scenario: {result.runs:,} runs, seed {result.seed}", title_justify="left")
+    stages = "partial_deal" in sides.columns
+    for col in ("scenario", "P(agreement)\n(95% interval)", "commonest class\n(share of runs)",
+                "settlement month\nmedian (p10-p90)", *(("partial\ndeal", "cease-\nfire", "settlements\nrelapsed")
+                                                      if stages else ())):
+        t.add_column(col, justify="left" if col.startswith(("scenario", "commonest")) else "right", no_wrap=True)
+    for _, r in sides.iterrows():
+        month = ("-" if _missing(r["settlement_month_median"]) else
+                 f"{r['settlement_month_median']:.0f} ({r['settlement_month_p10']:.0f}-{r['settlement_month_p90']:.0f})")
+        commonest = f"{r['commonest_class']} ({pct(r['commonest_class_share']).strip()})" if r["commonest_class"] else "-"
+        cells = [str(r["scenario"]), f"{pct(r['p_agreement']).strip()} ({pct(r['lo']).strip()}-{pct(r['hi']).strip()})",
+                 commonest, month]
+        if stages:
+            relapse = r["relapse_of_settlements"]
+            cells += [pct(r["partial_deal"]), pct(r["ceasefire"]), "-" if _missing(relapse) else pct(relapse)]
+        t.add_row(*cells)
+    out.print(t)
+    out.print("commonest class: its share of all runs; partial deal, ceasefire: the share of runs with one; "
+              "settlements relapsed: the share of settlements that broke down before the horizon", markup=False)
 
 
 def print_comparison_set(out: Console, result: Any) -> None:

@@ -413,14 +413,16 @@ def default_scenario() -> Path:
     raise UsageError("no scenario given and no scenarios/baseline.yaml here nor installed with negsim")
 
 
-def serve(file: str | Path, host: str = HOST, port: int = DASHBOARD_PORT, resourcez: bool = False) -> None:
+def serve(file: str | Path, host: str = HOST, port: int = DASHBOARD_PORT, resourcez: bool = False,
+          ready: Callable[[], None] | None = None) -> None:
     """Start the dashboard on ``host:port`` for scenario ``file`` (blocks until stopped).
 
     Solara runs in production mode with its usage telemetry off; its page
     assets come from the solara-assets package in the environment, so the
     browser fetches nothing from outside this server. Solara's ``/resourcez``
     (the server's threads, kernels and connections) answers 404 unless
-    ``resourcez`` is true.
+    ``resourcez`` is true. ``ready`` is called once the checks pass, just before the server starts (the
+    command prints the dashboard's address there).
     """
     from sim.scenario.loading import load_scenario
 
@@ -444,4 +446,6 @@ def serve(file: str | Path, host: str = HOST, port: int = DASHBOARD_PORT, resour
                          "pip install 'negsim[dashboard]' installs them (solara-assets)")
     from solara.server.starlette import app
 
+    if ready is not None:
+        ready()
     uvicorn.run(app if resourcez else HideRoutes(app), host=host, port=port, log_level="warning", ws_max_size=2**24)

@@ -503,13 +503,16 @@ def record(game: Game, cmp: dict[str, Any] | None) -> dict[str, Any]:
 # --------------------------------------------------------------------------- replay files
 
 
-def save_replay(game: Game, path: str | Path, rec: dict[str, Any]) -> Path:
-    """Write the game's replay file (scenario data, seed, replicate, roles, moves, final record)."""
+def save_replay(game: Game, path: str | Path, rec: dict[str, Any], events: list[dict[str, Any]] | None = None) -> Path:
+    """Write the game's replay file (scenario data, seed, replicate, roles, moves, final record, and the events
+    that are not moves, such as the classroom's roles taken and given up: :class:`sim.play.replays.EventEntry`)."""
     sc = game.compiled.scenario
     doc = {"format": REPLAY_FORMAT, "scenario_path": str(sc.path), "scenario_text": sc.text,
            "scenario_sha256": hashlib.sha256(sc.text.encode()).hexdigest(), "scenario_data": sc.data,
            "seed": str(game.seed), "replicate": game.replicate, "roles": game.roles,
            "moves": [m.as_dict() for m in game.moves], "record": {k: v for k, v in rec.items() if k != "comparison"}}
+    if events:
+        doc["events"] = events
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
@@ -534,6 +537,7 @@ class Replay:
     record: dict[str, Any]
     name: str = "replay"
     checked: replays.RecordEntry | None = None  # the recorded result the replay must reproduce
+    events: list[dict[str, Any]] = field(default_factory=list)  # what happened beside the moves (replays.EventEntry)
 
 
 def load_replay(path: str | Path) -> Replay:
@@ -547,7 +551,7 @@ def load_replay(path: str | Path) -> Replay:
         dup = next(m for i, m in enumerate(moves) if m.key() in keys[:i])
         raise MoveError(f"a second move for {dup.role} to {dup.kind} in month {dup.month}", dup.where)
     return Replay(sc, int(rf.seed), check_replicate(rf.replicate, f"{path}: replicate"), list(rf.roles), moves,
-                  rf.record.model_dump(), str(path), rf.record)
+                  rf.record.model_dump(), str(path), rf.record, [e.model_dump() for e in rf.events])
 
 
 class Checked(Recorded):

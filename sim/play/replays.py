@@ -34,6 +34,7 @@ from sim.scenario.yamlsrc import MAX_BYTES, parse_yaml, read_bounded
 MAX_REPLAY_BYTES = 3 * MAX_BYTES  # the scenario's text and data, and the moves
 MAX_DEPTH = 64  # JSON nesting deeper than this is refused before the schema sees it
 MAX_MOVES = 10_000
+MAX_EVENTS = 10_000
 REPLAY_FORMAT = "negsim-replay/1"
 
 
@@ -55,6 +56,18 @@ class MoveEntry(BaseModel):
             raise ValueError(f"choice: {'an answer' if self.kind == 'answer' else 'a vote'} takes true or false "
                              "(or null for the model's)")
         return self
+
+
+class EventEntry(BaseModel):
+    """Something that happened in a game beside the moves, told in words: the classroom writes the roles taken
+    and given up (``kind`` joined, left, removed); any other kind (a message between roles, say) is kept and
+    shown the same way. Not replayed: it changes nothing in the game."""
+
+    model_config = ConfigDict(extra="forbid")
+    month: StrictInt = Field(ge=0, le=10_000)
+    role: StrictStr = Field(max_length=200)
+    kind: StrictStr = Field(min_length=1, max_length=40)
+    text: StrictStr = Field(max_length=4000)
 
 
 class RecordEntry(BaseModel):
@@ -83,6 +96,7 @@ class ReplayFile(BaseModel):
     roles: list[StrictStr] = Field(min_length=1, max_length=100)
     moves: list[MoveEntry] = Field(max_length=MAX_MOVES)
     record: RecordEntry
+    events: list[EventEntry] = Field(default_factory=list, max_length=MAX_EVENTS)
 
 
 def depth(doc: Any) -> int:

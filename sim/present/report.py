@@ -789,12 +789,23 @@ class Report:
     sources: list[str]
 
 
-def build_report(run_dirs: Sequence[str | Path]) -> tuple[str, str, int]:
-    """(HTML text, kind, figures) of the report of ``run_dirs`` (the first is the baseline)."""
+Section = tuple[str, str, list[Part]]
+
+
+def build_report(run_dirs: Sequence[str | Path], extra: Sequence[Section] = (),
+                 extra_title: str = "Class summary") -> tuple[str, str, int]:
+    """(HTML text, kind, figures) of the report of ``run_dirs`` (the first is the baseline); ``extra``: sections
+    put after the report's own (``negsim report --class``: a class's game), or the whole page (titled
+    ``extra_title``, kind "class") when there is no run directory."""
     from sim.version import version
 
+    if not run_dirs and extra:
+        page = Page(extra_title)
+        for anchor, heading, parts in extra:
+            page.section(anchor, heading, *parts)
+        return page.html(version()), "class", sum(1 for _a, _h, ps in extra for p in ps if isinstance(p, Figure))
     if not run_dirs:
-        raise UsageError("report needs at least one run directory")
+        raise UsageError("report needs at least one run directory (or --class REPLAY)")
     sources = [read_source(p) for p in run_dirs]
     if len(sources) > 1:
         odd = [s for s in sources if s.kind != "batch"]
@@ -812,11 +823,16 @@ def build_report(run_dirs: Sequence[str | Path]) -> tuple[str, str, int]:
             "comparison": lambda: comparison_report(sources[0], folder),
         }[kind]
         page = build()
-        return page.html(version()), kind, page.figures
+        for anchor, heading, parts in extra:
+            page.section(anchor, heading, *parts)
+        figures = page.figures + sum(1 for _a, _h, ps in extra for p in ps if isinstance(p, Figure))
+        return page.html(version()), kind, figures
 
 
-def write_report(run_dirs: Sequence[str | Path], out: str | Path, pdf: bool = False) -> Report:
-    """Write the report of ``run_dirs`` to ``out`` (HTML), and with ``pdf`` the same page beside it as PDF."""
+def write_report(run_dirs: Sequence[str | Path], out: str | Path, pdf: bool = False,
+                 extra: Sequence[Section] = (), extra_title: str = "Class summary") -> Report:
+    """Write the report of ``run_dirs`` to ``out`` (HTML), and with ``pdf`` the same page beside it as PDF;
+    ``extra``: sections after the report's own (:func:`build_report`)."""
     out = Path(out)
     if out.is_dir():
         raise UsageError(f"--out {out}: a folder; expected the name of the HTML file to write")
@@ -824,7 +840,7 @@ def write_report(run_dirs: Sequence[str | Path], out: str | Path, pdf: bool = Fa
         raise UsageError(f"--out {out}: the folder {out.parent} does not exist")
     if pdf:
         _weasyprint()  # before any work: a missing extra is bad input
-    text, kind, figures = build_report(run_dirs)
+    text, kind, figures = build_report(run_dirs, extra, extra_title)
     store.write_atomic(out, text)
     pdf_path = None
     if pdf:

@@ -41,11 +41,19 @@ from sim.engine import kernel
 from sim.engine import model as agent_engine
 from sim.engine.records import OUTCOMES
 from sim.engine.shocks import MAX_SEED, Shocks, draw, draw_params, parameter_uniforms
-from sim.errors import DiskFull, Interrupted, Stopped, StoreError, UsageError, WorkerDied
+from sim.errors import (
+    DiskFull,
+    Interrupted,
+    ScenarioError,
+    Stopped,
+    StoreError,
+    UsageError,
+    WorkerDied,
+)
 from sim.runs import store
 from sim.runs.executors import describe
 from sim.runs.summary import summarize, summary_columns
-from sim.scenario.compile import Compiled, compile_scenario
+from sim.scenario.compile import Compiled, compile_scenario, refusal
 from sim.scenario.loading import load_scenario
 from sim.scenario.models import Scenario, ScenarioModel, scenario_from_data, zero_salience
 from sim.scenario.registry import Slot, check_value, package_count, parameter_slots
@@ -538,6 +546,8 @@ def check_job(job: Job, workers: int) -> None:
         raise UsageError(f"block size must be a whole number >= 1 (got {job.block_size!r})")
     check_limit("points", len(job.points), "points")
     check_limit("runs", job.runs * len(job.points), "runs in all (points x runs)")
+    if refused := refusal(job.scenario):  # before a run directory is made or a worker compiles it
+        raise ScenarioError(refused)
     slots = parameter_slots(job.scenario)
     for point in job.points:
         check_point(job.scenario, point, slots)

@@ -15,9 +15,16 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from sim.errors import UsageError
+from sim.errors import Problem, ScenarioError, UsageError
 from sim.scenario.models import Param, Scenario
-from sim.scenario.registry import Slot, check_value, matching, package_space, slot_table
+from sim.scenario.registry import (
+    Slot,
+    check_value,
+    matching,
+    package_space,
+    slot_table,
+    too_many_packages,
+)
 
 N_TYPES = 3  # types of each government's resolve that the other side tells apart
 TYPE_QUANTILES = (1.0 / 6.0, 0.5, 5.0 / 6.0)  # the types: mid-quantiles of three equally likely thirds
@@ -71,8 +78,30 @@ class Compiled:
         return {k: self.options[i][self.package_options[package, i]] for i, k in enumerate(self.issues)}
 
 
+def refusal(sc: Scenario) -> list[Problem]:
+    """Why the engine cannot compile a valid scenario (empty if it can), each problem at its key.
+
+    A package space above the limit (:func:`sim.scenario.registry.max_packages`) would not fit in memory, and
+    issue links (``issues.<name>.links``) are a rule the engine does not apply yet: both wait for the
+    proposal search of issue 18. Checked before any array is built.
+    """
+    out = [sc.problem(("issues",), why)] if (why := too_many_packages(sc.model)) else []
+    linked = [name for name, issue in sc.model.issues.items() if issue.links]
+    return out + [sc.problem(("issues", name, "links"), LINKS_NOT_APPLIED) for name in linked]
+
+
+LINKS_NOT_APPLIED = ("links are not yet applied by the engine (the proposal search of issue 18 will apply them); "
+                     "a scenario with links validates and lists its evidence, but cannot be run")
+
+
 def compile_scenario(sc: Scenario, overrides: dict[str, float] | None = None) -> Compiled:
-    """Turn a validated scenario into arrays. ``overrides`` fixes slots to values (sweeps)."""
+    """Turn a validated scenario into arrays. ``overrides`` fixes slots to values (sweeps).
+
+    Raises ScenarioError (FILE:LINE, exit 2 at the command line) for a scenario the engine cannot run
+    (:func:`refusal`).
+    """
+    if problems := refusal(sc):
+        raise ScenarioError(problems)
     m = sc.model
     slots, base = slot_table(sc)
     _override(slots, base, overrides or {})
@@ -103,7 +132,7 @@ def compile_scenario(sc: Scenario, overrides: dict[str, float] | None = None) ->
         red_line_owner=np.array(owners, dtype=np.int64), controls=_controls(sc, issues),
         land_issue=land_issue, land_share=land_share,
         outcome_classes=classes, base=base, slots=slots,
-        uncertain=sorted({_canonical(slots, p) for p, s in slots.items() if s.param is not None and s.param.uncertain}),
+        uncertain=uncertain_paths(slots),
         events=events, hazard_events=hazard_events,
         instrument_kinds=np.array([0 if ins.kind == "aid" else 1 for ins in m.instruments.values()], np.int64),
         instruments=list(m.instruments), partial_deals=list(m.partial_deals),
@@ -151,6 +180,11 @@ def _controls(sc: Scenario, issues: list[str]) -> list[tuple[str, np.ndarray, np
             pts = sorted(nd.control)
             controls.append((nd.variable, np.array([p[0] for p in pts]), np.array([p[1] for p in pts])))
     return controls
+
+
+def uncertain_paths(slots: dict[str, Slot]) -> list[str]:
+    """The key paths of the uncertain parameters, one per slot, in draw order."""
+    return sorted({_canonical(slots, p) for p, s in slots.items() if s.param is not None and s.param.uncertain})
 
 
 def _canonical(slots: dict[str, Slot], path: str) -> str:

@@ -25,6 +25,7 @@ from sim.scenario.models import (
     Evidence,
     Exclusion,
     Issue,
+    Link,
     NoDeal,
     OutcomeClass,
     Param,
@@ -39,7 +40,7 @@ from sim.shipped import folder as shipped_folder
 QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'",
                         "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u201f": '"', "\u2033": '"',
                         "\u00ab": '"', "\u00bb": '"', "\u00a0": " "})
-LEAVES = (RedLine, Precondition, Exclusion, OutcomeClass, Issue, NoDeal, Event)
+LEAVES = (RedLine, Precondition, Exclusion, OutcomeClass, Issue, Link, NoDeal, Event)
 SWITCHES = ("active", "ratifies")
 
 
@@ -204,7 +205,11 @@ def describe(obj: object) -> str:
     if isinstance(obj, OutcomeClass):
         return f"{obj.name} when {obj.when}"
     if isinstance(obj, Issue):
-        return ", ".join(f"{k}={v:g}" for k, v in obj.options.items())
+        marks = ([obj.category] if obj.category else []) + (
+            [f"separable: {'yes' if obj.separable is True else obj.separable}"] if obj.separable else [])
+        return ", ".join(f"{k}={v:g}" for k, v in obj.options.items()) + (f" ({'; '.join(marks)})" if marks else "")
+    if isinstance(obj, Link):
+        return f"counts only with {obj.requires} at or above {obj.at_least}; otherwise {obj.otherwise}"
     if isinstance(obj, Event):
         when = f"month {obj.month}" if obj.month is not None else f"chance {obj.hazard:g} a month"
         return f"{when}: " + ", ".join(f"{k} = {v}" for k, v in obj.set.items())

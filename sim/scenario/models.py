@@ -370,8 +370,24 @@ class NoDeal(Sourced):
         None, description="[[km2, position], ...]: piecewise-linear map from control to position")
 
 
+class Link(Sourced):
+    """An issue whose options count only with another issue at or above an option (a guarantee and its forces)."""
+
+    requires: str = Field(description="the issue this one depends on")
+    at_least: str = Field(description="an option of `requires`: the link holds in a package whose option on "
+                          "`requires` has a value at or above this option's")
+    otherwise: str = Field(description="an option of this issue: where the link fails, the package's position on "
+                           "this issue is this option's, for every government (utility and minimum)")
+
+
 class Issue(Sourced):
     label: str | None = None
+    category: Literal["territory", "security", "economy", "justice"] | None = Field(
+        None, description="territory (and sovereignty), security, economy or justice (and accountability)")
+    separable: StrictBool | str = Field(False, description="the issue can be agreed on its own: the name of the "
+                                        "partial deal it belongs to, or true")
+    links: list[Link] = Field([], description="conditions on other issues under which this issue's options "
+                              "count (not yet applied by the engine)")
     kind: Literal["position", "land"] = Field(
         "position", description="position: options are points on [0, 1]; land: options are shares of land "
         "moved at the line of control of the day (>= 0 returns that share of the land taken since 2022, "
@@ -854,14 +870,14 @@ def check_references(sc: Scenario) -> list[Problem]:
     One method of :class:`_References` per concern, in file order. The checks
     that need a sound scenario (the package space left by the exclusions,
     events, saliences over time, sweep paths) run only when the earlier ones
-    found nothing.
+    found nothing. No check enumerates a package space larger than the engine's
+    limit: such a scenario validates, and compiling it is refused
+    (:func:`sim.scenario.compile.compile_scenario`).
     """
     check = _References(sc)
     check.sides_and_land()
     check.issues()
-    if why := registry.too_many_packages(sc.model):  # before anything enumerates the packages
-        check.problem(("issues",), why)
-        return check.out
+    check.links()
     check.exclusions()
     check.governments()
     check.publics()
@@ -937,6 +953,25 @@ class _References:
                 self.problem(("issues", name), "no_deal is required for a position issue")
             else:
                 self.no_deal(path, issue.no_deal)
+        for name, issue in self.m.issues.items():
+            if isinstance(issue.separable, str):
+                self.ref(("issues", name, "separable"), issue.separable, self.m.partial_deals, "partial deal")
+
+    def links(self) -> None:
+        """A link names another issue and an option of it, and an option of its own issue (not the land issue)."""
+        for name, issue in self.m.issues.items():
+            for i, link in enumerate(issue.links):
+                path = ("issues", name, "links", i)
+                if issue.kind == "land":
+                    self.problem(path, "the land issue cannot be linked: its term follows the line of control "
+                                       "(link a position issue)")
+                    continue
+                if link.requires == name:
+                    self.problem((*path, "requires"), f"an issue cannot depend on itself (got {name!r})")
+                elif self.ref((*path, "requires"), link.requires, self.m.issues, "issue"):
+                    self.ref((*path, "at_least"), link.at_least, self.m.issues[link.requires].options,
+                             f"option of {link.requires}")
+                self.ref((*path, "otherwise"), link.otherwise, issue.options, f"option of {name}")
 
     def no_deal(self, path: Key, nd: NoDeal) -> None:
         if (nd.position is None) == (nd.control is None):
@@ -953,7 +988,8 @@ class _References:
         for i, ex in enumerate(self.m.exclude):
             for issue, opt in ex.match.items():
                 self.options(("exclude", i, "match", issue), issue, opt)
-        if self.m.exclude and not self.out and len(registry.package_space(self.m)[2]) == 0:
+        if (self.m.exclude and not self.out and not registry.too_many_packages(self.m)
+                and len(registry.package_space(self.m)[2]) == 0):
             self.problem(("exclude",), "the exclusions remove every package: nothing is left to negotiate")
 
     def governments(self) -> None:

@@ -407,8 +407,10 @@ def too_many_packages(m: Any) -> str | None:
     if count <= cap:
         return None
     counts = " x ".join(str(len(issue.options)) for issue in m.issues.values())
-    return (f"the issues' options make {count:,} packages ({counts}), more than the limit of {cap:,}; "
-            f"give fewer options, or set NEGSIM_MAX_PACKAGES to raise the limit (memory grows with it)")
+    return (f"the issues' options make {count:,} packages ({counts}), more than the limit of {cap:,} the engine "
+            f"enumerates: a package space this large needs the proposal search of issue 18, not yet wired; "
+            f"validate and evidence read it, nothing runs it. Give fewer options, or set NEGSIM_MAX_PACKAGES to "
+            f"raise the limit (memory grows with it)")
 
 
 def package_space(m: Any) -> tuple[list[str], list[list[str]], np.ndarray]:
@@ -422,3 +424,23 @@ def package_space(m: Any) -> tuple[list[str], list[list[str]], np.ndarray]:
     for ex in m.exclude:
         keep &= ~matching(combos, issues, options, ex.match)
     return issues, options, combos[keep]
+
+
+def linked_positions(m: Any, issues: list[str], combos: np.ndarray, positions: np.ndarray) -> np.ndarray:
+    """Package positions (N, K) with every issue's ``links`` applied; the input is not changed.
+
+    ``combos`` holds the packages as rows of option indices in the order of ``issues`` and ``positions``
+    their positions. For a link of issue k on issue r (``requires``), a package whose option on r has a
+    value (position or land share) below that of ``at_least`` takes the position of ``otherwise`` on k.
+    Links read the packages' own options, not positions another link replaced, so they do not chain; where
+    several links of one issue fail, the last in file order decides. Any subset of packages may be given
+    (the proposal search evaluates packages it draws): the rule is per package.
+    """
+    out = np.array(positions, dtype=float, copy=True)
+    for k, name in enumerate(issues):
+        for link in m.issues[name].links:
+            r = issues.index(link.requires)
+            values = np.array(list(m.issues[link.requires].options.values()), dtype=float)
+            fails = values[combos[:, r]] < m.issues[link.requires].options[link.at_least]
+            out[fails, k] = m.issues[name].options[link.otherwise]
+    return out

@@ -38,7 +38,7 @@ DRAFT = "https://json-schema.org/draft/2020-12/schema"
 
 # Headings of docs/scenarios.md whose "| Key | Type | Default | Meaning |" table describes a model.
 SECTIONS = {
-    "Top level": "ScenarioModel", "Issues": "Issue", "No-deal": "NoDeal", "Exclusions": "Exclusion",
+    "Top level": "ScenarioModel", "Issues": "Issue", "No-deal": "NoDeal", "Links": "Link", "Exclusions": "Exclusion",
     "Battlefield": "Battlefield", "Normal blocks": "Normal", "Government": "Government", "Belief": "Belief",
     "Casualties": "Casualties", "Red line": "RedLine", "Precondition": "Precondition", "Public": "Public",
     "Ratification": "Ratification", "Mediator": "Mediator", "Negotiation": "Negotiation",

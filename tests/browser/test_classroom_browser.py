@@ -1,4 +1,6 @@
-"""The classroom in a real browser: a teacher and four students play a whole game in five browser contexts.
+"""The classroom in a real browser: a teacher and four students play a whole game in five browser contexts,
+watched on the projector view (a sixth); a seventh student leaves a role and an eighth is removed by the
+teacher; at the end the class summary page is opened, on screen and as printed.
 
 The server (uvicorn, 127.0.0.1, a free port) starts and stops inside the test; the pages are driven by
 Playwright on Debian's chromium. Seed 1 replicate 9 of the baseline: talks open in month 2 with the US
@@ -50,11 +52,23 @@ def looks_like_a_page(path: Path, min_height: int) -> np.ndarray:
     return px
 
 
+def join_as(page, base: str, code: str, role: str):
+    """A student's page that has taken ``role`` in class ``code``."""
+    page.goto(f"{base}/?code={code}")
+    page.click("#find")
+    page.wait_for_selector("#role-box:not(.hidden)", timeout=WAIT)
+    page.select_option("#role", role)
+    page.click("#take")
+    page.wait_for_selector("#game:not(.hidden)", timeout=WAIT)
+    return page
+
+
 def test_a_class_plays_a_whole_game(tmp_path):
     c = compile_scenario(load_scenario(BASELINE))
     room = Classroom(c, seed=1, replicate=9, state_dir=tmp_path / "classroom", runs=300)
     with serving(room) as base, browser() as b:
         contexts = [b.new_context(viewport={"width": 1200, "height": 900}, accept_downloads=True) for _ in range(5)]
+        big = b.new_context(viewport={"width": 1600, "height": 1000})  # the projector's screen
         teacher = contexts[0].new_page()
         teacher.goto(f"{base}/teacher")  # without the secret: the page asks for it
         teacher.click("#create")
@@ -74,6 +88,10 @@ def test_a_class_plays_a_whole_game(tmp_path):
         code = teacher.text_content("#code-big")
         assert CODE_PATTERN.fullmatch(code), code
         assert teacher.text_content("#address") == f"{base}/"
+        qr = teacher.locator("#qr svg.segno")  # the students' address as a QR code, drawn inline
+        assert qr.count() == 1 and teacher.get_attribute("#qr", "data-url") == f"{base}/"
+        assert qr.bounding_box()["width"] >= 100 and teacher.locator("#qr svg path").count() >= 1
+        assert teacher.get_attribute("#projector-link", "href") == f"/projector#code={code}"
 
         students = {}
         for role, ctx in zip(STUDENTS, contexts[1:], strict=True):
@@ -98,6 +116,26 @@ def test_a_class_plays_a_whole_game(tmp_path):
         until(teacher, "document.querySelectorAll('#roles li.taken').length === 4")
         assert "kyiv (government): a student" in teacher.text_content("#roles")
         assert "eu_uk (mediator): the model" in teacher.text_content("#roles")
+        leaver, removed = join_as(contexts[2].new_page(), base, code, "eu_uk"), join_as(contexts[3].new_page(), base,
+                                                                                          code, "russia_public")
+        until(teacher, "document.querySelectorAll('#roles li.taken').length === 6")
+        leaver.click("#leave")  # a student gives the role up: the page is the join form again
+        leaver.wait_for_selector("#join:not(.hidden)", timeout=WAIT)
+        until(teacher, "document.querySelector('#roles li[data-role=eu_uk]').textContent.includes('the model')")
+        teacher.click("#roles button.remove[data-role=russia_public]")  # the teacher takes a role back
+        until(teacher, "document.querySelectorAll('#roles li.taken').length === 4")
+        assert "russia_public (public): the model" in teacher.text_content("#roles")
+        until(removed, "document.querySelector('#move-error').textContent.includes('holds no role')")
+        leaver.close()
+        removed.close()
+        teacher.screenshot(path=str(artifact("classroom_teacher_lobby.png")), full_page=True)
+        looks_like_a_page(artifact("classroom_teacher_lobby.png"), 900)
+        projector = big.new_page()
+        projector.goto(f"{base}/projector#code={code}")  # read only: it joins as an observer
+        until(projector, "document.body.dataset.phase === 'waiting'")
+        assert "month 0 of" in projector.text_content("#month-big")
+        assert "Waiting for the teacher" in projector.text_content("#awaiting")
+        projector_shot = False
 
         kyiv_answers = 0
         shot_taken = False
@@ -123,6 +161,16 @@ def test_a_class_plays_a_whole_game(tmp_path):
                         if not shot_taken:
                             page.screenshot(path=str(artifact("classroom_student_decision.png")), full_page=True)
                             shot_taken = True
+                        if not projector_shot:  # the big screen: whose move is awaited, the offer on the table
+                            until(projector, "document.querySelector('#awaiting').textContent.includes('kyiv')")
+                            assert "answer the offer" in projector.text_content("#awaiting")
+                            assert "package" in projector.text_content("#on-table") and "=" in projector.text_content(
+                                "#on-table li")
+                            assert projector.locator("#chart svg text").count() >= 6  # ticks and axis titles
+                            assert "km² Russia holds" in projector.text_content("#chart")
+                            assert "Only you see" not in projector.text_content("body")
+                            projector.screenshot(path=str(artifact("classroom_projector.png")), full_page=True)
+                            projector_shot = True
                         kyiv_answers += 1
                         page.click("#reject" if kyiv_answers == 1 else "#accept")
                     else:
@@ -163,6 +211,33 @@ def test_a_class_plays_a_whole_game(tmp_path):
         assert "The game ended in " in result and ("held to month" in result or "broke down in month" in result
                                                   or "talks that failed" in result)
 
+        until(projector, "document.body.dataset.phase === 'finished'")
+        projector.wait_for_selector("#end:not(.hidden)", timeout=WAIT)
+        assert projector.text_content("#end-result").startswith("Result: ")
+        assert projector.text_content("#summary-address") == f"{base}/summary/{code}"
+        assert "The last offer" in projector.text_content("#on-table")
+        projector.screenshot(path=str(artifact("classroom_projector_end.png")), full_page=True)
+        looks_like_a_page(artifact("classroom_projector.png"), 900)
+        looks_like_a_page(artifact("classroom_projector_end.png"), 900)
+        assert projector_shot
+
+        summary = big.new_page()
+        summary.goto(teacher.evaluate("document.querySelector('#summary-link').href"))
+        text = summary.text_content("body")
+        for part in (f"Class summary: class {code}", "The outcome against the model", "← the class", "Month by month",
+                     "The decisions", "Events and messages", "the student playing eu_uk leaves",
+                     "the teacher removes the student playing russia_public", "kyiv"):
+            assert part in text, part
+        assert summary.locator("#class-moves td.by-class").count() >= 4 and summary.locator("figure img").count() == 1
+        summary.screenshot(path=str(artifact("classroom_summary.png")), full_page=True)
+        summary.emulate_media(media="print")
+        summary.screenshot(path=str(artifact("classroom_summary_print.png")), full_page=True)
+        for name in ("classroom_summary.png", "classroom_summary_print.png"):
+            px = image.imread(str(artifact(name)))
+            assert px.shape[0] >= 900 and px[..., :3].std() > 0.05, name
+        pdf = summary.pdf()  # headless chromium prints it: a PDF of a few pages
+        assert pdf.startswith(b"%PDF") and len(pdf) > 20_000
+
         teacher_shot, student_shot = artifact("classroom_teacher.png"), artifact("classroom_student.png")
         teacher.screenshot(path=str(teacher_shot), full_page=True)
         students["kyiv"].screenshot(path=str(student_shot), full_page=True)
@@ -184,7 +259,7 @@ def test_a_class_plays_a_whole_game(tmp_path):
         teacher.click("#create")
         teacher.wait_for_selector("#lobby:not(.hidden)", timeout=WAIT)
         assert CODE_PATTERN.fullmatch(teacher.text_content("#code-big")) and teacher.text_content("#code-big") != old_code
-        for ctx in contexts:
+        for ctx in [*contexts, big]:
             ctx.close()
     rec = json.loads(replay.read_text())
     assert [m["role"] for m in rec["moves"]][:3] == ["us", "kyiv", "moscow"]

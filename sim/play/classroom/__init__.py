@@ -26,17 +26,18 @@ def serve(classroom: Classroom, host: str, port: int, ready: Callable[[int], Non
     (port 0 takes a free one). OSError if the address cannot be had.
 
     ``teacher_secrets``: creating a session needs one of them; ``hosts``: the Host values answered (default:
-    the address listened on, and this machine's names for a wildcard address). The open-file limit is raised
+    the address listened on, and this machine's names for a wildcard address), and the addresses of
+    :func:`sim.play.addresses.reach`, which the teacher's page gives the students. The open-file limit is raised
     where allowed and connections are capped well below it (:mod:`sim.play.classroom.net`)."""
     import uvicorn
 
+    from sim.play.addresses import reach
     from sim.play.classroom.app import create_app
     from sim.play.classroom.guard import allowed_hosts
     from sim.play.classroom.net import connection_cap, protocol, raise_file_limit, settings
 
     soft, _hard = raise_file_limit()
     cap = connection_cap(soft)
-    app = create_app(classroom, teacher_secrets=teacher_secrets, hosts=hosts or allowed_hosts(host))
     sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -45,6 +46,9 @@ def serve(classroom: Classroom, host: str, port: int, ready: Callable[[int], Non
     except OSError:
         sock.close()
         raise
+    students = reach(host, sock.getsockname()[1])  # the addresses the teacher's page shows (and its QR code)
+    app = create_app(classroom, teacher_secrets=teacher_secrets, join_urls=students.urls, join_note=students.note,
+                     hosts=[*(hosts or allowed_hosts(host)), *students.hosts])
     config = uvicorn.Config(app, http=protocol(cap, app.state.throttled), **settings(cap))
     if ready is not None:
         ready(sock.getsockname()[1])

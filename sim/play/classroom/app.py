@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import hashlib
 import hmac
+import html
 import json
 import logging
 import secrets
@@ -25,7 +26,13 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse, Response, StreamingResponse
+from starlette.responses import (
+    FileResponse,
+    HTMLResponse,
+    JSONResponse,
+    Response,
+    StreamingResponse,
+)
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
@@ -53,6 +60,10 @@ STREAMS_PER_CLIENT = 60  # from one address (a classroom's machines each have th
 STREAMS_PER_TOKEN = 3  # one page, and a tab or two opened on it
 HEARTBEAT_SECONDS = 15
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
+JOIN_MARK = "<!--join-->"  # where the teacher's page gets the students' addresses and their QR code
+SUMMARY_CSP = ("default-src 'none'; img-src data:; style-src 'unsafe-inline'; frame-ancestors 'none'; "
+               "base-uri 'none'; form-action 'none'")  # the summary page: the report's template, no script
+MAX_SUMMARIES = 100  # summary pages kept in memory (each is drawn once: a figure takes a second)
 
 
 def json_response(obj: Any, status: int = 200) -> JSONResponse:
@@ -123,8 +134,11 @@ class Server:
     routes: one method per endpoint of the API."""
 
     def __init__(self, classroom: Classroom, teacher_secrets: list[str], throttled: Throttled | None = None,
-                 per_token: Buckets | None = None, misses: Misses | None = None):
+                 per_token: Buckets | None = None, misses: Misses | None = None, join_urls: Sequence[str] = (),
+                 join_note: str = ""):
         self.classroom = classroom
+        self.join_urls, self.join_note = list(join_urls), join_note
+        self.summaries: dict[str, str] = {}
         self.changed: dict[str, asyncio.Event] = {}
         self.batch_lock = threading.Lock()
         self.streams = 0
@@ -161,7 +175,9 @@ class Server:
             return handle(fn, self.throttled)
         return [
             Route("/", page("student.html")),
-            Route("/teacher", page("teacher.html")),
+            Route("/teacher", self.teacher_page),
+            Route("/projector", page("projector.html")),
+            Route("/summary/{code}", h(self.summary)),
             Mount("/static", StaticFiles(directory=STATIC), name="static"),
             Route(api, h(self.create), methods=["POST"]),
             Route(api + "/{code}", h(self.info), methods=["GET"]),
@@ -169,6 +185,8 @@ class Server:
             Route(api + "/{code}/state", h(self.state), methods=["GET"]),
             Route(api + "/{code}/moves", h(self.moves), methods=["POST"]),
             Route(api + "/{code}/advance", h(self.advance), methods=["POST"]),
+            Route(api + "/{code}/leave", h(self.leave), methods=["POST"]),
+            Route(api + "/{code}/remove", h(self.remove), methods=["POST"]),
             Route(api + "/{code}/results", h(self.results), methods=["GET"]),
             Route(api + "/{code}/events", h(self.events), methods=["GET"]),
             Route(api + "/{code}/game.csv", h(self.download_csv), methods=["GET"]),
@@ -273,6 +291,27 @@ class Server:
         await self.settle(s)
         return json_response({"ok": True, "phase": s.phase, "month": s.month, "finished": s.finished})
 
+    async def leave(self, request: Request) -> Response:
+        s = self.session_of(request)
+        role = self.holder(s, request)
+        await body_json(request)
+        if role == "teacher":
+            raise ClassroomError(403, "the teacher's token holds no role to leave: remove a student instead")
+        self.classroom.leave(s, bearer(request) or "")
+        self.notify(s)
+        return json_response({"ok": True, "role": role, "phase": s.phase, "month": s.month})
+
+    async def remove(self, request: Request) -> Response:
+        s = self.session_of(request)
+        if self.holder(s, request) != "teacher":
+            raise ClassroomError(403, "only the teacher removes a student from a role")
+        doc = await body_json(request)
+        if "role" not in doc:
+            raise ClassroomError(400, "expected {\"role\": ROLE}")
+        self.classroom.remove(s, doc["role"])
+        self.notify(s)
+        return json_response({"ok": True, "role": doc["role"], "phase": s.phase, "month": s.month})
+
     async def results(self, request: Request) -> Response:
         s = self.session_of(request)
         if bearer(request) is not None:
@@ -306,6 +345,35 @@ class Server:
         return Response(path.read_bytes(), media_type="application/json", headers={
             **SECURITY_HEADERS,
             "Content-Disposition": f'attachment; filename="negsim-class-{s.code}.replay.json"'})
+
+    async def summary(self, request: Request) -> Response:
+        """The class summary page of a finished game (readable with the join code, like its results)."""
+        s = self.session_of(request)
+        if not s.finished:
+            raise ClassroomError(409, f"the game is not finished (month {s.month}, phase {s.phase}): its summary "
+                                      "comes at the end")
+        await self.settle(s)
+        text = self.summaries.get(s.code)
+        if text is None:
+            text = await asyncio.to_thread(self.summary_text, s)
+            if len(self.summaries) >= MAX_SUMMARIES:
+                self.summaries.pop(next(iter(self.summaries)))
+            self.summaries[s.code] = text
+        return HTMLResponse(text, headers={**SECURITY_HEADERS, "Content-Security-Policy": SUMMARY_CSP})
+
+    def summary_text(self, s: Session) -> str:
+        from sim.play import summary
+
+        return summary.page(s.final_game(), dict(s.result or {}), s.events,
+                            f"class {s.code}, {self.classroom.compiled.scenario.name}")
+
+    async def teacher_page(self, request: Request) -> Response:
+        """The teacher's page with the students' address (the first of those the server printed, else the one
+        the teacher used) and its QR code, drawn inline as SVG."""
+        text = (STATIC / "teacher.html").read_text()
+        urls = self.join_urls or [str(request.base_url)]
+        return HTMLResponse(text.replace('<b id="address"></b>', f'<b id="address">{html.escape(urls[0])}</b>')
+                            .replace(JOIN_MARK, join_markup(urls, self.join_note)), headers=SECURITY_HEADERS)
 
     # ------------------------------------------------------------------ live updates
 
@@ -371,6 +439,23 @@ class Server:
             yield ": still here\n\n"
 
 
+def join_markup(urls: Sequence[str], note: str) -> str:
+    """The students' other addresses, the note on who can reach them, and the QR code of the first (segno's SVG,
+    or a line saying it is missing); every text escaped."""
+    from sim.play.addresses import qr_svg
+
+    out = ""
+    if len(urls) > 1:
+        out += ('<p class="quiet">or: ' + ", ".join(f'<span class="other-address">{html.escape(u)}</span>'
+                                                  for u in urls[1:]) + "</p>")
+    if note:
+        out += f'<p class="join-note" id="join-note">{html.escape(note)}</p>'
+    svg = qr_svg(urls[0])
+    out += (f'<div id="qr" data-url="{html.escape(urls[0])}">{svg}</div>' if svg is not None else
+            '<p class="quiet" id="qr">(no QR code: pip install segno)</p>')
+    return out
+
+
 def page(name: str) -> Endpoint:
     """The endpoint serving one of the classroom's pages (static/NAME)."""
     async def endpoint(request: Request) -> Response:
@@ -387,15 +472,18 @@ async def not_found(request: Request, exc: Exception) -> Response:
 
 def create_app(classroom: Classroom, warm: bool = True, *, teacher_secrets: list[str] | None = None,
                hosts: Sequence[str] = LOOPBACK_HOSTS, per_client: Buckets | None = None,
-               per_token: Buckets | None = None, misses: Misses | None = None) -> Starlette:
+               per_token: Buckets | None = None, misses: Misses | None = None, join_urls: Sequence[str] = (),
+               join_note: str = "") -> Starlette:
     """The app serving ``classroom``; ``warm`` computes the model's distribution in the background at start.
 
     ``teacher_secrets``: creating a session needs one of them (one is made up if none is given:
     ``app.state.teacher_secret``). ``hosts``: the Host values answered (TrustedHostMiddleware).
-    ``per_client``, ``per_token`` and ``misses``: the rate limits (defaults in :mod:`sim.play.classroom.guard`)."""
+    ``per_client``, ``per_token`` and ``misses``: the rate limits (defaults in :mod:`sim.play.classroom.guard`).
+    ``join_urls``: the students' addresses the teacher's page shows (the first with its QR code), ``join_note``
+    what to say of them (:func:`sim.play.addresses.reach`); none: the address the teacher's page was opened at."""
     keys = list(teacher_secrets or [secrets.token_urlsafe(16)])
     throttled = Throttled()
-    server = Server(classroom, keys, throttled, per_token, misses)
+    server = Server(classroom, keys, throttled, per_token, misses, join_urls, join_note)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

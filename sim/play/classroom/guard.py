@@ -296,14 +296,6 @@ def allowed_hosts(bind: str, extra: Iterable[str] = ()) -> list[str]:
 
 def local_addresses() -> list[str]:
     """This machine's address on its default route (a UDP socket's own address: no packet is sent)."""
-    import socket
+    from sim.play.addresses import route_addresses
 
-    found = []
-    for family, probe in ((socket.AF_INET, ("10.255.255.255", 1)), (socket.AF_INET6, ("fd00::1", 1))):
-        try:
-            with socket.socket(family, socket.SOCK_DGRAM) as s:
-                s.connect(probe)
-                found.append(str(s.getsockname()[0]))
-        except OSError:
-            continue
-    return found
+    return route_addresses()

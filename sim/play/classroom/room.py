@@ -50,6 +50,7 @@ CODE_PATTERN = re.compile(f"[{CODE_ALPHABET}]{{{CODE_LENGTH}}}")
 STATE_FORMAT = "negsim-classroom/1"
 OBSERVER = "observer"
 MAX_OBSERVERS = 200  # per session: observer may be joined any number of times, within reason
+MAX_EVENTS = 1000  # a class's own events kept (roles taken and given up)
 log = logging.getLogger("negsim.classroom")
 ADVANCE_LIMIT = 1000  # stages one advance may run through (a game has at most a few per month)
 
@@ -94,6 +95,7 @@ class Session:
     result: dict[str, Any] | None = None  # the final record, once finished and compared
     owner: str = ""  # sha256 of the teacher secret that created it (the session cap counts per secret)
     saved_used: float = 0.0  # last_used as last saved
+    events: list[dict[str, Any]] = field(default_factory=list)  # the class's own events: roles taken and given up
 
     # -- who is who
     def role_of(self, token: str | None) -> str | None:
@@ -176,6 +178,21 @@ class Session:
         except game.Paused:
             pass
         return seen
+
+    def note(self, role: str, kind: str, text: str) -> None:
+        """An event of the class (not a move): kept with the session and written to its replay file."""
+        if len(self.events) < MAX_EVENTS:
+            self.events.append({"month": self.month, "role": role, "kind": kind, "text": text})
+
+    def release(self, role: str) -> None:
+        """Nobody holds ``role`` any more (its tokens stop working): its moves so far stay, and the model plays it
+        from here as it plays every role nobody took; a decision of the stage being played becomes the model's."""
+        for h in [h for h, r in self.holders.items() if r == role]:
+            del self.holders[h]
+        if self.position is not None and self.position.pending:
+            pos = self._resume(self.month + 1)
+            if not pos.pending:
+                self._month_done(pos)
 
     def pending_for(self, role: str) -> Decision | None:
         if self.position is None:
@@ -284,6 +301,22 @@ class Session:
                 "label": month_label(self.compiled.scenario.model.start, model.steps),
                 "process": game.process(self.compiled, model.log[-1])}
 
+    def awaiting(self) -> dict[str, Any] | None:
+        """The stage of talks the class is playing, as everybody may see it: its month and kind, the roles whose
+        move is awaited, and the offer on the table (the package the governments answer or the publics vote
+        on, once it is made)."""
+        pos = self.position
+        if pos is None or not pos.pending:
+            return None
+        c, d = self.compiled, pos.pending[0]
+        done = {m.key() for m in self.moves}
+        out: dict[str, Any] = {"month": d.month, "label": month_label(c.scenario.model.start, d.month), "kind": d.kind,
+                               "roles": sorted(p.role for p in pos.pending if (p.month, p.role, p.kind) not in done),
+                               "on_table": None}
+        if d.package >= 0:
+            out["on_table"] = {"package": int(d.package), "terms": c.term_names(int(d.package))}
+        return out
+
     def roles(self) -> dict[str, dict[str, Any]]:
         held = set(self.holders.values())
         return {r: {"kind": k, "taken": r in held} for r, k in game.role_kinds(self.compiled).items()} | {
@@ -298,7 +331,7 @@ class Session:
             "horizon": c.horizon, "phase": self.phase, "finished": self.finished, "version": self.version,
             "situation": self.situation(), "months": self.public_months(), "roles": self.roles(),
             "issues": {i: list(c.options[k]) for k, i in enumerate(c.issues)},
-            "pending": None, "moved": False,
+            "pending": None, "moved": False, "awaiting": self.awaiting(),
         }
         if role == "teacher":
             pos = self.position
@@ -322,9 +355,10 @@ class Session:
     # -- the end
     def final_game(self) -> game.Game:
         c = self.compiled
-        played = sorted(self.humans) or list(c.governments)
+        moved = [m for m in self.moves if m.choice is not None]
+        played = sorted(self.humans | {m.role for m in moved}) or list(c.governments)  # a role given up played too
         g = game.play(c, self.seed, self.replicate, played, game.Recorded(self.moves))
-        g.moves = [m for m in self.moves if m.choice is not None]
+        g.moves = moved
         return g
 
     def conclude(self, batch) -> dict[str, Any]:
@@ -377,7 +411,7 @@ class Session:
                 "teacher": self.teacher, "holders": self.holders, "month": self.month,
                 "moves": [m.as_dict() for m in self.moves], "by_class": [list(k) for k in sorted(self.by_class)],
                 "created": self.created, "last_used": self.last_used, "result": self.result, "owner": self.owner,
-                "deciding": self.phase == "deciding"}
+                "deciding": self.phase == "deciding", "events": self.events}
 
 
 def _by(flag: Any) -> str:
@@ -551,9 +585,39 @@ class Classroom:
         s.holders[token_hash(token)] = role
         if role != OBSERVER:
             s.join(role)
+            s.note(role, "joined", f"a student takes {role}")
             s.last_used = self.clock()  # a role taken is activity; an observer joining is not
         s.version += 1
         return token
+
+    def leave(self, s: Session, token: str) -> str:
+        """The holder of ``token`` gives its role up (an observer stops watching); the role it held."""
+        h = token_hash(token)
+        role = s.holders.get(h)
+        if role is None:
+            raise ClassroomError(403, "the teacher's token holds no role to leave")
+        if role == OBSERVER:
+            del s.holders[h]
+        else:
+            self._free(s, role, "left", f"the student playing {role} leaves: the model plays it")
+        return role
+
+    def remove(self, s: Session, role: Any) -> None:
+        """The teacher takes ``role`` from the student holding it: the model plays it until somebody takes it."""
+        kinds = game.role_kinds(self.compiled)
+        if not isinstance(role, str) or role not in kinds:
+            raise ClassroomError(400, f"no role {str(role)[:40]!r} to remove a student from: expected one of "
+                                      f"{', '.join(kinds)}")
+        if role not in s.holders.values():
+            raise ClassroomError(409, f"nobody holds {role}: the model plays it already")
+        self._free(s, role, "removed", f"the teacher removes the student playing {role}: the model plays it")
+
+    def _free(self, s: Session, role: str, kind: str, text: str) -> None:
+        if s.finished:
+            raise ClassroomError(409, "the game is over: its roles stay as they were played")
+        s.release(role)
+        s.note(role, kind, text)
+        s.last_used = self.clock()
 
     # -- saved games
     def _saved_path(self, code: str) -> Path:
@@ -613,7 +677,7 @@ class Classroom:
         """Write the game's replay file for ``negsim explain --replay`` beside its state file."""
         g = s.final_game()
         rec = dict(s.result or game.record(g, None))
-        return game.save_replay(g, self.state_dir / f"{s.code}.replay.json", rec)
+        return game.save_replay(g, self.state_dir / f"{s.code}.replay.json", rec, s.events)
 
     def _load(self, code: str) -> Session | None:
         path = self._saved_path(code)
@@ -635,7 +699,9 @@ class Classroom:
             s = Session(code, self.compiled, self.seed, game.check_replicate(doc["replicate"]), str(doc["teacher"]),
                         float(doc["created"]), now, holders={str(k): str(v) for k, v in doc["holders"].items()},
                         moves=moves, by_class={(int(a), str(b), str(c)) for a, b, c in doc["by_class"]},
-                        month=int(doc["month"]), result=doc.get("result"), owner=str(doc.get("owner", "")))
+                        month=int(doc["month"]), result=doc.get("result"), owner=str(doc.get("owner", "")),
+                        events=[{"month": int(e["month"]), "role": str(e["role"]), "kind": str(e["kind"]),
+                                 "text": str(e["text"])} for e in doc.get("events", [])][:MAX_EVENTS])
             last_used, deciding = float(doc.get("last_used", s.created)), bool(doc.get("deciding", False))
             s.saved_used = last_used
             # where the class stood: at the end of month M, or deciding within month M + 1

@@ -141,6 +141,20 @@
     document.body.dataset.month = String(st.month);
   }
 
+  // Give the role up: the model plays it from now on, and another student may take it.
+  async function leave() {
+    try {
+      await api("POST", `/api/sessions/${me.code}/leave`, {}, me.token);
+    } catch (e) {
+      $("move-error").textContent = e.message;
+      return;
+    }
+    sessionStorage.removeItem("negsim.student");
+    if (stop) stop();
+    location.reload();
+  }
+
+  $("leave").addEventListener("click", leave);
   $("find").addEventListener("click", find);
   $("take").addEventListener("click", take);
   $("code").addEventListener("keydown", (e) => { if (e.key === "Enter") find(); });

@@ -44,7 +44,9 @@
     $("start").classList.add("hidden");
     for (const id of ["lobby", "controls", "front-box", "months-box"]) $(id).classList.remove("hidden");
     $("code-big").textContent = me.code;
-    $("address").textContent = location.origin + "/";
+    if (!$("address").textContent) $("address").textContent = location.origin + "/";
+    $("projector-link").href = `/projector#code=${me.code}`;
+    $("summary-link").href = `/summary/${me.code}`;
     if (stop) stop();
     stop = live(me.code, me.token, refresh);
     refresh();
@@ -60,6 +62,17 @@
       $("advance-error").textContent = e.message;
     }
     busy = false;
+    refresh();
+  }
+
+  // Take a role from the student holding it: the model plays it until somebody takes it again.
+  async function remove(role) {
+    $("roles-error").textContent = "";
+    try {
+      await api("POST", `/api/sessions/${me.code}/remove`, {role}, me.token);
+    } catch (e) {
+      $("roles-error").textContent = e.message;
+    }
     refresh();
   }
 
@@ -82,7 +95,12 @@
     for (const [role, r] of Object.entries(st.roles)) {
       const text = role === "observer" ? `observers: ${r.count}`
         : `${role} (${r.kind}): ${r.taken ? "a student" : "the model"}`;
-      roles.append(el("li", {class: r.taken || (r.count > 0) ? "taken" : "free", text}));
+      const li = el("li", {class: r.taken || (r.count > 0) ? "taken" : "free", "data-role": role, text});
+      if (r.taken && role !== "observer" && !st.finished) {
+        li.append(" ", el("button", {class: "secondary remove", "data-role": role, text: "Remove the student",
+          onclick: () => remove(role)}));
+      }
+      roles.append(li);
     }
     let status = `Month ${st.month} of ${st.horizon} over`;
     if (st.phase === "deciding") {

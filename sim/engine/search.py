@@ -1,0 +1,428 @@
+"""A proposal search that never enumerates the package space (issue 18, part 2).
+
+The rules of :mod:`sim.engine.rules` score every package of the space: arrays of shape (runs, P), with P the
+product of the issues' option counts. Utilities are additive over issues (``rules.utility``), so a weighted
+sum of the actors' utilities is maximised issue by issue, and the search works on arrays of shape
+(runs, issues, options) instead:
+
+1. the *supported Pareto frontier*: for each weight vector of a grid on the simplex of the actors whose
+   utilities enter the objective, the package that takes, on each issue, the allowed option with the largest
+   weighted term (:func:`frontier`);
+2. a few *tangent* packages: at the best package so far, the objective's slope in each actor's utility is a
+   weight vector, and the package that maximises that weighted sum is added (a Frank-Wolfe step);
+3. the objective over these candidates; the best few distinct ones start a *local search* by single-issue
+   changes, which moves while one change improves the objective (bounded steps).
+
+Every filter that acts issue by issue (a red line on one issue, a minimum term) is an option mask; a package
+is allowed when every issue's option is. An objective is a function of the actors' total utilities that
+returns a (tier, value) pair, compared tier first: the rules' fallbacks (the mediator's empty zone, the
+proposer with no gain) are a lower tier. docs/model.md, "The proposal search", says what it computes, where
+it is exact and which cases it can miss.
+
+Everything is vectorised over runs; the loops are over issues, weights, starting points and search steps.
+Memory is O(runs x issues x options x actors) per block of runs, whatever the number of packages.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from sim.engine import rules
+
+BLOCKED = -(2**30)  # tier of a package some filter forbids: below every objective's tiers
+CELLS = 1_000_000  # runs x starts x issues x options evaluated at once by the local search
+
+# An objective: (utilities (A, n, M), runs (n,) indices into the call's runs) -> (tier (n, M), value (n, M))
+Objective = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
+
+
+@dataclass
+class Space:
+    """The package space of a call, issue by issue.
+
+    ``values`` (A, R, K, O): salience-weighted term of option o of issue k to actor a in run r (any number
+    where the option does not exist); ``allowed`` (R or 1, K, O): the option passes every filter (padding:
+    False); ``offset`` (A, R or 1): added to each actor's total (a side-payment, a guarantee).
+    """
+
+    values: np.ndarray
+    allowed: np.ndarray
+    offset: np.ndarray = field(default_factory=lambda: np.zeros((1, 1)))
+
+    def __post_init__(self) -> None:
+        self.values = np.asarray(self.values, float)
+        A, R, K, Q = self.values.shape
+        self.allowed = np.broadcast_to(np.asarray(self.allowed, bool), (R, K, Q))
+        self.values = np.where(self.allowed[None], self.values, 0.0)
+        self.offset = np.broadcast_to(np.asarray(self.offset, float), (A, R))
+
+    @property
+    def shape(self) -> tuple[int, int, int, int]:
+        A, R, K, Q = self.values.shape
+        return A, R, K, Q
+
+    def feasible(self) -> np.ndarray:
+        """(R,) some package passes every filter (every issue has an allowed option)."""
+        return self.allowed.any(axis=-1).all(axis=-1)
+
+    def utilities(self, x: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
+        """(A, n, M) each actor's utility of packages ``x`` (n, M, K), its terms added in issue order."""
+        rows = np.arange(self.shape[1]) if rows is None else rows
+        r = rows[:, None]
+        total = self.values[:, r, 0, x[..., 0]]
+        for k in range(1, x.shape[-1]):
+            total = total + self.values[:, r, k, x[..., k]]
+        return total + self.offset[:, rows, None]
+
+    def allows(self, x: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
+        """(n, M) packages ``x`` (n, M, K) pass every filter."""
+        rows = np.arange(self.shape[1]) if rows is None else rows
+        r = rows[:, None]
+        ok = self.allowed[r, 0, x[..., 0]]
+        for k in range(1, x.shape[-1]):
+            ok = ok & self.allowed[r, k, x[..., k]]
+        return ok
+
+
+def pad(per_issue: list[np.ndarray], fill: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    """Issue arrays (..., n_k) of different option counts as one (..., K, max n_k) array and its mask."""
+    width = max(np.shape(a)[-1] for a in per_issue)
+    lead = np.broadcast_shapes(*(np.shape(a)[:-1] for a in per_issue))
+    out = np.full((*lead, len(per_issue), width), fill, float)
+    mask = np.zeros((len(per_issue), width), bool)
+    for k, a in enumerate(per_issue):
+        out[..., k, :np.shape(a)[-1]] = a
+        mask[k, :np.shape(a)[-1]] = True
+    return out, mask
+
+
+# ----------------------------------------------------------------- comparing (tier, value) pairs
+
+
+def _clean(tier: np.ndarray, value: np.ndarray, ok: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Forbidden packages to the blocked tier; a NaN value to -inf."""
+    value = np.where(np.isnan(value), -np.inf, value)
+    return np.where(ok, tier, BLOCKED), np.where(ok, value, -np.inf)
+
+
+def lex_best(tier: np.ndarray, value: np.ndarray) -> np.ndarray:
+    """Index along the last axis of the largest (tier, value) pair; the first among equals."""
+    top = tier.max(axis=-1, keepdims=True)
+    in_top = tier == top
+    v = np.where(in_top, value, -np.inf)
+    j = v.argmax(axis=-1)
+    none = np.take_along_axis(v, j[..., None], -1)[..., 0] == -np.inf  # every value of the top tier is -inf
+    return np.where(none, in_top.argmax(axis=-1), j)
+
+
+def better(tier: np.ndarray, value: np.ndarray, tier0: np.ndarray, value0: np.ndarray) -> np.ndarray:
+    """(tier, value) beats (tier0, value0) by more than rounding (so a search step cannot cycle)."""
+    scale = np.where(np.isfinite(value0), np.abs(value0), 0.0)
+    gain = value > np.where(np.isfinite(value0), value0 + 1e-12 * (1.0 + scale), value0)
+    return (tier > tier0) | ((tier == tier0) & gain & (value > -np.inf))
+
+
+# ----------------------------------------------------------------- the supported Pareto frontier
+
+
+def simplex_grid(actors: int, divisions: int) -> np.ndarray:
+    """(W, A) weight vectors on the simplex with coordinates multiples of 1 / divisions."""
+    if actors == 1:
+        return np.ones((1, 1))
+    points = [(i,) + rest for i in range(divisions + 1)
+              for rest in map(tuple, simplex_grid(actors - 1, divisions - i) * (divisions - i))]
+    return np.array(points, float).reshape(-1, actors) / max(divisions, 1)
+
+
+def weighted_best(space: Space, weights: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """(n, K) the package that maximises sum_a weights[a] U_a among the allowed ones, issue by issue.
+
+    ``weights`` (A,) for every run or (A, n) per run.
+    """
+    w = np.asarray(weights, float)
+    w = w[:, None] if w.ndim == 1 else w
+    score = w[0][:, None, None] * space.values[0, rows]
+    for a in range(1, space.shape[0]):
+        score = score + w[a][:, None, None] * space.values[a, rows]
+    return np.where(space.allowed[rows], score, -np.inf).argmax(axis=-1)
+
+
+def frontier(space: Space, rows: np.ndarray, divisions: int) -> np.ndarray:
+    """(n, W, K) the supported Pareto frontier over the weight grid (duplicates kept; :func:`distinct_best`)."""
+    grid = simplex_grid(space.shape[0], divisions)
+    dtype = np.int16 if space.shape[3] < 2**15 else np.int64
+    out = np.empty((len(rows), len(grid), space.shape[2]), dtype)
+    for i, w in enumerate(grid):
+        out[:, i] = weighted_best(space, w, rows)
+    return out
+
+
+def distinct_best(x: np.ndarray, tier: np.ndarray, value: np.ndarray, count: int) -> np.ndarray:
+    """(n, count, K) the ``count`` best distinct packages of ``x`` (n, M, K), best first; where fewer are
+    distinct, the best stands in for the missing ones."""
+    tier = tier.copy()
+    out: list[np.ndarray] = []
+    for _ in range(min(count, x.shape[1])):
+        pick = np.take_along_axis(x, lex_best(tier, value)[:, None, None], 1)
+        if out:
+            pick = np.where((tier.max(axis=-1) > BLOCKED)[:, None, None], pick, out[0])
+        out.append(pick)
+        tier = np.where((x == pick).all(axis=-1), BLOCKED, tier)
+    return np.concatenate(out, axis=1)
+
+
+def slope(objective: Objective, u: np.ndarray, rows: np.ndarray, step: float = 1e-6) -> np.ndarray:
+    """(A, n) the objective's slope in each actor's utility at utilities ``u`` (A, n), by central differences,
+    within the tier it has there (0 where a step changes the tier)."""
+    out = np.zeros(u.shape)
+    for a in range(u.shape[0]):
+        up, down = u.copy(), u.copy()
+        up[a] += step
+        down[a] -= step
+        (t1, v1), (t0, v0) = objective(up[:, :, None], rows), objective(down[:, :, None], rows)
+        d = (v1[:, 0] - v0[:, 0]) / (2 * step)
+        out[a] = np.where((t1[:, 0] == t0[:, 0]) & np.isfinite(d), d, 0.0)
+    return out
+
+
+# ----------------------------------------------------------------- local search by single-issue changes
+
+
+def neighbours(space: Space, x: np.ndarray, u: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Every single-issue change of packages ``x`` (n, K) with utilities ``u`` (A, n): their utilities
+    (A, n, K x O) and whether they pass the filters (n, K x O), change (k, o) at column k x O + o.
+
+    ``x`` must pass the filters; a change then does when its new option does.
+    """
+    A, _, K, Q = space.shape
+    n = len(rows)
+    now = space.values[:, rows[:, None], np.arange(K)[None, :], x]  # (A, n, K)
+    cand = (u[:, :, None, None] - now[..., None]) + space.values[:, rows]
+    return cand.reshape(A, n, K * Q), space.allowed[rows].reshape(n, K * Q)
+
+
+def local_search(space: Space, objective: Objective, x: np.ndarray, rows: np.ndarray,
+                 max_steps: int) -> tuple[np.ndarray, int]:
+    """Move each package of ``x`` (n, K) to its best single-issue change while one improves the objective, at
+    most ``max_steps`` times: (the packages, the steps taken). Packages that break a filter stay."""
+    Q = space.shape[3]
+    x = x.astype(np.int64)
+    u = space.utilities(x[:, None, :], rows)[:, :, 0]
+    t, v = _clean(*objective(u[:, :, None], rows), space.allows(x[:, None, :], rows))
+    t, v = t[:, 0], v[:, 0]
+    active = np.flatnonzero(t > BLOCKED)
+    steps = 0
+    while len(active) and steps < max_steps:
+        cand, ok = neighbours(space, x[active], u[:, active], rows[active])
+        ct, cv = _clean(*objective(cand, rows[active]), ok)
+        j = lex_best(ct, cv)
+        pick = np.arange(len(active))
+        bt, bv = ct[pick, j], cv[pick, j]
+        move = better(bt, bv, t[active], v[active])
+        idx = active[move]
+        x[idx, j[move] // Q] = j[move] % Q
+        u[:, idx] = cand[:, pick[move], j[move]]
+        t[idx], v[idx] = bt[move], bv[move]
+        active = idx
+        steps += 1
+    return x, steps
+
+
+# ----------------------------------------------------------------- the search
+
+
+@dataclass
+class Found:
+    """What :func:`search` found, per run."""
+
+    x: np.ndarray          # (R, K) option of each issue; -1 in a run where no package passes the filters
+    tier: np.ndarray       # (R,) the objective's tier there (BLOCKED where none passes)
+    value: np.ndarray      # (R,) the objective's value there (-inf where none passes)
+    utilities: np.ndarray  # (A, R) each actor's utility of it (its terms added in issue order)
+    steps: int = 0         # local-search steps taken (the most over the blocks of runs)
+
+
+def search(space: Space, objective: Objective, divisions: int | None = None, tangents: int = 3,
+           starts: int = 3, max_steps: int | None = None) -> Found:
+    """The package that maximises ``objective`` in each run, without enumerating the packages.
+
+    ``divisions``: weights of the frontier are multiples of 1 / divisions (default 32 for two actors, 12 for
+    three: 33 and 91 weight vectors); ``tangents``: Frank-Wolfe steps from the best candidate; ``starts``:
+    distinct candidates the local search starts from; ``max_steps``: its bound (default 2 x issues + 8).
+    """
+    A, R, K, Q = space.shape
+    divisions = (32 if A <= 2 else 12) if divisions is None else divisions
+    max_steps = 2 * K + 8 if max_steps is None else max_steps
+    block = max(1, CELLS // max(1, starts * K * Q * A))
+    parts = [_search_block(space, objective, np.arange(i, min(R, i + block)), divisions, tangents, starts,
+                           max_steps) for i in range(0, R, block)]
+    if not parts:
+        return Found(np.zeros((0, K), np.int64), np.zeros(0, np.int64), np.zeros(0), np.zeros((A, 0)))
+    return Found(np.concatenate([p.x for p in parts]), np.concatenate([p.tier for p in parts]),
+                 np.concatenate([p.value for p in parts]), np.concatenate([p.utilities for p in parts], axis=1),
+                 max(p.steps for p in parts))
+
+
+def _evaluate(space: Space, objective: Objective, x: np.ndarray, rows: np.ndarray
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Utilities (A, n, M), tiers and values (n, M) of packages ``x`` (n, M, K)."""
+    u = space.utilities(x, rows)
+    t, v = _clean(*objective(u, rows), space.allows(x, rows))
+    return u, t, v
+
+
+def _search_block(space: Space, objective: Objective, rows: np.ndarray, divisions: int, tangents: int,
+                  starts: int, max_steps: int) -> Found:
+    """:func:`search` on the runs ``rows``."""
+    A = space.shape[0]
+    cand = frontier(space, rows, divisions).astype(np.int64)
+    u, t, v = _evaluate(space, objective, cand, rows)
+    for _ in range(tangents):  # Frank-Wolfe: the package that maximises the objective's slope at the best
+        j = lex_best(t, v)
+        w = np.maximum(slope(objective, np.take_along_axis(u, j[None, :, None], 2)[:, :, 0], rows), 0.0)
+        total = w.sum(axis=0)
+        w = np.where(total > 0.0, w / np.where(total > 0.0, total, 1.0), 1.0 / A)
+        new = weighted_best(space, w, rows)[:, None, :]
+        nu, nt, nv = _evaluate(space, objective, new, rows)
+        cand, u = np.concatenate([cand, new], axis=1), np.concatenate([u, nu], axis=2)
+        t, v = np.concatenate([t, nt], axis=1), np.concatenate([v, nv], axis=1)
+    x0 = distinct_best(cand, t, v, starts)
+    n, S, K = x0.shape
+    x, steps = local_search(space, objective, x0.reshape(n * S, K), np.repeat(rows, S), max_steps)
+    x = x.reshape(n, S, K)
+    u, t, v = _evaluate(space, objective, x, rows)
+    j = lex_best(t, v)
+    best = np.take_along_axis(x, j[:, None, None], 1)[:, 0]
+    pick = np.arange(n)
+    feasible = space.feasible()[rows]
+    return Found(np.where(feasible[:, None], best, -1), np.where(feasible, t[pick, j], BLOCKED),
+                 np.where(feasible, v[pick, j], -np.inf), u[:, pick, j], steps)
+
+
+def best_single_change(space: Space, objective: Objective, x: np.ndarray
+                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The single-issue change of package ``x`` (R, K) that most improves ``objective`` (the draft builder's
+    "best single change"): (issue, option, tier, value) per run; issue and option -1 where no change
+    improves it (tier and value then those of ``x``)."""
+    A, R, K, Q = space.shape
+    rows = np.arange(R)
+    u, t, v = _evaluate(space, objective, x[:, None, :], rows)
+    cand, ok = neighbours(space, x, u[:, :, 0], rows)
+    ct, cv = _clean(*objective(cand, rows), ok & space.allows(x[:, None, :], rows))
+    j = lex_best(ct, cv)
+    bt, bv = ct[rows, j], cv[rows, j]
+    move = better(bt, bv, t[:, 0], v[:, 0]) & (bt > BLOCKED)
+    return (np.where(move, j // Q, -1), np.where(move, j % Q, -1), np.where(move, bt, t[:, 0]),
+            np.where(move, bv, v[:, 0]))
+
+
+# ----------------------------------------------------------------- the rules' objectives
+
+
+@dataclass
+class Chances:
+    """Per run, what the chance that a package is accepted and ratified depends on (as in the kernel).
+
+    Government g's acceptance: ``rules.expected_acceptance`` of its utility (actor g) over its types'
+    needs ``need_types`` (2, R, N) and the others' ``belief`` (2, R, N) at ``temperature`` (R,). Public g
+    ratifies with ``rules.ratify_probability`` of ``rules.ratify_margin`` of the utility of actor ``voter[g]``
+    (its government's, g, in the kernel; a public with its own utility is a third actor), with the (2, R)
+    parameters ``u_nd``, ``cost``, ``weariness``, ``threshold``, ``weariness_effect``, ``legitimacy``,
+    ``spread``, ``votes``.
+    """
+
+    need_types: np.ndarray
+    belief: np.ndarray
+    temperature: np.ndarray
+    u_nd: np.ndarray
+    cost: np.ndarray
+    weariness: np.ndarray
+    threshold: np.ndarray
+    weariness_effect: np.ndarray
+    legitimacy: np.ndarray
+    spread: np.ndarray
+    votes: np.ndarray
+    voter: tuple[int, int] = (0, 1)
+
+    def accept(self, u: np.ndarray, rows: np.ndarray, g: int) -> np.ndarray:
+        """(n, M) the chance government g accepts packages worth ``u`` (n, M) to it, as the others see it."""
+        return rules.expected_acceptance(u, self.need_types[g][rows], self.belief[g][rows], self.temperature[rows])
+
+    def ratify(self, U: np.ndarray, rows: np.ndarray, g: int) -> np.ndarray:
+        """(n, M) the chance public g ratifies (1 where it does not vote)."""
+        def col(name: str) -> np.ndarray:
+            return getattr(self, name)[g][rows, None]
+
+        margin = rules.ratify_margin(U[self.voter[g]], col("u_nd"), col("cost"), col("weariness"), col("threshold"),
+                                     col("weariness_effect"), col("legitimacy"))
+        return np.where(col("votes"), rules.ratify_probability(margin, col("spread")), 1.0)
+
+    def log_ratify(self, U: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """(n, M) the log-chance that every voting public ratifies (the kernel's ``ratification``)."""
+        total: np.ndarray | float = 0.0
+        for g in (0, 1):
+            total = total + rules.log_vote_chance(self.ratify(U, rows, g), self.votes[g][rows, None])
+        return np.asarray(total)
+
+    def log_chance(self, U: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """(n, M) the log-chance that both governments accept and every voting public ratifies."""
+        out = self.log_ratify(U, rows)
+        for g in (0, 1):
+            out = out + np.log(np.maximum(self.accept(U[g], rows, g), rules.TINY))
+        return out
+
+
+def mediator_objective(chances: Chances, need: np.ndarray, weights: np.ndarray) -> Objective:
+    """``rules.mediator_proposal`` as an objective: in the zone (tier 1) the asymmetric Nash product with
+    ``weights`` (2, R) over the expected ``need`` (2, R), plus the log-chance of acceptance and ratification;
+    outside it (tier 0) that log-chance alone."""
+    def objective(U: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        s_a, s_b = U[0] - need[0][rows, None], U[1] - need[1][rows, None]
+        zone = (s_a >= 0.0) & (s_b >= 0.0)
+        chance = chances.log_chance(U, rows)
+        nash = (weights[0][rows, None] * np.log(np.maximum(s_a, rules.TINY))
+                + weights[1][rows, None] * np.log(np.maximum(s_b, rules.TINY)) + chance)
+        return zone.astype(np.int64), np.where(zone, nash, chance)
+
+    return objective
+
+
+def government_objective(chances: Chances, g: int, need: np.ndarray) -> Objective:
+    """``rules.government_proposal`` of government g as an objective: where it gains over its ``need`` (R,)
+    (tier 1), log P(the other accepts) + log P(ratified) + log(gain); else (tier 0) its own utility (the
+    package it states for the record)."""
+    h = 1 - g
+
+    def objective(U: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        gain = U[g] - need[rows, None]
+        ok = gain > 0.0
+        score = (np.log(np.maximum(chances.accept(U[h], rows, h), rules.TINY)) + chances.log_ratify(U, rows)
+                 + np.log(np.maximum(gain, rules.TINY)))
+        return ok.astype(np.int64), np.where(ok, score, U[g])
+
+    return objective
+
+
+def offer_objective(g: int, need_other: np.ndarray, floor: np.ndarray) -> Objective:
+    """The continuation offer of ``rules.demands`` (its ``_best_offer``): government g's best package that the
+    other accepts (U_h >= ``need_other``) and g prefers to war (U_g >= ``floor``): tier 1 where both hold."""
+    h = 1 - g
+
+    def objective(U: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        ok = (U[h] >= need_other[rows, None]) & (U[g] >= floor[rows, None])
+        return ok.astype(np.int64), U[g]
+
+    return objective
+
+
+def deal_objective(chances: Chances) -> Objective:
+    """The draft builder's chance of a ratified deal: P(0 accepts) P(1 accepts) P(0 ratifies) P(1 ratifies)."""
+    def objective(U: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        p = chances.accept(U[0], rows, 0) * chances.accept(U[1], rows, 1)
+        p = p * chances.ratify(U, rows, 0) * chances.ratify(U, rows, 1)
+        return np.zeros(p.shape, np.int64), p
+
+    return objective
