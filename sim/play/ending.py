@@ -202,19 +202,21 @@ def rows(c: Compiled, e: Ending) -> list[tuple[str, str, str]]:
         return terms.option_words(c, c.land_issue, 0, r.land_km2) if r.package is not None and c.land_issue >= 0 \
             else "-"
 
+    def option(r: Result, k: int) -> str:
+        return terms.option_words(c, k, int(c.package_options[r.package, k])) if r.package is not None else "-"
+
+    def satisfied(r: Result, who: str) -> str:
+        return f"{r.satisfaction[who]:+.3f}" if who in r.satisfaction else "-"
+
     out = [("outcome", outcome(e.yours), outcome(e.model))]
-    for k, issue in enumerate(c.issues):
-        if k != c.land_issue:
-            out.append((issue.replace("_", " "), *(terms.option_words(c, k, int(c.package_options[r.package, k]))
-                                                    if r.package is not None else "-" for r in (e.yours, e.model))))
+    out += [(issue.replace("_", " "), option(e.yours, k), option(e.model, k))
+            for k, issue in enumerate(c.issues) if k != c.land_issue]
     if c.land_issue >= 0:
         out.append(("land", land(e.yours), land(e.model)))
-    for i, gov in enumerate(c.governments):
-        out.append((f"{SIDE_OF[i]} losses by month {e.horizon}", f"{e.yours.losses[gov]:,.0f}",
-                    f"{e.model.losses[gov]:,.0f}"))
-    for who in dict.fromkeys([*e.yours.satisfaction, *e.model.satisfaction]):
-        out.append((f"{who}'s satisfaction", *(f"{r.satisfaction[who]:+.3f}" if who in r.satisfaction else "-"
-                                               for r in (e.yours, e.model))))
+    out += [(f"{SIDE_OF[i]} losses by month {e.horizon}", f"{e.yours.losses[gov]:,.0f}", f"{e.model.losses[gov]:,.0f}")
+            for i, gov in enumerate(c.governments)]
+    out += [(f"{who}'s satisfaction", satisfied(e.yours, who), satisfied(e.model, who))
+            for who in dict.fromkeys([*e.yours.satisfaction, *e.model.satisfaction])]
     return out
 
 
