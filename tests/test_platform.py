@@ -71,9 +71,18 @@ def test_license_file():
 
 @pytest.mark.slow
 def test_the_wheel_ships_scenarios_seeds_types_and_license_found_by_a_user_install(tmp_path):
+    import shutil
     import zipfile
 
-    done = subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", str(tmp_path), str(ROOT)],
+    # Built from a copy of what the wheel is made of: pip builds in the source tree, and would leave build/ and
+    # negsim.egg-info/ in the user's checkout.
+    source = tmp_path / "source"
+    source.mkdir()
+    for name in ("pyproject.toml", "README.md", "LICENSE"):
+        shutil.copy2(ROOT / name, source / name)
+    for folder in ("sim", "scenarios", "seeds"):
+        shutil.copytree(ROOT / folder, source / folder, ignore=shutil.ignore_patterns("__pycache__"))
+    done = subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", str(tmp_path), str(source)],
                           capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr
     wheel = next(tmp_path.glob("negsim-*.whl"))

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import base64
 import copy
+import html
 import json
+import os
 import re
 import sys
 import zlib
@@ -62,13 +64,14 @@ def runs(tmp_path_factory):
     base = run_batch(str(SCENARIOS / "baseline.yaml"), runs=300, seed=5, out=out).run_dir
     push = run_batch(str(SCENARIOS / "us_push_month6.yaml"), runs=300, seed=5, out=out).run_dir
     eu = run_batch(str(SCENARIOS / "eu_uk_mediation.yaml"), runs=200, seed=6, out=out).run_dir
+    hawk = run_batch(str(SCENARIOS / "hawkish_public.yaml"), runs=300, seed=5, out=out).run_dir
     sweep = run_sweep(str(SCENARIOS / "baseline.yaml"), {"actors.moscow.resolve": "0.5,0.8"}, runs=80, seed=2,
                       out=out).run_dir
     bare = run_sweep(str(SCENARIOS / "baseline.yaml"), {"actors.moscow.resolve": "0.5,0.8",
                                                        "actors.kyiv.cost_sensitivity": "0.005,0.02"},
                      runs=40, seed=2, out=out, figures=False).run_dir
     saved = compare_many(base, [push], out=out).run_dir
-    return {"out": out, "base": base, "push": push, "eu": eu, "sweep": sweep, "bare_sweep": bare,
+    return {"out": out, "base": base, "push": push, "eu": eu, "hawk": hawk, "sweep": sweep, "bare_sweep": bare,
             "comparison": saved}
 
 
@@ -315,10 +318,15 @@ def pdf_objects(data: bytes) -> bytes:
 def test_pdf_is_a_real_pdf(runs, tmp_path, capsys):
     pytest.importorskip("weasyprint", reason="the [report] extra (in dev) installs WeasyPrint")
     html = tmp_path / "report.html"
-    assert main(["report", str(runs["base"]), str(runs["push"]), "--out", str(html), "--pdf", "--json"]) == 0
+    umask = os.umask(0o022)
+    try:
+        assert main(["report", str(runs["base"]), str(runs["push"]), "--out", str(html), "--pdf", "--json"]) == 0
+    finally:
+        os.umask(umask)
     done = json.loads(capsys.readouterr().out)
     pdf = Path(done["pdf"])
     assert pdf == tmp_path / "report.pdf" and done["kind"] == "batches" and done["figures"] == 4
+    assert [oct(p.stat().st_mode & 0o777) for p in (html, pdf)] == ["0o644", "0o644"]  # the umask's, not 0600
     data = pdf.read_bytes()
     assert data.startswith(b"%PDF-") and data.rstrip().endswith(b"%%EOF")
     objects = pdf_objects(data)
@@ -326,13 +334,73 @@ def test_pdf_is_a_real_pdf(runs, tmp_path, capsys):
     assert pages >= 4, pages  # tables, four figures and the assumptions do not fit on fewer A4 pages
     assert re.search(rb"/Type\s*/Pages\b.*?/Count\s+%d\b" % pages, objects, re.S)
     assert len(re.findall(rb"/Subtype\s*/Image", objects)) >= 4  # the figures made it in
-    try:
-        import pypdf
-    except ImportError:
-        return
-    reader = pypdf.PdfReader(str(pdf))
-    text = "".join(p.extract_text() for p in reader.pages)
+    text = "\n".join(pdf_lines(pdf))
     assert "Outcome probabilities" in text and "What changed against baseline" in text
+
+
+def pdf_lines(pdf: Path) -> list[str]:
+    """The PDF's text, line by line (pypdf, in the dev extra): a table cell's lines follow one another."""
+    import pypdf
+
+    return [line for page in pypdf.PdfReader(str(pdf)).pages for line in page.extract_text().splitlines()]
+
+
+def may_wrap(word: str, at: int) -> bool:
+    """Whether the report lets ``word`` wrap before its character ``at``: a long word where
+    :func:`sim.present.report.wrap_hints` puts a <wbr>; a short word only at a hyphen between letters."""
+    from sim.present.report import LONG_WORD, WRAP_AT
+
+    if len(word) >= LONG_WORD:
+        return WRAP_AT.match(word, at) is not None
+    return word[at - 1] == "-" and word[at - 2:at - 1].isalpha() and word[at].isalpha()
+
+
+def split_words(lines: list[str], words: set[str]) -> list[str]:
+    """Words of the page's tables that the PDF breaks across two lines where the report lets none wrap."""
+    split = []
+    for above, below in zip(lines, lines[1:], strict=False):
+        if above.split() and below.split():
+            a, b = above.split()[-1], below.split()[0]
+            if a + b in words and not may_wrap(a + b, len(a)):
+                split.append(f"{a} / {b}")
+    return split
+
+
+def test_pdf_keeps_words_whole_explains_its_tests_and_lists_every_assumption(runs, tmp_path, capsys):
+    """Issue 20: "2,00 / 0", "engin / e", "hawkish_publi / c"; tests not explained; 82 assumptions of 84."""
+    pytest.importorskip("weasyprint", reason="the [report] extra (in dev) installs WeasyPrint")
+    from sim.analysis.paired import TESTS
+
+    text, page = report(tmp_path, runs["base"], runs["hawk"], runs["push"], extra=("--pdf",))
+    lines = pdf_lines(tmp_path / "report.pdf")
+    cells = [t for _, t in page.cells] + [t for t in _heads(text)]
+    words = {w for t in cells for w in t.split()}
+    assert "hawkish_public:" in words and any("," in w and w.strip("+-").replace(",", "").isdigit() for w in words)
+    assert split_words(lines, words) == []
+    whole = {w for line in lines for w in line.split()}
+    land = json.loads((runs["hawk"] / "summary.json").read_text())["land_km2"]
+    assert f"{land['p95']:+,.0f}" in whole and "," in f"{land['p95']:+,.0f}"  # a thousands comma, on one line
+    assert {"P(hawkish_public)", "P(us_push_month6)", "frozen_conflict", "engine"} <= whole
+    # every test the tables name, with its line
+    named = {a["data-test"] for a, _ in page.cells if "data-test" in a}
+    assert {"mcnemar_chi2_cc", "paired_bootstrap"} <= named
+    joined = " ".join(lines)
+    for name in named:
+        label, line = TESTS[name]
+        assert f"{label}: {line}" in joined, name
+    # the assumptions: those `negsim evidence` lists, no fewer, no more
+    capsys.readouterr()
+    assert main(["evidence", str(SCENARIOS / "baseline.yaml"), "--json"]) == 0
+    listed = [r["path"] for r in json.loads(capsys.readouterr().out)["rows"]]
+    shown = [a["data-param"] for a, _ in page.cells if "data-param" in a]
+    assert shown == listed and len(listed) > 100
+    assert f"{len(listed)} entries of baseline:" in joined
+    assert {"actors.ukraine_public.ratifies", "negotiation.guarantee.active"} <= set(shown)  # switches the file sets
+
+
+def _heads(text: str) -> list[str]:
+    """The text of every column heading of the page."""
+    return [html.unescape(re.sub(r"<[^>]+>", "", h)) for h in re.findall(r"<th>(.*?)</th>", text)]
 
 
 def test_pdf_without_weasyprint_exits_2_and_says_what_to_install(runs, tmp_path, capsys, monkeypatch):
@@ -419,3 +487,14 @@ def test_the_templates_ship_as_package_data():
     names = sorted(p.name for p in (files("sim.present") / "templates").iterdir() if p.is_file())
     assert names == ["report.css", "report.html.j2"]
     assert all(any(fnmatch(f"templates/{n}", pattern) for pattern in shipped["sim.present"]) for n in names)
+
+
+@pytest.mark.parametrize("path", sorted(SCENARIOS.glob("*.yaml")), ids=lambda p: p.stem)
+def test_a_scenario_from_a_manifest_has_the_evidence_table_of_its_file(path):
+    """One source for `negsim evidence` (the file) and the report (the manifest's data, through JSON)."""
+    from sim.scenario.evidence import table as evidence_table
+
+    sc = load_scenario(path)
+    stored = scenario_from_data(json.loads(json.dumps(sc.data)), str(path), sc.text)
+    assert evidence_table(stored) == evidence_table(sc)
+    assert any(r.path.endswith(".ratifies") for r in evidence_table(sc))  # a switch the file sets is listed

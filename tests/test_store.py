@@ -152,3 +152,42 @@ def test_full_size_batch_killed_halfway_resumes_identically(tmp_path):
     resume(run_dir, workers=2)
     pd.testing.assert_frame_equal(pd.read_parquet(run_dir / "results.parquet"),
                                   pd.read_parquet(whole.run_dir / "results.parquet"))
+
+
+# --------------------------------------------------------------------------- file modes (issue 20, part 8)
+
+
+@pytest.fixture
+def umask():
+    """Set the process's umask for one test, and put the old one back."""
+    old = os.umask(0o022)
+    yield os.umask
+    os.umask(old)
+
+
+def modes(folder: Path) -> dict[str, int]:
+    return {str(p.relative_to(folder)): p.stat().st_mode & 0o777 for p in sorted(folder.rglob("*"))
+            if p.is_file() and p.name != ".lock"}
+
+
+def test_atomic_writes_get_the_users_umask(tmp_path, umask):
+    """Not mkstemp's 0600: a result the user shares is as readable as the user's other files."""
+    from sim.runs import store
+
+    for mask, mode in ((0o022, 0o644), (0o077, 0o600), (0o002, 0o664)):
+        umask(mask)
+        path = tmp_path / f"file-{mask:03o}.json"
+        store.write_atomic(path, "{}\n")
+        store.write_atomic(path, "{}\n")  # replacing a file: the new one's mode, from the umask again
+        assert path.stat().st_mode & 0o777 == mode, (oct(mask), oct(path.stat().st_mode))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file-002.json", "file-022.json", "file-077.json"]
+
+
+def test_a_run_directory_and_its_figures_get_the_users_umask(tmp_path, umask):
+    umask(0o022)
+    run_dir = sim.run_batch(BASELINE, runs=200, seed=1, out=tmp_path, block_size=50).run_dir
+    sweep = sim.run_sweep(BASELINE, {"actors.moscow.resolve": "0.5,0.9"}, runs=40, seed=1, out=tmp_path).run_dir
+    found = modes(run_dir) | {f"sweep/{k}": v for k, v in modes(sweep).items()}
+    assert {"manifest.json", "results.parquet", "summary.json", "sweep/points.parquet"} <= set(found)
+    assert any(k.endswith(".png") for k in found)  # the sweep's figures
+    assert {k: oct(v) for k, v in found.items() if v != 0o644} == {}

@@ -73,6 +73,27 @@ from sim.errors import UsageError
 from sim.runs.summary import Z95, wilson
 
 EXACT_BELOW = 25  # McNemar: exact binomial test below this many discordant pairs
+SMALL_P = "a small p-value (below 0.05, say) means a change this large would seldom come from the chance of this many runs alone"
+# Each test named in a comparison's "test" column: its name for people, and what it asks in one plain line (the
+# report prints the line under the tables that use the test).
+TESTS = {
+    "mcnemar_exact": ("McNemar exact",
+                      "among the paired runs whose outcome differs between the two batches, whether as many move one "
+                      f"way as the other (a binomial test, used when fewer than {EXACT_BELOW} pairs differ); {SMALL_P}."),
+    "mcnemar_chi2_cc": ("McNemar chi-square",
+                        "the same question as McNemar exact, answered with the chi-square approximation and Edwards' "
+                        f"continuity correction (used when {EXACT_BELOW} or more pairs differ); {SMALL_P}."),
+    "fisher_exact": ("Fisher exact",
+                     "whether the share of runs with the outcome differs between two batches that are not paired, "
+                     f"from their counts; {SMALL_P}."),
+    "paired_bootstrap": ("paired bootstrap",
+                         "whether the mean month changes, over the replicates with a value in both batches: their "
+                         "differences are resampled, and p is twice the share of resampled means on the other side "
+                         f"of 0; {SMALL_P}."),
+    "welch_t": ("Welch t",
+                "whether the mean month differs between two batches that are not paired (a t-test that does not "
+                f"assume equal spreads); {SMALL_P}."),
+}
 TIMING = ("agreement_month", "talks_month")
 REQUIRED = ("replicate", "outcome", "outcome_class")
 _BOOT_CELLS = 4_000_000  # resampled indices held in memory at once

@@ -18,7 +18,7 @@ happens into one line. :func:`monthly_table` is the labelled monthly table
 
 from __future__ import annotations
 
-import os
+import io
 import re
 import textwrap
 from collections.abc import Mapping, Sequence
@@ -33,6 +33,7 @@ from sim.engine import rules
 from sim.engine.model import NegotiationModel, run_one
 from sim.engine.records import Proposer, stack_runs, to_frame
 from sim.engine.shocks import MAX_REPLICATE
+from sim.runs import store
 from sim.runs.batch import draw_shocks as draw
 from sim.scenario.compile import Compiled, compile_scenario
 from sim.scenario.models import Government, RedLine, Scenario
@@ -1107,9 +1108,7 @@ def monthly_table(c: Compiled, model: NegotiationModel) -> pd.DataFrame:
 
 def write_csv(c: Compiled, model: NegotiationModel, path: str | Path) -> Path:
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    monthly_table(c, model).to_csv(tmp, index=False)
-    os.replace(tmp, path)
+    store.write_atomic(path, monthly_table(c, model).to_csv(index=False))
     return path
 
 
@@ -1153,9 +1152,9 @@ def _draw_run(c: Compiled, model: NegotiationModel, path: str | Path, row: pd.Se
     fig.suptitle(f"{c.scenario.name}, replicate {int(row['replicate'])}: "
                  f"{str(row['outcome']).replace('_', ' ')}{shade}", fontsize=11)
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp.png")
-    fig.savefig(tmp, dpi=110)
-    os.replace(tmp, path)
+    png = io.BytesIO()
+    fig.savefig(png, format="png", dpi=110)
+    store.write_atomic(path, png.getvalue())
     return path
 
 

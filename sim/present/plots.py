@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import os
+import io
 import re
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -47,6 +47,7 @@ from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from sim.engine.records import OUTCOMES
 from sim.errors import UsageError
+from sim.runs import store
 from sim.runs.summary import BINS, MAX_LEVELS, Levels, levels_of, wilson  # noqa: F401 - levels_of is part of this module's interface
 
 SIZE = (7.0, 4.5)
@@ -96,14 +97,15 @@ def _new_figure(size: tuple[float, float] = SIZE) -> Figure:
 
 
 def _save(fig: Figure, path: Path) -> Path:
-    tmp = path.with_name(f".{path.name}.tmp")
+    """The figure as a PNG at ``path``, written whole (:func:`sim.runs.store.write_atomic`)."""
     try:
-        fig.savefig(tmp, format="png", dpi=DPI)
+        png = io.BytesIO()
+        fig.savefig(png, format="png", dpi=DPI)
         if _turn_crowded_labels(fig):  # laid out by the first save; draw again only if needed
-            fig.savefig(tmp, format="png", dpi=DPI)
-        os.replace(tmp, path)
+            png = io.BytesIO()
+            fig.savefig(png, format="png", dpi=DPI)
+        store.write_atomic(path, png.getvalue())
     finally:
-        tmp.unlink(missing_ok=True)
         fig.clear()
     return path
 

@@ -35,6 +35,7 @@ import base64
 import functools
 import json
 import math
+import re
 import tempfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -173,16 +174,8 @@ class EvidenceCell:
 
 
 @dataclass(frozen=True)
-class Breakable:
-    """A column heading that may wrap after each dot (a long parameter path)."""
-
-    text: str
-    kind: ClassVar[str] = "breakable"
-
-
-@dataclass(frozen=True)
 class Table:
-    head: Sequence[str | Breakable]
+    head: Sequence[str]
     rows: list[list[Cell | EvidenceCell]]
     cls: str = ""
     caption: str = ""
@@ -258,7 +251,7 @@ def cell(text: Any, **data: Any) -> Cell:
                             for k, v in data.items() if v is not None))
 
 
-def table(head: Sequence[str | Breakable], rows: Iterable[Sequence[Any]], cls: str = "", caption: str = "",
+def table(head: Sequence[str], rows: Iterable[Sequence[Any]], cls: str = "", caption: str = "",
           scroll: bool = False) -> Table:
     """A table; a value that is not a :class:`Cell` becomes one without attributes."""
     body = [[c if isinstance(c, Cell | EvidenceCell) else Cell(c) for c in row] for row in rows]
@@ -294,9 +287,31 @@ def _templates() -> jinja2.Environment:
     env = jinja2.Environment(loader=jinja2.PackageLoader("sim.present", "templates"),
                              autoescape=True, trim_blocks=True, lstrip_blocks=True,
                              undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
-    env.filters["breakable"] = lambda text: markupsafe.escape(text).replace(".", markupsafe.Markup(".<wbr>"))
-    env.tests["breakable"] = lambda value: isinstance(value, Breakable)
+    env.filters["wrap"] = wrap_hints
     return env
+
+
+# Where a long word of a table cell (LONG_WORD characters or more: an identifier, a path, a list of options) may
+# wrap besides the spaces: after an underscore or a slash before a letter or digit (recognised_as_<wbr>russian,
+# runs/<wbr>2026...), after a dot between letters (actors.<wbr>kyiv.<wbr>resolve). Never inside a number (0.001,
+# 2,000, -21.6) nor a short identifier (hawkish_public): the style sheet lets a word break nowhere else, and a
+# piece of a long word with a hyphen is kept on one line (20261206-093159-baseline).
+WRAP_AT = re.compile(r"(?<=\w[_/])(?=\w)|(?<=[A-Za-z]\.)(?=[A-Za-z])")
+LONG_WORD = 19
+LONG_WORDS = re.compile(rf"\S{{{LONG_WORD},}}")
+
+
+def wrap_hints(text: Any) -> markupsafe.Markup:
+    """``text`` escaped, with a ``<wbr>`` at each place :data:`WRAP_AT` lets a long word wrap."""
+    raw, done = str(text), 0
+    out: list[str] = []
+    for word in LONG_WORDS.finditer(raw):  # long as written, not as escaped
+        out.append(markupsafe.escape(raw[done:word.start()]))
+        out.append("<wbr>".join(f'<span class="nobr">{markupsafe.escape(p)}</span>' if "-" in p
+                                else markupsafe.escape(p) for p in WRAP_AT.split(word.group())))
+        done = word.end()
+    out.append(markupsafe.escape(raw[done:]))
+    return markupsafe.Markup("".join(out))
 
 
 # --------------------------------------------------------------------------- sections shared by every kind
@@ -361,7 +376,7 @@ def assumptions_section(page: Page, sources: list[Source], swept: Sequence[str] 
 
 
 def _evidence_table(rows: list[Any]) -> Table:
-    body = [[r.path, r.value, _evidence_cell(r.kind, r.source, r.inherited)] for r in rows]
+    body = [[cell(r.path, param=r.path), r.value, _evidence_cell(r.kind, r.source, r.inherited)] for r in rows]
     return table(["parameter", "value", "source"], body, "evidence")
 
 
@@ -584,14 +599,14 @@ def comparison_tables(comp: Mapping[str, Any], paired: bool) -> list[Part]:
     a, b = comp["a"]["label"], comp["b"]["label"]
     parts: list[Part] = []
     rows = []
-    for r in comp.get("outcomes", []):
+    shown = [r for r in comp.get("outcomes", []) if r.get("kind") != "class"
+             or (r["outcome"] not in OUTCOMES and (r.get("p_a") or r.get("p_b")))]  # not the catch-all, nor unseen
+    for r in shown:
         is_class = r.get("kind") == "class"
-        if is_class and (r["outcome"] in OUTCOMES or (not r.get("p_a") and not r.get("p_b"))):
-            continue  # the catch-all class that repeats an outcome, or a class never seen
         name = f"class: {r['outcome']}" if is_class else OUTCOME_TEXT.get(r["outcome"], r["outcome"])
         rows.append([name, cell(pct(r["p_a"]), p_a=r["p_a"]), cell(pct(r["p_b"]), p_b=r["p_b"]),
                      _diff_cell(r), cell(f"{pts(r['lo'])} to {pts(r['hi'])}", lo=r["lo"], hi=r["hi"]),
-                     _pval(r.get("p_value")), str(r.get("test", "")).replace("_", " ")])
+                     _pval(r.get("p_value")), _test_cell(r.get("test"))])
     parts.append(table(["outcome", f"P({a})", f"P({b})", "change (points)", "95% interval", "p-value", "test"],
                        rows, "changes", caption="Outcomes"))
     rows = []
@@ -599,9 +614,9 @@ def comparison_tables(comp: Mapping[str, Any], paired: bool) -> list[Part]:
         mean_a, mean_b = (r.get("pair_mean_a"), r.get("pair_mean_b")) if paired else (r.get("mean_a"), r.get("mean_b"))
         rows.append([r["measure"], num(mean_a, ".2f"), num(mean_b, ".2f"), _diff_cell(r, "+.2f", "measure"),
                      f"{num(r.get('lo'), '+.2f')} to {num(r.get('hi'), '+.2f')}", _pval(r.get("p_value")),
-                     str(r.get("covers", ""))])
+                     _test_cell(r.get("test")), str(r.get("covers", ""))])
     parts.append(table(["measure", f"mean in {a}", f"mean in {b}", "change (months)", "95% interval", "p-value",
-                        "over"], rows, "changes", caption="Timing (months)"))
+                        "test", "over"], rows, "changes timing-changes", caption="Timing (months)"))
     terms = [r for r in comp.get("terms", []) if r.get("diff") is not None and not _nan(r["diff"]) and r["diff"] != 0]
     if terms:
         parts.append(table(["issue", "option", a, b, "change (points)"],
@@ -609,7 +624,24 @@ def comparison_tables(comp: Mapping[str, Any], paired: bool) -> list[Part]:
                             for r in terms[:15]], "changes", caption="Agreed terms that change (share of agreements)"))
     elif comp.get("terms"):
         parts.append(para("Agreed terms: the same shares in both."))
-    return parts
+    return parts + _test_notes([r.get("test") for r in [*shown, *comp.get("timing", [])]])
+
+
+def _test_cell(name: Any) -> Cell:
+    """A test's name for people (``data-test``: the name in comparison.json)."""
+    from sim.analysis.paired import TESTS
+
+    if not isinstance(name, str) or not name:
+        return Cell("–")
+    return Cell(TESTS.get(name, (name.replace("_", " "), ""))[0], (("test", name),))
+
+
+def _test_notes(names: Sequence[Any]) -> list[Part]:
+    """One plain line for each test the tables above name: what it asks, what a small p-value means."""
+    from sim.analysis.paired import TESTS
+
+    used = [n for n in dict.fromkeys(names) if isinstance(n, str) and n in TESTS]
+    return [para(f"{TESTS[n][0]}: {TESTS[n][1]}", "note test") for n in used]
 
 
 def _diff_cell(r: Mapping[str, Any], fmt: str = "", key: str = "outcome") -> Cell:
@@ -666,7 +698,7 @@ def sweep_report(source: Source, folder: Path) -> Page:
                      num(am.get("median"), ".0f"),
                      f"{num(am['p10'], '.0f')} – {num(am['p90'], '.0f')}" if am.get("runs_with_value") else "–",
                      f"{lm['median']:+,.0f}" if lm else "–"])
-    head: list[str | Breakable] = ["point", *[Breakable(p) for p in params], *[f"P({OUTCOME_TEXT[k]})" for k in OUTCOMES],
+    head = ["point", *params, *[f"P({OUTCOME_TEXT[k]})" for k in OUTCOMES],
             "agreement 95%", "median agreement month", "10th – 90th pct", "median land km2"]
     parts.append(table(head, rows, "points", caption="Every point", scroll=True))
     if len(source.summary.get("points", [])) > 200:
@@ -724,7 +756,18 @@ def _sensitivity_parts(design: str, sens: Mapping[str, Any]) -> list[Part]:
                                caption=f"Sensitivity of {output} ({design})"))
         if rep.get("verdict"):
             parts.append(para(str(rep["verdict"]), "note"))
+    if parts:
+        parts.append(para(SENSITIVITY_WORDS["sobol" if design == "sobol" else "morris"], "note"))
     return parts
+
+
+SENSITIVITY_WORDS = {
+    "morris": "mu_star: the mean size of the change in the output when one parameter takes a step across its range "
+              "(Morris's elementary effects); the larger, the more the output rests on it. sigma: how much that "
+              "change varies with the other parameters (interactions). ±95%: the bootstrap interval of mu_star.",
+    "sobol": "S1: the share of the output's variance that the parameter causes alone; ST: with its interactions "
+             "with the others (Sobol indices). ±95%: the bootstrap interval of each index.",
+}
 
 
 # --------------------------------------------------------------------------- comparison directory

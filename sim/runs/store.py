@@ -45,10 +45,10 @@ import io
 import json
 import os
 import re
+import secrets
 import socket
 import stat
 import sys
-import tempfile
 import time
 from importlib import metadata
 from pathlib import Path
@@ -72,9 +72,32 @@ JOURNAL = "index.jsonl"
 # --------------------------------------------------------------------------- files
 
 
-def write_atomic(path: Path, data: bytes | str) -> None:
-    """Write ``data`` to ``path`` through a temporary file of this writer's own and a rename."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+def temp_beside(path: Path) -> tuple[int, Path]:
+    """A new temporary file in the folder of ``path``, this writer's own: (descriptor open for writing, name).
+
+    Created exclusively (``O_EXCL``, ``O_NOFOLLOW``: never a file or link already there) with mode 0666,
+    which the process's umask narrows as it does for any file the user makes: 0644 under umask 022.
+    (``tempfile.mkstemp`` makes it 0600, and the rename would keep that: results and reports the user
+    means to share would be readable by the user alone.)
+    """
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC | getattr(os, "O_NOFOLLOW", 0)
+    for _ in range(100):
+        tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
+        try:
+            return os.open(tmp, flags, 0o666), tmp
+        except FileExistsError:
+            continue
+    raise FileExistsError(errno.EEXIST, "no unused temporary name beside it", str(path))
+
+
+def write_atomic(path: str | Path, data: bytes | str) -> None:
+    """Write ``data`` to ``path`` through a temporary file of this writer's own and a rename.
+
+    Every file negsim writes whole goes through here (run directories, reports, figures, tables): a
+    reader never sees half a file, and the file gets the mode the user's umask gives (:func:`temp_beside`).
+    """
+    path = Path(path)
+    fd, tmp = temp_beside(path)
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data.encode() if isinstance(data, str) else data)
@@ -382,7 +405,7 @@ def merge_parts(run_dir: Path, units: list[tuple[int, int, int, int]], job_sha25
     """
     target = run_dir / "results.parquet"
     journal = read_journal(run_dir)
-    fd, tmp = tempfile.mkstemp(dir=run_dir, prefix=".results.parquet.", suffix=".tmp")
+    fd, tmp = temp_beside(target)
     os.close(fd)
     writer, rows = None, 0
     try:
@@ -395,7 +418,7 @@ def merge_parts(run_dir: Path, units: list[tuple[int, int, int, int]], job_sha25
             table = pq.read_table(pa.BufferReader(data))
             _check_rows(path, table, p, s, e, sweep)
             if writer is None:
-                writer = pq.ParquetWriter(tmp, table.schema)
+                writer = pq.ParquetWriter(str(tmp), table.schema)
             writer.write_table(table.cast(writer.schema))
             rows += table.num_rows
         if writer is not None:

@@ -101,6 +101,25 @@ def read_doc(doc: Path) -> str:
     return read_bounded(doc, MAX_DOC_BYTES, "a seeds/ document").decode("utf-8", errors="replace")
 
 
+def written(data: object, path: Key) -> bool:
+    """Whether the scenario's merged data (``Scenario.data``) gives the key at ``path``.
+
+    The one test of "the file sets it" for the evidence table: a scenario loaded from its file and the same
+    scenario rebuilt from a run's manifest (:func:`sim.scenario.models.scenario_from_data`, which has no
+    positions) hold the same data, so ``negsim evidence`` and ``negsim report`` list the same entries.
+    """
+    for key in path:
+        if isinstance(data, dict):
+            if key not in data and str(key) not in data:  # a JSON manifest holds every mapping key as text
+                return False
+            data = data[key] if key in data else data[str(key)]
+        elif isinstance(data, list) and isinstance(key, int) and 0 <= key < len(data):
+            data = data[key]
+        else:
+            return False
+    return True
+
+
 def entries(sc: Scenario) -> list[tuple[Key, object, Evidence | None, str | None, bool]]:
     """(path, leaf, evidence, assumption, inherited) for every sourced leaf of the scenario."""
     out: list = []
@@ -110,11 +129,11 @@ def entries(sc: Scenario) -> list[tuple[Key, object, Evidence | None, str | None
         has_own = own_ev is not None or own_as is not None
         if has_own:
             ev, assumption = own_ev, own_as
-        if isinstance(obj, Param) and ev is None and assumption is None and tuple(path) not in sc.origin:
+        if isinstance(obj, Param) and ev is None and assumption is None and not written(sc.data, path):
             pass  # a default the file does not give (a knob its scenario leaves alone): not a claim of the file
         elif isinstance(obj, Param) or isinstance(obj, LEAVES):
             out.append((path, obj, ev, assumption, not has_own))
-        elif isinstance(obj, bool) and path and path[-1] in SWITCHES and tuple(path) in sc.origin:
+        elif isinstance(obj, bool) and path and path[-1] in SWITCHES and written(sc.data, path):
             out.append((path, obj, ev, assumption, True))  # a switch written in the file
         if isinstance(obj, BaseModel):
             for name in type(obj).model_fields:

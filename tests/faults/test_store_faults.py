@@ -146,7 +146,7 @@ def test_a_stop_at_any_step_of_the_ending_resumes_to_complete(tmp_path, referenc
     pd.testing.assert_frame_equal(results(run_dir), reference)
     assert manifest(run_dir)["status"] == "complete"
     assert not (run_dir / "parts").exists()
-    assert main(["compare", str(run_dir), str(run_dir), "--json"]) == 0
+    assert main(["compare", str(run_dir), str(run_dir), "--out", str(tmp_path / "compared"), "--json"]) == 0
 
 
 def test_a_stray_file_in_parts_does_not_stop_completion(tmp_path, reference):
@@ -255,7 +255,7 @@ def test_damaged_results_of_a_complete_run_are_refused(tmp_path):
     (run_dir / "results.parquet").write_bytes(bytes(data))
     with pytest.raises(StoreError, match="does not match the checksum"):
         resume(run_dir)
-    assert main(["compare", str(run_dir), str(run_dir)]) == 2
+    assert main(["compare", str(run_dir), str(run_dir), "--out", str(tmp_path)]) == 2
 
 
 def test_manifest_size_does_not_grow_with_the_units_done(tmp_path):
