@@ -22,11 +22,11 @@ from sim.play.game import (
     Move,
     MoveError,
     check_choice,
-    package_label,
     parse_package,
     process_line,
     role_kinds,
 )
+from sim.play.terms import land_km2, option_words, package_words
 from sim.present.explain import month_label
 from sim.scenario.compile import Compiled
 
@@ -60,7 +60,7 @@ class Terminal:
             line = line.replace(f"{who} gains 0 km2", "the front does not move (peace)")
         if talks:
             proposer = self._proposer(talks)
-            line += f" {proposer} offered {package_label(c, talks['package'])}: "
+            line += f" {proposer} offered {package_words(c, talks['package'], short=True)}: "
             said = [f"{c.governments[g]} {'accepts' if ok else 'rejects'}" for g, (_p, ok) in enumerate(talks["answers"])]
             if all(ok for _p, ok in talks["answers"]):
                 said += [f"{c.publics[g]} {'ratifies' if ok else 'rejects'}" for g, (_p, ok, voted) in
@@ -164,10 +164,10 @@ class Terminal:
         elif d.kind == "propose":
             body.append(f"Your turn, {d.role}: propose a package. Your own numbers, which nobody else sees:")
         elif d.kind == "answer":
-            body.append(f"On the table, offered by {v.get('proposer', 'the proposer')}: {package_label(c, d.package)} "
+            body.append(f"On the table, offered by {v.get('proposer', 'the proposer')}: {self.offer(d)} "
                         f"(package {d.package}). Accept or reject?")
         else:
-            body.append(f"Both governments signed {package_label(c, d.package)} (package {d.package}). "
+            body.append(f"Both governments signed {self.offer(d)} (package {d.package}). "
                         "Your public votes: ratify or reject?")
         if "value_of_fighting" in v:
             body.append(f"Fighting on is worth {v['value_of_fighting']:.3f} to you (0 = worst, 1 = best): what you "
@@ -190,6 +190,11 @@ class Terminal:
 
         return Panel(Group(*body), title=f"{d.role}: {d.kind}", border_style="cyan")
 
+    def offer(self, d: Decision) -> str:
+        """The package on the table in words, its land term's km2 at the line of the day (sim.play.terms)."""
+        return package_words(self.c, d.package, land_km2(self.c, self.c.base, d.package, d.view["territory_km2"]),
+                             short=True)
+
     def packages(self, d: Decision, limit: int | None) -> Table:
         c, v = self.c, d.view
         table = Table(show_edge=False, pad_edge=False)
@@ -206,7 +211,7 @@ class Terminal:
         legal.sort(key=lambda x: -score[x])
         shown = legal if limit is None else legal[:limit]
         for x in shown:
-            table.add_row(str(x), *c.term_names(x).values(), f"{score[x]:.3f}")
+            table.add_row(str(x), *(option_words(c, i, o) for i, o in c.term_names(x).items()), f"{score[x]:.3f}")
         if limit is not None and len(legal) > limit:
             table.caption = f"best {limit} of {len(legal)} packages you may propose ('list' shows all)"
         return table
