@@ -187,5 +187,6 @@ def test_the_dashboards_overrides_are_a_table_of_parameter_value_and_default():
     drawn = " (drawn per run)" if default.uncertain else ""
     assert f"<td class='value'>0.4</td><td class='default'>{default.value:.4g}{drawn}</td>" in html
     assert "<td class='value'>off</td><td class='default'>on</td>" in html  # a switch, in words
+    assert f"{default.group}: {default.label}" in html  # whose parameter, in words
     assert "{" not in html  # no JSON
     assert "No overrides" in str(overrides_table({}))

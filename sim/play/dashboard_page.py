@@ -166,7 +166,7 @@ def overrides_table(overrides: dict[str, Any]) -> Markup:
     rows = []
     for path, v in sorted(overrides.items()):
         c = known.get(path)
-        rows.append(row.format(path=path, raw=json.dumps(v), label=c.label if c else path, value=_shown(v),
+        rows.append(row.format(path=path, raw=json.dumps(v), label=f"{c.group}: {c.label}" if c else path, value=_shown(v),
                                default=_shown(c.value) + (" (drawn per run)" if c.uncertain else "") if c else "-"))
     return Markup("<table class='negsim-table negsim-overrides'><tr><th>parameter</th><th>your value</th>"
                   "<th>scenario's value</th></tr>{}</table>").format(Markup("").join(rows))
