@@ -1077,6 +1077,7 @@ def talks_entry(k: Kernel, talks: Talks, agreed: bool, played: bool) -> TalksEnt
         "lead": c.mediators[lead] if lead >= 0 else None, "proposer": Proposer(who), "package": int(a.cols[x]),
         "zone": bool(talks.zone[0]) if med else None,
         "utilities": [float(a.u[g][0, x]) for g in (0, 1)], "leverage": [float(a.lev[g][0]) for g in (0, 1)],
+        "side_payments": [float(a.ub[g][0, x] - a.u[g][0, x]) for g in (0, 1)],
         "needs": [float(talks.need[g][0]) for g in (0, 1)], "values": [float(a.v[g][0]) for g in (0, 1)],
         "answers": [(float(talks.answers[g][0][0]), bool(talks.answers[g][1][0])) for g in (0, 1)],
         "votes": {g: (float(talks.ballots[g][0][0]), bool(talks.ballots[g][1][0]), bool(talks.votes[g][0]))

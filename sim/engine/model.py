@@ -214,19 +214,32 @@ class _PersonSeam:
                 "demand": float(talks.need[g][0]), "expected_costs": float(a.cost[g][0]),
                 "casualties": float(s.casualties[0, g]),
                 "weariness": float(s.weariness[0, g]) if g in self.m.public_of else None,
-                "own_allowed": [bool(v) for v in a.allowed[g][0]]}
+                "own_allowed": [bool(v) for v in a.allowed[g][0]], "both_allowed": [bool(v) for v in a.both[0]],
+                # the terms alone (0 = worst, 1 = best terms) and what any deal adds (side-payment, guarantee)
+                "terms_utilities": [float(u) for u in a.u[g][0]], "side_payment": float(a.ub[g][0, 0] - a.u[g][0, 0])}
 
     def _view_propose(self, who: int, talks: Talks, options: np.ndarray) -> dict[str, Any]:
         if who != kernel.MEDIATOR:
             view = self._view_government(who, talks)
             if who in self.m.public_of and talks.votes[who][0]:
                 view["public_margins"] = [float(m) for m in talks.margins[who][0]]
+            h = 1 - who  # the other side as the proposer reckons it: its utilities, its demand expected over its types
+            view["other"] = {"utilities": [float(u) for u in talks.a.ub[h][0]],
+                             "demand": float(rules.expect(self.m.kernel.s.belief[0:1, h], talks.need_types[h][0:1])[0])}
             return view
         # A mediator reads both sides as it itself hears them: its own assessment, not their private values.
         a, temp = talks.a, talks.q["temperature"][0]
         chance = [rules.acceptance_probability(a.ub[g][0], talks.need[g][0], temp) for g in (0, 1)]
         joint = chance[0] * chance[1] * np.exp(talks.log_rat[0]) * options
-        return {**self._situation(), "mediator": self._role(talks), "chance_of_deal": [float(v) for v in joint]}
+        # each side as the mediator reckons it: its utilities, its demand expected over its types (the mediator's
+        # proposal weighs these); each voting public's margin
+        govs, belief = self.m.compiled.governments, self.m.kernel.s.belief
+        sides = {govs[g]: {"utilities": [float(u) for u in a.ub[g][0]],
+                           "demand": float(rules.expect(belief[0:1, g], talks.need_types[g][0:1])[0])} for g in (0, 1)}
+        margins = {self.m.compiled.publics[g]: [float(m) for m in talks.margins[g][0]]
+                   for g in self.m.public_of if talks.votes[g][0]}
+        return {**self._situation(), "mediator": self._role(talks), "chance_of_deal": [float(v) for v in joint],
+                "sides": sides, "publics": margins}
 
 
 def run_one(compiled: Compiled, shocks: Shocks, decide: Decider | None = None, *, log: bool = True) -> NegotiationModel:

@@ -92,6 +92,7 @@ class TalksEntry(TypedDict):
     zone: bool | None  # a mediator's proposal: was there a zone of agreement (None: a government proposed)
     utilities: list[float]  # each government's utility of the package (no side-payment)
     leverage: list[float]  # each government's side-payment from the lead mediator
+    side_payments: list[float]  # what a deal adds to each government's utility beside its terms (leverage, guarantee)
     needs: list[float]  # what each government asked of the proposal
     values: list[float]  # each government's value of fighting on
     answers: list[tuple[float, bool]]  # (chance as the proposer saw it, accepted) of each government

@@ -43,6 +43,7 @@ from sim.analysis.paired import compare_tables
 from sim.defaults import DASHBOARD_PORT, HOST
 from sim.engine.records import OUTCOMES, STAGE_NAMES
 from sim.errors import UsageError
+from sim.play import terms
 from sim.runs.batch import BatchResult, check_overrides, run_batch
 from sim.scenario.models import Scenario, scenario_from_data
 from sim.scenario.registry import RANGES, parameter_slots
@@ -98,8 +99,9 @@ def controls(sc: Scenario) -> list[Control]:
                 _number(slots, f"actors.{g}.belief.drift_km2", "believed pace of the front, km2/month", grp)]
         for j, r in enumerate(actor.red_lines):
             path = f"actors.{g}.red_lines[{j}].active"
-            out.append(Control(path, f"red line: {r.issue} not {', '.join(r.forbid)}", grp, "switch",
-                               bool(r.active)))
+            said = ", ".join(terms.option_words(sc, r.issue, o) for o in r.forbid)
+            out.append(Control(path, f"red line: {terms.issue_words(sc, r.issue, short=True)} not {said}", grp,
+                               "switch", bool(r.active)))
         for j, p in enumerate(actor.preconditions):
             path = f"actors.{g}.preconditions[{j}].active"
             out.append(Control(path, f"precondition: {p.name} ({p.variable} {p.op} {p.value.value:g})", grp,
@@ -417,7 +419,10 @@ def serve(file: str | Path, host: str = HOST, port: int = DASHBOARD_PORT, resour
           ready: Callable[[], None] | None = None) -> None:
     """Start the dashboard on ``host:port`` for scenario ``file`` (blocks until stopped).
 
-    Solara runs in production mode with its usage telemetry off; its page
+    Solara runs in production mode with its usage telemetry off and its corner
+    banner off (``SOLARA_THEME_SHOW_BANNER``: the banner floats over whatever
+    lies at the window's bottom right, the draft builder's Apply button among
+    them; the page credits Solara in its own footer); its page
     assets come from the solara-assets package in the environment, so the
     browser fetches nothing from outside this server. Solara's ``/resourcez``
     (the server's threads, kernels and connections) answers 404 unless
@@ -431,6 +436,7 @@ def serve(file: str | Path, host: str = HOST, port: int = DASHBOARD_PORT, resour
     os.environ["SOLARA_APP"] = "sim.play.dashboard_page"
     os.environ.setdefault("SOLARA_MODE", "production")
     os.environ["SOLARA_TELEMETRY_MIXPANEL_ENABLE"] = "False"
+    os.environ.setdefault("SOLARA_THEME_SHOW_BANNER", "False")
     os.environ.setdefault("SOLARA_SESSION_SECRET_KEY", secrets.token_hex(32))
     warnings.filterwarnings("ignore", message="Cookies with samesite=none")  # plain http on a local address
     os.environ["SERVER_NAME"], os.environ["SERVER_PORT"] = host, str(port)

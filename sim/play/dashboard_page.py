@@ -22,6 +22,7 @@ from solara.lab import use_task
 from sim.engine.records import OUTCOMES
 from sim.errors import NegsimError
 from sim.play import dashboard as dash
+from sim.play import terms as words
 from sim.play.draft import Draft, draft
 from sim.present.explain import explain
 from sim.scenario.loading import load_scenario
@@ -36,6 +37,15 @@ CSS = """
 .negsim-note { color: #475569; font-size: 12px; }
 .negsim-lever-label { font-size: 13px; margin-top: 6px; }
 .negsim-lever .v-input { margin-top: 0; }
+.negsim-sat { max-width: 720px; margin: 6px 0; font-size: 13px; }
+.negsim-sat-row { display: flex; align-items: center; margin: 2px 0; }
+.negsim-sat-label { width: 180px; }
+.negsim-sat-track { position: relative; flex: 1; height: 14px; background: #eceff3; margin: 0 8px; }
+.negsim-sat-zero { position: absolute; left: 50%; top: -2px; bottom: -2px; width: 1px; background: #333; }
+.negsim-sat-bar { position: absolute; top: 0; height: 100%; }
+.negsim-sat-bar.pos { background: #2e7d4f; }
+.negsim-sat-bar.neg { background: #b3261e; }
+.negsim-sat-value { width: 190px; white-space: nowrap; }
 """
 
 
@@ -113,9 +123,10 @@ def timing_table(pair: dash.PairedRuns) -> Markup:
 
 
 def terms_html(pair: dash.PairedRuns) -> Markup:
-    t = dash.terms_table(pair)
+    t, sc = dash.terms_table(pair), pair.changed.scenario
     row = Markup("<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>")
-    rows = Markup("").join(row.format(r.issue, r.option, pct(r.unchanged), pct(r.changed)) for r in t.itertuples())
+    rows = Markup("").join(row.format(words.issue_words(sc, r.issue, short=True), words.option_words(sc, r.issue, r.option),
+                                      pct(r.unchanged), pct(r.changed)) for r in t.itertuples())
     return Markup("<table class='negsim-table negsim-terms'><tr><th>issue</th><th>option</th>"
                   "<th>share of agreements, unchanged</th><th>with your settings</th></tr>{}</table>").format(rows)
 
@@ -141,6 +152,46 @@ def publics_table(d: Draft) -> Markup:
                                       p=pct(p.p_ratify) if p.votes else "no vote") for p in d.publics)
     return Markup("<table class='negsim-table negsim-draft-publics'><tr><th>public</th><th>votes</th>"
                   "<th>margin</th><th>chance it ratifies</th></tr>{}</table>").format(rows)
+
+
+def overrides_table(overrides: dict[str, Any]) -> Markup:
+    """The overrides of a batch as a table: each parameter (its label and path), the value set and the
+    scenario's default; data-path and data-value carry the exact override for checks."""
+    known = {c.path: c for c in levers()}
+    if not overrides:
+        return Markup("<p class='negsim-overrides negsim-note'>No overrides: the levers are at the scenario's "
+                      "values, so both batches are the scenario as written.</p>")
+    row = Markup("<tr data-path='{path}' data-value='{raw}'><td>{label}<br><span class='negsim-note'>{path}</span>"
+                 "</td><td class='value'>{value}</td><td class='default'>{default}</td></tr>")
+    rows = []
+    for path, v in sorted(overrides.items()):
+        c = known.get(path)
+        rows.append(row.format(path=path, raw=json.dumps(v), label=f"{c.group}: {c.label}" if c else path, value=_shown(v),
+                               default=_shown(c.value) + (" (drawn per run)" if c.uncertain else "") if c else "-"))
+    return Markup("<table class='negsim-table negsim-overrides'><tr><th>parameter</th><th>your value</th>"
+                  "<th>scenario's value</th></tr>{}</table>").format(Markup("").join(rows))
+
+
+def _shown(v: Any) -> str:
+    return ("on" if v else "off") if isinstance(v, bool) else f"{float(v):.4g}"
+
+
+def satisfaction_html(d: Draft) -> Markup:
+    """Each stakeholder's satisfaction with the draft (sim.play.terms): a bar from -1 to +1 around 0 (no better
+    than no deal); data-score carries the exact value."""
+    row = Markup("<div class='negsim-sat-row' data-actor='{a}' data-score='{raw}'><span class='negsim-sat-label'>"
+                 "{a}</span><span class='negsim-sat-track'><span class='negsim-sat-zero'></span>"
+                 "<span class='negsim-sat-bar {sign}' style='left: {left:.1f}%; width: {width:.1f}%'></span></span>"
+                 "<span class='negsim-sat-value'>{score:+.3f} {says}</span></div>")
+    rows = []
+    for s in d.satisfaction:
+        width = min(1.0, abs(s.score) / words.SCALE) * 50
+        rows.append(row.format(a=s.actor, raw=repr(s.score), sign="pos" if s.score >= 0 else "neg",
+                               left=50 if s.score >= 0 else 50 - width, width=width, score=s.score,
+                               says="better than no deal" if s.score >= 0 else "worse than no deal"))
+    return Markup("<div class='negsim-sat'><div class='negsim-note'>Satisfaction: each stakeholder's worth of the "
+                  "terms (with the side-payment) less its value of no deal (a government: what it asks at these "
+                  "talks; a public: its bar at the vote)</div>{}</div>").format(Markup("").join(rows))
 
 
 @solara.component
@@ -175,7 +226,7 @@ def Controls(values: solara.Reactive[dict[str, Any]]):
 
 @solara.component
 def Outcomes(pair: dash.PairedRuns):
-    Html(json.dumps(pair.overrides, sort_keys=True), tag="pre", classes=["negsim-overrides"], style="font-size: 12px")
+    Html(overrides_table(pair.overrides))
     Html(outcome_table(pair))
     solara.FigureMatplotlib(dash.figure_outcomes(pair), format="png", dependencies=[id(pair)])
     Html("Stages of the peace process", tag="h4")
@@ -229,8 +280,8 @@ def DraftBuilder(overrides: dict[str, Any], seed: int, replicate: int):
     terms = solara.use_reactive({k: list(v.options)[len(v.options) // 2] for k, v in issues.items()})
     key = json.dumps(overrides, sort_keys=True)
 
-    def choose(k: str, option: str) -> None:
-        terms.set({**terms.value, k: option})
+    def choose(k: str, said: dict[str, str], label: str) -> None:  # an option picked by its words
+        terms.set({**terms.value, k: said[label]})
 
     def read() -> Any:
         try:
@@ -244,10 +295,12 @@ def DraftBuilder(overrides: dict[str, Any], seed: int, replicate: int):
          classes=["negsim-note"])
     solara.SliderInt("Month", value=month, min=1, max=horizon, thumb_label="always")
     with solara.Row():
-        for k, issue in issues.items():
-            with solara.Div(classes=[f"draft-{slug(k)}"], style="min-width: 200px"):
-                solara.Select(issue.label or k, values=list(issue.options), value=terms.value[k],
-                              on_value=functools.partial(choose, k))
+        for k, issue in issues.items():  # each option in plain words (sim.play.terms), mapped back to its name
+            said = {words.option_words(sc, k, o, short=True): o for o in issue.options}
+            with solara.Div(classes=[f"draft-{slug(k)}"], style="min-width: 220px"):
+                solara.Select(issue.label or k, values=list(said),
+                              value=words.option_words(sc, k, terms.value[k], short=True),
+                              on_value=functools.partial(choose, k, said))
     if isinstance(d, Exception):
         solara.Error(str(d))
         return
@@ -255,8 +308,10 @@ def DraftBuilder(overrides: dict[str, Any], seed: int, replicate: int):
     lead = d.lead or "none"
     Html(f"Month {d.month}{note}; mediator in view: {lead}; talks {'open' if d.talks_open else 'closed'}.",
          classes=["negsim-note", "negsim-draft-month"])
+    Html("The draft: " + d.words, classes=["negsim-draft-words"])
     Html(governments_table(d))
     Html(publics_table(d))
+    Html(satisfaction_html(d))
     Html(f"Chance of a ratified deal: {pct(d.p_deal)}", classes=["negsim-big", "negsim-p-deal"],
          attributes={"data-p": repr(d.p_deal)})
     if d.best_change is None:
@@ -264,7 +319,8 @@ def DraftBuilder(overrides: dict[str, Any], seed: int, replicate: int):
     else:
         b = d.best_change
         Html(Markup("Best single change: {} from {} to <b>{}</b> raises it to {}.").format(
-            b.issue, b.old, b.new, pct(b.p_deal)), classes=["negsim-best"])
+            words.issue_words(sc, b.issue, short=True), words.option_words(sc, b.issue, b.old),
+            words.option_words(sc, b.issue, b.new), pct(b.p_deal)), classes=["negsim-best"])
         solara.Button("Apply this change", on_click=lambda: terms.set({**terms.value, b.issue: b.new}),
                       classes=["negsim-apply"], outlined=True)
 
@@ -323,6 +379,7 @@ def Page():
             DraftBuilder(overrides, int(seed.value or 0), int(replicate.value or 0))
         with solara.Card("One run, month by month"):
             OneRun(overrides, int(seed.value or 0), replicate)
+        Html("This dashboard runs on Solara.", classes=["negsim-note", "negsim-footer"])
 
 
 __all__ = ["Page", "OUTCOMES"]

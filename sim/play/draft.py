@@ -44,6 +44,7 @@ from sim.engine import kernel, rules
 from sim.engine.agents import MediatorAgent, Reading, reading_of
 from sim.engine.model import Decision, NegotiationModel
 from sim.errors import UsageError
+from sim.play import terms as terms_
 from sim.runs.batch import draw_shocks as draw
 from sim.scenario.compile import Compiled, compile_scenario
 from sim.scenario.models import Scenario
@@ -112,6 +113,8 @@ class Draft:
     p_deal: float
     best_change: Change | None  # None when no single change raises the chance
     changes: list[Change] = field(default_factory=list)  # every single change, best first
+    words: str = ""  # the terms in plain words, the land term's km2 at the month's line (sim.play.terms)
+    satisfaction: list[terms_.Satisfaction] = field(default_factory=list)  # each stakeholder's, by the model's numbers
 
 
 def state_at(scenario: Scenario, seed: int, replicate: int, month: int,
@@ -212,9 +215,15 @@ def read_draft(state: MonthState, terms: dict[str, str]) -> Draft:
     changes = sorted((Change(c.issues[k], c.options[k][row[k]], c.options[k][o], float(p_deal[y]))
                       for k, o, y in single_changes(c, x)), key=lambda ch: -ch.p_deal)
     best = changes[0] if changes and changes[0].p_deal > p_deal[x] else None
+    worth = {g.name: g.utility + g.side_payment for g in govs}
+    happy = [terms_.satisfaction(g.name, "government", worth[g.name], g.asks, "true") for g in govs]
+    happy += [terms_.public_satisfaction(pb.name, worth[c.governments[g]], float(state.margins[g][x]), "true")
+              for g, pb in sorted(m.public_of.items()) if pb.votes()]
+    km2 = terms_.land_km2(c, m.p, x, float(m.battlefield.territory))
     return Draft(month=state.month, terms=c.term_names(x), package=x,
                  lead=state.lead.name if state.lead is not None else None, talks_open=bool(m.talks_open),
-                 governments=govs, publics=pubs, p_deal=float(p_deal[x]), best_change=best, changes=changes)
+                 governments=govs, publics=pubs, p_deal=float(p_deal[x]), best_change=best, changes=changes,
+                 words=terms_.package_words(c, x, km2), satisfaction=happy)
 
 
 def draft(scenario: Scenario, seed: int, replicate: int, month: int, terms: dict[str, str],

@@ -99,12 +99,13 @@ def satisfaction(c: Compiled, talks: Any) -> dict[str, float]:
     government's utility against the public's value of no deal, eased by its war-weariness:
     ``rules.ratify_margin``; a public that does not vote: the margin a vote would have had). Mediators value no
     terms in the model and have none."""
-    out = {g: float(talks["utilities"][i] + talks["leverage"][i] - talks["values"][i])
+    worth = {g: float(talks["utilities"][i] + talks["leverage"][i]) for i, g in enumerate(c.governments)}
+    out = {g: terms.satisfaction(g, "government", worth[g], talks["values"][i], "true").score
            for i, g in enumerate(c.governments)}
     for i, margin in talks["margins"].items():
         public = c.publics[int(i)]
         if public is not None:
-            out[public] = float(margin)
+            out[public] = terms.public_satisfaction(public, worth[c.governments[int(i)]], margin, "true").score
     return out
 
 
@@ -135,7 +136,7 @@ def result_of(g: games.Game, weights: np.ndarray) -> Result:
     talks = next((e["talks"] for e in model.log if e["month"] == month and e.get("talks", {}).get("agreed")), None)
     return Result(outcome=str(row["outcome"]), words=games.outcome_words(row, c.horizon), month=month, package=x,
                   terms=c.term_names(x) if x is not None else None,
-                  terms_words=terms.package_words(c, x, land) if x is not None else None, land_km2=land,
+                  terms_words=terms.package_words(c, x, land, short=True) if x is not None else None, land_km2=land,
                   losses=losses, utility=utility, with_wait=with_wait,
                   satisfaction=satisfaction(c, talks) if talks is not None else {})
 
@@ -199,11 +200,13 @@ def rows(c: Compiled, e: Ending) -> list[tuple[str, str, str]]:
                 "no_talks": "no talks"}[r.outcome] + (" (broke down)" if "broke down" in r.words and r.month else "")
 
     def land(r: Result) -> str:
-        return terms.option_words(c, c.land_issue, 0, r.land_km2) if r.package is not None and c.land_issue >= 0 \
+        return terms.short_km2(r.land_km2) if r.package is not None and c.land_issue >= 0 \
             else "-"
 
     def option(r: Result, k: int) -> str:
-        return terms.option_words(c, k, int(c.package_options[r.package, k])) if r.package is not None else "-"
+        if r.package is None:
+            return "-"
+        return terms.option_words(c, c.issues[k], c.options[k][int(c.package_options[r.package, k])], short=True)
 
     def satisfied(r: Result, who: str) -> str:
         return f"{r.satisfaction[who]:+.3f}" if who in r.satisfaction else "-"

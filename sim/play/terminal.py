@@ -82,7 +82,7 @@ class Terminal:
             proposer = self._proposer(talks)
             x = talks["package"]
             line += (f" {proposer} offered package {x} ("
-                     f"{terms.package_words(c, x, terms.land_km2(c, x, entry['territory']))}): ")
+                     f"{terms.package_words(c, x, terms.land_km2(c, c.base, x, entry['territory']), short=True)}): ")
             said = [f"{c.governments[g]} {'accepts' if ok else 'rejects'}" for g, (_p, ok) in enumerate(talks["answers"])]
             if all(ok for _p, ok in talks["answers"]):
                 said += [f"{c.publics[g]} {'ratifies' if ok else 'rejects'}" for g, (_p, ok, voted) in
@@ -193,7 +193,7 @@ class Terminal:
     def offer_words(self, d: Decision) -> str:
         """The package on the table in words, its land term in km2 at today's line."""
         c, x = self.c, d.package
-        return f"package {x}: {terms.package_words(c, x, terms.land_km2(c, x, d.view['territory_km2']))}"
+        return f"package {x}: {terms.package_words(c, x, terms.land_km2(c, c.base, x, d.view['territory_km2']), short=True)}"
 
     def own_lines(self, d: Decision) -> list[str]:
         """The role's own numbers, compactly (``help`` explains them)."""
@@ -243,7 +243,7 @@ class Terminal:
         table = Table(show_edge=False, pad_edge=False, box=None, header_style="bold", collapse_padding=True)
         table.add_column("#", justify="right")
         for k in range(len(c.issues)):
-            table.add_column(terms.issue_words(c, k))
+            table.add_column(terms.issue_words(c, c.issues[k], short=True))
         if "utilities" in v:
             table.add_column("worth", justify="right")
             score = v["utilities"]
@@ -255,7 +255,7 @@ class Terminal:
         legal.sort(key=lambda x: -score[x])
         shown = legal if limit is None else legal[:limit]
         for x in shown:
-            km2 = terms.land_km2(c, x, v["territory_km2"])
+            km2 = terms.land_km2(c, c.base, x, v["territory_km2"])
             table.add_row(str(x), *terms.term_cells(c, x, km2), f"{score[x]:.3f}")
         whose = "you may propose" if d.kind == "propose" else "within your own red lines"
         table.caption = (f"the best {len(shown)} of {len(legal)} packages {whose} ('list' shows all)"

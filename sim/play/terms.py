@@ -1,53 +1,201 @@
-"""A package's terms in plain words, with the km2 its land term moves at the line of the day.
+"""Terms in plain words, and each stakeholder's satisfaction with a package: one place for every screen.
 
-``negsim play`` and its end screen (:mod:`sim.play.ending`) word terms here: issue and option names without
-underscores, and the land term as the land that changes hands and to whom (``10,151 km2 to Ukraine``) rather
-than its share. One function words an option (:func:`option_words`); the rest build on it. Until the game layer has a
-shared labelling function for every screen (issue 20, part 5), this is the terminal's.
+The classroom's pages, the dashboard's draft builder and ``negsim play`` word a package with
+:func:`package_words` (each issue's label from the scenario, its option in words, and for the land term the
+km2 it moves at the line of the day, worded as ``negsim explain`` words it: :func:`sim.present.explain.km2_words`).
+
+Satisfaction (after the CSIS Futures Lab's peace-agreement simulator, 2025, which shows each stakeholder's
+satisfaction with a deal): a package's worth to an actor less that actor's value of no deal, both in the
+model's utility units, so every actor's bar is on one scale (0: no better than no deal; above 0 the actor
+prefers the deal). A government's worth is the terms' utility plus what any deal brings it beside its terms
+(the lead mediator's side-payment, a guarantee); its value of no deal is what it asks of a deal at those talks
+(its value of fighting on as it judges it there). A public's worth is its government's, and its value of no
+deal its bar at the vote, so its satisfaction is the margin by which the deal clears that bar. Who reckons
+it is said in ``basis``: ``own`` (the actor's own numbers), ``reckoned`` (as the person deciding reckons the
+others: a proposer knows the other side's value of war only through its belief) or ``true`` (the model's
+numbers, once the game is over or in the teacher's draft builder).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
 from typing import Any
 
+import numpy as np
+
 from sim.engine import rules
+from sim.present.explain import km2_words
 from sim.scenario.compile import Compiled
+from sim.scenario.models import Issue, Scenario
+
+SCALE = 1.0  # a satisfaction bar spans -SCALE .. +SCALE (the number beside it is never clipped)
+PROPER = {"russia": "Russia", "russian": "Russian", "ukraine": "Ukraine", "ukrainian": "Ukrainian",
+          "crimea": "Crimea", "kursk": "Kursk"}  # place names in option identifiers, capitalised in words
 
 
-def land_km2(c: Compiled, x: int, territory: float, p: dict[str, Any] | None = None) -> float:
-    """Km2 package ``x``'s land term moves at a line where Russia holds ``territory`` km2 (> 0 back to Ukraine,
-    < 0 ceded to Russia, as results store it); ``p`` the run's parameters (default: the scenario's own)."""
+# --------------------------------------------------------------------------- terms in words
+
+
+def words(identifier: str) -> str:
+    """An identifier in words: ``returned_to_ukraine`` -> ``returned to Ukraine``."""
+    return " ".join(PROPER.get(w, w) for w in identifier.split("_"))
+
+
+def _issues(source: Compiled | Scenario) -> Mapping[str, Issue]:
+    return (source.scenario if isinstance(source, Compiled) else source).model.issues
+
+
+def issue_words(source: Compiled | Scenario, issue: str, short: bool = False) -> str:
+    """An issue's name: its label in the scenario (the identifier in words when short or unlabelled)."""
+    label = _issues(source)[issue].label
+    name = words(issue) if short or not label else label
+    return name[:1].upper() + name[1:]
+
+
+def land_share_words(share: float, short: bool = False) -> str:
+    """A land term's share in words (the scale of the land issue: 1 returns all taken since February 2022,
+    -1 cedes the rest of the regions Russia claims)."""
+    if share == 0:
+        return "freeze the line"
+    if short:
+        return f"return {share:.0%}" if share > 0 else f"cede {-share:.0%}"
+    if share > 0:
+        return f"return {share:.0%} of the land taken since February 2022"
+    return f"cede {-share:.0%} of the rest of the claimed regions"
+
+
+def short_km2(km2: float) -> str:
+    """Land that changes hands, in a few words (a list's line): ``6,890 km2 back to Ukraine``."""
+    if not km2:
+        return "no land moves"
+    return f"{km2:,.0f} km2 back to Ukraine" if km2 > 0 else f"{-km2:,.0f} km2 to Russia"
+
+
+def option_words(source: Compiled | Scenario, issue: str, option: str, short: bool = False) -> str:
+    """One option of an issue in words (a land option by its share, from the scenario's option value)."""
+    spec = _issues(source)[issue]
+    return land_share_words(float(spec.options[option]), short) if spec.kind == "land" else words(option)
+
+
+def land_km2(c: Compiled, params: Mapping[str, Any], package: int, territory: float) -> float | None:
+    """Km2 the package's land term moves at ``territory`` (the line of the day): > 0 back to Ukraine, < 0 to
+    Russia, as results store it (``negsim explain`` computes the same); None without a land issue."""
     if c.land_issue < 0:
-        return 0.0
-    p = c.base if p is None else p
-    return float(rules.land_moved(c.land_share[x], territory, p["pre2022"], p["claimed"]))
+        return None
+    moved = rules.land_moved(c.land_share[package], territory, _first(params["pre2022"]), _first(params["claimed"]))
+    return float(np.asarray(moved).reshape(-1)[0]) + 0.0  # + 0.0: no -0.0
 
 
-def issue_words(c: Compiled, k: int) -> str:
-    """An issue's name in words: ``crimea status`` (the land issue: ``land at today's line``)."""
-    return "land at today's line" if k == c.land_issue else c.issues[k].replace("_", " ")
+def _first(v: Any) -> float:
+    return float(np.asarray(v).reshape(-1)[0])
 
 
-def option_words(c: Compiled, k: int, option: int, km2: float | None = None) -> str:
-    """Option ``option`` of issue ``k`` in plain words; the land issue's with the km2 it moves (``km2``: as
-    :func:`land_km2` gives it), e.g. ``9,012 km2 to Russia`` or ``line frozen``."""
-    if k == c.land_issue and km2 is not None:
-        if round(km2) == 0:
-            return "line frozen"
-        return f"{abs(km2):,.0f} km2 to {'Ukraine' if km2 > 0 else 'Russia'}"
-    return c.options[k][option].replace("_", " ")
+def term_list(c: Compiled, package: int, km2: float | None = None, short: bool = False) -> list[dict[str, Any]]:
+    """Each term of a package: the issue and option (identifiers), their words (``short``: a list's line),
+    and the land term's km2."""
+    out = []
+    for k, (issue, option) in enumerate(c.term_names(package).items()):
+        land = k == c.land_issue
+        said = option_words(c, issue, option, short)
+        if land and km2 is not None:
+            said += f" ({short_km2(km2) if short else km2_words(km2)})"
+        out.append({"issue": issue, "option": option, "issue_words": issue_words(c, issue, short), "words": said,
+                    "km2": km2 if land else None})
+    return out
 
 
-def term_cells(c: Compiled, x: int, km2: float | None) -> list[str]:
-    """Each issue's option of package ``x`` in words, in issue order (a table row)."""
-    return [option_words(c, k, int(o), km2) for k, o in enumerate(c.package_options[x])]
+def term_cells(c: Compiled, package: int, km2: float | None = None) -> list[str]:
+    """Each issue's option of a package in a few words, in issue order (a table's row)."""
+    return [t["words"] for t in term_list(c, package, km2, short=True)]
 
 
-def package_words(c: Compiled, x: int, km2: float | None) -> str:
-    """Package ``x`` in a line: ``crimea status: status deferred; land: line frozen; ...``."""
-    cells = term_cells(c, x, km2)
-    names = ["land" if k == c.land_issue else c.issues[k].replace("_", " ") for k in range(len(c.issues))]
-    return "; ".join(f"{n}: {v}" for n, v in zip(names, cells, strict=True))
+def package_words(c: Compiled, package: int, km2: float | None = None, short: bool = False) -> str:
+    """A package in plain words: ``Legal status of Crimea: returned to Ukraine; ...`` (``short``: the issues'
+    short names and the land term's share, for a list's line)."""
+    return "; ".join(f"{t['issue_words']}: {t['words']}" for t in term_list(c, package, km2, short))
 
 
-__all__ = ["issue_words", "land_km2", "option_words", "package_words", "term_cells"]
+def package_info(c: Compiled, package: int, params: Mapping[str, Any] | None, territory: float | None) -> dict[str, Any]:
+    """A package as the screens show it: number, terms (identifiers), the terms in words, the land term's km2."""
+    km2 = land_km2(c, params, package, territory) if params is not None and territory is not None else None
+    return {"number": int(package), "terms": c.term_names(package), "words": package_words(c, package, km2, short=True),
+            "term_words": term_list(c, package, km2), "km2": km2}
+
+
+# --------------------------------------------------------------------------- satisfaction
+
+
+@dataclass(frozen=True)
+class Satisfaction:
+    """One actor's satisfaction with a package: ``score`` = ``worth`` - ``no_deal`` (see the module's docstring)."""
+
+    actor: str
+    kind: str       # government or public
+    worth: float    # the package's worth to it (terms, side-payment, guarantee)
+    no_deal: float  # its value of no deal (a government's demand at the talks; a public's bar)
+    basis: str      # own, reckoned or true
+    score: float
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def satisfaction(actor: str, kind: str, worth: float, no_deal: float, basis: str) -> Satisfaction:
+    """The one computation of a stakeholder's satisfaction: the package's worth less its value of no deal."""
+    return Satisfaction(actor, kind, float(worth), float(no_deal), basis, float(worth) - float(no_deal))
+
+
+def public_satisfaction(actor: str, worth: float, margin: float, basis: str) -> Satisfaction:
+    """A public's: its government's worth against its bar at the vote (worth - margin), i.e. the margin."""
+    return satisfaction(actor, "public", worth, float(worth) - float(margin), basis)
+
+
+def from_view(c: Compiled, role: str, view: Mapping[str, Any], x: int) -> list[Satisfaction]:
+    """Each stakeholder's satisfaction with package ``x`` as the role deciding sees it (a decision's view:
+    a government its own numbers and the other side as it reckons it; the lead mediator both sides and the
+    voting publics as it hears them)."""
+    out: list[Satisfaction] = []
+    if "sides" in view:  # the lead mediator
+        for gov, side in view["sides"].items():
+            out.append(satisfaction(gov, "government", side["utilities"][x], side["demand"], "reckoned"))
+        for pub, margins in view.get("publics", {}).items():
+            gov = c.governments[c.publics.index(pub)]
+            out.append(public_satisfaction(pub, view["sides"][gov]["utilities"][x], margins[x], "reckoned"))
+        return out
+    if role in c.governments and "utilities" in view:
+        worth = view["utilities"][x]
+        out.append(satisfaction(role, "government", worth, view["demand"], "own"))
+        other = view.get("other")
+        if other is not None:
+            h = c.governments[1 - c.governments.index(role)]
+            out.append(satisfaction(h, "government", other["utilities"][x], other["demand"], "reckoned"))
+        if "public_margins" in view:
+            pub = c.publics[c.governments.index(role)]
+            if pub is not None:
+                out.append(public_satisfaction(pub, worth, view["public_margins"][x], "own"))
+    elif role in c.publics and "margin" in view:
+        out.append(public_satisfaction(role, view["utility"], view["margin"], "own"))
+    return out
+
+
+def at_talks(c: Compiled, talk: Mapping[str, Any]) -> list[Satisfaction]:
+    """Each stakeholder's satisfaction with the package of a month of talks (the log's entry), by the model's
+    own numbers: each government's worth (terms and side-payment) against what it asked, each voting public's
+    margin."""
+    worth = [talk["utilities"][g] + talk["side_payments"][g] for g in (0, 1)]
+    out = [satisfaction(gov, "government", worth[g], talk["needs"][g], "true") for g, gov in enumerate(c.governments)]
+    for g, (_p, _ok, voted) in talk["votes"].items():
+        pub = c.publics[int(g)]
+        if voted and pub is not None:
+            out.append(public_satisfaction(pub, worth[int(g)], talk["margins"][g], "true"))
+    return out
+
+
+def deal_satisfaction(c: Compiled, log: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]] | None:
+    """Each stakeholder's satisfaction with the agreed settlement, at its month (None if none was agreed)."""
+    for e in log:
+        talk = e.get("talks")
+        if talk and talk.get("agreed"):
+            return [s.as_dict() for s in at_talks(c, talk)]
+    return None

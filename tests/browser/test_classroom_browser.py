@@ -62,6 +62,38 @@ def join_as(page, base: str, code: str, role: str):
     page.wait_for_selector("#game:not(.hidden)", timeout=WAIT)
     return page
 
+def raw_options(c) -> list[str]:
+    """The scenario's option identifiers that are more than one word (cede_quarter): a page must word them."""
+    return sorted({o for opts in c.options for o in opts if "_" in o})
+
+
+def check_panel(page, c, role: str, shots: dict[str, int]) -> None:
+    """What a student reads at a glance on a decision panel (issue 20): terms in words, who offered, one value
+    of no deal, satisfaction bars, a dropdown inside its card; a screenshot of the first panel of each kind."""
+    panel = page.text_content("#decision")
+    assert not [o for o in raw_options(c) if o in panel], panel
+    kind = "propose" if page.locator("#propose").count() else ("answer" if page.locator("#accept").count() else "ratify")
+    if kind == "propose":
+        box, select = page.locator("#decision .private").bounding_box(), page.locator("#package").bounding_box()
+        assert select["x"] >= box["x"] and select["x"] + select["width"] <= box["x"] + box["width"] + 0.5, (box, select)
+        assert page.locator("#option-satisfaction .sat-row").count() >= 2  # both governments at least
+    else:
+        assert "offered by " in panel and page.locator("#decision .term-list li").count() == 3
+        assert page.locator("#decision .sat-row").count() == 1  # the role's own
+    if role in ("kyiv", "moscow"):
+        assert panel.count("No deal is worth") == 1 and page.text_content("#own") == ""  # one value on the screen
+    if shots.get(f"{role}-{kind}", 0) == 0:
+        page.screenshot(path=str(artifact(f"classroom_{role}_{kind}.png")), full_page=True)
+        shots[f"{role}-{kind}"] = 1
+
+
+def check_chart(page) -> None:
+    """The territory chart has axes with labels and ticks."""
+    assert page.text_content("#front svg.chart .x-label") == "month of the game"
+    assert page.text_content("#front svg.chart .y-label") == "km² held by Russia"
+    assert page.locator("#front svg.chart .x-tick").count() >= 2
+    assert page.locator("#front svg.chart .y-tick").count() >= 2
+
 
 def test_a_class_plays_a_whole_game(tmp_path):
     c = compile_scenario(load_scenario(BASELINE))
@@ -139,6 +171,7 @@ def test_a_class_plays_a_whole_game(tmp_path):
 
         kyiv_answers = 0
         shot_taken = False
+        shots: dict[str, int] = {}
         for _ in range(60):
             until(teacher, "document.body.dataset.phase !== undefined")
             phase = teacher.evaluate("document.body.dataset.phase")
@@ -152,11 +185,12 @@ def test_a_class_plays_a_whole_game(tmp_path):
                 page = students[role]
                 page.wait_for_selector("#decision .private button", timeout=WAIT)
                 panel = page.text_content("#decision")
+                check_panel(page, c, role, shots)
                 if page.locator("#propose").count():
                     assert page.locator("#package option").count() >= 1
                     page.click("#propose")
                 elif page.locator("#accept").count():
-                    assert "Only you see this. Fighting on is worth" in panel and "On the table" in panel
+                    assert "Only you see this. No deal is worth" in panel and "On the table" in panel
                     if role == "kyiv":
                         if not shot_taken:
                             page.screenshot(path=str(artifact("classroom_student_decision.png")), full_page=True)
@@ -200,8 +234,16 @@ def test_a_class_plays_a_whole_game(tmp_path):
         assert "kyiv: reject (class)" in months and "us offered package" in months
         assert "us: proposes package" in months
         assert kyiv_answers >= 1 and shot_taken
-        assert "Your own numbers after month" in students["kyiv"].text_content("#own")
+        assert "Your own numbers at the end of month" in students["kyiv"].text_content("#own")
         assert students["kyiv"].text_content("#decision") == "The game is over."
+        assert shots.get("us-propose") and shots.get("kyiv-answer")
+        # the ended page says how the game ended, never that talks are open; the chart has its axes
+        for page in (teacher, *students.values()):
+            check_chart(page)
+            front = page.text_content("#front .front-now")
+            assert "The game is over: it ended in " in front and "Talks are open" not in front, front
+            assert not [o for o in raw_options(c) if o in page.text_content("body")]
+        assert "it ended in " in students["kyiv"].text_content("#status")
         assert students["us"].text_content("#own") == ""  # a mediator has no private numbers between decisions
         # the peace process: its stage now, on every page, as the server's game.process says
         for page in (teacher, *students.values()):
@@ -210,6 +252,8 @@ def test_a_class_plays_a_whole_game(tmp_path):
             assert now.get_attribute("data-stage") in ("talks", "partial", "ceasefire", "settlement", "relapse")
         assert "The game ended in " in result and ("held to month" in result or "broke down in month" in result
                                                   or "talks that failed" in result)
+        if "AGREEMENT" in result:  # each stakeholder's satisfaction with the settlement
+            assert teacher.locator("#results .sat-row").count() >= 2
 
         until(projector, "document.body.dataset.phase === 'finished'")
         projector.wait_for_selector("#end:not(.hidden)", timeout=WAIT)

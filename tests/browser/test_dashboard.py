@@ -108,8 +108,14 @@ def test_dashboard_runs_paired_batches_and_drafts(server):
         page.wait_for_selector(".negsim-outcomes", timeout=60_000)
         page.wait_for_selector("button.negsim-run:not([disabled])")
 
-        shown = json.loads(page.inner_text(".negsim-overrides"))
+        rows = page.locator(".negsim-overrides tr[data-path]")  # parameter, your value, the scenario's value
+        shown = {rows.nth(i).get_attribute("data-path"): json.loads(rows.nth(i).get_attribute("data-value"))
+                 for i in range(rows.count())}
         assert shown == {"actors.kyiv.resolve": 0.4}
+        assert page.locator(".negsim-overrides th").all_inner_texts() == ["parameter", "your value", "scenario's value"]
+        row = rows.first.locator("td")
+        assert "resolve" in row.nth(0).inner_text() and "actors.kyiv.resolve" in row.nth(0).inner_text()
+        assert row.nth(1).inner_text() == "0.4" and row.nth(2).inner_text().startswith("0.35")
         changed = sim.run_batch(sc, runs=RUNS, seed=SEED, out=None, overrides=shown)
         unchanged = sim.run_batch(sc, runs=RUNS, seed=SEED, out=None)
         want_changed, want_unchanged = changed.summary()["outcomes"], unchanged.summary()["outcomes"]
@@ -146,16 +152,31 @@ def test_dashboard_runs_paired_batches_and_drafts(server):
         terms = {"crimea_status": "status_deferred", "land_returned": "return_25",
                  "legal_recognition": "not_recognised"}
         page.locator(".draft-land-returned .v-select__slot").click()
-        page.locator(".menuable__content__active .v-list-item", has_text="return_25").first.click()
+        page.locator(".menuable__content__active .v-list-item", has_text="return 25%").first.click()
         want = draft(sc, SEED, 3, 6, terms, shown)
         page.wait_for_function(f"document.querySelector('.negsim-p-deal')?.dataset.p === '{want.p_deal!r}'",
                                timeout=15_000)
         for g in want.governments:
             assert page.inner_text(f".negsim-draft-governments tr[data-actor='{g.name}'] td.p-accept") \
                 == f"{100 * g.p_accept:.1f}%"
+        for s_ in want.satisfaction:  # each stakeholder's satisfaction bar, the draft's own number
+            bar = page.locator(f".negsim-sat-row[data-actor='{s_.actor}']")
+            assert float(bar.get_attribute("data-score")) == s_.score
+        assert page.inner_text(".negsim-draft-words") == "The draft: " + want.words
         draft_card = page.locator(".v-card", has_text="Draft builder")
         draft_card.scroll_into_view_if_needed()
         draft_card.screenshot(path=str(artifact("dashboard_draft.png")))
+        text = draft_card.inner_text()
+        raw = sorted({o for issue in sc.model.issues.values() for o in issue.options if "_" in o})
+        assert not [o for o in raw if o in text], text  # every option in words
+        # nothing covers the Apply button (Solara's corner badge was drawn over it): the page's own element
+        # is what a click at its centre reaches, scrolled to the bottom of the window as a user would see it
+        page.evaluate("document.querySelector('button.negsim-apply').scrollIntoView({block: 'end'})")
+        page.screenshot(path=str(artifact("dashboard_apply_button.png")))
+        assert page.evaluate("""(() => { const b = document.querySelector('button.negsim-apply');
+            const r = b.getBoundingClientRect();
+            return [[0.5, 0.5], [0.05, 0.5], [0.95, 0.5], [0.5, 0.1], [0.5, 0.9]].every(([fx, fy]) =>
+              b.contains(document.elementFromPoint(r.left + fx * r.width, r.top + fy * r.height))); })()""")
         assert want.best_change is not None
         assert f"raises it to {100 * want.best_change.p_deal:.1f}%" in page.inner_text(".negsim-best")
         page.click("button.negsim-apply")

@@ -280,8 +280,10 @@ def test_classroom_pages_show_every_payload_as_text(hostile, tmp_path):
         for page in (teacher, student, lobby):
             watch.check(page, titles[page])
         assert seen_panel, "Kyiv never had a move"
-        issues, options = list(hostile.model.issues), [o for i in hostile.model.issues.values() for o in i.options]
-        assert any(f"{k} = " in seen_panel for k in issues), seen_panel  # the terms, by name
+        options = [o for i in hostile.model.issues.values() for o in i.options]
+        labels = [i.label for i in hostile.model.issues.values() if i.label]
+        assert labels and all(f"{k}: " in seen_panel for k in labels), seen_panel  # the terms, by their labels
+        assert any(o in seen_panel for o in options), seen_panel  # ... and their options, as written
         months = teacher.text_content("#months")
         assert f"{kyiv}: " in months and any(o in months for o in options), months
         assert f"actors.{kyiv}.resolve is now 0.35" in months  # the event, by its key path

@@ -39,7 +39,7 @@ from typing import Any
 
 from sim.engine.model import Decision, NegotiationModel
 from sim.engine.records import Proposer
-from sim.play import game
+from sim.play import game, terms
 from sim.present.explain import month_label
 from sim.runs.batch import draw_shocks as draw
 from sim.scenario.compile import Compiled
@@ -286,7 +286,8 @@ class Session:
         """Each resolved month as everybody may see it: the front, the offer, the answers, the votes."""
         if self.position is None:
             return []
-        return [public_month(self.compiled, e, self.by_class) for e in self.position.model.log]
+        model = self.position.model
+        return [public_month(self.compiled, e, self.by_class, model.p) for e in model.log]
 
     def situation(self) -> dict[str, Any]:
         """The front now (after the last month resolved)."""
@@ -345,7 +346,7 @@ class Session:
             out["own"] = own_numbers(c, role, log[-1]) if log else None
             d = self.pending_for(role)
             if d is not None:
-                out["pending"] = decision_view(c, d)
+                out["pending"] = decision_view(c, d, self.position.model if self.position is not None else None)
             elif self.position is not None and any(p.role == role for p in self.position.pending):
                 out["moved"] = True  # moved this stage: waiting for the others
         if self.finished and self.result is not None:
@@ -367,6 +368,12 @@ class Session:
         cmp = game.compare(g, batch)
         rec = game.record(g, cmp)
         rec["sentences"] = game.sentences(g, cmp)
+        if g.row["outcome"] == "agreement":  # the settlement in words, each stakeholder's satisfaction with it
+            x = int(g.model.deal)
+            rec["terms_words"] = terms.package_words(c := self.compiled, x, float(g.row["land_km2"]))
+            rec["satisfaction"] = terms.deal_satisfaction(c, g.model.log)
+        else:
+            rec["terms_words"], rec["satisfaction"] = None, None
         rec["moves"] = [m.as_dict() | {"by": "class" if m.key() in self.by_class else "model"} for m in self.moves]
         self.result = rec
         return rec
@@ -422,8 +429,10 @@ def scenario_sha(c: Compiled) -> str:
     return hashlib.sha256(c.scenario.text.encode()).hexdigest()
 
 
-def public_month(c: Compiled, e: Mapping[str, Any], by_class: set[tuple[int, str, str]]) -> dict[str, Any]:
-    """A month of the log as every role may see it: never another role's private numbers."""
+def public_month(c: Compiled, e: Mapping[str, Any], by_class: set[tuple[int, str, str]],
+                 params: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """A month of the log as every role may see it: never another role's private numbers (the offer's terms in
+    words, with the km2 of its land term at the month's line when ``params`` are given)."""
     t = e["month"]
     out: dict[str, Any] = {"month": t, "label": month_label(c.scenario.model.start, t),
                            "change_km2": float(e["change"]), "territory_km2": float(e["territory"]),
@@ -445,6 +454,7 @@ def public_month(c: Compiled, e: Mapping[str, Any], by_class: set[tuple[int, str
         moves += [{"role": p, "kind": "ratify", "choice": "ratify" if ok else "reject",
                    "by": "class" if (t, p, "ratify") in by_class else "model"} for p, ok in votes.items()]
         out["talks"] = {"proposer": proposer, "package": x, "terms": c.term_names(x),
+                        "words": terms.package_info(c, x, params, float(e["territory"]))["words"],
                         "answers": {g: bool(a[1]) for g, a in zip(c.governments, talks["answers"], strict=True)},
                         "votes": votes, "agreed": bool(talks["agreed"]), "breakdown": bool(talks.get("breakdown")),
                         "moves": moves}
@@ -463,21 +473,48 @@ def own_numbers(c: Compiled, role: str, e: Mapping[str, Any]) -> dict[str, Any] 
     return None
 
 
-def decision_view(c: Compiled, d: Decision) -> dict[str, Any]:
-    """A pending decision as its own role sees it (Decision.view: its private numbers only)."""
+def decision_view(c: Compiled, d: Decision, model: NegotiationModel | None = None) -> dict[str, Any]:
+    """A pending decision as its own role sees it (Decision.view: its private numbers only), with the terms in
+    words (the land term's km2 at the line of the day when ``model`` is given), who made the offer, the one value
+    of no deal the role decides with, and each stakeholder's satisfaction (:mod:`sim.play.terms`)."""
+    v = d.view
+    params, territory = (model.p, v.get("territory_km2")) if model is not None else (None, None)
     out: dict[str, Any] = {"kind": d.kind, "month": d.month, "role": d.role,
-                           "label": month_label(c.scenario.model.start, d.month), "view": d.view}
+                           "label": month_label(c.scenario.model.start, d.month), "view": v,
+                           "proposer": v.get("proposer")}
+    if "demand" in v:  # the number the model compares an offer with: what the role asks of a deal at these talks
+        out["no_deal"] = {"value": float(v["demand"]), "name": "what you ask of a deal at these talks (your value "
+                          f"of fighting on as you judge it in month {d.month})"}
     if d.package >= 0:
-        out["package"] = {"number": int(d.package), "terms": c.term_names(int(d.package))}
+        x = int(d.package)
+        out["package"] = terms.package_info(c, x, params, territory)
+        out["satisfaction"] = [s.as_dict() for s in terms.from_view(c, d.role, v, x)]
     if d.kind == "propose":
-        v = d.view
-        score_name, score = (("worth to you", v["utilities"]) if "utilities" in v
-                             else ("chance of a ratified deal", v["chance_of_deal"]))
-        legal = [x for x in range(c.n_packages) if d.options is None or bool(d.options[x])]
-        legal.sort(key=lambda x: -score[x])
-        out["options"] = [{"number": x, "terms": c.term_names(x), "score": float(score[x])} for x in legal]
-        out["score_name"] = score_name
+        out |= _propose_options(c, d, params, territory)
     return out
+
+
+def _propose_options(c: Compiled, d: Decision, params: Any, territory: float | None) -> dict[str, Any]:
+    """The packages a proposer is offered: those no active red line of either government forbids (a package
+    across the other side's red line is certain to be rejected), best first. A government scores the terms
+    alone (0 = worst, 1 = best terms; what any deal adds beside them, a side-payment, is the same for every
+    package and is counted in the satisfaction); the lead mediator the chance of a ratified deal."""
+    v = d.view
+    own = [x for x in range(c.n_packages) if d.options is None or bool(d.options[x])]
+    both = v.get("both_allowed")
+    legal = [x for x in own if both is None or bool(both[x])]
+    if "terms_utilities" in v:
+        score_name, score = "your worth of the terms (0 = worst, 1 = best)", v["terms_utilities"]
+    else:
+        score_name, score = "chance of a ratified deal", v["chance_of_deal"]
+    legal.sort(key=lambda x: -score[x])
+    options = [terms.package_info(c, x, params, territory) | {
+        "score": float(score[x]), "satisfaction": [s.as_dict() for s in terms.from_view(c, d.role, v, x)]}
+        for x in legal]
+    other = [g for g in c.governments if g != d.role]
+    return {"options": options, "score_name": score_name, "side_payment": v.get("side_payment"),
+            "left_out": {"count": len(own) - len(legal), "why": f"{' and '.join(other)}'s red lines forbid them: "
+                         "they would be rejected whatever else they bring"}}
 
 
 MAX_STATE_BYTES = 20_000_000  # a saved session: its moves and result are a few KB

@@ -130,7 +130,7 @@ const negsim = (() => {
     for (const line of processNews(m.process)) talk.append(el("div", {class: "process", text: line}));
     if (m.talks) {
       const t = m.talks;
-      talk.append(el("div", {}, el("b", {text: t.proposer}), ` offered package ${t.package}: ${terms(t.terms)}`));
+      talk.append(el("div", {}, el("b", {text: t.proposer}), ` offered package ${t.package}: ${t.words || terms(t.terms)}`));
       const moves = el("ul", {class: "moves"});
       for (const mv of t.moves) {
         moves.append(el("li", {class: mv.by}, `${mv.role}: ${mv.kind === "propose" ? "proposes " : ""}${mv.choice}`,
@@ -156,30 +156,96 @@ const negsim = (() => {
     for (const m of [...months].reverse()) table.append(monthRow(m));
   }
 
-  // The front as a small line chart (SVG): territory Russia holds, month by month.
+  // Where the game stands, in a sentence: how it ended once it is over, a settlement once one is agreed,
+  // else whether talks are open.
+  function standing(st) {
+    const p = st.situation.process || {};
+    if (st.finished) {
+      const r = st.results;
+      return r && r.outcome_words ? ` The game is over: it ended in ${r.outcome_words}.` : " The game is over.";
+    }
+    if (p.stage === "settlement") return " A settlement is agreed: the talks are closed.";
+    if (p.stage === "relapse") return " The settlement has broken down: war again.";
+    return st.situation.talks_open ? " Talks are open." : " No talks are being held.";
+  }
+
+  const SVG = "http://www.w3.org/2000/svg";
+  function svgEl(tag, attrs, text) {
+    const node = document.createElementNS(SVG, tag);
+    for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, String(v));
+    if (text !== undefined) node.textContent = text;
+    return node;
+  }
+
+  // Round steps for an axis from lo to hi: about `count` ticks at 1, 2 or 5 times a power of ten.
+  function ticks(lo, hi, count) {
+    const raw = Math.max((hi - lo) / count, 1e-9);
+    const pow = Math.pow(10, Math.floor(Math.log10(raw)));
+    const step = [1, 2, 5, 10].map((m) => m * pow).find((v) => v >= raw);
+    const out = [];
+    for (let v = Math.ceil(lo / step) * step; v <= hi + 1e-9; v += step) out.push(v);
+    return out;
+  }
+
+  // The front as a line chart (SVG) with its axes: territory Russia holds (km²), month by month.
   function renderFront(box, st) {
     const pts = st.months.map((m) => [m.month, m.territory_km2]);
     box.replaceChildren();
     box.append(el("p", {class: "front-now", text:
       `${st.situation.label} (month ${st.situation.month}): Russia holds ${km2(st.situation.territory_km2)} of Ukraine.` +
-      (st.situation.talks_open ? " Talks are open." : "")}));
+      standing(st)}));
     const now = processNow(st.situation.process);
     if (now) box.append(now);
     if (pts.length < 2) return;
-    const ns = "http://www.w3.org/2000/svg";
-    const w = 420, h = 90, pad = 4;
+    const w = 560, h = 220, left = 78, right = 12, top = 10, bottom = 42;
     const xs = pts.map((p) => p[0]), ys = pts.map((p) => p[1]);
     const x0 = Math.min(...xs), x1 = Math.max(x0 + 6, ...xs);
-    const y0 = Math.min(...ys), y1 = Math.max(...ys) + 1;
-    const sx = (x) => pad + (w - 2 * pad) * (x - x0) / Math.max(1, x1 - x0);
-    const sy = (y) => h - pad - (h - 2 * pad) * (y - y0) / Math.max(1, y1 - y0);
-    const svg = document.createElementNS(ns, "svg");
-    svg.setAttribute("viewBox", `0 0 ${w} ${h}`);
-    svg.setAttribute("class", "chart");
-    const line = document.createElementNS(ns, "polyline");
-    line.setAttribute("points", pts.map((p) => `${sx(p[0]).toFixed(1)},${sy(p[1]).toFixed(1)}`).join(" "));
-    svg.append(line);
-    box.append(svg, el("div", {class: "caption", text: "Territory Russia holds, by month"}));
+    const spread = Math.max(...ys) - Math.min(...ys);
+    const y0 = Math.min(...ys) - Math.max(spread * 0.1, 100), y1 = Math.max(...ys) + Math.max(spread * 0.1, 100);
+    const sx = (x) => left + (w - left - right) * (x - x0) / (x1 - x0);
+    const sy = (y) => h - bottom - (h - top - bottom) * (y - y0) / (y1 - y0);
+    const svg = svgEl("svg", {viewBox: `0 0 ${w} ${h}`, class: "chart", role: "img",
+      "aria-label": "Territory Russia holds, km² by month"});
+    svg.append(svgEl("line", {x1: left, y1: h - bottom, x2: w - right, y2: h - bottom, class: "axis"}));
+    svg.append(svgEl("line", {x1: left, y1: top, x2: left, y2: h - bottom, class: "axis"}));
+    for (const m of [...new Set([x0, ...ticks(x0, x1, 6)])].filter((v) => Number.isInteger(v) && (v === x0 || v - x0 >= (x1 - x0) / 12))) {
+      svg.append(svgEl("line", {x1: sx(m), y1: h - bottom, x2: sx(m), y2: h - bottom + 4, class: "axis"}));
+      svg.append(svgEl("text", {x: sx(m), y: h - bottom + 16, "text-anchor": "middle", class: "tick x-tick"}, String(m)));
+    }
+    for (const v of ticks(y0, y1, 4)) {
+      svg.append(svgEl("line", {x1: left - 4, y1: sy(v), x2: w - right, y2: sy(v), class: "grid"}));
+      svg.append(svgEl("text", {x: left - 6, y: sy(v) + 4, "text-anchor": "end", class: "tick y-tick"},
+        Math.round(v).toLocaleString("en")));
+    }
+    svg.append(svgEl("text", {x: (left + w - right) / 2, y: h - 6, "text-anchor": "middle", class: "axis-label x-label"},
+      "month of the game"));
+    svg.append(svgEl("text", {x: 14, y: (top + h - bottom) / 2, "text-anchor": "middle", class: "axis-label y-label",
+      transform: `rotate(-90 14 ${(top + h - bottom) / 2})`}, "km² held by Russia"));
+    svg.append(svgEl("polyline", {class: "front-line",
+      points: pts.map((p) => `${sx(p[0]).toFixed(1)},${sy(p[1]).toFixed(1)}`).join(" ")}));
+    box.append(svg, el("div", {class: "caption", text: "Territory of Ukraine Russia holds (km²), by month"}));
+  }
+
+  // Each stakeholder's satisfaction with a package (the server's sim.play.terms): its worth less the actor's
+  // value of no deal, on one scale; the bar spans -1 .. +1 around 0 (no better than no deal).
+  const BASIS = {own: "your own numbers", reckoned: "as you reckon it", true: "the model's numbers"};
+  function satisfactionBars(list, title) {
+    const box = el("div", {class: "satisfaction"});
+    if (!list || !list.length) return box;
+    box.append(el("div", {class: "satisfaction-title", text: title}));
+    for (const s of list) {
+      const track = el("span", {class: "sat-track"});
+      const bar = el("span", {class: "sat-bar " + (s.score >= 0 ? "pos" : "neg")});
+      const share = Math.min(1, Math.abs(s.score)) * 50;
+      bar.style.width = share.toFixed(1) + "%";
+      bar.style.left = (s.score >= 0 ? 50 : 50 - share).toFixed(1) + "%";
+      track.append(el("span", {class: "sat-zero"}), bar);
+      box.append(el("div", {class: "sat-row", "data-actor": s.actor, "data-score": String(s.score)},
+        el("span", {class: "sat-label", text: `${s.actor} (${BASIS[s.basis] || s.basis})`}), track,
+        el("span", {class: "sat-value", text: `${s.score >= 0 ? "+" : ""}${s.score.toFixed(3)} ` +
+          (s.score >= 0 ? "better than no deal" : "worse than no deal")})));
+    }
+    return box;
   }
 
   function renderResults(box, r) {
@@ -188,7 +254,9 @@ const negsim = (() => {
     box.append(el("h2", {text: "Result: " + OUTCOME[r.outcome] +
       (r.outcome === "agreement" ? ` in month ${r.agreement_month}` : "")}));
     if (r.outcome_words) box.append(el("p", {class: "outcome-words", text: `The game ended in ${r.outcome_words}.`}));
-    if (r.terms) box.append(el("p", {class: "terms", text: "Terms: " + terms(r.terms)}));
+    if (r.terms) box.append(el("p", {class: "terms", text: "Terms: " + (r.terms_words || terms(r.terms))}));
+    if (r.satisfaction) box.append(satisfactionBars(r.satisfaction,
+      "How satisfied each stakeholder is with the settlement (its worth less the value of no deal, at the month it was agreed)"));
     const cmp = r.comparison;
     if (cmp) {
       box.append(el("h3", {text: `The class against ${cmp.runs.toLocaleString("en")} runs of the model`}));
@@ -222,5 +290,5 @@ const negsim = (() => {
     document.body.dataset.version = String(st.version);
   }
 
-  return {el, api, live, loadState, km2, terms, renderGame, OUTCOME};
+  return {el, api, live, loadState, km2, terms, renderGame, OUTCOME, satisfactionBars};
 })();
