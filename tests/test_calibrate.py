@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 
 import numpy as np
@@ -179,3 +180,22 @@ def test_an_interrupted_calibration_resumes_to_the_same_result(tmp_path: Path, c
     pd.testing.assert_frame_equal(pd.read_parquet(run / "posterior.parquet"),
                                   pd.read_parquet(Path(full["run_dir"]) / "posterior.parquet"))
     assert resumed["ppc"] == full["ppc"] and resumed["ppc"]["runs"] == 150
+
+
+def test_a_calibration_through_dask_gives_the_process_pools_posterior(tmp_path: Path, capsys) -> None:
+    """Each particle's batch goes through the executors of `negsim run`: on a local Dask cluster (--backend dask,
+    2 workers) the posterior and the predictive check are those of the local process pool, for one seed."""
+    pytest.importorskip("distributed")
+    args = ["calibrate", str(BASELINE), "--targets", str(RECORD), "--params", KURSK, "--population", "6",
+            "--runs-per-particle", "20", "--budget", "300", "--ppc-runs", "60", "--seed", "7", "--workers", "2",
+            "--quiet", "--json"]
+    out = {}
+    for backend in ("local", "dask"):
+        assert main(args + ["--backend", backend, "--out", str(tmp_path / backend)]) == 0
+        out[backend] = json.loads(capsys.readouterr().out)
+    local, dask = (pd.read_parquet(Path(out[b]["run_dir"]) / "posterior.parquet") for b in ("local", "dask"))
+    assert len(local) == 6 and local[KURSK].nunique() > 1
+    pd.testing.assert_frame_equal(local, dask)
+    assert out["local"]["ppc"] == out["dask"]["ppc"] and out["local"]["runs"] == out["dask"]["runs"]
+    db = sqlite3.connect(Path(out["dask"]["run_dir"]) / "abc.db")
+    assert db.execute("select count(*) from populations").fetchone()[0] >= 1
