@@ -105,6 +105,12 @@ def test_calibrate_errors_exit_2(tmp_path: Path, capsys) -> None:
     assert main(["calibrate", str(BASELINE), "--targets", str(RECORD), "--params", "negotiation.temperature",
                  "--out", str(tmp_path)]) == 2
     assert "fixed in the scenario" in capsys.readouterr().err
+    # a budget spent before any particle is accepted (seed 7 accepts none of its first 10) is said, not a traceback
+    assert main(["calibrate", str(BASELINE), "--targets", str(RECORD), "--params", KURSK, "--population", "4",
+                 "--runs-per-particle", "10", "--budget", "100", "--seed", "7", "--quiet", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "--budget 100: the runs were spent before any particle" in err and "Traceback" not in err
+    assert "RuntimeWarning" not in err
 
 
 def _synthetic_record(tmp_path: Path, month: float, start: str, i: int) -> Path:

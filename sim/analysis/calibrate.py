@@ -269,10 +269,24 @@ def calibrate(sc: Scenario, targets: list[Targets], s: Settings, run_dir: Path, 
             break
         np.random.seed(generation_seed(s.seed, t))
         left = (s.budget - spent[0]) // s.runs_per_particle + int(history.total_nr_simulations)
-        history = abc.run(max_nr_populations=1, max_total_nr_simulations=max(left, 1))
+        history = _run_generation(abc, max(left, 1), s)
     if history.max_t < 0:
         raise UsageError(f"--budget {s.budget}: no generation finished; give more runs")
     return _posterior(history, abc, s, model, time.monotonic() - started)
+
+
+def _run_generation(abc: Any, left: int, s: Settings) -> Any:
+    """One generation of at most ``left`` particles' batches; a budget spent before any particle was accepted is
+    a usage error (pyabc then fails to normalise the empty population's weights)."""
+    try:
+        with np.errstate(invalid="ignore"):  # pyabc's 0 / 0 before its own check
+            return abc.run(max_nr_populations=1, max_total_nr_simulations=left)
+    except AssertionError as exc:
+        if "normalized" not in str(exc):
+            raise
+        raise UsageError(f"--budget {s.budget}: the runs were spent before any particle of the generation was "
+                         f"accepted (population {s.population}, {s.runs_per_particle} runs each); give more runs "
+                         "(--budget) or more runs per particle (--runs-per-particle)") from None
 
 
 def _temperature(abc: Any, history: Any) -> float:
