@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 
 import numpy as np
@@ -104,6 +105,12 @@ def test_calibrate_errors_exit_2(tmp_path: Path, capsys) -> None:
     assert main(["calibrate", str(BASELINE), "--targets", str(RECORD), "--params", "negotiation.temperature",
                  "--out", str(tmp_path)]) == 2
     assert "fixed in the scenario" in capsys.readouterr().err
+    # a budget spent before any particle is accepted (seed 7 accepts none of its first 10) is said, not a traceback
+    assert main(["calibrate", str(BASELINE), "--targets", str(RECORD), "--params", KURSK, "--population", "4",
+                 "--runs-per-particle", "10", "--budget", "100", "--seed", "7", "--quiet", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "--budget 100: the runs were spent before any particle" in err and "Traceback" not in err
+    assert "RuntimeWarning" not in err
 
 
 def _synthetic_record(tmp_path: Path, month: float, start: str, i: int) -> Path:
@@ -179,3 +186,22 @@ def test_an_interrupted_calibration_resumes_to_the_same_result(tmp_path: Path, c
     pd.testing.assert_frame_equal(pd.read_parquet(run / "posterior.parquet"),
                                   pd.read_parquet(Path(full["run_dir"]) / "posterior.parquet"))
     assert resumed["ppc"] == full["ppc"] and resumed["ppc"]["runs"] == 150
+
+
+def test_a_calibration_through_dask_gives_the_process_pools_posterior(tmp_path: Path, capsys) -> None:
+    """Each particle's batch goes through the executors of `negsim run`: on a local Dask cluster (--backend dask,
+    2 workers) the posterior and the predictive check are those of the local process pool, for one seed."""
+    pytest.importorskip("distributed")
+    args = ["calibrate", str(BASELINE), "--targets", str(RECORD), "--params", KURSK, "--population", "6",
+            "--runs-per-particle", "20", "--budget", "300", "--ppc-runs", "60", "--seed", "7", "--workers", "2",
+            "--quiet", "--json"]
+    out = {}
+    for backend in ("local", "dask"):
+        assert main(args + ["--backend", backend, "--out", str(tmp_path / backend)]) == 0
+        out[backend] = json.loads(capsys.readouterr().out)
+    local, dask = (pd.read_parquet(Path(out[b]["run_dir"]) / "posterior.parquet") for b in ("local", "dask"))
+    assert len(local) == 6 and local[KURSK].nunique() > 1
+    pd.testing.assert_frame_equal(local, dask)
+    assert out["local"]["ppc"] == out["dask"]["ppc"] and out["local"]["runs"] == out["dask"]["runs"]
+    db = sqlite3.connect(Path(out["dask"]["run_dir"]) / "abc.db")
+    assert db.execute("select count(*) from populations").fetchone()[0] >= 1

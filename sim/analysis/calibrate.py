@@ -19,7 +19,9 @@ is then tempered, wider than the posterior, and the result says so).
 
 Parameters are sampled in their prior's quantile space (``u`` uniform on
 (0, 1), ``theta = ppf(u)``), so any of the scenario's ``dist:`` forms is a
-prior. The history is pyabc's SQLite database in the run directory: an
+prior. A record's prior entries (``priors:``, figures from before the
+scenario's start) truncate a parameter's prior to their interval: ``u`` maps
+to the quantiles ``F(low)`` to ``F(high)`` (:class:`Truncated`). The history is pyabc's SQLite database in the run directory: an
 interrupted calibration resumes from its last finished generation. Each
 generation starts numpy's global generator (which pyabc draws from) at
 ``(seed, generation)`` and each particle's batch takes its seed from it, so a
@@ -50,7 +52,7 @@ from sim.defaults import (
 from sim.errors import UsageError
 from sim.scenario.models import Scenario
 from sim.scenario.registry import parameter_slots
-from sim.scenario.targets import Targets
+from sim.scenario.targets import Bound, Targets, prior_bounds
 
 RUNS_PER_PARTICLE = CALIBRATE_RUNS_PER_PARTICLE
 POPULATION = CALIBRATE_POPULATION
@@ -87,6 +89,39 @@ def check_params(sc: Scenario, params: list[str] | None) -> list[str]:
             raise UsageError(f"--params {p}: fixed in the scenario; calibration needs a prior: give it a "
                              "distribution (dist: ...) in the scenario")
     return list(dict.fromkeys(params))
+
+
+class Truncated:
+    """A prior restricted to ``[low, high]``: the base distribution conditioned on lying there (``ppf`` maps a
+    quantile ``q`` to the base's ``F(low) + q (F(high) - F(low))``)."""
+
+    def __init__(self, base: Any, low: float, high: float):
+        self.base, self.low, self.high = base, low, high
+        self.a, self.b = float(base.cdf(low)), float(base.cdf(high))
+        base_pdf = getattr(base, "pdf", None)
+        self.pdf: Callable[[Any], Any] | None = None if base_pdf is None else (
+            lambda x: np.where((np.asarray(x) >= low) & (np.asarray(x) <= high), base_pdf(x) / (self.b - self.a), 0.0))
+
+    @property
+    def binds(self) -> bool:
+        """Whether the interval cuts off any of the base prior."""
+        return self.a > 0.0 or self.b < 1.0
+
+    def ppf(self, q: Any) -> Any:
+        return np.clip(self.base.ppf(self.a + np.asarray(q, float) * (self.b - self.a)), self.low, self.high)
+
+    def cdf(self, x: Any) -> Any:
+        return np.clip((np.asarray(self.base.cdf(x), float) - self.a) / (self.b - self.a), 0.0, 1.0)
+
+
+def priors(sc: Scenario, params: list[str], bounds: dict[str, Bound]) -> dict[str, Any]:
+    """The prior of each calibrated parameter: its ``dist:``, truncated to its bound if a record gives one."""
+    slots = parameter_slots(sc)
+    out = {}
+    for p in params:
+        d = slots[p].param.frozen()
+        out[p] = Truncated(d, bounds[p].low, bounds[p].high) if p in bounds else d
+    return out
 
 
 @dataclass
@@ -157,8 +192,7 @@ class _Model:
                  count: Callable[[int], None]):
         self.sc, self.targets, self.s = sc, targets, s
         self.workers, self.executor, self.count = workers, executor, count
-        slots = parameter_slots(sc)
-        self.frozen = {p: slots[p].param.frozen() for p in s.params}
+        self.frozen = priors(sc, s.params, prior_bounds(targets, sc))
 
     def theta(self, u: dict[str, float]) -> dict[str, float]:
         return {p: float(self.frozen[p].ppf(min(max(u[_key(i)], 1e-9), 1 - 1e-9)))
@@ -235,10 +269,24 @@ def calibrate(sc: Scenario, targets: list[Targets], s: Settings, run_dir: Path, 
             break
         np.random.seed(generation_seed(s.seed, t))
         left = (s.budget - spent[0]) // s.runs_per_particle + int(history.total_nr_simulations)
-        history = abc.run(max_nr_populations=1, max_total_nr_simulations=max(left, 1))
+        history = _run_generation(abc, max(left, 1), s)
     if history.max_t < 0:
         raise UsageError(f"--budget {s.budget}: no generation finished; give more runs")
     return _posterior(history, abc, s, model, time.monotonic() - started)
+
+
+def _run_generation(abc: Any, left: int, s: Settings) -> Any:
+    """One generation of at most ``left`` particles' batches; a budget spent before any particle was accepted is
+    a usage error (pyabc then fails to normalise the empty population's weights)."""
+    try:
+        with np.errstate(invalid="ignore"):  # pyabc's 0 / 0 before its own check
+            return abc.run(max_nr_populations=1, max_total_nr_simulations=left)
+    except AssertionError as exc:
+        if "normalized" not in str(exc):
+            raise
+        raise UsageError(f"--budget {s.budget}: the runs were spent before any particle of the generation was "
+                         f"accepted (population {s.population}, {s.runs_per_particle} runs each); give more runs "
+                         "(--budget) or more runs per particle (--runs-per-particle)") from None
 
 
 def _temperature(abc: Any, history: Any) -> float:
@@ -257,8 +305,8 @@ def _posterior(history: Any, abc: Any, s: Settings, model: _Model, seconds: floa
                      int(history.total_nr_simulations) * s.runs_per_particle, seconds)
 
 
-def prior_interval(sc: Scenario, path: str, level: float = 0.9) -> tuple[float, float, float]:
-    d = parameter_slots(sc)[path].param.frozen()
+def prior_interval(d: Any, level: float = 0.9) -> tuple[float, float, float]:
+    """(low, median, high) of a prior's central ``level`` interval."""
     return float(d.ppf((1 - level) / 2)), float(d.ppf(0.5)), float(d.ppf((1 + level) / 2))
 
 
@@ -284,16 +332,9 @@ def calibrated_data(sc: Scenario, post: Posterior, draws: pd.DataFrame, records:
 
     from sim.scenario.models import deep_merge
 
-    tree: dict[str, Any] = {}
-    for p in post.params:
-        node = tree
-        *parents, last = p.split(".")
-        for k in parents:
-            node = node.setdefault(k, {})
-        node[last] = {"dist": "posterior", "values": [round(float(v), 6) for v in draws[p]],
-                      "assumption": f"Calibrated to {', '.join(records)} by negsim calibrate (ABC-SMC, seed "
-                                    f"{post.samples.attrs.get('seed', '')}); drawn jointly with the other "
-                                    "posterior numbers of this scenario."}
+    why = (f"Calibrated to {', '.join(records)} by negsim calibrate (ABC-SMC, seed {post.samples.attrs.get('seed', '')})"
+           "; drawn jointly with the other posterior numbers of this scenario.")
+    tree = _posterior_tree(draws, post.params, why)
     head = {"name": f"{sc.name}_calibrated",
             "description": f"{sc.name} with {', '.join(post.params)} drawn from their posterior given "
                            f"{', '.join(records)}."}
@@ -301,6 +342,37 @@ def calibrated_data(sc: Scenario, post: Posterior, draws: pd.DataFrame, records:
         return {"extends": extends} | head | tree
     data = {k: v for k, v in copy.deepcopy(sc.data).items() if k != "extends"}
     return deep_merge(data, head | tree)
+
+
+def _posterior_tree(draws: pd.DataFrame, params: list[str], why: str) -> dict[str, Any]:
+    """Nested scenario keys setting each of ``params`` to ``dist: posterior`` with its column of ``draws``."""
+    tree: dict[str, Any] = {}
+    for p in params:
+        node = tree
+        *parents, last = p.split(".")
+        for k in parents:
+            node = node.setdefault(k, {})
+        node[last] = {"dist": "posterior", "values": [round(float(v), 6) for v in draws[p]], "assumption": why}
+    return tree
+
+
+def truncated_prior_data(sc: Scenario, prior: dict[str, Any], seed: int, n: int = 1000) -> dict[str, Any] | None:
+    """The scenario with the priors that a record's prior entries cut drawn from the truncated prior (``n``
+    independent draws each, as ``dist: posterior``): the prior the calibration started from. None when no
+    prior entry cuts a prior (the scenario itself is that prior)."""
+    import copy
+
+    from sim.scenario.models import deep_merge
+
+    cut = [p for p, d in prior.items() if isinstance(d, Truncated) and d.binds]
+    if not cut:
+        return None
+    rng = np.random.default_rng(np.random.SeedSequence([seed, 1]))
+    draws = pd.DataFrame({p: prior[p].ppf(rng.uniform(size=n)) for p in cut})
+    tree = _posterior_tree(draws, cut, "The scenario's prior truncated to the interval of a record's prior entries "
+                                       "(independent draws).")
+    data = {k: v for k, v in copy.deepcopy(sc.data).items() if k != "extends"}
+    return deep_merge(data, {"name": f"{sc.name}_prior"} | tree)
 
 
 @dataclass

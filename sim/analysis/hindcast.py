@@ -18,6 +18,10 @@ once: the probability of the whole record as a path.
 consistent with every target whose window ends by that month are kept
 (rejection, so each kept run has equal weight), and the targets after it are
 scored on those runs. The same filter is what ``negsim run --given`` applies.
+
+A record's prior entries (``priors:``, figures from before the scenario's
+start) are not events: they are not scored here, and the result names them
+(``priors_not_scored``); ``negsim calibrate`` uses them.
 """
 
 from __future__ import annotations
@@ -79,6 +83,7 @@ class Hindcast:
     conditioned_on: list[str]
     scores: list[Score] = field(default_factory=list)
     joint: float = 0.0  # share of the kept runs consistent with every scored target
+    priors: list[str] = field(default_factory=list)  # the record's prior entries: not scored
 
     @property
     def log_score(self) -> float:
@@ -89,20 +94,25 @@ class Hindcast:
         return {"record": self.record, "scenario": self.scenario, "runs": self.runs, "kept": self.kept,
                 "from_month": self.from_month, "conditioned_on": self.conditioned_on, "joint": self.joint,
                 "log_score": self.log_score, "brier_mean": float(np.mean([s.brier for s in self.scores])),
-                "targets": [s.__dict__ | {"window": list(s.window)} for s in self.scores]}
+                "targets": [s.__dict__ | {"window": list(s.window)} for s in self.scores],
+                "priors_not_scored": self.priors}
 
 
 def hindcast(runs: pd.DataFrame, targets: Targets, start: str, scenario: str,
              from_month: int | None = None) -> Hindcast:
     """Score a batch's results table against a record (conditioned on it up to ``from_month``)."""
     items = targets.items()
+    if not items:
+        raise UsageError(f"{targets.path}: no event targets to score (its {len(targets.priors())} entries are "
+                         "priors: bounds on parameters, which negsim calibrate uses)")
     before = [n for n, t in items if from_month is not None and window(t, start)[1] <= from_month]
     keep = keep_given(runs, targets, start, from_month) if from_month is not None else np.ones(len(runs), bool)
     after = [(n, t) for n, t in items if n not in before]
     if not after:
         raise UsageError(f"--from {from_month}: every target of {targets.path} ends by then; nothing is left to score")
     kept = runs[keep]
-    out = Hindcast(targets.name, scenario, len(runs), int(keep.sum()), from_month, before)
+    out = Hindcast(targets.name, scenario, len(runs), int(keep.sum()), from_month, before,
+                   priors=[n for n, _ in targets.priors()])
     if not len(kept):
         return out
     joint = np.ones(len(kept), bool)

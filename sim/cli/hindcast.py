@@ -35,6 +35,9 @@ def cmd_hindcast(args: argparse.Namespace) -> int:
     targets = read_targets(args.record)
     start = scenario.model.start
     check_against(targets, start, scenario.model.horizon_months)
+    if not targets.items():  # before any run
+        raise UsageError(f"{targets.path}: no event targets to score (its {len(targets.priors())} entries are priors: "
+                         "bounds on parameters, which negsim calibrate uses)")
     upto = from_month(args.start_from, start)
     result = run_batch(scenario, runs=args.runs, seed=args.seed, workers=args.workers, out=None)
     h = hindcast(result.runs, targets, start, scenario.name, upto)
@@ -77,3 +80,7 @@ def print_hindcast(out, h, start: str, seed: int) -> None:
     out.print(t)
     out.print(f"The whole record as a path: {100 * h.joint:.1f}% of runs. Sum of log scores {h.log_score:.2f} "
               f"(0 is perfect); mean Brier {sum(s.brier for s in h.scores) / len(h.scores):.3f}.", markup=False)
+    if h.priors:
+        out.print(f"Not scored here: {len(h.priors)} prior entr{'y' if len(h.priors) == 1 else 'ies'} "
+                  f"({', '.join(h.priors)}), figures from before the scenario's start that bound its parameters "
+                  "(negsim calibrate uses them).", markup=False)

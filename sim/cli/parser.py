@@ -235,7 +235,8 @@ def _calibrate_command(sub: Subparsers, every: argparse.ArgumentParser, reads: a
     p = sub.add_parser("calibrate", parents=[reads],
                        help="fit a scenario's uncertain parameters to records (targets files) with ABC-SMC")
     p.add_argument("file", metavar="FILE", nargs="?", help="the scenario (not with --resume)")
-    p.add_argument("--targets", action="append", metavar="TARGETS", help="a targets file (repeatable)")
+    p.add_argument("--targets", action="extend", nargs="+", metavar="TARGETS",
+                   help="targets files (records: events and prior entries; repeatable)")
     p.add_argument("--params", nargs="+", metavar="PATH", default=None,
                    help="the parameters to calibrate (default: every uncertain one); their dist: is the prior")
     p.add_argument("--budget", type=int, default=d.CALIBRATE_BUDGET, help="most runs to spend (default %(default)s)")

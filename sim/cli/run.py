@@ -21,12 +21,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     from sim.scenario.loading import load_scenario
 
     sc = load_scenario(args.file)
+    record = _record(sc, args.given) if args.given else None  # a bad record fails before any run
     command = _command()
     with _executor(args) as executor, _progress(_show(args), sc.name) as progress:
         result = run_batch(sc, runs=args.runs, seed=args.seed, workers=args.workers, engine=args.engine,
                            out=args.out, block_size=args.block_size, progress=progress, command=command,
                            executor=executor)
-    summary, given = (result.summary(), None) if not args.given else _given(sc, result, args.given)
+    summary, given = (result.summary(), None) if record is None else _given(sc, result, record)
     wall = result.manifest.get("timing", {}).get("wall_seconds")
     if args.json:
         emit_json({"run_dir": str(result.run_dir), "scenario": sc.name, "seed": args.seed, "engine": args.engine,
@@ -44,16 +45,26 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _given(sc: Any, result: Any, path: str) -> tuple[dict, dict]:
+def _record(sc: Any, path: str) -> Any:
+    """``--given``: the record, checked against the scenario; it needs events (prior entries are not filtered on)."""
+    from sim.errors import UsageError
+    from sim.scenario.targets import check_against, read_targets
+
+    targets = read_targets(path)
+    check_against(targets, sc.model.start, sc.model.horizon_months)
+    if not targets.items():
+        raise UsageError(f"--given {path}: no event targets to condition on (its entries are priors: bounds on "
+                         "parameters, which negsim calibrate uses)")
+    return targets
+
+
+def _given(sc: Any, result: Any, targets: Any) -> tuple[dict, dict]:
     """``--given``: the summary of the runs consistent with a record (every target), and what was kept."""
     from sim.analysis.hindcast import keep_given
     from sim.present.explain import month_label
     from sim.runs.summary import summarize
-    from sim.scenario.targets import check_against, read_targets
 
-    targets = read_targets(path)
     start = sc.model.start
-    check_against(targets, start, sc.model.horizon_months)
     keep = keep_given(result.runs, targets, start)
     given = {"record": targets.name, "upto": month_label(start, targets.last_month(start)),
              "runs": int(len(keep)), "kept": int(keep.sum())}

@@ -75,8 +75,11 @@ def _number(slots: dict, path: str, label: str, group: str) -> Control | None:
     lo, hi, _, _ = RANGES.get(slot.name, (None, None, False, False))
     if slot.name == "discount":
         low, high, step = 0.9, 0.999, 0.001
-    elif (lo, hi) == (0.0, 1.0):
-        low, high, step = 0.0, 1.0, 0.01
+    elif (lo, hi) == (0.0, 1.0):  # hundredths, on a grid through the value (a posterior's median is anywhere)
+        step = 0.01
+        low = round(value % step, 9)
+        low = 0.0 if low in (0.0, step) else low
+        high = low + step * math.floor((1.0 - low) / step + 1e-9)
     elif lo is not None:  # from 0 to four times the value, in tenths of the value (the value is on the grid)
         step = value / 10 if value > 0 else 0.01
         low, high = 0.0, 40 * step

@@ -25,6 +25,23 @@ from a document in ``seeds/`` (``evidence: {doc, quote}``, checked like a
 scenario's) or a named public source with its date and the reason it is read
 this way (``source: {public, date, reason}``).
 
+A record may also hold **prior entries** (``priors:``): figures from before a
+scenario's start, which the model cannot score as events, read as bounds on
+one of its parameters. Each quotes its figure from a document in ``seeds/`` and
+gives the reason the interval follows from it::
+
+    priors:
+      front_pace:
+        label: Russia's recent monthly advance
+        param: battlefield.monthly_change_km2.mean   # a scenario parameter's key path
+        between: [450, 650]
+        evidence: {doc: 000_73fce2beaa62e326.txt, quote: "with over 1,000 square kilometres taken ..."}
+        reason: over 1,000 km2 in the 64 days from 1 September is 470 to 610 km2 a month
+
+``negsim calibrate`` truncates an uncertain parameter's prior to the interval
+and checks that a fixed parameter lies in it (:func:`prior_bounds`);
+``negsim hindcast`` scores only the events.
+
 Errors name the file, line and key (``FILE:LINE:COL: key: message``), like a
 scenario's.
 """
@@ -32,6 +49,8 @@ scenario's.
 from __future__ import annotations
 
 import datetime as dt
+import difflib
+import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,7 +60,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from sim.errors import Problem, ScenarioError, show_value
 from sim.scenario.evidence import check_quotes
-from sim.scenario.models import Evidence, ScenarioFile
+from sim.scenario.models import Evidence, Scenario, ScenarioFile
+from sim.scenario.registry import parameter_slots
 from sim.scenario.yamlsrc import dotted, read_yaml
 
 # The events a record can name, and the results column holding the month each first happened (null: never).
@@ -116,10 +136,40 @@ class Target(_Strict):
         return self
 
 
+class Prior(_Strict):
+    """A figure from before the scenario's start, read as bounds on one of its parameters."""
+
+    label: str = Field(min_length=1)
+    param: str = Field(min_length=1, description="the parameter's key path (negsim sweep FILE --list-params)")
+    between: tuple[float, float] = Field(description="[LOW, HIGH]: the values the figure allows")
+    evidence: Evidence = Field(description="the figure, quoted from a document in seeds/")
+    reason: str = Field(min_length=3, description="how the interval follows from the figure")
+
+    @field_validator("between", mode="before")
+    @classmethod
+    def _between(cls, v: Any) -> Any:
+        ok = isinstance(v, list | tuple) and len(v) == 2 and all(
+            isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x) for x in v)
+        if not ok:
+            raise ValueError(f"must be two numbers [LOW, HIGH] (got {show_value(v)})")
+        if v[0] >= v[1]:
+            raise ValueError(f"LOW must be below HIGH (got {v[0]:g} and {v[1]:g})")
+        return float(v[0]), float(v[1])
+
+
 class TargetsModel(_Strict):
     name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
     description: str = ""
-    targets: dict[str, Target] = Field(min_length=1)
+    targets: dict[str, Target] = Field(default_factory=dict, description="events, scored and calibrated to")
+    priors: dict[str, Prior] = Field(default_factory=dict, description="figures before the start: bounds on a "
+                                                                        "parameter's prior")
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> TargetsModel:
+        if not self.targets and not self.priors:
+            raise ValueError("a record needs at least one entry: `targets:` (events) or `priors:` (bounds on "
+                             "parameters)")
+        return self
 
 
 @dataclass
@@ -134,11 +184,16 @@ class Targets:
         return self.model.name
 
     def items(self) -> list[tuple[str, Target]]:
+        """The event targets (what is scored)."""
         return list(self.model.targets.items())
 
+    def priors(self) -> list[tuple[str, Prior]]:
+        """The prior entries (bounds on parameters; never scored)."""
+        return list(self.model.priors.items())
+
     def last_month(self, start: str) -> int:
-        """The last scenario month the record speaks of."""
-        return max(window(t, start)[1] for _, t in self.items())
+        """The last scenario month the record's events speak of (0 when it holds none)."""
+        return max((window(t, start)[1] for _, t in self.items()), default=0)
 
 
 def month_index(month: str, start: str) -> int:
@@ -206,3 +261,75 @@ def month_label(start: str, t: int) -> str:
     y, m = (int(x) for x in start.split("-"))
     k = m - 1 + t
     return f"{y + k // 12}-{k % 12 + 1:02d}"
+
+
+@dataclass
+class Bound:
+    """What the prior entries of records say of one parameter: the intersection of their intervals."""
+
+    param: str
+    low: float
+    high: float
+    entries: list[tuple[str, str, str]]  # (record, entry, label)
+    fixed: float | None  # the scenario's value of a fixed parameter (it lies within); None: uncertain
+    kept: float = 1.0  # an uncertain parameter's prior probability within [low, high]
+
+
+def prior_bounds(records: list[Targets], sc: Scenario) -> dict[str, Bound]:
+    """The prior entries of ``records`` checked against scenario ``sc``, by parameter; a FILE:LINE error when an
+    entry names no number of the scenario, a fixed number lies outside its interval, an uncertain one's prior
+    has no probability within it, or two entries of one parameter do not overlap."""
+    slots = parameter_slots(sc)
+    out: dict[str, Bound] = {}
+    problems = []
+    for rec in records:
+        doc = read_yaml(rec.path) if rec.priors() else None
+        for name, pr in rec.priors():
+            assert doc is not None
+            msg = _bound_problem(slots, pr, sc, out.get(pr.param))
+            if msg is not None:
+                line, col = doc.where(("priors", name, msg[0]))
+                problems.append(Problem(str(rec.path), line, col, f"priors.{name}.{msg[0]}", msg[1]))
+                continue
+            b = out.get(pr.param)
+            low, high = (max(b.low, pr.between[0]), min(b.high, pr.between[1])) if b else pr.between
+            param = slots[pr.param].param
+            kept = 1.0
+            if param.uncertain:
+                d = param.frozen()
+                kept = float(d.cdf(high)) - float(d.cdf(low))
+            out[pr.param] = Bound(pr.param, low, high, (b.entries if b else []) + [(rec.name, name, pr.label)],
+                                  None if param.uncertain else float(param.central()), kept)
+    if problems:
+        raise ScenarioError(problems)
+    return out
+
+
+def _bound_problem(slots: dict, pr: Prior, sc: Scenario, before: Bound | None) -> tuple[str, str] | None:
+    """(key, message) of what is wrong with a prior entry against the scenario; None if nothing."""
+    if pr.param not in slots:
+        near = difflib.get_close_matches(pr.param, list(slots), n=3, cutoff=0.5)
+        return "param", (f"not a parameter of scenario {sc.name} (got {pr.param!r})"
+                         + (f"; nearest: {', '.join(near)}" if near else "; `negsim sweep FILE --list-params` "
+                            "lists them"))
+    param = slots[pr.param].param
+    if param is None:
+        return "param", f"{pr.param} is a switch, not a number: a prior entry bounds a number"
+    low, high = pr.between
+    if before is not None:
+        low, high = max(low, before.low), min(high, before.high)
+        if low >= high:
+            others = ", ".join(f"{r}:{e}" for r, e, _ in before.entries)
+            return "between", (f"does not overlap the interval [{before.low:g}, {before.high:g}] that {others} "
+                               f"gives {pr.param}")
+    if not param.uncertain:
+        value = float(param.central())
+        if not low <= value <= high:
+            return "between", (f"{pr.param} is fixed at {value:g} in {sc.path}, outside [{low:g}, {high:g}]: the "
+                               "figure contradicts the scenario (change the scenario's number or the interval)")
+        return None
+    d = param.frozen()
+    if float(d.cdf(high)) - float(d.cdf(low)) <= 0:
+        return "between", (f"the prior of {pr.param} in {sc.path} ({param.describe()}) has no probability within "
+                           f"[{low:g}, {high:g}]")
+    return None
