@@ -131,7 +131,8 @@ class Terminal:
             return choice
 
     def act(self, d: Decision) -> str | None:
-        """The start of a month: the role may take one action on the ground (a short list, one line each)."""
+        """The start of a month: the role may take one action on the ground, listed on one line (their effects
+        the first time and on `help`); Enter takes none."""
         acts = [a for a in d.view["actions"] if a["left"] != 0]
         if not acts:
             return None
