@@ -38,8 +38,8 @@ from sim.engine.records import (
     to_frame,
 )
 from sim.engine.shocks import Shocks, apply_events, apply_hazard_events
-from sim.scenario.compile import Compiled
-from sim.scenario.registry import NO_MINIMUM
+from sim.scenario.compile import Act, Compiled
+from sim.scenario.registry import NO_MINIMUM, bounds
 
 Params = dict[str, np.ndarray]
 Index = slice | np.ndarray  # runs of a block: all (a slice) or some (their indices)
@@ -206,6 +206,8 @@ class Seam(Protocol):
 
     def ratify(self, kernel: Kernel, talks: Talks, g: int) -> bool | None: ...
 
+    # optional: ``act(kernel, t)`` returns the actions on the ground taken at the start of month t (see :func:`act`)
+
 
 class Kernel:
     """R runs of a compiled scenario, advanced a month at a time.
@@ -236,6 +238,9 @@ class Kernel:
         t = self.month + 1
         d = self.shocks.month(t)
         changed = events(self, t, d)
+        chosen = seam.act(self, t) if seam is not None and hasattr(seam, "act") else None
+        if chosen:  # a game (R = 1): the played roles' actions on the ground, applied after the month's events
+            changed = act(self, chosen) or changed
         instruments(self)
         p = self.p
         at_war = (s.deal < 0) | (s.relapse_month >= 0)  # a settlement stops the war until it relapses
@@ -383,6 +388,32 @@ def events(k: Kernel, t: int, d: dict[str, np.ndarray]) -> bool:
             runs = np.flatnonzero(leader[:, g])
             k.s.kind[runs, g] = np.abs(new[runs, g, None] - k.c.type_values[g]).argmin(axis=-1)
             k.s.belief[runs, g] = k.prior
+    return changed
+
+
+def act(k: Kernel, chosen: list[Act]) -> bool:
+    """Actions on the ground taken at the start of month t of a game (R = 1), after the month's events: each sets,
+    adds to or scales parameters as an event sets them (a relative change kept in the parameter's range), and
+    shifts a public's war-weariness as a month's opinion shock does (kept in [0, 1]). Returns whether anything
+    changed (the month's reading, and a settlement's temptation, are then read again)."""
+    if k.R != 1:
+        raise ValueError(f"actions on the ground are taken one run at a time (R = 1, got R = {k.R})")
+    changed = False
+    for a in chosen:
+        for slot, op, value in a.changes:
+            at: tuple[Any, ...] = (Ellipsis, *slot.index)
+            arr = k.p[slot.name]
+            new = value if op == "set" else arr[at] + value if op == "add" else arr[at] * value
+            arr[at] = new if op == "set" else np.clip(new, *bounds(slot.name))
+            if slot.name == "salience":
+                arr /= arr.sum(axis=-1, keepdims=True)
+            changed = True
+        for g, shift in a.weariness:
+            if k.p["has_public"][0, g] > 0.0:
+                k.s.weariness[:, g] = np.clip(k.s.weariness[:, g] + shift, 0.0, 1.0)
+                changed = True
+    if changed:
+        k.s.peace_gain[:] = np.nan
     return changed
 
 

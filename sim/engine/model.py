@@ -25,7 +25,7 @@ from sim.engine.agents import GovernmentAgent, MediatorAgent, PublicAgent, Readi
 from sim.engine.kernel import Kernel, Talks
 from sim.engine.records import Decider, Decision, MonthEntry, stack_runs, to_frame
 from sim.engine.shocks import Shocks
-from sim.scenario.compile import Compiled
+from sim.scenario.compile import Act, Compiled
 
 __all__ = ["Battlefield", "Decider", "Decision", "NegotiationModel", "run_block", "run_one"]
 
@@ -76,6 +76,7 @@ class NegotiationModel(mesa.Model):
                           for g, name in enumerate(compiled.publics) if name is not None}
         self.mediators = [MediatorAgent(self, name, i) for i, name in enumerate(compiled.mediators)]
         self.log: list[MonthEntry] = []
+        self.acted: list[tuple[int, str, str]] = []  # actions on the ground taken: (month, role, action)
         self.datacollector = mesa.DataCollector(model_reporters=self._reporters())
 
     def _reporters(self) -> dict[str, Any]:
@@ -121,6 +122,8 @@ class NegotiationModel(mesa.Model):
         entry = self.kernel.step(log=self.keep_log, seam=_PersonSeam(self) if self.decide is not None else None)
         assert self.kernel.month == self.steps
         if entry is not None:
+            if acted := [(role, name) for t, role, name in self.acted if t == self.steps]:
+                entry["actions"] = acted
             self.log.append(entry)
         self.datacollector.collect(self)
         if self.steps >= self.compiled.horizon:
@@ -173,6 +176,21 @@ class _PersonSeam:
         who = int(talks.who[0])
         return self.m.compiled.mediators[int(talks.a.lead[0])] if who == kernel.MEDIATOR \
             else self.m.compiled.governments[who]
+
+    def act(self, k: Kernel, t: int) -> list[Act]:
+        """Each role with actions on the ground may take one at the start of month t (the model takes none)."""
+        chosen = []
+        for role, acts in self.m.compiled.actions.items():
+            left = actions_left(self.m, role)
+            view = {**self._situation(), "actions": [
+                {"name": a.name, "label": a.label, "effect": a.effect, "left": left[a.name]} for a in acts.values()]}
+            move = self._ask(Decision("act", role, t, None, view=view))
+            if move is not None:
+                if move not in acts or left[move] == 0:
+                    raise ValueError(f"{role} has no action {move!r} left in month {t}")
+                chosen.append(acts[move])
+                self.m.acted.append((t, role, move))
+        return chosen
 
     def propose(self, k: Kernel, talks: Talks) -> int | None:
         who, a = int(talks.who[0]), talks.a
@@ -240,6 +258,13 @@ class _PersonSeam:
                    for g in self.m.public_of if talks.votes[g][0]}
         return {**self._situation(), "mediator": self._role(talks), "chance_of_deal": [float(v) for v in joint],
                 "sides": sides, "publics": margins}
+
+
+def actions_left(model: NegotiationModel, role: str) -> dict[str, int | None]:
+    """How many more times ``role`` may take each of its actions on the ground in this game (None: no limit)."""
+    acts = model.compiled.actions.get(role, {})
+    taken = [name for _t, r, name in model.acted if r == role]
+    return {n: None if a.times is None else max(0, a.times - taken.count(n)) for n, a in acts.items()}
 
 
 def run_one(compiled: Compiled, shocks: Shocks, decide: Decider | None = None, *, log: bool = True) -> NegotiationModel:

@@ -139,6 +139,7 @@ class MonthEntry(TypedDict):
     way_out: NotRequired[bool]
     opened: NotRequired[bool]
     talks: NotRequired[TalksEntry]
+    actions: NotRequired[list[tuple[str, str]]]  # a game: (role, action) taken on the ground at the month's start
 
 
 class ResultsRow(TypedDict, total=False):
@@ -170,24 +171,26 @@ class ResultsRow(TypedDict, total=False):
 class Decision:
     """A move the model makes in talks, which a person may make instead (``negsim play``, the classroom).
 
-    ``kind`` is ``propose`` (a government's or the lead mediator's offer), ``answer`` (a government accepts or
-    rejects the package on the table) or ``ratify`` (a voting public ratifies or rejects it). ``default`` is
-    the model's own choice (a package number, or True/False); ``options`` the packages the role may propose
-    (its own red lines respected); ``view`` what the role may see (its own private information only).
+    ``kind`` is ``act`` (an action on the ground at the start of the month: its name), ``propose`` (a
+    government's or the lead mediator's offer), ``answer`` (a government accepts or rejects the package on the
+    table) or ``ratify`` (a voting public ratifies or rejects it). ``default`` is the model's own choice (a
+    package number, True/False, or None: the model takes no action on the ground); ``options`` the packages the
+    role may propose (its own red lines respected); ``view`` what the role may see (its own private information
+    only; for ``act``, its actions with their labels, effects and how many times each is left).
     """
 
     kind: str
     role: str
     month: int
-    default: int | bool
+    default: int | bool | str | None
     package: int = -1
     options: np.ndarray | None = None
     view: dict[str, Any] = field(default_factory=dict)
 
 
-# A decider is asked at each decision; it returns the move (a package number, or True/False) or None for
+# A decider is asked at each decision; it returns the move (a package number, True/False, an action) or None for
 # the model's own choice. The model never asks otherwise, so a run with no decider is the batch run.
-Decider = Callable[[Decision], "int | bool | None"]
+Decider = Callable[[Decision], "int | bool | str | None"]
 
 OUTCOMES = ("no_talks", "talks_failed", "agreement")
 RAW_FIELDS = ("talks_month", "talks_rounds", "agreement_month", "deal", "u_deal", "land_km2", "lead",

@@ -13,6 +13,8 @@ running again from month 1 with the moves so far.
 Moves files (``--moves``): one move per line, ``MONTH ROLE VERB [PACKAGE]``; ``#`` starts a comment.
 VERB is ``propose`` (with a package), ``accept`` or ``reject`` for a government, ``propose`` for a mediator,
 ``ratify`` or ``reject`` for a public. PACKAGE is the package number or its terms ``issue=option,...``.
+Any role with actions on the ground in the scenario (``actions:``) may also ``act ACTION`` at the start of a
+month (``act none`` or ``act pass``: no action, the model's own choice); see :func:`role_actions`.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from sim.defaults import REFERENCE_RUNS
-from sim.engine.model import Decision, NegotiationModel
+from sim.engine.model import Decision, NegotiationModel, actions_left
 from sim.engine.records import STAGE_NAMES, stack_runs, to_frame
 from sim.engine.shocks import check_replicate
 from sim.errors import NegsimError, UsageError
@@ -37,8 +39,10 @@ from sim.scenario.compile import Compiled, compile_scenario
 from sim.scenario.models import Scenario, scenario_from_data
 from sim.scenario.yamlsrc import read_bounded
 
-KINDS = ("propose", "answer", "ratify")  # the order of decisions within a month
+KINDS = ("act", "propose", "answer", "ratify")  # the order of decisions within a month
 VERBS = {"government": ("propose", "accept", "reject"), "mediator": ("propose",), "public": ("ratify", "reject")}
+NO_ACTION = ("none", "pass")  # ``act none``: the role takes no action this month (the model's own choice)
+Choice = int | bool | str | None  # a package, yes/no, an action's name; None: the model's
 REPLAY_FORMAT = replays.REPLAY_FORMAT
 
 
@@ -52,7 +56,8 @@ class MoveError(UsageError):
 
 @dataclass(frozen=True)
 class Move:
-    """A person's move: at ``month``, ``role`` makes a ``kind`` decision with ``choice`` (package or yes/no).
+    """A person's move: at ``month``, ``role`` makes a ``kind`` decision with ``choice`` (package, yes/no, or the
+    name of an action on the ground).
 
     A choice of None is a decision a person left to the model (the classroom: the teacher advanced before
     the role moved): replayed, it is the model's own choice, and :func:`resume` does not wait for it."""
@@ -60,7 +65,7 @@ class Move:
     month: int
     role: str
     kind: str
-    choice: int | bool | None
+    choice: Choice
     where: str | None = None  # FILE:LINE of a moves file
 
     def key(self) -> tuple[int, str, str]:
@@ -141,9 +146,40 @@ def parse_package(c: Compiled, text: str) -> int:
     return found
 
 
-def check_choice(c: Compiled, d: Decision, choice: int | bool | None) -> None:
-    """Raise MoveError if a move cannot answer this decision (e.g. a package across the role's own red line);
-    ``None`` leaves the decision to the model."""
+def role_actions(c: Compiled, role: str, model: NegotiationModel | None = None) -> list[dict[str, Any]]:
+    """The actions on the ground ``role`` may take: name, label, expected effect, and how many times it may still
+    take each (None: every month; with ``model``, the game so far counted). What ``negsim play`` lists at the
+    start of a month, and what a classroom page offers."""
+    left = actions_left(model, role) if model is not None else {
+        n: a.times for n, a in c.actions.get(role, {}).items()}
+    return [{"name": a.name, "label": a.label, "effect": a.effect, "left": left[a.name]}
+            for a in c.actions.get(role, {}).values()]
+
+
+def parse_action(c: Compiled, role: str, text: str) -> str | None:
+    """An action of ``role`` by name (``none``/``pass``: no action); MoveError lists its actions otherwise."""
+    name = text.strip()
+    acts = c.actions.get(role, {})
+    if name.lower() in NO_ACTION:
+        return None
+    if name not in acts:
+        listed = ", ".join([*acts, "none"]) if acts else "none (it has no actions in this scenario)"
+        raise MoveError(f"{role} has no action {name[:40]!r}: expected one of {listed}")
+    return name
+
+
+def check_choice(c: Compiled, d: Decision, choice: Choice) -> None:
+    """Raise MoveError if a move cannot answer this decision (e.g. a package across the role's own red line, an
+    action the role has used up); ``None`` leaves the decision to the model."""
+    if d.kind == "act" and choice is not None:
+        left = {a["name"]: a["left"] for a in d.view.get("actions", [])}
+        if not isinstance(choice, str) or choice not in left:
+            raise MoveError(f"{d.role} has no action {str(choice)[:40]!r}: expected one of "
+                            f"{', '.join([*left, 'none'])}")
+        if left[choice] == 0:
+            raise MoveError(f"{d.role} may {choice} only {c.actions[d.role][choice].times} time(s) in a game, "
+                            "and has used them")
+        return
     if d.kind != "propose" or choice is None:
         return
     if isinstance(choice, bool) or not isinstance(choice, int | np.integer) or not 0 <= choice < c.n_packages:
@@ -200,9 +236,17 @@ def parse_moves(text: str, name: str, c: Compiled, roles: list[str]) -> list[Mov
             raise MoveError(f"expected a role ({', '.join(kinds)}), got {role!r}", where)
         if role not in roles:
             raise MoveError(f"{role} is not a role you play (--as {','.join(roles)})", where)
-        allowed = VERBS[kinds[role]]
+        allowed = (*VERBS[kinds[role]], *(("act",) if c.actions.get(role) else ()))
         if verb not in allowed:
             raise MoveError(f"a {kinds[role]} may {' / '.join(allowed)}, got {verb!r}", where)
+        if verb == "act":
+            if len(parts) < 4:
+                raise MoveError(f"act needs an action: one of {', '.join([*c.actions[role], 'none'])}", where)
+            try:
+                moves.append(Move(month, role, "act", parse_action(c, role, parts[3]), where))
+            except MoveError as e:
+                raise MoveError(str(e), where) from None
+            continue
         if verb == "propose":
             if len(parts) < 4:
                 raise MoveError("propose needs a package (a number or issue=option,...)", where)
@@ -229,7 +273,7 @@ class ScriptedMoves:
         self.made: list[Move] = []
         self.decisions = 0  # decisions that fell to the played roles, moved or left to the model
 
-    def __call__(self, d: Decision) -> int | bool | None:
+    def __call__(self, d: Decision) -> Choice:
         if d.role in self.roles:
             self.decisions += 1
         if d.role not in self.roles or not self.queue[d.role]:
@@ -267,7 +311,7 @@ class Recorded:
         self.moves = {m.key(): m for m in moves}
         self.used: set[tuple[int, str, str]] = set()
 
-    def __call__(self, d: Decision) -> int | bool | None:
+    def __call__(self, d: Decision) -> Choice:
         m = self.moves.get((d.month, d.role, d.kind))
         if m is None:
             return None
@@ -438,7 +482,16 @@ def process_line(c: Compiled, e: Any) -> str:
         said.append("instruments: " + ", ".join(level_words(k, v) for k, v in p["levels"].items()))
     if p["relapse"]:
         said.append("THE SETTLEMENT BREAKS DOWN: war resumes")
+    if e.get("actions"):
+        said.append("on the ground: " + ", ".join(f"{role} {action_label(c, role, name)}"
+                                                  for role, name in e["actions"]))
     return "  " + "; ".join(said) + "."
+
+
+def action_label(c: Compiled, role: str, name: str) -> str:
+    """An action's label, as the month line tells it (``(Pause US military aid)``)."""
+    a = c.actions.get(role, {}).get(name)
+    return f"({a.label})" if a is not None else name
 
 
 def outcome_words(row: Any, horizon: int) -> str:
@@ -562,7 +615,7 @@ class Checked(Recorded):
         super().__init__(moves)
         self.c = c
 
-    def __call__(self, d: Decision) -> int | bool | None:
+    def __call__(self, d: Decision) -> Choice:
         m = self.moves.get((d.month, d.role, d.kind))
         if m is not None:
             try:
@@ -584,8 +637,8 @@ def replay(rp: Replay) -> Game:
     for m in rp.moves:
         if m.role not in rp.roles:
             raise MoveError(f"role: {m.role!r} is not one of the roles played ({', '.join(rp.roles)})", m.where)
-        if m.kind not in {"government": ("propose", "answer"), "mediator": ("propose",),
-                          "public": ("ratify",)}[kinds[m.role]]:
+        if m.kind not in {"government": ("act", "propose", "answer"), "mediator": ("act", "propose"),
+                          "public": ("act", "ratify")}[kinds[m.role]]:
             raise MoveError(f"kind: a {kinds[m.role]} cannot {m.kind}", m.where)
     decider = Checked(c, rp.moves)
     game = play(c, rp.seed, rp.replicate, rp.roles, decider)
@@ -615,17 +668,20 @@ class Position:
     finished: bool
 
 
-def resume(c: Compiled, seed: int, replicate: int, humans: set[str], moves: list[Move], until_month: int) -> Position:
+def resume(c: Compiled, seed: int, replicate: int, humans: set[str], moves: list[Move], until_month: int,
+           act: bool = False) -> Position:
     """Run from month 1 with the moves so far, up to the end of ``until_month`` or the first stage of talks at
     which a person in ``humans`` has a decision with no move yet (every such decision of that stage is
-    returned together: e.g. both governments answering the same offer)."""
+    returned together: e.g. both governments answering the same offer). Recorded actions on the ground are
+    taken; with ``act`` the start of a month at which a person may act is a stage too (else a person's action
+    with no move is none, and the game does not wait for it)."""
     recorded = Recorded(moves)
     pending: list[Decision] = []
 
-    def decide(d: Decision) -> int | bool | None:
+    def decide(d: Decision) -> Choice:
         move = recorded(d)
         left = (d.month, d.role, d.kind) in recorded.moves  # a recorded move of None: left to the model
-        if move is not None or left or d.role not in humans:
+        if move is not None or left or d.role not in humans or (d.kind == "act" and not act):
             if pending:  # a later stage began: stop before it
                 raise Paused
             return move

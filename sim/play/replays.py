@@ -39,17 +39,25 @@ REPLAY_FORMAT = "negsim-replay/1"
 
 
 class MoveEntry(BaseModel):
-    """One recorded move: a propose takes a package number, an answer or a vote true/false; null is the model's."""
+    """One recorded move: a propose takes a package number, an answer or a vote true/false, an act an action's
+    name; null is the model's."""
 
     model_config = ConfigDict(extra="forbid")
     month: StrictInt = Field(ge=1, le=10_000)
     role: StrictStr = Field(min_length=1, max_length=200)
-    kind: Literal["propose", "answer", "ratify"]
-    choice: StrictBool | StrictInt | None
+    kind: Literal["act", "propose", "answer", "ratify"]
+    choice: StrictBool | StrictInt | StrictStr | None
 
     @model_validator(mode="after")
     def _choice_fits_kind(self) -> MoveEntry:
         c = self.choice
+        if (self.kind == "act") != isinstance(c, str) and c is not None:
+            raise ValueError("choice: an act takes an action's name (or null for none)" if self.kind == "act"
+                             else "choice: only an act takes a name")
+        if isinstance(c, str):
+            if len(c) > 200:
+                raise ValueError("choice: an action's name has at most 200 characters")
+            return self
         if self.kind == "propose" and (isinstance(c, bool) or (c is not None and not 0 <= c < 2**31)):
             raise ValueError("choice: a propose takes a package number from 0 (or null for the model's)")
         if self.kind != "propose" and c is not None and not isinstance(c, bool):

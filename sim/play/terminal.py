@@ -29,9 +29,11 @@ from sim.play.game import (
     Move,
     MoveError,
     check_choice,
+    parse_action,
     parse_package,
     process_line,
     role_kinds,
+    whole_number,
 )
 from sim.present.explain import month_label
 from sim.scenario.compile import Compiled
@@ -42,6 +44,8 @@ HELP = {
     "answer": "Type 'accept' or 'reject'. 'list' shows the packages within your own red lines, 'model' lets the "
               "model answer.",
     "ratify": "Type 'ratify' (yes) or 'reject' (no); 'model' lets the model's public vote.",
+    "act": "Type 'act NAME' (or the name, or its number) to take an action on the ground this month; Enter or "
+           "'pass' takes none.",
 }
 SHORT_HELP = {  # the panel's last line: one line at 80 columns
     "propose": "Type a number or terms issue=option,...; or 'list', 'help', 'model'.",
@@ -66,6 +70,7 @@ class Terminal:
         self.kinds = role_kinds(c)
         self.made: list[Move] = []
         self.decisions = 0  # decisions that fell to the played roles (moved, or left to the model)
+        self.shown: set[str] = set()  # roles whose actions' effects were listed
 
     # -- the month as everybody sees it
     def month_line(self, entry: dict[str, Any]) -> str:
@@ -120,9 +125,11 @@ class Terminal:
         return talks["lead"] if who == Proposer.MEDIATOR else self.c.governments[who]
 
     # -- a decision
-    def __call__(self, d: Decision) -> int | bool | None:
+    def __call__(self, d: Decision) -> int | bool | str | None:
         if d.role not in self.roles:
             return None
+        if d.kind == "act":
+            return self.act(d)
         self.decisions += 1
         self.console.print(self.panel(d))
         while True:
@@ -151,6 +158,48 @@ class Terminal:
     def remind(self, d: Decision) -> None:
         """The situation line again, just above the next prompt (the panel may have scrolled away)."""
         self.console.print(Text(self.situation(d), style=SITUATION))
+
+    def act(self, d: Decision) -> str | None:
+        """The start of a month: the role may take one action on the ground, listed on one line (their effects
+        the first time and on `help`); Enter takes none."""
+        acts = [a for a in d.view["actions"] if a["left"] != 0]
+        if not acts:
+            return None
+        self.decisions += 1  # an action it may take is a move of its own
+        if d.role not in self.shown:  # each action's effect the first time, then its label ('help' again)
+            self.shown.add(d.role)
+            self.action_list(d.role, acts)
+        self.console.print(f"{d.role} may act: " + ", ".join(
+            f"{i} {a['name']}" + ("" if a["left"] is None else f" ({a['left']} left)")
+            for i, a in enumerate(acts, start=1)), markup=False)
+        while True:
+            try:
+                text = self.ask(f"{d.role}, act NAME or Enter to pass: ").strip()
+            except EOFError:
+                self.console.print("No more input: the model makes the rest of your moves.")
+                self.roles = set()
+                return None
+            word = text.split(None, 1)[1] if text.lower().startswith("act ") else text
+            if word.lower() in ("", "pass", "none", "model"):
+                return None
+            if word.lower() in ("help", "?", "list"):
+                self.action_list(d.role, acts)
+                self.console.print(HELP["act"])
+                continue
+            number = whole_number(word)
+            name = acts[number - 1]["name"] if number is not None and 1 <= number <= len(acts) else word
+            try:
+                check_choice(self.c, d, parse_action(self.c, d.role, name))
+            except MoveError as e:
+                self.console.print(error_text(str(e)))
+                continue
+            self.made.append(Move(d.month, d.role, "act", name))
+            return name
+
+    def action_list(self, role: str, acts: list[dict[str, Any]]) -> None:
+        self.console.print(f"{role}, your actions on the ground (one a month, at its start):", markup=False)
+        for i, a in enumerate(acts, start=1):
+            self.console.print(f"  {i} {a['name']}: {a['effect']}", markup=False)
 
     def _verbs(self, d: Decision) -> tuple[str, ...]:
         return {"propose": ("propose N",), "answer": ("accept", "reject"), "ratify": ("ratify", "reject")}[d.kind]
@@ -290,10 +339,13 @@ def role_summary(c: Compiled, roles: list[str]) -> str:
     parts = []
     for r in roles:
         k = kinds[r]
+        acts = ", act on the ground" if c.actions.get(r) else ""
         if k == "public" and not _votes(c, r):
-            parts.append(f"{r} (this public does not vote on deals in this scenario: you will have no moves)")
+            parts.append(f"{r} (this public does not vote on deals in this scenario: "
+                         + ("you act on the ground only)" if acts else "you will have no moves)"))
         else:
-            parts.append(f"{r} ({ {'government': 'propose, accept, reject', 'mediator': 'propose', 'public': 'ratify'}[k]})")
+            verbs = {"government": "propose, accept, reject", "mediator": "propose", "public": "ratify"}[k]
+            parts.append(f"{r} ({verbs}{acts})")
     return ", ".join(parts)
 
 

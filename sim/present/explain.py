@@ -178,6 +178,14 @@ def _fmt(v: Any) -> str:
     return f"{float(v):g}"
 
 
+ON_THE_GROUND = "On the ground, "
+
+
+def _event_line(ev: str) -> str:
+    """A month's timed event, or an action a person took on the ground, as a line of the story."""
+    return f"  {ev.rstrip('.')}." if ev.startswith(ON_THE_GROUND) else f"  Timed event: {ev.rstrip('.')}."
+
+
 def event_changes(c: Compiled, model: NegotiationModel) -> dict[int, list[str]]:
     """Per month, each timed change in words: what it is, its old and new value, what the parameter means."""
     p = {k: np.array(v, copy=True) for k, v in model.shocks.params.items()}
@@ -278,6 +286,11 @@ def narrate(c: Compiled, model: NegotiationModel, row: pd.Series | None = None, 
     if (not brief) if words is None else words:
         lines += glossary(c, float(model.p["lookahead"]))
     events = event_changes(c, model)
+    for e in model.log:  # a game: the actions people took on the ground, told with the month's events
+        for role, name in e.get("actions", []):
+            a = c.actions[role][name]
+            said = f"{ON_THE_GROUND}{actor_name(c, role)}: {a.label} ({a.effect.rstrip('.')})"
+            events.setdefault(e["month"], []).append(said)
     if events.get(0):
         lines.append("Before month 1, timed events: " + "; ".join(events[0]) + ".")
     lines.append("")
@@ -336,7 +349,7 @@ def _month(c: Compiled, model: NegotiationModel, e: dict[str, Any], events: list
            prev: Mapping[str, Any] | None = None) -> list[str]:
     t, govs = e["month"], [actor_name(c, g) for g in c.governments]
     out = [f"Month {t} ({month_label(c.scenario.model.start, t)})"]
-    out += [f"  Timed event: {ev.rstrip('.')}." for ev in events]
+    out += [_event_line(ev) for ev in events]
     out.append(f"  Front: {gained(e['change'])} (Russia now holds {e['territory']:,.0f} km2 of Ukraine)"
                + (f"; Russia retakes {e['retaken']:,.0f} km2 of Kursk ("
                   + (f"{e['kursk']:,.0f} km2 still held by Ukraine)" if e["kursk"] > 0 else "none of it is left to Ukraine)")
@@ -803,7 +816,7 @@ def _brief_block(c: Compiled, model: NegotiationModel, block: list[dict[str, Any
     cas = [sum(m["cas_month"][i] for m in block) for i in (0, 1)]
     out = [f"{when}: {gained(change)}{' in all' if many else ''}; casualties {SIDES[0]} {cas[0]:,.0f}, "
            f"{SIDES[1]} {cas[1]:,.0f}."]
-    out += [f"  Timed event: {ev.rstrip('.')}." for ev in events]
+    out += [_event_line(ev) for ev in events]
     if first.get("talks") is None:
         out.append("  " + _quiet(c, block, model))
         return out

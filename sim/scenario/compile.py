@@ -30,6 +30,20 @@ N_TYPES = 3  # types of each government's resolve that the other side tells apar
 TYPE_QUANTILES = (1.0 / 6.0, 0.5, 5.0 / 6.0)  # the types: mid-quantiles of three equally likely thirds
 
 
+@dataclass(frozen=True)
+class Act:
+    """An action on the ground, compiled: its parameter changes (slot, ``set``/``add``/``scale``, value), its cost's
+    among them, and its shifts of each public's war-weariness (government index, shift)."""
+
+    role: str
+    name: str
+    label: str
+    effect: str
+    changes: tuple[tuple[Slot, str, float], ...]
+    weariness: tuple[tuple[int, float], ...]
+    times: int | None = None
+
+
 @dataclass
 class Compiled:
     """A scenario as arrays, ready for the engines."""
@@ -60,6 +74,7 @@ class Compiled:
     partial_deals: list[str] = field(default_factory=list)
     partial_repeats: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))  # (D,)
     type_values: np.ndarray = field(default_factory=lambda: np.full((2, N_TYPES), 0.5))  # (2, N) resolve of each type
+    actions: dict[str, dict[str, Act]] = field(default_factory=dict)  # per role, its actions on the ground
 
     @property
     def n_packages(self) -> int:
@@ -138,7 +153,23 @@ def compile_scenario(sc: Scenario, overrides: dict[str, float] | None = None) ->
         instruments=list(m.instruments), partial_deals=list(m.partial_deals),
         partial_repeats=np.array([pd.repeats for pd in m.partial_deals.values()], bool),
         type_values=_types(slots, govs),
+        actions=_actions(sc, slots, govs),
     )
+
+
+def _actions(sc: Scenario, slots: dict[str, Slot], govs: list[str]) -> dict[str, dict[str, Act]]:
+    """Each role's actions on the ground, their cost's changes after their own."""
+    side = {name: govs.index(p.government) for name, p in sc.publics().items()}
+    out: dict[str, dict[str, Act]] = {}
+    for role, acts in sc.model.actions.items():
+        out[role] = {}
+        for name, a in acts.items():
+            parts = [a] if a.cost is None else [a, a.cost]
+            changes = tuple((slots[path], op, float(v)) for part in parts for op in ("set", "add", "scale")
+                            for path, v in getattr(part, op).items())
+            shifts = tuple((side[pub], float(v)) for part in parts for pub, v in part.weariness.items())
+            out[role][name] = Act(role, name, a.label, a.effect, changes, shifts, a.times)
+    return out
 
 
 def _override(slots: dict[str, Slot], base: dict[str, np.ndarray], overrides: dict[str, float]) -> None:

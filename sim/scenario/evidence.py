@@ -21,6 +21,7 @@ from pydantic import BaseModel
 
 from sim.errors import Problem, ScenarioError
 from sim.scenario.models import (
+    Change,
     Event,
     Evidence,
     Exclusion,
@@ -40,7 +41,7 @@ from sim.shipped import folder as shipped_folder
 QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'",
                         "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u201f": '"', "\u2033": '"',
                         "\u00ab": '"', "\u00bb": '"', "\u00a0": " "})
-LEAVES = (RedLine, Precondition, Exclusion, OutcomeClass, Issue, Link, NoDeal, Event)
+LEAVES = (RedLine, Precondition, Exclusion, OutcomeClass, Issue, Link, NoDeal, Event, Change)
 SWITCHES = ("active", "ratifies")
 
 
@@ -232,6 +233,9 @@ def describe(obj: object) -> str:
     if isinstance(obj, Event):
         when = f"month {obj.month}" if obj.month is not None else f"chance {obj.hazard:g} a month"
         return f"{when}: " + ", ".join(f"{k} = {v}" for k, v in obj.set.items())
+    if isinstance(obj, Change):  # an action on the ground, or its cost
+        said = [f"{k} {op} {v}" for op in ("set", "add", "scale") for k, v in getattr(obj, op).items()]
+        return ", ".join(said + [f"{k} weariness {v:+g}" for k, v in obj.weariness.items()])
     if isinstance(obj, bool):
         return "true" if obj else "false"
     if isinstance(obj, NoDeal):

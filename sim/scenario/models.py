@@ -597,6 +597,35 @@ class Event(Sourced):
     note: str | None = None
 
 
+ACTION_OPS = ("set", "add", "scale")
+RESERVED_ACTIONS = ("none", "pass", "list", "help", "model")  # words a player types instead of an action's name
+
+
+class Change(Sourced):
+    """Parameter changes made by an action on the ground (or its cost), as an event makes them, and shifts of a
+    public's war-weariness."""
+
+    set: dict[str, StrictBool | float] = Field({}, description="parameter path -> new value (as an event sets it)")
+    add: dict[str, float] = Field({}, description="parameter path -> amount added to its value (kept in its range)")
+    scale: dict[str, Annotated[float, Field(gt=0.0)]] = Field(
+        {}, description="parameter path -> factor its value is multiplied by (kept in its range)")
+    weariness: dict[str, Annotated[float, Field(ge=-1.0, le=1.0)]] = Field(
+        {}, description="public -> shift of its war-weariness this month (kept in 0..1), as a poll shock moves it")
+
+    def empty(self) -> bool:
+        return not (self.set or self.add or self.scale or self.weariness)
+
+
+class Action(Change):
+    """A move on the ground a role may make at the start of a month of a game (``negsim play``, the classroom)."""
+
+    label: str = Field(min_length=1, max_length=80, description="what the action is, in a few words")
+    effect: str = Field(min_length=1, max_length=300, description="its expected effect, in a sentence")
+    cost: Change | None = Field(None, description="what the action costs the role, in the same form")
+    times: StrictInt | None = Field(None, ge=1, description="how many times a role may take it in one game "
+                                    "(default: every month)")
+
+
 class OutcomeClass(Sourced):
     name: str
     when: dict[str, str | list[str]]
@@ -628,6 +657,8 @@ class ScenarioModel(Sourced):
     partial_deals: dict[str, PartialDeal] = Field({}, max_length=registry.MAX_PARTIAL_DEALS, description=(
         f"at most {registry.MAX_PARTIAL_DEALS}"))
     events: list[Event] = []
+    actions: dict[str, dict[str, Action]] = Field({}, description="per role, the actions on the ground it may take "
+                                                  "in a game")
     outcome_classes: list[OutcomeClass] = []
     sweep: SweepBlock | None = None
 
@@ -888,6 +919,7 @@ def check_references(sc: Scenario) -> list[Problem]:
     check.outcome_classes()
     if not check.out:
         check.out += check_event_paths(sc)
+        check.out += check_actions(sc)
         if not check.out and (why := zero_salience(sc, {})):
             check.out.append(sc.problem(("events",), why))
         check.sweep_paths()
@@ -1138,6 +1170,57 @@ def check_event_paths(sc: Scenario) -> list[Problem]:
                 out.append(sc.problem(loc, "is a starting value, read when the run starts: only a month-0 event can set it (got an event with a hazard)"))
             elif slots[path].name in registry.STARTING and ev.month is not None and ev.month > 0:
                 out.append(sc.problem(loc, f"is a starting value, read when the run starts: only a month-0 event can set it (got month {ev.month})"))
+    return out
+
+
+def check_actions(sc: Scenario) -> list[Problem]:
+    """Each action's role is an actor, its name a word a player can type, its parameter paths and values ones an
+    event could set (not a starting value, nor a government's resolve: its private type), its weariness shifts
+    name publics, and it and its cost each carry their evidence or assumption."""
+    slots, roles, out = registry.parameter_slots(sc), sc.model.actors, []
+    for role, acts in sc.model.actions.items():
+        if role not in roles:
+            near = difflib.get_close_matches(role, list(roles), n=1)
+            out.append(sc.problem(("actions", role), f"no actor {role!r}: expected one of {', '.join(roles)}"
+                                  + (f" (nearest: {near[0]})" if near else "")))
+            continue
+        for name, a in acts.items():
+            base: Key = ("actions", role, name)
+            if not name.isidentifier() or name.lower() in RESERVED_ACTIONS:
+                out.append(sc.problem(base, "an action's name must be a word of letters, digits and _ (not "
+                                            f"{', '.join(RESERVED_ACTIONS)}) (got {name!r})"))
+            if a.empty():
+                out.append(sc.problem(base, "changes nothing: give set, add, scale or weariness"))
+            for at, part in ((base, a), ((*base, "cost"), a.cost)):
+                if part is not None:
+                    out += _change_problems(sc, slots, at, part)
+    return out
+
+
+def _change_problems(sc: Scenario, slots: dict[str, registry.Slot], at: Key, ch: Change) -> list[Problem]:
+    out = []
+    if ch.evidence is None and ch.assumption is None:
+        out.append(sc.problem(at, "give its evidence or assumption (why the numbers are what they are)"))
+    for op in ACTION_OPS:
+        for path, value in getattr(ch, op).items():
+            loc = (*at, op, path)
+            if op == "set":
+                why = registry.check_value(slots, path, value)
+            elif path not in slots:
+                why = registry.check_value(slots, path, 0.0)
+            else:
+                why = f"{op} needs a number, and {path} is a switch (use set)" if slots[path].kind == "switch" \
+                    else registry.too_large(float(value))
+            if why is None and slots[path].name in (*registry.STARTING, "resolve"):
+                why = ("is a government's resolve, its private type: no action changes it"
+                       if slots[path].name == "resolve" else "is a starting value, read when the run starts: "
+                       "no action changes it")
+            if why:
+                out.append(sc.problem(loc, why))
+    for public in ch.weariness:
+        if public not in sc.publics():
+            out.append(sc.problem((*at, "weariness", public), f"no public {public!r}: expected one of "
+                                  f"{', '.join(sc.publics())}"))
     return out
 
 

@@ -106,6 +106,15 @@ def out_of_range(name: str, value: float) -> str | None:
     return None
 
 
+def bounds(name: str) -> tuple[float, float]:
+    """The closed interval a value of parameter array ``name`` is kept in when an action changes it relatively
+    (an open end just inside it; no number beyond :data:`MAX_MAGNITUDE` in size)."""
+    lo, hi, lo_open, hi_open = RANGES.get(name, ANY)
+    low = -MAX_MAGNITUDE if lo is None else (math.nextafter(lo, math.inf) if lo_open else lo)
+    high = MAX_MAGNITUDE if hi is None else (math.nextafter(hi, -math.inf) if hi_open else hi)
+    return low, high
+
+
 @dataclass(frozen=True)
 class Slot:
     """Where one scenario number lives: parameter ``name`` at ``index``."""

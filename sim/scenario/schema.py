@@ -44,7 +44,7 @@ SECTIONS = {
     "Ratification": "Ratification", "Mediator": "Mediator", "Negotiation": "Negotiation",
     "Events: timed changes": "Event", "Ceasefire": "Ceasefire", "Relapse": "Relapse", "Guarantee": "Guarantee",
     "Instruments": "Instrument", "Stick": "Stick", "Partial deals": "PartialDeal", "A stored sweep": "SweepBlock", "Outcome classes": "OutcomeClass",
-    "Source keys": "Sourced", "Evidence": "Evidence",
+    "Source keys": "Sourced", "Evidence": "Evidence", "Actions on the ground": "Action", "Cost of an action": "Change",
 }
 MODELS: dict[str, type[BaseModel]] = {
     name: getattr(S, name) for name in set(SECTIONS.values())

@@ -1,6 +1,16 @@
 """Descriptions of scenario keys: generated from docs/scenarios.md by `python -m sim.scenario.schema docs/scenarios.md`."""
 
 TEXT = {
+    'Action': {
+        'label': {'type': 'text, 1 to 80 characters', 'default': 'required', 'meaning': 'what the action is, in a few words (the month line of negsim play shows it)'},
+        'effect': {'type': 'text, 1 to 300 characters', 'default': 'required', 'meaning': 'its expected effect in a sentence, shown to the player with the action'},
+        'set': {'type': 'mapping key path -> number or true/false', 'default': '{}', 'meaning': 'parameters set to a value, exactly as an event sets them'},
+        'add': {'type': 'mapping key path -> number', 'default': '{}', 'meaning': 'amounts added to parameters (a relative change: -60 km2 a month)'},
+        'scale': {'type': 'mapping key path -> number > 0', 'default': '{}', 'meaning': 'factors parameters are multiplied by (1.25: a quarter more)'},
+        'weariness': {'type': 'mapping public -> number from -1 to 1', 'default': '{}', 'meaning': "a shift of that public's war-weariness this month, kept in 0..1"},
+        'cost': {'type': 'cost', 'default': 'none', 'meaning': 'what the action costs the role; applied with it'},
+        'times': {'type': 'whole number >= 1', 'default': 'every month', 'meaning': 'how many times a role may take the action in one game'},
+    },
     'Battlefield': {
         'territory_km2': {'type': 'number >= 0', 'default': 'required', 'meaning': 'km2 of Ukraine held by Russia at month 0'},
         'pre2022_km2': {'type': 'number >= 0', 'default': '0', 'meaning': 'km2 Russia held before February 2022: 1 on the land scale (needed with a land issue)'},
@@ -27,6 +37,12 @@ TEXT = {
         'casualties': {'type': 'number in [0, 1]', 'default': '0.1', 'meaning': "share of the monthly casualties (and of the front's movement) that violations still cause"},
         'hazard': {'type': 'number in [0, 1]', 'default': '0.05', 'meaning': 'base monthly chance that the ceasefire breaks down'},
         'gain_slope': {'type': 'number >= 0', 'default': '1', 'meaning': "how much a side's expected gain from fighting on (utility units) adds to that chance"},
+    },
+    'Change': {
+        'set': {'type': 'mapping key path -> number or true/false', 'default': '{}', 'meaning': 'parameters set to a value'},
+        'add': {'type': 'mapping key path -> number', 'default': '{}', 'meaning': 'amounts added to parameters'},
+        'scale': {'type': 'mapping key path -> number > 0', 'default': '{}', 'meaning': 'factors parameters are multiplied by'},
+        'weariness': {'type': 'mapping public -> number from -1 to 1', 'default': '{}', 'meaning': "a shift of that public's war-weariness this month, kept in 0..1"},
     },
     'Event': {
         'month': {'type': 'whole number, 0 to horizon_months', 'default': 'one of month or hazard', 'meaning': 'month at whose start the change applies (0: before month 1)'},
@@ -178,6 +194,7 @@ TEXT = {
         'instruments': {'type': 'mapping name -> instrument', 'default': '{}', 'meaning': 'military aid to the ukraine side and sanctions on the russia side, acting on the war (levels, sticks)'},
         'partial_deals': {'type': 'mapping name -> partial deal, at most 4', 'default': '{}', 'meaning': 'agreements separable from the settlement (exchanges of prisoners, an energy moratorium)'},
         'events': {'type': 'list of events', 'default': '[]', 'meaning': 'parameter changes at a given month, or with a monthly chance (hazard)'},
+        'actions': {'type': 'mapping role -> mapping name -> action', 'default': '{}', 'meaning': 'moves on the ground a role may make at the start of a month of a game (negsim play, moves files, the classroom); batches never take them'},
         'outcome_classes': {'type': 'list of outcome classes', 'default': '[]', 'meaning': 'names for groups of agreements'},
         'sweep': {'type': 'a stored sweep', 'default': 'none', 'meaning': 'the sweep negsim sweep FILE runs when no --param is given'},
     },
