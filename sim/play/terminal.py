@@ -54,7 +54,7 @@ SHORT_HELP = {  # the panel's last line: one line at 80 columns
 }
 MEANING = ("Fighting on is worth a number from 0 (worst) to 1 (best): what you expect to hold after the months "
            "ahead, less the expected costs of those months. A deal worth less than that is worse than war for you. "
-           "A package's worth counts the lead mediator's side-payment, and its land term is valued at today's line. "
+           "A package's worth in the table is its terms' (0 to 1), its land term valued at today's line; a lead mediator's side-payment comes on top of any deal. "
            "A mediator's chance of a deal is its own reading of both sides: the chance both accept and ratify.")
 MAX_ROWS = 12  # the propose table shows at most this many packages (fewer if the terminal is shorter)
 ERROR = "bold red"
@@ -293,9 +293,12 @@ class Terminal:
         table.add_column("#", justify="right")
         for k in range(len(c.issues)):
             table.add_column(terms.issue_words(c, c.issues[k], short=True))
-        if "utilities" in v:
+        extra = ""
+        if "utilities" in v:  # the terms' worth on the 0-1 scale; a side-payment comes with any deal, said once
             table.add_column("worth", justify="right")
-            score = v["utilities"]
+            score = v.get("terms_utilities", v["utilities"])
+            if v.get("side_payment"):
+                extra = f"; any deal also brings you the mediator's side-payment, {v['side_payment']:+.3f}"
         else:
             table.add_column("chance", justify="right")
             score = v["chance_of_deal"]
@@ -308,7 +311,7 @@ class Terminal:
             table.add_row(str(x), *terms.term_cells(c, x, km2), f"{score[x]:.3f}")
         whose = "you may propose" if d.kind == "propose" else "within your own red lines"
         table.caption = (f"the best {len(shown)} of {len(legal)} packages {whose} ('list' shows all)"
-                         if len(shown) < len(legal) else f"all {len(legal)} packages {whose}")
+                         if len(shown) < len(legal) else f"all {len(legal)} packages {whose}") + extra
         return table
 
 

@@ -106,8 +106,10 @@ def term_list(c: Compiled, package: int, km2: float | None = None, short: bool =
 
 
 def term_cells(c: Compiled, package: int, km2: float | None = None) -> list[str]:
-    """Each issue's option of a package in a few words, in issue order (a table's row)."""
-    return [t["words"] for t in term_list(c, package, km2, short=True)]
+    """Each issue's option of a package in a few words, in issue order (a table's row): the land term as the
+    km2 it moves when ``km2`` is given (``6,890 km2 back to Ukraine``), else by its share."""
+    return [short_km2(t["km2"]) if t["km2"] is not None else option_words(c, t["issue"], t["option"], short=True)
+            for t in term_list(c, package, km2, short=True)]
 
 
 def package_words(c: Compiled, package: int, km2: float | None = None, short: bool = False) -> str:
