@@ -14,6 +14,7 @@ from sim.play import ending, game
 from sim.play.terminal import Terminal, end_screen
 from sim.scenario.compile import compile_scenario
 from sim.scenario.loading import load_scenario
+from sim.scenario.models import scenario_from_data
 
 ROOT = Path(__file__).resolve().parents[1]
 CLASSROOM = ROOT / "scenarios" / "classroom.yaml"
@@ -29,8 +30,18 @@ def batch(c):
     return game.distribution(c, 1, 400)
 
 
-def test_no_move_in_the_run_claims_no_credit(c, batch):
-    """Issue 20: `--as us --seed 1 --replicate 0` had no decision and still printed 'Your deal is better for kyiv'."""
+@pytest.fixture(scope="module")
+def no_actions(c):
+    """The classroom without its actions on the ground (a role then has only the talks' decisions)."""
+    data = {k: v for k, v in c.scenario.data.items() if k != "actions"}
+    return compile_scenario(scenario_from_data(data, CLASSROOM, ""))
+
+
+def test_no_move_in_the_run_claims_no_credit(no_actions, batch):
+    """Issue 20: `--as us --seed 1 --replicate 0` had no decision and still printed 'Your deal is better for kyiv'
+    (the classroom's actions on the ground now give every role moves, so the case is the classroom without them;
+    the model's own runs take no action, so the classroom's distribution is the same)."""
+    c = no_actions
     g = game.play_scripted(c, 1, 0, ["us"], [])
     assert g.decisions == 0 and not g.moves
     e = ending.compare(g, batch)
