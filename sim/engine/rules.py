@@ -55,6 +55,31 @@ def _col(x):
     return np.asarray(x)[..., None]
 
 
+SMALL = 8  # a last axis this short is reduced column by column (numpy's reduction over it is many times slower)
+
+
+def last_max(a):
+    """``a.max(axis=-1)`` (the same numbers: a maximum is exact, and NaN propagates either way)."""
+    a = np.asarray(a)
+    if not 0 < a.shape[-1] <= SMALL:
+        return a.max(axis=-1)
+    out = a[..., 0]
+    for k in range(1, a.shape[-1]):
+        out = np.maximum(out, a[..., k])
+    return out
+
+
+def last_any(a):
+    """``a.any(axis=-1)`` of booleans."""
+    a = np.asarray(a)
+    if not 0 < a.shape[-1] <= SMALL:
+        return a.any(axis=-1)
+    out = a[..., 0]
+    for k in range(1, a.shape[-1]):
+        out = out | a[..., k]
+    return out
+
+
 def sigmoid(x):
     """Logistic function 1 / (1 + exp(-x))."""
     return expit(x)
@@ -454,11 +479,11 @@ def demands(u_a, u_b, v_a, v_b, d_a, d_b, breakdown, allowed):
     cand = np.concatenate(np.broadcast_arrays(vb, worth(u_b, True, vb, _col(d_b), qc)), axis=-1)
     ok = np.asarray(allowed)[..., None, :]
     ok_a = ok & (u_b[..., None, :] >= cand[..., :, None]) & (u_a[..., None, :] >= _col(va))
-    need_a = worth(np.where(ok_a, u_a[..., None, :], -np.inf).max(axis=-1), ok_a.any(axis=-1), va, _col(d_a), qc)
+    need_a = worth(last_max(np.where(ok_a, u_a[..., None, :], -np.inf)), last_any(ok_a), va, _col(d_a), qc)
     ok_b = ok & (u_a[..., None, :] >= need_a[..., :, None]) & (u_b[..., None, :] >= _col(vb))
-    sustained = worth(np.where(ok_b, u_b[..., None, :], -np.inf).max(axis=-1), ok_b.any(axis=-1), vb,
+    sustained = worth(last_max(np.where(ok_b, u_b[..., None, :], -np.inf)), last_any(ok_b), vb,
                       _col(d_b), qc) >= cand
-    need_b = np.where(sustained, cand, -np.inf).max(axis=-1)
+    need_b = last_max(np.where(sustained, cand, -np.inf))
     x_a, best_a = _best_offer(u_a, u_b, need_b, v_a, allowed)
     need_a = worth(best_a, x_a >= 0, v_a, d_a, q)
     x_b, _ = _best_offer(u_b, u_a, need_a, v_b, allowed)
@@ -473,7 +498,7 @@ def _best_offer(u_self, u_other, need_other, floor_self, allowed):
     ok = allowed & (u_other >= _col(need_other)) & (u_self >= _col(floor_self))
     score = np.where(ok, u_self, -np.inf)
     x = score.argmax(axis=-1)
-    has = ok.any(axis=-1)
+    has = last_any(ok)
     best = np.take_along_axis(u_self, x[..., None], -1)[..., 0]
     return np.where(has, x, -1), best
 
@@ -511,7 +536,7 @@ def mediator_proposal(u_a, u_b, need_a, need_b, w_a, w_b, log_chance, allowed):
     s_a, s_b = u_a - _col(need_a), u_b - _col(need_b)
     zone = allowed & (s_a >= 0.0) & (s_b >= 0.0)
     nash = _col(w_a) * np.log(np.maximum(s_a, TINY)) + _col(w_b) * np.log(np.maximum(s_b, TINY)) + log_chance
-    has_zone = zone.any(axis=-1)
+    has_zone = last_any(zone)
     score = np.where(_col(has_zone), np.where(zone, nash, -np.inf), np.where(allowed, log_chance, -np.inf))
     return score.argmax(axis=-1), has_zone
 
@@ -531,7 +556,7 @@ def government_proposal(u_self, p_other, need_self, log_ratify, allowed):
     ok = allowed & (gain > 0.0)
     score = np.where(ok, np.log(np.maximum(p_other, TINY)) + log_ratify + np.log(np.maximum(gain, TINY)), -np.inf)
     best = np.where(allowed, u_self, -np.inf).argmax(axis=-1)
-    has = ok.any(axis=-1)
+    has = last_any(ok)
     return np.where(has, score.argmax(axis=-1), best), has
 
 
@@ -551,7 +576,7 @@ def lead_mediator(acc_a, acc_b, active):
     if np.shape(active)[-1] == 0:
         return np.full(np.broadcast_shapes(np.shape(acc_a)[:-1], np.shape(acc_b)[:-1], np.shape(active)[:-1]), -1)
     score = np.where(active > 0.0, np.multiply(acc_a, acc_b), -np.inf)
-    return np.where((active > 0.0).any(axis=-1), score.argmax(axis=-1), -1)
+    return np.where(last_any(active > 0.0), score.argmax(axis=-1), -1)
 
 
 def draw_lead(acc_a, acc_b, active, u):
@@ -566,13 +591,13 @@ def draw_lead(acc_a, acc_b, active, u):
     score = np.where(on, np.maximum(acc_a, 0.0) * np.maximum(acc_b, 0.0), 0.0)
     score = np.where((score.sum(axis=-1) > 0.0)[..., None], score, on * 1.0)
     if np.shape(score)[-1]:  # relative to the largest: subnormal acceptabilities keep their proportions
-        top = score.max(axis=-1, keepdims=True)
+        top = last_max(score)[..., None]
         score = score / np.where(top > 0.0, top, 1.0)
     cum = np.cumsum(score, axis=-1)
     if np.shape(cum)[-1] == 0:
         return np.full(np.shape(cum)[:-1], -1)
     pick = ((cum >= _col(u * cum[..., -1])) & (score > 0.0)).argmax(axis=-1)  # first that reaches u x total
-    return np.where(on.any(axis=-1), pick, -1)
+    return np.where(last_any(on), pick, -1)
 
 
 def nash_weights(bias, discount_a=None, discount_b=None):
