@@ -357,9 +357,10 @@ def _rows(v: np.ndarray, idx: np.ndarray) -> np.ndarray:
 
 
 def gather(v: np.ndarray, idx: Index) -> np.ndarray:
-    """Rows ``idx`` of ``v`` (a copy; a slice gives a view): ``v[idx]``, by ``take`` for run numbers, which copies
-    rows of a 2-d or 3-d array several times faster than indexing does (the same values)."""
-    if isinstance(idx, np.ndarray) and idx.dtype.kind in "iu":
+    """Rows ``idx`` of ``v`` (a copy; a slice gives a view): ``v[idx]``, by ``take`` for run numbers from a contiguous
+    array, which copies rows of a 2-d or 3-d array several times faster than indexing does (the same values; ``take``
+    would first copy a strided array whole, so that one is indexed)."""
+    if isinstance(idx, np.ndarray) and idx.dtype.kind in "iu" and v.flags.c_contiguous:
         return v.take(idx, axis=0)
     return v[idx]
 
@@ -399,8 +400,11 @@ def instruments(k: Kernel) -> None:
     refuses talks; sanctions that a settlement relieves are lifted once a settlement holds. Then what the levels
     and the partial deals in force do to the war this month."""
     c, p, s = k.c, k.p, k.s
-    if s.partial.shape[1]:  # every run at once: a run with no deal in force has a cut of 0
-        s.cut = np.stack([partial_cut(p, s.partial, g) for g in (0, 1)], -1)
+    if s.partial.shape[1]:  # a run with no deal in force has a cut of 0: the cuts are added up where one is
+        s.cut = np.zeros((k.R, 2))
+        held = np.flatnonzero(rules.last_any(s.partial))
+        if len(held):
+            s.cut[held] = np.stack([partial_cut(rows_of(p, held), gather(s.partial, held), g) for g in (0, 1)], -1)
     if not len(c.instruments):
         return
     target = np.where(c.instrument_kinds == 0, 0, 1)  # aid: the ukraine side; sanctions: the russia side
@@ -479,25 +483,29 @@ def fight(s: State, p: Params, g: int, z: dict[str, np.ndarray], w: Index) -> No
     """In the runs at war ``w`` (``z``: their draws of the month), government g takes its losses, learns the front's
     pace (not from a ceasefire's violations), accumulates hurt; its public's weariness moves."""
     q, cf = rows_of(p, w), s.ceasefire[w]
+    # g's columns, as views: rows w of a column are read and written without indexing two axes at once
+    casualties, drift, precision, hurt, weariness = (x[:, g] for x in (s.casualties, s.drift, s.precision, s.hurt,
+                                                                       s.weariness))
     share = np.where(cf, q["cf_casualty"], 1.0)
     extra = s.aid_casualties[w] if g == 0 else 0.0
     cas = share * rules.casualties(q["casualty_mean"][:, g] + extra, q["casualty_sd"][:, g], z["casualties"][:, g])
-    s.casualties[w, g] += cas
+    casualties[w] += cas
     change = s.change[w]
     observed = change - s.aid_front[w]  # the sides know the aid's level: they learn the pace without it
-    drift, prec = rules.update_drift_belief(s.drift[w, g], s.precision[w, g], observed, q["change_sd"],
-                                            q["pace_shift_sd"])
-    s.drift[w, g] = np.where(cf, s.drift[w, g], drift)
-    s.precision[w, g] = np.where(cf, s.precision[w, g], prec)
+    was = drift[w], precision[w]
+    new = rules.update_drift_belief(was[0], was[1], observed, q["change_sd"], q["pace_shift_sd"])
+    drift[w] = np.where(cf, was[0], new[0])
+    precision[w] = np.where(cf, was[1], new[1])
     lost = rules.ground_lost(change, SIGN[g], s.retaken[w] if g == 0 else 0.0)
     cost = rules.month_cost(cas, lost, q["cost_sensitivity"][:, g], q["casualty_scale"], q["ground_scale"])
     if g == 1:
         cost = cost + s.sanctions[w]
     cost = cost * (1.0 - s.cut[w, g])
-    s.hurt[w, g] = rules.update_hurt(s.hurt[w, g], q["hurt_decay"][:, g], cost)
-    weary = rules.update_weariness(s.weariness[w, g], cost, q["weariness_rate"][:, g], q["weariness_noise"][:, g],
+    hurt[w] = rules.update_hurt(hurt[w], q["hurt_decay"][:, g], cost)
+    before = weariness[w]
+    weary = rules.update_weariness(before, cost, q["weariness_rate"][:, g], q["weariness_noise"][:, g],
                                    z["opinion"][:, g])
-    s.weariness[w, g] = np.where(q["has_public"][:, g] > 0.0, weary, s.weariness[w, g])
+    weariness[w] = np.where(q["has_public"][:, g] > 0.0, weary, before)
 
 
 # --------------------------------------------------------------------------- reading the month
@@ -806,7 +814,8 @@ def negotiate(k: Kernel, j: np.ndarray, d: dict[str, np.ndarray], t: int, entry:
     truce = ~agreed & ~s.ceasefire[j] & held & (_rows(p["cf_active"], j) > 0.0)
     if truce.any():
         ceasefire(k, j[truce], t, entry)
-    trust = 1.0 - np.minimum(1.0, (s.partial[j] * _rows(p["pd_trust"], j)).sum(axis=-1)) if s.partial.shape[1] else 1.0
+    trust = 1.0 - np.minimum(1.0, rules.last_sum(gather(s.partial, j) * _rows(p["pd_trust"], j))) if s.partial.shape[1] \
+        else 1.0
     broke = ~agreed & (d["breakdown"][j, 0] < _rows(p["breakdown"], j) * trust)
     s.open[j[broke | agreed]] = False
     s.round_month[j[ready]] += 1  # the turns count the months terms were put: the mediator puts the first
@@ -823,9 +832,9 @@ def partial_deals(k: Kernel, j: np.ndarray, d: dict[str, np.ndarray], t: int, en
         return
     value = _rows(p["pd_value"], j)
     agree = (value[..., 0] >= 0.0) & (value[..., 1] >= 0.0) & (d["partial"][j, :D] < _rows(p["pd_rate"], j))
-    inforce = s.partial[j]
+    inforce = gather(s.partial, j)
     new = agree & ~inforce
-    count = new.sum(axis=-1) + (agree & inforce & c.partial_repeats).sum(axis=-1)
+    count = rules.last_sum(new.astype(np.int64)) + rules.last_sum((agree & inforce & c.partial_repeats).astype(np.int64))
     s.partial[j] = inforce | new
     s.partial_deals[j] += count
     done = count > 0
@@ -980,7 +989,7 @@ def propose(k: Kernel, talks: Talks) -> None:
         if len(mine):
             h = 1 - g
             p_other = rules.expected_acceptance(gather(a.ub[h], mine), gather(talks.need_types[h], mine),
-                                                gather(s.belief[:, h], talks.j[mine]), _rows(temp, mine))
+                                                gather(s.belief, talks.j[mine])[:, h], _rows(temp, mine))
             talks.x[mine] = rules.government_proposal(gather(a.ub[g], mine), p_other, talks.need[g][mine],
                                                       gather(talks.log_rat, mine), gather(a.both, mine))[0]
 
@@ -1028,7 +1037,7 @@ def learn(k: Kernel, talks: Talks) -> None:
         like = rules.type_likelihood(a.ub[g][asked, x[asked]], gather(talks.need_types[g], asked),
                                      _rows(np.broadcast_to(temp, len(x)), asked))
         runs = talks.j[asked]
-        s.belief[runs, g] = rules.update_type_belief(gather(s.belief[:, g], runs), k.prior, like,
+        s.belief[runs, g] = rules.update_type_belief(gather(s.belief, runs)[:, g], k.prior, like,
                                                      talks.answers[g][1][asked])
 
 

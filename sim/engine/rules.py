@@ -55,7 +55,7 @@ def _col(x):
     return np.asarray(x)[..., None]
 
 
-SMALL = 8  # a last axis this short is reduced column by column (numpy's reduction over it is many times slower)
+SMALL = 7  # a last axis this short is reduced column by column (numpy's reduction over it is many times slower)
 
 
 def last_max(a):
@@ -77,6 +77,17 @@ def last_any(a):
     out = a[..., 0]
     for k in range(1, a.shape[-1]):
         out = out | a[..., k]
+    return out
+
+
+def last_sum(a):
+    """``a.sum(axis=-1)``: numpy adds fewer than 8 numbers in order, from the first, and so does this."""
+    a = np.asarray(a)
+    if not 0 < a.shape[-1] <= SMALL:
+        return a.sum(axis=-1)
+    out = a[..., 0]
+    for k in range(1, a.shape[-1]):
+        out = out + a[..., k]
     return out
 
 
@@ -477,12 +488,8 @@ def demands(u_a, u_b, v_a, v_b, d_a, d_b, breakdown, allowed):
 
     qc, vb, va = _col(q), _col(v_b), _col(v_a)
     cand = np.concatenate(np.broadcast_arrays(vb, worth(u_b, True, vb, _col(d_b), qc)), axis=-1)
-    ok = np.asarray(allowed)[..., None, :]
-    ok_a = ok & (u_b[..., None, :] >= cand[..., :, None]) & (u_a[..., None, :] >= _col(va))
-    need_a = worth(last_max(np.where(ok_a, u_a[..., None, :], -np.inf)), last_any(ok_a), va, _col(d_a), qc)
-    ok_b = ok & (u_a[..., None, :] >= need_a[..., :, None]) & (u_b[..., None, :] >= _col(vb))
-    sustained = worth(last_max(np.where(ok_b, u_b[..., None, :], -np.inf)), last_any(ok_b), vb,
-                      _col(d_b), qc) >= cand
+    need_a = worth(*_best_per_bar(u_a, u_b, cand, va, allowed), va, _col(d_a), qc)
+    sustained = worth(*_best_per_bar(u_b, u_a, need_a, vb, allowed), vb, _col(d_b), qc) >= cand
     need_b = last_max(np.where(sustained, cand, -np.inf))
     x_a, best_a = _best_offer(u_a, u_b, need_b, v_a, allowed)
     need_a = worth(best_a, x_a >= 0, v_a, d_a, q)
@@ -491,6 +498,25 @@ def demands(u_a, u_b, v_a, v_b, d_a, d_b, breakdown, allowed):
 
 
 _CHUNK = 2_000_000  # cells of the candidate table computed at once
+
+
+def _best_per_bar(u_self, u_other, bars, floor, allowed):
+    """The candidate table of :func:`demands`: for each bar (..., B), the best ``u_self`` (-inf if none) over the
+    allowed packages whose ``u_other`` reaches the bar and whose ``u_self`` reaches ``floor`` (..., 1), and whether
+    there is one. A few packages are taken one at a time (a maximum is exact: the same numbers either way)."""
+    P = u_self.shape[-1]
+    if not 0 < P <= SMALL:
+        ok = np.asarray(allowed)[..., None, :] & (u_other[..., None, :] >= bars[..., :, None]) \
+            & (u_self[..., None, :] >= floor[..., None])
+        return np.where(ok, u_self[..., None, :], -np.inf).max(axis=-1), ok.any(axis=-1)
+    allowed = np.asarray(allowed)
+    best, has = [], []
+    for k in range(P):
+        ok = (allowed[..., k] & (u_self[..., k] >= floor[..., 0]))[..., None] & (u_other[..., k, None] >= bars)
+        cell = np.where(ok, u_self[..., k, None], -np.inf)
+        best.append(cell if k == 0 else np.maximum(best[-1], cell))
+        has.append(ok if k == 0 else has[-1] | ok)
+    return best[-1], has[-1]
 
 
 def _best_offer(u_self, u_other, need_other, floor_self, allowed):
@@ -589,7 +615,7 @@ def draw_lead(acc_a, acc_b, active, u):
     """
     on = np.asarray(active) > 0.0
     score = np.where(on, np.maximum(acc_a, 0.0) * np.maximum(acc_b, 0.0), 0.0)
-    score = np.where((score.sum(axis=-1) > 0.0)[..., None], score, on * 1.0)
+    score = np.where((last_sum(score) > 0.0)[..., None], score, on * 1.0)
     if np.shape(score)[-1]:  # relative to the largest: subnormal acceptabilities keep their proportions
         top = last_max(score)[..., None]
         score = score / np.where(top > 0.0, top, 1.0)
@@ -646,9 +672,13 @@ def expected_acceptance(u, need_by_type, belief, temperature):
     risk-return trade-off of a proposer who does not know the other side's resolve.
     """
     temp = _col(temperature)
-    total = belief[..., 0, None] * ndtr((u - need_by_type[..., 0, None]) / temp)
-    for k in range(1, np.shape(belief)[-1]):  # a few types: a loop adds them in order, as one run alone does
-        total = total + belief[..., k, None] * ndtr((u - need_by_type[..., k, None]) / temp)
+    total = None
+    for k in range(np.shape(belief)[-1]):  # a few types: a loop adds them in order, as one run alone does
+        term = np.subtract(u, need_by_type[..., k, None])  # the same operations as b_k x Phi((u - need_k) / temp),
+        term /= temp  # in place
+        ndtr(term, out=term)
+        term *= belief[..., k, None]
+        total = term if total is None else np.add(total, term, out=total)
     return total
 
 
