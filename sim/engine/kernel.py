@@ -408,7 +408,7 @@ def instruments(k: Kernel) -> None:
     if not len(c.instruments):
         return
     target = np.where(c.instrument_kinds == 0, 0, 1)  # aid: the ukraine side; sanctions: the russia side
-    stick = (p["inst_stick_active"] > 0.0) & s.refusing[:, target]
+    stick = (p["inst_stick_active"] > 0.0) & s.refusing.take(target, axis=1)
     relieved = (c.instrument_kinds == 1) & (p["inst_relief"] > 0.0)
     lifted = relieved & ((s.deal >= 0) & (s.relapse_month < 0))[:, None]
     unlifted = np.where(stick, p["inst_stick"], p["inst_level"])
