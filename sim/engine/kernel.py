@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from sim.engine import rules
+from sim.engine.lastaxis import last_any, last_sum
 from sim.engine.records import (
     RAW_FIELDS,
     STAGE_NAMES,
@@ -402,7 +403,7 @@ def instruments(k: Kernel) -> None:
     c, p, s = k.c, k.p, k.s
     if s.partial.shape[1]:  # a run with no deal in force has a cut of 0: the cuts are added up where one is
         s.cut = np.zeros((k.R, 2))
-        held = np.flatnonzero(rules.last_any(s.partial))
+        held = np.flatnonzero(last_any(s.partial))
         if len(held):
             s.cut[held] = np.stack([partial_cut(rows_of(p, held), gather(s.partial, held), g) for g in (0, 1)], -1)
     if not len(c.instruments):
@@ -581,7 +582,7 @@ def assess(c: Compiled, q: Params, s: State, gain: bool = True, full: bool = Fal
     if ways:  # talks that are open do not ask whether a way out is seen
         for g in (0, 1):
             h = 1 - g
-            a.sees.append(rules.last_any(a.both & (a.ub[g] >= a.v[g][:, None]) & (a.ub[h] >= a.v_bar[h][:, None])))
+            a.sees.append(last_any(a.both & (a.ub[g] >= a.v[g][:, None]) & (a.ub[h] >= a.v_bar[h][:, None])))
         a.way_out = a.sees[0] & a.sees[1]
     return a
 
@@ -814,7 +815,7 @@ def negotiate(k: Kernel, j: np.ndarray, d: dict[str, np.ndarray], t: int, entry:
     truce = ~agreed & ~s.ceasefire[j] & held & (_rows(p["cf_active"], j) > 0.0)
     if truce.any():
         ceasefire(k, j[truce], t, entry)
-    trust = 1.0 - np.minimum(1.0, rules.last_sum(gather(s.partial, j) * _rows(p["pd_trust"], j))) if s.partial.shape[1] \
+    trust = 1.0 - np.minimum(1.0, last_sum(gather(s.partial, j) * _rows(p["pd_trust"], j))) if s.partial.shape[1] \
         else 1.0
     broke = ~agreed & (d["breakdown"][j, 0] < _rows(p["breakdown"], j) * trust)
     s.open[j[broke | agreed]] = False
@@ -834,7 +835,7 @@ def partial_deals(k: Kernel, j: np.ndarray, d: dict[str, np.ndarray], t: int, en
     agree = (value[..., 0] >= 0.0) & (value[..., 1] >= 0.0) & (d["partial"][j, :D] < _rows(p["pd_rate"], j))
     inforce = gather(s.partial, j)
     new = agree & ~inforce
-    count = rules.last_sum(new.astype(np.int64)) + rules.last_sum((agree & inforce & c.partial_repeats).astype(np.int64))
+    count = last_sum(new.astype(np.int64)) + last_sum((agree & inforce & c.partial_repeats).astype(np.int64))
     s.partial[j] = inforce | new
     s.partial_deals[j] += count
     done = count > 0

@@ -32,6 +32,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import expit, ndtr
 
+from sim.engine.lastaxis import SMALL, last_any, last_max, last_sum
+
 TINY = 1e-12  # floor of a surplus or a probability inside a log
 
 
@@ -53,42 +55,6 @@ def power(base, exponent):
 def _col(x):
     """Add a trailing axis, for broadcasting a per-run value against packages."""
     return np.asarray(x)[..., None]
-
-
-SMALL = 7  # a last axis this short is reduced column by column (numpy's reduction over it is many times slower)
-
-
-def last_max(a):
-    """``a.max(axis=-1)`` (the same numbers: a maximum is exact, and NaN propagates either way)."""
-    a = np.asarray(a)
-    if not 0 < a.shape[-1] <= SMALL:
-        return a.max(axis=-1)
-    out = a[..., 0]
-    for k in range(1, a.shape[-1]):
-        out = np.maximum(out, a[..., k])
-    return out
-
-
-def last_any(a):
-    """``a.any(axis=-1)`` of booleans."""
-    a = np.asarray(a)
-    if not 0 < a.shape[-1] <= SMALL:
-        return a.any(axis=-1)
-    out = a[..., 0]
-    for k in range(1, a.shape[-1]):
-        out = out | a[..., k]
-    return out
-
-
-def last_sum(a):
-    """``a.sum(axis=-1)``: numpy adds fewer than 8 numbers in order, from the first, and so does this."""
-    a = np.asarray(a)
-    if not 0 < a.shape[-1] <= SMALL:
-        return a.sum(axis=-1)
-    out = a[..., 0]
-    for k in range(1, a.shape[-1]):
-        out = out + a[..., k]
-    return out
 
 
 def sigmoid(x):
