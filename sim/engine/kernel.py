@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from sim.engine import rules
+from sim.engine.lastaxis import last_any, last_sum
 from sim.engine.records import (
     RAW_FIELDS,
     STAGE_NAMES,
@@ -67,7 +68,7 @@ MEDIATOR = int(Proposer.MEDIATOR)
 # Stages of a peace process, in order; a run's ``stage`` is the furthest it reached (relapse: after a settlement).
 STAGES = STAGE_NAMES
 WAR, TALKS, PARTIAL, CEASEFIRE, SETTLEMENT, RELAPSE = range(6)
-WAR_STREAMS = ("front", "casualties", "opinion")  # what the battlefield and the fighting draw, in the runs at war
+WAR_STREAMS = ("casualties", "opinion")  # what the fighting draws, in the runs at war (the battlefield draws its own)
 
 
 @dataclass
@@ -132,7 +133,7 @@ class _Rows:
     def __getattr__(self, name: str) -> Any:
         if name not in STATE_FIELDS:
             raise AttributeError(name)
-        value = getattr(self._s, name)[self._idx]
+        value = gather(getattr(self._s, name), self._idx)
         setattr(self, name, value)
         return value
 
@@ -246,7 +247,7 @@ class Kernel:
         at_war = (s.deal < 0) | (s.relapse_month >= 0)  # a settlement stops the war until it relapses
         w: Index = slice(None) if at_war.all() else np.flatnonzero(at_war)  # all runs: views, no copies
         z = {m: d[m][w] for m in WAR_STREAMS}  # the war's draws of the month, made for the runs at war only
-        battlefield(s, p, z, w, t)
+        battlefield(s, p, z, w, t, d["front"])
         for g in (0, 1):
             fight(s, p, g, z, w)
         # A logged run (R = 1) reads the month once, for its log and its talks (read again if talks open now).
@@ -351,14 +352,23 @@ class _ParamRows(dict):
 
     def __missing__(self, key: str) -> np.ndarray:
         v = self._p[key]
-        v = v[self._idx] if len(v) > 1 else v
+        v = gather(v, self._idx) if len(v) > 1 else v
         self[key] = v
         return v
 
 
 def _rows(v: np.ndarray, idx: np.ndarray) -> np.ndarray:
     """Rows ``idx`` of a per-run array; a single-row (shared) array as it is."""
-    return v[idx] if len(v) > 1 else v
+    return gather(v, idx) if len(v) > 1 else v
+
+
+def gather(v: np.ndarray, idx: Index) -> np.ndarray:
+    """Rows ``idx`` of ``v`` (a copy; a slice gives a view): ``v[idx]``, by ``take`` for run numbers from a contiguous
+    array, which copies rows of a 2-d or 3-d array several times faster than indexing does (the same values; ``take``
+    would first copy a strided array whole, so that one is indexed)."""
+    if isinstance(idx, np.ndarray) and idx.dtype.kind in "iu" and v.flags.c_contiguous:
+        return v.take(idx, axis=0)
+    return v[idx]
 
 
 # --------------------------------------------------------------------------- phases 2-3: battlefield, fight
@@ -422,12 +432,15 @@ def instruments(k: Kernel) -> None:
     refuses talks; sanctions that a settlement relieves are lifted once a settlement holds. Then what the levels
     and the partial deals in force do to the war this month."""
     c, p, s = k.c, k.p, k.s
-    if s.partial.shape[1]:  # every run at once: a run with no deal in force has a cut of 0
-        s.cut = np.stack([partial_cut(p, s.partial, g) for g in (0, 1)], -1)
+    if s.partial.shape[1]:  # a run with no deal in force has a cut of 0: the cuts are added up where one is
+        s.cut = np.zeros((k.R, 2))
+        held = np.flatnonzero(last_any(s.partial))
+        if len(held):
+            s.cut[held] = np.stack([partial_cut(rows_of(p, held), gather(s.partial, held), g) for g in (0, 1)], -1)
     if not len(c.instruments):
         return
     target = np.where(c.instrument_kinds == 0, 0, 1)  # aid: the ukraine side; sanctions: the russia side
-    stick = (p["inst_stick_active"] > 0.0) & s.refusing[:, target]
+    stick = (p["inst_stick_active"] > 0.0) & s.refusing.take(target, axis=1)
     relieved = (c.instrument_kinds == 1) & (p["inst_relief"] > 0.0)
     lifted = relieved & ((s.deal >= 0) & (s.relapse_month < 0))[:, None]
     unlifted = np.where(stick, p["inst_stick"], p["inst_level"])
@@ -472,18 +485,25 @@ def partial_cut(p: Params, partial: np.ndarray, g: int) -> Any:
     return np.minimum(1.0, total)
 
 
-def battlefield(s: State, p: Params, z: dict[str, np.ndarray], w: Index, t: int) -> None:
-    """The front and the Kursk area move in the runs at war ``w`` (``z``: their draws of the month): a ceasefire's
-    violations move the line by a fraction and freeze the Kursk front; a settlement stops both (those runs are not
-    in ``w``)."""
+def battlefield(s: State, p: Params, z: dict[str, np.ndarray], w: Index, t: int, front: Any) -> None:
+    """The front and the Kursk area move in the runs at war ``w`` (``front``: the month's draws of the front, made
+    here for the runs that need them): a ceasefire's violations move the line by a fraction and freeze the Kursk
+    front; a settlement stops both (those runs are not in ``w``)."""
     q, cf = rows_of(p, w), s.ceasefire[w]
     share = np.where(cf, q["cf_casualty"], 1.0)  # a ceasefire holds the war to its violations
-    change = share * rules.normal_draw(q["change_mean"] + s.aid_front[w], q["change_sd"], z["front"][:, 0])
+    change = share * rules.normal_draw(q["change_mean"] + s.aid_front[w], q["change_sd"], front[w, 0])
     s.change = np.zeros(len(s.change))
     s.change[w] = change
     s.territory[w] = rules.advance_territory(s.territory[w], change)
     before = s.kursk[w]
-    retaken = np.where(cf, 0.0, rules.kursk_retaken(before, q["kursk_mean"], q["kursk_sd"], z["front"][:, 1]))
+    # Only a Kursk area still held (>= 0 always) and not frozen by a ceasefire can be retaken: elsewhere the
+    # retaken km2 are 0 whatever the draw, so the draws are made for those runs only.
+    live = np.flatnonzero((before > 0.0) & ~cf)
+    retaken = np.zeros(len(before))
+    if len(live):
+        runs = live if isinstance(w, slice) else w[live]
+        retaken[live] = rules.kursk_retaken(before[live], _rows(q["kursk_mean"], live), _rows(q["kursk_sd"], live),
+                                            front[runs, 1])
     s.retaken = np.zeros(len(s.retaken))
     s.retaken[w] = retaken
     after = before - retaken
@@ -495,25 +515,29 @@ def fight(s: State, p: Params, g: int, z: dict[str, np.ndarray], w: Index) -> No
     """In the runs at war ``w`` (``z``: their draws of the month), government g takes its losses, learns the front's
     pace (not from a ceasefire's violations), accumulates hurt; its public's weariness moves."""
     q, cf = rows_of(p, w), s.ceasefire[w]
+    # g's columns, as views: rows w of a column are read and written without indexing two axes at once
+    casualties, drift, precision, hurt, weariness = (x[:, g] for x in (s.casualties, s.drift, s.precision, s.hurt,
+                                                                       s.weariness))
     share = np.where(cf, q["cf_casualty"], 1.0)
     extra = s.aid_casualties[w] if g == 0 else 0.0
     cas = share * rules.casualties(q["casualty_mean"][:, g] + extra, q["casualty_sd"][:, g], z["casualties"][:, g])
-    s.casualties[w, g] += cas
+    casualties[w] += cas
     change = s.change[w]
     observed = change - s.aid_front[w]  # the sides know the aid's level: they learn the pace without it
-    drift, prec = rules.update_drift_belief(s.drift[w, g], s.precision[w, g], observed, q["change_sd"],
-                                            q["pace_shift_sd"])
-    s.drift[w, g] = np.where(cf, s.drift[w, g], drift)
-    s.precision[w, g] = np.where(cf, s.precision[w, g], prec)
+    was = drift[w], precision[w]
+    new = rules.update_drift_belief(was[0], was[1], observed, q["change_sd"], q["pace_shift_sd"])
+    drift[w] = np.where(cf, was[0], new[0])
+    precision[w] = np.where(cf, was[1], new[1])
     lost = rules.ground_lost(change, SIGN[g], s.retaken[w] if g == 0 else 0.0)
     cost = rules.month_cost(cas, lost, q["cost_sensitivity"][:, g], q["casualty_scale"], q["ground_scale"])
     if g == 1:
         cost = cost + s.sanctions[w]
     cost = cost * (1.0 - s.cut[w, g])
-    s.hurt[w, g] = rules.update_hurt(s.hurt[w, g], q["hurt_decay"][:, g], cost)
-    weary = rules.update_weariness(s.weariness[w, g], cost, q["weariness_rate"][:, g], q["weariness_noise"][:, g],
+    hurt[w] = rules.update_hurt(hurt[w], q["hurt_decay"][:, g], cost)
+    before = weariness[w]
+    weary = rules.update_weariness(before, cost, q["weariness_rate"][:, g], q["weariness_noise"][:, g],
                                    z["opinion"][:, g])
-    s.weariness[w, g] = np.where(q["has_public"][:, g] > 0.0, weary, s.weariness[w, g])
+    weariness[w] = np.where(q["has_public"][:, g] > 0.0, weary, before)
 
 
 # --------------------------------------------------------------------------- reading the month
@@ -589,7 +613,7 @@ def assess(c: Compiled, q: Params, s: State, gain: bool = True, full: bool = Fal
     if ways:  # talks that are open do not ask whether a way out is seen
         for g in (0, 1):
             h = 1 - g
-            a.sees.append((a.both & (a.ub[g] >= a.v[g][:, None]) & (a.ub[h] >= a.v_bar[h][:, None])).any(axis=-1))
+            a.sees.append(last_any(a.both & (a.ub[g] >= a.v[g][:, None]) & (a.ub[h] >= a.v_bar[h][:, None])))
         a.way_out = a.sees[0] & a.sees[1]
     return a
 
@@ -741,7 +765,9 @@ def open_talks(k: Kernel, idx: np.ndarray, d: dict[str, np.ndarray], t: int, ent
     chance = 1.0 - (1.0 - ripe) * (1.0 - pull)
     # A side refuses talks when it feels no hurting stalemate: its hurt is below its threshold, or it expects
     # fighting on to pay better than freezing today's line (a stick may punish it next month).
-    s.refusing[idx] = np.stack([(hurt[:, g] < th[:, g]) | (war(c, q, g, sj)[3] > 0.0) for g in (0, 1)], -1)
+    for g in (0, 1):  # what fighting on is expected to bring is read only where the hurt does not already decide
+        calm = hurt[:, g] < th[:, g]
+        s.refusing[idx, g] = calm | (_net_gain(c, q, g, sj, np.flatnonzero(~calm)) > 0.0)
     opening = u < chance
     if entry is not None:
         assert read is not None
@@ -820,7 +846,8 @@ def negotiate(k: Kernel, j: np.ndarray, d: dict[str, np.ndarray], t: int, entry:
     truce = ~agreed & ~s.ceasefire[j] & held & (_rows(p["cf_active"], j) > 0.0)
     if truce.any():
         ceasefire(k, j[truce], t, entry)
-    trust = 1.0 - np.minimum(1.0, (s.partial[j] * _rows(p["pd_trust"], j)).sum(axis=-1)) if s.partial.shape[1] else 1.0
+    trust = 1.0 - np.minimum(1.0, last_sum(gather(s.partial, j) * _rows(p["pd_trust"], j))) if s.partial.shape[1] \
+        else 1.0
     broke = ~agreed & (d["breakdown"][j, 0] < _rows(p["breakdown"], j) * trust)
     s.open[j[broke | agreed]] = False
     s.round_month[j[ready]] += 1  # the turns count the months terms were put: the mediator puts the first
@@ -837,9 +864,9 @@ def partial_deals(k: Kernel, j: np.ndarray, d: dict[str, np.ndarray], t: int, en
         return
     value = _rows(p["pd_value"], j)
     agree = (value[..., 0] >= 0.0) & (value[..., 1] >= 0.0) & (d["partial"][j, :D] < _rows(p["pd_rate"], j))
-    inforce = s.partial[j]
+    inforce = gather(s.partial, j)
     new = agree & ~inforce
-    count = new.sum(axis=-1) + (agree & inforce & c.partial_repeats).sum(axis=-1)
+    count = last_sum(new.astype(np.int64)) + last_sum((agree & inforce & c.partial_repeats).astype(np.int64))
     s.partial[j] = inforce | new
     s.partial_deals[j] += count
     done = count > 0
@@ -855,15 +882,23 @@ def ceasefire(k: Kernel, j: np.ndarray, t: int, entry: MonthEntry | None) -> Non
     c, p, s = k.c, k.p, k.s
     q, sj = rows_of(p, j), s.rows(j)
     ok = np.ones(len(j), bool)
-    for g in (0, 1):
-        net = war(c, q, g, sj)[3]
-        ok &= net <= q["temperature"] * sj.judgement[:, g]
+    for g in (0, 1):  # the russia side is asked only where the ukraine side accepted
+        ok &= _net_gain(c, q, g, sj, np.flatnonzero(ok)) <= q["temperature"] * sj.judgement[:, g]
     done = j[ok]
     s.ceasefire[done] = True
     s.ceasefire_month[done] = np.where(s.ceasefire_month[done] < 0, t, s.ceasefire_month[done])
     s.stage[done] = np.maximum(s.stage[done], CEASEFIRE)
     if entry is not None:
         entry["ceasefire"] = bool(ok[0])
+
+
+def _net_gain(c: Compiled, q: Params, g: int, s: State, runs: np.ndarray) -> np.ndarray:
+    """(n,) side g's net gain of fighting on over freezing today's line, worked out for the runs ``runs`` of ``s``
+    alone (NaN elsewhere, which no comparison passes)."""
+    out = np.full(len(s.territory), np.nan)
+    if len(runs):
+        out[runs] = war(c, rows_of(q, runs), g, s.rows(runs))[3]
+    return out
 
 
 def hold(k: Kernel, d: dict[str, np.ndarray], t: int, entry: MonthEntry | None) -> None:
@@ -948,46 +983,47 @@ def _demands(k: Kernel, talks: Talks, govs: np.ndarray) -> None:
     types' demand the same way (type's value plus that premium).
     """
     a, q, who = talks.a, talks.q, talks.who[govs]
-    ok = a.both[govs].copy()  # a continuation offer must be one the voting publics are expected to ratify
+    ok = gather(a.both, govs).copy()  # a continuation offer must be one the voting publics are expected to ratify
     for g in (0, 1):
-        ok &= ~_rows(talks.votes[g], govs)[:, None] | (talks.margins[g][govs] >= 0.0)
+        ok &= ~_rows(talks.votes[g], govs)[:, None] | (gather(talks.margins[g], govs) >= 0.0)
     v_eff = [np.where(who == g, a.v[g][govs], a.v_bar[g][govs]) for g in (0, 1)]
     qg = rows_of(q, govs)
-    dem = rules.demands(a.ub[0][govs], a.ub[1][govs], v_eff[0], v_eff[1], qg["discount"][:, 0], qg["discount"][:, 1],
-                        qg["breakdown"], ok)
+    dem = rules.demands(gather(a.ub[0], govs), gather(a.ub[1], govs), v_eff[0], v_eff[1], qg["discount"][:, 0],
+                        qg["discount"][:, 1], qg["breakdown"], ok)
     for g in (0, 1):
         mine = who == g
         premium = dem[g] - v_eff[g]  # what patience adds to a responder's value of war
         talks.need[g][govs] = np.where(mine, dem[g], a.v[g][govs] + premium)
-        talks.need_types[g][govs] = a.v_types[g][govs] + premium[:, None]
+        talks.need_types[g][govs] = gather(a.v_types[g], govs) + premium[:, None]
 
 
 def propose(k: Kernel, talks: Talks) -> None:
     """The proposer's package: the mediator's, or a government's best expected gain, both under private
     information: the chance that each side accepts is its expected acceptance over its types, as the others
     believe them (the risk-return trade-off of Fearon 1995)."""
-    a, who, need, temp, s = talks.a, talks.who, talks.need, talks.q["temperature"], k.s
+    a, who, temp, s = talks.a, talks.who, talks.q["temperature"], k.s
     talks.x = np.zeros(len(talks.j), np.int64)
     talks.zone = np.zeros(len(talks.j), bool)
-    belief = s.belief[talks.j]
     med = np.flatnonzero(who == MEDIATOR)
     if len(med):
         qm = rows_of(talks.q, med)
+        ub, types = [gather(a.ub[g], med) for g in (0, 1)], [gather(talks.need_types[g], med) for g in (0, 1)]
+        belief = gather(s.belief, talks.j[med])
         w0, w1 = rules.nash_weights(a.bias[med], qm["discount"][:, 0], qm["discount"][:, 1])
-        n_bar = [rules.expect(belief[med, g], talks.need_types[g][med]) for g in (0, 1)]
-        chance = talks.log_rat[med] + sum(
-            np.log(np.maximum(rules.expected_acceptance(a.ub[g][med], talks.need_types[g][med], belief[med, g],
-                                                        _rows(temp, med)), rules.TINY)) for g in (0, 1))
-        talks.x[med], talks.zone[med] = rules.mediator_proposal(a.ub[0][med], a.ub[1][med], n_bar[0], n_bar[1],
-                                                                w0, w1, chance, a.both[med])
+        n_bar = [rules.expect(belief[:, g], types[g]) for g in (0, 1)]
+        chance = gather(talks.log_rat, med) + sum(
+            np.log(np.maximum(rules.expected_acceptance(ub[g], types[g], belief[:, g], _rows(temp, med)), rules.TINY))
+            for g in (0, 1))
+        talks.x[med], talks.zone[med] = rules.mediator_proposal(ub[0], ub[1], n_bar[0], n_bar[1], w0, w1, chance,
+                                                                gather(a.both, med))
     for g in (0, 1):
         mine = np.flatnonzero(who == g)
         if len(mine):
             h = 1 - g
-            p_other = rules.expected_acceptance(a.ub[h][mine], talks.need_types[h][mine], belief[mine, h],
-                                                _rows(temp, mine))
-            talks.x[mine] = rules.government_proposal(a.ub[g][mine], p_other, need[g][mine], talks.log_rat[mine],
-                                                      a.both[mine])[0]
+            p_other = rules.expected_acceptance(gather(a.ub[h], mine), gather(talks.need_types[h], mine),
+                                                gather(s.belief, talks.j[mine])[:, h], _rows(temp, mine))
+            talks.x[mine] = rules.government_proposal(gather(a.ub[g], mine), p_other, talks.need[g][mine],
+                                                      gather(talks.log_rat, mine), gather(a.both, mine))[0]
 
 
 def _at(a: np.ndarray, x: np.ndarray) -> np.ndarray:
@@ -1030,10 +1066,11 @@ def learn(k: Kernel, talks: Talks) -> None:
         asked = np.flatnonzero((talks.who != g) & _at(a.allowed[g], x))
         if not len(asked):
             continue
-        like = rules.type_likelihood(a.ub[g][asked, x[asked]], talks.need_types[g][asked],
-                                     (temp * np.ones(len(x)))[asked])
+        like = rules.type_likelihood(a.ub[g][asked, x[asked]], gather(talks.need_types[g], asked),
+                                     _rows(np.broadcast_to(temp, len(x)), asked))
         runs = talks.j[asked]
-        s.belief[runs, g] = rules.update_type_belief(s.belief[runs, g], k.prior, like, talks.answers[g][1][asked])
+        s.belief[runs, g] = rules.update_type_belief(gather(s.belief, runs)[:, g], k.prior, like,
+                                                     talks.answers[g][1][asked])
 
 
 def ratify(k: Kernel, talks: Talks, detail: bool, seam: Seam | None) -> None:

@@ -32,6 +32,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import expit, ndtr
 
+from sim.engine.lastaxis import SMALL, last_any, last_max, last_sum
+
 TINY = 1e-12  # floor of a surplus or a probability inside a log
 
 
@@ -452,13 +454,9 @@ def demands(u_a, u_b, v_a, v_b, d_a, d_b, breakdown, allowed):
 
     qc, vb, va = _col(q), _col(v_b), _col(v_a)
     cand = np.concatenate(np.broadcast_arrays(vb, worth(u_b, True, vb, _col(d_b), qc)), axis=-1)
-    ok = np.asarray(allowed)[..., None, :]
-    ok_a = ok & (u_b[..., None, :] >= cand[..., :, None]) & (u_a[..., None, :] >= _col(va))
-    need_a = worth(np.where(ok_a, u_a[..., None, :], -np.inf).max(axis=-1), ok_a.any(axis=-1), va, _col(d_a), qc)
-    ok_b = ok & (u_a[..., None, :] >= need_a[..., :, None]) & (u_b[..., None, :] >= _col(vb))
-    sustained = worth(np.where(ok_b, u_b[..., None, :], -np.inf).max(axis=-1), ok_b.any(axis=-1), vb,
-                      _col(d_b), qc) >= cand
-    need_b = np.where(sustained, cand, -np.inf).max(axis=-1)
+    need_a = worth(*_best_per_bar(u_a, u_b, cand, va, allowed), va, _col(d_a), qc)
+    sustained = worth(*_best_per_bar(u_b, u_a, need_a, vb, allowed), vb, _col(d_b), qc) >= cand
+    need_b = last_max(np.where(sustained, cand, -np.inf))
     x_a, best_a = _best_offer(u_a, u_b, need_b, v_a, allowed)
     need_a = worth(best_a, x_a >= 0, v_a, d_a, q)
     x_b, _ = _best_offer(u_b, u_a, need_a, v_b, allowed)
@@ -468,12 +466,31 @@ def demands(u_a, u_b, v_a, v_b, d_a, d_b, breakdown, allowed):
 _CHUNK = 2_000_000  # cells of the candidate table computed at once
 
 
+def _best_per_bar(u_self, u_other, bars, floor, allowed):
+    """The candidate table of :func:`demands`: for each bar (..., B), the best ``u_self`` (-inf if none) over the
+    allowed packages whose ``u_other`` reaches the bar and whose ``u_self`` reaches ``floor`` (..., 1), and whether
+    there is one. A few packages are taken one at a time (a maximum is exact: the same numbers either way)."""
+    P = u_self.shape[-1]
+    if not 0 < P <= SMALL:
+        ok = np.asarray(allowed)[..., None, :] & (u_other[..., None, :] >= bars[..., :, None]) \
+            & (u_self[..., None, :] >= floor[..., None])
+        return np.where(ok, u_self[..., None, :], -np.inf).max(axis=-1), ok.any(axis=-1)
+    allowed = np.asarray(allowed)
+    best, has = [], []
+    for k in range(P):
+        ok = (allowed[..., k] & (u_self[..., k] >= floor[..., 0]))[..., None] & (u_other[..., k, None] >= bars)
+        cell = np.where(ok, u_self[..., k, None], -np.inf)
+        best.append(cell if k == 0 else np.maximum(best[-1], cell))
+        has.append(ok if k == 0 else has[-1] | ok)
+    return best[-1], has[-1]
+
+
 def _best_offer(u_self, u_other, need_other, floor_self, allowed):
     """The allowed package best for the proposer that the other accepts and the proposer prefers to war."""
     ok = allowed & (u_other >= _col(need_other)) & (u_self >= _col(floor_self))
     score = np.where(ok, u_self, -np.inf)
     x = score.argmax(axis=-1)
-    has = ok.any(axis=-1)
+    has = last_any(ok)
     best = np.take_along_axis(u_self, x[..., None], -1)[..., 0]
     return np.where(has, x, -1), best
 
@@ -511,7 +528,7 @@ def mediator_proposal(u_a, u_b, need_a, need_b, w_a, w_b, log_chance, allowed):
     s_a, s_b = u_a - _col(need_a), u_b - _col(need_b)
     zone = allowed & (s_a >= 0.0) & (s_b >= 0.0)
     nash = _col(w_a) * np.log(np.maximum(s_a, TINY)) + _col(w_b) * np.log(np.maximum(s_b, TINY)) + log_chance
-    has_zone = zone.any(axis=-1)
+    has_zone = last_any(zone)
     score = np.where(_col(has_zone), np.where(zone, nash, -np.inf), np.where(allowed, log_chance, -np.inf))
     return score.argmax(axis=-1), has_zone
 
@@ -531,7 +548,7 @@ def government_proposal(u_self, p_other, need_self, log_ratify, allowed):
     ok = allowed & (gain > 0.0)
     score = np.where(ok, np.log(np.maximum(p_other, TINY)) + log_ratify + np.log(np.maximum(gain, TINY)), -np.inf)
     best = np.where(allowed, u_self, -np.inf).argmax(axis=-1)
-    has = ok.any(axis=-1)
+    has = last_any(ok)
     return np.where(has, score.argmax(axis=-1), best), has
 
 
@@ -551,7 +568,7 @@ def lead_mediator(acc_a, acc_b, active):
     if np.shape(active)[-1] == 0:
         return np.full(np.broadcast_shapes(np.shape(acc_a)[:-1], np.shape(acc_b)[:-1], np.shape(active)[:-1]), -1)
     score = np.where(active > 0.0, np.multiply(acc_a, acc_b), -np.inf)
-    return np.where((active > 0.0).any(axis=-1), score.argmax(axis=-1), -1)
+    return np.where(last_any(active > 0.0), score.argmax(axis=-1), -1)
 
 
 def draw_lead(acc_a, acc_b, active, u):
@@ -564,15 +581,15 @@ def draw_lead(acc_a, acc_b, active, u):
     """
     on = np.asarray(active) > 0.0
     score = np.where(on, np.maximum(acc_a, 0.0) * np.maximum(acc_b, 0.0), 0.0)
-    score = np.where((score.sum(axis=-1) > 0.0)[..., None], score, on * 1.0)
+    score = np.where((last_sum(score) > 0.0)[..., None], score, on * 1.0)
     if np.shape(score)[-1]:  # relative to the largest: subnormal acceptabilities keep their proportions
-        top = score.max(axis=-1, keepdims=True)
+        top = last_max(score)[..., None]
         score = score / np.where(top > 0.0, top, 1.0)
     cum = np.cumsum(score, axis=-1)
     if np.shape(cum)[-1] == 0:
         return np.full(np.shape(cum)[:-1], -1)
     pick = ((cum >= _col(u * cum[..., -1])) & (score > 0.0)).argmax(axis=-1)  # first that reaches u x total
-    return np.where(on.any(axis=-1), pick, -1)
+    return np.where(last_any(on), pick, -1)
 
 
 def nash_weights(bias, discount_a=None, discount_b=None):
@@ -621,9 +638,13 @@ def expected_acceptance(u, need_by_type, belief, temperature):
     risk-return trade-off of a proposer who does not know the other side's resolve.
     """
     temp = _col(temperature)
-    total = belief[..., 0, None] * ndtr((u - need_by_type[..., 0, None]) / temp)
-    for k in range(1, np.shape(belief)[-1]):  # a few types: a loop adds them in order, as one run alone does
-        total = total + belief[..., k, None] * ndtr((u - need_by_type[..., k, None]) / temp)
+    total = None
+    for k in range(np.shape(belief)[-1]):  # a few types: a loop adds them in order, as one run alone does
+        term = np.subtract(u, need_by_type[..., k, None])  # the same operations as b_k x Phi((u - need_k) / temp),
+        term /= temp  # in place
+        ndtr(term, out=term)
+        term *= belief[..., k, None]
+        total = term if total is None else np.add(total, term, out=total)
     return total
 
 

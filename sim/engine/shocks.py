@@ -197,11 +197,18 @@ def _from_keys(key: np.ndarray, mechanism: str, horizon: int, used: int | None) 
 
 def uniform_of(x: np.ndarray) -> np.ndarray:
     """SplitMix64's output function of uint64 counters, as uniforms in (0, 1)."""
-    with np.errstate(over="ignore"):
-        z = (x ^ (x >> np.uint64(30))) * MIX1
-        z = (z ^ (z >> np.uint64(27))) * MIX2
+    with np.errstate(over="ignore"):  # the same operations as z = (x ^ (x >> 30)) * MIX1 ..., in place
+        z = x >> np.uint64(30)
+        z ^= x
+        z *= MIX1
+        z ^= z >> np.uint64(27)
+        z *= MIX2
         z ^= z >> np.uint64(31)
-    return ((z >> np.uint64(11)).astype(np.float64) + 0.5) * 2.0**-53
+        z >>= np.uint64(11)
+    u = z.astype(np.float64)
+    u += 0.5
+    u *= 2.0**-53
+    return u
 
 
 def parameter_uniforms(seed: int, replicates: np.ndarray, path: str) -> np.ndarray:
