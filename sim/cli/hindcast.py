@@ -69,9 +69,8 @@ def print_hindcast(out, h, start: str, seed: int) -> None:
             out.print("No run agrees with the record so far: nothing to score.", markup=False)
             return
     t = Table(title=f"{h.record} against {h.scenario}: {h.kept:,} runs, seed {seed}", title_justify="left")
-    for col, just in (("target", "left"), ("observed", "left"), ("P (95%)", "right"), ("log score", "right"),
-                      ("Brier", "right"), ("model's median month", "right")):
-        t.add_column(col, justify=just)
+    for col in ("target", "observed", "P (95%)", "log score", "Brier", "model's median month"):
+        t.add_column(col, justify="left" if col in ("target", "observed") else "right")
     for s in h.scores:
         med = "never" if s.median_month is None else month_label(start, int(round(s.median_month)))
         log = f"{s.log_score:.2f}" + (" (no run)" if s.floored else "")

@@ -164,7 +164,7 @@ class Session:
         recorded = game.Recorded(self.moves)
         seen: list[tuple[int, str, str]] = []
 
-        def decide(d: Decision) -> int | bool | None:
+        def decide(d: Decision) -> game.Choice:
             if (d.month, game.KINDS.index(d.kind)) >= stop:
                 raise game.Paused
             if d.role == role:
