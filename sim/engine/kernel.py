@@ -38,9 +38,9 @@ from sim.engine.records import (
     TalksEntry,
     to_frame,
 )
-from sim.engine.shocks import Shocks, apply_events, apply_hazard_events
+from sim.engine.shocks import Shocks, apply_events, apply_hazard_events, change_slot
 from sim.scenario.compile import Act, Compiled
-from sim.scenario.registry import NO_MINIMUM, bounds
+from sim.scenario.registry import NO_MINIMUM
 
 Params = dict[str, np.ndarray]
 Index = slice | np.ndarray  # runs of a block: all (a slice) or some (their indices)
@@ -411,12 +411,7 @@ def act(k: Kernel, chosen: list[Act]) -> bool:
     changed = False
     for a in chosen:
         for slot, op, value in a.changes:
-            at: tuple[Any, ...] = (Ellipsis, *slot.index)
-            arr = k.p[slot.name]
-            new = value if op == "set" else arr[at] + value if op == "add" else arr[at] * value
-            arr[at] = new if op == "set" else np.clip(new, *bounds(slot.name))
-            if slot.name == "salience":
-                arr /= arr.sum(axis=-1, keepdims=True)
+            change_slot(k.p, slot, op, value)
             changed = True
         for g, shift in a.weariness:
             if k.p["has_public"][0, g] > 0.0:

@@ -38,7 +38,7 @@ from scipy.special import ndtri
 from sim.engine import seeding
 from sim.errors import UsageError
 from sim.scenario.compile import Compiled
-from sim.scenario.registry import MAX_HAZARD_EVENTS, MAX_PARTIAL_DEALS
+from sim.scenario.registry import MAX_HAZARD_EVENTS, MAX_PARTIAL_DEALS, bounds
 
 # mechanism -> (kind, column names, months drawn: "all" or "once"); at most 8 columns a stream.
 STREAMS: dict[str, tuple[str, tuple[str, ...], str]] = {
@@ -263,9 +263,19 @@ def apply_events(c: Compiled, params: dict[str, np.ndarray], month: int) -> bool
     for when, changes in c.events:
         if when == month:
             for slot, value in changes:
-                at: tuple[Any, ...] = (Ellipsis, *slot.index)
-                params[slot.name][at] = value
-                if slot.name == "salience":
-                    params["salience"] /= params["salience"].sum(axis=-1, keepdims=True)
+                change_slot(params, slot, "set", value)
             fired = True
     return fired
+
+
+def change_slot(params: dict[str, np.ndarray], slot: Any, op: str, value: float) -> None:
+    """Change one parameter slot in place, as an event or an action on the ground does: ``set`` it, or ``add``
+    to or ``scale`` it within the parameter's range; saliences are normalised again to sum to 1."""
+    at: tuple[Any, ...] = (Ellipsis, *slot.index)
+    arr = params[slot.name]
+    if op == "set":
+        arr[at] = value
+    else:
+        arr[at] = np.clip(arr[at] + value if op == "add" else arr[at] * value, *bounds(slot.name))
+    if slot.name == "salience":
+        arr /= arr.sum(axis=-1, keepdims=True)
