@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
+import functools
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +13,7 @@ import pandas as pd
 import sim
 from sim.runs.batch import simulate_block
 from sim.scenario.compile import Compiled, compile_scenario
+from sim.scenario.models import scenario_from_data
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "tests" / "data"
@@ -36,3 +39,46 @@ def paired(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
 
 def agreed(df: pd.DataFrame) -> np.ndarray:
     return (df["outcome"] == "agreement").to_numpy()
+
+
+AGENDA = ROOT / "scenarios" / "agenda_2025.yaml"
+
+
+@functools.cache
+def _data(path: Path) -> dict:
+    """A shipped scenario's merged data (read once; callers copy before changing it)."""
+    return sim.load_scenario(path).data
+
+
+def with_agenda_issues(name: str, issues: list[str], salience: dict[str, dict], *, ideal: dict[str, dict] | None = None,
+                       minimum: dict[str, dict] | None = None, red_lines: dict[str, list[dict]] | None = None
+                       ) -> sim.Scenario:
+    """The baseline with ``issues`` of scenarios/agenda_2025.yaml added: their options and no-deal points, and each
+    government's ideal on them, as the agenda states them (its links are left out: the engine does not apply
+    them yet). ``salience`` replaces entries of each government's saliences (Kyiv's must then sum to 1; Moscow's
+    are normalised per run, its land weight being drawn); ``ideal`` replaces the agenda's ideals,
+    ``minimum`` adds minimum terms, ``red_lines`` adds to a government's."""
+    base = copy.deepcopy(_data(BASELINE))
+    agenda = _data(AGENDA)
+    for issue in issues:
+        base["issues"][issue] = {k: copy.deepcopy(v) for k, v in agenda["issues"][issue].items() if k != "links"}
+        for gov in ("kyiv", "moscow"):
+            base["actors"][gov].setdefault("ideal", {})[issue] = copy.deepcopy(agenda["actors"][gov]["ideal"][issue])
+    for gov, values in (ideal or {}).items():
+        base["actors"][gov].setdefault("ideal", {}).update(values)
+    for gov, values in salience.items():
+        base["actors"][gov]["salience"].update(values)
+    for gov, values in (minimum or {}).items():
+        base["actors"][gov].setdefault("minimum", {}).update(values)
+    for gov, lines in (red_lines or {}).items():
+        base["actors"][gov].setdefault("red_lines", []).extend(copy.deepcopy(lines))
+    base["name"] = name
+    return scenario_from_data(base, ROOT / "tests" / "data" / f"{name}.yaml", "")
+
+
+def levels(df: pd.DataFrame, sc: sim.Scenario, gov: str, issue: str) -> np.ndarray:
+    """Per agreed run of ``df``, government ``gov``'s level on a position issue: 1 - |agreed option - its ideal|."""
+    ideal = sc.governments()[gov].ideal[issue].value
+    options = sc.model.issues[issue].options
+    x = df.loc[agreed(df), f"term_{issue}"].map(options).to_numpy(float)
+    return 1.0 - np.abs(x - ideal)
