@@ -694,8 +694,13 @@ def meets_minimum(c: Compiled, p: Params, g: int) -> np.ndarray:
 
 def public_margin(q: Params, g: int, ub: np.ndarray, u_nd: np.ndarray, cost: np.ndarray, weariness: np.ndarray,
                   legit: np.ndarray) -> np.ndarray:
-    """(n, C) how far each package clears public g's bar (``u_nd``, ``cost``, ``weariness``, ``legit``: (n,))."""
-    return rules.ratify_margin(ub, u_nd[:, None], cost[:, None], weariness[:, None], q["ratify_threshold"][:, g, None],
+    """(n, C) how far each package clears public g's bar (``u_nd``, ``cost``, ``weariness``, ``legit``: (n,)).
+
+    The bar is a share of what is in dispute: the threshold times :func:`rules.stake_share` of side g, so an issue
+    both governments want settled the same way does not raise the bar by diluting the contested ones.
+    """
+    bar = q["ratify_threshold"][:, g] * rules.stake_share(q["salience"][:, g], q["ideal"][:, 0], q["ideal"][:, 1])
+    return rules.ratify_margin(ub, u_nd[:, None], cost[:, None], weariness[:, None], bar[:, None],
                                q["ratify_weariness"][:, g, None], legit[:, None])
 
 

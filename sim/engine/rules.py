@@ -375,6 +375,15 @@ def ratify_margin(u_deal, u_no_deal, war_cost, weariness, threshold, weariness_e
     return u_deal - (u_no_deal - weariness * war_cost) - (threshold - weariness_effect * weariness) + legitimacy
 
 
+def stake_share(salience, ideal_a, ideal_b):
+    """The share of a side's utility scale in dispute: 1 - sum_k s_k (1 - |ideal_a,k - ideal_b,k|) (positions in [0, 1]).
+
+    An issue on which both governments have the same ideal only dilutes the others (saliences sum to 1), so a
+    public's bar, in utility units, is scaled by this share; with every issue fully disputed it is exactly 1.
+    """
+    return 1.0 - (salience * (1.0 - np.abs(ideal_a - ideal_b))).sum(axis=-1)
+
+
 def log_vote_chance(probability, votes):
     """A public's term in the log-chance that a package is ratified: log P(ratify) if it votes, else 0."""
     return np.where(votes, np.log(np.maximum(probability, TINY)), 0.0)

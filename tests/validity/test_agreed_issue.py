@@ -10,11 +10,11 @@ same seed and replicates as the baseline. Pass: paired difference in P(agreement
 every deal gives both sides their shared ideal.
 
 Where a deal changes nothing on the issue (no deal already sits at the shared ideal, "exchanges in batches"),
-the issue only dilutes the others: every side's stakes on the rest shrink by 1 - s while the Ukrainian public's
-bar (0.17) and its spread stay in the same utility units. Then P(agreement) does not fall in six of the eight
-pairs of saliences, but it falls where Kyiv weighs the issue 0.2 against Moscow's 0.05, and at 0.8 for both: the
-two cases are marked ``xfail(strict=True)`` and reported (docs/validity.md, case m). The last test pins the cause: with the public's bar scaled by the same 1 - s, they do
-not fall.
+the issue only dilutes the others: every side's stakes on the rest shrink by 1 - s. The Ukrainian public's bar
+was in fixed utility units, so P(agreement) fell where Kyiv weighs the issue 0.2 against Moscow's 0.05 (-1.67 +-
+0.76 points) and at 0.8 for both (-15.43 +- 1.89). The engine now scales a public's bar by the share of its
+side's utility scale in dispute (``rules.stake_share``: 1 - s here), and all eight settings pass. The last test
+pins the mechanism: with the bar raised back to its undiluted value (0.17 / (1 - s)) the fall returns.
 """
 
 from __future__ import annotations
@@ -26,13 +26,13 @@ import sim
 
 N = 3000
 AT_STAKE = [(0.02, 0.02), (0.05, 0.05), (0.1, 0.1), (0.2, 0.2), (0.05, 0.2), (0.2, 0.05), (0.4, 0.4), (0.8, 0.8)]
-NOTHING_AT_STAKE = [(0.02, 0.02), (0.05, 0.05), (0.1, 0.1), (0.2, 0.2), (0.05, 0.2), (0.4, 0.4)]
+NOTHING_AT_STAKE = AT_STAKE
 DILUTION_FAILS = [(0.2, 0.05), (0.8, 0.8)]
 BAR = 0.17  # the baseline's actors.ukraine_public.ratification.threshold
 
 
 class FellBeyondInterval(AssertionError):
-    """P(agreement) fell beyond its paired 95% interval (the one failure the xfail cases expect)."""
+    """P(agreement) fell beyond its paired 95% interval."""
 
 
 def agreed_issue(kyiv: float, moscow: float, ideal: float) -> sim.Scenario:
@@ -75,14 +75,9 @@ def test_an_agreed_issue_already_settled_never_lowers_p_agreement(baseline, kyiv
     check(baseline, kyiv, moscow, 0.5, "batches (no deal: batches)")
 
 
-@pytest.mark.xfail(strict=True, raises=FellBeyondInterval,
-                   reason="dilution against the public's absolute bar: docs/validity.md, case m")
 @pytest.mark.parametrize(("kyiv", "moscow"), DILUTION_FAILS)
-def test_an_agreed_issue_that_weighs_much_and_is_already_settled(baseline, kyiv, moscow):
-    check(baseline, kyiv, moscow, 0.5, "batches (no deal: batches)")
-
-
-@pytest.mark.parametrize(("kyiv", "moscow"), DILUTION_FAILS)
-def test_with_the_public_s_bar_diluted_too_p_agreement_does_not_fall(baseline, kyiv, moscow):
-    bar = {"actors.ukraine_public.ratification.threshold": BAR * (1.0 - kyiv)}
-    check(baseline, kyiv, moscow, 0.5, f"batches, the public's bar {BAR} x {1.0 - kyiv:g}", overrides=bar)
+def test_with_the_public_s_bar_undiluted_p_agreement_falls(baseline, kyiv, moscow):
+    """The mechanism: undo the engine's scaling of the bar (threshold / stake share) and the dilution returns."""
+    bar = {"actors.ukraine_public.ratification.threshold": BAR / (1.0 - kyiv)}
+    with pytest.raises(FellBeyondInterval):
+        check(baseline, kyiv, moscow, 0.5, f"batches, the public's bar {BAR} / {1.0 - kyiv:g}", overrides=bar)
