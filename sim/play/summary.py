@@ -94,13 +94,14 @@ def _outcome_parts(g: game.Game, rec: dict[str, Any], figure: bool) -> list[Part
                 for o, share in cmp["model_outcome_shares"].items()]
         parts.append(table(["outcome", f"share of {cmp['runs']:,} runs of the model", "the class"], rows,
                            cls="outcomes", caption="The class's outcome against the model's distribution"))
-        parts += [para(s) for s in (rec.get("sentences") or game.sentences(g, cmp))]
+        if not rec.get("ending"):  # the end comparison's lines say the same and more
+            parts += [para(s) for s in (rec.get("sentences") or game.sentences(g, cmp))]
     if rec.get("ending"):  # beside the model's own play of the same run (sim.play.ending)
         e = rec["ending"]
         parts.append(table(["", "the class", "the model, same run"],
                            [[r["what"], r["class"], r["model"]] for r in e["rows"]], cls="ending",
                            caption="The class's result beside the model's own play of the same run"))
-        parts += [para(line) for line in e["lines"][1:]]
+        parts += [para(line) for line in e["lines"]]
     if figure:
         from sim.present.explain import draw_run
 

@@ -202,8 +202,9 @@ def test_a_class_plays_a_whole_game(tmp_path):
                         if not projector_shot:  # the big screen: whose move is awaited, the offer on the table
                             until(projector, "document.querySelector('#awaiting').textContent.includes('kyiv')")
                             assert "answer the offer" in projector.text_content("#awaiting")
-                            assert "package" in projector.text_content("#on-table") and "=" in projector.text_content(
-                                "#on-table li")
+                            table = projector.text_content("#on-table")  # the terms in words, no identifiers
+                            assert "package" in table and ": " in projector.text_content("#on-table li")
+                            assert not [o for o in raw_options(c) if o in table] and "=" not in table, table
                             assert projector.locator("#chart svg text").count() >= 6  # ticks and axis titles
                             assert "km² Russia holds" in projector.text_content("#chart")
                             assert "Only you see" not in projector.text_content("body")

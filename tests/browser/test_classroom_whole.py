@@ -73,7 +73,9 @@ def talk(students, teacher, projector, c) -> None:
     assert kyiv.locator("#draft-issues select").count() == len(c.issues)  # one select per issue, any number
     kyiv.select_option("#talk-to", "moscow")
     kyiv.fill("#talk-text", "A ceasefire first, then the land?")
-    kyiv.click("#talk-draft summary")
+    assert not kyiv.locator("#draft-issues").is_visible()  # the draft's selects show once asked for
+    kyiv.check("#talk-draft-on")
+    assert kyiv.locator("#draft-issues").is_visible()
     issue = c.issues[-1]
     option = c.options[-1][-1]
     kyiv.select_option(f"#draft-issues select[data-issue={issue}]", option)

@@ -255,12 +255,16 @@
     $("talk-error").textContent = "";
     const body = {to: $("talk-to").value, text: $("talk-text").value};
     const draft = {};
-    for (const sel of document.querySelectorAll("#draft-issues select")) if (sel.value) draft[sel.dataset.issue] = sel.value;
+    if ($("talk-draft-on").checked) {
+      for (const sel of document.querySelectorAll("#draft-issues select")) if (sel.value) draft[sel.dataset.issue] = sel.value;
+    }
     if (Object.keys(draft).length) body.terms = draft;
     try {
       await api("POST", `/api/sessions/${me.code}/messages`, body, me.token);
       $("talk-text").value = "";
       for (const sel of document.querySelectorAll("#draft-issues select")) sel.value = "";
+      $("talk-draft-on").checked = false;
+      $("draft-issues").classList.add("hidden");
       refresh();
     } catch (e) {
       $("talk-error").textContent = e.message;
@@ -282,6 +286,7 @@
 
   $("leave").addEventListener("click", leave);
   $("talk-send").addEventListener("click", say);
+  $("talk-draft-on").addEventListener("change", () => $("draft-issues").classList.toggle("hidden", !$("talk-draft-on").checked));
   $("find").addEventListener("click", find);
   $("take").addEventListener("click", take);
   $("code").addEventListener("keydown", (e) => { if (e.key === "Enter") find(); });
