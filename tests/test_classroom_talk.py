@@ -68,7 +68,7 @@ def state(client: TestClient, code: str, token: str) -> dict:
 
 
 def post(client: TestClient, code: str, what: str, token: str, body) -> tuple[int, dict]:
-    res = client.post(f"/api/sessions/{code}/{what}", headers=auth(token), json=body)
+    res = client.post(f"/api/sessions/{code}/{what}", headers=auth(token), content=json.dumps(body))  # \ud800 too
     return res.status_code, res.json()
 
 
@@ -222,6 +222,7 @@ def test_messages_and_draft_offers_between_roles(compiled, tmp_path):
     ({"to": "moscow"}, 400, "a string"),
     ({"to": "moscow", "text": "hi\u202eevil"}, 400, "U+202E"),
     ({"to": "moscow", "text": "bell\x07"}, 400, "U+0007"),
+    ({"to": "moscow", "text": "half \ud800 a pair"}, 400, "U+D800"),
     ({"to": "kremlin", "text": "hi"}, 400, "expected \"to\""),
     ({"to": "kyiv", "text": "hi"}, 400, "not to yourself"),
     ({"to": "observer", "text": "hi"}, 400, "expected \"to\""),
