@@ -140,6 +140,25 @@ def test_students_act_on_the_ground_and_the_replay_keeps_it(compiled, tmp_path):
         [m for m in room.sessions[code].moves if m.kind == "act" and m.choice]
 
 
+def test_a_restart_mid_action_takes_the_class_up_where_it_stood(compiled, tmp_path):
+    room, client = make(compiled, tmp_path)
+    code, teacher, tokens = new_class(client, roles=("kyiv", "us"))
+    assert post(client, code, "advance", teacher, {"until": "decision"})[0] == 200
+    assert post(client, code, "moves", tokens["us"], {"kind": "act", "choice": "offer_guarantee"})[0] == 200
+    assert post(client, code, "messages", tokens["us"], {"to": "kyiv", "text": "A guarantee is on offer."})[0] == 201
+    _again, client2 = make(compiled, tmp_path)  # a new server on the same state folder
+    st = state(client2, code, teacher)
+    assert st["phase"] == "deciding" and st["waiting_for"] == ["kyiv"] and st["stage"]["kind"] == "act"
+    assert [m["text"] for m in st["messages"]] == ["A guarantee is on offer."]
+    pending = state(client2, code, tokens["kyiv"])["pending"]
+    assert pending["kind"] == "act"
+    assert post(client2, code, "moves", tokens["us"], {"kind": "act", "choice": "pause_aid"})[0] == 400  # moved
+    assert post(client2, code, "moves", tokens["kyiv"], {"kind": "act", "choice": pending["actions"][0]["name"]})[0] == 200
+    month1 = state(client2, code, teacher)["months"][0]
+    assert {(a["role"], a["name"], a["by"]) for a in month1["actions"]} == {
+        ("us", "offer_guarantee", "class"), ("kyiv", pending["actions"][0]["name"], "class")}
+
+
 def test_an_action_used_up_is_refused(compiled, tmp_path):
     _room, client = make(compiled, tmp_path)
     code, teacher, tokens = new_class(client, roles=("moscow",))
