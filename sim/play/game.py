@@ -604,7 +604,7 @@ def load_replay(path: str | Path) -> Replay:
         dup = next(m for i, m in enumerate(moves) if m.key() in keys[:i])
         raise MoveError(f"a second move for {dup.role} to {dup.kind} in month {dup.month}", dup.where)
     return Replay(sc, int(rf.seed), check_replicate(rf.replicate, f"{path}: replicate"), list(rf.roles), moves,
-                  rf.record.model_dump(), str(path), rf.record, [e.model_dump() for e in rf.events])
+                  rf.record.model_dump(), str(path), rf.record, [e.model_dump(exclude_none=True) for e in rf.events])
 
 
 class Checked(Recorded):
@@ -682,8 +682,8 @@ def resume(c: Compiled, seed: int, replicate: int, humans: set[str], moves: list
         move = recorded(d)
         left = (d.month, d.role, d.kind) in recorded.moves  # a recorded move of None: left to the model
         if move is not None or left or d.role not in humans or (d.kind == "act" and not act):
-            if pending:  # a later stage began: stop before it
-                raise Paused
+            if pending and (pending[0].month, pending[0].kind) != (d.month, d.kind):
+                raise Paused  # a later stage began: stop before it (the model's moves of this stage go on)
             return move
         if pending and (pending[0].month, pending[0].kind) != (d.month, d.kind):
             raise Paused

@@ -69,13 +69,17 @@ class MoveEntry(BaseModel):
 class EventEntry(BaseModel):
     """Something that happened in a game beside the moves, told in words: the classroom writes the roles taken
     and given up (``kind`` joined, left, removed); any other kind (a message between roles, say) is kept and
-    shown the same way. Not replayed: it changes nothing in the game."""
+    shown the same way; a message of the talk channel has its addressee and any draft offer's terms. Not replayed:
+    it changes nothing in the game."""
 
     model_config = ConfigDict(extra="forbid")
     month: StrictInt = Field(ge=0, le=10_000)
     role: StrictStr = Field(max_length=200)
     kind: StrictStr = Field(min_length=1, max_length=40)
     text: StrictStr = Field(max_length=4000)
+    to: StrictStr | None = Field(default=None, max_length=200)  # a message's addressee (a role, or "all")
+    terms: dict[StrictStr, StrictStr] | None = Field(default=None, max_length=200)  # a message's draft offer
+    words: StrictStr | None = Field(default=None, max_length=8000)  # the draft's terms in words
 
 
 class RecordEntry(BaseModel):

@@ -10,6 +10,7 @@ such as messages, shown alike), and the outcome set against the model's own dist
 
 from __future__ import annotations
 
+import dataclasses
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -19,7 +20,7 @@ from sim.play import game
 from sim.present.report import Cell, Facts, Page, Part, cell, img, para, table
 
 Section = tuple[str, str, list[Part]]
-DECISION_WORDS = {"propose": "proposes", "answer": "answers", "ratify": "votes"}
+DECISION_WORDS = {"act": "acts on the ground", "propose": "proposes", "answer": "answers", "ratify": "votes"}
 
 
 def _facts_table(g: game.Game, rec: dict[str, Any], title: str) -> Part:
@@ -61,21 +62,26 @@ def _moves_table(g: game.Game) -> Part:
     rows = []
     for e in g.model.log:
         m = public_month(g.compiled, e, by_class)
+        for a in m["actions"]:  # the actions on the ground at the start of the month
+            rows.append([cell(m["month"]), m["label"], a["role"], DECISION_WORDS["act"], a["label"],
+                         Cell(a["by"], cls=f"by-{a['by']}")])
         for mv in (m["talks"] or {}).get("moves", []):
             rows.append([cell(m["month"]), m["label"], mv["role"], DECISION_WORDS[mv["kind"]], mv["choice"],
                          Cell(mv["by"], cls=f"by-{mv['by']}")])
     if not rows:
         return para("No offer was made in this game: nobody had a decision.")
     return table(["#", "month", "role", "decision", "choice", "made by"], rows, cls="moves",
-                 caption="Every decision in talks, and who made it")
+                 caption="Every action on the ground and decision in talks, and who made it")
 
 
 def _events_part(events: Sequence[dict[str, Any]]) -> Part:
     if not events:
         return para("No events were recorded beside the moves.")
-    rows = [[cell(e["month"]), e["role"], cell(e["kind"], kind=e["kind"]), e["text"]] for e in events]
-    return table(["after month", "role", "kind", "what happened"], rows, cls="events",
-                 caption="Events beside the moves (roles taken and given up, messages), in order")
+    rows = [[cell(e["month"]), e["role"], cell(e["kind"], kind=e["kind"]), e.get("to") or "",
+             e["text"] + (f" (draft offer, not binding: {e['words']})" if e.get("words") else "")] for e in events]
+    return table(["after month", "role", "kind", "to", "what happened"], rows, cls="events",
+                 caption="Events beside the moves (roles taken and given up, the talk channel switched, messages "
+                         "between roles with their draft offers), in order")
 
 
 def _outcome_parts(g: game.Game, rec: dict[str, Any], figure: bool) -> list[Part]:
@@ -88,7 +94,14 @@ def _outcome_parts(g: game.Game, rec: dict[str, Any], figure: bool) -> list[Part
                 for o, share in cmp["model_outcome_shares"].items()]
         parts.append(table(["outcome", f"share of {cmp['runs']:,} runs of the model", "the class"], rows,
                            cls="outcomes", caption="The class's outcome against the model's distribution"))
-        parts += [para(s) for s in (rec.get("sentences") or game.sentences(g, cmp))]
+        if not rec.get("ending"):  # the end comparison's lines say the same and more
+            parts += [para(s) for s in (rec.get("sentences") or game.sentences(g, cmp))]
+    if rec.get("ending"):  # beside the model's own play of the same run (sim.play.ending)
+        e = rec["ending"]
+        parts.append(table(["", "the class", "the model, same run"],
+                           [[r["what"], r["class"], r["model"]] for r in e["rows"]], cls="ending",
+                           caption="The class's result beside the model's own play of the same run"))
+        parts += [para(line) for line in e["lines"]]
     if figure:
         from sim.present.explain import draw_run
 
@@ -129,4 +142,9 @@ def from_replay(path: str | Path, runs: int | None = None) -> list[Section]:
     cmp = game.compare(g, batch)
     rec = game.record(g, cmp)
     rec["sentences"] = game.sentences(g, cmp)
+    from sim.play import ending
+    from sim.play.classroom.room import ending_json
+
+    made = dataclasses.replace(g, moves=[m for m in rp.moves if m.choice is not None], decisions=len(rp.moves))
+    rec["ending"] = ending_json(g.compiled, ending.compare(made, batch))
     return sections(g, rec, rp.events, Path(path).name)

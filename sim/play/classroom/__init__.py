@@ -2,8 +2,8 @@
 
 The teacher's page (``/teacher``) creates a session and shows its join code; students open the address,
 enter the code and take a role. Roles nobody takes are played by the model. :mod:`sim.play.classroom.room`
-holds the sessions and the month flow, :mod:`sim.play.classroom.app` the web server (Starlette, run by uvicorn)
-and its JSON API; ``static/`` the pages (plain HTML and JavaScript, served by the app: no network needed).
+holds the sessions and the month flow, :mod:`sim.play.classroom.talk` the talk channel between roles,
+:mod:`sim.play.classroom.app` the web server (Starlette, run by uvicorn) and its JSON API; ``static/`` the pages (plain HTML and JavaScript, served by the app: no network needed).
 See ``docs/classroom.md``.
 """
 

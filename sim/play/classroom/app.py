@@ -15,6 +15,7 @@ import hmac
 import html
 import json
 import logging
+import math
 import secrets
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
@@ -37,6 +38,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from sim.jsonsafe import strict
+from sim.play.classroom import talk
 from sim.play.classroom.guard import (
     SECURITY_HEADERS,
     BodyError,
@@ -118,7 +120,10 @@ def handle(fn: Endpoint, throttled: Throttled) -> Endpoint:
         try:
             return await fn(request)
         except ClassroomError as e:
-            return error(e.status, str(e))
+            res = error(e.status, str(e))
+            if e.retry_after is not None:
+                res.headers["Retry-After"] = str(max(1, math.ceil(e.retry_after)))
+            return res
         except Exception as e:  # noqa: BLE001 - the server answers every request; the log says what failed
             throttled(f"500:{type(e).__name__}", f"internal error on {request.method} {request.url.path}: {e!r:.300}")
             return error(500, "internal error: the server's log says more")
@@ -187,6 +192,8 @@ class Server:
             Route(api + "/{code}/advance", h(self.advance), methods=["POST"]),
             Route(api + "/{code}/leave", h(self.leave), methods=["POST"]),
             Route(api + "/{code}/remove", h(self.remove), methods=["POST"]),
+            Route(api + "/{code}/messages", h(self.send_message), methods=["POST"]),
+            Route(api + "/{code}/talk", h(self.switch_talk), methods=["POST"]),
             Route(api + "/{code}/results", h(self.results), methods=["GET"]),
             Route(api + "/{code}/events", h(self.events), methods=["GET"]),
             Route(api + "/{code}/game.csv", h(self.download_csv), methods=["GET"]),
@@ -259,7 +266,8 @@ class Server:
         s = self.session_of(request)
         role = self.holder(s, request)
         await self.settle(s)
-        return json_response(s.state(role))
+        return json_response(s.state(role) | {"talk": dict(s.talk), "messages": talk.visible(s, role),
+                                               "agenda": talk.agenda(s.compiled)})
 
     async def moves(self, request: Request) -> Response:
         s = self.session_of(request)
@@ -311,6 +319,28 @@ class Server:
         self.classroom.remove(s, doc["role"])
         self.notify(s)
         return json_response({"ok": True, "role": doc["role"], "phase": s.phase, "month": s.month})
+
+    async def send_message(self, request: Request) -> Response:
+        """A role sends a message (and perhaps a draft offer) to another role or to all: the talk channel."""
+        s = self.session_of(request)
+        role = self.holder(s, request)
+        doc = await body_json(request)
+        if role in ("teacher", OBSERVER):
+            raise ClassroomError(403, f"the {'teacher' if role == 'teacher' else 'observer'}'s token sends no "
+                                      "messages: the roles talk to each other")
+        msg = talk.send(s, role, doc, self.classroom.clock())
+        self.notify(s)
+        return json_response({"ok": True, "message": msg}, 201)
+
+    async def switch_talk(self, request: Request) -> Response:
+        """The teacher switches the talk channel on or off, and its messages on the projector view."""
+        s = self.session_of(request)
+        if self.holder(s, request) != "teacher":
+            raise ClassroomError(403, "only the teacher switches the talk channel")
+        doc = await body_json(request)
+        now = talk.switch(s, doc)
+        self.notify(s)
+        return json_response({"ok": True, "talk": now})
 
     async def results(self, request: Request) -> Response:
         s = self.session_of(request)

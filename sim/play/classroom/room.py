@@ -33,13 +33,13 @@ import stat
 import tempfile
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from sim.engine.model import Decision, NegotiationModel
 from sim.engine.records import Proposer
-from sim.play import game, terms
+from sim.play import ending, game, terms
 from sim.present.explain import month_label
 from sim.runs.batch import draw_shocks as draw
 from sim.scenario.compile import Compiled
@@ -51,6 +51,7 @@ STATE_FORMAT = "negsim-classroom/1"
 OBSERVER = "observer"
 MAX_OBSERVERS = 200  # per session: observer may be joined any number of times, within reason
 MAX_EVENTS = 1000  # a class's own events kept (roles taken and given up)
+MAX_MESSAGES = 400  # messages of the talk channel a class may send (sim.play.classroom.talk)
 log = logging.getLogger("negsim.classroom")
 ADVANCE_LIMIT = 1000  # stages one advance may run through (a game has at most a few per month)
 
@@ -62,8 +63,9 @@ class StateLocked(Exception):
 class ClassroomError(Exception):
     """A request that cannot be served: ``status`` is the HTTP status, the message says why."""
 
-    def __init__(self, status: int, message: str):
+    def __init__(self, status: int, message: str, retry_after: float | None = None):
         self.status = status
+        self.retry_after = retry_after  # seconds, for a 429
         super().__init__(message)
 
 
@@ -95,7 +97,10 @@ class Session:
     result: dict[str, Any] | None = None  # the final record, once finished and compared
     owner: str = ""  # sha256 of the teacher secret that created it (the session cap counts per secret)
     saved_used: float = 0.0  # last_used as last saved
-    events: list[dict[str, Any]] = field(default_factory=list)  # the class's own events: roles taken and given up
+    events: list[dict[str, Any]] = field(default_factory=list)  # the class's own events: roles taken and given up,
+    # the talk channel switched, messages (sim.play.classroom.talk)
+    talk: dict[str, bool] = field(default_factory=lambda: {"on": True, "projector": False})
+    sent: dict[str, list[float]] = field(default_factory=dict)  # role -> times of its recent messages (not saved)
 
     # -- who is who
     def role_of(self, token: str | None) -> str | None:
@@ -133,7 +138,7 @@ class Session:
 
     # -- the game
     def _resume(self, until: int) -> game.Position:
-        self.position = game.resume(self.compiled, self.seed, self.replicate, self.humans, self.moves, until)
+        self.position = game.resume(self.compiled, self.seed, self.replicate, self.humans, self.moves, until, act=True)
         return self.position
 
     def refresh(self) -> None:
@@ -220,8 +225,9 @@ class Session:
         if type(month) is not int or month != d.month:
             raise ClassroomError(400, f"this decision is for month {d.month}, got month {month!r}")
         if "choice" not in body:
-            raise ClassroomError(400, "expected \"choice\": a package (number or issue=option,...) to propose, "
-                                      "true/false to answer or ratify, or null to leave it to the model")
+            raise ClassroomError(400, "expected \"choice\": an action's name (or \"none\") to act, a package (number "
+                                      "or issue=option,...) to propose, true/false to answer or ratify, or null to "
+                                      "leave it to the model")
         choice = self._read_choice(d, body["choice"])
         m = game.Move(d.month, role, d.kind, choice)
         self.moves.append(m)
@@ -232,11 +238,18 @@ class Session:
             self.refresh()
         return m
 
-    def _read_choice(self, d: Decision, raw: Any) -> int | bool | None:
+    def _read_choice(self, d: Decision, raw: Any) -> game.Choice:
         c = self.compiled
         if raw is None:
             return None
         try:
+            if d.kind == "act":  # an action on the ground by name; "none" or "pass": no action this month
+                if not isinstance(raw, str) or len(raw) > 200:
+                    raise game.MoveError(f"expected the name of one of {d.role}'s actions (or \"none\"), got "
+                                         f"{raw!r:.80}")
+                name = game.parse_action(c, d.role, raw)
+                game.check_choice(c, d, name)
+                return name
             if d.kind == "propose":
                 if type(raw) is int:
                     if not 0 <= raw < c.n_packages:
@@ -314,8 +327,10 @@ class Session:
         out: dict[str, Any] = {"month": d.month, "label": month_label(c.scenario.model.start, d.month), "kind": d.kind,
                                "roles": sorted(p.role for p in pos.pending if (p.month, p.role, p.kind) not in done),
                                "on_table": None}
-        if d.package >= 0:
-            out["on_table"] = {"package": int(d.package), "terms": c.term_names(int(d.package))}
+        if d.package >= 0:  # the offer in words, its land term's km2 at the line of the day
+            info = terms.package_info(c, int(d.package), pos.model.p, d.view.get("territory_km2"))
+            out["on_table"] = {"package": int(d.package), "terms": info["terms"], "words": info["words"],
+                               "term_words": info["term_words"]}
         return out
 
     def roles(self) -> dict[str, dict[str, Any]]:
@@ -375,6 +390,8 @@ class Session:
         else:
             rec["terms_words"], rec["satisfaction"] = None, None
         rec["moves"] = [m.as_dict() | {"by": "class" if m.key() in self.by_class else "model"} for m in self.moves]
+        g.decisions = len(self.moves)  # the decisions that fell to the class's roles, made or left to the model
+        rec["ending"] = ending_json(self.compiled, ending.compare(g, batch))
         self.result = rec
         return rec
 
@@ -386,6 +403,8 @@ class Session:
         w = csv.writer(buf, lineterminator="\n")
         w.writerow(["month", "role", "kind", "choice", "package", "terms", "made_by"])
         for e in g.model.log:
+            for a in actions_taken(c, e, self.by_class):
+                w.writerow([e["month"], a["role"], "act", a["name"], "", a["label"], a["by"]])
             t = e.get("talks")
             if not t:
                 continue
@@ -418,11 +437,47 @@ class Session:
                 "teacher": self.teacher, "holders": self.holders, "month": self.month,
                 "moves": [m.as_dict() for m in self.moves], "by_class": [list(k) for k in sorted(self.by_class)],
                 "created": self.created, "last_used": self.last_used, "result": self.result, "owner": self.owner,
-                "deciding": self.phase == "deciding", "events": self.events}
+                "deciding": self.phase == "deciding", "events": self.events, "talk": self.talk}
 
 
 def _by(flag: Any) -> str:
     return "class" if flag else "model"
+
+
+def ending_json(c: Compiled, e: ending.Ending) -> dict[str, Any]:
+    """The end screen's comparison (:mod:`sim.play.ending`) as the pages read it: the side-by-side table (terms in
+    words and km2, month, losses, satisfaction), each game's satisfaction per stakeholder as bars, the lines
+    placing the class's result in the distribution counting the cost of waiting (or saying it had no move)."""
+    def side(r: ending.Result) -> dict[str, Any]:
+        return {"outcome": r.outcome, "words": r.words, "month": r.month, "terms_words": r.terms_words,
+                "land_km2": r.land_km2, "losses": r.losses, "utility": r.utility, "with_wait": r.with_wait,
+                "satisfaction": [{"actor": a, "kind": "public" if a in c.publics else "government", "score": v,
+                                  "basis": "true"} for a, v in r.satisfaction.items()]}
+
+    return {"played": e.played, "decisions": e.decisions, "moves": e.moves, "runs": e.runs,
+            "rows": [{"what": w, "class": y, "model": m} for w, y, m in ending.rows(c, e)],
+            "lines": ending.lines(c, e), "class": side(e.yours), "model": side(e.model),
+            "placement": {g: asdict(p) for g, p in e.placement.items()}}
+
+
+def saved_event(e: Mapping[str, Any]) -> dict[str, Any]:
+    """A saved event of the class: month, role, kind, text; a message also its addressee and any draft terms."""
+    out = {"month": int(e["month"]), "role": str(e["role"]), "kind": str(e["kind"]), "text": str(e["text"])}
+    if e.get("to") is not None:
+        out["to"] = str(e["to"])
+    if e.get("terms"):
+        out |= {"terms": {str(k): str(v) for k, v in dict(e["terms"]).items()}, "words": str(e.get("words", ""))}
+    return out
+
+
+def saved_choice(m: Mapping[str, Any]) -> game.Choice:
+    """A saved move's choice: a package number, yes/no, or an action's name (None: the model's)."""
+    raw = m["choice"]
+    if raw is None:
+        return None
+    if m["kind"] == "act":
+        return str(raw)
+    return int(raw) if m["kind"] == "propose" else bool(raw)
 
 
 def scenario_sha(c: Compiled) -> str:
@@ -438,7 +493,7 @@ def public_month(c: Compiled, e: Mapping[str, Any], by_class: set[tuple[int, str
                            "change_km2": float(e["change"]), "territory_km2": float(e["territory"]),
                            "kursk_km2": float(e["kursk"]), "opened": bool(e.get("opened", False)),
                            "events": [f"{p} is now {v:g}" for p, v in e.get("events", [])], "talks": None,
-                           "process": game.process(c, e)}
+                           "process": game.process(c, e), "actions": actions_taken(c, e, by_class)}
     talks = e.get("talks")
     if talks:
         proposer = talks["lead"] if talks["proposer"] == Proposer.MEDIATOR else c.governments[talks["proposer"]]
@@ -458,6 +513,18 @@ def public_month(c: Compiled, e: Mapping[str, Any], by_class: set[tuple[int, str
                         "answers": {g: bool(a[1]) for g, a in zip(c.governments, talks["answers"], strict=True)},
                         "votes": votes, "agreed": bool(talks["agreed"]), "breakdown": bool(talks.get("breakdown")),
                         "moves": moves}
+    return out
+
+
+def actions_taken(c: Compiled, e: Mapping[str, Any], by_class: set[tuple[int, str, str]]) -> list[dict[str, Any]]:
+    """The actions on the ground taken at the start of a month of the log: role, action, its label and effect, and
+    who chose it (the class or the model)."""
+    out = []
+    for role, name in e.get("actions") or []:
+        a = c.actions.get(role, {}).get(name)
+        out.append({"role": role, "name": name, "label": a.label if a is not None and a.label else terms.words(name),
+                    "effect": a.effect if a is not None else "",
+                    "by": "class" if (e["month"], role, "act") in by_class else "model"})
     return out
 
 
@@ -491,6 +558,8 @@ def decision_view(c: Compiled, d: Decision, model: NegotiationModel | None = Non
         out["satisfaction"] = [s.as_dict() for s in terms.from_view(c, d.role, v, x)]
     if d.kind == "propose":
         out |= _propose_options(c, d, params, territory)
+    if d.kind == "act":  # the role's actions on the ground, each with its expected effect and the times left
+        out["actions"] = [dict(a) for a in v.get("actions", [])]
     return out
 
 
@@ -728,21 +797,19 @@ class Classroom:
             if doc["scenario_sha256"] != scenario_sha(self.compiled) or int(doc["seed"]) != self.seed:
                 raise ClassroomError(410, f"session {code} was played with another scenario or seed than this "
                                           "server's: start the server with that scenario to see it")
-            moves = [game.Move(int(m["month"]), str(m["role"]), str(m["kind"]),
-                               None if m["choice"] is None else (int(m["choice"]) if m["kind"] == "propose"
-                                                                 else bool(m["choice"])))
-                     for m in doc["moves"]]
+            moves = [game.Move(int(m["month"]), str(m["role"]), str(m["kind"]), saved_choice(m)) for m in doc["moves"]]
             now = self.clock()
             s = Session(code, self.compiled, self.seed, game.check_replicate(doc["replicate"]), str(doc["teacher"]),
                         float(doc["created"]), now, holders={str(k): str(v) for k, v in doc["holders"].items()},
                         moves=moves, by_class={(int(a), str(b), str(c)) for a, b, c in doc["by_class"]},
                         month=int(doc["month"]), result=doc.get("result"), owner=str(doc.get("owner", "")),
-                        events=[{"month": int(e["month"]), "role": str(e["role"]), "kind": str(e["kind"]),
-                                 "text": str(e["text"])} for e in doc.get("events", [])][:MAX_EVENTS])
+                        events=[saved_event(e) for e in doc.get("events", [])][:MAX_EVENTS + MAX_MESSAGES],
+                        talk={k: bool(doc.get("talk", {}).get(k, v)) for k, v in (("on", True), ("projector", False))})
             last_used, deciding = float(doc.get("last_used", s.created)), bool(doc.get("deciding", False))
             s.saved_used = last_used
             # where the class stood: at the end of month M, or deciding within month M + 1
-            s.position = game.resume(self.compiled, s.seed, s.replicate, s.humans, s.moves, s.month + deciding)
+            s.position = game.resume(self.compiled, s.seed, s.replicate, s.humans, s.moves, s.month + deciding,
+                                     act=True)
         except ClassroomError:
             raise
         except Exception as e:  # noqa: BLE001 - whatever is wrong with the file, the class is not served from it

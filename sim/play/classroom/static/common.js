@@ -128,6 +128,10 @@ const negsim = (() => {
     const talk = el("td", {class: "talks"});
     if (m.opened) talk.append(el("div", {class: "opened", text: "Talks open."}));
     for (const line of processNews(m.process)) talk.append(el("div", {class: "process", text: line}));
+    for (const a of m.actions || []) {
+      talk.append(el("div", {class: "action-taken " + a.by}, el("b", {text: a.role}), ` acts on the ground: ${a.label}`,
+        el("span", {class: "by", text: a.by === "class" ? " (class)" : " (model)"})));
+    }
     if (m.talks) {
       const t = m.talks;
       talk.append(el("div", {}, el("b", {text: t.proposer}), ` offered package ${t.package}: ${t.words || terms(t.terms)}`));
@@ -143,7 +147,7 @@ const negsim = (() => {
       talk.append(el("div", {text: "Changed this month: " + m.events.join("; ")}));
     } else if (m.process && m.process.stage === "settlement" && !processNews(m.process).length) {
       talk.append(el("span", {class: "quiet", text: "peace: the settlement holds"}));
-    } else if (!m.opened && !processNews(m.process).length) {
+    } else if (!m.opened && !processNews(m.process).length && !(m.actions || []).length) {
       talk.append(el("span", {class: "quiet", text: m.process && m.process.stage === "relapse" ? "war again" : "no talks"}));
     }
     cells.push(talk);
@@ -270,9 +274,56 @@ const negsim = (() => {
       }
       box.append(bars);
     }
-    const ul = el("ul", {class: "sentences"});
-    for (const s of r.sentences || []) ul.append(el("li", {text: s}));
+    if (r.ending) box.append(renderEnding(r.ending));
+    else {
+      const ul = el("ul", {class: "sentences"});
+      for (const s of r.sentences || []) ul.append(el("li", {text: s}));
+      box.append(ul);
+    }
+  }
+
+  // The end screen (the server's sim.play.ending): the class's result beside the model's own play of the same
+  // run, each side's satisfaction as bars, and the result placed in the distribution counting the wait.
+  function renderEnding(e) {
+    const box = el("div", {class: "ending", id: "ending"});
+    box.append(el("h3", {text: "The class against the model's own play of the same run"}));
+    const table = el("table", {class: "ending-table"});
+    table.append(el("tr", {}, el("th", {text: ""}), el("th", {text: "the class"}), el("th", {text: "the model, same run"})));
+    for (const row of e.rows) {
+      table.append(el("tr", {}, el("td", {text: row.what}), el("td", {class: "class-cell", text: row.class}),
+        el("td", {text: row.model})));
+    }
+    box.append(table);
+    const terms = [["The class's terms", e.class.terms_words], ["The model's terms", e.model.terms_words]];
+    for (const [who, words] of terms) if (words) box.append(el("p", {class: "ending-terms", text: `${who}: ${words}.`}));
+    const bars = el("div", {class: "ending-bars"});
+    if (e.class.satisfaction.length) {
+      bars.append(satisfactionBars(e.class.satisfaction, "Each stakeholder's satisfaction with the class's deal"));
+    }
+    if (e.model.satisfaction.length) {
+      bars.append(satisfactionBars(e.model.satisfaction, "... and with the model's deal of the same run"));
+    }
+    box.append(bars);
+    const ul = el("ul", {class: "sentences ending-lines"});
+    for (const s of e.lines) ul.append(el("li", {text: s}));
     box.append(ul);
+    return box;
+  }
+
+  // The talk channel's messages, newest first: who to whom, the text, and a draft's terms in words.
+  function renderMessages(list, messages) {
+    list.replaceChildren();
+    if (!messages.length) {
+      list.append(el("li", {class: "quiet", text: "No messages yet."}));
+      return;
+    }
+    for (const m of [...messages].reverse()) {
+      const li = el("li", {class: "message", "data-from": m.role, "data-to": m.to},
+        el("b", {class: "from", text: `${m.role} → ${m.to === "all" ? "everybody" : m.to}`}),
+        el("span", {class: "when", text: ` (after month ${m.month}): `}), el("span", {class: "text", text: m.text}));
+      if (m.words) li.append(el("div", {class: "draft", text: "Draft offer (not binding): " + m.words}));
+      list.append(li);
+    }
   }
 
   // What the teacher's and a student's page show alike: the front, the months, the results once the game is over,
@@ -290,5 +341,5 @@ const negsim = (() => {
     document.body.dataset.version = String(st.version);
   }
 
-  return {el, api, live, loadState, km2, terms, renderGame, OUTCOME, satisfactionBars};
+  return {el, api, live, loadState, km2, terms, renderGame, OUTCOME, satisfactionBars, renderMessages};
 })();

@@ -3,12 +3,15 @@
 "use strict";
 
 (() => {
-  const {el, api, live, km2, terms, OUTCOME} = negsim;
+  const {el, api, live, km2, OUTCOME, renderMessages} = negsim;
   const $ = (id) => document.getElementById(id);
   const ns = "http://www.w3.org/2000/svg";
   let me = JSON.parse(sessionStorage.getItem("negsim.projector") || "null");
   let stop = null;
-  const KIND = {propose: "make an offer", answer: "answer the offer", ratify: "vote on the deal"};
+  const KIND = {act: "act on the ground (or pass)", propose: "make an offer", answer: "answer the offer",
+    ratify: "vote on the deal"};
+  // A package's terms in words, one line per issue (the land term with its km2 at the line of the day).
+  const termItems = (list) => list.map((t) => el("li", {}, el("b", {text: t.issue_words + ": "}), t.words));
 
   async function watch(code) {
     $("ask-error").textContent = "";
@@ -81,7 +84,7 @@
     const a = st.awaiting;
     if (a && a.on_table) {
       box.append(el("div", {class: "offer-by", text: `Month ${a.month} (${a.label}): package ${a.on_table.package}`}));
-      box.append(el("ul", {}, ...Object.entries(a.on_table.terms).map(([k, v]) => el("li", {text: `${k} = ${v}`}))));
+      box.append(el("ul", {}, ...termItems(a.on_table.term_words)));
       box.append(el("div", {class: "verdict", text: a.kind === "answer" ? "The governments are answering." : "The publics are voting."}));
       return;
     }
@@ -92,7 +95,7 @@
     }
     const t = last.talks;
     box.append(el("div", {class: "offer-by", text: `The last offer, month ${last.month} (${last.label}): ${t.proposer} offered package ${t.package}`}));
-    box.append(el("ul", {}, ...Object.entries(t.terms).map(([k, v]) => el("li", {text: `${k} = ${v}`}))));
+    box.append(el("div", {class: "offer-words", text: t.words}));
     box.append(el("div", {class: "verdict " + (t.agreed ? "agreed" : "nodeal"),
       text: t.agreed ? "AGREED." : (t.breakdown ? "No deal. Talks broke down." : "No deal.")}));
   }
@@ -124,12 +127,21 @@
       (p && p.ceasefire_holds ? " · a ceasefire holds" : "") +
       (p && p.in_force_words && p.in_force_words.length ? " · in force: " + p.in_force_words.join(", ") : "");
     onTable(st);
+    // the actions on the ground of the last month resolved, and the talk channel when the teacher shows it here
+    const last = st.months.length ? st.months[st.months.length - 1] : null;
+    const acts = last ? last.actions || [] : [];
+    $("actions").replaceChildren(...(acts.length ? acts.map((x) => el("li", {"data-role": x.role},
+      el("b", {text: x.role + ": "}), x.label + (x.by === "class" ? " (the class)" : " (the model)")))
+      : [el("li", {class: "quiet", text: last ? `No action on the ground in month ${last.month}.` : "No month played yet."})]));
+    $("talk-section").classList.toggle("hidden", !st.talk.projector);
+    if (st.talk.projector) renderMessages($("messages"), st.messages.slice(-6));
     $("chart").replaceChildren(chart(st));
     if (st.finished && st.results) {
       const r = st.results;
       $("end").classList.remove("hidden");
       $("end-result").textContent = "Result: " + OUTCOME[r.outcome] + (r.outcome === "agreement" ? ` in month ${r.agreement_month}` : "") +
-        (r.terms ? " · " + terms(r.terms) : "");
+        "";
+      $("end-terms").textContent = r.terms_words ? "Terms: " + r.terms_words : "";
       $("summary-address").textContent = `${location.origin}/summary/${st.code}`;
     }
     document.body.dataset.phase = st.phase;

@@ -2,7 +2,7 @@
 "use strict";
 
 (() => {
-  const {el, api, live, loadState, renderGame} = negsim;
+  const {el, api, live, loadState, renderGame, renderMessages} = negsim;
   const $ = (id) => document.getElementById(id);
   let me = JSON.parse(sessionStorage.getItem("negsim.teacher") || "null");
   let stop = null;
@@ -42,7 +42,7 @@
 
   function start() {
     $("start").classList.add("hidden");
-    for (const id of ["lobby", "controls", "front-box", "months-box"]) $(id).classList.remove("hidden");
+    for (const id of ["lobby", "controls", "talk-box", "front-box", "months-box"]) $(id).classList.remove("hidden");
     $("code-big").textContent = me.code;
     if (!$("address").textContent) $("address").textContent = location.origin + "/";
     $("projector-link").href = `/projector#code=${me.code}`;
@@ -113,10 +113,29 @@
     }
     $("status").textContent = status;
     $("advance").disabled = $("advance-decision").disabled = st.finished;
+    $("talk-on").checked = st.talk.on;
+    $("talk-projector").checked = st.talk.projector;
+    $("talk-on").disabled = $("talk-projector").disabled = st.finished;
+    renderMessages($("messages"), st.messages);
+    document.body.dataset.talk = st.talk.on ? "on" : "off";
+    document.body.dataset.month = String(st.month);
     renderGame(st);
     document.body.dataset.waiting = (st.waiting_for || []).join(",");
   }
 
+  // Switch the talk channel (or its display on the projector): the server says where it stands after.
+  async function switchTalk(body) {
+    $("talk-error").textContent = "";
+    try {
+      await api("POST", `/api/sessions/${me.code}/talk`, body, me.token);
+    } catch (e) {
+      $("talk-error").textContent = e.message;
+    }
+    refresh();
+  }
+
+  $("talk-on").addEventListener("change", () => switchTalk({on: $("talk-on").checked}));
+  $("talk-projector").addEventListener("change", () => switchTalk({projector: $("talk-projector").checked}));
   $("create").addEventListener("click", create);
   $("advance").addEventListener("click", () => advance("month"));
   $("advance-decision").addEventListener("click", () => advance("decision"));
