@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import sqlite3
 from pathlib import Path
@@ -77,17 +79,26 @@ battlefield:
         sim.run_batch(sim.load_scenario(path), runs=5, seed=1, out=None)
 
 
-def _calibrate(tmp_path: Path, capsys: pytest.CaptureFixture, name: str) -> dict:
-    code = main(["calibrate", str(BASELINE), "--targets", str(RECORD), "--params", KURSK, "--population", "8",
-                 "--runs-per-particle", "50", "--budget", "3000", "--ppc-runs", "200", "--seed", "5",
-                 "--out", str(tmp_path / name), "--quiet", "--json"])
-    assert code == 0
-    return json.loads(capsys.readouterr().out)
+CALIBRATE = ["calibrate", str(BASELINE), "--targets", str(RECORD), "--params", KURSK, "--population", "8",
+             "--runs-per-particle", "20", "--budget", "400", "--ppc-runs", "150", "--seed", "5", "--json"]
 
 
-def test_calibrate_writes_its_run_directory_and_is_reproducible(tmp_path: Path, capsys) -> None:
-    a = _calibrate(tmp_path, capsys, "a")
-    b = _calibrate(tmp_path, capsys, "b")
+def _calibrate(out: Path) -> dict:
+    with contextlib.redirect_stdout(io.StringIO()) as printed:
+        assert main([*CALIBRATE, "--out", str(out)]) == 0
+    return json.loads(printed.getvalue())
+
+
+@pytest.fixture(scope="module")
+def calibrated(tmp_path_factory) -> dict:
+    """One calibration (CALIBRATE), run once for the module: its files, a second run of it and an interrupted
+    and resumed one are compared with it."""
+    return _calibrate(tmp_path_factory.mktemp("calibrated"))
+
+
+def test_calibrate_writes_its_run_directory_and_is_reproducible(tmp_path: Path, calibrated) -> None:
+    a = calibrated
+    b = _calibrate(tmp_path / "b")
     run = Path(a["run_dir"])
     for f in ("abc.db", "calibration.json", "posterior.parquet", "calibrated.yaml", "posterior.png", "ppc.json"):
         assert (run / f).is_file(), f
@@ -158,15 +169,13 @@ def test_recovers_known_parameters(tmp_path: Path) -> None:
     assert hits >= 16, f"the truth lay in the 90% interval in {hits} of 20 trials"
 
 
-def test_an_interrupted_calibration_resumes_to_the_same_result(tmp_path: Path, capsys, monkeypatch) -> None:
+def test_an_interrupted_calibration_resumes_to_the_same_result(tmp_path: Path, capsys, monkeypatch,
+                                                               calibrated) -> None:
     """Stopped mid-way (Ctrl-C in a particle's batch), `--resume RUN_DIR` finishes it with the settings it was
     started with (the predictive check's runs too), and gives what an uninterrupted calibration gives."""
     import sim.runs.batch as batch
 
-    args = ["calibrate", str(BASELINE), "--targets", str(RECORD), "--params", KURSK, "--population", "8",
-            "--runs-per-particle", "20", "--budget", "400", "--ppc-runs", "150", "--seed", "5", "--json"]
-    assert main(args + ["--out", str(tmp_path / "full")]) == 0
-    full = json.loads(capsys.readouterr().out)
+    args, full = CALIBRATE, calibrated
     real, calls = batch.run_batch, []
 
     def stop_on_the_fifth(*a, **k):

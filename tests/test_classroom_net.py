@@ -217,15 +217,16 @@ def closed_within(s: socket.socket, seconds: float) -> bool:
         return True
 
 
-def test_idle_and_half_sent_connections_are_closed(base, tmp_path):
+def test_idle_and_half_sent_connections_are_closed(base, tmp_path, caplog):
     room = Classroom(base, 1, 9, state_dir=tmp_path / "c", runs=100)
-    with serving(room, header_seconds=1.0) as url:
+    with caplog.at_level(logging.WARNING), serving(room, header_seconds=1.0) as url:
         port = int(url.rsplit(":", 1)[1])
         silent, partial = idle(port), idle(port, b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
-        t0 = time.monotonic()
-        assert closed_within(silent, 5) and closed_within(partial, 5)
-        assert time.monotonic() - t0 < 4
+        # Closed by the server's deadline for a request's head (its log says so below), not timed: the 60 s only
+        # guard against a hang on a loaded machine.
+        assert closed_within(silent, 60) and closed_within(partial, 60)
         assert httpx.get(f"{url}/api/sessions/AAAAAA", timeout=10).status_code == 404  # the server goes on
+    assert any("sent no complete request head within 1 s" in r.getMessage() for r in caplog.records)
 
 
 def test_connections_beyond_the_cap_are_closed_at_once(base, tmp_path, caplog):

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -35,8 +37,30 @@ def start(*args: str, **kw) -> subprocess.Popen:
                             stderr=subprocess.PIPE, text=True, cwd=ROOT, start_new_session=True, **kw)
 
 
+_STOPPED: dict[tuple[int, int, int, int], Path] = {}  # one stopped batch per kind, copied for each test
+_STOPPED_HOME: list[Path] = []
+
+
+def _stopped_home() -> Path:
+    """A temporary folder for the stopped batches, made on first use and removed when the tests end."""
+    if not _STOPPED_HOME:
+        _STOPPED_HOME.append(Path(tempfile.mkdtemp(prefix="negsim-stopped-")))
+        atexit.register(shutil.rmtree, _STOPPED_HOME[0], ignore_errors=True)
+    return _STOPPED_HOME[0]
+
+
 def interrupted_dir(out: Path, after_units: int, runs: int = RUNS, block: int = BLOCK, seed: int = SEED) -> Path:
-    """A run directory as a stopped batch leaves it: ``after_units`` parts written, status interrupted."""
+    """A run directory as a stopped batch leaves it: ``after_units`` parts written, status interrupted.
+
+    The batch is stopped once per test session for each set of arguments; every caller gets its own copy under
+    ``out`` (as `_race_trials` copies one for each race: a copy resumes like the original)."""
+    key = (after_units, runs, block, seed)
+    if key not in _STOPPED:
+        _STOPPED[key] = _stop_a_batch(_stopped_home() / "-".join(map(str, key)), after_units, runs, block, seed)
+    return copy_dir(_STOPPED[key], Path(out) / _STOPPED[key].name)
+
+
+def _stop_a_batch(out: Path, after_units: int, runs: int, block: int, seed: int) -> Path:
     count = {"n": 0}
 
     def progress(done: int, total: int) -> None:
