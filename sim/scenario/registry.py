@@ -440,7 +440,9 @@ def linked_positions(m: Any, issues: list[str], combos: np.ndarray, positions: n
 
     ``combos`` holds the packages as rows of option indices in the order of ``issues`` and ``positions``
     their positions. For a link of issue k on issue r (``requires``), a package whose option on r has a
-    value (position or land share) below that of ``at_least`` takes the position of ``otherwise`` on k.
+    value (position or land share) below that of ``at_least`` counts on k for no more than ``otherwise``: an
+    option above it (by value) takes its position, an option at or below it keeps its own (no guarantee stays
+    none; an Article-5-like one counts as assurances).
     Links read the packages' own options, not positions another link replaced, so they do not chain; where
     several links of one issue fail, the last in file order decides. Any subset of packages may be given
     (the proposal search evaluates packages it draws): the rule is per package.
@@ -451,5 +453,7 @@ def linked_positions(m: Any, issues: list[str], combos: np.ndarray, positions: n
             r = issues.index(link.requires)
             values = np.array(list(m.issues[link.requires].options.values()), dtype=float)
             fails = values[combos[:, r]] < m.issues[link.requires].options[link.at_least]
-            out[fails, k] = m.issues[name].options[link.otherwise]
+            cap = m.issues[name].options[link.otherwise]
+            own = np.array(list(m.issues[name].options.values()), dtype=float)[combos[:, k]]
+            out[fails & (own > cap), k] = cap
     return out
