@@ -66,6 +66,7 @@ PHASES = (
 )
 SIGN = (-1.0, 1.0)  # ukraine side, russia side: +1 when its gains raise Russia-held territory
 MEDIATOR = int(Proposer.MEDIATOR)
+STARTS = 3  # distinct candidates the proposal search of a searched space starts its local search from
 # Stages of a peace process, in order; a run's ``stage`` is the furthest it reached (relapse: after a settlement).
 STAGES = STAGE_NAMES
 WAR, TALKS, PARTIAL, CEASEFIRE, SETTLEMENT, RELAPSE = range(6)
@@ -1088,7 +1089,7 @@ def _propose_searched(k: Kernel, talks: Talks) -> None:
             objective = search.mediator_objective(chances, np.stack(n_bar), np.stack(np.broadcast_arrays(*w)))
         else:
             objective = search.government_objective(chances, proposer, talks.need[proposer][sub])
-        best = search.search(space, objective)
+        best = search.search(space, objective, starts=STARTS)
         ok = best.x[:, 0] >= 0
         found[sub[ok]] = best.x[ok]
         if proposer == MEDIATOR:
