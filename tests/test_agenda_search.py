@@ -153,3 +153,12 @@ def test_a_searched_deal_is_a_package_of_the_space_that_both_sides_allow(tmp_pat
     nato, guarantee = c.issues.index("nato_membership"), c.issues.index("security_guarantee")
     assert (x[:, nato] == c.options[nato].index("constitutional_ban")).all()
     assert (x[:, guarantee] != c.options[guarantee].index("none")).all()
+
+
+def test_the_agenda_one_run_at_a_time_is_the_block_to_the_bit():
+    """The Mesa model (R = 1, as explain runs it) and a block of runs read the same pools and find the same
+    proposals: the search's arithmetic is row by row."""
+    c = compile_scenario(sim.load_scenario(AGENDA))
+    agents = simulate_block(c, 11, 0, 40, "agents")
+    vector = simulate_block(c, 11, 0, 40, "vector")
+    pd.testing.assert_frame_equal(agents, vector, check_exact=True)

@@ -36,8 +36,8 @@ from sim.errors import NegsimError, UsageError
 from sim.play import replays
 from sim.runs.batch import draw_shocks as draw
 from sim.scenario.compile import Compiled, compile_scenario
-from sim.scenario.registry import max_packages
 from sim.scenario.models import Scenario, scenario_from_data
+from sim.scenario.registry import max_packages
 from sim.scenario.yamlsrc import read_bounded
 
 KINDS = ("act", "propose", "answer", "ratify")  # the order of decisions within a month

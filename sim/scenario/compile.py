@@ -238,7 +238,9 @@ def _compile_searched(sc: Scenario, slots: dict[str, Slot], base: dict[str, np.n
     land = [k for k, name in enumerate(issues) if m.issues[name].kind == "land"]
     govs = _governments(sc)
     gidx, governments = sc.government_index(), sc.governments()
-    lines, owners, pre = [], [], []
+    lines: list[np.ndarray] = []
+    owners: list[int] = []
+    pre: list[tuple[int, str, str, str]] = []
     for g in govs:
         for r in governments[g].red_lines:
             mask = np.zeros((K, W), bool)

@@ -411,15 +411,14 @@ def package_count(m: Any) -> int:
 
 
 def too_many_packages(m: Any) -> str | None:
-    """Why the package space is too large to enumerate, or None."""
+    """Why the package space is too large to enumerate (the engine then searches it), or None."""
     count, cap = package_count(m), max_packages()
     if count <= cap:
         return None
     counts = " x ".join(str(len(issue.options)) for issue in m.issues.values())
     return (f"the issues' options make {count:,} packages ({counts}), more than the limit of {cap:,} the engine "
-            f"enumerates: a package space this large needs the proposal search of issue 18, not yet wired; "
-            f"validate and evidence read it, nothing runs it. Give fewer options, or set NEGSIM_MAX_PACKAGES to "
-            f"raise the limit (memory grows with it)")
+            f"enumerates (NEGSIM_MAX_PACKAGES): the engine searches a space this large, issue by issue, and lists "
+            f"none of its packages")
 
 
 def package_space(m: Any) -> tuple[list[str], list[list[str]], np.ndarray]:
