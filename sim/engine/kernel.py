@@ -1089,7 +1089,7 @@ def _propose_searched(k: Kernel, talks: Talks) -> None:
             objective = search.mediator_objective(chances, np.stack(n_bar), np.stack(np.broadcast_arrays(*w)))
         else:
             objective = search.government_objective(chances, proposer, talks.need[proposer][sub])
-        best = search.search(space, objective, starts=STARTS)
+        best = search.search(space, objective, starts=STARTS, supported=a.pool.x[sub, :pools.DIVISIONS + 1])
         ok = best.x[:, 0] >= 0
         found[sub[ok]] = best.x[ok]
         if proposer == MEDIATOR:
