@@ -126,13 +126,15 @@ def cpu_seconds() -> float:
 
 def agenda_rate(sc: Scenario, runs: int, workers: int, repeats: int) -> dict:
     """Runs per second (wall) and CPU seconds per 1,000 runs of a batch, medians of the repeats."""
-    walls, cpus = [], []
+    walls, cpus, proposals = [], [], 0.0
     for _ in range(repeats):
         c0, t0 = cpu_seconds(), time.perf_counter()
-        sim.run_batch(sc, runs=runs, seed=1, workers=workers, out=None)
+        result = sim.run_batch(sc, runs=runs, seed=1, workers=workers, out=None)
         walls.append(time.perf_counter() - t0)
         cpus.append(cpu_seconds() - c0)
-    return {"runs": runs, "workers": workers, "seconds": walls, "cpu_seconds": cpus,
+        proposals = float(result.runs["proposals"].mean())
+    return {"runs": runs, "workers": workers, "seconds": walls, "cpu_seconds": cpus, "proposals_per_run": proposals,
+            "cpu_ms_per_proposal": 1000 * statistics.median(cpus) / runs / max(proposals, 1e-9),
             "runs_per_s_median": runs / statistics.median(walls),
             "cpu_ms_per_run": 1000 * statistics.median(cpus) / runs,
             "runs_per_cpu_s": runs / statistics.median(cpus)}
@@ -214,9 +216,11 @@ def print_agenda(a: dict) -> None:
     for r in a["agenda"]:
         print(f"agenda_2025 (searched), {r['workers']} worker(s), {r['runs']:,} runs: {r['runs_per_s_median']:,.0f} "
               f"runs/s wall, {r['cpu_ms_per_run']:.3f} CPU ms a run ({r['runs_per_cpu_s']:,.0f} runs per CPU second)")
-    print(f"{'issues':>7}{'packages':>24}{'runs/s wall':>13}{'CPU ms/run':>12}")
+    print(f"{'issues':>7}{'packages':>24}{'runs/s wall':>13}{'CPU ms/run':>12}{'proposals/run':>15}"
+          f"{'CPU ms/proposal':>17}")
     for r in a["by_issues"]:
-        print(f"{r['issues']:>7}{r['packages']:>24,}{r['runs_per_s_median']:>13,.0f}{r['cpu_ms_per_run']:>12.3f}")
+        print(f"{r['issues']:>7}{r['packages']:>24,}{r['runs_per_s_median']:>13,.0f}{r['cpu_ms_per_run']:>12.3f}"
+              f"{r['proposals_per_run']:>15.2f}{r['cpu_ms_per_proposal']:>17.3f}")
     print("peak memory per run: " + ", ".join(f"{m['issues']} issues ({m['packages']:,} packages) "
                                              f"{m['peak_bytes_per_run'] / 1024:.1f} KB" for m in a["memory"]))
 
