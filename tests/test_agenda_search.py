@@ -97,6 +97,8 @@ def compare_month(enumerated, searched, months: int, runs: int, seed: int) -> di
 
 def test_searched_proposals_match_the_enumeration_on_the_same_state(mid, monkeypatch):
     enumerated, searched = both_ways(mid, monkeypatch)
+    lines = np.ones(len(enumerated.red_line_owner), bool)
+    assert searched.packages_left(lines) == enumerated.packages_left(lines) > 0  # counted group by group
     total: dict[str, list[int]] = {}
     for months, seed in ((3, 1), (6, 2), (12, 3)):
         for name, (good, n) in compare_month(enumerated, searched, months, 400, seed).items():
@@ -162,3 +164,58 @@ def test_the_agenda_one_run_at_a_time_is_the_block_to_the_bit():
     agents = simulate_block(c, 11, 0, 40, "agents")
     vector = simulate_block(c, 11, 0, 40, "vector")
     pd.testing.assert_frame_equal(agents, vector, check_exact=True)
+
+
+def test_an_exclusion_holds_in_a_searched_space(tmp_path, monkeypatch):
+    """`exclude:` joins its issues into one group of the search whose excluded combinations are gone: no searched
+    deal matches it, and the searched and enumerated spaces hold the same packages."""
+    import yaml
+
+    path = mid_scenario(tmp_path)
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data["exclude"] = [{"match": {"nato_membership": "membership_path", "land_returned": ["return_10", "return_25"]},
+                        "assumption": "a test of an exclusion in a searched space"}]
+    path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    sc = sim.load_scenario(path)
+    enumerated, searched = both_ways(sc, monkeypatch)
+    issues = searched.issues
+    nato, land = issues.index("nato_membership"), issues.index("land_returned")
+    assert any({nato, land} <= set(g) for g in searched.space.groups)
+    assert enumerated.n_packages == 1296 - 2 * 54  # the exclusion removes 2 (land) x 54 (the other issues)
+    for row in enumerated.package_options[:200]:  # every listed package has a number in the searched space
+        assert searched.package_index(list(row)) is not None
+    banned = [searched.options[nato].index("membership_path"), searched.options[land].index("return_10")]
+    row = [0] * len(issues)
+    row[nato], row[land] = banned
+    assert searched.package_index(row) is None and enumerated.package_index(row) is None
+    frame = simulate_block(searched, 1, 0, 600)
+    deals = frame[frame.outcome == "agreement"]
+    assert len(deals) > 300
+    hit = (deals.term_nato_membership == "membership_path") & deals.term_land_returned.isin(["return_10", "return_25"])
+    assert not hit.any()
+
+
+def test_links_and_exclusions_joining_too_many_issues_are_refused(tmp_path, capsys):
+    import yaml
+
+    from sim.cli import main
+
+    data = yaml.safe_load(AGENDA.read_text(encoding="utf-8"))
+    joined = ["third_party_recognition", "language_church", "nato_membership", "army_cap", "frozen_assets",
+              "eu_accession", "zaporizhzhia_npp", "amnesty"]  # 3**8 = 6,561 combinations
+    data["exclude"] = [{"match": {k: list(AGENDA_OPTIONS[k])[0] for k in joined},
+                        "assumption": "a test: one exclusion over eight issues"}]
+    path = tmp_path / "joined.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    __import__("shutil").copy(ROOT / "scenarios" / "baseline.yaml", tmp_path / "baseline.yaml")
+    __import__("shutil").copytree(ROOT / "seeds", tmp_path / "seeds", dirs_exist_ok=True)
+    assert main(["run", str(path), "--runs", "10", "--out", str(tmp_path / "runs")]) == 2
+    err = capsys.readouterr().err
+    first = err.splitlines()[0]
+    assert first.startswith(f"{path}:") and ": exclude: " in first and "Traceback" not in err
+    assert "6,561 option combinations" in first and "more than the 4,096" in first
+    assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
+
+
+AGENDA_OPTIONS = {k: v["options"] for k, v in
+                  __import__("yaml").safe_load(AGENDA.read_text(encoding="utf-8"))["issues"].items() if "options" in v}

@@ -94,8 +94,8 @@ class Compiled:
 
     @property
     def n_packages(self) -> int:
-        if self.space is not None:
-            return package_count(self.scenario.model)
+        if self.space is not None:  # the product of the groups' combinations: exclusions taken out
+            return math.prod(len(c) for c in self.space.combos)
         return int(self.packages.shape[0])
 
     def options_of(self, package: Any) -> np.ndarray:
@@ -120,11 +120,13 @@ class Compiled:
         return bool(self.red_line_masks[line, package])
 
     def packages_left(self, lines: np.ndarray) -> int:
-        """Packages that cross none of the red lines ``lines`` (a boolean mask over red lines), exclusions aside
-        in a searched space (it is counted issue by issue)."""
+        """Packages that cross none of the red lines ``lines`` (a boolean mask over red lines); a searched space's
+        are counted group by group."""
         if self.space is not None:
             ok = ~self.red_line_options[lines].any(axis=0)  # (K, O)
-            return math.prod(int(ok[k, :n].sum()) for k, n in enumerate(self.space.counts))
+            sp = self.space
+            return math.prod(int(ok[np.array(g)[:, None], c.T].all(axis=0).sum())
+                             for g, c in zip(sp.groups, sp.combos, strict=True))
         return int((~self.red_line_masks[lines].any(axis=0)).sum())
 
     def class_hits(self, deal: np.ndarray) -> list[tuple[str, np.ndarray]]:
