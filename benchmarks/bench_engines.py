@@ -16,7 +16,11 @@ Measures, all in this one process (so ratios compare like with like):
 4. a classroom move's re-run: the classroom replays a game from month 1 with
    the moves so far at every move (``sim.play.game.resume``); the worst case
    is a game re-run to the horizon, timed here on many replicates (median and
-   95th percentile, milliseconds; the target is under 50 ms).
+   95th percentile, milliseconds; the target is under 50 ms);
+5. the searched agenda (issue 18, part 4): scenarios/agenda_2025.yaml with 1 and 2 workers (runs/s and CPU
+   time a run), runs/s against the number of issues (3, 6, 10, 15, 20, built from the agenda's issues, all
+   searched) and the peak memory a run takes (tracemalloc) as the package count grows
+   (``--agenda-only`` measures this part alone).
 
 Prints a table and writes the numbers as JSON.
 """
@@ -109,6 +113,118 @@ def vector_rate(sc: Scenario, runs: int, repeats: int) -> float:
     return runs / statistics.median(times)
 
 
+# --------------------------------------------------------------------------- the searched agenda (issue 18, part 4)
+
+
+def cpu_seconds() -> float:
+    """CPU time of this process and of its finished children (the workers of a pool shut down)."""
+    import resource
+
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def agenda_rate(sc: Scenario, runs: int, workers: int, repeats: int) -> dict:
+    """Runs per second (wall) and CPU seconds per 1,000 runs of a batch, medians of the repeats."""
+    walls, cpus, proposals = [], [], 0.0
+    for _ in range(repeats):
+        c0, t0 = cpu_seconds(), time.perf_counter()
+        result = sim.run_batch(sc, runs=runs, seed=1, workers=workers, out=None)
+        walls.append(time.perf_counter() - t0)
+        cpus.append(cpu_seconds() - c0)
+        proposals = float(result.runs["proposals"].mean())
+    return {"runs": runs, "workers": workers, "seconds": walls, "cpu_seconds": cpus, "proposals_per_run": proposals,
+            "cpu_ms_per_proposal": 1000 * statistics.median(cpus) / runs / max(proposals, 1e-9),
+            "runs_per_s_median": runs / statistics.median(walls),
+            "cpu_ms_per_run": 1000 * statistics.median(cpus) / runs,
+            "runs_per_cpu_s": runs / statistics.median(cpus)}
+
+
+def agenda_of(sc: Scenario, issues: int) -> Scenario:
+    """The agenda's first ``issues`` issues (in file order: the baseline's three first); 20 adds a copy of the
+    last one. Each government's fixed saliences of the kept issues are scaled to sum to 1 again (an uncertain
+    one is renormalised by the engine)."""
+    data = copy.deepcopy(sc.data)
+    names = list(data["issues"])
+    keep = names[:issues]
+    extra = issues - len(names)
+    for i in range(extra):  # an issue more than the agenda has: a copy of its last
+        data["issues"][f"{names[-1]}_{i + 2}"] = copy.deepcopy(data["issues"][names[-1]])
+        keep.append(f"{names[-1]}_{i + 2}")
+    data["issues"] = {k: data["issues"][k] for k in keep}
+    for actor in data["actors"].values():
+        if actor.get("role") != "government":
+            continue
+        for part in ("salience", "ideal", "minimum"):
+            table = actor.get(part, {})
+            for i in range(extra):
+                if names[-1] in table:
+                    table[f"{names[-1]}_{i + 2}"] = copy.deepcopy(table[names[-1]])
+            for k in [k for k in table if k != "assumption" and k not in keep]:
+                del table[k]
+        sal = actor["salience"]
+        fixed = {k: v["value"] if isinstance(v, dict) else v for k, v in sal.items()
+                 if k != "assumption" and (not isinstance(v, dict) or "value" in v)}
+        total = sum(fixed.values())
+        for k, v in fixed.items():
+            sal[k] = v / total if len(fixed) == len(keep) else v
+    return sim.scenario.models.scenario_from_data(data, sc.path, sc.text)
+
+
+def peak_bytes_per_run(sc: Scenario, runs: int) -> float:
+    """Peak traced allocation of one block of ``runs`` runs, per run (tracemalloc)."""
+    import tracemalloc
+
+    from sim.runs.batch import simulate_block
+
+    c = compile_scenario(sc)
+    simulate_block(c, 1, 0, 50)  # warm: imports and caches outside the measure
+    tracemalloc.start()
+    simulate_block(c, 1, 0, runs)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    return peak / runs
+
+
+def agenda_bench(runs: int, table_runs: int, repeats: int) -> dict:
+    """agenda_2025 with 1 and 2 workers; runs/s against the number of issues (all searched); memory per run."""
+    import os
+
+    agenda = sim.load_scenario(ROOT / "scenarios" / "agenda_2025.yaml")
+    out: dict = {"agenda": [agenda_rate(agenda, runs, w, repeats) for w in (1, 2)], "by_issues": [], "memory": []}
+    before = os.environ.get("NEGSIM_MAX_PACKAGES")
+    os.environ["NEGSIM_MAX_PACKAGES"] = "1"  # every agenda of the table searched, the 48 packages of 3 issues too
+    try:
+        for k in (3, 6, 10, 15, 20):
+            sub = agenda_of(agenda, k)
+            row = agenda_rate(sub, table_runs, 1, repeats)
+            row.update(issues=k, packages=compile_scenario(sub).n_packages)
+            out["by_issues"].append(row)
+        for k in (3, 10, 20):
+            sub = agenda_of(agenda, k)
+            out["memory"].append({"issues": k, "packages": compile_scenario(sub).n_packages,
+                                  "peak_bytes_per_run": peak_bytes_per_run(sub, 2000)})
+    finally:
+        if before is None:
+            del os.environ["NEGSIM_MAX_PACKAGES"]
+        else:
+            os.environ["NEGSIM_MAX_PACKAGES"] = before
+    return out
+
+
+def print_agenda(a: dict) -> None:
+    for r in a["agenda"]:
+        print(f"agenda_2025 (searched), {r['workers']} worker(s), {r['runs']:,} runs: {r['runs_per_s_median']:,.0f} "
+              f"runs/s wall, {r['cpu_ms_per_run']:.3f} CPU ms a run ({r['runs_per_cpu_s']:,.0f} runs per CPU second)")
+    print(f"{'issues':>7}{'packages':>24}{'runs/s wall':>13}{'CPU ms/run':>12}{'proposals/run':>15}"
+          f"{'CPU ms/proposal':>17}")
+    for r in a["by_issues"]:
+        print(f"{r['issues']:>7}{r['packages']:>24,}{r['runs_per_s_median']:>13,.0f}{r['cpu_ms_per_run']:>12.3f}"
+              f"{r['proposals_per_run']:>15.2f}{r['cpu_ms_per_proposal']:>17.3f}")
+    print("peak memory per run: " + ", ".join(f"{m['issues']} issues ({m['packages']:,} packages) "
+                                             f"{m['peak_bytes_per_run'] / 1024:.1f} KB" for m in a["memory"]))
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeats", type=int, default=3)
@@ -116,8 +232,19 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--agent-runs", type=int, default=1000)
     ap.add_argument("--scaling-runs", type=int, default=40_000)
     ap.add_argument("--rerun-replicates", type=int, default=200)
+    ap.add_argument("--agenda-runs", type=int, default=20_000)
+    ap.add_argument("--agenda-table-runs", type=int, default=4_000)
+    ap.add_argument("--agenda-only", action="store_true", help="only the searched agenda's figures (issue 18)")
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "engines.json"))
     args = ap.parse_args(argv)
+    if args.agenda_only:
+        agenda = agenda_bench(args.agenda_runs, args.agenda_table_runs, args.repeats)
+        print_agenda(agenda)
+        out = Path(args.out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps({"agenda": agenda, "time": time.strftime("%Y-%m-%dT%H:%M:%S")}, indent=2) + "\n")
+        print(f"written {out}")
+        return 0
     sc = sim.load_scenario(ROOT / "scenarios" / "baseline.yaml")
     rows = []
     for workers in (1, 2):
@@ -134,6 +261,7 @@ def main(argv: list[str] | None = None) -> int:
         packages[n] = vector_rate(s, args.scaling_runs, args.repeats)
 
     rerun = rerun_ms(sc, args.rerun_replicates)
+    agenda = agenda_bench(args.agenda_runs, args.agenda_table_runs, args.repeats)
     print(f"negsim engine benchmark: baseline scenario, {args.repeats} repeats, medians "
           f"({platform.processor() or platform.machine()}, {sys.version.split()[0]}, numpy {np.__version__})")
     print(f"{'engine':<28}{'workers':>8}{'runs':>10}{'runs/s':>12}")
@@ -145,7 +273,8 @@ def main(argv: list[str] | None = None) -> int:
     print("vector engine, 1 worker, by packages: " + ", ".join(f"{n} packages {v:,.0f}/s" for n, v in packages.items()))
     print(f"classroom move re-run to the horizon, {rerun['replicates']} replicates: median "
           f"{rerun['median_ms']:.1f} ms, p95 {rerun['p95_ms']:.1f} ms, max {rerun['max_ms']:.1f} ms")
-    result = {"rows": rows, "classroom_rerun": rerun, "vector_over_agents": ratios, "by_horizon_months": horizon, "by_packages": packages,
+    print_agenda(agenda)
+    result = {"rows": rows, "classroom_rerun": rerun, "agenda": agenda, "vector_over_agents": ratios, "by_horizon_months": horizon, "by_packages": packages,
               "repeats": args.repeats, "python": sys.version.split()[0], "numpy": np.__version__,
               "time": time.strftime("%Y-%m-%dT%H:%M:%S")}
     out = Path(args.out)

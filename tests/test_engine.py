@@ -16,8 +16,8 @@ from sim.scenario.compile import compile_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(__file__).parent / "data"
-# records: test_hindcast. agenda_2025.yaml (1.8 billion packages, a linked issue) needs the proposal search of
-# issue 18 to run: left out until it is wired (tests/test_scenario_errors.py checks it validates and is refused).
+# records: test_hindcast. agenda_2025.yaml (1.8 billion packages, searched) has its own tests
+# (tests/test_agenda_search.py: the agents and the vector engine agree on it too).
 NOT_RUNNABLE = {"agenda_2025.yaml"}
 SHIPPED = sorted(p for p in (ROOT / "scenarios").rglob("*.yaml") if "targets" not in p.parts and p.name not in NOT_RUNNABLE)
 

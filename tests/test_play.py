@@ -19,7 +19,7 @@ from sim.scenario.compile import compile_scenario
 from sim.scenario.loading import load_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
-# agenda_2025.yaml needs the proposal search of issue 18 to run (1.8 billion packages): left out until it is wired.
+# agenda_2025.yaml is searched (1.8 billion packages): play refuses it (tests/test_scenario_errors.py).
 SCENARIOS = sorted(p for p in (ROOT / "scenarios").glob("*.yaml") if p.name != "agenda_2025.yaml")
 BASELINE = ROOT / "scenarios" / "baseline.yaml"
 DEFERRED_FREEZE = "crimea_status=status_deferred,land_returned=freeze_line,legal_recognition=not_recognised"

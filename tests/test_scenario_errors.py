@@ -858,37 +858,45 @@ def _with_extra_issues(tmp_path: Path, count: int, options: int) -> Path:
     return path
 
 
-def test_a_package_space_too_large_to_enumerate_validates_but_is_not_compiled(tmp_path):
+def test_a_package_space_too_large_to_enumerate_is_searched(tmp_path):
     """A 3 KB file of many issues once made 48 million packages and used 7 GB before failing (issue 21, 6).
 
-    It validates now (issue 18: a large agenda is data before the proposal search can run it), and compiling
-    it is refused at its `issues` key before any array is built.
+    Above the limit the engine enumerates (NEGSIM_MAX_PACKAGES) it searches (issue 18): 4.8 billion packages
+    compile in seconds, issue by issue, with no package listed, and run.
     """
+    from sim.runs.batch import simulate_block
     from sim.scenario.compile import compile_scenario
 
     path = _with_extra_issues(tmp_path, count=8, options=10)  # 48 x 10**8 packages
     started = time.perf_counter()
-    sc = sim.load_scenario(path)
-    with pytest.raises(ScenarioError) as err:
-        compile_scenario(sc)
+    c = compile_scenario(sim.load_scenario(path))
     assert time.perf_counter() - started < 30
+    assert c.searched and c.n_packages == 4_800_000_000 and c.packages.shape[0] == 0
+    assert len(simulate_block(c, 1, 0, 20)) == 20
+
+
+def test_a_package_space_beyond_int64_is_refused_at_its_issues_key(tmp_path):
+    from sim.scenario.compile import compile_scenario
+
+    path = _with_extra_issues(tmp_path, count=19, options=10)  # 48 x 10**19 packages: no int64 numbers them
+    with pytest.raises(ScenarioError) as err:
+        compile_scenario(sim.load_scenario(path))
     (problem,) = err.value.problems
     check_format(problem, str(path))
     assert problem.path == "issues" and problem.line > 0
-    assert "4,800,000,000 packages (3 x 8 x 2 x 10 x 10 x 10 x 10 x 10 x 10 x 10 x 10)" in problem.message
-    assert "more than the limit of 10,000" in problem.message and "NEGSIM_MAX_PACKAGES" in problem.message
-    assert "proposal search of issue 18" in problem.message
+    assert "480,000,000,000,000,000,000 packages" in problem.message and "int64" in problem.message
 
 
-def test_negsim_max_packages_sets_the_cap(tmp_path, monkeypatch):
+def test_negsim_max_packages_sets_the_limit_of_the_enumeration(tmp_path, monkeypatch):
     from sim.scenario.compile import compile_scenario
 
     path = _with_extra_issues(tmp_path, count=1, options=3)  # 48 x 3 = 144 packages
     monkeypatch.setenv("NEGSIM_MAX_PACKAGES", "143")
-    with pytest.raises(ScenarioError, match="144 packages"):
-        compile_scenario(sim.load_scenario(path))
+    searched = compile_scenario(sim.load_scenario(path))
+    assert searched.searched and searched.n_packages == 144
     monkeypatch.setenv("NEGSIM_MAX_PACKAGES", "144")
-    assert compile_scenario(sim.load_scenario(path)).n_packages == 144
+    listed = compile_scenario(sim.load_scenario(path))
+    assert not listed.searched and listed.n_packages == 144 and listed.packages.shape == (144, 4)
 
 
 def test_a_bad_negsim_max_packages_is_bad_input():
@@ -1139,7 +1147,8 @@ def test_a_link_cannot_sit_on_the_land_issue_nor_depend_on_its_own_issue(variant
 
 
 def test_linked_positions_adjust_each_package_by_the_rule(variant):
-    """Where `forces` is below `force` (by value) the guarantee's position is that of `assurances`, 0.4."""
+    """Where `forces` is below `force` (by value) a guarantee above `assurances` counts as assurances (0.4); one at
+    or below it (none) keeps its own position."""
     import numpy as np
 
     from sim.scenario.registry import linked_positions
@@ -1151,33 +1160,57 @@ def test_linked_positions_adjust_each_package_by_the_rule(variant):
     positions = np.array([[(0.0, 0.5, 1.0)[f], (0.0, 0.4, 1.0)[g]] for f, g in combos])
     out = linked_positions(m, issues, combos, positions)
     expected = positions.copy()
-    expected[combos[:, 0] == 0, 1] = 0.4  # no forces: every guarantee counts as assurances
+    expected[(combos[:, 0] == 0) & (combos[:, 1] == 2), 1] = 0.4  # no forces: Article 5 counts as assurances
     np.testing.assert_array_equal(out, expected)
-    assert out[2, 1] == 0.4 and out[5, 1] == 1.0 and out[8, 1] == 1.0 and out[0, 1] == 0.4
+    assert out[2, 1] == 0.4 and out[5, 1] == 1.0 and out[8, 1] == 1.0 and out[0, 1] == 0.0
     assert positions[2, 1] == 1.0  # the input is not changed
-    rows = [4, 6]  # any subset of packages, in any order: the rule is per package
+    rows = [4, 6, 2]  # any subset of packages, in any order: the rule is per package
     np.testing.assert_array_equal(linked_positions(m, issues, combos[rows], positions[rows]), expected[rows])
 
 
-def test_a_scenario_with_links_validates_but_is_not_compiled(variant, capsys, tmp_path):
+def test_a_scenario_with_links_compiles_and_runs_both_ways(variant, capsys, tmp_path, monkeypatch):
+    """An enumerated space adjusts each package's positions; a searched one joins the linked issues into one group
+    whose combinations carry the adjusted positions: the same utilities, package by package."""
+    import numpy as np
+
     from sim.cli import main
+    from sim.engine import pool
+    from sim.runs.batch import simulate_block
     from sim.scenario.compile import compile_scenario
 
-    path, text = variant(_linked())
+    path, _ = variant(_linked())
     sc = sim.load_scenario(path)
-    assert sc.model.issues["guarantee"].category == "security"
-    with pytest.raises(ScenarioError) as err:
-        compile_scenario(sc)
-    (p,) = err.value.problems
-    check_format(p, str(path))
-    assert p.path == "issues.guarantee.links" and p.line == line_of(text, "    links:")
-    assert "links are not yet applied by the engine" in p.message and "issue 18" in p.message
+    listed = compile_scenario(sc)
+    forces, guarantee = listed.issues.index("forces"), listed.issues.index("guarantee")
+    article5 = listed.options[guarantee].index("article5")
+    no_force = (listed.package_options[:, forces] < listed.options[forces].index("force"))
+    hit = no_force & (listed.package_options[:, guarantee] == article5)
+    assert hit.any() and (listed.packages[hit, guarantee] == 0.4).all()
+    assert (listed.packages[~no_force & (listed.package_options[:, guarantee] == article5), guarantee] == 1.0).all()
+    monkeypatch.setenv("NEGSIM_MAX_PACKAGES", "1")
+    searched = compile_scenario(sc)
+    assert searched.searched and (forces, guarantee) in [tuple(g) for g in searched.space.groups]
+    shocks = __import__("sim.engine.shocks", fromlist=["draw"]).draw(searched, 1, range(5))
+    k = __import__("sim.engine.kernel", fromlist=["Kernel"]).Kernel(searched, shocks)
+    read = pool.read(searched, {n: np.broadcast_to(k.p[n], (5, *k.p[n].shape[1:])) for n in
+                                ("pre2022", "claimed", "ideal", "salience", "rl_active", "minimum")}, k.s.territory)
+    x = searched.space.ungroup(read.x[:, :, :])  # the pool's packages, their utilities against the enumeration's
+    numbers = searched.space.encode(x)
+    combos = listed.package_options
+    rows = np.array([[np.flatnonzero((combos == row).all(axis=1))[0] for row in run] for run in x])
+    rules = __import__("sim.engine.rules", fromlist=["x"])
+    for g in (0, 1):
+        pos = rules.package_positions(listed.packages, listed.land_issue, listed.land_share, k.s.territory,
+                                      k.p["pre2022"], k.p["claimed"])
+        want = rules.package_utilities(pos, k.p["ideal"][:, g], k.p["salience"][:, g], listed.land_issue)
+        got = read.utilities(read.x)[g]
+        np.testing.assert_allclose(got, np.take_along_axis(want, rows, 1), atol=1e-12)
+    assert (numbers == rows).all()  # without exclusions a package's number is its row of the enumeration
+    assert len(simulate_block(searched, 1, 0, 20)) == 20
+    monkeypatch.delenv("NEGSIM_MAX_PACKAGES")
     assert main(["validate", str(path)]) == 0
-    assert "not runnable: links are not yet applied" in capsys.readouterr().out
-    out = tmp_path / "runs"
-    assert main(["run", str(path), "--runs", "10", "--out", str(out)]) == 2
-    assert "issues.guarantee.links: links are not yet applied" in capsys.readouterr().err
-    assert not out.exists() or not any(out.iterdir())  # refused before a run directory is made
+    assert "not runnable" not in capsys.readouterr().out
+    assert main(["run", str(path), "--runs", "10", "--out", str(tmp_path / "runs")]) == 0
 
 
 # --------------------------------------------------------------------------- the agenda of 2025
@@ -1252,14 +1285,14 @@ def test_the_agenda_zone_of_agreement_is_not_empty(agenda):
     assert adjusted[0, 1] == guarantee["assurances"]
 
 
-def test_the_agenda_validates_and_lists_its_evidence_without_compiling(capsys):
+def test_the_agenda_validates_and_lists_its_evidence(capsys):
     from sim.cli import main
 
     started = time.perf_counter()
     assert main(["validate", "--json", str(AGENDA)]) == 0
     (report,) = __import__("json").loads(capsys.readouterr().out)["files"]
     assert report["ok"] and report["issues"] == 19 and report["packages"] == 1_836_660_096
-    assert report["runnable"] is False and "proposal search of issue 18" in report["not_runnable"][0]
+    assert report["runnable"] is True and report["not_runnable"] == []
     assert main(["evidence", "--json", str(AGENDA)]) == 0
     rows = __import__("json").loads(capsys.readouterr().out)["rows"]
     assert time.perf_counter() - started < 60
@@ -1272,8 +1305,8 @@ def test_the_agenda_validates_and_lists_its_evidence_without_compiling(capsys):
         "issues.security_guarantee.links[0]"]["value"]
 
 
-def test_running_the_agenda_is_refused_with_exit_2_in_bounded_memory(tmp_path, capsys):
-    """1.8 billion packages of 19 issues would take over 270 GB to list; the refusal comes first, under 3 GB."""
+def test_the_agenda_runs_and_is_explained_in_bounded_memory(tmp_path, capsys):
+    """1.8 billion packages of 19 issues would take over 270 GB to list; searched, a batch runs under 3 GB."""
     import resource
     import subprocess
     import sys
@@ -1283,13 +1316,14 @@ def test_running_the_agenda_is_refused_with_exit_2_in_bounded_memory(tmp_path, c
     def cap() -> None:
         resource.setrlimit(resource.RLIMIT_AS, (3 * 2**30, 3 * 2**30))
 
-    done = subprocess.run([sys.executable, "-m", "sim", "run", str(AGENDA), "--runs", "10", "--out", str(tmp_path)],
+    done = subprocess.run([sys.executable, "-m", "sim", "run", str(AGENDA), "--runs", "50", "--out", str(tmp_path)],
                           capture_output=True, text=True, cwd=ROOT, timeout=300, preexec_fn=cap)
-    assert main(["explain", str(AGENDA)]) == 2
-    for code, err in ((done.returncode, done.stderr), (2, capsys.readouterr().err)):
-        assert code == 2, err
-        assert "Traceback" not in err and "MemoryError" not in err
-        first = err.splitlines()[0]
-        assert first.startswith(f"{AGENDA}:") and ": issues: " in first
-        assert "1,836,660,096 packages" in first and "proposal search of issue 18" in first
-    assert list(tmp_path.iterdir()) == []
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr and "agreement" in done.stdout
+    (run_dir,) = list(tmp_path.iterdir())
+    assert (run_dir / "results.parquet").exists() and (run_dir / "summary.json").exists()
+    assert main(["explain", str(AGENDA), "--brief"]) == 0
+    assert "Month 1" in capsys.readouterr().out
+    assert main(["play", str(AGENDA), "--as", "kyiv"]) == 2  # a person's moves over every package: not yet
+    err = capsys.readouterr().err
+    assert "1,836,660,096 packages" in err and "cannot be offered yet" in err and "Traceback" not in err

@@ -36,6 +36,7 @@ def cmd_play(args: argparse.Namespace) -> int:
 
     _check_run_options(args)
     c = compile_scenario(load_scenario(args.file))
+    game.check_playable(c)
     roles = game.check_roles(c, [r.strip() for r in args.roles.split(",") if r.strip()])
     out = stdout_console(args)
     if args.moves is not None:

@@ -27,7 +27,8 @@ from typing import Any, Protocol, cast
 import numpy as np
 import pandas as pd
 
-from sim.engine import rules
+from sim.engine import pool as pools
+from sim.engine import rules, search
 from sim.engine.lastaxis import last_any, last_sum
 from sim.engine.records import (
     RAW_FIELDS,
@@ -65,6 +66,9 @@ PHASES = (
 )
 SIGN = (-1.0, 1.0)  # ukraine side, russia side: +1 when its gains raise Russia-held territory
 MEDIATOR = int(Proposer.MEDIATOR)
+STARTS = 3  # distinct candidates the proposal search of a searched space starts its local search from
+TANGENTS = 1  # and its Frank-Wolfe steps from the frontier (one keeps the search exact for an objective of one
+#   weighted sum; more found no better proposal in tests/test_agenda_search.py and cost 25% more CPU)
 # Stages of a peace process, in order; a run's ``stage`` is the furthest it reached (relapse: after a settlement).
 STAGES = STAGE_NAMES
 WAR, TALKS, PARTIAL, CEASEFIRE, SETTLEMENT, RELAPSE = range(6)
@@ -170,6 +174,7 @@ class Assessment:
     sees: list[np.ndarray] = field(default_factory=list)  # (n,) g sees a way out: a package it prefers to fighting
     #   that it believes the other side prefers too
     way_out: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))  # (n,) both sides see a way out
+    pool: pools.Pool | None = None  # a searched space: each run's packages (its columns), None if enumerated
 
 
 @dataclass
@@ -575,20 +580,12 @@ def assess(c: Compiled, q: Params, s: State, gain: bool = True, full: bool = Fal
         return _pick(a, pick) if a.shape[1] else np.zeros(n)
 
     bias = np.where(has_lead, of_lead(q["bias"]), 0.5)
-    allowed = [np.broadcast_to(x, (n, c.n_packages)) for x in allowed_packages(c, q)]
-    # Packages that no run's governments can both accept are never proposed nor accepted: drop them
-    # before any arithmetic (column order is kept, so argmax ties resolve as over all packages).
-    cols = np.arange(c.n_packages) if full else np.flatnonzero((allowed[0] & allowed[1]).any(axis=0))
-    cols = cols if len(cols) else np.zeros(1, np.int64)
-    sel: slice | np.ndarray = slice(None) if full else cols  # every package: no copy
-    positions = rules.package_positions(c.packages[sel], c.land_issue, c.land_share[sel], s.territory, q["pre2022"],
-                                        q["claimed"])
-    allowed = [x[:, sel] for x in allowed]
+    cols, allowed, utilities, found = _packages(c, q, s, full) if not c.searched else _pooled(c, q, s)
     a = Assessment(lead=lead, has_lead=has_lead, bias=bias, acc=acc, cols=cols, allowed=allowed,
-                   both=allowed[0] & allowed[1])
+                   both=allowed[0] & allowed[1], pool=found)
     guarantee = q["guarantee_active"] * q["guarantee_value"]  # (n or 1, 2): comes with any settlement
     for g in (0, 1):
-        u = rules.package_utilities(positions, q["ideal"][:, g], q["salience"][:, g], c.land_issue)
+        u = utilities[g]
         lev = np.where(has_lead, of_lead(q["leverage"][:, :, g]), 0.0)
         v, u_nd, cost, net, wcost = war(c, q, g, s, gain=gain)
         pref = q["preference"][:, g, :]
@@ -611,6 +608,34 @@ def assess(c: Compiled, q: Params, s: State, gain: bool = True, full: bool = Fal
             a.sees.append(last_any(a.both & (a.ub[g] >= a.v[g][:, None]) & (a.ub[h] >= a.v_bar[h][:, None])))
         a.way_out = a.sees[0] & a.sees[1]
     return a
+
+
+def _packages(c: Compiled, q: Params, s: State, full: bool
+              ) -> tuple[np.ndarray, list[np.ndarray], list[np.ndarray], None]:
+    """The enumerated packages' columns, each government's (n, C) allowed packages and utilities at today's line."""
+    n = len(s.territory)
+    allowed = [np.broadcast_to(x, (n, c.n_packages)) for x in allowed_packages(c, q)]
+    # Packages that no run's governments can both accept are never proposed nor accepted: drop them
+    # before any arithmetic (column order is kept, so argmax ties resolve as over all packages).
+    cols = np.arange(c.n_packages) if full else np.flatnonzero((allowed[0] & allowed[1]).any(axis=0))
+    cols = cols if len(cols) else np.zeros(1, np.int64)
+    sel: slice | np.ndarray = slice(None) if full else cols  # every package: no copy
+    positions = rules.package_positions(c.packages[sel], c.land_issue, c.land_share[sel], s.territory, q["pre2022"],
+                                        q["claimed"])
+    u = [rules.package_utilities(positions, q["ideal"][:, g], q["salience"][:, g], c.land_issue) for g in (0, 1)]
+    return cols, [x[:, sel] for x in allowed], u, None
+
+
+def _pooled(c: Compiled, q: Params, s: State) -> tuple[np.ndarray, list[np.ndarray], list[np.ndarray], pools.Pool]:
+    """A searched space: each run's pool of packages (:mod:`sim.engine.pool`) as its columns."""
+    found = pools.read(c, _per_run(q, len(s.territory)), s.territory)
+    return np.zeros(0, np.int64), found.allows(found.x), found.utilities(found.x), found
+
+
+def _per_run(q: Params, n: int) -> Params:
+    """The parameters the pool reads, one row per run."""
+    return {name: np.broadcast_to(q[name], (n, *q[name].shape[1:]))
+            for name in ("pre2022", "claimed", "ideal", "salience", "rl_active", "minimum")}
 
 
 def value_types(c: Compiled, g: int, u_nd: np.ndarray, wcost: np.ndarray) -> np.ndarray:
@@ -819,8 +844,9 @@ def negotiate(k: Kernel, j: np.ndarray, d: dict[str, np.ndarray], t: int, entry:
     ``ceasefire.first``, a ceasefire holds), a round on the settlement; where no settlement was reached and no
     ceasefire holds, a ceasefire; where nothing was settled, a chance that talks break down.
     """
-    if seam is not None and (k.R != 1 or not k.full):
-        raise ValueError("a person's moves are taken one run at a time, over every package (R = 1, full)")
+    if seam is not None and (k.R != 1 or not k.full or k.c.searched):
+        raise ValueError("a person's moves are taken one run at a time, over every package (R = 1, full, and a "
+                         "package space small enough to enumerate)")
     p, s = k.p, k.s
     detail = entry is not None or seam is not None
     partial_deals(k, j, d, t, entry)
@@ -1004,6 +1030,9 @@ def propose(k: Kernel, talks: Talks) -> None:
     a, who, temp, s = talks.a, talks.who, talks.q["temperature"], k.s
     talks.x = np.zeros(len(talks.j), np.int64)
     talks.zone = np.zeros(len(talks.j), bool)
+    if a.pool is not None:
+        _propose_searched(k, talks)
+        return
     med = np.flatnonzero(who == MEDIATOR)
     if len(med):
         qm = rows_of(talks.q, med)
@@ -1024,6 +1053,74 @@ def propose(k: Kernel, talks: Talks) -> None:
                                                 gather(s.belief, talks.j[mine])[:, h], _rows(temp, mine))
             talks.x[mine] = rules.government_proposal(gather(a.ub[g], mine), p_other, talks.need[g][mine],
                                                       gather(talks.log_rat, mine), gather(a.both, mine))[0]
+
+
+def _chances(k: Kernel, talks: Talks, sub: np.ndarray) -> search.Chances:
+    """What the chance that runs ``sub`` of the talks accept and ratify a package depends on (:func:`propose`)."""
+    a, q, n = talks.a, rows_of(talks.q, sub), len(sub)
+    sj = k.s.rows(talks.j[sub])
+
+    def per_gov(f: Any) -> np.ndarray:
+        return np.stack([np.broadcast_to(f(g), (n,)) for g in (0, 1)])
+
+    return search.Chances(
+        need_types=np.stack([gather(talks.need_types[g], sub) for g in (0, 1)]),
+        belief=np.stack([sj.belief[:, g] for g in (0, 1)]),
+        temperature=np.broadcast_to(q["temperature"], (n,)),
+        u_nd=per_gov(lambda g: a.u_nd[g][sub]), cost=per_gov(lambda g: a.cost[g][sub]),
+        weariness=per_gov(lambda g: sj.weariness[:, g]), threshold=per_gov(lambda g: q["ratify_threshold"][:, g]),
+        weariness_effect=per_gov(lambda g: q["ratify_weariness"][:, g]), legitimacy=per_gov(lambda g: a.legit[g][sub]),
+        spread=per_gov(lambda g: q["ratify_spread"][:, g]), votes=per_gov(lambda g: votes_of(q, g)))
+
+
+def _propose_searched(k: Kernel, talks: Talks) -> None:
+    """A searched space: each proposer's objective (the mediator's Nash product times the chances, a government's
+    expected gain) maximised over the whole space by :func:`sim.engine.search.search`, not over the pool; the
+    package found becomes the pool's last column. Where no package passes both sides' filters, the pool's first
+    package stands (both reject it, as over an enumerated space)."""
+    a, who = talks.a, talks.who
+    assert a.pool is not None
+    found = a.pool.x[:, 0].copy()
+    guarantee = talks.q["guarantee_active"] * talks.q["guarantee_value"]  # as assess adds it to the side-payment
+    offset = np.stack([np.broadcast_to(a.lev[g] + guarantee[:, g], (len(who),)) for g in (0, 1)])
+    for proposer in (MEDIATOR, 0, 1):
+        sub = np.flatnonzero(who == proposer)
+        if not len(sub):
+            continue
+        space = a.pool.space(sub, offset[:, sub])
+        chances = _chances(k, talks, sub)
+        if proposer == MEDIATOR:
+            qm = rows_of(talks.q, sub)
+            w = rules.nash_weights(a.bias[sub], qm["discount"][:, 0], qm["discount"][:, 1])
+            n_bar = [rules.expect(chances.belief[g], chances.need_types[g]) for g in (0, 1)]
+            objective = search.mediator_objective(chances, np.stack(n_bar), np.stack(np.broadcast_arrays(*w)))
+        else:
+            objective = search.government_objective(chances, proposer, talks.need[proposer][sub])
+        best = search.search(space, objective, tangents=TANGENTS, starts=STARTS,
+                             supported=a.pool.x[sub, :pools.DIVISIONS + 1])
+        ok = best.x[:, 0] >= 0
+        found[sub[ok]] = best.x[ok]
+        if proposer == MEDIATOR:
+            talks.zone[sub] = ok & (best.tier == 1)
+    _add_column(talks, found[:, None, :], offset, gather(k.s.weariness, talks.j))
+    talks.x[:] = a.pool.x.shape[1] - 1
+
+
+def _add_column(talks: Talks, x: np.ndarray, offset: np.ndarray, weariness: np.ndarray) -> None:
+    """Add packages ``x`` (n, 1, G) to the pool as its last column, with everything read over the columns."""
+    a = talks.a
+    assert a.pool is not None
+    a.pool.x = np.concatenate([a.pool.x, x], axis=1)
+    u, allowed = a.pool.utilities(x), a.pool.allows(x)
+    ub = [u[g] + offset[g][:, None] for g in (0, 1)]
+    log_rat, margins = ratification(talks.q, ub, a.u_nd, a.cost, a.legit, weariness)
+    for g in (0, 1):
+        a.u[g] = np.concatenate([a.u[g], u[g]], axis=1)
+        a.ub[g] = np.concatenate([a.ub[g], ub[g]], axis=1)
+        a.allowed[g] = np.concatenate([a.allowed[g], allowed[g]], axis=1)
+        talks.margins[g] = np.concatenate([talks.margins[g], margins[g]], axis=1)
+    a.both = a.allowed[0] & a.allowed[1]
+    talks.log_rat = np.concatenate([talks.log_rat, log_rat], axis=1)
 
 
 def _at(a: np.ndarray, x: np.ndarray) -> np.ndarray:
@@ -1100,15 +1197,22 @@ def settle(k: Kernel, talks: Talks, t: int) -> np.ndarray:
     np.add.at(s.offers, (j, talks.who), 1)
     s.lead[j] = a.lead
     done = j[agreed]
-    s.deal[done] = a.cols[x[agreed]]
+    s.deal[done] = package_numbers(c, a, np.flatnonzero(agreed), x[agreed])
     s.agreement_month[done] = t
     s.u_deal[done] = np.stack([_at(a.u[g], x) for g in (0, 1)], axis=1)[agreed]
-    s.land_km2[done] = rules.land_moved(c.land_share[a.cols[x[agreed]]], s.territory[done], _rows(q["pre2022"], agreed),
+    s.land_km2[done] = rules.land_moved(c.land_share_of(s.deal[done]), s.territory[done], _rows(q["pre2022"], agreed),
                                         _rows(q["claimed"], agreed)) if c.land_issue >= 0 else 0.0
     s.territory[done] -= s.land_km2[done]
     s.ceasefire[done] = False
     s.stage[done] = SETTLEMENT
     return agreed
+
+
+def package_numbers(c: Compiled, a: Assessment, rows: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """The package numbers of columns ``x`` of runs ``rows`` of an assessment (a searched space: of its pools)."""
+    if a.pool is None:
+        return a.cols[x]
+    return pools.packages(c, a.pool.x[rows, x])
 
 
 # --------------------------------------------------------------------------- the month log (R = 1)
@@ -1142,7 +1246,8 @@ def talks_entry(k: Kernel, talks: Talks, agreed: bool, played: bool) -> TalksEnt
     med = who == MEDIATOR
     publics = [g for g in (0, 1) if c.publics[g] is not None]
     out: TalksEntry = {
-        "lead": c.mediators[lead] if lead >= 0 else None, "proposer": Proposer(who), "package": int(a.cols[x]),
+        "lead": c.mediators[lead] if lead >= 0 else None, "proposer": Proposer(who),
+        "package": int(package_numbers(c, a, np.zeros(1, np.int64), np.array([x]))[0]),
         "zone": bool(talks.zone[0]) if med else None,
         "utilities": [float(a.u[g][0, x]) for g in (0, 1)], "leverage": [float(a.lev[g][0]) for g in (0, 1)],
         "side_payments": [float(a.ub[g][0, x] - a.u[g][0, x]) for g in (0, 1)],

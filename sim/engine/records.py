@@ -216,8 +216,8 @@ def to_frame(c: Compiled, raw: dict[str, np.ndarray], replicates: np.ndarray,
     agreed = deal >= 0
     outcome = np.where(agreed, 2, np.where(raw["talks_month"] >= 0, 1, 0))
     cls = np.array(OUTCOMES, dtype=object)[outcome]
-    for name, mask in reversed(c.outcome_classes):  # first matching rule wins
-        cls = np.where(agreed & mask[np.where(agreed, deal, 0)], name, cls)
+    for name, hit in reversed(c.class_hits(np.where(agreed, deal, 0))):  # first matching rule wins
+        cls = np.where(agreed & hit, name, cls)
     out: dict[str, object] = {
         "replicate": np.asarray(replicates, dtype=np.int64),
         "outcome": pd.Series(np.array(OUTCOMES, dtype=object)[outcome], dtype="string"),
@@ -233,8 +233,9 @@ def to_frame(c: Compiled, raw: dict[str, np.ndarray], replicates: np.ndarray,
         "ceasefire_broken_month": _nullable(raw["ceasefire_broken_month"]),
         "relapse_month": _nullable(raw["relapse_month"]),
     }
+    terms = c.options_of(np.where(agreed, deal, 0))
     for k, issue in enumerate(c.issues):
-        opts = c.package_options[np.where(agreed, deal, 0), k]
+        opts = terms[:, k]
         out[f"term_{issue}"] = _names(np.where(agreed, opts, -1), c.options[k])
     for g, gov in enumerate(c.governments):
         out[f"utility_{gov}"] = np.where(agreed, raw["u_deal"][:, g], np.nan)

@@ -204,6 +204,13 @@ def neighbours(space: Space, x: np.ndarray, u: np.ndarray, rows: np.ndarray) -> 
     return cand.reshape(A, n, K * Q), space.allowed[rows].reshape(n, K * Q)
 
 
+def _live(ok: np.ndarray) -> np.ndarray | None:
+    """The columns of ``ok`` (n, C) some row allows, or None when most do (a change no row allows is never made,
+    so the objective is evaluated on the others only; column order is kept, so ties resolve as over all)."""
+    cols = np.flatnonzero(ok.any(axis=0))
+    return cols if len(cols) < 0.8 * ok.shape[1] else None
+
+
 def local_search(space: Space, objective: Objective, x: np.ndarray, rows: np.ndarray,
                  max_steps: int) -> tuple[np.ndarray, int]:
     """Move each package of ``x`` (n, K) to its best single-issue change while one improves the objective, at
@@ -217,14 +224,18 @@ def local_search(space: Space, objective: Objective, x: np.ndarray, rows: np.nda
     steps = 0
     while len(active) and steps < max_steps:
         cand, ok = neighbours(space, x[active], u[:, active], rows[active])
+        live = _live(ok)
+        if live is not None:
+            cand, ok = cand[:, :, live], ok[:, live]
         ct, cv = _clean(*objective(cand, rows[active]), ok)
         j = lex_best(ct, cv)
         pick = np.arange(len(active))
         bt, bv = ct[pick, j], cv[pick, j]
         move = better(bt, bv, t[active], v[active])
         idx = active[move]
-        x[idx, j[move] // Q] = j[move] % Q
         u[:, idx] = cand[:, pick[move], j[move]]
+        j = j if live is None else live[j]
+        x[idx, j[move] // Q] = j[move] % Q
         t[idx], v[idx] = bt[move], bv[move]
         active = idx
         steps += 1
@@ -246,19 +257,22 @@ class Found:
 
 
 def search(space: Space, objective: Objective, divisions: int | None = None, tangents: int = 3,
-           starts: int = 3, max_steps: int | None = None) -> Found:
+           starts: int = 3, max_steps: int | None = None, supported: np.ndarray | None = None) -> Found:
     """The package that maximises ``objective`` in each run, without enumerating the packages.
 
     ``divisions``: weights of the frontier are multiples of 1 / divisions (default 32 for two actors, 12 for
     three: 33 and 91 weight vectors); ``tangents``: Frank-Wolfe steps from the best candidate; ``starts``:
-    distinct candidates the local search starts from; ``max_steps``: its bound (default 2 x issues + 8).
+    distinct candidates the local search starts from; ``max_steps``: its bound (default 2 x issues + 8);
+    ``supported``: the frontier (R, W, K), if the caller has it already (:func:`frontier` of the same space and
+    divisions).
     """
     A, R, K, Q = space.shape
     divisions = (32 if A <= 2 else 12) if divisions is None else divisions
     max_steps = 2 * K + 8 if max_steps is None else max_steps
     block = max(1, CELLS // max(1, starts * K * Q * A))
     parts = [_search_block(space, objective, np.arange(i, min(R, i + block)), divisions, tangents, starts,
-                           max_steps) for i in range(0, R, block)]
+                           max_steps, None if supported is None else supported[i:i + block])
+             for i in range(0, R, block)]
     if not parts:
         return Found(np.zeros((0, K), np.int64), np.zeros(0, np.int64), np.zeros(0), np.zeros((A, 0)))
     return Found(np.concatenate([p.x for p in parts]), np.concatenate([p.tier for p in parts]),
@@ -275,10 +289,10 @@ def _evaluate(space: Space, objective: Objective, x: np.ndarray, rows: np.ndarra
 
 
 def _search_block(space: Space, objective: Objective, rows: np.ndarray, divisions: int, tangents: int,
-                  starts: int, max_steps: int) -> Found:
-    """:func:`search` on the runs ``rows``."""
+                  starts: int, max_steps: int, supported: np.ndarray | None = None) -> Found:
+    """:func:`search` on the runs ``rows`` (``supported``: their frontier, if known)."""
     A = space.shape[0]
-    cand = frontier(space, rows, divisions).astype(np.int64)
+    cand = (frontier(space, rows, divisions) if supported is None else supported).astype(np.int64)
     u, t, v = _evaluate(space, objective, cand, rows)
     for _ in range(tangents):  # Frank-Wolfe: the package that maximises the objective's slope at the best
         j = lex_best(t, v)

@@ -45,6 +45,7 @@ from sim.engine.agents import MediatorAgent, Reading, reading_of
 from sim.engine.model import Decision, NegotiationModel
 from sim.errors import UsageError
 from sim.play import terms as terms_
+from sim.play.game import check_playable
 from sim.runs.batch import draw_shocks as draw
 from sim.scenario.compile import Compiled, compile_scenario
 from sim.scenario.models import Scenario
@@ -121,6 +122,7 @@ def state_at(scenario: Scenario, seed: int, replicate: int, month: int,
              overrides: dict[str, Any] | None = None) -> MonthState:
     """Step run ``replicate`` of ``seed`` (the Mesa model, with ``overrides``) to ``month`` and read it."""
     c = compile_scenario(scenario, overrides or None)
+    check_playable(c, "the draft builder")
     if not 1 <= int(month) <= c.horizon:
         raise UsageError(f"month must be between 1 and {c.horizon} (got {month})")
     proposed: dict[int, Any] = {}

@@ -37,6 +37,7 @@ from sim.play import replays
 from sim.runs.batch import draw_shocks as draw
 from sim.scenario.compile import Compiled, compile_scenario
 from sim.scenario.models import Scenario, scenario_from_data
+from sim.scenario.registry import max_packages
 from sim.scenario.yamlsrc import read_bounded
 
 KINDS = ("act", "propose", "answer", "ratify")  # the order of decisions within a month
@@ -336,9 +337,20 @@ class Game:
     decisions: int | None = None  # decisions that fell to the played roles (None: not counted)
 
 
+def check_playable(c: Compiled, what: str = "negsim play") -> None:
+    """UsageError (exit 2) for a package space too large to list: a person's moves are package numbers chosen from
+    every package, which only an enumerated space has (docs/model.md, "The proposal search")."""
+    if c.searched:
+        raise UsageError(f"{what} cannot play {c.scenario.name}: its issues' options make {c.n_packages:,} packages, "
+                         f"more than the {max_packages():,} the engine lists (NEGSIM_MAX_PACKAGES), so the model "
+                         f"searches its proposals instead, and a person's moves over every package cannot be offered "
+                         f"yet; negsim run and negsim explain read it")
+
+
 def play(c: Compiled, seed: int, replicate: int, roles: list[str], decide, on_month=None) -> Game:
     """Run one game to its end; ``decide`` is asked at every decision (it may answer None for the model's);
     ``on_month`` is given each month's log entry as the month ends."""
+    check_playable(c)
     check_roles(c, roles)
     shocks = draw(c, seed, [replicate])
     model = NegotiationModel(c, shocks.run(0), decide=decide)

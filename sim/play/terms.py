@@ -83,7 +83,7 @@ def land_km2(c: Compiled, params: Mapping[str, Any], package: int, territory: fl
     Russia, as results store it (``negsim explain`` computes the same); None without a land issue."""
     if c.land_issue < 0:
         return None
-    moved = rules.land_moved(c.land_share[package], territory, _first(params["pre2022"]), _first(params["claimed"]))
+    moved = rules.land_moved(c.land_share_of(package), territory, _first(params["pre2022"]), _first(params["claimed"]))
     return float(np.asarray(moved).reshape(-1)[0]) + 0.0  # + 0.0: no -0.0
 
 

@@ -125,7 +125,8 @@ def land_words(c: Compiled, model: NegotiationModel, package: int, territory: fl
     """The km2 a package's land term moves at the line of the day, in words ('' without a land issue)."""
     if c.land_issue < 0:
         return ""
-    return km2_words(float(rules.land_moved(c.land_share[package], territory, model.p["pre2022"], model.p["claimed"])))
+    return km2_words(float(rules.land_moved(c.land_share_of(package), territory, model.p["pre2022"],
+                                           model.p["claimed"])))
 
 
 def gained(change: float) -> str:
@@ -500,7 +501,7 @@ def _red_lines_crossed(c: Compiled, model: NegotiationModel, x: int, g: int) -> 
     active = np.asarray(model.p["rl_active"]).reshape(-1)
     hits = [f"{r.issue.replace('_', ' ')} not {' or '.join(o.replace('_', ' ') for o in r.forbid)}"
             for li, (gov, r) in enumerate(owners)
-            if c.governments.index(gov) == g and active[li] > 0 and c.red_line_masks[li, x]]
+            if c.governments.index(gov) == g and active[li] > 0 and c.breaks(li, x)]
     return "; ".join(hits)
 
 
@@ -1055,14 +1056,14 @@ def _red_lines_left(c: Compiled, model: NegotiationModel) -> list[str]:
     active = np.asarray(model.p["rl_active"]).reshape(-1) > 0
     if not active.any():
         return []
-    left = int((~c.red_line_masks[active].any(axis=0)).sum())
+    left = c.packages_left(active)
     whose = []
     for g, gov in enumerate(c.governments):
         lines = [f"{r.issue.replace('_', ' ')} not {' or '.join(o.replace('_', ' ') for o in r.forbid)}"
                  for li, (owner, r) in enumerate(owners) if owner == gov and active[li]]
         if lines:
             whose.append(f"{actor_name(c, c.governments[g])}'s ({'; '.join(lines)})")
-    return [f"  Red lines left {left} of {c.n_packages} possible deals on the table: {' and '.join(whose)}."]
+    return [f"  Red lines left {left:,} of {c.n_packages:,} possible deals on the table: {' and '.join(whose)}."]
 
 
 # --------------------------------------------------------------------------- table and figure

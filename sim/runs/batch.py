@@ -53,7 +53,7 @@ from sim.errors import (
 from sim.runs import store
 from sim.runs.executors import describe
 from sim.runs.summary import summarize, summary_columns
-from sim.scenario.compile import Compiled, compile_scenario, refusal
+from sim.scenario.compile import Compiled, compile_scenario, refusal, searched
 from sim.scenario.loading import load_scenario
 from sim.scenario.models import Scenario, ScenarioModel, scenario_from_data, zero_salience
 from sim.scenario.registry import Slot, check_value, package_count, parameter_slots
@@ -82,7 +82,10 @@ class Job:
             return self.block_size
         if self.engine != "vector":
             return BLOCK[self.engine]
-        return max(100, min(BLOCK["vector"], BLOCK_CELLS // max(1, package_count(self.scenario.model))))
+        packages = package_count(self.scenario.model)
+        if searched(self.scenario):  # arrays of runs x groups x options: the package count does not matter
+            return BLOCK["vector"]
+        return max(100, min(BLOCK["vector"], BLOCK_CELLS // max(1, packages)))
 
     def units(self) -> list[Unit]:
         """(point, block, first replicate, end replicate) of every unit, in result order."""

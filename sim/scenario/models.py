@@ -377,7 +377,8 @@ class Link(Sourced):
     at_least: str = Field(description="an option of `requires`: the link holds in a package whose option on "
                           "`requires` has a value at or above this option's")
     otherwise: str = Field(description="an option of this issue: where the link fails, the package's position on "
-                           "this issue is this option's, for every government (utility and minimum)")
+                           "this issue counts for no more than this option's (an option above it takes its position), "
+                           "for every government (utility and minimum)")
 
 
 class Issue(Sourced):
@@ -387,7 +388,7 @@ class Issue(Sourced):
     separable: StrictBool | str = Field(False, description="the issue can be agreed on its own: the name of the "
                                         "partial deal it belongs to, or true")
     links: list[Link] = Field([], description="conditions on other issues under which this issue's options "
-                              "count (not yet applied by the engine)")
+                              "count in full")
     kind: Literal["position", "land"] = Field(
         "position", description="position: options are points on [0, 1]; land: options are shares of land "
         "moved at the line of control of the day (>= 0 returns that share of the land taken since 2022, "

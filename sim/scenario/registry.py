@@ -411,15 +411,14 @@ def package_count(m: Any) -> int:
 
 
 def too_many_packages(m: Any) -> str | None:
-    """Why the package space is too large to enumerate, or None."""
+    """Why the package space is too large to enumerate (the engine then searches it), or None."""
     count, cap = package_count(m), max_packages()
     if count <= cap:
         return None
     counts = " x ".join(str(len(issue.options)) for issue in m.issues.values())
     return (f"the issues' options make {count:,} packages ({counts}), more than the limit of {cap:,} the engine "
-            f"enumerates: a package space this large needs the proposal search of issue 18, not yet wired; "
-            f"validate and evidence read it, nothing runs it. Give fewer options, or set NEGSIM_MAX_PACKAGES to "
-            f"raise the limit (memory grows with it)")
+            f"enumerates (NEGSIM_MAX_PACKAGES): the engine searches a space this large, issue by issue, and lists "
+            f"none of its packages")
 
 
 def package_space(m: Any) -> tuple[list[str], list[list[str]], np.ndarray]:
@@ -440,7 +439,9 @@ def linked_positions(m: Any, issues: list[str], combos: np.ndarray, positions: n
 
     ``combos`` holds the packages as rows of option indices in the order of ``issues`` and ``positions``
     their positions. For a link of issue k on issue r (``requires``), a package whose option on r has a
-    value (position or land share) below that of ``at_least`` takes the position of ``otherwise`` on k.
+    value (position or land share) below that of ``at_least`` counts on k for no more than ``otherwise``: an
+    option above it (by value) takes its position, an option at or below it keeps its own (no guarantee stays
+    none; an Article-5-like one counts as assurances).
     Links read the packages' own options, not positions another link replaced, so they do not chain; where
     several links of one issue fail, the last in file order decides. Any subset of packages may be given
     (the proposal search evaluates packages it draws): the rule is per package.
@@ -451,5 +452,7 @@ def linked_positions(m: Any, issues: list[str], combos: np.ndarray, positions: n
             r = issues.index(link.requires)
             values = np.array(list(m.issues[link.requires].options.values()), dtype=float)
             fails = values[combos[:, r]] < m.issues[link.requires].options[link.at_least]
-            out[fails, k] = m.issues[name].options[link.otherwise]
+            cap = m.issues[name].options[link.otherwise]
+            own = np.array(list(m.issues[name].options.values()), dtype=float)[combos[:, k]]
+            out[fails & (own > cap), k] = cap
     return out

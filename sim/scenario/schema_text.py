@@ -97,12 +97,12 @@ TEXT = {
         'no_deal': {'type': 'no-deal', 'default': 'required for a position issue; not allowed for a land issue', 'meaning': "where the issue ends up without a deal (a land issue's no-deal point is the expected line of control)"},
         'category': {'type': 'territory, security, economy or justice', 'default': 'none', 'meaning': "the agenda's category: territory and sovereignty, security arrangements, economic conditions, justice and accountability (the four of the CSIS Futures Lab's peace-agreement simulator, 2025); a label for tables and reports"},
         'separable': {'type': "true/false, or a partial deal's name", 'default': 'false', 'meaning': 'the issue can be agreed on its own, apart from the settlement: the name of the partial deal it belongs to (which must exist), or true'},
-        'links': {'type': 'list of links', 'default': '[]', 'meaning': "conditions on other issues under which this issue's options count (a guarantee worth nothing without forces); not yet applied by the engine: a scenario with links validates but is not compiled"},
+        'links': {'type': 'list of links', 'default': '[]', 'meaning': "conditions on other issues under which this issue's options count in full (a guarantee worth nothing without forces)"},
     },
     'Link': {
         'requires': {'type': 'issue name', 'default': 'required', 'meaning': 'the issue this one depends on'},
         'at_least': {'type': 'option name of requires', 'default': 'required', 'meaning': "the link holds in a package whose option on requires has a value at or above this option's"},
-        'otherwise': {'type': 'option name of this issue', 'default': 'required', 'meaning': "where the link fails, the package's position on this issue is this option's"},
+        'otherwise': {'type': 'option name of this issue', 'default': 'required', 'meaning': "where the link fails, the package's position on this issue counts for no more than this option's"},
     },
     'Mediator': {
         'role': {'type': 'mediator', 'default': 'required', 'meaning': ''},

@@ -613,6 +613,7 @@ class Classroom:
     def __init__(self, compiled: Compiled, seed: int = 0, replicate: int = 0, state_dir: str | Path = "runs/classroom",
                  max_sessions: int = 100, idle_seconds: float = 6 * 3600, runs: int = 2000,
                  clock: Callable[[], float] = time.time, max_per_teacher: int = 40):
+        game.check_playable(compiled, "negsim classroom")
         self.compiled, self.seed, self.replicate = compiled, seed, replicate
         self.state_dir = Path(state_dir)
         self.max_sessions, self.idle_seconds, self.runs = max_sessions, idle_seconds, runs
