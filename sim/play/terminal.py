@@ -306,6 +306,8 @@ class Terminal:
         else:
             table.add_column("chance", justify="right", no_wrap=True, min_width=6)
             score = v["chance_of_deal"]
+        common = [_shared_words([terms.option_words(c, issue, o, short=True) for o in c.options[k]])
+                  for k, issue in enumerate(c.issues)]
         own = d.options if d.kind == "propose" else v.get("own_allowed")
         legal = [x for x in range(c.n_packages) if own is None or own[x]]
         legal.sort(key=lambda x: -score[x])
@@ -313,6 +315,8 @@ class Terminal:
         for x in shown:
             km2 = terms.land_km2(c, c.base, x, v["territory_km2"])
             cells = terms.term_cells(c, x, km2)
+            if wide:  # the words an issue's options share dropped (phased with g8 return: g8 return)
+                cells = [cell if k == c.land_issue else _without(cell, common[k]) for k, cell in enumerate(cells)]
             if wide and c.land_issue >= 0 and km2 is not None:  # the land cell as signed km2: + back to Ukraine
                 cells[c.land_issue] = f"{km2:+,.0f} km2" if km2 else "no change"
             table.add_row(str(x), *cells, f"{score[x]:.3f}")
@@ -321,6 +325,19 @@ class Terminal:
                          if len(shown) < len(legal) else f"all {len(legal)} packages {whose}") + extra + (
             "; land in km2 (+ back to Ukraine, - to Russia)" if wide else "")
         return table
+
+
+def _shared_words(options: list[str]) -> int:
+    """How many leading words all of an issue's options share (0 if any would be left empty)."""
+    split = [o.split() for o in options]
+    n = 0
+    while all(len(s) > n + 1 and s[n] == split[0][n] for s in split):
+        n += 1
+    return n
+
+
+def _without(cell: str, words: int) -> str:
+    return " ".join(cell.split()[words:]) if words else cell
 
 
 def error_text(message: str) -> Text:
