@@ -27,7 +27,7 @@ DASHBOARD_PORT = 8001
 CLASSROOM_STATE = "runs/classroom"  # where the classroom saves finished games
 REPORT = "report.html"  # the page negsim report writes
 PROGRESS_STEP = 10  # percent of the work between two progress lines (stderr not a terminal)
-MAX_PACKAGES = 500  # packages (the product of the issues' option counts) the engine enumerates; above, it searches
+MAX_PACKAGES = 1000  # packages (the product of the issues' option counts) the engine enumerates; above, it searches
 # (the proposal search of issue 18); NEGSIM_MAX_PACKAGES sets it
 OUTCOME = "agreement"  # the outcome negsim discover looks for by default
 

@@ -42,51 +42,55 @@ def test_no_move_in_the_run_claims_no_credit(no_actions, batch):
     (the classroom's actions on the ground now give every role moves, so the case is the classroom without them;
     the model's own runs take no action, so the classroom's distribution is the same)."""
     c = no_actions
-    g = game.play_scripted(c, 1, 0, ["us"], [])
+    # replicate 10 of seed 1: the EU/UK's first offer settles in month 3 (answer_key.md, "Runs to tell in class")
+    g = game.play_scripted(c, 1, 10, ["us"], [])
     assert g.decisions == 0 and not g.moves
     e = ending.compare(g, batch)
     said = " ".join(ending.lines(c, e))
     assert "You had no move in this run: no decision fell to us" in said
     assert "better" not in said and not e.played and e.yours == e.model
-    left = ending.compare(game.play_scripted(c, 1, 0, ["kyiv"], []), batch)  # Kyiv answers in month 4: left to the model
+    left = ending.compare(game.play_scripted(c, 1, 10, ["kyiv"], []), batch)  # Kyiv answers in month 3: left to the model
     assert left.decisions == 1 and "You left all 1 of your decisions to the model" in " ".join(ending.lines(c, left))
 
 
 def test_worse_terms_but_earlier_and_the_comparison_says_so(c, batch):
-    """Replicate 12 of seed 1: the model's Moscow holds out to month 13 for better terms; a player who accepts the
-    offer of month 6 gets worse terms 7 months sooner, with fewer Russian losses, and the end says both."""
-    model = game.play_scripted(c, 1, 12, ["moscow"], [])
+    """Replicate 1349 of seed 1: the model's Ukrainian public votes down five deals and ratifies a tenth of the land
+    back in month 13; a player who ratifies Moscow's offer of month 5 (the line frozen) gets worse terms for Kyiv 8
+    months sooner, with fewer Ukrainian losses, and the end says both."""
+    model = game.play_scripted(c, 1, 1349, ["ukraine_public"], [])
     assert int(model.row["agreement_month"]) == 13
-    g = game.play_scripted(c, 1, 12, ["moscow"], game.parse_moves("6 moscow accept\n", "m", c, ["moscow"]))
+    g = game.play_scripted(c, 1, 1349, ["ukraine_public"],
+                           game.parse_moves("5 ukraine_public ratify\n", "m", c, ["ukraine_public"]))
     e = ending.compare(g, batch, model)
     y, m = e.yours, e.model
-    assert (y.month, m.month) == (6, 13) and y.utility["moscow"] < m.utility["moscow"]
-    assert y.losses["moscow"] < m.losses["moscow"]
+    assert (y.month, m.month) == (5, 13) and y.utility["kyiv"] < m.utility["kyiv"]
+    assert y.losses["kyiv"] < m.losses["kyiv"]
     w = ending.wait_weights(c, g.model.p)
     p = g.model.p
-    assert w[1] == pytest.approx((1 - p["resolve"][1]) * p["cost_sensitivity"][1] / p["casualty_scale"])
-    assert y.with_wait["moscow"] == pytest.approx(y.utility["moscow"] - w[1] * y.losses["moscow"])
+    assert w[0] == pytest.approx((1 - p["resolve"][0]) * p["cost_sensitivity"][0] / p["casualty_scale"])
+    assert y.with_wait["kyiv"] == pytest.approx(y.utility["kyiv"] - w[0] * y.losses["kyiv"])
     said = " ".join(ending.lines(c, e))
-    fewer = m.losses["moscow"] - y.losses["moscow"]
-    assert (f"For moscow, your deal is worse in its terms than the model's deal of this run "
-            f"({y.utility['moscow']:.3f} against {m.utility['moscow']:.3f}), came 7 months earlier, with "
-            f"{fewer:,.0f} fewer Russian losses by month 24; counting those losses it is") in said
+    fewer = m.losses["kyiv"] - y.losses["kyiv"]
+    assert (f"For kyiv, your deal is worse in its terms than the model's deal of this run "
+            f"({y.utility['kyiv']:.3f} against {m.utility['kyiv']:.3f}), came 8 months earlier, with "
+            f"{fewer:,.0f} fewer Ukrainian losses by month 24; counting those losses it is") in said
     deals = batch[batch["outcome"] == "agreement"]
-    terms_share = (deals["utility_moscow"] < y.utility["moscow"] - 1e-12).mean()
-    assert e.placement["moscow"].better_terms == pytest.approx(terms_share)
-    assert f"better for moscow than {terms_share:.0%} in its terms only" in said
+    terms_share = (deals["utility_kyiv"] < y.utility["kyiv"] - 1e-12).mean()
+    assert e.placement["kyiv"].better_terms == pytest.approx(terms_share)
+    assert f"better for kyiv than {terms_share:.0%} in its terms only" in said
     # the side by side: the terms in words and km2, the month, each side's losses, each stakeholder's satisfaction
     rows = {what: (yours, model) for what, yours, model in ending.rows(c, e)}
-    assert rows["outcome"] == ("settlement, month 6", "settlement, month 13")
-    assert rows["Russian losses by month 24"] == (f"{y.losses['moscow']:,.0f}", f"{m.losses['moscow']:,.0f}")
+    assert rows["outcome"][0].startswith("settlement, month 5") and rows["outcome"][1].startswith(
+        "settlement, month 13")  # a settlement may break down later: the cell says so
+    assert rows["Ukrainian losses by month 24"] == (f"{y.losses['kyiv']:,.0f}", f"{m.losses['kyiv']:,.0f}")
     assert set(y.satisfaction) == {"kyiv", "moscow", "ukraine_public", "russia_public"}
-    talks = next(x["talks"] for x in g.model.log if x["month"] == 6)
-    assert y.satisfaction["moscow"] == pytest.approx(talks["utilities"][1] + talks["leverage"][1] - talks["values"][1])
+    talks = next(x["talks"] for x in g.model.log if x["month"] == 5)
+    assert y.satisfaction["kyiv"] == pytest.approx(talks["utilities"][0] + talks["leverage"][0] - talks["values"][0])
     screen = Console(file=io.StringIO(), width=80, record=True)
     for item in end_screen(c, e):
         screen.print(item)
-    text = screen.export_text()
-    assert "the model's play of this run" in text and "moscow's satisfaction" in text and "[" not in text
+    text = " ".join(screen.export_text().split())
+    assert "the model's play of this" in text and "kyiv's satisfaction" in text and "[" not in text  # a header may wrap
 
 
 def _result(utility: float, losses: float, month: int) -> ending.Result:

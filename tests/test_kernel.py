@@ -157,3 +157,29 @@ def test_state_rows_copy_every_field(compiled):
         np.testing.assert_array_equal(getattr(sub, name), getattr(k.s, name)[[1, 3]])
     sub.hurt[:] = -1.0
     assert (k.s.hurt >= 0.0).all()
+
+
+def test_a_run_s_result_does_not_depend_on_its_block_with_minimum_terms_drawn_per_run():
+    """The classroom draws the least land Moscow takes per run, so the packages allowed to both sides differ from
+    run to run and the block's columns are their union. A run's result must not depend on which other runs share
+    its block: no package outside its own allowed set may set a demand, move a belief or be signed by the proposer
+    that stated it (rules.demands, kernel.learn, kernel.answer)."""
+    import pandas as pd
+
+    from sim.runs.batch import simulate_block
+
+    c = compile_scenario(sim.load_scenario(ROOT / "scenarios" / "classroom.yaml"))
+    assert "actors.moscow.minimum.land_returned" in c.uncertain
+    whole = simulate_block(c, 1, 0, 400)
+    parts = pd.concat([simulate_block(c, 1, i, i + 20) for i in range(0, 400, 20)], ignore_index=True)
+    one = pd.concat([simulate_block(c, 1, r, r + 1) for r in (6, 13, 17)], ignore_index=True)
+    def key(frame: pd.DataFrame) -> list[tuple]:
+        return [(r.outcome, int(r.proposals), int(r.talks_rounds), -1 if pd.isna(r.agreement_month)
+                 else int(r.agreement_month), round(float(r.utility_kyiv), 12) if pd.notna(r.utility_kyiv) else None)
+                for r in frame.itertuples()]
+
+    assert key(whole) == key(parts)
+    assert key(whole.iloc[[6, 13, 17]]) == key(one)
+    # the draw matters: in some runs Moscow's least is a cession Kyiv's minimum rules out, and those talks fail
+    asks = whole["param:actors.moscow.minimum.land_returned"] > 0
+    assert asks.any() and (whole.loc[asks, "outcome"] != "agreement").all()

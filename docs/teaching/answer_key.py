@@ -23,6 +23,9 @@ sys.path.insert(0, str(ROOT))
 import sim  # noqa: E402
 from sim.runs.summary import wilson  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).parent))
+import choose_run  # noqa: E402
+
 SEED, RUNS = 1, 2000
 OUT = Path(__file__).with_name("answer_key.md")
 FIGURE = Path(__file__).with_name("answer_key.png")
@@ -191,6 +194,7 @@ def classroom_section() -> list[str]:
             relapse = "-" if pd.isna(row["relapse_month"]) else str(row["relapse_month"])
             lines.append(f"| {name} | {row['replicate']} | {' | '.join(shown)} | {row['proposals']} | "
                          f"{row['stage_reached']} | {relapse} |")
+    lines += ["", *terms_rows(runs), *class_run_section()]
     lines += ["", "Runs that show each stage of the peace process (first replicates whose furthest stage it is):", "",
               "| furthest stage | replicates |", "|---|---|"]
     for stage in STAGES:
@@ -199,6 +203,41 @@ def classroom_section() -> list[str]:
             lines.append(f"| {stage} | {', '.join(str(r) for r in reps)} |")
     lines.append("")
     return lines
+
+
+def terms_rows(runs: pd.DataFrame) -> list[str]:
+    """The agreed terms issue by issue: each option's share of the agreements."""
+    agreed = runs[runs["outcome"] == "agreement"]
+    lines = [f"Terms of the {len(agreed)} agreements, issue by issue (share of agreements):", "",
+             "| issue | terms agreed |", "|---|---|"]
+    for col in [c for c in runs.columns if c.startswith("term_")]:
+        shares = agreed[col].value_counts(normalize=True)
+        lines.append(f"| {col.removeprefix('term_')} | " + ", ".join(f"{k} {pct(v)}" for k, v in shares.items()) + " |")
+    return [*lines, ""]
+
+
+def class_run_section() -> list[str]:
+    """The run the class plays: scenarios/classroom.yaml's `play:` block, chosen by choose_run.py."""
+    from sim.scenario.compile import compile_scenario
+
+    sc = sim.load_scenario(ROOT / CLASSROOM)
+    run = sc.model.play
+    assert run is not None, "scenarios/classroom.yaml has no play: block (docs/teaching/choose_run.py writes it)"
+    facts = choose_run.examine(compile_scenario(sc), run.seed, run.replicate)
+    end = (f"a deal in month {facts.agreement_month}" if facts.agreement_month is not None
+           else f"{facts.outcome} at month {facts.horizon}")
+    return ["### The run the class plays", "",
+            f"`negsim play {CLASSROOM} --as ROLE` plays seed {run.seed}, replicate {run.replicate}: the run "
+            "`play:` in the scenario names, chosen by `docs/teaching/choose_run.py` (every role has at least "
+            f"{choose_run.MIN_DECISIONS} decisions, the talks last {choose_run.MIN_TALK_MONTHS} months or more, the "
+            "offers differ on at least two issues). The classroom server and `negsim explain` take the same run.", "",
+            f"The model's own play of it: talks open in month {facts.talks_month} and end in {end}; "
+            f"{facts.offers} offers, differing on {len(facts.varying)} issues ({', '.join(facts.varying)}).", "",
+            "| role | decisions (moves on the ground included) | of them in the talks |", "|---|---|---|",
+            *[f"| {role} | {facts.decisions[role]} | {facts.talks[role]} |" for role in choose_run.roles(
+                compile_scenario(sc))], "",
+            "The run's uncertain numbers, as drawn (each side's private information; `negsim evidence` gives "
+            "their ranges): " + "; ".join(f"`{k}` {v:.3g}" for k, v in facts.drawn.items()) + "."]
 
 
 def build(figure: Path | None = None) -> str:

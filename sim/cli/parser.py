@@ -262,8 +262,10 @@ COMMANDS: tuple[Callable[[Subparsers, argparse.ArgumentParser, argparse.Argument
 
 def _one_run_args(p: argparse.ArgumentParser) -> None:
     """--seed and --replicate of the commands that tell or play one run."""
-    p.add_argument("--seed", type=int, default=d.SEED, help="root seed (default %(default)s)")
-    p.add_argument("--replicate", type=int, default=0, help="the run of that seed (default %(default)s)")
+    p.add_argument("--seed", type=int, default=None,
+                   help=f"root seed (default: the scenario's play.seed, else {d.SEED})")
+    p.add_argument("--replicate", type=int, default=None,
+                   help="the run of that seed (default: the scenario's play.replicate, else 0)")
 
 
 def _backend_args(p: argparse.ArgumentParser) -> None:

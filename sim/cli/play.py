@@ -8,18 +8,30 @@ import secrets
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sim.cli.output import console, emit_json, isna, stdout_console
-from sim.defaults import OUT
+from sim.defaults import OUT, SEED
 from sim.errors import (
     UsageError,
 )
 
+if TYPE_CHECKING:
+    from sim.scenario.models import Scenario
 
-def _check_run_options(args: argparse.Namespace) -> None:
-    """--seed, --replicate and (where the command has it) --runs of the commands that tell or play one run."""
+
+def _check_run_options(args: argparse.Namespace, sc: Scenario | None = None) -> None:
+    """--seed, --replicate and (where the command has it) --runs of the commands that tell or play one run.
+
+    Where --seed or --replicate is not given, the scenario's ``play:`` block (the run a class plays, chosen by
+    docs/teaching/choose_run.py for the classroom) gives it, else the default seed and replicate 0."""
     from sim.engine.shocks import MAX_SEED, check_replicate
 
+    run = sc.model.play if sc is not None else None
+    if args.seed is None:
+        args.seed = run.seed if run is not None else SEED
+    if args.replicate is None:
+        args.replicate = run.replicate if run is not None else 0
     if not 0 <= args.seed < MAX_SEED:
         raise UsageError(f"--seed must be a whole number from 0 to 2**128 - 1 (got {args.seed})")
     check_replicate(args.replicate, "--replicate")
@@ -34,8 +46,9 @@ def cmd_play(args: argparse.Namespace) -> int:
     from sim.scenario.compile import compile_scenario
     from sim.scenario.loading import load_scenario
 
-    _check_run_options(args)
-    c = compile_scenario(load_scenario(args.file))
+    sc = load_scenario(args.file)
+    _check_run_options(args, sc)
+    c = compile_scenario(sc)
     game.check_playable(c)
     roles = game.check_roles(c, [r.strip() for r in args.roles.split(",") if r.strip()])
     out = stdout_console(args)
@@ -123,7 +136,6 @@ def cmd_classroom(args: argparse.Namespace) -> int:
     from sim.scenario.compile import compile_scenario
     from sim.scenario.loading import load_scenario
 
-    _check_run_options(args)
     if not 0 <= args.port <= 65535:
         raise UsageError(f"--port must be from 0 to 65535 (got {args.port})")
     try:
@@ -132,7 +144,9 @@ def cmd_classroom(args: argparse.Namespace) -> int:
         from sim.play.classroom.room import StateLocked
     except ImportError as e:
         raise UsageError(f"negsim classroom needs its web server: pip install 'negsim[classroom]' ({e})") from None
-    c = compile_scenario(load_scenario(args.file))
+    sc = load_scenario(args.file)
+    _check_run_options(args, sc)
+    c = compile_scenario(sc)
     room = Classroom(c, args.seed, args.replicate, state_dir=args.state, runs=args.runs)
     secrets_given = [x.strip() for x in os.environ.get("NEGSIM_CLASSROOM_SECRET", "").split(",") if x.strip()]
     if any(len(x) < 12 for x in secrets_given):
@@ -171,8 +185,8 @@ def cmd_explain(args: argparse.Namespace) -> int:
         return _explain_replay(args)
     if args.file is None:
         raise UsageError("explain needs a scenario FILE (or --replay FILE)")
-    _check_run_options(args)
     sc = load_scenario(args.file)
+    _check_run_options(args, sc)
     replicate = args.replicate
     if args.outcome:
         found, searched = find_replicate(sc, args.seed, args.outcome, args.replicate)

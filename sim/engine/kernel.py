@@ -1044,7 +1044,8 @@ def propose(k: Kernel, talks: Talks) -> None:
             np.log(np.maximum(rules.expected_acceptance(ub[g], types[g], belief[:, g], _rows(temp, med)), rules.TINY))
             for g in (0, 1))
         talks.x[med], talks.zone[med] = rules.mediator_proposal(ub[0], ub[1], n_bar[0], n_bar[1], w0, w1, chance,
-                                                                gather(a.both, med))
+                                                                gather(a.both, med),
+                                                                either=gather(a.allowed[0] | a.allowed[1], med))
     for g in (0, 1):
         mine = np.flatnonzero(who == g)
         if len(mine):
@@ -1052,7 +1053,8 @@ def propose(k: Kernel, talks: Talks) -> None:
             p_other = rules.expected_acceptance(gather(a.ub[h], mine), gather(talks.need_types[h], mine),
                                                 gather(s.belief, talks.j[mine])[:, h], _rows(temp, mine))
             talks.x[mine] = rules.government_proposal(gather(a.ub[g], mine), p_other, talks.need[g][mine],
-                                                      gather(talks.log_rat, mine), gather(a.both, mine))[0]
+                                                      gather(talks.log_rat, mine), gather(a.both, mine),
+                                                      own=gather(a.allowed[g], mine))[0]
 
 
 def _chances(k: Kernel, talks: Talks, sub: np.ndarray) -> search.Chances:
@@ -1134,8 +1136,9 @@ def answer(k: Kernel, talks: Talks, detail: bool, seam: Seam | None) -> None:
     for g in (0, 1):
         u_x, ok_x = _at(a.ub[g], x), _at(a.allowed[g], x)
         # the proposer signs its own offer when it is worth its demand (or a person made it); an offer below its
-        # demand is its best package stated for the record, not one it would sign
-        own = (talks.who == g) & ((u_x >= talks.need[g]) | talks.played["proposal"])
+        # demand is its best package stated for the record, and one its own red lines or minimum terms forbid
+        # (the stand-in where no package is allowed to it) is not one it would sign either
+        own = (talks.who == g) & ok_x & ((u_x >= talks.need[g]) | talks.played["proposal"])
         ok = rules.accepts(u_x, talks.need[g], temp * k.s.judgement[talks.j, g], ok_x, own=own)
         if detail:  # the chance as the others saw it: over the types they believe g may be
             seen = rules.expected_acceptance(u_x[:, None], talks.need_types[g], k.s.belief[talks.j, g],
@@ -1159,8 +1162,10 @@ def learn(k: Kernel, talks: Talks) -> None:
     s, a, x = k.s, talks.a, talks.x
     temp = talks.q["temperature"]
     for g in (0, 1):
-        # its own offer, or one its red lines forbid, tells nothing: the belief moves only where g was asked
-        asked = np.flatnonzero((talks.who != g) & _at(a.allowed[g], x))
+        # its own offer, or one its red lines forbid, tells nothing: the belief moves only where g was asked; nor
+        # does an offer the other side's red lines or minimum terms forbid (made only where no package is allowed
+        # to both: it fails whatever g answers, and which package stands in depends on the block's columns)
+        asked = np.flatnonzero((talks.who != g) & _at(a.allowed[g], x) & _at(a.both, x))
         if not len(asked):
             continue
         like = rules.type_likelihood(a.ub[g][asked, x[asked]], gather(talks.need_types[g], asked),

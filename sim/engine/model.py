@@ -195,6 +195,8 @@ class _PersonSeam:
     def propose(self, k: Kernel, talks: Talks) -> int | None:
         who, a = int(talks.who[0]), talks.a
         options = a.both[0] if who == kernel.MEDIATOR else a.allowed[who][0]
+        if who == kernel.MEDIATOR and not options.any():  # nothing passes both sides: an offer either may sign
+            options = a.allowed[0][0] | a.allowed[1][0]
         view = self._view_propose(who, talks, options) | {"proposer": self._role(talks)}
         move = self._ask(Decision("propose", self._role(talks), self.m.steps, int(talks.x[0]), options=options,
                                   view=view))
@@ -248,7 +250,7 @@ class _PersonSeam:
         # A mediator reads both sides as it itself hears them: its own assessment, not their private values.
         a, temp = talks.a, talks.q["temperature"][0]
         chance = [rules.acceptance_probability(a.ub[g][0], talks.need[g][0], temp) for g in (0, 1)]
-        joint = chance[0] * chance[1] * np.exp(talks.log_rat[0]) * options
+        joint = chance[0] * chance[1] * np.exp(talks.log_rat[0]) * a.both[0]  # a package one side forbids: 0
         # each side as the mediator reckons it: its utilities, its demand expected over its types (the mediator's
         # proposal weighs these); each voting public's margin
         govs, belief = self.m.compiled.governments, self.m.kernel.s.belief

@@ -462,7 +462,11 @@ def demands(u_a, u_b, v_a, v_b, d_a, d_b, breakdown, allowed):
         return np.maximum(v, d * ((1.0 - q) * np.where(has, best, v) + q * v))
 
     qc, vb, va = _col(q), _col(v_b), _col(v_a)
-    cand = np.concatenate(np.broadcast_arrays(vb, worth(u_b, True, vb, _col(d_b), qc)), axis=-1)
+    # b's own offer can only be an allowed package: a package outside ``allowed`` gives no candidate (it stands
+    # in as fighting on, the first candidate), so the demand does not depend on which other packages are in
+    # the table (the block's columns: packages some other run of the block allows)
+    own = np.where(allowed, worth(u_b, True, vb, _col(d_b), qc), vb)
+    cand = np.concatenate(np.broadcast_arrays(vb, own), axis=-1)
     need_a = worth(*_best_per_bar(u_a, u_b, cand, va, allowed), va, _col(d_a), qc)
     sustained = worth(*_best_per_bar(u_b, u_a, need_a, vb, allowed), vb, _col(d_b), qc) >= cand
     need_b = last_max(np.where(sustained, cand, -np.inf))
@@ -523,7 +527,7 @@ def accepts(u, demand, noise, allowed, own=False):
     return (allowed & (u - demand + noise >= 0.0)) | own
 
 
-def mediator_proposal(u_a, u_b, need_a, need_b, w_a, w_b, log_chance, allowed):
+def mediator_proposal(u_a, u_b, need_a, need_b, w_a, w_b, log_chance, allowed, either=None):
     """The mediator's package: asymmetric Nash product times the chance that it is accepted and ratified.
 
     ``need_a``, ``need_b`` are the demands the mediator expects; ``log_chance`` (..., C) the log-chance that both
@@ -531,18 +535,21 @@ def mediator_proposal(u_a, u_b, need_a, need_b, w_a, w_b, log_chance, allowed):
     (both expected demands met) it maximises
     w_a log(U_a - need_a) + w_b log(U_b - need_b) + log_chance
     (Nash 1950 with Putnam's level II and the risk of rejection). With an empty zone it proposes the package
-    most likely to be accepted and ratified.
+    most likely to be accepted and ratified; where no package is allowed to
+    both, the likeliest of those ``either`` side allows (if given): an offer
+    stated for the record, which cannot settle.
     Returns (package, zone non-empty).
     """
     s_a, s_b = u_a - _col(need_a), u_b - _col(need_b)
     zone = allowed & (s_a >= 0.0) & (s_b >= 0.0)
     nash = _col(w_a) * np.log(np.maximum(s_a, TINY)) + _col(w_b) * np.log(np.maximum(s_b, TINY)) + log_chance
     has_zone = last_any(zone)
-    score = np.where(_col(has_zone), np.where(zone, nash, -np.inf), np.where(allowed, log_chance, -np.inf))
+    stated = allowed if either is None else np.where(_col(last_any(allowed)), allowed, either)
+    score = np.where(_col(has_zone), np.where(zone, nash, -np.inf), np.where(stated, log_chance, -np.inf))
     return score.argmax(axis=-1), has_zone
 
 
-def government_proposal(u_self, p_other, need_self, log_ratify, allowed):
+def government_proposal(u_self, p_other, need_self, log_ratify, allowed, own=None):
     """A government's package: the one with the best expected gain for itself.
 
     Among the allowed packages that beat its own demand it maximises
@@ -550,13 +557,16 @@ def government_proposal(u_self, p_other, need_self, log_ratify, allowed):
     alternating offers, who asks as much as the other side is likely to take;
     ``p_other`` (..., C) is that chance, over the types the proposer believes
     the other may be. A proposer that no package satisfies states its best
-    package (it would rather fight on than offer less). Returns (package,
-    whether any package gains it anything).
+    package (it would rather fight on than offer less); where no package is
+    allowed to both sides, the best of those ``own`` (its own red lines and
+    minimum terms) allows, if given. Returns (package, whether any package
+    gains it anything).
     """
     gain = u_self - _col(need_self)
     ok = allowed & (gain > 0.0)
     score = np.where(ok, np.log(np.maximum(p_other, TINY)) + log_ratify + np.log(np.maximum(gain, TINY)), -np.inf)
-    best = np.where(allowed, u_self, -np.inf).argmax(axis=-1)
+    stated = allowed if own is None else np.where(_col(last_any(allowed)), allowed, own)
+    best = np.where(stated, u_self, -np.inf).argmax(axis=-1)
     has = last_any(ok)
     return np.where(has, score.argmax(axis=-1), best), has
 

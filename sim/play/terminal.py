@@ -56,6 +56,7 @@ MEANING = ("Fighting on is worth a number from 0 (worst) to 1 (best): what you e
            "ahead, less the expected costs of those months. A deal worth less than that is worse than war for you. "
            "A package's worth in the table is its terms' (0 to 1), its land term valued at today's line; a lead mediator's side-payment comes on top of any deal. "
            "A mediator's chance of a deal is its own reading of both sides: the chance both accept and ratify.")
+WRAP_ISSUES = 4  # with more issues than this, the packages table keeps each package to one line
 MAX_ROWS = 12  # the propose table shows at most this many packages (fewer if the terminal is shorter)
 ERROR = "bold red"
 SITUATION = "bold cyan"
@@ -290,29 +291,53 @@ class Terminal:
         its own red lines."""
         c, v = self.c, d.view
         table = Table(show_edge=False, pad_edge=False, box=None, header_style="bold", collapse_padding=True)
-        table.add_column("#", justify="right")
+        wide = len(c.issues) > WRAP_ISSUES  # a broad agenda: one line a package, cells cut short (… ends them)
+        table.add_column("#", justify="right", no_wrap=True, min_width=len(str(c.n_packages - 1)))
         for k in range(len(c.issues)):
-            table.add_column(terms.issue_words(c, c.issues[k], short=True))
+            cut = (11 if k == c.land_issue else 8) if wide else None
+            table.add_column(terms.issue_words(c, c.issues[k], short=True), no_wrap=wide, overflow="ellipsis",
+                             max_width=cut)
         extra = ""
         if "utilities" in v:  # the terms' worth on the 0-1 scale; a side-payment comes with any deal, said once
-            table.add_column("worth", justify="right")
+            table.add_column("worth", justify="right", no_wrap=True, min_width=5)
             score = v.get("terms_utilities", v["utilities"])
             if v.get("side_payment"):
                 extra = f"; any deal also brings you the mediator's side-payment, {v['side_payment']:+.3f}"
         else:
-            table.add_column("chance", justify="right")
+            table.add_column("chance", justify="right", no_wrap=True, min_width=6)
             score = v["chance_of_deal"]
+        common = [_shared_words([terms.option_words(c, issue, o, short=True) for o in c.options[k]])
+                  for k, issue in enumerate(c.issues)]
         own = d.options if d.kind == "propose" else v.get("own_allowed")
         legal = [x for x in range(c.n_packages) if own is None or own[x]]
         legal.sort(key=lambda x: -score[x])
         shown = legal if limit is None else legal[:limit]
         for x in shown:
             km2 = terms.land_km2(c, c.base, x, v["territory_km2"])
-            table.add_row(str(x), *terms.term_cells(c, x, km2), f"{score[x]:.3f}")
+            cells = terms.term_cells(c, x, km2)
+            if wide:  # the words an issue's options share dropped (phased with g8 return: g8 return)
+                cells = [cell if k == c.land_issue else _without(cell, common[k]) for k, cell in enumerate(cells)]
+            if wide and c.land_issue >= 0 and km2 is not None:  # the land cell as signed km2: + back to Ukraine
+                cells[c.land_issue] = f"{km2:+,.0f} km2" if km2 else "no change"
+            table.add_row(str(x), *cells, f"{score[x]:.3f}")
         whose = "you may propose" if d.kind == "propose" else "within your own red lines"
         table.caption = (f"the best {len(shown)} of {len(legal)} packages {whose} ('list' shows all)"
-                         if len(shown) < len(legal) else f"all {len(legal)} packages {whose}") + extra
+                         if len(shown) < len(legal) else f"all {len(legal)} packages {whose}") + extra + (
+            "; land in km2 (+ back to Ukraine, - to Russia)" if wide else "")
         return table
+
+
+def _shared_words(options: list[str]) -> int:
+    """How many leading words all of an issue's options share (0 if any would be left empty)."""
+    split = [o.split() for o in options]
+    n = 0
+    while all(len(s) > n + 1 and s[n] == split[0][n] for s in split):
+        n += 1
+    return n
+
+
+def _without(cell: str, words: int) -> str:
+    return " ".join(cell.split()[words:]) if words else cell
 
 
 def error_text(message: str) -> Text:

@@ -643,6 +643,14 @@ class SweepBlock(Strict):
     seed: StrictInt = Field(SEED, ge=0)
 
 
+class PlayRun(Sourced):
+    """The run a game takes by default: ``negsim play``, ``negsim classroom`` and ``negsim explain`` read it when
+    no ``--seed`` / ``--replicate`` is given, so a class plan, its answer key and the classroom name one run."""
+
+    seed: StrictInt = Field(ge=0, lt=2**128, description="root seed of the run")
+    replicate: StrictInt = Field(0, ge=0, lt=2**32, description="the run of that seed")
+
+
 class ScenarioModel(Sourced):
     name: str
     description: str | None = None
@@ -662,6 +670,8 @@ class ScenarioModel(Sourced):
                                                   "in a game")
     outcome_classes: list[OutcomeClass] = []
     sweep: SweepBlock | None = None
+    play: PlayRun | None = Field(None, description="the run negsim play, classroom and explain take when no "
+                                 "--seed / --replicate is given")
 
 
 # --------------------------------------------------------------------------- loading

@@ -43,7 +43,7 @@ SECTIONS = {
     "Casualties": "Casualties", "Red line": "RedLine", "Precondition": "Precondition", "Public": "Public",
     "Ratification": "Ratification", "Mediator": "Mediator", "Negotiation": "Negotiation",
     "Events: timed changes": "Event", "Ceasefire": "Ceasefire", "Relapse": "Relapse", "Guarantee": "Guarantee",
-    "Instruments": "Instrument", "Stick": "Stick", "Partial deals": "PartialDeal", "A stored sweep": "SweepBlock", "Outcome classes": "OutcomeClass",
+    "Instruments": "Instrument", "Stick": "Stick", "Partial deals": "PartialDeal", "A stored sweep": "SweepBlock", "The run a game takes": "PlayRun", "Outcome classes": "OutcomeClass",
     "Source keys": "Sourced", "Evidence": "Evidence", "Actions on the ground": "Action", "Cost of an action": "Change",
 }
 MODELS: dict[str, type[BaseModel]] = {

@@ -145,6 +145,10 @@ TEXT = {
         'cost_cut': {'type': 'mapping government -> number in [0, 1]', 'default': '{} (0)', 'meaning': "share of each government's monthly cost of war removed while in force"},
         'breakdown_cut': {'type': 'number in [0, 1]', 'default': '0', 'meaning': 'share of the chance of talks breaking down removed while in force'},
     },
+    'PlayRun': {
+        'seed': {'type': 'integer >= 0', 'default': 'required', 'meaning': 'root seed of the run'},
+        'replicate': {'type': 'integer >= 0', 'default': '0', 'meaning': 'the run of that seed'},
+    },
     'Precondition': {
         'name': {'type': 'text', 'default': 'required', 'meaning': 'used in key paths (preconditions.<name>) and in negsim explain'},
         'variable': {'type': 'territory_km2, kursk_held_km2 or month', 'default': 'required', 'meaning': 'state compared: territory held by Russia, Kursk area held by Ukraine, or the month number'},
@@ -197,6 +201,7 @@ TEXT = {
         'actions': {'type': 'mapping role -> mapping name -> action', 'default': '{}', 'meaning': 'moves on the ground a role may make at the start of a month of a game (negsim play, moves files, the classroom); batches never take them'},
         'outcome_classes': {'type': 'list of outcome classes', 'default': '[]', 'meaning': 'names for groups of agreements'},
         'sweep': {'type': 'a stored sweep', 'default': 'none', 'meaning': 'the sweep negsim sweep FILE runs when no --param is given'},
+        'play': {'type': 'the run a game takes', 'default': 'none', 'meaning': 'the run negsim play, negsim classroom and negsim explain take when no --seed / --replicate is given'},
     },
     'Sourced': {
         'evidence': {'type': 'evidence', 'default': 'none', 'meaning': 'a quote from a source document that backs the values of this object'},

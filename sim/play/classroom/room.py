@@ -572,6 +572,10 @@ def _propose_options(c: Compiled, d: Decision, params: Any, territory: float | N
     own = [x for x in range(c.n_packages) if d.options is None or bool(d.options[x])]
     both = v.get("both_allowed")
     legal = [x for x in own if both is None or bool(both[x])]
+    why = f"{' and '.join(g for g in c.governments if g != d.role)}'s red lines forbid them: they would be " \
+        "rejected whatever else they bring"
+    if not legal:  # no package meets both sides' red lines and minimum terms: any offer is one side's to refuse
+        legal, why = list(own), "no package meets both governments' red lines and minimum terms in this run"
     if "terms_utilities" in v:
         score_name, score = "your worth of the terms (0 = worst, 1 = best)", v["terms_utilities"]
     else:
@@ -580,10 +584,8 @@ def _propose_options(c: Compiled, d: Decision, params: Any, territory: float | N
     options = [terms.package_info(c, x, params, territory) | {
         "score": float(score[x]), "satisfaction": [s.as_dict() for s in terms.from_view(c, d.role, v, x)]}
         for x in legal]
-    other = [g for g in c.governments if g != d.role]
     return {"options": options, "score_name": score_name, "side_payment": v.get("side_payment"),
-            "left_out": {"count": len(own) - len(legal), "why": f"{' and '.join(other)}'s red lines forbid them: "
-                         "they would be rejected whatever else they bring"}}
+            "left_out": {"count": len(own) - len(legal), "why": why}}
 
 
 MAX_STATE_BYTES = 20_000_000  # a saved session: its moves and result are a few KB
