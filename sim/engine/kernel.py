@@ -102,6 +102,7 @@ class State:
     agreement_month: np.ndarray  # -1: none
     deal: np.ndarray  # the agreed package (-1: none)
     u_deal: np.ndarray  # (R, 2) each government's utility of the deal
+    satisfaction: np.ndarray  # (R, 4) each government's worth of the deal less its demand, then each public's margin
     land_km2: np.ndarray  # km2 the deal's land term moves
     stage: np.ndarray  # the furthest stage reached (STAGES)
     belief: np.ndarray  # (R, 2, N) what the others believe of government g's type (its resolve)
@@ -323,7 +324,7 @@ def initial_state(c: Compiled, p: Params, shocks: Shocks, R: int) -> State:
         open=np.zeros(R, bool), talks_month=minus.copy(), talks_rounds=np.zeros(R, np.int64),
         round_month=np.zeros(R, np.int64), round_lead=minus.copy(), lead=minus.copy(),
         proposals=np.zeros(R, np.int64), offers=np.zeros((R, 3), np.int64), agreement_month=minus.copy(),
-        deal=minus.copy(), u_deal=np.zeros((R, 2)), land_km2=np.zeros(R), stage=np.zeros(R, np.int64),
+        deal=minus.copy(), u_deal=np.zeros((R, 2)), satisfaction=np.zeros((R, 4)), land_km2=np.zeros(R), stage=np.zeros(R, np.int64),
         belief=np.full((R, 2, c.type_values.shape[1]), 1.0 / c.type_values.shape[1]),
         kind=np.stack([np.abs(per_run(p["resolve"])[:, g, None] - c.type_values[g]).argmin(axis=-1)
                        for g in (0, 1)], -1),
@@ -1205,6 +1206,10 @@ def settle(k: Kernel, talks: Talks, t: int) -> np.ndarray:
     s.deal[done] = package_numbers(c, a, np.flatnonzero(agreed), x[agreed])
     s.agreement_month[done] = t
     s.u_deal[done] = np.stack([_at(a.u[g], x) for g in (0, 1)], axis=1)[agreed]
+    # each stakeholder's satisfaction (records.py): a government's worth (terms and side-payment) less what it asked,
+    # a public's margin at the vote
+    s.satisfaction[done] = np.stack([_at(a.ub[g], x) - talks.need[g] for g in (0, 1)]
+                                    + [_at(talks.margins[g], x) for g in (0, 1)], axis=1)[agreed]
     s.land_km2[done] = rules.land_moved(c.land_share_of(s.deal[done]), s.territory[done], _rows(q["pre2022"], agreed),
                                         _rows(q["claimed"], agreed)) if c.land_issue >= 0 else 0.0
     s.territory[done] -= s.land_km2[done]

@@ -27,6 +27,12 @@ turns it into the results table written to ``results.parquet``. Columns:
 ``term_<issue>``            agreed option of each issue (null: no agreement)
 ``utility_<government>``    each government's utility of the deal
 ``utility_<public>``        each public's utility of the deal (its government's preferences)
+``issues_settled``          issues whose agreed option differs from where no deal
+                            leaves them (:func:`issues_settled`; null: no agreement)
+``satisfaction_<actor>``    each government's and public's satisfaction with the
+                            deal, in utility units: a government's worth of it
+                            (terms and side-payment) less what it asked at those
+                            talks; a public's margin at the vote (null: no agreement)
 ``land_km2``                km2 that change hands under the deal's land term, at
                             the line of the day: > 0 returned to the ukraine side,
                             < 0 ceded to the russia side, 0 a freeze (and no deal)
@@ -193,7 +199,7 @@ class Decision:
 Decider = Callable[[Decision], "int | bool | str | None"]
 
 OUTCOMES = ("no_talks", "talks_failed", "agreement")
-RAW_FIELDS = ("talks_month", "talks_rounds", "agreement_month", "deal", "u_deal", "land_km2", "lead",
+RAW_FIELDS = ("talks_month", "talks_rounds", "agreement_month", "deal", "u_deal", "satisfaction", "land_km2", "lead",
               "proposals", "offers", "territory", "kursk", "kursk_month", "casualties", "hurt", "drift", "weariness",
               "stage", "first_partial_month", "partial_deals", "ceasefire_month", "ceasefire_broken_month",
               "relapse_month")
@@ -233,15 +239,18 @@ def to_frame(c: Compiled, raw: dict[str, np.ndarray], replicates: np.ndarray,
         "ceasefire_broken_month": _nullable(raw["ceasefire_broken_month"]),
         "relapse_month": _nullable(raw["relapse_month"]),
     }
-    terms = c.options_of(np.where(agreed, deal, 0))
+    chosen = np.where(agreed[:, None], c.options_of(np.where(agreed, deal, 0)), -1)  # (R, K), -1: no deal
     for k, issue in enumerate(c.issues):
-        opts = terms[:, k]
-        out[f"term_{issue}"] = _names(np.where(agreed, opts, -1), c.options[k])
+        out[f"term_{issue}"] = _names(chosen[:, k], c.options[k])
+    out["issues_settled"] = pd.Series(pd.array(issues_settled(c, chosen, params), dtype="Int64")).mask(~agreed)
     for g, gov in enumerate(c.governments):
         out[f"utility_{gov}"] = np.where(agreed, raw["u_deal"][:, g], np.nan)
     for g, pub in enumerate(c.publics):
         if pub is not None:
             out[f"utility_{pub}"] = np.where(agreed, raw["u_deal"][:, g], np.nan)
+    for i, actor in enumerate([*c.governments, *c.publics]):
+        if actor is not None:
+            out[f"satisfaction_{actor}"] = np.where(agreed, raw["satisfaction"][:, i], np.nan)
     out["land_km2"] = np.where(agreed, raw["land_km2"], 0.0)
     out["lead_mediator"] = _names(raw["lead"], c.mediators)
     out["proposals"] = raw["proposals"].astype(np.int64)
@@ -266,6 +275,32 @@ def to_frame(c: Compiled, raw: dict[str, np.ndarray], replicates: np.ndarray,
         out[f"param:{path}"] = params[s.name][at]
     frame = pd.DataFrame({k: (v.reset_index(drop=True) if isinstance(v, pd.Series) else v) for k, v in out.items()})
     return frame
+
+
+SETTLED_TOLERANCE = 1e-9  # an option this close to the no-deal position leaves the issue where no deal leaves it
+
+
+def issues_settled(c: Compiled, chosen: np.ndarray, params: dict[str, np.ndarray]) -> np.ndarray:
+    """(R,) how many issues each run's deal settles; ``chosen`` (R, K) is each issue's agreed option (-1: no deal).
+
+    An issue is settled when the deal's option differs from where no deal leaves it: a position issue whose
+    option's position is not its no-deal position (the run's value, as drawn), and the land issue always (a deal
+    fixes the line of control, a freeze included). An issue whose no-deal point follows control on the ground
+    counts as settled. 0 without a deal.
+    """
+    R, K = chosen.shape
+    out = np.zeros(R, np.int64)
+    nd = np.broadcast_to(params["nd_position"], (R, K)) if "nd_position" in params else np.full((R, K), np.nan)
+    issues = c.scenario.model.issues
+    for k, name in enumerate(c.issues):
+        agreed = chosen[:, k] >= 0
+        spec = issues[name]
+        if spec.kind == "land" or c.controls[k] is not None or spec.no_deal is None:
+            out += agreed
+            continue
+        pos = np.array(list(spec.options.values()))[np.maximum(chosen[:, k], 0)]
+        out += agreed & ~(np.abs(pos - nd[:, k]) <= SETTLED_TOLERANCE)
+    return out
 
 
 def stack_runs(runs: list[dict[str, object]]) -> dict[str, np.ndarray]:
