@@ -33,7 +33,7 @@ from sim.errors import StoreError, UsageError
 from sim.jsonsafe import dumps, strict
 from sim.runs import store
 from sim.runs.batch import BatchResult, new_run_dir, outcome_names, run_batch
-from sim.runs.summary import summarize
+from sim.runs.summary import packages, summarize
 from sim.scenario.loading import load_scenario
 from sim.scenario.models import Scenario, scenario_from_data
 
@@ -50,6 +50,7 @@ class Side:
     run_dir: Path | None
     classes: list[str]
     source: str
+    scenario: Scenario | None = None
 
 
 @dataclass
@@ -85,6 +86,9 @@ class ComparisonSet:
     run_dir: Path | None = None
     figures: list[Path] = field(default_factory=list)
     sides: pd.DataFrame = field(default_factory=pd.DataFrame)
+    # each side's most common packages (sim.runs.summary.packages): {label, packages}; and its scenario (words)
+    packages: list[dict[str, Any]] = field(default_factory=list)
+    scenarios: list[Scenario | None] = field(default_factory=list)
 
     def table(self) -> pd.DataFrame:
         """One row per compared batch and outcome (or class): ``label_b`` then the comparison's columns."""
@@ -99,7 +103,7 @@ class ComparisonSet:
         return strict({"base": self.base, "seed": self.seed, "runs": self.runs, "paired": self.paired,
                        "run_dir": self.run_dir and str(self.run_dir),
                        "scenarios": self.sides.to_dict(orient="records"),
-                       "comparisons": [r.to_dict() for r in self.results]})
+                       "comparisons": [r.to_dict() for r in self.results], "packages": self.packages})
 
 
 Source = str | Path | Scenario  # a run directory, a scenario file or a loaded scenario
@@ -150,12 +154,13 @@ def _side(source: Source, runs: int, seed: int, workers: int, out: str | Path | 
             raise StoreError(f"{path}/results.parquet: missing or damaged (it does not match the checksum in manifest.json)")
         table = store.read_results(path)
         sc = scenario_from_data(manifest["scenario"]["data"], manifest["scenario"]["path"], manifest["scenario"]["text"])
-        return Side(table, int(manifest["seed"]), manifest["scenario"]["name"], path, outcome_names(sc), str(source))
+        return Side(table, int(manifest["seed"]), manifest["scenario"]["name"], path, outcome_names(sc), str(source),
+                    sc)
     sc = source if isinstance(source, Scenario) else load_scenario(source)
     label = str(sc.path) if isinstance(source, Scenario) else str(source)
     result: BatchResult = run_batch(sc, runs=runs, seed=seed, workers=workers, out=out,
                                     command=f"negsim compare (side {label})", executor=executor)
-    return Side(result.runs, seed, sc.name, result.run_dir, result.classes(), label)
+    return Side(result.runs, seed, sc.name, result.run_dir, result.classes(), label, sc)
 
 
 def side_row(side: Side) -> dict[str, Any]:
@@ -212,7 +217,9 @@ def compare_many(base: Source, others: list[Source], *, runs: int | None = None,
     a = _side(base, runs, seed, workers, out, executor)
     sides = [a, *(_side(o, runs, seed, workers, out, executor) for o in others)]
     results = [_pair(a, b, paired) for b in sides[1:]]
-    result = ComparisonSet(a.label, results, seed, runs, paired, sides=pd.DataFrame([side_row(s) for s in sides]))
+    result = ComparisonSet(a.label, results, seed, runs, paired, sides=pd.DataFrame([side_row(s) for s in sides]),
+                           packages=[{"label": s.label, "packages": packages(s.table)} for s in sides],
+                           scenarios=[s.scenario for s in sides])
     if save and out is not None:
         _save(result, Path(out), started)
     return result

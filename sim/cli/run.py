@@ -15,6 +15,8 @@ from rich.table import Table
 from sim.cli.output import console, emit_json, num, pct, stdout_console
 from sim.defaults import DESIGNS, PROGRESS_STEP, SEED, SWEEP_RUNS
 
+MANY_ISSUES = 4  # more issues than this: the terms table of packages replaces the table of each issue's options
+
 
 def cmd_run(args: argparse.Namespace) -> int:
     from sim.runs.batch import run_batch
@@ -41,7 +43,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         if not given["kept"]:
             out.print("No run agrees with the record: nothing to summarise.", markup=False)
             return 0
-    print_summary(out, sc.name, summary, result.run_dir, args.seed, args.engine, wall)
+    print_summary(out, sc.name, summary, result.run_dir, args.seed, args.engine, wall, sc)
     return 0
 
 
@@ -168,7 +170,18 @@ def print_stages(out: Console, s: dict) -> None:
                   markup=False)
 
 
-def print_summary(out: Console, name: str, s: dict, run_dir: Any, seed: int, engine: str, wall: float | None) -> None:
+def print_packages(out: Console, s: dict, sc: Any = None, title: str = "") -> None:
+    """The terms table: the agreements' most common packages in words, at most 80 columns wide."""
+    from sim.present.terms_table import WIDTH, rich_terms, terms_table
+
+    t = terms_table(s.get("packages") or {}, sc, title)
+    if t is not None:
+        for part in rich_terms(t):
+            out.print(part, width=min(WIDTH, out.width))
+
+
+def print_summary(out: Console, name: str, s: dict, run_dir: Any, seed: int, engine: str, wall: float | None,
+                  sc: Any = None) -> None:
     n = s["runs"]
     head = f"{name}: {n:,} runs, seed {seed}, {engine} engine" + (f", {wall:.1f} s" if wall is not None else "")
     t = Table(title=head, title_justify="left")
@@ -197,13 +210,14 @@ def print_summary(out: Console, name: str, s: dict, run_dir: Any, seed: int, eng
         else:
             t.add_row(label, "0", "-", "-", "-", "-")
     out.print(t)
-    if any(s["terms"].values()):
+    if any(s["terms"].values()) and len(s["terms"]) <= MANY_ISSUES:
         t = Table(title="Terms of agreements (share of agreements)", title_justify="left")
         t.add_column("issue")
         t.add_column("options")
         for issue, opts in s["terms"].items():
             t.add_row(issue, ", ".join(f"{k} {pct(v).strip()}" for k, v in sorted(opts.items(), key=lambda kv: -kv[1])))
         out.print(t)
+    print_packages(out, s, sc)
     if s.get("land_km2"):
         land = s["land_km2"]
         out.print("Land changing hands in agreements (km2, + returned to Ukraine, - ceded to Russia): median "
@@ -325,6 +339,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
         print_comparison_set(out, result)
     else:
         print_comparison(out, result.results[0])
+    for side, sc in zip(result.packages, result.scenarios, strict=True):
+        print_packages(out, {"packages": side["packages"]}, sc, f"{side['label']}: most common packages of "
+                       f"{side['packages']['agreements']:,} agreements")
     out.print(f"Comparison: {result.run_dir}/ (comparison.json, outcomes.csv, timing.csv, scenarios.csv, comparison.png)",
               markup=False)
     return 0
@@ -444,5 +461,5 @@ def cmd_resume(args: argparse.Namespace) -> int:
         print_sweep(out, result)
     else:
         print_summary(out, result.scenario.name, summary, result.run_dir, result.seed, result.engine,
-                      result.manifest["timing"].get("wall_seconds"))
+                      result.manifest["timing"].get("wall_seconds"), result.scenario)
     return 0

@@ -3,6 +3,8 @@
 The classroom's pages, the dashboard's draft builder and ``negsim play`` word a package with
 :func:`package_words` (each issue's label from the scenario, its option in words, and for the land term the
 km2 it moves at the line of the day, worded as ``negsim explain`` words it: :func:`sim.present.explain.km2_words`).
+The word functions themselves (:func:`words`, :func:`issue_words`, :func:`option_words` ...) live in
+:mod:`sim.present.terms_table`, with the terms table of ``negsim run``, ``compare``, ``report`` and ``explain``.
 
 Satisfaction (after the CSIS Futures Lab's peace-agreement simulator, 2025, which shows each stakeholder's
 satisfaction with a deal): a package's worth to an actor less that actor's value of no deal, both in the
@@ -26,56 +28,18 @@ import numpy as np
 
 from sim.engine import rules
 from sim.present.explain import km2_words
+from sim.present.terms_table import PROPER as PROPER  # the word functions live with the terms table
+from sim.present.terms_table import issue_words as issue_words
+from sim.present.terms_table import land_share_words as land_share_words
+from sim.present.terms_table import option_words as option_words
+from sim.present.terms_table import short_km2 as short_km2
+from sim.present.terms_table import words as words
 from sim.scenario.compile import Compiled
-from sim.scenario.models import Issue, Scenario
 
 SCALE = 1.0  # a satisfaction bar spans -SCALE .. +SCALE (the number beside it is never clipped)
-PROPER = {"russia": "Russia", "russian": "Russian", "ukraine": "Ukraine", "ukrainian": "Ukrainian",
-          "crimea": "Crimea", "kursk": "Kursk"}  # place names in option identifiers, capitalised in words
 
 
 # --------------------------------------------------------------------------- terms in words
-
-
-def words(identifier: str) -> str:
-    """An identifier in words: ``returned_to_ukraine`` -> ``returned to Ukraine``."""
-    return " ".join(PROPER.get(w, w) for w in identifier.split("_"))
-
-
-def _issues(source: Compiled | Scenario) -> Mapping[str, Issue]:
-    return (source.scenario if isinstance(source, Compiled) else source).model.issues
-
-
-def issue_words(source: Compiled | Scenario, issue: str, short: bool = False) -> str:
-    """An issue's name: its label in the scenario (the identifier in words when short or unlabelled)."""
-    label = _issues(source)[issue].label
-    name = words(issue) if short or not label else label
-    return name[:1].upper() + name[1:]
-
-
-def land_share_words(share: float, short: bool = False) -> str:
-    """A land term's share in words (the scale of the land issue: 1 returns all taken since February 2022,
-    -1 cedes the rest of the regions Russia claims)."""
-    if share == 0:
-        return "freeze the line"
-    if short:
-        return f"return {share:.0%}" if share > 0 else f"cede {-share:.0%}"
-    if share > 0:
-        return f"return {share:.0%} of the land taken since February 2022"
-    return f"cede {-share:.0%} of the rest of the claimed regions"
-
-
-def short_km2(km2: float) -> str:
-    """Land that changes hands, in a few words (a list's line): ``6,890 km2 back to Ukraine``."""
-    if not km2:
-        return "no land moves"
-    return f"{km2:,.0f} km2 back to Ukraine" if km2 > 0 else f"{-km2:,.0f} km2 to Russia"
-
-
-def option_words(source: Compiled | Scenario, issue: str, option: str, short: bool = False) -> str:
-    """One option of an issue in words (a land option by its share, from the scenario's option value)."""
-    spec = _issues(source)[issue]
-    return land_share_words(float(spec.options[option]), short) if spec.kind == "land" else words(option)
 
 
 def land_km2(c: Compiled, params: Mapping[str, Any], package: int, territory: float) -> float | None:

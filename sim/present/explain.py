@@ -33,6 +33,13 @@ from sim.engine import rules
 from sim.engine.model import NegotiationModel, run_one
 from sim.engine.records import Proposer, stack_runs, to_frame
 from sim.engine.shocks import MAX_REPLICATE
+from sim.present.terms_table import (
+    MANY_ISSUES,
+    deal_table,
+    satisfaction_words,
+    settled_issue,
+    text_lines,
+)
 from sim.runs import store
 from sim.runs.batch import draw_shocks as draw
 from sim.scenario.compile import Compiled, compile_scenario
@@ -312,6 +319,7 @@ def narrate(c: Compiled, model: NegotiationModel, row: pd.Series | None = None, 
                      + (f"; talks first opened in month {int(row['talks_month'])}." if pd.notna(row["talks_month"]) else "."))
     else:
         lines.append(_outcome(c, row))
+        lines += deal_lines(c, row)
     lines += why(c, model, row)
     return wrap(lines)
 
@@ -888,7 +896,11 @@ def _quiet(c: Compiled, block: list[dict[str, Any]], model: NegotiationModel | N
 def _outcome(c: Compiled, row: pd.Series) -> str:
     if row["outcome"] == "agreement":
         issues = c.scenario.model.issues
-        terms = "; ".join(f"{issues[k].label or k}: {str(row[f'term_{k}']).replace('_', ' ')}" for k in c.issues)
+        many = len(c.issues) > MANY_ISSUES  # then the terms follow as a table (deal_lines)
+        shown = [k for k in c.issues if not many or settled_issue(c.scenario, row, k)]
+        terms = "; ".join(f"{issues[k].label or k}: {str(row[f'term_{k}']).replace('_', ' ')}" for k in shown)
+        if many:
+            terms += f" ({len(c.issues) - len(shown)} other issues left where no deal leaves them)"
         land = row.get("land_km2", 0.0)
         moved = km2_words(land)
         cls = "" if pd.isna(row.get("outcome_class")) else f" ({str(row['outcome_class']).replace('_', ' ')})"
@@ -911,6 +923,17 @@ def _outcome(c: Compiled, row: pd.Series) -> str:
         return (f"Outcome: talks failed: talks first opened in month {int(row['talks_month'])}, "
                 f"{int(row['proposals'])} offers, no ratified settlement by month {c.horizon}{got}.")
     return f"Outcome: no talks: talks never opened in {c.horizon} months."
+
+
+def deal_lines(c: Compiled, row: pd.Series) -> list[str]:
+    """An agreement's terms as a table when there are many issues (at most 80 columns), and each stakeholder's
+    satisfaction with the deal ([] without an agreement)."""
+    if row["outcome"] != "agreement":
+        return []
+    if len(c.issues) > MANY_ISSUES:
+        return text_lines(deal_table(c.scenario, row.to_dict()))
+    said = satisfaction_words(row.to_dict())
+    return [said] if said else []
 
 
 def why(c: Compiled, model: NegotiationModel, row: pd.Series | None = None) -> list[str]:

@@ -425,8 +425,9 @@ def outcomes_table(sources: list[Source]) -> Table:
     return table(head, rows, "outcomes")
 
 
-def terms_tables(sources: list[Source], sc: Scenario | None) -> list[Part]:
-    issues = list(dict.fromkeys(i for s in sources for i in s.summary.get("terms", {})))
+def terms_tables(sources: list[Source], sc: Scenario | None, per_issue: bool = True) -> list[Part]:
+    """Per issue, each option's share of agreements (``per_issue``), then who led the talks."""
+    issues = list(dict.fromkeys(i for s in sources for i in s.summary.get("terms", {}))) if per_issue else []
     parts: list[Part] = []
     for issue in issues:
         given = list(sc.model.issues[issue].options) if sc is not None and issue in sc.model.issues else []
@@ -438,7 +439,7 @@ def terms_tables(sources: list[Source], sc: Scenario | None) -> list[Part]:
         if rows:
             parts.append(table(["option", *[f"{s.label}: share of agreements" for s in sources]], rows, "terms",
                                caption=f"{issue}" + (f" ({label})" if label else "")))
-    if not parts:
+    if not parts and (per_issue or not any((s.summary.get("packages") or {}).get("packages") for s in sources)):
         parts.append(para("No run reached an agreement: there are no agreed terms."))
     mediators = [s for s in sources if s.summary.get("lead_mediator")]
     if mediators:
@@ -446,6 +447,34 @@ def terms_tables(sources: list[Source], sc: Scenario | None) -> list[Part]:
         parts.append(table(["lead mediator", *[f"{s.label}: share of runs with talks" for s in mediators]],
                            [[n, *[pct(s.summary["lead_mediator"].get(n)) for s in mediators]] for n in names],
                            caption="Who led the talks"))
+    return parts
+
+
+def many_issues(sources: list[Source]) -> bool:
+    """More issues than a bar or table each can show readably: the packages' terms table replaces them."""
+    from sim.present.terms_table import MANY_ISSUES
+
+    return any(len(s.summary.get("terms", {})) > MANY_ISSUES for s in sources)
+
+
+def packages_tables(sources: list[Source]) -> list[Part]:
+    """Each batch's most common packages in words (sim.present.terms_table), with the issues settled the same way
+    in every agreement and the notes under it; nothing for a batch whose summary has no packages (older runs)."""
+    from sim.present.terms_table import fixed_heading, terms_table
+
+    parts: list[Part] = []
+    for s in sources:
+        pk = s.summary.get("packages")
+        t = terms_table(pk, s.scenario) if isinstance(pk, dict) else None
+        if t is None:
+            continue
+        rows = [[label.strip() if kind != "satisfaction" else f"satisfaction: {label.strip()}",
+                 *[cell(c, package=i + 1, row=kind) for i, c in enumerate(cells)]]
+                for (label, cells), kind in zip(t.rows, t.kinds, strict=True) if kind != "heading"]
+        parts.append(table(["", *t.head], rows, "packages", caption=f"{s.label}: {t.title}"))
+        if t.fixed:
+            parts.append(para(fixed_heading(t) + " " + "; ".join(f"{i}: {o}" for i, o in t.fixed) + "."))
+        parts += [para(line, "note") for line in t.notes]
     return parts
 
 
@@ -487,12 +516,14 @@ def batch_figures(sources: list[Source], folder: Path) -> list[tuple[Path, str]]
     summaries = {s.label: s.summary for s in sources}
     sc = sources[0].scenario
     options = {k: list(v.options) for k, v in sc.model.issues.items()} if sc is not None else None
-    return [(batch_outcome_figure(summaries, folder / "outcomes.png"),
-             "Outcome probabilities with 95% Wilson intervals"),
-            (batch_timing_figure(summaries, folder / "timing.png"),
-             "Share of runs in which talks first open and an agreement comes, by month"),
-            (batch_terms_figure(summaries, folder / "terms.png", options),
-             "Agreed terms: share of agreements on each option")]
+    out = [(batch_outcome_figure(summaries, folder / "outcomes.png"),
+            "Outcome probabilities with 95% Wilson intervals"),
+           (batch_timing_figure(summaries, folder / "timing.png"),
+            "Share of runs in which talks first open and an agreement comes, by month")]
+    if not many_issues(sources):  # many issues: the packages' terms table instead of a bar per issue
+        out.append((batch_terms_figure(summaries, folder / "terms.png", options),
+                    "Agreed terms: share of agreements on each option"))
+    return out
 
 
 def question_section(page: Page, sources: list[Source], extra: Sequence[tuple[str, Any]] = ()) -> None:
@@ -526,8 +557,15 @@ def batches_report(sources: list[Source], folder: Path, paired: bool | None = No
     page.section("outcomes", "Outcome probabilities",
                  para("Share of runs with each outcome, and with each class of agreement the scenario names; "
                       "95% Wilson score intervals."), outcomes_table(sources))
-    page.section("terms", "Agreed terms", para("Among the runs that end in an agreement, the share that settles "
-                                              "each issue on each option."), *terms_tables(sources, base.scenario))
+    if many_issues(sources):
+        page.section("terms", "Agreed terms", para("The packages the agreements settle on most often: each in "
+                                                  "plain words, with its share of agreements, the land it moves, "
+                                                  "the issues it settles and each stakeholder's satisfaction."),
+                     *packages_tables(sources), *terms_tables(sources, base.scenario, per_issue=False))
+    else:
+        page.section("terms", "Agreed terms", para("Among the runs that end in an agreement, the share that settles "
+                                                  "each issue on each option."), *terms_tables(sources, base.scenario),
+                     *packages_tables(sources))
     page.section("timing", "Timing", timing_table(sources))
     page.section("land", "Land moved", land_table(sources))
     figures = batch_figures(sources, folder)

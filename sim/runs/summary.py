@@ -78,7 +78,8 @@ def summary_columns(columns: list[str]) -> list[str]:
     fixed = {"outcome", "outcome_class", "talks_month", "agreement_month", "lead_mediator", "kursk_retaken_month",
              "territory_end_km2", "land_km2", "stage_reached", "first_partial_month", "ceasefire_month",
              "relapse_month", "partial_deals"}
-    return [c for c in columns if c in fixed or c.startswith(("term_", "casualties_"))]
+    fixed |= {"issues_settled"}
+    return [c for c in columns if c in fixed or c.startswith(("term_", "casualties_", "satisfaction_"))]
 
 
 def summarize(runs: pd.DataFrame, classes: list[str] | None = None) -> dict[str, Any]:
@@ -106,6 +107,67 @@ def summarize(runs: pd.DataFrame, classes: list[str] | None = None) -> dict[str,
     if "land_km2" in runs.columns:  # km2 changing hands under agreed terms (> 0 returned to the ukraine side)
         out["land_km2"] = numeric(agreed["land_km2"])
     out["casualties"] = {c.removeprefix("casualties_"): numeric(runs[c]) for c in runs.columns if c.startswith("casualties_")}
+    out["packages"] = packages(runs)
+    return out
+
+
+# --------------------------------------------------------------------------- the most common packages
+
+TOP_PACKAGES = 5  # packages a terms table shows
+
+
+def _mean(values: pd.Series) -> float | None:
+    v = values.dropna().astype(float)
+    return float(v.mean()) if len(v) else None
+
+
+def _package_row(rows: pd.DataFrame, terms: dict[str, str], n: int, actors: list[str]) -> dict[str, Any]:
+    k = len(rows)
+    p, lo, hi = wilson(k, n)
+    row: dict[str, Any] = {"terms": terms, "n": k, "p": p, "lo": lo, "hi": hi}
+    if "land_km2" in rows.columns:
+        row["land_km2"] = float(rows["land_km2"].astype(float).median())
+    if "issues_settled" in rows.columns:
+        row["issues_settled"] = _mean(rows["issues_settled"])
+    row["satisfaction"] = {a: _mean(rows[f"satisfaction_{a}"]) for a in actors}
+    return row
+
+
+def packages(runs: pd.DataFrame, top: int = TOP_PACKAGES) -> dict[str, Any]:
+    """The agreements' most common packages, read from the ``term_<issue>`` columns (no package index needed).
+
+    ``issues``: every issue; ``fixed``: the issues settled on the same option in every agreement (issue ->
+    option); ``varying``: the others. ``packages``: the ``top`` commonest packages (ties in the order of their
+    terms), each with its terms (issue -> option, every issue), its count ``n`` and share ``p`` of the
+    agreements with a 95% Wilson interval (``lo``, ``hi``), the median km2 its land term moved (``land_km2``,
+    where recorded), the mean number of issues it settles and each stakeholder's mean satisfaction (None where
+    not recorded). ``distinct``: how many packages the agreements used; ``other``: the agreements on the rest.
+    ``settled``: issues settled (mean, min, max) and ``satisfaction`` (each actor's mean) over all agreements.
+    """
+    agreed = runs[runs["outcome"] == "agreement"]
+    cols = [c for c in runs.columns if c.startswith("term_")]
+    issues = [c.removeprefix("term_") for c in cols]
+    actors = [c.removeprefix("satisfaction_") for c in runs.columns if c.startswith("satisfaction_")]
+    n = len(agreed)
+    out: dict[str, Any] = {"agreements": n, "issues": issues, "fixed": {}, "varying": [], "packages": [],
+                           "distinct": 0, "other": {"n": 0, "p": 0.0}}
+    if not n or not cols:
+        return out
+    terms = agreed[cols].astype(object).where(agreed[cols].notna(), "")
+    out["fixed"] = {i: str(terms[c].iloc[0]) for i, c in zip(issues, cols, strict=True) if terms[c].nunique() == 1}
+    out["varying"] = [i for i in issues if i not in out["fixed"]]
+    groups = terms.groupby(cols, sort=True).indices  # terms -> row positions, in the order of the terms
+    order = sorted(groups, key=lambda key: -len(groups[key]))  # stable: ties keep the terms' order
+    for key in order[:top]:
+        named = dict(zip(issues, (key if isinstance(key, tuple) else (key,)), strict=True))
+        out["packages"].append(_package_row(agreed.iloc[groups[key]], {i: str(o) for i, o in named.items()}, n,
+                                            actors))
+    rest = n - sum(r["n"] for r in out["packages"])
+    out["distinct"], out["other"] = len(groups), {"n": rest, "p": rest / n}
+    if "issues_settled" in agreed.columns:
+        v = agreed["issues_settled"].dropna().astype(float)
+        out["settled"] = {"mean": float(v.mean()), "min": int(v.min()), "max": int(v.max())} if len(v) else {}
+    out["satisfaction"] = {a: _mean(agreed[f"satisfaction_{a}"]) for a in actors}
     return out
 
 
