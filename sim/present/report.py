@@ -439,7 +439,7 @@ def terms_tables(sources: list[Source], sc: Scenario | None, per_issue: bool = T
         if rows:
             parts.append(table(["option", *[f"{s.label}: share of agreements" for s in sources]], rows, "terms",
                                caption=f"{issue}" + (f" ({label})" if label else "")))
-    if not parts and (per_issue or not any((s.summary.get("packages") or {}).get("packages") for s in sources)):
+    if not parts and (per_issue or not any(s.summary["packages"]["packages"] for s in sources)):
         parts.append(para("No run reached an agreement: there are no agreed terms."))
     mediators = [s for s in sources if s.summary.get("lead_mediator")]
     if mediators:
@@ -451,10 +451,12 @@ def terms_tables(sources: list[Source], sc: Scenario | None, per_issue: bool = T
 
 
 def many_issues(sources: list[Source]) -> bool:
-    """More issues than a bar or table each can show readably: the packages' terms table replaces them."""
+    """More issues than a bar or table each can show readably: the packages' terms table replaces them (where
+    every summary has it: a batch run before it keeps the tables and bars per issue)."""
     from sim.present.terms_table import MANY_ISSUES
 
-    return any(len(s.summary.get("terms", {})) > MANY_ISSUES for s in sources)
+    return any(len(s.summary.get("terms", {})) > MANY_ISSUES for s in sources) and \
+        all(isinstance(s.summary.get("packages"), dict) for s in sources)
 
 
 def packages_tables(sources: list[Source]) -> list[Part]:

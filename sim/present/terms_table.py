@@ -23,9 +23,9 @@ from sim.scenario.models import Issue, Scenario
 
 PROPER = {"russia": "Russia", "russian": "Russian", "ukraine": "Ukraine", "ukrainian": "Ukrainian",
           "crimea": "Crimea", "kursk": "Kursk", "kyiv": "Kyiv", "moscow": "Moscow", "nato": "NATO", "eu": "EU",
-          "uk": "UK", "us": "US", "g8": "G8", "iaea": "IAEA"}  # names in identifiers, written as names in words
+          "uk": "UK", "us": "US", "g8": "G8", "iaea": "IAEA", "npp": "NPP"}  # names in identifiers, written as names in words
 WIDTH = 80  # the terminal's terms table fits this many columns
-LABEL_WIDTH = 24  # its row labels (an issue's short name) are cut to this many
+LABEL_WIDTH = 23  # its row labels (an issue's short name) are cut to this many
 
 
 # --------------------------------------------------------------------------- terms in words
@@ -196,8 +196,8 @@ def rich_terms(t: TermsTable) -> list[Any]:
     from rich.table import Table
     from rich.text import Text
 
-    table = Table(title=t.title, title_justify="left", box=None, padding=(0, 1), show_edge=False,
-                  header_style="bold", width=None)
+    table = Table(title=t.title, title_justify="left", box=None, padding=(0, 1), show_edge=False, pad_edge=False,
+                  collapse_padding=True, header_style="bold")
     table.add_column("", no_wrap=True, overflow="ellipsis", max_width=LABEL_WIDTH)
     for h in t.head:
         table.add_column(h, overflow="fold")

@@ -579,7 +579,7 @@ def check_limit(name: str, count: int, what: str) -> None:
     cap = limit(name)
     if count > cap:
         raise UsageError(f"{count:,} {what} is more than the limit of {cap:,}; set NEGSIM_MAX_{name.upper()} "
-                         f"to raise it (mind the disk: about 180 bytes per run)")
+                         f"to raise it (mind the disk: about 210 bytes per run)")
 
 
 def check_point(sc: Scenario, point: dict[str, Any], slots: dict[str, Slot] | None = None) -> None:
