@@ -359,6 +359,8 @@ def split_words(lines: list[str], words: set[str]) -> list[str]:
     """Words of the page's tables that the PDF breaks across two lines where the report lets none wrap."""
     split = []
     for above, below in zip(lines, lines[1:], strict=False):
+        if re.fullmatch(r"\d+ / \d+", below.strip()):  # the page's footer (page / pages) continues no cell
+            continue
         if above.split() and below.split():
             a, b = above.split()[-1], below.split()[0]
             if a + b in words and not may_wrap(a + b, len(a)):
