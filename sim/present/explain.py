@@ -896,11 +896,11 @@ def _quiet(c: Compiled, block: list[dict[str, Any]], model: NegotiationModel | N
 def _outcome(c: Compiled, row: pd.Series) -> str:
     if row["outcome"] == "agreement":
         issues = c.scenario.model.issues
-        many = len(c.issues) > MANY_ISSUES  # then the terms follow as a table (deal_lines)
-        shown = [k for k in c.issues if not many or settled_issue(c.scenario, row, k)]
-        terms = "; ".join(f"{issues[k].label or k}: {str(row[f'term_{k}']).replace('_', ' ')}" for k in shown)
-        if many:
-            terms += f" ({len(c.issues) - len(shown)} other issues left where no deal leaves them)"
+        if len(c.issues) > MANY_ISSUES:  # the terms follow as a table (deal_lines)
+            settled = sum(settled_issue(c.scenario, row, k) for k in c.issues)
+            terms = f"it settles {settled} of {len(c.issues)} issues (the terms below)"
+        else:
+            terms = "; ".join(f"{issues[k].label or k}: {str(row[f'term_{k}']).replace('_', ' ')}" for k in c.issues)
         land = row.get("land_km2", 0.0)
         moved = km2_words(land)
         cls = "" if pd.isna(row.get("outcome_class")) else f" ({str(row['outcome_class']).replace('_', ' ')})"

@@ -23,7 +23,7 @@ from sim.scenario.models import Issue, Scenario
 
 PROPER = {"russia": "Russia", "russian": "Russian", "ukraine": "Ukraine", "ukrainian": "Ukrainian",
           "crimea": "Crimea", "kursk": "Kursk", "kyiv": "Kyiv", "moscow": "Moscow", "nato": "NATO", "eu": "EU",
-          "uk": "UK", "us": "US", "g8": "G8", "iaea": "IAEA", "npp": "NPP"}  # names in identifiers, written as names in words
+          "uk": "UK", "us": "US", "g8": "G8", "iaea": "IAEA", "npp": "NPP", "dnipro": "Dnipro"}  # names in identifiers, written as names in words
 WIDTH = 80  # the terminal's terms table fits this many columns
 LABEL_WIDTH = 23  # its row labels (an issue's short name) are cut to this many
 
