@@ -125,3 +125,46 @@ def test_the_runs_the_worksheet_points_to_tell_what_it_says(capsys):
     assert main(["explain", "scenarios/baseline.yaml", "--seed", "1", "--replicate", "3"]) == 0
     three = capsys.readouterr().out
     assert "Ceasefire refused" in three or "Ceasefire agreed" in three
+
+
+# Part C's right-hand column ("the model's distribution (end screen)"): each blank and how the end screen says it.
+PART_C = {"P(agreement) =": r"the model reached a settlement in (\d+)%",
+          "median month =": r"\(median month (\d+(?:\.5)?);",
+          "share of the model's deals worse for your side": r"your deal is better for kyiv than (\d+)% in its terms only",
+          "share of the model's settlements that broke down =": r"; (\d+)% of them broke down before month"}
+
+
+def test_every_blank_of_part_c_is_read_off_the_end_screen():
+    """Part C asks, after the game, for the model's P(agreement), its median month, the share of its deals worse for
+    the player's side and the share of its settlements that broke down: the end screen of `negsim play` says each
+    (here a Ukrainian public that ratifies Moscow's offer of month 5 in replicate 1349, a game that settles)."""
+    from rich.console import Console
+
+    from sim.play import ending, game
+    from sim.play.terminal import end_screen
+    from sim.scenario.compile import compile_scenario
+
+    text = _part("C")
+    assert "negsim play scenarios/classroom.yaml --as" in text
+    table = next(t for t in _tables(text) if t[0][0] == "" and "end screen" in t[0][2])
+    blanks = [row[2] for row in table[1:]]
+    for blank in PART_C:
+        assert any(b.startswith(blank) for b in blanks), f"Part C no longer asks {blank!r}: {blanks}"
+    c = compile_scenario(load_scenario(ROOT / "scenarios" / "classroom.yaml"))
+    batch = game.distribution(c, 1, 300)
+    g = game.play_scripted(c, 1, 1349, ["ukraine_public"],
+                           game.parse_moves("5 ukraine_public ratify\n", "m", c, ["ukraine_public"]))
+    screen = Console(file=io.StringIO(), width=80, record=True)
+    for item in end_screen(c, ending.compare(g, batch)):
+        screen.print(item)
+    said = " ".join(screen.export_text().split())
+    deals = batch[batch["outcome"] == "agreement"]
+    truth = {"P(agreement) =": round(100 * (batch["outcome"] == "agreement").mean()),
+             "median month =": float(deals["agreement_month"].median()),
+             "share of the model's deals worse for your side": round(
+                 100 * (deals["utility_kyiv"] < float(g.row["utility_kyiv"]) - 1e-12).mean()),
+             "share of the model's settlements that broke down =": round(100 * deals["relapse_month"].notna().mean())}
+    for blank, pattern in PART_C.items():
+        found = re.search(pattern, said)
+        assert found, f"the end screen does not say {blank!r}: {said[:600]}"
+        assert float(found[1]) == pytest.approx(truth[blank], abs=0.5 if blank != "median month =" else 0), blank

@@ -80,6 +80,8 @@ class Ending:
     shares: dict[str, float]     # the model's outcome shares
     horizon: int
     placement: dict[str, Placement] = field(default_factory=dict)
+    median_month: float | None = None  # the model's settlements: their median month (None: no settlement)
+    relapsed: float | None = None      # and the share of them that broke down before the horizon
 
     @property
     def played(self) -> bool:
@@ -180,11 +182,14 @@ def compare(g: games.Game, batch: pd.DataFrame, model_game: games.Game | None = 
     weights = wait_weights(c, g.model.p)
     yours, model = result_of(g, weights), result_of(model_game, weights)
     counts = batch["outcome"].value_counts(normalize=True)
+    deals = batch[batch["outcome"] == "agreement"]
     sides = sides_of(c, g.roles)
     return Ending(scenario=c.scenario.name, seed=g.seed, replicate=g.replicate, roles=list(g.roles), sides=sides,
                   decisions=g.decisions, moves=len(g.moves), yours=yours, model=model, runs=int(len(batch)),
                   shares={o: float(counts.get(o, 0.0)) for o in ("no_talks", "talks_failed", "agreement")},
-                  horizon=c.horizon, placement={gov: place(c, yours, batch, weights, gov) for gov in sides})
+                  horizon=c.horizon, placement={gov: place(c, yours, batch, weights, gov) for gov in sides},
+                  median_month=float(np.median(deals["agreement_month"])) if len(deals) else None,
+                  relapsed=float(deals["relapse_month"].notna().mean()) if len(deals) else None)
 
 
 # --------------------------------------------------------------------------- in words
@@ -226,8 +231,10 @@ def rows(c: Compiled, e: Ending) -> list[tuple[str, str, str]]:
 def lines(c: Compiled, e: Ending) -> list[str]:
     """The end comparison in plain words."""
     shares = e.shares
-    out = [f"Over {e.runs:,} runs of the same scenario the model reached a settlement in {shares['agreement']:.0%}, "
-           f"talks failed in {shares['talks_failed']:.0%}, talks never opened in {shares['no_talks']:.0%}."]
+    timing = (f" (median month {e.median_month:g}; {e.relapsed:.0%} of them broke down before month {e.horizon})"
+              if e.median_month is not None and e.relapsed is not None else "")
+    out = [f"Over {e.runs:,} runs of the same scenario the model reached a settlement in {shares['agreement']:.0%}"
+           f"{timing}, talks failed in {shares['talks_failed']:.0%}, talks never opened in {shares['no_talks']:.0%}."]
     same = f"the model's own play of this run (seed {e.seed}, replicate {e.replicate})"
     if not e.played:
         who = ", ".join(e.roles)
