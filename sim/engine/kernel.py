@@ -615,7 +615,7 @@ def lead_of(q: Params, s: State, acc: list[np.ndarray]) -> np.ndarray:
 
 def _pick(a: np.ndarray, col: np.ndarray) -> np.ndarray:
     """Column ``col[i]`` of row i of ``a`` ((n, K), or (1, K) shared by all rows): (n,)."""
-    return a[np.arange(len(col)) if len(a) > 1 else np.zeros(len(col), np.intp), col]
+    return a[np.arange(len(col)), col] if len(a) > 1 else a[0].take(col)
 
 
 def acceptabilities(q: Params, n: int) -> list[np.ndarray]:
@@ -650,14 +650,13 @@ def assess(c: Compiled, q: Params, s: State, gain: bool = True, full: bool = Fal
     cols = np.arange(c.n_packages) if full else np.flatnonzero((allowed[0] & allowed[1]).any(axis=0))
     cols = cols if len(cols) else np.zeros(1, np.int64)
     sel: slice | np.ndarray = slice(None) if full else cols  # every package: no copy
-    positions = rules.package_positions(c.packages[sel], c.land_issue, c.land_share[sel], s.territory, q["pre2022"],
-                                        q["claimed"])
+    land = rules.package_land(c.land_issue, c.land_share[sel], s.territory, q["pre2022"], q["claimed"])
     allowed = [x[:, sel] for x in allowed]
     a = Assessment(lead=lead, has_lead=has_lead, bias=bias, acc=acc, cols=cols, allowed=allowed,
                    both=allowed[0] & allowed[1])
     guarantee = q["guarantee_active"] * q["guarantee_value"]  # (n or 1, 2): comes with any settlement
     for g in (0, 1):
-        u = rules.package_utilities(positions, q["ideal"][:, g], q["salience"][:, g], c.land_issue)
+        u = rules.utilities_at(c.packages[sel], land, q["ideal"][:, g], q["salience"][:, g], c.land_issue, n)
         lev = np.where(has_lead, of_lead(q["leverage"][:, :, g]), 0.0)
         v, u_nd, cost, net, wcost = war(c, q, g, s, gain=gain)
         a.u.append(u)
