@@ -370,12 +370,13 @@ class _ParamRows(dict):
         super().__init__()
         self._p, self._idx = p, idx
         self._whole: tuple[Params, np.ndarray] | None = None
-        if isinstance(p, _ParamRows) and _runs(idx):
-            whole = p._whole or (p._p, p._idx)
-            if _runs(whole[1]):
-                self._whole = (whole[0], whole[1].take(idx))
+        if isinstance(p, _ParamRows) and isinstance(idx, np.ndarray) and _runs(idx):
+            base, at = p._whole or (p._p, p._idx)
+            if isinstance(at, np.ndarray) and _runs(at):
+                self._whole = (base, at.take(idx))
 
     def __missing__(self, key: str) -> np.ndarray:
+        idx: Index
         if self._whole is not None and not dict.__contains__(self._p, key):
             v, idx = self._whole[0][key], self._whole[1]
         else:
