@@ -9,7 +9,8 @@ so ``negsim --help`` shows them without loading the model.
 from __future__ import annotations
 
 ENGINES = ("vector", "agents")  # the first is the default
-BLOCK = {"vector": 10000, "agents": 25}  # runs per block (a unit of work) of each engine
+BLOCK = {"vector": 20000, "agents": 25}  # runs per block (a unit of work) of each engine; the vector engine's most
+BLOCK_SPREAD = 1000  # the vector engine's default block is cut to give every worker a unit, not below this many runs
 BLOCK_CELLS = 50_000_000  # at most this many runs x packages in a block of the kernel (fewer runs for many packages)
 RUNS = 1000  # runs of a batch: negsim run, sim.run_batch
 SEED = 0  # the root seed

@@ -11,10 +11,13 @@ import socket
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import sim
 from sim.errors import UsageError
@@ -209,6 +212,41 @@ def test_local_dask_workers_keep_the_allocator_defaults(scenarios):
 
 
 # --------------------------------------------------------------------------- units and workers
+
+
+@pytest.mark.parametrize("runs, workers, blocks", [
+    (40_000, 2, [20_000, 20_000]),  # a worker each, blocks as large as the cap allows
+    (40_000, 1, [20_000, 20_000]),
+    (2_000, 2, [1_000, 1_000]),  # a small batch still spreads over the workers
+    (1_500, 2, [1_500]),  # ... but not into blocks under BLOCK_SPREAD runs
+    (100_000, 2, [16_667] * 5 + [16_665]),  # capped, so a long batch's progress moves; a multiple of the workers
+    (200_000, 2, [20_000] * 10),
+    (10, 2, [10]),
+])
+def test_the_default_block_spreads_a_batch_over_the_workers(scenarios, runs, workers, blocks):
+    job = Job(scenarios["baseline"], 1, runs, workers=workers)
+    assert [e - s for _p, _b, s, e in job.units()] == blocks
+
+
+@settings(max_examples=300, deadline=None)
+@given(runs=st.integers(1, 3_000_000), points=st.integers(1, 60), workers=st.integers(1, 64),
+       cap=st.sampled_from([100, 5_000, 20_000]))
+def test_the_default_block_keeps_its_bounds(runs, points, workers, cap):
+    from sim.defaults import BLOCK_SPREAD
+    from sim.runs.batch import default_block
+
+    size = default_block(runs, points, workers, cap)
+    units = points * -(-runs // size)
+    fewest = -(-runs // -(-runs // cap))  # the block of as few blocks as the cap allows
+    assert min(BLOCK_SPREAD, cap, fewest) <= size <= min(cap, runs)
+    assert units >= min(workers, points * max(1, runs // BLOCK_SPREAD))  # every worker a unit, where runs allow
+    assert -(-runs // cap) <= units // points <= max(-(-runs // cap), runs // BLOCK_SPREAD, 1) + workers
+
+
+def test_the_vector_block_fits_the_package_space_and_the_agents_block_is_fixed(scenarios):
+    job = Job(scenarios["baseline"], 1, 100_000, workers=2)
+    assert replace(job, block_size=777).size == 777 and replace(job, engine="agents").size == 25
+    assert job.size == 16_667
 
 
 def test_a_unit_carries_only_its_point(scenarios):

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import hashlib
 import pickle
 import random
+from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import sim
 from sim.engine.seeding import generators, pcg64_states, seed_words
+
+ROOT = Path(__file__).resolve().parents[1]
 
 _rnd = random.Random(20240917)
 SEEDS = [0, 1, 7, 2**32 - 1, 2**32, 2**63 + 5, 2**64 - 1, 2**64, 2**70 + 3, 2**96 - 1,
@@ -120,3 +126,29 @@ def test_no_numpy_warnings() -> None:
 @given(seed=st.integers(0, 2**96 - 1), reps=st.lists(st.integers(0, 2**31 - 1), min_size=1, max_size=4))
 def test_property_matches_numpy(seed: int, reps: list[int]) -> None:
     check(seed, reps)
+
+
+# --------------------------------------------------------------------------- per-run generators: blocks and workers
+
+
+def frame_hash(frame: pd.DataFrame) -> str:
+    """SHA-256 of a results table: its columns, their types and every value (pandas' row hashes)."""
+    h = hashlib.sha256(repr([(str(c), str(t)) for c, t in frame.dtypes.items()]).encode())
+    h.update(pd.util.hash_pandas_object(frame, index=True).to_numpy().tobytes())
+    return h.hexdigest()
+
+
+def test_the_results_do_not_depend_on_the_block_or_the_workers():
+    """Each run draws from its own generators, so cutting a batch into other blocks, or running them on more
+    workers, leaves the results table the same to the bit: the default block, which depends on the workers
+    (sim.runs.batch.default_block), and blocks as asked."""
+    sc = sim.load_scenario(ROOT / "scenarios" / "baseline.yaml")
+    hashes, blocks = {}, {}
+    for block, workers in [(None, 1), (None, 2), (250, 1), (700, 2), (1999, 1), (3000, 2)]:
+        result = sim.run_batch(sc, runs=3000, seed=1, workers=workers, out=None, block_size=block)
+        hashes[block, workers] = frame_hash(result.runs)
+        blocks[block, workers] = result.manifest["units"]["block_size"]
+    assert blocks[None, 1] == 3000 and blocks[None, 2] == 1500  # the default spreads the runs over the workers
+    assert len(set(hashes.values())) == 1, hashes
+    other = frame_hash(sim.run_batch(sc, runs=3000, seed=2, out=None).runs)  # the hash sees a change of seed
+    assert other not in hashes.values()

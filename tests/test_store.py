@@ -119,6 +119,29 @@ def test_runs_lists_directories_with_status(tmp_path, capsys):
     assert len(complete) == 1 and complete[0]["scenario"] == "baseline" and complete[0]["size_bytes"] > 0
 
 
+def test_a_default_block_batch_resumes_into_its_own_blocks_on_any_workers(tmp_path):
+    """The default block depends on the workers: a batch stopped on 2 workers (2 blocks of 2,000) resumes on 1
+    into the blocks its manifest records, to the table of an uninterrupted batch on 1 worker (1 block of 4,000)."""
+    from sim.runs.batch import Interrupted
+
+    whole = sim.run_batch(BASELINE, runs=4000, seed=4, out=tmp_path / "whole")
+
+    def stop(done: int, total: int) -> None:
+        if done > 0:
+            raise KeyboardInterrupt
+
+    with pytest.raises(Interrupted) as info:
+        sim.run_batch(BASELINE, runs=4000, seed=4, out=tmp_path / "stopped", workers=2, progress=stop)
+    run_dir = info.value.run_dir
+    assert len(list((run_dir / "parts").glob("part-*.parquet"))) == 1
+    resume(run_dir, workers=1)
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert manifest["units"] == {"block_size": 2000, "total": 2} and whole.manifest["units"]["block_size"] == 4000
+    assert manifest["resumed"][0]["kept"] == 1 and manifest["resumed"][0]["run_again"] == 1
+    pd.testing.assert_frame_equal(pd.read_parquet(run_dir / "results.parquet"),
+                                  pd.read_parquet(whole.run_dir / "results.parquet"))
+
+
 def test_resume_of_a_complete_run_changes_nothing(tmp_path):
     first = sim.run_batch(BASELINE, runs=300, seed=9, out=tmp_path)
     before = (first.run_dir / "results.parquet").read_bytes()
@@ -143,12 +166,13 @@ def test_full_size_batch_killed_halfway_resumes_identically(tmp_path):
     """The issue's soak: a 200,000-run batch killed with SIGKILL about halfway, resumed, equals an uninterrupted one."""
     runs = int(os.environ.get("NEGSIM_SOAK_RUNS", "200000"))
     whole = sim.run_batch(BASELINE, runs=runs, seed=11, out=tmp_path / "whole", workers=2)
+    units = whole.manifest["units"]["total"]  # the default blocks of 2 workers: 10 of 20,000 runs
     proc = start(tmp_path / "killed", "--runs", str(runs), "--seed", "11", "--workers", "2")
-    run_dir = wait_for_parts(tmp_path / "killed", runs // 5000 // 2, timeout=600)
+    run_dir = wait_for_parts(tmp_path / "killed", units // 2, timeout=600)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.communicate(timeout=60)
     parts = len(list((run_dir / "parts").glob("part-*.parquet")))
-    assert 0 < parts < runs // 5000
+    assert 0 < parts < units
     resume(run_dir, workers=2)
     pd.testing.assert_frame_equal(pd.read_parquet(run_dir / "results.parquet"),
                                   pd.read_parquet(whole.run_dir / "results.parquet"))

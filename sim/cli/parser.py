@@ -64,7 +64,7 @@ def _run_command(sub: Subparsers, every: argparse.ArgumentParser, reads: argpars
     p.add_argument("--workers", type=int, default=d.WORKERS, help="worker processes (default %(default)s)")
     p.add_argument("--engine", choices=d.ENGINES, default=d.ENGINES[0], help="default: %(default)s")
     p.add_argument("--out", default=d.OUT, help="folder in which the run directory is created (default %(default)s/)")
-    blocks = ", ".join(f"{n} {e}" for e, n in d.BLOCK.items())
+    blocks = f"up to {d.BLOCK['vector']} vector, fewer to give every worker a block; {d.BLOCK['agents']} agents"
     p.add_argument("--block-size", type=int, default=None, help=f"runs per block (default: {blocks})")
     _backend_args(p)
     p.add_argument("--given", metavar="TARGETS", default=None,

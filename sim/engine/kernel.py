@@ -130,20 +130,34 @@ class State:
 
 
 class _Rows:
-    """Runs ``idx`` of a state, read as a :class:`State`: each field indexed (a copy) when first read."""
+    """Runs ``idx`` of a state, read as a :class:`State`: each field indexed (a copy) when first read.
 
-    def __init__(self, s: State, idx: np.ndarray):
-        self._s, self._idx = s, idx
+    Rows of rows (``.rows(idx)`` again) read a field from these rows if it was read here already, else straight
+    from the whole state at the composed run numbers: one copy, not two (the same numbers either way)."""
+
+    def __init__(self, s: State, idx: np.ndarray, whole: tuple[State, np.ndarray] | None = None):
+        self._s, self._idx, self._whole = s, idx, whole
 
     def __getattr__(self, name: str) -> Any:
         if name not in STATE_FIELDS:
             raise AttributeError(name)
-        value = gather(getattr(self._s, name), self._idx)
+        if self._whole is not None and name not in self._s.__dict__:
+            value = gather(getattr(self._whole[0], name), self._whole[1])
+        else:
+            value = gather(getattr(self._s, name), self._idx)
         setattr(self, name, value)
         return value
 
     def rows(self, idx: np.ndarray) -> State:
-        return cast(State, _Rows(cast(State, self), idx))
+        whole = self._whole or (self._s, self._idx)
+        if not (_runs(idx) and _runs(whole[1])):
+            return cast(State, _Rows(cast(State, self), idx))
+        return cast(State, _Rows(cast(State, self), idx, (whole[0], whole[1].take(idx))))
+
+
+def _runs(idx: Any) -> bool:
+    """``idx`` holds run numbers (not a slice or a mask)."""
+    return isinstance(idx, np.ndarray) and idx.dtype.kind in "iu"
 
 
 STATE_FIELDS = tuple(f.name for f in fields(State))
@@ -192,6 +206,8 @@ class Talks:
     need: list[np.ndarray]  # per government, (n,) what it asks of this proposal
     need_types: list[np.ndarray]  # per government, (n, N) what each of its types would ask, as the others see it
     before: np.ndarray  # (n, 2) believed drifts before hearing a mediator
+    u_nd: list[np.ndarray] = field(default_factory=list)  # per government, (n,) the utility of what fighting on
+    #   is expected to bring, after hearing the mediator (a ceasefire's test reads it)
     x: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # (n,) the proposal (a column)
     zone: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))  # (n,) a mediator saw a zone of agreement
     answers: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)  # per government (chance, accepts)
@@ -235,6 +251,7 @@ class Kernel:
         self.month = 0
         self.new_events = np.zeros((self.R, len(c.hazard_events)), bool)  # events with a chance that fired this month
         self.last_talks: tuple[int, Talks] | None = None
+        self.inputs: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # what :func:`instruments` last read
         self.peace_read: tuple[Assessment, bytes] | None = None  # run 0's reading in peace (see :meth:`reading`)  # (month, talks) of the last logged or played month of talks
 
     def step(self, log: bool = False, seam: Seam | None = None) -> MonthEntry | None:
@@ -248,7 +265,7 @@ class Kernel:
         chosen = seam.act(self, t) if seam is not None and hasattr(seam, "act") else None
         if chosen:  # a game (R = 1): the played roles' actions on the ground, applied after the month's events
             changed = act(self, chosen) or changed
-        instruments(self)
+        instruments(self, changed)
         p = self.p
         at_war = (s.deal < 0) | (s.relapse_month >= 0)  # a settlement stops the war until it relapses
         w: Index = slice(None) if at_war.all() else np.flatnonzero(at_war)  # all runs: views, no copies
@@ -350,15 +367,27 @@ def rows_of(p: Params, idx: Index) -> Params:
 
 
 class _ParamRows(dict):
-    """Runs ``idx`` of parameter arrays: a per-run array is indexed (a copy) when first read; most readers read few."""
+    """Runs ``idx`` of parameter arrays: a per-run array is indexed (a copy) when first read; most readers read few.
+
+    Rows of rows read an array from these rows if it was read here already, else from the whole parameters at the
+    composed run numbers (one copy, not two)."""
 
     def __init__(self, p: Params, idx: Index):
         super().__init__()
         self._p, self._idx = p, idx
+        self._whole: tuple[Params, np.ndarray] | None = None
+        if isinstance(p, _ParamRows) and isinstance(idx, np.ndarray) and _runs(idx):
+            base, at = p._whole or (p._p, p._idx)
+            if isinstance(at, np.ndarray) and _runs(at):
+                self._whole = (base, at.take(idx))
 
     def __missing__(self, key: str) -> np.ndarray:
-        v = self._p[key]
-        v = gather(v, self._idx) if len(v) > 1 else v
+        idx: Index
+        if self._whole is not None and not dict.__contains__(self._p, key):
+            v, idx = self._whole[0][key], self._whole[1]
+        else:
+            v, idx = self._p[key], self._idx
+        v = gather(v, idx) if len(v) > 1 else v
         self[key] = v
         return v
 
@@ -375,6 +404,22 @@ def gather(v: np.ndarray, idx: Index) -> np.ndarray:
     if isinstance(idx, np.ndarray) and idx.dtype.kind in "iu" and v.flags.c_contiguous:
         return v.take(idx, axis=0)
     return v[idx]
+
+
+def side(a: np.ndarray, runs: np.ndarray, g: int) -> np.ndarray:
+    """``a[runs, g]`` of a per-government array (R, 2, ...): a copy, taken as rows of its (R x 2, ...) view, which
+    copies only side g's rows (the same values)."""
+    if not a.flags.c_contiguous:
+        return a[runs, g]
+    return a.reshape(-1, *a.shape[2:]).take(runs * 2 + g, axis=0)
+
+
+def set_side(a: np.ndarray, runs: np.ndarray, g: int, values: np.ndarray) -> None:
+    """``a[runs, g] = values`` of a per-government array (R, 2, ...), written as rows of its (R x 2, ...) view."""
+    if not a.flags.c_contiguous:
+        a[runs, g] = values
+        return
+    a.reshape(-1, *a.shape[2:])[runs * 2 + g] = values
 
 
 # --------------------------------------------------------------------------- phases 2-3: battlefield, fight
@@ -428,29 +473,49 @@ def act(k: Kernel, chosen: list[Act]) -> bool:
     return changed
 
 
-def instruments(k: Kernel) -> None:
+def instruments(k: Kernel, changed: bool = True) -> None:
     """Each instrument's level this month: as set (events may change it), or its stick's level while its target
     refuses talks; sanctions that a settlement relieves are lifted once a settlement holds. Then what the levels
-    and the partial deals in force do to the war this month."""
+    and the partial deals in force do to the war this month.
+
+    A run's levels and cuts follow from the deals in force, whether each stick's target refuses and whether a
+    settlement holds: they are worked out again only for the runs where one of these moved since the last month,
+    and for every run the first time and after ``changed`` (an event or an action changed parameters)."""
     c, p, s = k.c, k.p, k.s
-    if s.partial.shape[1]:  # a run with no deal in force has a cut of 0: the cuts are added up where one is
-        s.cut = np.zeros((k.R, 2))
-        held = np.flatnonzero(last_any(s.partial))
-        if len(held):
-            s.cut[held] = np.stack([partial_cut(rows_of(p, held), gather(s.partial, held), g) for g in (0, 1)], -1)
-    if not len(c.instruments):
-        return
     target = np.where(c.instrument_kinds == 0, 0, 1)  # aid: the ukraine side; sanctions: the russia side
-    stick = (p["inst_stick_active"] > 0.0) & s.refusing.take(target, axis=1)
-    relieved = (c.instrument_kinds == 1) & (p["inst_relief"] > 0.0)
-    lifted = relieved & ((s.deal >= 0) & (s.relapse_month < 0))[:, None]
-    unlifted = np.where(stick, p["inst_stick"], p["inst_level"])
-    level = np.where(lifted, 0.0, unlifted)
-    s.level = np.broadcast_to(level, s.level.shape).copy()
-    s.aid_front, s.aid_casualties = aid_shift(c, p, s.level)
-    s.sanctions = sanctions_cost(c, p, s.level, False)
+    stick = (p["inst_stick_active"] > 0.0) & s.refusing.take(target, axis=1)  # (R, I)
+    peace = (s.deal >= 0) & (s.relapse_month < 0)
+    last, k.inputs = k.inputs, (s.partial.copy(), stick, peace)
+    rows: Index = slice(None)
+    if last is not None and not changed:
+        moved = (last[2] != peace) | last_any(last[0] != s.partial) | last_any(last[1] != stick)
+        rows = np.flatnonzero(moved)
+        if not len(rows):
+            return
+    if s.partial.shape[1]:  # a run with no deal in force has a cut of 0: the cuts are added up where one is
+        partial = gather(s.partial, rows)
+        cut = np.zeros((len(partial), 2))
+        held = np.flatnonzero(last_any(partial))
+        if len(held):
+            runs = held if isinstance(rows, slice) else rows[held]
+            cut[held] = np.stack([partial_cut(rows_of(p, runs), gather(partial, held), g) for g in (0, 1)], -1)
+        s.cut[rows] = cut
+    if len(c.instruments):
+        levels(c, rows_of(p, rows), s, rows, gather(stick, rows), peace[rows])
+
+
+def levels(c: Compiled, q: Params, s: State, rows: Index, stick: np.ndarray, peace: np.ndarray) -> None:
+    """The instruments' levels of runs ``rows`` (``q`` their parameters; ``stick`` (n, I) where a stick's target
+    refuses, ``peace`` where a settlement holds), and what they do to the war (see :func:`instruments`)."""
+    relieved = (c.instrument_kinds == 1) & (q["inst_relief"] > 0.0)
+    lifted = relieved & peace[:, None]
+    unlifted = np.where(stick, q["inst_stick"], q["inst_level"])
+    level = np.broadcast_to(np.where(lifted, 0.0, unlifted), stick.shape)
+    s.level[rows] = level
+    s.aid_front[rows], s.aid_casualties[rows] = aid_shift(c, q, level)
+    s.sanctions[rows] = sanctions_cost(c, q, level, False)
     # what a settlement would lift, at the levels before any lift: under a settlement, what a relapse brings back
-    s.relief = sanctions_cost(c, p, np.broadcast_to(unlifted, s.level.shape), True)
+    s.relief[rows] = sanctions_cost(c, q, np.broadcast_to(unlifted, level.shape), True)
 
 
 def aid_shift(c: Compiled, p: Params, level: np.ndarray) -> tuple[Any, Any]:
@@ -463,8 +528,10 @@ def aid_shift(c: Compiled, p: Params, level: np.ndarray) -> tuple[Any, Any]:
 
 
 def _dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Row-wise sum of a * b over the last (short) axis; b a shared row (1, I) or one per run."""
-    return a @ b[0] if len(b) == 1 else np.einsum("ri,ri->r", a, b)
+    """Row-wise sum of a * b over the last (short) axis, added in order from the first column; b a shared row
+    (1, I) or one per run. Not a matrix product: BLAS rounds a row's sum differently with the rows around it
+    (fused multiply-adds over blocks of rows), so a row alone and the same row in a block could differ."""
+    return last_sum(a * b)
 
 
 def sanctions_cost(c: Compiled, p: Params, level: np.ndarray, relief_only: bool) -> Any:
@@ -555,7 +622,7 @@ def lead_of(q: Params, s: State, acc: list[np.ndarray]) -> np.ndarray:
 
 def _pick(a: np.ndarray, col: np.ndarray) -> np.ndarray:
     """Column ``col[i]`` of row i of ``a`` ((n, K), or (1, K) shared by all rows): (n,)."""
-    return a[np.arange(len(col)) if len(a) > 1 else np.zeros(len(col), np.intp), col]
+    return a[np.arange(len(col)), col] if len(a) > 1 else a[0].take(col)
 
 
 def acceptabilities(q: Params, n: int) -> list[np.ndarray]:
@@ -565,9 +632,12 @@ def acceptabilities(q: Params, n: int) -> list[np.ndarray]:
                                                 q["preference_weight"][:, g, None]), (n, M)) for g in (0, 1)]
 
 
-def assess(c: Compiled, q: Params, s: State, gain: bool = True, full: bool = False, ways: bool = True) -> Assessment:
+def assess(c: Compiled, q: Params, s: State, gain: bool = True, full: bool = False, ways: bool = True,
+           mediation: bool = True) -> Assessment:
     """Each side's reading of the month, for the runs of ``s``: values of war, package utilities, the lead mediator,
     what the others believe of each side's value of war (its types), and (``ways``) whether each side sees a way out.
+    Without ``mediation`` the lead's legitimacy and credibility are left out (``legit``, ``cred`` empty): only talks
+    read them, not whether a way out is seen.
 
     ``q`` are the parameters of those runs (leading axis n, or 1 for shared parameters).
     """
@@ -589,8 +659,6 @@ def assess(c: Compiled, q: Params, s: State, gain: bool = True, full: bool = Fal
         u = utilities[g]
         lev = np.where(has_lead, of_lead(q["leverage"][:, :, g]), 0.0)
         v, u_nd, cost, net, wcost = war(c, q, g, s, gain=gain)
-        pref = q["preference"][:, g, :]
-        mean_pref = pref.mean(axis=-1) if pref.shape[-1] else np.zeros(n)
         a.u.append(u)
         a.ub.append(u + (lev + guarantee[:, g])[:, None])
         a.v.append(v)
@@ -599,8 +667,11 @@ def assess(c: Compiled, q: Params, s: State, gain: bool = True, full: bool = Fal
         a.wcost.append(wcost)
         a.gain.append(net)
         a.lev.append(lev)
-        a.legit.append(np.where(has_lead, rules.legitimacy(of_lead(pref), mean_pref, q["legitimacy"][:, g]), 0.0))
-        a.cred.append(np.where(has_lead, rules.credibility(of_lead(q["trust"][:, :, g]), bias, float(g)), 0.0))
+        if mediation:
+            pref = q["preference"][:, g, :]
+            mean_pref = pref.mean(axis=-1) if pref.shape[-1] else np.zeros(n)
+            a.legit.append(np.where(has_lead, rules.legitimacy(of_lead(pref), mean_pref, q["legitimacy"][:, g]), 0.0))
+            a.cred.append(np.where(has_lead, rules.credibility(of_lead(q["trust"][:, :, g]), bias, float(g)), 0.0))
         a.v_types.append(value_types(c, g, u_nd, wcost))
         a.v_bar.append(rules.expect(s.belief[:, g], a.v_types[g]))
     if ways:  # talks that are open do not ask whether a way out is seen
@@ -621,9 +692,9 @@ def _packages(c: Compiled, q: Params, s: State, full: bool
     cols = np.arange(c.n_packages) if full else np.flatnonzero((allowed[0] & allowed[1]).any(axis=0))
     cols = cols if len(cols) else np.zeros(1, np.int64)
     sel: slice | np.ndarray = slice(None) if full else cols  # every package: no copy
-    positions = rules.package_positions(c.packages[sel], c.land_issue, c.land_share[sel], s.territory, q["pre2022"],
-                                        q["claimed"])
-    u = [rules.package_utilities(positions, q["ideal"][:, g], q["salience"][:, g], c.land_issue) for g in (0, 1)]
+    land = rules.package_land(c.land_issue, c.land_share[sel], s.territory, q["pre2022"], q["claimed"])
+    u = [rules.utilities_at(c.packages[sel], land, q["ideal"][:, g], q["salience"][:, g], c.land_issue, n)
+         for g in (0, 1)]
     return cols, [x[:, sel] for x in allowed], u, None
 
 
@@ -662,35 +733,53 @@ def war(c: Compiled, q: Params, g: int, s: State, drift: Any = None, *,
     the cost is the casualties (with aid's) and, for the russia side, sanctions a deal would lift, times the
     look-ahead, less what partial deals in force remove. Neither is discounted (docs/model.md, section 6).
     """
-    drift = s.drift[:, g] if drift is None else drift
-    ideal, sal, resolve = q["ideal"][:, g], q["salience"][:, g], q["resolve"][:, g]
-    expected = rules.expected_territory(s.territory, drift + s.aid_front, q["lookahead"])
-    u_nd = rules.no_deal_utility(q["nd_position"], c.controls, expected, s.kursk, c.land_issue, q["pre2022"],
-                                 q["claimed"], ideal, sal)
+    u_nd = expected_utility(c, q, g, s, drift)
     extra = s.relief if g == 1 else 0.0
     cas = q["casualty_mean"][:, g] + (s.aid_casualties if g == 0 else 0.0)
     monthly = rules.casualty_cost(cas, q["cost_sensitivity"][:, g], q["casualty_scale"], extra) * (1.0 - s.cut[:, g])
     plain = rules.war_cost(monthly, q["lookahead"])
     cost = rules.pressured_cost(plain, q["pressure"][:, g] * q["has_public"][:, g], s.weariness[:, g])
-    v = rules.war_value(u_nd, resolve, cost)
+    v = rules.war_value(u_nd, q["resolve"][:, g], cost)
     if not gain:
         return v, u_nd, plain, None, cost
+    return v, u_nd, plain, gain_over_today(c, q, g, s, u_nd, cost), cost
+
+
+def expected_utility(c: Compiled, q: Params, g: int, s: State, drift: Any = None) -> Any:
+    """Side g's utility of the outcome fighting on is expected to bring: the line its belief of the pace (``drift``,
+    if not the state's; with aid below its level added) reaches over the look-ahead, the other issues where the
+    war leaves them."""
+    drift = s.drift[:, g] if drift is None else drift
+    expected = rules.expected_territory(s.territory, drift + s.aid_front, q["lookahead"])
+    return rules.no_deal_utility(q["nd_position"], c.controls, expected, s.kursk, c.land_issue, q["pre2022"],
+                                 q["claimed"], q["ideal"][:, g], q["salience"][:, g])
+
+
+def gain_over_today(c: Compiled, q: Params, g: int, s: State, u_nd: Any, cost: Any) -> Any:
+    """Side g's net gain of fighting on over freezing today's line, from ``u_nd`` (the utility of the outcome
+    fighting on is expected to bring) and ``cost`` (its cost of fighting on, with public pressure)."""
     today = rules.no_deal_utility(q["nd_position"], c.controls, s.territory, s.kursk, c.land_issue, q["pre2022"],
-                                  q["claimed"], ideal, sal)
-    return v, u_nd, plain, rules.net_gain_of_fighting(u_nd, today, resolve, cost), cost
+                                  q["claimed"], q["ideal"][:, g], q["salience"][:, g])
+    return rules.net_gain_of_fighting(u_nd, today, q["resolve"][:, g], cost)
 
 
-def hear(c: Compiled, q: Params, g: int, cred: np.ndarray, s: State,
-         drift: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def hear(c: Compiled, q: Params, g: int, cred: np.ndarray, s: State, drift: np.ndarray | None = None,
+         wcost: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Side g hears the lead mediator's credible report of the war (Kydd 2003): (its belief of the pace, its value
-    of war, what the others reckon each of its types' value of war to be, after hearing).
+    of war, what the others reckon each of its types' value of war to be, the utility of what fighting on is
+    expected to bring, after hearing).
 
     ``cred`` is the lead's credibility to it; ``s`` the state of the same runs as ``q``; ``drift`` its belief
-    before hearing, if not the state's.
+    before hearing, if not the state's; ``wcost`` its cost of fighting on with public pressure, if known (the
+    report moves the expected line, not the cost).
     """
     heard = rules.credible_drift(s.drift[:, g] if drift is None else drift, q["change_mean"], cred)
-    v, u_nd, _, _, wcost = war(c, q, g, s, heard, gain=False)
-    return heard, v, value_types(c, g, u_nd, wcost)
+    if wcost is None:
+        v, u_nd, _, _, wcost = war(c, q, g, s, heard, gain=False)
+    else:
+        u_nd = expected_utility(c, q, g, s, heard)
+        v = rules.war_value(u_nd, q["resolve"][:, g], wcost)
+    return heard, v, value_types(c, g, u_nd, wcost), u_nd
 
 
 def allowed_packages(c: Compiled, p: Params) -> list[np.ndarray]:
@@ -786,7 +875,8 @@ def open_talks(k: Kernel, idx: np.ndarray, d: dict[str, np.ndarray], t: int, ent
     else:
         look = np.flatnonzero((u >= pull) & (u < 1.0 - (1.0 - felt) * (1.0 - pull)))
         if len(look):
-            way_out[look] = assess(c, rows_of(p, idx[look]), s.rows(idx[look]), gain=False, full=k.full).way_out
+            way_out[look] = assess(c, rows_of(p, idx[look]), s.rows(idx[look]), gain=False, full=k.full,
+                                   mediation=False).way_out
     ripe = np.where(way_out, felt, 0.0)
     chance = 1.0 - (1.0 - ripe) * (1.0 - pull)
     # A side refuses talks when it feels no hurting stalemate: its hurt is below its threshold, or it expects
@@ -872,7 +962,11 @@ def negotiate(k: Kernel, j: np.ndarray, d: dict[str, np.ndarray], t: int, entry:
             k.last_talks = (t, talks)
     truce = ~agreed & ~s.ceasefire[j] & held & (_rows(p["cf_active"], j) > 0.0)
     if truce.any():
-        ceasefire(k, j[truce], t, entry)
+        known = None
+        if talks is not None and not (truce & ~ready).any():  # what fighting on would bring, as the round read it
+            at = (np.cumsum(ready) - 1)[truce]
+            known = ([talks.u_nd[g][at] for g in (0, 1)], [talks.a.wcost[g][at] for g in (0, 1)])
+        ceasefire(k, j[truce], t, entry, known)
     trust = 1.0 - np.minimum(1.0, last_sum(gather(s.partial, j) * _rows(p["pd_trust"], j))) if s.partial.shape[1] \
         else 1.0
     broke = ~agreed & (d["breakdown"][j, 0] < _rows(p["breakdown"], j) * trust)
@@ -903,14 +997,18 @@ def partial_deals(k: Kernel, j: np.ndarray, d: dict[str, np.ndarray], t: int, en
         entry["partial"] = [c.partial_deals[i] for i in np.flatnonzero(agree[0])]
 
 
-def ceasefire(k: Kernel, j: np.ndarray, t: int, entry: MonthEntry | None) -> None:
+def ceasefire(k: Kernel, j: np.ndarray, t: int, entry: MonthEntry | None,
+              known: tuple[list[np.ndarray], list[np.ndarray]] | None = None) -> None:
     """A ceasefire is put to the runs ``j``: each side accepts when its judgement of the round finds that freezing
-    today's line is worth at least fighting on (its net gain of fighting is at most its noise)."""
+    today's line is worth at least fighting on (its net gain of fighting is at most its noise). ``known``: per
+    government, the utility of what fighting on is expected to bring and its cost, as the month's round of talks
+    read them (after hearing the mediator), else worked out here."""
     c, p, s = k.c, k.p, k.s
     q, sj = rows_of(p, j), s.rows(j)
     ok = np.ones(len(j), bool)
     for g in (0, 1):  # the russia side is asked only where the ukraine side accepted
-        ok &= _net_gain(c, q, g, sj, np.flatnonzero(ok)) <= q["temperature"] * sj.judgement[:, g]
+        read = None if known is None else (known[0][g], known[1][g])
+        ok &= _net_gain(c, q, g, sj, np.flatnonzero(ok), read) <= q["temperature"] * sj.judgement[:, g]
     done = j[ok]
     s.ceasefire[done] = True
     s.ceasefire_month[done] = np.where(s.ceasefire_month[done] < 0, t, s.ceasefire_month[done])
@@ -919,12 +1017,23 @@ def ceasefire(k: Kernel, j: np.ndarray, t: int, entry: MonthEntry | None) -> Non
         entry["ceasefire"] = bool(ok[0])
 
 
-def _net_gain(c: Compiled, q: Params, g: int, s: State, runs: np.ndarray) -> np.ndarray:
+def _net_gain(c: Compiled, q: Params, g: int, s: State, runs: np.ndarray,
+              known: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
     """(n,) side g's net gain of fighting on over freezing today's line, worked out for the runs ``runs`` of ``s``
-    alone (NaN elsewhere, which no comparison passes)."""
-    out = np.full(len(s.territory), np.nan)
+    alone (NaN elsewhere, which no comparison passes); ``known``: (n,) the utility of what fighting on is expected
+    to bring and its cost with public pressure, if already read."""
+    n = len(s.territory)
+
+    def gain(q: Params, s: State, at: Index) -> Any:
+        if known is None:
+            return war(c, q, g, s)[3]
+        return gain_over_today(c, q, g, s, known[0][at], known[1][at])
+
+    if n and len(runs) == n:  # every run (runs is then 0..n-1): no rows to copy
+        return gain(q, s, slice(None))
+    out = np.full(n, np.nan)
     if len(runs):
-        out[runs] = war(c, rows_of(q, runs), g, s.rows(runs))[3]
+        out[runs] = gain(rows_of(q, runs), s.rows(runs), runs)
     return out
 
 
@@ -986,16 +1095,18 @@ def table(k: Kernel, j: np.ndarray, read: Assessment | None = None) -> Talks:
     talks = Talks(j=j, q=q, a=a, who=who, log_rat=log_rat, margins=margins, votes=[votes_of(q, g) for g in (0, 1)],
                   need=[a.v[0].copy(), a.v[1].copy()], need_types=[a.v_types[0].copy(), a.v_types[1].copy()],
                   before=sj.drift)
+    talks.u_nd = [a.u_nd[0].copy(), a.u_nd[1].copy()]
     med = np.flatnonzero(who == MEDIATOR)
     if len(med):  # the sides read the mediator's proposal with its credible report of the war (Kydd)
         qm, sm = rows_of(q, med), sj.rows(med)
         for g in (0, 1):
-            heard, talks.need[g][med], talks.need_types[g][med] = hear(c, qm, g, a.cred[g][med], sm)
+            heard, talks.need[g][med], talks.need_types[g][med], talks.u_nd[g][med] = hear(
+                c, qm, g, a.cred[g][med], sm, wcost=a.wcost[g][med])
             s.drift[j[med], g] = heard  # a belief moved by a credible mediator stays moved
             # ... and each side hears what the mediator knows of the other's resolve, as far as it believes it
             h = 1 - g
             truth = np.eye(c.type_values.shape[1])[sm.kind[:, h]]
-            s.belief[j[med], h] = rules.hear_type(sm.belief[:, h], truth, a.cred[g][med])
+            set_side(s.belief, j[med], h, rules.hear_type(sm.belief[:, h], truth, a.cred[g][med]))
     govs = np.flatnonzero(who != MEDIATOR)  # a government's offer is judged against alternating-offers demands
     if len(govs):
         _demands(k, talks, govs)
@@ -1052,7 +1163,7 @@ def propose(k: Kernel, talks: Talks) -> None:
         if len(mine):
             h = 1 - g
             p_other = rules.expected_acceptance(gather(a.ub[h], mine), gather(talks.need_types[h], mine),
-                                                gather(s.belief, talks.j[mine])[:, h], _rows(temp, mine))
+                                                side(s.belief, talks.j[mine], h), _rows(temp, mine))
             talks.x[mine] = rules.government_proposal(gather(a.ub[g], mine), p_other, talks.need[g][mine],
                                                       gather(talks.log_rat, mine), gather(a.both, mine),
                                                       own=gather(a.allowed[g], mine))[0]
@@ -1172,8 +1283,8 @@ def learn(k: Kernel, talks: Talks) -> None:
         like = rules.type_likelihood(a.ub[g][asked, x[asked]], gather(talks.need_types[g], asked),
                                      _rows(np.broadcast_to(temp, len(x)), asked))
         runs = talks.j[asked]
-        s.belief[runs, g] = rules.update_type_belief(gather(s.belief, runs)[:, g], k.prior, like,
-                                                     talks.answers[g][1][asked])
+        set_side(s.belief, runs, g, rules.update_type_belief(side(s.belief, runs, g), k.prior, like,
+                                                             talks.answers[g][1][asked]))
 
 
 def ratify(k: Kernel, talks: Talks, detail: bool, seam: Seam | None) -> None:

@@ -147,6 +147,30 @@ def package_positions(packages, land_issue, land_share, territory, pre2022, clai
     return out
 
 
+def package_land(land_issue, land_share, territory, pre2022, claimed):
+    """The land column of :func:`package_positions` (..., P): each package's land position at today's line (None
+    without a land issue)."""
+    if land_issue < 0:
+        return None
+    t = _col(territory)
+    moved = land_moved(land_share, t, _col(pre2022), _col(claimed))
+    return land_position(t - moved, _col(pre2022), _col(claimed))
+
+
+def utilities_at(packages, land, ideal, salience, land_issue, n):
+    """``package_utilities(package_positions(...), ideal, salience, land_issue)`` of n runs, (n, P), without
+    building the positions: an issue's column is the packages' own, shared by every run, but the land issue's
+    (``land``, (n, P), of :func:`package_land`). The same terms, added in issue order: the same numbers."""
+    ideal, salience = _col_issue(ideal), _col_issue(salience)
+    total = None
+    for k in range(np.shape(packages)[-1]):
+        x = land if k == land_issue else packages[:, k]
+        term = salience[..., k] * term_value(x, ideal[..., k], land_issue == k)
+        total = term if total is None else total + term
+    shape = (n, np.shape(packages)[0])
+    return total if np.shape(total) == shape else np.broadcast_to(total, shape).copy()
+
+
 # ----------------------------------------------------------------- battlefield
 
 

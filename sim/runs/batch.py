@@ -4,8 +4,9 @@ A job is a scenario, a root seed, a number of replicates R and one or more
 *points* (a batch has one point with no overrides; a sweep has one point per
 design row, each a dict ``{path: value}``). Every point runs the same
 replicates 0..R-1, so replicate r sees the same shocks at every point (common
-random numbers). The replicates are cut into fixed blocks; a unit is one
-block of one point. Each unit draws its own shocks, runs on the chosen engine
+random numbers). The replicates are cut into blocks (as asked, else as
+:func:`default_block` chooses from the runs and the workers; the manifest
+records the size); a unit is one block of one point. Each unit draws its own shocks, runs on the chosen engine
 and is written as one Parquet part as soon as it finishes. Results depend
 only on the seed, the points and the replicate numbers, never on the number
 of workers, the block size or the order in which units finish.
@@ -36,7 +37,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.defaults import BLOCK, BLOCK_CELLS, ENGINES, OUT, RUNS, SEED, WORKERS
+from sim.defaults import BLOCK, BLOCK_CELLS, BLOCK_SPREAD, ENGINES, OUT, RUNS, SEED, WORKERS
 from sim.engine import kernel
 from sim.engine import model as agent_engine
 from sim.engine.records import OUTCOMES
@@ -73,24 +74,49 @@ class Job:
     block_size: int | None = None
     points: list[dict[str, float]] = field(default_factory=lambda: [{}])
     kind: str = "batch"
+    workers: int = 1  # units that run at once (the pool's workers): the default block spreads the runs over them
 
     @property
     def size(self) -> int:
-        """Runs per block: as asked, else the engine's default, fewer for a large package space (the kernel holds
-        arrays of runs x packages: at most BLOCK_CELLS cells, as 5,000 runs of 10,000 packages)."""
+        """Runs per block: as asked, else the engine's default; the vector engine's is :func:`default_block`, at
+        most BLOCK["vector"] runs and fewer for a large package space (the kernel holds arrays of runs x packages:
+        at most BLOCK_CELLS cells, as 5,000 runs of 10,000 packages)."""
         if self.block_size:
             return self.block_size
         if self.engine != "vector":
             return BLOCK[self.engine]
         packages = package_count(self.scenario.model)
-        if searched(self.scenario):  # arrays of runs x groups x options: the package count does not matter
-            return BLOCK["vector"]
-        return max(100, min(BLOCK["vector"], BLOCK_CELLS // max(1, packages)))
+        # a searched space's arrays are runs x groups x options: the package count does not matter
+        cap = BLOCK["vector"] if searched(self.scenario) else \
+            max(100, min(BLOCK["vector"], BLOCK_CELLS // max(1, packages)))
+        return default_block(self.runs, max(1, len(self.points)), self.workers, cap)
 
     def units(self) -> list[Unit]:
         """(point, block, first replicate, end replicate) of every unit, in result order."""
         blocks = [(b, s, min(s + self.size, self.runs)) for b, s in enumerate(range(0, self.runs, self.size))]
         return [(p, b, s, e) for p in range(len(self.points)) for b, s, e in blocks]
+
+
+def default_block(runs: int, points: int, workers: int, cap: int) -> int:
+    """The vector engine's default block: as few blocks of a point's runs as ``cap`` allows, and enough that every
+    worker gets a unit.
+
+    A larger block costs less per run (the kernel's month has a cost per numpy call that does not grow with the
+    runs), so a point's runs are cut into as few blocks as the cap allows; the cap (20,000 runs, about a second of
+    one core) also keeps units coming, so a long batch's progress moves. Where that would leave a worker without a
+    unit, the runs are cut into more blocks, but none below BLOCK_SPREAD runs (a pool costs more than it saves on
+    fewer). A batch's blocks are then made a multiple of the workers where that keeps them at BLOCK_SPREAD runs or
+    more, so no worker runs the last block alone. Results never depend on the block (per-run generators): the run
+    directory's manifest records it, and ``negsim resume`` cuts the same blocks whatever the workers.
+    """
+    blocks = -(-runs // cap)
+    spread = min(-(-workers // points), max(1, runs // BLOCK_SPREAD))
+    blocks = max(blocks, spread)
+    if points == 1 and blocks > 1:
+        even = -(-blocks // workers) * workers
+        if -(-runs // even) >= min(BLOCK_SPREAD, cap):
+            blocks = even
+    return -(-runs // blocks)
 
 
 @dataclass
@@ -378,9 +404,11 @@ def run_job(job: Job, out: str | Path | None, workers: int = 1, progress: Progre
     Returns (None, the results table, the manifest) in memory; on disk (the run
     directory, what ``finish(job, run_dir, manifest)`` returned, the manifest),
     where ``finish`` writes the summary files while the directory is still locked.
+    Without a block size, the job's blocks are cut for ``workers`` (or the executor's, see :func:`default_block`).
     """
     check_job(job, workers)
     check_executor(executor)
+    job = replace(job, workers=workers if executor is None else _capacity(executor, workers))  # for its blocks
     manifest = make_manifest(job, command, extra or {})
     manifest["execution"] = describe(executor, workers)
     if out is None:
