@@ -823,7 +823,18 @@ def _cases(b):
         "casualties": (rules.casualties, (b["change"], pos[1], z[1]), (yes, yes, yes)),
         "ground_lost": (rules.ground_lost, (b["change"], 1.0, km[1]), (yes, False, yes)),
         "sigmoid": (rules.sigmoid, (b["change"],), (yes,)),
+        "stake_share": (rules.stake_share, (b["salience"], b["ideal"], b["x"]), (yes, yes, yes)),
+        "package_land": (rules.package_land, (0, b["share"], km[0], pre, claimed), (False, False, yes, yes, yes)),
+        "utilities_at": (_utilities_at, (b["packages"], rules.package_land(0, b["share"], km[0], pre, claimed),
+                                         b["ideal"], b["salience"]), (False, yes, yes, yes)),
     }
+
+
+def _utilities_at(packages, land, ideal, salience):
+    """rules.utilities_at over the runs of ``ideal`` (R, K), or one run (K,): its ``n`` is the run count."""
+    if np.ndim(ideal) == 1:
+        return rules.utilities_at(packages, land[None], ideal[None], salience[None], 0, 1)[0]
+    return rules.utilities_at(packages, land, ideal, salience, 0, len(ideal))
 
 
 ELEMENTWISE = [
@@ -835,8 +846,29 @@ ELEMENTWISE = [
     "government_proposal", "acceptability", "lead_mediator", "draw_lead", "nash_weights", "proposer", "utility",
     "package_utilities", "normal_draw", "advance_territory", "kursk_retaken", "casualties", "ground_lost",
     "sigmoid", "power", "log_vote_chance", "casualty_cost", "term_value", "type_likelihood", "expected_acceptance",
-    "update_type_belief", "hear_type", "hazard_chance", "expect", "no_deal_utility",
+    "update_type_belief", "hear_type", "hazard_chance", "expect", "no_deal_utility", "stake_share", "package_land",
+    "utilities_at",
 ]
+
+
+@settings(max_examples=50, deadline=None)
+@given(run_batch())
+def test_utilities_at_is_package_utilities_of_package_positions_to_the_bit(b):
+    """The kernel's shortcut (no (runs, packages, issues) positions built) gives the same numbers."""
+    km, pre, claimed = b["km"], b["pre"], b["claimed"]
+    land = rules.package_land(0, b["share"], km[0], pre, claimed)
+    fast = rules.utilities_at(b["packages"], land, b["ideal"], b["salience"], 0, b["R"])
+    slow = rules.package_utilities(rules.package_positions(b["packages"], 0, b["share"], km[0], pre, claimed),
+                                   b["ideal"], b["salience"], 0)
+    assert np.array_equal(fast, slow)
+
+
+def test_stake_share_is_one_when_every_issue_is_disputed_end_to_end():
+    """The public's bar is unchanged (exactly) on the baseline's issues, and an agreed issue's weight comes off."""
+    sal = np.array([0.3, 0.5, 0.2])
+    assert rules.stake_share(sal, np.array([1.0, 1.0, 1.0]), np.array([0.0, 0.0, 0.0])) == 1.0
+    assert rules.stake_share(sal, np.array([1.0, 1.0, 0.5]), np.array([0.0, 0.0, 0.5])) == pytest.approx(0.8)
+    assert rules.stake_share(sal, np.array([1.0, 1.0, 1.0]), np.array([0.0, 0.0, 0.5])) == pytest.approx(0.9)
 
 
 def test_power_is_the_same_bits_for_a_scalar_and_an_array():
