@@ -55,3 +55,14 @@ def artifact(name: str) -> Path:
     """Where a test keeps a screenshot for people to look at (tests/artifacts/, not committed)."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     return ARTIFACTS / name
+
+
+def join_as(page, base: str, code: str, role: str, wait: int = 15_000):
+    """A student's page that has taken ``role`` in class ``code`` (``wait``: ms for each step to show)."""
+    page.goto(f"{base}/?code={code}")
+    page.click("#find")
+    page.wait_for_selector("#role-box:not(.hidden)", timeout=wait)
+    page.select_option("#role", role)
+    page.click("#take")
+    page.wait_for_selector("#game:not(.hidden)", timeout=wait)
+    return page

@@ -20,7 +20,7 @@ import numpy as np
 from classroom_server import SECRET, serving
 from matplotlib import image
 
-from browser.chromium import artifact, browser
+from browser.chromium import artifact, browser, join_as
 from sim.play.classroom.room import CODE_PATTERN, Classroom
 from sim.scenario.compile import compile_scenario
 from sim.scenario.loading import load_scenario
@@ -51,16 +51,6 @@ def looks_like_a_page(path: Path, min_height: int) -> np.ndarray:
     assert navy.mean() > 0.7, navy.mean()  # the header is drawn across the top
     return px
 
-
-def join_as(page, base: str, code: str, role: str):
-    """A student's page that has taken ``role`` in class ``code``."""
-    page.goto(f"{base}/?code={code}")
-    page.click("#find")
-    page.wait_for_selector("#role-box:not(.hidden)", timeout=WAIT)
-    page.select_option("#role", role)
-    page.click("#take")
-    page.wait_for_selector("#game:not(.hidden)", timeout=WAIT)
-    return page
 
 def raw_options(c) -> list[str]:
     """The scenario's option identifiers that are more than one word (cede_quarter): a page must word them."""

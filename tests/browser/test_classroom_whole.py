@@ -16,7 +16,7 @@ from pathlib import Path
 from classroom_server import SECRET, serving
 from matplotlib import image
 
-from browser.chromium import artifact, browser
+from browser.chromium import artifact, browser, join_as
 from sim.play import game
 from sim.play.classroom import talk as channel
 from sim.play.classroom.room import CODE_PATTERN, Classroom
@@ -53,17 +53,6 @@ def shot(page, name: str) -> str:
 def raw_options(c) -> list[str]:
     """Option identifiers of more than one word (cede_quarter): pages word them."""
     return sorted({o for opts in c.options for o in opts if "_" in o})
-
-
-def join(ctx, base: str, code: str, role: str):
-    page = ctx.new_page()
-    page.goto(f"{base}/?code={code}")
-    page.click("#find")
-    page.wait_for_selector("#role-box:not(.hidden)", timeout=WAIT)
-    page.select_option("#role", role)
-    page.click("#take")
-    page.wait_for_selector("#game:not(.hidden)", timeout=WAIT)
-    return page
 
 
 def talk(students, teacher, projector, c) -> None:
@@ -168,7 +157,7 @@ def test_a_whole_class_with_actions_and_talk(tmp_path):
         teacher.wait_for_selector("#lobby:not(.hidden)", timeout=WAIT)
         code = teacher.text_content("#code-big")
         assert CODE_PATTERN.fullmatch(code)
-        students = {role: join(ctx[i + 1], base, code, role) for i, role in enumerate(STUDENTS)}
+        students = {role: join_as(ctx[i + 1].new_page(), base, code, role, WAIT) for i, role in enumerate(STUDENTS)}
         until(teacher, "document.querySelectorAll('#roles li.taken').length === 4")
         projector = big.new_page()
         projector.goto(f"{base}/projector#code={code}")
