@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 import sim
 from browser.chromium import artifact, browser
@@ -108,11 +109,15 @@ def test_dashboard_runs_paired_batches_and_drafts(server):
         page.wait_for_selector(".negsim-outcomes", timeout=60_000)
         page.wait_for_selector("button.negsim-run:not([disabled])")
 
+        # Solara draws the result's widgets one after another: the checks that read a whole list (a count, every
+        # header) wait for it with Playwright's retrying assertions, as a reader's eye would (CI once read the
+        # overrides table between its rows and its headers)
         rows = page.locator(".negsim-overrides tr[data-path]")  # parameter, your value, the scenario's value
+        expect(page.locator(".negsim-overrides th")).to_have_text(["parameter", "your value", "scenario's value"])
+        expect(rows).to_have_count(1)
         shown = {rows.nth(i).get_attribute("data-path"): json.loads(rows.nth(i).get_attribute("data-value"))
                  for i in range(rows.count())}
         assert shown == {"actors.kyiv.resolve": 0.4}
-        assert page.locator(".negsim-overrides th").all_inner_texts() == ["parameter", "your value", "scenario's value"]
         row = rows.first.locator("td")
         assert "resolve" in row.nth(0).inner_text() and "actors.kyiv.resolve" in row.nth(0).inner_text()
         assert row.nth(1).inner_text() == "0.4" and row.nth(2).inner_text().startswith("0.35")
@@ -142,7 +147,7 @@ def test_dashboard_runs_paired_batches_and_drafts(server):
         outcomes_card = page.locator(".v-card", has_text="Outcomes, terms and timing")
         outcomes_card.scroll_into_view_if_needed()
         outcomes_card.screenshot(path=str(artifact("dashboard_outcomes.png")))
-        assert page.locator(".negsim-outcomes ~ * img, .v-card img").count() >= 2  # the bars and the timing
+        page.wait_for_function("document.querySelectorAll('.v-card img').length >= 2")  # the bars and the timing
 
         # the draft builder: replicate 3, month 6; pick the land term (a return of a quarter), then apply the best
         # single change (Model v3: a freeze, which the model's own package already is, has no better neighbour)
