@@ -10,12 +10,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from classroom_client import SECRET, Clock, auth, client_of, new_class, state
 from rows import same_row
 from starlette.testclient import TestClient
 
 from sim.play import game
-from sim.play.classroom.app import create_app
-from sim.play.classroom.guard import Buckets, Misses
 from sim.play.classroom.room import CODE_PATTERN, Classroom
 from sim.runs.batch import simulate_block
 from sim.scenario.compile import compile_scenario
@@ -32,45 +31,14 @@ def base():
     return compile_scenario(load_scenario(BASELINE))
 
 
-class Clock:
-    def __init__(self):
-        self.now = 1_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-SECRET = "test-teacher-secret"
-
-
 def make(base, tmp_path: Path, seed: int = 1, replicate: int = 9, app_kw=None, **kw) -> tuple[Classroom, TestClient]:
     """A classroom and a test client of its app (generous rate limits unless ``app_kw`` sets them)."""
     room = Classroom(base, seed, replicate, state_dir=tmp_path / "classroom", runs=RUNS, **kw)
-    limits = {"misses": Misses(limit=10_000), "per_client": Buckets(1000, 10_000), "per_token": Buckets(1000, 10_000)}
-    app = create_app(room, warm=False, teacher_secrets=[SECRET], hosts=["testserver"], **{**limits, **(app_kw or {})})
-    return room, TestClient(app, headers={"Content-Type": "application/json"})
-
-
-def auth(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
+    return room, client_of(room, **(app_kw or {}))
 
 
 def new_session(client: TestClient, roles=STUDENTS) -> tuple[str, str, dict[str, str]]:
-    res = client.post("/api/sessions", headers=auth(SECRET))
-    assert res.status_code == 201, res.text
-    code, teacher = res.json()["code"], res.json()["teacher_token"]
-    tokens = {}
-    for r in roles:
-        res = client.post(f"/api/sessions/{code}/join", json={"role": r})
-        assert res.status_code == 200, res.text
-        tokens[r] = res.json()["token"]
-    return code, teacher, tokens
-
-
-def state(client: TestClient, code: str, token: str) -> dict:
-    res = client.get(f"/api/sessions/{code}/state", headers=auth(token))
-    assert res.status_code == 200, res.text
-    return res.json()
+    return new_class(client, roles)
 
 
 

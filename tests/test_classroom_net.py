@@ -16,9 +16,9 @@ from pathlib import Path
 
 import httpx
 import pytest
+from classroom_client import Clock, client_of
 from classroom_server import SECRET as SERVER_SECRET
 from classroom_server import serving
-from starlette.testclient import TestClient
 
 from sim.play.classroom import app as app_module
 from sim.play.classroom.app import create_app
@@ -40,24 +40,13 @@ def base():
     return compile_scenario(load_scenario(BASELINE))
 
 
-class Clock:
-    def __init__(self):
-        self.now = 1_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def auth(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}", **JSON}
 
 
 def make(base, tmp_path: Path, app_kw=None, **kw):
     room = Classroom(base, 1, 9, state_dir=tmp_path / "classroom", runs=100, **kw)
-    limits = {"misses": Misses(limit=10_000), "per_client": Buckets(1000, 10_000), "per_token": Buckets(1000, 10_000)}
-    app = create_app(room, warm=False, teacher_secrets=[SECRET, OTHER], hosts=["testserver"],
-                     **{**limits, **(app_kw or {})})
-    return room, TestClient(app, headers=JSON)
+    return room, client_of(room, secrets=(SECRET, OTHER), **(app_kw or {}))
 
 
 def create(client, secret=SECRET):

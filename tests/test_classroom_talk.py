@@ -14,29 +14,19 @@ import sys
 from pathlib import Path
 
 import pytest
+from classroom_client import Clock, auth, client_of, new_class, state
 from starlette.testclient import TestClient
 
 from sim.play import game, summary
 from sim.play.classroom import talk
-from sim.play.classroom.app import create_app
-from sim.play.classroom.guard import Buckets, Misses
 from sim.play.classroom.room import Classroom
 from sim.scenario.compile import compile_scenario
 from sim.scenario.loading import load_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 CLASSROOM = ROOT / "scenarios" / "classroom.yaml"
-SECRET = "test-teacher-secret"
 STUDENTS = ("kyiv", "moscow", "us", "ukraine_public")
 PAYLOAD = '<img src=x onerror="alert(1)"><script>alert(2)</script>'
-
-
-class Clock:
-    def __init__(self):
-        self.now = 1_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture(scope="module")
@@ -46,25 +36,7 @@ def compiled():
 
 def make(compiled, tmp_path: Path, clock=None) -> tuple[Classroom, TestClient]:
     room = Classroom(compiled, 1, 0, state_dir=tmp_path / "classroom", runs=100, **({"clock": clock} if clock else {}))
-    limits = {"misses": Misses(limit=10_000), "per_client": Buckets(1000, 10_000), "per_token": Buckets(1000, 10_000)}
-    app = create_app(room, warm=False, teacher_secrets=[SECRET], hosts=["testserver"], **limits)
-    return room, TestClient(app, headers={"Content-Type": "application/json"})
-
-
-def auth(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
-
-
-def new_class(client: TestClient, roles=STUDENTS) -> tuple[str, str, dict[str, str]]:
-    made = client.post("/api/sessions", headers=auth(SECRET)).json()
-    tokens = {r: client.post(f"/api/sessions/{made['code']}/join", json={"role": r}).json()["token"] for r in roles}
-    return made["code"], made["teacher_token"], tokens
-
-
-def state(client: TestClient, code: str, token: str) -> dict:
-    res = client.get(f"/api/sessions/{code}/state", headers=auth(token))
-    assert res.status_code == 200, res.text
-    return res.json()
+    return room, client_of(room)
 
 
 def post(client: TestClient, code: str, what: str, token: str, body) -> tuple[int, dict]:
@@ -87,7 +59,7 @@ def to_end(client: TestClient, code: str, teacher: str) -> dict:
 
 def test_students_act_on_the_ground_and_the_replay_keeps_it(compiled, tmp_path):
     room, client = make(compiled, tmp_path)
-    code, teacher, tokens = new_class(client)
+    code, teacher, tokens = new_class(client, STUDENTS)
     assert post(client, code, "advance", teacher, {"until": "decision"})[0] == 200
     st = state(client, code, teacher)
     assert st["phase"] == "deciding" and st["stage"] == {"month": 1, "kind": "act"}
@@ -180,7 +152,7 @@ def test_an_action_used_up_is_refused(compiled, tmp_path):
 
 def test_messages_and_draft_offers_between_roles(compiled, tmp_path):
     room, client = make(compiled, tmp_path)
-    code, teacher, tokens = new_class(client)
+    code, teacher, tokens = new_class(client, STUDENTS)
     watcher = client.post(f"/api/sessions/{code}/join", json={"role": "observer"}).json()["token"]
     issue, k = compiled.issues[-1], len(compiled.issues) - 1
     option = compiled.options[k][-1]

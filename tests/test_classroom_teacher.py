@@ -11,20 +11,17 @@ import sys
 from pathlib import Path
 
 import pytest
+from classroom_client import auth, client_of, new_class, state
 from starlette.testclient import TestClient
 
 from sim.errors import NegsimError
 from sim.play import addresses, game, summary
-from sim.play.classroom.app import create_app
-from sim.play.classroom.guard import Buckets, Misses
 from sim.play.classroom.room import Classroom
 from sim.scenario.compile import compile_scenario
 from sim.scenario.loading import load_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 BASELINE = ROOT / "scenarios" / "baseline.yaml"
-SECRET = "test-teacher-secret"
-JSON = {"Content-Type": "application/json"}
 
 
 @pytest.fixture(scope="module")
@@ -34,26 +31,7 @@ def base():
 
 def make(base, tmp_path: Path, **app_kw) -> tuple[Classroom, TestClient]:
     room = Classroom(base, 1, 9, state_dir=tmp_path / "classroom", runs=200)
-    limits = {"misses": Misses(limit=10_000), "per_client": Buckets(1000, 10_000), "per_token": Buckets(1000, 10_000)}
-    app = create_app(room, warm=False, teacher_secrets=[SECRET], hosts=app_kw.pop("hosts", ["testserver"]),
-                     **limits, **app_kw)
-    return room, TestClient(app, headers=JSON)
-
-
-def auth(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
-
-
-def new_class(client: TestClient, roles=("kyiv", "us")) -> tuple[str, str, dict[str, str]]:
-    made = client.post("/api/sessions", headers=auth(SECRET)).json()
-    tokens = {r: client.post(f"/api/sessions/{made['code']}/join", json={"role": r}).json()["token"] for r in roles}
-    return made["code"], made["teacher_token"], tokens
-
-
-def state(client: TestClient, code: str, token: str) -> dict:
-    res = client.get(f"/api/sessions/{code}/state", headers=auth(token))
-    assert res.status_code == 200, res.text
-    return res.json()
+    return room, client_of(room, **app_kw)
 
 
 def to_decision(client: TestClient, code: str, teacher: str) -> dict:
@@ -246,7 +224,7 @@ def test_dashboard_serve_calls_ready_just_before_it_listens(monkeypatch):
 
 def test_the_teacher_removes_a_student_and_the_model_plays_the_role(base, tmp_path):
     room, client = make(base, tmp_path)
-    code, teacher, tokens = new_class(client)
+    code, teacher, tokens = new_class(client, ("kyiv", "us"))
     url = f"/api/sessions/{code}/remove"
     assert client.post(url, json={"role": "us"}).status_code == 401
     assert client.post(url, json={"role": "us"}, headers=auth(tokens["kyiv"])).status_code == 403

@@ -13,12 +13,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from classroom_client import auth, client_of
 from starlette.testclient import TestClient
 
 from sim.engine import rules
 from sim.play import terms
-from sim.play.classroom.app import create_app
-from sim.play.classroom.guard import Buckets, Misses
 from sim.play.classroom.room import Classroom
 from sim.play.draft import draft
 from sim.present.explain import km2_words
@@ -37,15 +36,9 @@ def base():
     return compile_scenario(load_scenario(BASELINE))
 
 
-def client_of(base, tmp_path: Path) -> tuple[Classroom, TestClient]:
+def room_and_client(base, tmp_path: Path) -> tuple[Classroom, TestClient]:
     room = Classroom(base, 1, 67, state_dir=tmp_path / "classroom", runs=100)
-    limits = {"misses": Misses(limit=10_000), "per_client": Buckets(1000, 10_000), "per_token": Buckets(1000, 10_000)}
-    app = create_app(room, warm=False, teacher_secrets=[SECRET], hosts=["testserver"], **limits)
-    return room, TestClient(app, headers={"Content-Type": "application/json"})
-
-
-def auth(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
+    return room, client_of(room)
 
 
 def check_words(said: str) -> None:
@@ -77,7 +70,7 @@ def test_terms_in_words_with_the_land_terms_km2(base):
 
 
 def test_the_student_screens_through_the_api(base, tmp_path):
-    room, client = client_of(base, tmp_path)
+    room, client = room_and_client(base, tmp_path)
     res = client.post("/api/sessions", headers=auth(SECRET))
     code, teacher = res.json()["code"], res.json()["teacher_token"]
     tokens = {r: client.post(f"/api/sessions/{code}/join", json={"role": r}).json()["token"] for r in STUDENTS}
