@@ -9,13 +9,7 @@ a closed local port, so the page must render from what is installed.
 from __future__ import annotations
 
 import json
-import os
-import signal
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,6 +18,7 @@ from playwright.sync_api import expect
 
 import sim
 from browser.chromium import artifact, browser
+from browser.dashboard_server import dashboard
 from sim.analysis.paired import compare_tables
 from sim.engine.records import OUTCOMES
 from sim.play.draft import draft
@@ -33,43 +28,10 @@ BASELINE = ROOT / "scenarios" / "baseline.yaml"
 RUNS, SEED = 3000, 1
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def server() -> Iterator[str]:
-    port = free_port()
-    closed = f"http://127.0.0.1:{free_port()}"  # nothing listens there: any fetch from outside fails at once
-    env = os.environ | {"HTTP_PROXY": closed, "HTTPS_PROXY": closed, "http_proxy": closed, "https_proxy": closed,
-                        "NO_PROXY": "127.0.0.1", "no_proxy": "127.0.0.1"}
-    log = artifact("dashboard_server.log").open("w")
-    proc = subprocess.Popen([sys.executable, "-m", "sim", "dashboard", str(BASELINE), "--host", "127.0.0.1",
-                             "--port", str(port)], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        deadline = time.monotonic() + 40
-        while True:
-            try:
-                with urllib.request.urlopen(urllib.request.Request(url), timeout=2) as r:  # noqa: S310 (local)
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError(f"the dashboard did not start (exit {proc.poll()}); see {log.name}")
-            time.sleep(0.3)
+    with dashboard(BASELINE, "dashboard_server.log", start_seconds=40) as url:
         yield url
-    finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
 
 
 def test_dashboard_runs_paired_batches_and_drafts(server):

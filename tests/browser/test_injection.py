@@ -11,16 +11,9 @@ The payloads must be shown as text. Screenshots go to tests/artifacts/injection_
 from __future__ import annotations
 
 import json
-import os
-import signal
-import socket
-import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -28,6 +21,7 @@ from classroom_server import serving
 from hostile import MARK, write_hostile
 
 from browser.chromium import artifact, browser
+from browser.dashboard_server import dashboard
 from sim.play.classroom.room import Classroom
 from sim.present.report import write_report
 from sim.runs.batch import run_batch
@@ -129,49 +123,10 @@ def hostile(hostile_file):
 
 # --------------------------------------------------------------------------- the dashboard
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@contextmanager
-def dashboard(file: Path) -> Iterator[str]:
-    port = free_port()
-    closed = f"http://127.0.0.1:{free_port()}"
-    env = os.environ | {"HTTP_PROXY": closed, "HTTPS_PROXY": closed, "http_proxy": closed, "https_proxy": closed,
-                        "NO_PROXY": "127.0.0.1", "no_proxy": "127.0.0.1"}
-    log = artifact("injection_dashboard_server.log").open("w")
-    proc = subprocess.Popen([sys.executable, "-m", "sim", "dashboard", str(file), "--host", "127.0.0.1",
-                             "--port", str(port)], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(url, timeout=2) as r:  # noqa: S310 (local)
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError(f"the dashboard did not start (exit {proc.poll()}); see {log.name}")
-            time.sleep(0.3)
-        yield url
-    finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
-
-
 def test_dashboard_shows_every_payload_as_text(hostile_file, hostile):
     watch = Watch()
     governments = list(hostile.actors_of("government"))
-    with dashboard(hostile_file) as url, browser() as b:
+    with dashboard(hostile_file, "injection_dashboard_server.log") as url, browser() as b:
         with pytest.raises(urllib.error.HTTPError) as stats:  # solara's machine statistics: off by default
             urllib.request.urlopen(url + "resourcez", timeout=10)  # noqa: S310 (local)
         assert stats.value.code == 404
