@@ -329,13 +329,17 @@ def frame_bytes(frame: pd.DataFrame) -> bytes:
     return sink.getvalue()
 
 
-def write_part(run_dir: Path, unit: tuple[int, int, int, int], frame: pd.DataFrame, job_sha256: str) -> None:
-    """Write one finished unit atomically, then record its checksum in parts/index.jsonl."""
+def write_part(run_dir: Path, unit: tuple[int, int, int, int], frame: pd.DataFrame | bytes, job_sha256: str) -> None:
+    """Write one finished unit atomically, then record its checksum in parts/index.jsonl.
+
+    ``frame`` is the unit's table, or that table already encoded by :func:`frame_bytes` (a worker encodes it; the
+    unit's rows are then its replicates, ``stop - start``)."""
     point, block, start, stop = unit
     (run_dir / "parts").mkdir(exist_ok=True)
-    data = frame_bytes(frame)
+    data = frame if isinstance(frame, bytes) else frame_bytes(frame)
     write_atomic(part_path(run_dir, point, block), data)
-    record = {"point": point, "block": block, "start": start, "stop": stop, "rows": len(frame),
+    record = {"point": point, "block": block, "start": start, "stop": stop,
+              "rows": stop - start if isinstance(frame, bytes) else len(frame),
               "sha256": sha256_bytes(data), "job": job_sha256}
     # Not synced: a line lost to a power cut only means its part is run again (it cannot verify).
     with open(run_dir / "parts" / JOURNAL, "a", encoding="utf-8") as fh:
