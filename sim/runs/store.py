@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import errno
 import fcntl
+import functools
 import hashlib
 import io
 import json
@@ -265,6 +266,14 @@ def _holder(fd: int) -> str:
 
 
 def versions() -> dict[str, str]:
+    """Python's and the main packages' versions, as this process found them at its first call (a copy)."""
+    return dict(_versions())
+
+
+@functools.cache
+def _versions() -> dict[str, str]:
+    # Read once a process: the packages' metadata costs tens of milliseconds a batch, and the modules a running
+    # process has imported do not change when a package is reinstalled under it.
     out = {"python": sys.version.split()[0]}
     for name in PACKAGES:
         try:
@@ -274,8 +283,12 @@ def versions() -> dict[str, str]:
     return out
 
 
+@functools.cache
 def code_version() -> str:
-    """negsim's version plus a hash of the package's own source files (never another repository's state)."""
+    """negsim's version plus a hash of the package's own source files (never another repository's state).
+
+    Hashed once a process, at its first call (the first batch or comparison): the code a process runs is the code
+    it imported, whatever is edited on disk later, and the hash costs tens of milliseconds a batch."""
     from sim.version import version
 
     here = Path(__file__).resolve().parents[1]  # the whole sim/ package, not only this wing
