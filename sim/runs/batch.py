@@ -61,7 +61,7 @@ from sim.scenario.registry import Slot, check_value, package_count, parameter_sl
 
 Progress = Callable[[int, int], None]
 Unit = tuple[int, int, int, int]  # (point, block, first replicate, end replicate)
-Result = pd.DataFrame | bytes  # a unit's results: its table, or (a job written to disk) that table as Parquet bytes
+type Result = pd.DataFrame | bytes  # a unit's results: its table, or (a job written to disk) that table as Parquet bytes
 OnUnit = Callable[[int, int, Result], None]
 
 
