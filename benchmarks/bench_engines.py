@@ -57,9 +57,19 @@ def timed(fn, repeats: int) -> list[float]:
 
 
 def batch_rate(sc: Scenario, runs: int, workers: int, engine: str, repeats: int) -> dict:
-    times = timed(lambda: sim.run_batch(sc, runs=runs, seed=1, workers=workers, engine=engine, out=None), repeats)
+    """Runs per second (wall, median of the repeats) and CPU microseconds a run of this process and of the pool's
+    workers (medians): the CPU figures are what a loaded machine disturbs least."""
+    times, mine, theirs = [], [], []
+    for _ in range(repeats):
+        m0, w0, t0 = own_cpu_seconds(), worker_cpu_seconds(), time.perf_counter()
+        sim.run_batch(sc, runs=runs, seed=1, workers=workers, engine=engine, out=None)
+        times.append(time.perf_counter() - t0)
+        mine.append(own_cpu_seconds() - m0)
+        theirs.append(worker_cpu_seconds() - w0)
     return {"engine": engine, "workers": workers, "runs": runs, "seconds": times,
-            "runs_per_s_median": runs / statistics.median(times)}
+            "runs_per_s_median": runs / statistics.median(times),
+            "driver_cpu_us_per_run": 1e6 * statistics.median(mine) / runs,
+            "worker_cpu_us_per_run": 1e6 * statistics.median(theirs) / runs}
 
 
 def mesa_loop_rate(sc: Scenario, runs: int, repeats: int) -> dict:
@@ -116,12 +126,42 @@ def vector_rate(sc: Scenario, runs: int, repeats: int) -> float:
 # --------------------------------------------------------------------------- the searched agenda (issue 18, part 4)
 
 
-def cpu_seconds() -> float:
-    """CPU time of this process and of its finished children (the workers of a pool shut down)."""
+def own_cpu_seconds() -> float:
+    """CPU time of this process (all its threads)."""
     import resource
 
-    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+    me = resource.getrusage(resource.RUSAGE_SELF)
+    return me.ru_utime + me.ru_stime
+
+
+def worker_cpu_seconds() -> float:
+    """CPU time of this process's children and of theirs: the local pool's workers are forked by the forkserver
+    (a child of this process that lives on between batches), so their time, once they have ended and been
+    reaped, is in the forkserver's children's times (/proc/PID/stat), not in RUSAGE_CHILDREN of this process."""
+    import os
+    import resource
+
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    total = kids.ru_utime + kids.ru_stime
+    tick = os.sysconf("SC_CLK_TCK")
+    pids: set[str] = set()
+    for task in Path("/proc/self/task").iterdir():
+        try:
+            pids.update((task / "children").read_text().split())
+        except OSError:
+            continue
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += sum(int(f) for f in fields[11:15]) / tick  # utime, stime, cutime, cstime
+    return total
+
+
+def cpu_seconds() -> float:
+    """CPU time of this process, its children and the pool's workers that have ended."""
+    return own_cpu_seconds() + worker_cpu_seconds()
 
 
 def agenda_rate(sc: Scenario, runs: int, workers: int, repeats: int) -> dict:
@@ -264,9 +304,11 @@ def main(argv: list[str] | None = None) -> int:
     agenda = agenda_bench(args.agenda_runs, args.agenda_table_runs, args.repeats)
     print(f"negsim engine benchmark: baseline scenario, {args.repeats} repeats, medians "
           f"({platform.processor() or platform.machine()}, {sys.version.split()[0]}, numpy {np.__version__})")
-    print(f"{'engine':<28}{'workers':>8}{'runs':>10}{'runs/s':>12}")
+    print(f"{'engine':<28}{'workers':>8}{'runs':>10}{'runs/s':>12}{'driver CPU us/run':>19}{'workers CPU us/run':>20}")
     for r in rows:
-        print(f"{r['engine']:<28}{r['workers']:>8}{r['runs']:>10,}{r['runs_per_s_median']:>12,.0f}")
+        print(f"{r['engine']:<28}{r['workers']:>8}{r['runs']:>10,}{r['runs_per_s_median']:>12,.0f}"
+              f"{r.get('driver_cpu_us_per_run', float('nan')):>19,.1f}{r.get('worker_cpu_us_per_run', float('nan')):>20,.1f}")
+    print(f"vector engine, 2 workers / 1 worker: {rate[('vector', 2)] / rate[('vector', 1)]:.2f}x (wall)")
     for w, x in ratios.items():
         print(f"vector / agents, {w} worker{'s' if w > 1 else ''}: {x:,.0f}x")
     print("vector engine, 1 worker, by horizon:  " + ", ".join(f"{m} months {v:,.0f}/s" for m, v in horizon.items()))

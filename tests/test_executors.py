@@ -268,6 +268,46 @@ def test_a_unit_carries_only_its_point(scenarios):
     pd.testing.assert_frame_equal(fn(*args), run_unit(small, 2, 0, 60))
 
 
+def test_a_job_written_to_disk_gets_its_parts_encoded_where_the_units_ran(scenarios, tmp_path, monkeypatch):
+    """A unit of a job on disk returns its Parquet part (the worker encodes it; the driver only writes the bytes),
+    which decodes to the unit's table; the driver encodes no table itself, and the results are the in-memory
+    table's."""
+    import io
+
+    from sim.runs import store
+    from sim.runs.batch import run_point_part, unit_call
+
+    job = Job(scenarios["baseline"], 3, 300, block_size=50)
+    fn, args = unit_call("a-token", job, (0, 2, 100, 150), part=True)
+    assert fn is run_point_part and args[1:] == (0, {}, 100, 150)
+    data = run_point_part(job, 0, {}, 100, 150)
+    assert isinstance(data, bytes) and data == store.frame_bytes(run_unit(job, 0, 100, 150))
+    pd.testing.assert_frame_equal(pd.read_parquet(io.BytesIO(data)), run_unit(job, 0, 100, 150))
+    encoded = []
+    real = store.frame_bytes
+    monkeypatch.setattr(store, "frame_bytes", lambda frame: encoded.append(len(frame)) or real(frame))
+    with cf.ThreadPoolExecutor(2) as pool:  # units in threads of this process: each encodes its own part
+        r = sim.run_batch(scenarios["baseline"], runs=300, seed=3, out=tmp_path, block_size=50, executor=pool)
+    assert encoded.count(50) == 6  # one encoding a unit, by run_point_part; none of a whole table by write_part
+    assert r.manifest["results"]["rows"] == 300 and not (r.run_dir / "parts").exists()
+    pd.testing.assert_frame_equal(r.runs, sim.run_batch(scenarios["baseline"], runs=300, seed=3, out=None,
+                                                        block_size=50).runs)
+
+
+def test_a_part_given_as_bytes_records_its_replicates_as_rows(scenarios, tmp_path):
+    from sim.runs import store
+
+    job = Job(scenarios["baseline"], 3, 300, block_size=50)
+    frame = run_unit(job, 0, 50, 100)
+    store.write_part(tmp_path, (0, 1, 50, 100), store.frame_bytes(frame), "job-1")
+    store.write_part(tmp_path, (0, 2, 100, 150), run_unit(job, 0, 100, 150), "job-1")
+    journal = store.read_journal(tmp_path)
+    assert journal[(0, 1)]["rows"] == journal[(0, 2)]["rows"] == 50
+    assert journal[(0, 1)]["sha256"] == store.sha256_file(store.part_path(tmp_path, 0, 1))
+    done, rejected = store.verified_parts(tmp_path, [(0, 1, 50, 100), (0, 2, 100, 150)], "job-1")
+    assert done == {(0, 1), (0, 2)} and rejected == []
+
+
 def test_workers_do_not_need_the_callers_main_module(tmp_path):
     """A script piped to `python -` has no file for workers to re-import; its workers must still run."""
     script = (f"import sim\n"

@@ -17,6 +17,7 @@ from terminal import as_a_terminal_starts_it
 import sim
 from sim.cli import main
 from sim.errors import StoreError
+from sim.runs import store
 from sim.runs.resumption import resume
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -215,3 +216,17 @@ def test_a_run_directory_and_its_figures_get_the_users_umask(tmp_path, umask):
     assert {"manifest.json", "results.parquet", "summary.json", "sweep/points.parquet"} <= set(found)
     assert any(k.endswith(".png") for k in found)  # the sweep's figures
     assert {k: oct(v) for k, v in found.items() if v != 0o644} == {}
+
+
+def test_versions_are_read_once_a_process_and_handed_out_as_copies(monkeypatch):
+    """make_manifest reads the packages' metadata and hashes negsim's sources once a process, not once a batch."""
+    from importlib import metadata
+
+    store.versions()
+    store.code_version()
+    calls = []
+    monkeypatch.setattr(metadata, "version", lambda name: calls.append(name) or "0")
+    first = store.versions()
+    first["numpy"] = "changed by a caller"
+    assert store.versions()["numpy"] != "changed by a caller" and calls == []
+    assert store.code_version() == store.code_version() and calls == []

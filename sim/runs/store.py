@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import errno
 import fcntl
+import functools
 import hashlib
 import io
 import json
@@ -265,6 +266,14 @@ def _holder(fd: int) -> str:
 
 
 def versions() -> dict[str, str]:
+    """Python's and the main packages' versions, as this process found them at its first call (a copy)."""
+    return dict(_versions())
+
+
+@functools.cache
+def _versions() -> dict[str, str]:
+    # Read once a process: the packages' metadata costs tens of milliseconds a batch, and the modules a running
+    # process has imported do not change when a package is reinstalled under it.
     out = {"python": sys.version.split()[0]}
     for name in PACKAGES:
         try:
@@ -274,8 +283,12 @@ def versions() -> dict[str, str]:
     return out
 
 
+@functools.cache
 def code_version() -> str:
-    """negsim's version plus a hash of the package's own source files (never another repository's state)."""
+    """negsim's version plus a hash of the package's own source files (never another repository's state).
+
+    Hashed once a process, at its first call (the first batch or comparison): the code a process runs is the code
+    it imported, whatever is edited on disk later, and the hash costs tens of milliseconds a batch."""
     from sim.version import version
 
     here = Path(__file__).resolve().parents[1]  # the whole sim/ package, not only this wing
@@ -329,13 +342,17 @@ def frame_bytes(frame: pd.DataFrame) -> bytes:
     return sink.getvalue()
 
 
-def write_part(run_dir: Path, unit: tuple[int, int, int, int], frame: pd.DataFrame, job_sha256: str) -> None:
-    """Write one finished unit atomically, then record its checksum in parts/index.jsonl."""
+def write_part(run_dir: Path, unit: tuple[int, int, int, int], frame: pd.DataFrame | bytes, job_sha256: str) -> None:
+    """Write one finished unit atomically, then record its checksum in parts/index.jsonl.
+
+    ``frame`` is the unit's table, or that table already encoded by :func:`frame_bytes` (a worker encodes it; the
+    unit's rows are then its replicates, ``stop - start``)."""
     point, block, start, stop = unit
     (run_dir / "parts").mkdir(exist_ok=True)
-    data = frame_bytes(frame)
+    data = frame if isinstance(frame, bytes) else frame_bytes(frame)
     write_atomic(part_path(run_dir, point, block), data)
-    record = {"point": point, "block": block, "start": start, "stop": stop, "rows": len(frame),
+    record = {"point": point, "block": block, "start": start, "stop": stop,
+              "rows": stop - start if isinstance(frame, bytes) else len(frame),
               "sha256": sha256_bytes(data), "job": job_sha256}
     # Not synced: a line lost to a power cut only means its part is run again (it cannot verify).
     with open(run_dir / "parts" / JOURNAL, "a", encoding="utf-8") as fh:
