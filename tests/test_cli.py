@@ -117,10 +117,12 @@ def test_run_prints_readable_summary(tmp_path):
     assert proc.stderr.splitlines()[-1].startswith("negsim: baseline: 200 of 200 runs (100%)")
 
 
-def test_two_batches_never_share_a_directory(tmp_path):
-    a = run_cli("run", BASELINE, "--runs", "50", "--out", str(tmp_path), "--json")
-    b = run_cli("run", BASELINE, "--runs", "50", "--out", str(tmp_path), "--json")
-    assert json.loads(a.stdout)["run_dir"] != json.loads(b.stdout)["run_dir"]
+def test_two_batches_never_share_a_directory(tmp_path, capsys):
+    dirs = []
+    for _ in range(2):  # in this process: the two tests above run the real command
+        assert main(["run", BASELINE, "--runs", "50", "--out", str(tmp_path), "--json"]) == 0
+        dirs.append(json.loads(capsys.readouterr().out)["run_dir"])
+    assert dirs[0] != dirs[1] and all(Path(d).parent == tmp_path for d in dirs)
 
 
 def test_explain_narrative(capsys):

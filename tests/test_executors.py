@@ -139,6 +139,8 @@ def dask_cluster(tmp_path_factory):
     assert all(p.poll() is not None for p in procs)
 
 
+@pytest.mark.slow  # a cluster of three processes and 18,000 runs (68 s of the default run on the shared machine);
+# test_calibrate's Dask test keeps a local cluster's equality with the process pool in the default run
 def test_dask_cluster_gives_the_local_table_and_resumes_after_kill(dask_cluster, tmp_path):
     baseline = str(ROOT / "scenarios" / "baseline.yaml")
     local = sim.run_batch(baseline, runs=6000, seed=5, out=None, block_size=250).runs

@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 from rows import same_row
 
+from sim.cli import main
 from sim.play import game
 from sim.runs.batch import simulate_block
 from sim.scenario.compile import compile_scenario
@@ -42,8 +43,9 @@ def base():
 
 
 @pytest.mark.parametrize("path", SCENARIOS, ids=[p.stem for p in SCENARIOS])
-def test_no_moves_is_the_batch_run(path: Path, tmp_path: Path):
-    """With no moves every decision is the model's: the game is the batch row of that seed and replicate."""
+def test_no_moves_is_the_batch_run(path: Path, tmp_path: Path, capsys):
+    """With no moves every decision is the model's: the game is the batch row of that seed and replicate (`negsim
+    play` called in this process: its record is what is checked; the other tests here run the real command)."""
     c = compile_scenario(load_scenario(path))
     batch = simulate_block(c, 3, 0, 12)
     for r in range(12):
@@ -51,10 +53,12 @@ def test_no_moves_is_the_batch_run(path: Path, tmp_path: Path):
         same_row(g.row, batch.iloc[r])
     empty = tmp_path / "empty.txt"
     empty.write_text("# no moves\n")
-    res = cli("play", str(path), "--as", c.governments[0], "--seed", "3", "--replicate", "5", "--moves", str(empty),
-              "--json", "--runs", "200", "--save", str(tmp_path / "g.json"))
-    assert res.returncode == 0, res.stderr
-    rec, row = json.loads(res.stdout), batch.iloc[5]
+    capsys.readouterr()
+    code = main(["play", str(path), "--as", c.governments[0], "--seed", "3", "--replicate", "5", "--moves", str(empty),
+                 "--json", "--runs", "200", "--save", str(tmp_path / "g.json")])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    rec, row = json.loads(out), batch.iloc[5]
     assert rec["outcome"] == row["outcome"]
     assert rec["agreement_month"] == (None if pd.isna(row["agreement_month"]) else int(row["agreement_month"]))
     assert rec["land_km2"] == pytest.approx(float(row["land_km2"]), abs=1e-9)
@@ -148,16 +152,20 @@ def test_moves_from_stdin(tmp_path: Path):
     ("2 kyiv accept\n30 kyiv reject\n", "m.txt:2", "the settlement of month 2 closed the talks"),
     ("2 kyiv reject extra\n", "m.txt:1", "reject takes no package"),
 ])
-def test_bad_moves_name_the_line(tmp_path: Path, text: str, where: str, message: str):
+def test_bad_moves_name_the_line(tmp_path: Path, monkeypatch, capsys, text: str, where: str, message: str):
+    """Called in this process (sim.cli.main) from the moves file's folder; test_bad_roles_and_replays and
+    tests/test_replays.py check the real command's exit code and stderr."""
     moves = tmp_path / "m.txt"
     moves.write_text(text)
     save = tmp_path / "g.json"
-    res = subprocess.run([sys.executable, "-m", "sim.cli", "play", str(BASELINE), "--as", "kyiv", "--seed", str(SEED),
-                          "--moves", "m.txt", "--runs", "50", "--save", str(save)],
-                         capture_output=True, text=True, cwd=tmp_path, timeout=120)
-    assert res.returncode == 2, (res.stdout, res.stderr)
-    assert f"{where}: " in res.stderr and message in res.stderr, res.stderr
-    assert "Traceback" not in res.stderr
+    monkeypatch.chdir(tmp_path)
+    capsys.readouterr()
+    code = main(["play", str(BASELINE), "--as", "kyiv", "--seed", str(SEED), "--moves", "m.txt", "--runs", "50",
+                 "--save", str(save)])
+    out, err = capsys.readouterr()
+    assert code == 2, (out, err)
+    assert f"{where}: " in err and message in err, err
+    assert "Traceback" not in err
     assert not save.exists()
 
 

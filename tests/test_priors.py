@@ -153,14 +153,16 @@ def test_calibrate_truncates_an_uncertain_prior_to_a_prior_entry(tmp_path, capsy
 
 def test_calibrate_on_both_shipped_records_lists_the_prior_entries_as_such(tmp_path, capsys):
     """The 2024 record's entries cut no prior of the baseline (they check four fixed numbers and hold the Kursk
-    pace's whole prior), so the calibration on both records is the one on 2025h1 alone, draw for draw."""
+    pace's whole prior), so the calibration on both records is the one on 2025h1 alone, draw for draw. The printed
+    calibration on both is compared through its run directory (ppc.json is the `--json` output's ppc)."""
     pytest.importorskip("pyabc")
-    code, out, err = _calibrate(tmp_path, capsys, RECORD_2024, RECORD, json_out=False)
+    code, out, err = _calibrate(tmp_path / "both", capsys, RECORD_2024, RECORD, json_out=False)
     assert code == 0, err
     assert "Calibrated baseline to 2024, 2025h1" in out and "Prior entries" in out and "not scored" in out
     assert out.count("checked: the scenario fixes it") == 4 and "no cut: the prior lies within" in out
-    both, alone = (json.loads(_calibrate(tmp_path / name, capsys, *records)[1])
-                   for name, records in (("both", (RECORD_2024, RECORD)), ("alone", (RECORD,))))
+    (both_dir,) = (tmp_path / "both" / "runs").iterdir()
+    both = {"run_dir": str(both_dir), "ppc": json.loads((both_dir / "ppc.json").read_text())}
+    alone = json.loads(_calibrate(tmp_path / "alone", capsys, RECORD)[1])
     pd.testing.assert_frame_equal(pd.read_parquet(Path(both["run_dir"]) / "posterior.parquet"),
                                   pd.read_parquet(Path(alone["run_dir"]) / "posterior.parquet"))
     assert both["ppc"]["targets"] == alone["ppc"]["targets"] and both["ppc"]["prior_truncated"] is False

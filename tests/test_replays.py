@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from sim.cli import main
 from sim.engine.shocks import MAX_REPLICATE, check_replicate, draw
 from sim.errors import UsageError
 from sim.play import game
@@ -34,6 +35,15 @@ def refused(res: subprocess.CompletedProcess, *words: str) -> None:
     assert "Traceback" not in res.stderr and "internal error" not in res.stderr.lower(), res.stderr
     for w in words:
         assert w in res.stderr, res.stderr
+
+
+def refused_here(capsys, args: list[str], *words: str) -> None:
+    """`refused` of `negsim ARGS` called in this process (sim.cli.main): the same exit code and message, without a
+    fresh interpreter's imports (the subprocess tests above and below keep the real process's exit and stderr)."""
+    capsys.readouterr()
+    code = main(args)
+    out, err = capsys.readouterr()
+    refused(subprocess.CompletedProcess(args, code, out, err), *words)
 
 
 @pytest.fixture(scope="module")
@@ -129,11 +139,11 @@ def test_moves_from_stdin_are_bounded(tmp_path: Path):
                 stdin=flood), "too large for a moves file")
 
 
-def test_a_huge_replay_file_is_refused(tmp_path: Path):
+def test_a_huge_replay_file_is_refused(tmp_path: Path, capsys):
     big = tmp_path / "big.json"
     with big.open("wb") as f:
         f.truncate(game.replays.MAX_REPLAY_BYTES + 1)
-    refused(cli("explain", "--replay", str(big)), "too large for a replay file")
+    refused_here(capsys, ["explain", "--replay", str(big)], "too large for a replay file")
 
 
 # --------------------------------------------------------------------------- replays validated and reproduced
@@ -195,14 +205,15 @@ KYIV_RED_LINE = 0  # package 0 recognises Crimea as Russian: across Kyiv's red l
     ("scenario_text", "name: x\n", "scenario_text does not reproduce"),
     ("roles", ["nato"], "roles: no role 'nato'"),
 ])
-def test_an_edited_replay_is_exit_2_naming_the_field(saved: dict, tmp_path: Path, path: str, value, words: str):
-    refused(cli("explain", "--replay", str(edited(tmp_path, saved, _set(path, value)))), words)
+def test_an_edited_replay_is_exit_2_naming_the_field(saved: dict, tmp_path: Path, capsys, path: str, value,
+                                                      words: str):
+    refused_here(capsys, ["explain", "--replay", str(edited(tmp_path, saved, _set(path, value)))], words)
 
 
-def test_scenario_data_must_be_the_texts(saved: dict, tmp_path: Path):
+def test_scenario_data_must_be_the_texts(saved: dict, tmp_path: Path, capsys):
     def change(doc: dict) -> None:
         doc["scenario_data"]["name"] = "another name"
-    refused(cli("explain", "--replay", str(edited(tmp_path, saved, change))), "scenario_data does not reproduce")
+    refused_here(capsys, ["explain", "--replay", str(edited(tmp_path, saved, change))], "scenario_data does not reproduce")
 
 
 def test_the_recorded_outcome_is_an_agreement(saved: dict):
@@ -217,10 +228,10 @@ def test_the_recorded_outcome_is_an_agreement(saved: dict):
     ("[]", "not a replay file"),
     ("\xff\xfe", "not a replay file"),
 ])
-def test_malformed_replay_json(tmp_path: Path, text: str, words: str):
+def test_malformed_replay_json(tmp_path: Path, capsys, text: str, words: str):
     p = tmp_path / "bad.json"
     p.write_text(text, encoding="latin-1")
-    refused(cli("explain", "--replay", str(p)), words)
+    refused_here(capsys, ["explain", "--replay", str(p)], words)
 
 
 def test_a_saved_class_with_a_replicate_out_of_range_is_not_loaded(base, tmp_path: Path):
