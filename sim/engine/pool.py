@@ -170,7 +170,9 @@ class Reader:
         """Keep the pools of runs ``runs``, with their columns' utilities and filters (a frontier package passes
         both governments' filters in a run where some package passes them: it is read only elsewhere)."""
         self.values[:, runs], self.allowed[:, runs], self.x[runs] = pool.values, pool.allowed, pool.x
-        self.u[:, runs] = np.stack(pool.utilities(pool.x))
+        first, run = search.runs_of_equal(pool.x)  # a frontier's neighbouring weights often take one package
+        u = np.stack(pool.utilities(np.take_along_axis(pool.x, first[:, :, None], 1)))
+        self.u[:, runs] = np.take_along_axis(u, run[None], 2)
         bad = np.flatnonzero(~(pool.allowed[0] & pool.allowed[1]).any(axis=-1).all(axis=-1))
         self.ok[:, runs] = True
         if len(bad):

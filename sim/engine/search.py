@@ -243,6 +243,20 @@ def frontier(space: Space, rows: np.ndarray, divisions: int) -> np.ndarray:
     return weighted_argmax(by_width(space, rows), grid[:, :, None], space.shape[2])
 
 
+def runs_of_equal(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Packages ``x`` (n, W, K) as runs of equal neighbours (a frontier's neighbouring weights often take the same
+    package): ((n, M) the first column of each run, a row's last repeated past its runs; (n, W) each column's run).
+    Equal packages have the same utilities and objective, read once a run."""
+    new = np.ones(x.shape[:2], bool)
+    new[:, 1:] = (x[:, 1:] != x[:, :-1]).any(axis=-1)
+    run = np.cumsum(new, axis=1) - 1
+    first = np.zeros((x.shape[0], int(run[:, -1].max(initial=0)) + 1), np.int64)
+    r, c = np.nonzero(new)
+    first[r, run[r, c]] = c
+    np.maximum.accumulate(first, axis=1, out=first)
+    return first, run
+
+
 def distinct_best(x: np.ndarray, tier: np.ndarray, value: np.ndarray, count: int) -> np.ndarray:
     """(n, count, K) the ``count`` best distinct packages of ``x`` (n, M, K), best first; where fewer are
     distinct, the best stands in for the missing ones."""
@@ -287,11 +301,28 @@ def neighbours(space: Space, x: np.ndarray, u: np.ndarray, rows: np.ndarray) -> 
     return cand.reshape(A, n, K * Q), space.allowed[rows].reshape(n, K * Q)
 
 
-def _live(ok: np.ndarray) -> np.ndarray | None:
-    """The columns of ``ok`` (n, C) some row allows, or None when most do (a change no row allows is never made,
-    so the objective is evaluated on the others only; column order is kept, so ties resolve as over all)."""
-    cols = np.flatnonzero(ok.any(axis=0))
-    return cols if len(cols) < 0.8 * ok.shape[1] else None
+class _Changes:
+    """The single-issue changes a local search over rows ``rows`` looks at: the columns (issue k, option o) at
+    k x O + o that some of its runs allow (a change no run allows is never made), each one's terms and filter
+    read once per run."""
+
+    def __init__(self, space: Space, rows: np.ndarray):
+        A, _, K, Q = space.shape
+        self.space, self.rows = space, rows
+        runs, self.at = np.unique(rows, return_inverse=True)
+        allowed = rows_of(space.allowed, runs).reshape(len(runs), K * Q)
+        self.cols = np.flatnonzero(allowed.any(axis=0))
+        self.issue = self.cols // Q
+        self.values = rows_of(space.values, runs, axis=1).reshape(A, len(runs), K * Q)[:, :, self.cols]
+        self.allowed = allowed[:, self.cols]
+
+    def of(self, x: np.ndarray, u: np.ndarray, i: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The changes of rows ``i`` (packages ``x[i]``, utilities ``u[:, i]``): their utilities (A, n, L), as
+        :func:`neighbours` adds them, and whether they pass the filters (n, L)."""
+        K = self.space.shape[2]
+        now = self.space.values[:, self.rows[i, None], np.arange(K)[None, :], x[i]]  # (A, n, K)
+        at = self.at[i]
+        return (u[:, i, None] - now[:, :, self.issue]) + self.values[:, at], self.allowed[at]
 
 
 def _pack(cand: np.ndarray, keep: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -322,6 +353,7 @@ def local_search(space: Space, objective: Objective, x: np.ndarray, rows: np.nda
     packages found are those of evaluating every change.
     """
     Q = space.shape[3]
+    changes = _Changes(space, rows)
     x = x.astype(np.int64)
     u = space.utilities(x[:, None, :], rows)[:, :, 0]
     t, v = _clean(*objective(u[:, :, None], rows), space.allows(x[:, None, :], rows))
@@ -334,15 +366,11 @@ def local_search(space: Space, objective: Objective, x: np.ndarray, rows: np.nda
             active = _merge(x, u, active, follows, starts)
         if not len(active):
             break
-        cand, ok = neighbours(space, x[active], u[:, active], rows[active])
-        cols: np.ndarray | None  # the columns of the changes looked at (per row, or shared), None: all
+        cand, ok = changes.of(x, u, active)
+        cols = None  # per row, the changes' columns of ``changes`` where packed
         if isinstance(objective, Increasing):  # only changes that raise some actor's utility can improve it
             cand, cols = _pack(cand, ok & ~(cand <= u[:, active, None]).all(axis=0))
             ok = cols >= 0
-        else:
-            cols = _live(ok)
-            if cols is not None:
-                cand, ok = cand[:, :, cols], ok[:, cols]
         ct, cv = _clean(*objective(cand, rows[active]), ok)
         j = lex_best(ct, cv)
         pick = np.arange(len(active))
@@ -350,7 +378,7 @@ def local_search(space: Space, objective: Objective, x: np.ndarray, rows: np.nda
         move = better(bt, bv, t[active], v[active])
         idx = active[move]
         u[:, idx] = cand[:, pick[move], j[move]]
-        j = j if cols is None else (cols[pick, j] if cols.ndim == 2 else cols[j])
+        j = changes.cols[j if cols is None else cols[pick, j]]
         x[idx, j[move] // Q] = j[move] % Q
         t[idx], v[idx] = bt[move], bv[move]
         active = idx
@@ -435,8 +463,9 @@ def _evaluate_known(space: Space, objective: Objective, x: np.ndarray, rows: np.
     if len(bad):
         u[:, bad] = space.utilities(x[bad], rows[bad])
         ok[bad] = space.allows(x[bad], rows[bad])
-    t, v = _clean(*objective(u, rows), ok)
-    return u, t, v
+    first, run = runs_of_equal(x)  # the objective once a run of equal packages
+    t, v = _clean(*objective(np.take_along_axis(u, first[None], 2), rows), np.take_along_axis(ok, first, 1))
+    return u, np.take_along_axis(t, run, 1), np.take_along_axis(v, run, 1)
 
 
 def _search_block(space: Space, objective: Objective, rows: np.ndarray, divisions: int, tangents: int,
