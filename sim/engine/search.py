@@ -325,6 +325,14 @@ class _Changes:
         return (u[:, i, None] - now[:, :, self.issue]) + self.values[:, at], self.allowed[at]
 
 
+def _below(cand: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """(n, C) changes ``cand`` (A, n, C) that raise no actor's utility over ``u`` (A, n)."""
+    out = cand[0] <= u[0, :, None]
+    for a in range(1, len(cand)):
+        out &= cand[a] <= u[a, :, None]
+    return out
+
+
 def _pack(cand: np.ndarray, keep: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The changes ``keep`` (n, C) of ``cand`` (A, n, C), each row's moved to its first columns in their order
     (so ties resolve as over all): (A, n, M) and (n, M) the column each came from, -1 past a row's last."""
@@ -369,7 +377,7 @@ def local_search(space: Space, objective: Objective, x: np.ndarray, rows: np.nda
         cand, ok = changes.of(x, u, active)
         cols = None  # per row, the changes' columns of ``changes`` where packed
         if isinstance(objective, Increasing):  # only changes that raise some actor's utility can improve it
-            cand, cols = _pack(cand, ok & ~(cand <= u[:, active, None]).all(axis=0))
+            cand, cols = _pack(cand, ok & ~_below(cand, u[:, active]))
             ok = cols >= 0
         ct, cv = _clean(*objective(cand, rows[active]), ok)
         j = lex_best(ct, cv)
@@ -396,7 +404,9 @@ def _merge(x: np.ndarray, u: np.ndarray, active: np.ndarray, follows: np.ndarray
         at = np.flatnonzero(keep & (active % starts >= d))
         b = active[at]
         a = b - d
-        same = (x[a] == x[b]).all(axis=-1) & (u[:, a] == u[:, b]).all(axis=0)
+        same = (x[a] == x[b]).all(axis=-1)
+        for i in range(u.shape[0]):
+            same &= u[i, a] == u[i, b]
         follows[b[same]] = a[same]
         keep[at[same]] = False
     return active[keep]
