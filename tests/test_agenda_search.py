@@ -18,7 +18,7 @@ import pytest
 from agenda_cases import mid_scenario
 
 import sim
-from sim.engine import kernel, search
+from sim.engine import kernel, pool, search
 from sim.engine.kernel import MEDIATOR, Kernel
 from sim.engine.shocks import draw
 from sim.runs.batch import simulate_block
@@ -219,3 +219,31 @@ def test_links_and_exclusions_joining_too_many_issues_are_refused(tmp_path, caps
 
 AGENDA_OPTIONS = {k: v["options"] for k, v in
                   __import__("yaml").safe_load(AGENDA.read_text(encoding="utf-8"))["issues"].items() if "options" in v}
+
+
+def test_kept_pools_are_the_pools_read_afresh(monkeypatch):
+    """The kernel keeps each run's pool from month to month (pool.Reader): what it hands back is, to the bit, the
+    pool read afresh at today's line (values, filters, frontier, its utilities and filters), month after month
+    and for runs whose parameters changed (read afresh)."""
+    c = compile_scenario(sim.load_scenario(AGENDA))
+    k = Kernel(c, draw(c, 4, range(300)))
+    rng = np.random.default_rng(4)
+    read, afresh = pool.read, []
+    monkeypatch.setattr(pool, "read", lambda c, q, territory: afresh.append(len(territory)) or read(c, q, territory))
+    for month in range(8):
+        k.step()
+        runs = np.sort(rng.choice(300, 120, replace=False))
+        q = {name: np.broadcast_to(k.p[name], (300, *k.p[name].shape[1:]))[runs].copy() for name in pool.KEYS}
+        if month % 3 == 2:  # parameters changed in some runs (as an event changes them)
+            q["salience"][::4] = q["salience"][::4, :, ::-1]
+        afresh.clear()
+        kept, u, ok = k.pools.read(q, k.s.territory[runs], runs)
+        if month % 3 == 2:
+            assert sum(afresh) >= 30  # those runs' pools were read afresh
+        fresh = read(c, q, k.s.territory[runs])
+        for name in ("values", "allowed", "x"):
+            assert np.array_equal(getattr(kept, name), getattr(fresh, name)), (month, name)
+        for g in (0, 1):
+            assert np.array_equal(u[g], fresh.utilities(fresh.x)[g]) and np.array_equal(ok[g], fresh.allows(fresh.x)[g])
+    assert np.isfinite(k.pools.territory).sum() > 250  # most runs were read, and kept
+    assert sum(afresh) < 60  # the last month read few afresh: the others' pools were kept

@@ -252,6 +252,7 @@ class Kernel:
         self.new_events = np.zeros((self.R, len(c.hazard_events)), bool)  # events with a chance that fired this month
         self.last_talks: tuple[int, Talks] | None = None
         self.inputs: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # what :func:`instruments` last read
+        self.pools = pools.Reader(c, self.R) if c.searched else None  # a searched space: the runs' pools, kept
         self.peace_read: tuple[Assessment, bytes] | None = None  # run 0's reading in peace (see :meth:`reading`)  # (month, talks) of the last logged or played month of talks
 
     def step(self, log: bool = False, seam: Seam | None = None) -> MonthEntry | None:
@@ -633,13 +634,14 @@ def acceptabilities(q: Params, n: int) -> list[np.ndarray]:
 
 
 def assess(c: Compiled, q: Params, s: State, gain: bool = True, full: bool = False, ways: bool = True,
-           mediation: bool = True) -> Assessment:
+           mediation: bool = True, kept: tuple[pools.Reader | None, np.ndarray] | None = None) -> Assessment:
     """Each side's reading of the month, for the runs of ``s``: values of war, package utilities, the lead mediator,
     what the others believe of each side's value of war (its types), and (``ways``) whether each side sees a way out.
     Without ``mediation`` the lead's legitimacy and credibility are left out (``legit``, ``cred`` empty): only talks
     read them, not whether a way out is seen.
 
-    ``q`` are the parameters of those runs (leading axis n, or 1 for shared parameters).
+    ``q`` are the parameters of those runs (leading axis n, or 1 for shared parameters). ``kept``: a searched
+    space's pools kept by the kernel, and the run numbers of these runs (:class:`sim.engine.pool.Reader`).
     """
     n = len(s.territory)
     acc = acceptabilities(q, n)
@@ -651,7 +653,7 @@ def assess(c: Compiled, q: Params, s: State, gain: bool = True, full: bool = Fal
         return _pick(a, pick) if a.shape[1] else np.zeros(n)
 
     bias = np.where(has_lead, of_lead(q["bias"]), 0.5)
-    cols, allowed, utilities, found = _packages(c, q, s, full) if not c.searched else _pooled(c, q, s)
+    cols, allowed, utilities, found = _packages(c, q, s, full) if not c.searched else _pooled(c, q, s, kept)
     a = Assessment(lead=lead, has_lead=has_lead, bias=bias, acc=acc, cols=cols, allowed=allowed,
                    both=allowed[0] & allowed[1], pool=found)
     guarantee = q["guarantee_active"] * q["guarantee_value"]  # (n or 1, 2): comes with any settlement
@@ -698,8 +700,13 @@ def _packages(c: Compiled, q: Params, s: State, full: bool
     return cols, [x[:, sel] for x in allowed], u, None
 
 
-def _pooled(c: Compiled, q: Params, s: State) -> tuple[np.ndarray, list[np.ndarray], list[np.ndarray], pools.Pool]:
-    """A searched space: each run's pool of packages (:mod:`sim.engine.pool`) as its columns."""
+def _pooled(c: Compiled, q: Params, s: State, kept: tuple[pools.Reader | None, np.ndarray] | None = None
+            ) -> tuple[np.ndarray, list[np.ndarray], list[np.ndarray], pools.Pool]:
+    """A searched space: each run's pool of packages (:mod:`sim.engine.pool`) as its columns (``kept``: the
+    kernel's kept pools and these runs' numbers)."""
+    if kept is not None and kept[0] is not None:
+        pool, u, ok = kept[0].read(q, s.territory, kept[1])
+        return np.zeros(0, np.int64), ok, u, pool
     found = pools.read(c, _per_run(q, len(s.territory)), s.territory)
     return np.zeros(0, np.int64), found.allows(found.x), found.utilities(found.x), found
 
@@ -876,7 +883,7 @@ def open_talks(k: Kernel, idx: np.ndarray, d: dict[str, np.ndarray], t: int, ent
         look = np.flatnonzero((u >= pull) & (u < 1.0 - (1.0 - felt) * (1.0 - pull)))
         if len(look):
             way_out[look] = assess(c, rows_of(p, idx[look]), s.rows(idx[look]), gain=False, full=k.full,
-                                   mediation=False).way_out
+                                   mediation=False, kept=(k.pools, idx[look])).way_out
     ripe = np.where(way_out, felt, 0.0)
     chance = 1.0 - (1.0 - ripe) * (1.0 - pull)
     # A side refuses talks when it feels no hurting stalemate: its hurt is below its threshold, or it expects
@@ -1089,7 +1096,7 @@ def table(k: Kernel, j: np.ndarray, read: Assessment | None = None) -> Talks:
     and what the others reckon each of its types would ask."""
     c, s = k.c, k.s
     q, sj = rows_of(k.p, j), s.rows(j)
-    a = assess(c, q, sj, gain=False, full=k.full, ways=False) if read is None else read
+    a = assess(c, q, sj, gain=False, full=k.full, ways=False, kept=(k.pools, j)) if read is None else read
     log_rat, margins = ratification(q, a.ub, a.u_nd, a.cost, a.legit, sj.weariness)
     who = rules.proposer(sj.round_month, (sj.talks_rounds + 1) % 2, a.has_lead)
     talks = Talks(j=j, q=q, a=a, who=who, log_rat=log_rat, margins=margins, votes=[votes_of(q, g) for g in (0, 1)],
@@ -1211,7 +1218,8 @@ def _propose_searched(k: Kernel, talks: Talks) -> None:
         else:
             objective = search.government_objective(chances, proposer, talks.need[proposer][sub])
         best = search.search(space, objective, tangents=TANGENTS, starts=STARTS,
-                             supported=a.pool.x[sub, :pools.DIVISIONS + 1])
+                             supported=a.pool.x[sub, :pools.DIVISIONS + 1],
+                             known=np.stack([a.ub[g][sub, :pools.DIVISIONS + 1] for g in (0, 1)]))
         ok = best.x[:, 0] >= 0
         found[sub[ok]] = best.x[ok]
         if proposer == MEDIATOR:

@@ -45,25 +45,11 @@ class Pool:
 
     def utilities(self, x: np.ndarray) -> list[np.ndarray]:
         """Each government's utility (n, M) of group-option vectors ``x`` (n, M, G), terms added in group order."""
-        n = np.arange(x.shape[0])[:, None]
-        out = []
-        for g in (0, 1):
-            total = self.values[g, n, 0, x[..., 0]]
-            for j in range(1, x.shape[-1]):
-                total = total + self.values[g, n, j, x[..., j]]
-            out.append(total)
-        return out
+        return list(search.add_issues(search.cells(self.values, x, np.arange(x.shape[0]))))
 
     def allows(self, x: np.ndarray) -> list[np.ndarray]:
         """Per government, (n, M) every group option of ``x`` passes its filters."""
-        n = np.arange(x.shape[0])[:, None]
-        out = []
-        for g in (0, 1):
-            ok = self.allowed[g, n, 0, x[..., 0]]
-            for j in range(1, x.shape[-1]):
-                ok = ok & self.allowed[g, n, j, x[..., j]]
-            out.append(ok)
-        return out
+        return list(np.logical_and.reduce(search.cells(self.allowed, x, np.arange(x.shape[0])), axis=1))
 
 
 def option_terms(c: Compiled, q: dict[str, np.ndarray], territory: np.ndarray, g: int) -> np.ndarray:
@@ -98,20 +84,22 @@ def option_allowed(c: Compiled, q: dict[str, np.ndarray], n: int, g: int) -> tup
     return ~crossed, meets
 
 
-def group(c: Compiled, per_issue: np.ndarray, use: str, fill: Any) -> np.ndarray:
+def group(c: Compiled, per_issue: np.ndarray, use: str, fill: Any, only: list[int] | None = None) -> np.ndarray:
     """(n, G, W) a per-option array (n, K, O) read per group option: added (``use='sum'``, the options'
     positions as links adjust them) or all passing (``'all'``, each option itself; ``'effective'``, the adjusted
-    one). Padding options take ``fill``."""
+    one). Padding options take ``fill``. ``only``: these groups alone, (n, len(only), W)."""
     assert c.space is not None
     sp = c.space
-    out = np.full((per_issue.shape[0], len(sp.groups), sp.width), fill, per_issue.dtype)
-    for j, issues in enumerate(sp.groups):
+    which = range(len(sp.groups)) if only is None else only
+    out = np.full((per_issue.shape[0], len(which), sp.width), fill, per_issue.dtype)
+    for i, j in enumerate(which):
+        issues = sp.groups[j]
         rows = sp.combos[j] if use == "all" else sp.effective[j]
         cell = per_issue[:, issues[0], rows[:, 0]]
-        for i in range(1, len(issues)):
-            part = per_issue[:, issues[i], rows[:, i]]
+        for m in range(1, len(issues)):
+            part = per_issue[:, issues[m], rows[:, m]]
             cell = cell + part if use == "sum" else cell & part
-        out[:, j, :len(rows)] = cell
+        out[:, i, :len(rows)] = cell
     return out
 
 
@@ -126,6 +114,98 @@ def read(c: Compiled, q: dict[str, np.ndarray], territory: np.ndarray) -> Pool:
     pool = Pool(values, np.stack(allowed), np.zeros((n, 0, values.shape[2]), np.int64))
     pool.x = search.frontier(pool.space(), np.arange(n), DIVISIONS).astype(np.int64)
     return pool
+
+
+KEYS = ("pre2022", "claimed", "ideal", "salience", "rl_active", "minimum")  # the parameters a pool is read from
+
+
+class Reader:
+    """The pools of a kernel's R runs, kept from one reading to the next (a run's pool is read in most months).
+
+    A pool is a function of the run's parameters :data:`KEYS` and of today's line, which moves only the group of
+    the land issue: a run read again with the same parameters (compared to the bit) takes its kept pool, with
+    that group's values and frontier read again where the line moved (the frontier is issue by issue, so the
+    other groups' part stands); a run whose parameters changed (an event) is read afresh. The numbers are
+    those of :func:`read`. Memory: O(R x groups x options), kept for the kernel's life.
+    """
+
+    def __init__(self, c: Compiled, R: int):
+        assert c.space is not None
+        self.c, self.R = c, R
+        G, W = len(c.space.groups), c.space.width
+        self.land = next((j for j, issues in enumerate(c.space.groups) if c.land_issue in issues), -1)
+        self.keys: dict[str, np.ndarray] = {}
+        self.territory = np.full(R, np.nan)  # the line each run's pool was read at (NaN: never read)
+        self.values = np.zeros((2, R, G, W))
+        self.allowed = np.zeros((2, R, G, W), bool)
+        self.x = np.zeros((R, DIVISIONS + 1, G), np.int16 if W < 2**15 else np.int64)
+        self.u = np.zeros((2, R, DIVISIONS + 1))
+        self.ok = np.zeros((2, R, DIVISIONS + 1), bool)
+
+    def read(self, q: dict[str, np.ndarray], territory: np.ndarray, runs: np.ndarray
+             ) -> tuple[Pool, list[np.ndarray], list[np.ndarray]]:
+        """Runs ``runs``' pools at today's line ``territory`` with their parameters ``q`` (rows of ``runs``, or
+        one row shared): (the pool, each government's (n, C) utilities of its columns, whether it allows each)."""
+        n = len(runs)
+        q = {k: np.broadcast_to(q[k], (n, *q[k].shape[1:])) for k in KEYS}
+        same = np.ones(n, bool)
+        for k in KEYS:
+            if k not in self.keys:
+                self.keys[k] = np.full((self.R, *q[k].shape[1:]), np.nan)
+            same &= (self.keys[k][runs] == q[k]).reshape(n, -1).all(axis=1)
+        fresh = np.flatnonzero(~same)
+        if len(fresh):
+            sub = {k: v[fresh] for k, v in q.items()}
+            self._keep(runs[fresh], read(self.c, sub, territory[fresh]))
+            for k in KEYS:
+                self.keys[k][runs[fresh]] = sub[k]
+            self.territory[runs[fresh]] = territory[fresh]
+        moved = np.flatnonzero(same & (self.territory[runs] != territory))
+        if len(moved):
+            self._move(runs[moved], {k: v[moved] for k, v in q.items()}, territory[moved])
+        pool = Pool(self.values[:, runs], self.allowed[:, runs], self.x[runs].astype(np.int64))
+        return pool, list(self.u[:, runs]), list(self.ok[:, runs])
+
+    def _keep(self, runs: np.ndarray, pool: Pool) -> None:
+        """Keep the pools of runs ``runs``, with their columns' utilities and filters (a frontier package passes
+        both governments' filters in a run where some package passes them: it is read only elsewhere)."""
+        self.values[:, runs], self.allowed[:, runs], self.x[runs] = pool.values, pool.allowed, pool.x
+        first, run = search.runs_of_equal(pool.x)  # a frontier's neighbouring weights often take one package
+        u = np.stack(pool.utilities(np.take_along_axis(pool.x, first[:, :, None], 1)))
+        self.u[:, runs] = np.take_along_axis(u, run[None], 2)
+        bad = np.flatnonzero(~(pool.allowed[0] & pool.allowed[1]).any(axis=-1).all(axis=-1))
+        self.ok[:, runs] = True
+        if len(bad):
+            some = Pool(pool.values[:, bad], pool.allowed[:, bad], pool.x[bad])
+            self.ok[:, runs[bad]] = np.stack(some.allows(some.x))
+
+    def _move(self, runs: np.ndarray, q: dict[str, np.ndarray], territory: np.ndarray) -> None:
+        """The land group's values and frontier of runs ``runs`` at a new line, and their columns' utilities."""
+        c, j = self.c, self.land
+        assert c.space is not None
+        if len(c.space.groups[j]) == 1:  # the land issue alone: its terms alone
+            terms = [land_terms(c, q, territory, g) for g in (0, 1)]
+        else:
+            terms = [option_terms(c, q, territory, g) for g in (0, 1)]
+        self.values[:, runs, j] = np.stack([group(c, t, "sum", 0.0, [j])[:, 0] for t in terms])
+        pool = Pool(self.values[:, runs], self.allowed[:, runs], self.x[runs].astype(np.int64))
+        part = search.Space(pool.values[:, :, [j]], pool.allowed[0][:, [j]] & pool.allowed[1][:, [j]])
+        pool.x[:, :, j] = search.frontier(part, np.arange(len(runs)), DIVISIONS)[:, :, 0]
+        self._keep(runs, pool)
+        self.territory[runs] = territory
+
+
+def land_terms(c: Compiled, q: dict[str, np.ndarray], territory: np.ndarray, g: int) -> np.ndarray:
+    """(n, K, O) :func:`option_terms` where only the land issue's are read (the same numbers there; the others
+    are 0)."""
+    assert c.space is not None
+    k = c.land_issue
+    t = territory[:, None]
+    moved = rules.land_moved(c.space.land_share[None, :], t, q["pre2022"][:, None], q["claimed"][:, None])
+    pos = rules.land_position(t - moved, q["pre2022"][:, None], q["claimed"][:, None])
+    terms = np.zeros((len(territory), *c.space.positions.shape))
+    terms[:, k] = q["salience"][:, g, k, None] * rules.term_value(pos, q["ideal"][:, g, k, None], True)
+    return terms
 
 
 def packages(c: Compiled, x: np.ndarray) -> np.ndarray:

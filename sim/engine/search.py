@@ -39,6 +39,18 @@ CELLS = 1_000_000  # runs x starts x issues x options evaluated at once by the l
 Objective = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
 
 
+class Increasing:
+    """An objective that never falls when an actor's utility rises, the others' held (compared tier first, then
+    value): every objective of the rules below. The local search then passes over a change that raises no
+    actor's utility (:func:`local_search`)."""
+
+    def __init__(self, objective: Objective):
+        self.objective = objective
+
+    def __call__(self, U: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return self.objective(U, rows)
+
+
 @dataclass
 class Space:
     """The package space of a call, issue by issue.
@@ -71,20 +83,32 @@ class Space:
     def utilities(self, x: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
         """(A, n, M) each actor's utility of packages ``x`` (n, M, K), its terms added in issue order."""
         rows = np.arange(self.shape[1]) if rows is None else rows
-        r = rows[:, None]
-        total = self.values[:, r, 0, x[..., 0]]
-        for k in range(1, x.shape[-1]):
-            total = total + self.values[:, r, k, x[..., k]]
-        return total + self.offset[:, rows, None]
+        return add_issues(cells(self.values, x, rows)) + self.offset[:, rows, None]
 
     def allows(self, x: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
         """(n, M) packages ``x`` (n, M, K) pass every filter."""
         rows = np.arange(self.shape[1]) if rows is None else rows
-        r = rows[:, None]
-        ok = self.allowed[r, 0, x[..., 0]]
-        for k in range(1, x.shape[-1]):
-            ok = ok & self.allowed[r, k, x[..., k]]
-        return ok
+        return np.logical_and.reduce(cells(self.allowed, x, rows), axis=0)
+
+
+def cells(a: np.ndarray, x: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """(..., K, n, M) ``a[..., rows[i], k, x[i, m, k]]`` of ``a`` (..., R, K, Q): each issue's entry for packages
+    ``x`` (n, M, K) of runs ``rows``, issue first (one flat ``take``; a run axis broadcast from one row is read
+    at that row)."""
+    *lead, _, K, Q = a.shape
+    if a.strides[-3] == 0:  # one row broadcast to every run
+        a, rows = a[..., :1, :, :], np.zeros(len(rows), np.int64)
+    flat = np.ascontiguousarray(a).reshape(*lead, -1)
+    at = (rows[None, :, None] * K + np.arange(K)[:, None, None]) * Q + np.moveaxis(x, -1, 0)
+    return np.take(flat, at, axis=len(lead))
+
+
+def add_issues(terms: np.ndarray) -> np.ndarray:
+    """(..., n, M) the terms (..., K, n, M) of :func:`cells` added in issue order, from the first."""
+    total = terms[..., 0, :, :]
+    for k in range(1, terms.shape[-3]):
+        total = total + terms[..., k, :, :]
+    return total
 
 
 def pad(per_issue: list[np.ndarray], fill: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
@@ -137,6 +161,72 @@ def simplex_grid(actors: int, divisions: int) -> np.ndarray:
     return np.array(points, float).reshape(-1, actors) / max(divisions, 1)
 
 
+def rows_of(a: np.ndarray, rows: np.ndarray, axis: int = 0) -> np.ndarray:
+    """``a`` at ``rows`` along ``axis``: a view when ``rows`` are all of them in order, else a copy."""
+    n = a.shape[axis]
+    if len(rows) == n and (n == 0 or (rows[0] == 0 and rows[-1] == n - 1 and (n < 3 or (np.diff(rows) == 1).all()))):
+        return a
+    return a.take(rows, axis=axis)
+
+
+def by_width(space: Space, rows: np.ndarray) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """The issues of runs ``rows`` in classes by their count of options some run allows (at least 1): per class,
+    (its issues (k,), those options (k, q) in their order, their terms (A, q, n, k) option-major, NaN where a
+    run does not allow the option).
+
+    A weighted sum's best option of an issue (:func:`weighted_best`) is read over these: an option no run
+    allows (padding, or one the filters shared by the runs forbid) is never the best, and a NaN term is never
+    larger than a best so far. An issue with no such option takes its first option, NaN in every run.
+    """
+    A, _, K, Q = space.shape
+    allowed = rows_of(space.allowed, rows)
+    live = allowed.any(axis=0)  # (K, Q)
+    live[live.sum(axis=1) == 0, 0] = True
+    count = live.sum(axis=1)
+    values = rows_of(space.values, rows, axis=1)
+    out = []
+    for q in np.unique(count):
+        ks = np.flatnonzero(count == q)
+        opt = np.nonzero(live[ks])[1].reshape(len(ks), q)  # row-major: each issue's options in their order
+        k = ks[:, None]
+        v = np.where(allowed[None, :, k, opt], values[:, :, k, opt], np.nan)
+        out.append((ks, opt, np.ascontiguousarray(v.transpose(0, 3, 1, 2))))
+    return out
+
+
+FRONTIER_CELLS = 1 << 16  # weights x runs x issues worked at once by weighted_argmax (in cache)
+
+
+def weighted_argmax(classes: list[tuple[np.ndarray, np.ndarray, np.ndarray]], weights: np.ndarray,
+                    K: int) -> np.ndarray:
+    """(n, W, K) per weight vector, the allowed option of each issue with the largest weighted term sum_a w_a v_a,
+    the first among equals (0 where none is allowed): ``np.argmax`` of those sums over the allowed options.
+
+    ``classes``: :func:`by_width` of n runs; ``weights`` (W, A, 1) for every run or (W, A, n) per run. The sums
+    are the same numbers as ``w_0 v_0 + w_1 v_1 + ...`` of every option (added in actor order), compared option
+    by option in their order: a strictly larger one replaces the best, so the first of equal sums stays, as with
+    argmax.
+    """
+    W, A = weights.shape[:2]
+    n = classes[0][2].shape[2] if classes else 0
+    out = np.zeros((n, W, K), np.int16 if max((int(o.max()) for _, o, _ in classes), default=0) < 2**15 else np.int64)
+    step = max(1, FRONTIER_CELLS // max(1, W * K))
+    for r0 in range(0, n, step):
+        r1 = min(n, r0 + step)
+        w = weights if weights.shape[2] == 1 else weights[:, :, r0:r1]
+        for ks, opt, v in classes:
+            best = np.full((W, r1 - r0, len(ks)), -np.inf)
+            idx = np.zeros(best.shape, out.dtype)
+            for o in range(v.shape[1]):
+                s = w[:, 0, :, None] * v[0, o, r0:r1]
+                for a in range(1, A):
+                    s = s + w[:, a, :, None] * v[a, o, r0:r1]
+                np.copyto(idx, opt[:, o].astype(out.dtype), where=s > best)
+                np.fmax(best, s, out=best)
+            out[r0:r1][:, :, ks] = idx.transpose(1, 0, 2)
+    return out
+
+
 def weighted_best(space: Space, weights: np.ndarray, rows: np.ndarray) -> np.ndarray:
     """(n, K) the package that maximises sum_a weights[a] U_a among the allowed ones, issue by issue.
 
@@ -144,20 +234,27 @@ def weighted_best(space: Space, weights: np.ndarray, rows: np.ndarray) -> np.nda
     """
     w = np.asarray(weights, float)
     w = w[:, None] if w.ndim == 1 else w
-    score = w[0][:, None, None] * space.values[0, rows]
-    for a in range(1, space.shape[0]):
-        score = score + w[a][:, None, None] * space.values[a, rows]
-    return np.where(space.allowed[rows], score, -np.inf).argmax(axis=-1)
+    return weighted_argmax(by_width(space, rows), w[None], space.shape[2])[:, 0].astype(np.int64)
 
 
 def frontier(space: Space, rows: np.ndarray, divisions: int) -> np.ndarray:
     """(n, W, K) the supported Pareto frontier over the weight grid (duplicates kept; :func:`distinct_best`)."""
     grid = simplex_grid(space.shape[0], divisions)
-    dtype = np.int16 if space.shape[3] < 2**15 else np.int64
-    out = np.empty((len(rows), len(grid), space.shape[2]), dtype)
-    for i, w in enumerate(grid):
-        out[:, i] = weighted_best(space, w, rows)
-    return out
+    return weighted_argmax(by_width(space, rows), grid[:, :, None], space.shape[2])
+
+
+def runs_of_equal(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Packages ``x`` (n, W, K) as runs of equal neighbours (a frontier's neighbouring weights often take the same
+    package): ((n, M) the first column of each run, a row's last repeated past its runs; (n, W) each column's run).
+    Equal packages have the same utilities and objective, read once a run."""
+    new = np.ones(x.shape[:2], bool)
+    new[:, 1:] = (x[:, 1:] != x[:, :-1]).any(axis=-1)
+    run = np.cumsum(new, axis=1) - 1
+    first = np.zeros((x.shape[0], int(run[:, -1].max(initial=0)) + 1), np.int64)
+    r, c = np.nonzero(new)
+    first[r, run[r, c]] = c
+    np.maximum.accumulate(first, axis=1, out=first)
+    return first, run
 
 
 def distinct_best(x: np.ndarray, tier: np.ndarray, value: np.ndarray, count: int) -> np.ndarray:
@@ -204,29 +301,84 @@ def neighbours(space: Space, x: np.ndarray, u: np.ndarray, rows: np.ndarray) -> 
     return cand.reshape(A, n, K * Q), space.allowed[rows].reshape(n, K * Q)
 
 
-def _live(ok: np.ndarray) -> np.ndarray | None:
-    """The columns of ``ok`` (n, C) some row allows, or None when most do (a change no row allows is never made,
-    so the objective is evaluated on the others only; column order is kept, so ties resolve as over all)."""
-    cols = np.flatnonzero(ok.any(axis=0))
-    return cols if len(cols) < 0.8 * ok.shape[1] else None
+class _Changes:
+    """The single-issue changes a local search over rows ``rows`` looks at: the columns (issue k, option o) at
+    k x O + o that some of its runs allow (a change no run allows is never made), each one's terms and filter
+    read once per run."""
+
+    def __init__(self, space: Space, rows: np.ndarray):
+        A, _, K, Q = space.shape
+        self.space, self.rows = space, rows
+        runs, self.at = np.unique(rows, return_inverse=True)
+        allowed = rows_of(space.allowed, runs).reshape(len(runs), K * Q)
+        self.cols = np.flatnonzero(allowed.any(axis=0))
+        self.issue = self.cols // Q
+        self.values = rows_of(space.values, runs, axis=1).reshape(A, len(runs), K * Q)[:, :, self.cols]
+        self.allowed = allowed[:, self.cols]
+
+    def of(self, x: np.ndarray, u: np.ndarray, i: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The changes of rows ``i`` (packages ``x[i]``, utilities ``u[:, i]``): their utilities (A, n, L), as
+        :func:`neighbours` adds them, and whether they pass the filters (n, L)."""
+        K = self.space.shape[2]
+        now = self.space.values[:, self.rows[i, None], np.arange(K)[None, :], x[i]]  # (A, n, K)
+        at = self.at[i]
+        return (u[:, i, None] - now[:, :, self.issue]) + self.values[:, at], self.allowed[at]
+
+
+def _below(cand: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """(n, C) changes ``cand`` (A, n, C) that raise no actor's utility over ``u`` (A, n)."""
+    out = cand[0] <= u[0, :, None]
+    for a in range(1, len(cand)):
+        out &= cand[a] <= u[a, :, None]
+    return out
+
+
+def _pack(cand: np.ndarray, keep: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The changes ``keep`` (n, C) of ``cand`` (A, n, C), each row's moved to its first columns in their order
+    (so ties resolve as over all): (A, n, M) and (n, M) the column each came from, -1 past a row's last."""
+    r, c = np.nonzero(keep)
+    count = np.bincount(r, minlength=keep.shape[0])
+    at = np.arange(len(r)) - np.repeat(np.cumsum(count) - count, count)
+    cols = np.full((keep.shape[0], max(1, int(count.max(initial=0)))), -1, np.int64)
+    cols[r, at] = c
+    packed = np.zeros((cand.shape[0], *cols.shape))
+    packed[:, r, at] = cand[:, r, c]
+    return packed, cols
 
 
 def local_search(space: Space, objective: Objective, x: np.ndarray, rows: np.ndarray,
-                 max_steps: int) -> tuple[np.ndarray, int]:
+                 max_steps: int, starts: int = 1) -> tuple[np.ndarray, int]:
     """Move each package of ``x`` (n, K) to its best single-issue change while one improves the objective, at
-    most ``max_steps`` times: (the packages, the steps taken). Packages that break a filter stay."""
+    most ``max_steps`` times: (the packages, the rounds of changes looked at). Packages that break a filter stay.
+
+    ``starts``: the packages of one run are this many consecutive rows of ``x``. Where one reaches the package and
+    the utilities (to the bit) of an earlier one of its run, the path on from there is that one's (a move is a
+    function of the package, its utilities and the run): it stops, and ends where that one ends.
+
+    An :class:`Increasing` objective is evaluated only at the changes that raise some actor's utility: a change
+    that raises none is worth at most the package itself, so it is never a move, and a move's change (better
+    than the package by more than rounding, :func:`better`) is the first best over the others as over all. The
+    packages found are those of evaluating every change.
+    """
     Q = space.shape[3]
+    changes = _Changes(space, rows)
     x = x.astype(np.int64)
     u = space.utilities(x[:, None, :], rows)[:, :, 0]
     t, v = _clean(*objective(u[:, :, None], rows), space.allows(x[:, None, :], rows))
     t, v = t[:, 0], v[:, 0]
     active = np.flatnonzero(t > BLOCKED)
+    follows = np.arange(len(x))  # the row whose end each row takes (itself, or an earlier row of its run)
     steps = 0
-    while len(active) and steps < max_steps:
-        cand, ok = neighbours(space, x[active], u[:, active], rows[active])
-        live = _live(ok)
-        if live is not None:
-            cand, ok = cand[:, :, live], ok[:, live]
+    while steps < max_steps:
+        if starts > 1:
+            active = _merge(x, u, active, follows, starts)
+        if not len(active):
+            break
+        cand, ok = changes.of(x, u, active)
+        cols = None  # per row, the changes' columns of ``changes`` where packed
+        if isinstance(objective, Increasing):  # only changes that raise some actor's utility can improve it
+            cand, cols = _pack(cand, ok & ~_below(cand, u[:, active]))
+            ok = cols >= 0
         ct, cv = _clean(*objective(cand, rows[active]), ok)
         j = lex_best(ct, cv)
         pick = np.arange(len(active))
@@ -234,12 +386,30 @@ def local_search(space: Space, objective: Objective, x: np.ndarray, rows: np.nda
         move = better(bt, bv, t[active], v[active])
         idx = active[move]
         u[:, idx] = cand[:, pick[move], j[move]]
-        j = j if live is None else live[j]
+        j = changes.cols[j if cols is None else cols[pick, j]]
         x[idx, j[move] // Q] = j[move] % Q
         t[idx], v[idx] = bt[move], bv[move]
         active = idx
         steps += 1
-    return x, steps
+    for _ in range(starts - 1):  # an earlier row may follow a still earlier one
+        follows = follows[follows]
+    return x[follows], steps
+
+
+def _merge(x: np.ndarray, u: np.ndarray, active: np.ndarray, follows: np.ndarray, starts: int) -> np.ndarray:
+    """The rows of ``active`` whose package and utilities are not those of an earlier row of their run; each
+    other one now follows that row (``follows``, written)."""
+    keep = np.ones(len(active), bool)
+    for d in range(1, starts):
+        at = np.flatnonzero(keep & (active % starts >= d))
+        b = active[at]
+        a = b - d
+        same = (x[a] == x[b]).all(axis=-1)
+        for i in range(u.shape[0]):
+            same &= u[i, a] == u[i, b]
+        follows[b[same]] = a[same]
+        keep[at[same]] = False
+    return active[keep]
 
 
 # ----------------------------------------------------------------- the search
@@ -257,21 +427,25 @@ class Found:
 
 
 def search(space: Space, objective: Objective, divisions: int | None = None, tangents: int = 3,
-           starts: int = 3, max_steps: int | None = None, supported: np.ndarray | None = None) -> Found:
+           starts: int = 3, max_steps: int | None = None, supported: np.ndarray | None = None,
+           known: np.ndarray | None = None) -> Found:
     """The package that maximises ``objective`` in each run, without enumerating the packages.
 
     ``divisions``: weights of the frontier are multiples of 1 / divisions (default 32 for two actors, 12 for
     three: 33 and 91 weight vectors); ``tangents``: Frank-Wolfe steps from the best candidate; ``starts``:
     distinct candidates the local search starts from; ``max_steps``: its bound (default 2 x issues + 8);
     ``supported``: the frontier (R, W, K), if the caller has it already (:func:`frontier` of the same space and
-    divisions).
+    divisions); ``known``: each actor's utilities of its packages (A, R, W), if the caller has them, as
+    :meth:`Space.utilities` gives them where they pass the filters (read only in runs where some package does:
+    there every frontier package passes).
     """
     A, R, K, Q = space.shape
     divisions = (32 if A <= 2 else 12) if divisions is None else divisions
     max_steps = 2 * K + 8 if max_steps is None else max_steps
     block = max(1, CELLS // max(1, starts * K * Q * A))
     parts = [_search_block(space, objective, np.arange(i, min(R, i + block)), divisions, tangents, starts,
-                           max_steps, None if supported is None else supported[i:i + block])
+                           max_steps, None if supported is None else supported[i:i + block],
+                           None if known is None else known[:, i:i + block])
              for i in range(0, R, block)]
     if not parts:
         return Found(np.zeros((0, K), np.int64), np.zeros(0, np.int64), np.zeros(0), np.zeros((A, 0)))
@@ -288,12 +462,32 @@ def _evaluate(space: Space, objective: Objective, x: np.ndarray, rows: np.ndarra
     return u, t, v
 
 
+def _evaluate_known(space: Space, objective: Objective, x: np.ndarray, rows: np.ndarray, known: np.ndarray
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`_evaluate` of a frontier ``x`` whose utilities are ``known`` where some package passes the filters
+    (every frontier package then does); elsewhere read as there."""
+    feasible = space.feasible()[rows]
+    u = np.array(known, float)
+    ok = np.broadcast_to(feasible[:, None], x.shape[:2]).copy()
+    bad = np.flatnonzero(~feasible)
+    if len(bad):
+        u[:, bad] = space.utilities(x[bad], rows[bad])
+        ok[bad] = space.allows(x[bad], rows[bad])
+    first, run = runs_of_equal(x)  # the objective once a run of equal packages
+    t, v = _clean(*objective(np.take_along_axis(u, first[None], 2), rows), np.take_along_axis(ok, first, 1))
+    return u, np.take_along_axis(t, run, 1), np.take_along_axis(v, run, 1)
+
+
 def _search_block(space: Space, objective: Objective, rows: np.ndarray, divisions: int, tangents: int,
-                  starts: int, max_steps: int, supported: np.ndarray | None = None) -> Found:
-    """:func:`search` on the runs ``rows`` (``supported``: their frontier, if known)."""
+                  starts: int, max_steps: int, supported: np.ndarray | None = None,
+                  known: np.ndarray | None = None) -> Found:
+    """:func:`search` on the runs ``rows`` (``supported``: their frontier, if known; ``known``: its utilities)."""
     A = space.shape[0]
     cand = (frontier(space, rows, divisions) if supported is None else supported).astype(np.int64)
-    u, t, v = _evaluate(space, objective, cand, rows)
+    if known is None:
+        u, t, v = _evaluate(space, objective, cand, rows)
+    else:
+        u, t, v = _evaluate_known(space, objective, cand, rows, known)
     for _ in range(tangents):  # Frank-Wolfe: the package that maximises the objective's slope at the best
         j = lex_best(t, v)
         w = np.maximum(slope(objective, np.take_along_axis(u, j[None, :, None], 2)[:, :, 0], rows), 0.0)
@@ -305,7 +499,7 @@ def _search_block(space: Space, objective: Objective, rows: np.ndarray, division
         t, v = np.concatenate([t, nt], axis=1), np.concatenate([v, nv], axis=1)
     x0 = distinct_best(cand, t, v, starts)
     n, S, K = x0.shape
-    x, steps = local_search(space, objective, x0.reshape(n * S, K), np.repeat(rows, S), max_steps)
+    x, steps = local_search(space, objective, x0.reshape(n * S, K), np.repeat(rows, S), max_steps, S)
     x = x.reshape(n, S, K)
     u, t, v = _evaluate(space, objective, x, rows)
     j = lex_best(t, v)
@@ -401,7 +595,7 @@ def mediator_objective(chances: Chances, need: np.ndarray, weights: np.ndarray) 
                 + weights[1][rows, None] * np.log(np.maximum(s_b, rules.TINY)) + chance)
         return zone.astype(np.int64), np.where(zone, nash, chance)
 
-    return objective
+    return Increasing(objective)
 
 
 def government_objective(chances: Chances, g: int, need: np.ndarray) -> Objective:
@@ -417,7 +611,7 @@ def government_objective(chances: Chances, g: int, need: np.ndarray) -> Objectiv
                  + np.log(np.maximum(gain, rules.TINY)))
         return ok.astype(np.int64), np.where(ok, score, U[g])
 
-    return objective
+    return Increasing(objective)
 
 
 def offer_objective(g: int, need_other: np.ndarray, floor: np.ndarray) -> Objective:
@@ -429,7 +623,7 @@ def offer_objective(g: int, need_other: np.ndarray, floor: np.ndarray) -> Object
         ok = (U[h] >= need_other[rows, None]) & (U[g] >= floor[rows, None])
         return ok.astype(np.int64), U[g]
 
-    return objective
+    return Increasing(objective)
 
 
 def deal_objective(chances: Chances) -> Objective:
@@ -439,4 +633,4 @@ def deal_objective(chances: Chances) -> Objective:
         p = p * chances.ratify(U, rows, 0) * chances.ratify(U, rows, 1)
         return np.zeros(p.shape, np.int64), p
 
-    return objective
+    return Increasing(objective)
