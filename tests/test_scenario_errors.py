@@ -1242,12 +1242,17 @@ def test_the_agenda_has_15_to_20_issues_in_the_four_categories(agenda):
         positions = {k for k, i in m.issues.items() if i.kind == "position"}
         assert set(actor.ideal) == positions, gov  # every ideal stated, none left to the default
     kyiv = agenda.governments()[KYIV]
-    assert abs(sum(p.value for p in kyiv.salience.values()) - 1) < 1e-9
+    assert abs(sum(p.central() for p in kyiv.salience.values()) - 1) < 1e-9  # the stated weights; drawn per run
+    for gov, actor in agenda.governments().items():  # every salience an assumption, drawn around its stated value
+        assert all(p.uncertain for p in actor.salience.values()), gov
     assert kyiv.minimum["army_cap"].value == 0.5  # the 800,000 of the European counter-proposal
 
 
 def test_the_agenda_zone_of_agreement_is_not_empty(agenda):
-    """Red lines and minima act issue by issue, and the one link joins two issues: some package passes both sides."""
+    """Red lines and minima act issue by issue, and the one link joins two issues: some package passes both sides
+    where the drawn minimums are at the soft end of their ranges. At the hard end the zone is empty on land alone:
+    Moscow's least land is then Ukraine's withdrawal from the rest of Donetsk, which Kyiv's minimum (no cession)
+    refuses (the stated minimums of 2025 are disjoint in those runs; docs/scenarios.md)."""
     import itertools
 
     import numpy as np
@@ -1257,8 +1262,14 @@ def test_the_agenda_zone_of_agreement_is_not_empty(agenda):
     m, govs = agenda.model, agenda.governments()
     groups = [["foreign_forces", "security_guarantee"]] + [[k] for k in m.issues
                                                             if k not in ("foreign_forces", "security_guarantee")]
+    drawn = {(g, k) for g, a in govs.items() for k, p in a.minimum.items() if p.uncertain}
+    assert drawn == {("moscow", "land_returned"), ("moscow", "third_party_recognition")}
 
-    def passes(gov: str, issue: str, option: str, position: float) -> bool:
+    def floor(gov: str, issue: str, end: float) -> float:
+        p = govs[gov].minimum[issue]
+        return float(p.frozen().ppf(end)) if p.uncertain else float(p.value)
+
+    def passes(gov: str, issue: str, option: str, position: float, end: float) -> bool:
         actor, spec = govs[gov], m.issues[issue]
         if any(r.active and r.issue == issue and option in r.forbid for r in actor.red_lines):
             return False
@@ -1266,18 +1277,21 @@ def test_the_agenda_zone_of_agreement_is_not_empty(agenda):
             return True
         if spec.kind == "land":
             share = spec.options[option] * (1 if actor.side == "ukraine" else -1)
-            return share >= actor.minimum[issue].value
-        return 1 - abs(position - actor.ideal[issue].value) >= actor.minimum[issue].value - 1e-12
+            return share >= floor(gov, issue, end) - 1e-12
+        return 1 - abs(position - actor.ideal[issue].value) >= floor(gov, issue, end) - 1e-12
 
-    for group in groups:
+    def zone(group: list[str], end: float) -> bool:
         names = [list(m.issues[k].options) for k in group]
         combos = np.array(list(itertools.product(*[range(len(n)) for n in names])))
         positions = np.array([[list(m.issues[k].options.values())[i] for k, i in zip(group, row, strict=True)]
                               for row in combos])
         positions = linked_positions(m, group, combos, positions) if len(group) > 1 else positions
-        ok = [all(passes(g, k, names[j][row[j]], positions[r, j]) for g in govs for j, k in enumerate(group))
-              for r, row in enumerate(combos)]
-        assert any(ok), group
+        return any(all(passes(g, k, names[j][row[j]], positions[r, j], end) for g in govs
+                       for j, k in enumerate(group)) for r, row in enumerate(combos))
+
+    for group in groups:
+        assert zone(group, 0.0), group  # the softest draws: some option of every issue passes both
+        assert zone(group, 1.0) == (group != ["land_returned"]), group  # the hardest: land alone is disjoint
     # and the link binds: an Article-5-like guarantee without a European force does not count as one
     forces, guarantee = m.issues["foreign_forces"].options, m.issues["security_guarantee"].options
     row = np.array([[list(forces).index("monitors_only"), list(guarantee).index("article5_like")]])
@@ -1300,6 +1314,10 @@ def test_the_agenda_validates_and_lists_its_evidence(capsys):
     assert all(r["kind"] != "none" for r in rows)
     assert by_path["actors.kyiv.ideal.crimea_status"]["kind"] == "evidence"
     assert "28-point plan (November 2025, point 6)" in by_path["issues.army_cap"]["source"]
+    land, recognition = (by_path[f"actors.moscow.minimum.{k}"] for k in ("land_returned", "third_party_recognition"))
+    assert land["kind"] == "evidence" and land["value"] == "uniform(high=0.25, low=-0.25)"
+    assert "memorandum" in land["source"] and "28-point plan (November 2025, point 21" in land["source"]
+    assert recognition["value"] == "uniform(high=1, low=0)" and "memorandum of 2 June 2025" in recognition["source"]
     assert by_path["issues.prisoners"]["value"].endswith("(justice; separable: prisoner_exchange)")
     assert "counts only with foreign_forces at or above european_force" in by_path[
         "issues.security_guarantee.links[0]"]["value"]
