@@ -256,3 +256,40 @@ def test_a_whole_class_with_actions_and_talk(tmp_path):
     g = game.replay(game.load_replay(replay))  # the replay, with its messages, plays to the same end
     assert str(g.row["outcome"]) == room.sessions[code].result["outcome"]
     print(f"a whole class in {time.monotonic() - started:.1f} s")
+
+
+def test_a_state_read_from_before_a_switch_does_not_set_the_box_back(tmp_path):
+    """The teacher's talk switch against a slow network: every state read answers 1.5 s late, so a read that began
+    before the click answers after it with the channel still on. The box stays as the teacher set it all along
+    (watched every 10 ms), and the page ends with the server's state. CI once saw the box set back by such a read
+    under Playwright's uncheck."""
+    c = compile_scenario(load_scenario(CLASSROOM))
+    room = Classroom(c, seed=1, replicate=0, state_dir=tmp_path / "classroom", runs=100)
+    with serving(room) as base, browser() as b:
+        teacher = b.new_context(viewport={"width": 1200, "height": 900}).new_page()
+        teacher.goto(f"{base}/teacher#secret={SECRET}")
+        teacher.click("#create")
+        teacher.wait_for_selector("#lobby:not(.hidden)", timeout=WAIT)
+        until(teacher, "document.body.dataset.talk === 'on'")
+        teacher.evaluate("""() => {
+            const fetch = window.fetch;  // the request goes at once (the server's state then), the answer late
+            window.staleReads = 0;
+            window.fetch = async (...args) => {
+              const res = await fetch(...args);
+              if (String(args[0]).endsWith('/state')) {
+                await new Promise((ok) => setTimeout(ok, 1500));
+                window.staleReads += 1;
+              }
+              return res;
+            };
+          }""")
+        teacher.click("#talk-projector")  # a switch: its re-read of the state, with the channel on, answers late
+        teacher.wait_for_timeout(200)
+        teacher.uncheck("#talk-on")  # while that read is on its way
+        teacher.evaluate("""() => { window.boxSeen = [];
+            window.watch = setInterval(() => window.boxSeen.push(document.querySelector('#talk-on').checked), 10); }""")
+        until(teacher, "document.body.dataset.talk === 'off' && window.staleReads >= 2", timeout=30)
+        seen = teacher.evaluate("clearInterval(window.watch) || window.boxSeen")
+        assert len(seen) > 50 and not any(seen), seen  # never set back on
+        assert not teacher.is_checked("#talk-on") and teacher.is_checked("#talk-projector")
+        assert room.sessions[teacher.text_content("#code-big")].talk == {"on": False, "projector": True}

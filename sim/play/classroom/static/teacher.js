@@ -7,6 +7,9 @@
   let me = JSON.parse(sessionStorage.getItem("negsim.teacher") || "null");
   let stop = null;
   let busy = false;
+  // The talk switches sent (a state read that began before one, or ends while one is on its way, is stale for
+  // the checkboxes: it must not set back what the teacher just clicked).
+  let talkSwitches = 0, talkPending = 0;
 
   // The teacher secret: from the address the server printed (#secret=...), kept in this tab only and taken
   // out of the address bar at once; or typed into the field.
@@ -88,6 +91,7 @@
   }
 
   async function refresh() {
+    const switches = talkSwitches;
     const st = await loadState(me, "negsim.teacher", $("advance-error"), "start a new session", () => { if (stop) stop(); });
     if (st === null) return;
     const roles = $("roles");
@@ -113,8 +117,10 @@
     }
     $("status").textContent = status;
     $("advance").disabled = $("advance-decision").disabled = st.finished;
-    $("talk-on").checked = st.talk.on;
-    $("talk-projector").checked = st.talk.projector;
+    if (talkPending === 0 && switches === talkSwitches) {  // a state read before the teacher's last switch is stale
+      $("talk-on").checked = st.talk.on;
+      $("talk-projector").checked = st.talk.projector;
+    }
     $("talk-on").disabled = $("talk-projector").disabled = st.finished;
     renderMessages($("messages"), st.messages);
     document.body.dataset.talk = st.talk.on ? "on" : "off";
@@ -126,10 +132,14 @@
   // Switch the talk channel (or its display on the projector): the server says where it stands after.
   async function switchTalk(body) {
     $("talk-error").textContent = "";
+    talkSwitches += 1;
+    talkPending += 1;
     try {
       await api("POST", `/api/sessions/${me.code}/talk`, body, me.token);
     } catch (e) {
       $("talk-error").textContent = e.message;
+    } finally {
+      talkPending -= 1;
     }
     refresh();
   }
