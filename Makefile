@@ -26,15 +26,16 @@ lint: $(STAMP)
 	$(BIN)/lint-imports
 	$(BIN)/python tools/mypy_budget.py
 
-# The default run, then the slow soak, fault, abuse and oracle tests as a separate, bounded step. The last CI run
-# (a clean clone, 2 cores): 1,277 tests in 20 min 23 s, then 48 slow ones in 24 to 30 min. Since then the refusals
-# of play and replays and a few more call negsim in-process and the Dask cluster test is slow (CHANGELOG, "Test
-# time, part 2"): on the shared machine the tests changed took 574 s of the default run's 2,571 s before, 230 s
-# after (the whole run is not re-measured, in CI neither). One process runs the tests: pytest-xdist is not adopted (not measured twice on the whole suite).
-# The bound (40 min) stops a slow step that hangs in time for CI to report it. Tests that time nothing but a hang
-# use guards of minutes, never a speed limit.
+# The default run, then the slow soak, fault, abuse and oracle tests as a separate, bounded step. The default run
+# goes on 2 processes (pytest-xdist, a test file to a process: `--dist loadfile` keeps a file's shared batches in
+# one process), TEST_WORKERS=1 for one. Measured in a clean clone on this 2-core machine with other work on it
+# (load 2.5-3): 1,280 tests in 14 min 23 s on 2 processes; one process took 20 min 23 s in the last CI run,
+# before the cuts of "Test time, part 2" (CHANGELOG). The slow step runs in one process: 48 tests in 24 to 30
+# min. The bound (40 min) stops a slow step that hangs in time for CI to report it. Tests that time nothing but
+# a hang use guards of minutes, never a speed limit.
+TEST_WORKERS ?= 2
 test: lint
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q $(if $(filter 1,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadfile)
 	timeout 2400 $(BIN)/python -m pytest -q -m slow
 
 test-slow: $(STAMP)
