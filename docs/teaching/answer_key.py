@@ -236,8 +236,8 @@ def class_run_section() -> list[str]:
             "| role | decisions (moves on the ground included) | of them in the talks |", "|---|---|---|",
             *[f"| {role} | {facts.decisions[role]} | {facts.talks[role]} |" for role in choose_run.roles(
                 compile_scenario(sc))], "",
-            "The run's uncertain numbers, as drawn (each side's private information; `negsim evidence` gives "
-            "their ranges): " + "; ".join(f"`{k}` {v:.3g}" for k, v in facts.drawn.items()) + "."]
+            "The run's uncertain numbers, as drawn (the resolves are each side's private information, the rest "
+            "both sides know within the run; `negsim evidence` gives their ranges): " + "; ".join(f"`{k}` {v:.3g}" for k, v in facts.drawn.items()) + "."]
 
 
 def build(figure: Path | None = None) -> str:
