@@ -28,9 +28,9 @@ lint: $(STAMP)
 
 # The default run, then the slow soak, fault, abuse and oracle tests as a separate, bounded step. The default run
 # goes on 2 processes (pytest-xdist, a test file to a process: `--dist loadfile` keeps a file's shared batches in
-# one process), TEST_WORKERS=1 for one. Measured in a clean clone on this 2-core machine with other work on it
-# (load 2.5-3): 1,280 tests in 14 min 23 s on 2 processes; one process took 20 min 23 s in the last CI run,
-# before the cuts of "Test time, part 2" (CHANGELOG). The slow step runs in one process: 48 tests in 24 to 30
+# one process), TEST_WORKERS=1 for one. Measured in clean clones on this 2-core machine: 1,288 tests in 9 min
+# 36 s on 2 processes with nothing else running (13 min 22 s at load 1-3); one process took 20 min 23 s in the
+# last CI run, before the cuts of "Test time, part 2" (CHANGELOG). The slow step runs in one process: 48 tests in 24 to 30
 # min. The bound (40 min) stops a slow step that hangs in time for CI to report it. Tests that time nothing but
 # a hang use guards of minutes, never a speed limit.
 TEST_WORKERS ?= 2
