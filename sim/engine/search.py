@@ -422,7 +422,7 @@ class Found:
     x: np.ndarray          # (R, K) option of each issue; -1 in a run where no package passes the filters
     tier: np.ndarray       # (R,) the objective's tier there (BLOCKED where none passes)
     value: np.ndarray      # (R,) the objective's value there (-inf where none passes)
-    utilities: np.ndarray  # (A, R) each actor's utility of it (its terms added in issue order)
+    utilities: np.ndarray  # (A, R) each actor's utility of it (its terms added in issue order; NaN where none passes)
     steps: int = 0         # local-search steps taken (the most over the blocks of runs)
 
 
@@ -443,15 +443,19 @@ def search(space: Space, objective: Objective, divisions: int | None = None, tan
     divisions = (32 if A <= 2 else 12) if divisions is None else divisions
     max_steps = 2 * K + 8 if max_steps is None else max_steps
     block = max(1, CELLS // max(1, starts * K * Q * A))
-    parts = [_search_block(space, objective, np.arange(i, min(R, i + block)), divisions, tangents, starts,
-                           max_steps, None if supported is None else supported[i:i + block],
-                           None if known is None else known[:, i:i + block])
-             for i in range(0, R, block)]
-    if not parts:
-        return Found(np.zeros((0, K), np.int64), np.zeros(0, np.int64), np.zeros(0), np.zeros((A, 0)))
-    return Found(np.concatenate([p.x for p in parts]), np.concatenate([p.tier for p in parts]),
-                 np.concatenate([p.value for p in parts]), np.concatenate([p.utilities for p in parts], axis=1),
-                 max(p.steps for p in parts))
+    live = np.flatnonzero(space.feasible())  # a run where no package passes the filters has nothing to search
+    parts = [_search_block(space, objective, rows, divisions, tangents, starts, max_steps,
+                           None if supported is None else supported[rows],
+                           None if known is None else known[:, rows])
+             for rows in (live[i:i + block] for i in range(0, len(live), block))]
+    found = Found(np.full((R, K), -1, np.int64), np.full(R, BLOCKED, np.int64), np.full(R, -np.inf),
+                  np.full((A, R), np.nan), max((p.steps for p in parts), default=0))
+    if parts:
+        found.x[live] = np.concatenate([p.x for p in parts])
+        found.tier[live] = np.concatenate([p.tier for p in parts])
+        found.value[live] = np.concatenate([p.value for p in parts])
+        found.utilities[:, live] = np.concatenate([p.utilities for p in parts], axis=1)
+    return found
 
 
 def _evaluate(space: Space, objective: Objective, x: np.ndarray, rows: np.ndarray
