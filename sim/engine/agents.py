@@ -13,15 +13,13 @@ for that index. They are the actors' interface for code that inspects a run
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import mesa
 import numpy as np
 
 from sim.engine import kernel, rules
-
-if TYPE_CHECKING:
-    from sim.engine.model import NegotiationModel
+from sim.scenario.compile import Compiled
 
 SIGN = kernel.SIGN  # ukraine side, russia side
 
@@ -47,12 +45,22 @@ def reading_of(a: kernel.Assessment, g: int) -> Reading:
                    None if gain is None else float(gain[0]), float(a.lev[g][0]), float(a.legit[g][0]))
 
 
+class KernelModel(mesa.Model):
+    """What the agents read of their model: the kernel of one run and its compiled scenario, the month
+    (``steps``) and the publics by government. :class:`sim.engine.model.NegotiationModel` is the one such model;
+    declaring it here keeps the agents below the model that makes them (no import circle)."""
+
+    kernel: kernel.Kernel
+    compiled: Compiled
+    public_of: dict[int, PublicAgent]
+
+
 class _View(mesa.Agent):
     """An actor of the run: a name and an index into the kernel's per-government columns."""
 
-    model: NegotiationModel
+    model: KernelModel
 
-    def __init__(self, model: NegotiationModel, name: str, index: int):
+    def __init__(self, model: KernelModel, name: str, index: int):
         super().__init__(model)
         self.name, self.index = name, index
 
@@ -68,7 +76,7 @@ class _View(mesa.Agent):
 class GovernmentAgent(_View):
     """A government: beliefs about the front, hurt, red lines, preconditions, a value of fighting on."""
 
-    def __init__(self, model: NegotiationModel, name: str, index: int):
+    def __init__(self, model: KernelModel, name: str, index: int):
         super().__init__(model, name, index)
         self.sign = SIGN[index]
 
@@ -124,7 +132,7 @@ class GovernmentAgent(_View):
 class PublicAgent(_View):
     """A public: war-weariness, pressure on its government, ratification, mediator preference."""
 
-    def __init__(self, model: NegotiationModel, name: str, government: GovernmentAgent):
+    def __init__(self, model: KernelModel, name: str, government: GovernmentAgent):
         super().__init__(model, name, government.index)
         self.government = government
 

@@ -21,7 +21,14 @@ import mesa
 import numpy as np
 
 from sim.engine import kernel, rules
-from sim.engine.agents import GovernmentAgent, MediatorAgent, PublicAgent, Reading, reading_of
+from sim.engine.agents import (
+    GovernmentAgent,
+    KernelModel,
+    MediatorAgent,
+    PublicAgent,
+    Reading,
+    reading_of,
+)
 from sim.engine.kernel import Kernel, Talks
 from sim.engine.records import Decider, Decision, MonthEntry, stack_runs, to_frame
 from sim.engine.shocks import Shocks
@@ -60,7 +67,7 @@ def one_run(shocks: Shocks) -> Shocks:
                   {k: np.asarray(v).reshape(1) for k, v in shocks.keys.items()}, shocks.used, shocks.horizon)
 
 
-class NegotiationModel(mesa.Model):
+class NegotiationModel(KernelModel):
     """One run of a compiled scenario with one replicate's shocks: the kernel at R = 1."""
 
     def __init__(self, compiled: Compiled, shocks: Shocks, decide: Decider | None = None, *, log: bool = True):
