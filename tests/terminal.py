@@ -1,5 +1,6 @@
 """Drive negsim as a terminal does: start it as a terminal starts a command (for the tests that interrupt it
-with Ctrl-C), and read a game's screens in a tmux session of a given size (the tests of ``negsim play``)."""
+with Ctrl-C, and watch its parts appear), and read a game's screens in a tmux session of a given size (the
+tests of ``negsim play``)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import os
 import signal
 import subprocess
 import time
+from pathlib import Path
 
 
 def as_a_terminal_starts_it() -> None:
@@ -17,6 +19,18 @@ def as_a_terminal_starts_it() -> None:
     and the test would see a batch run to its end. A terminal's foreground job has the default disposition.
     """
     signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def wait_for_parts(out: Path, at_least: int, timeout: float = 120) -> Path:
+    """The run directory under ``out`` of a batch started in another process, once it has written ``at_least``
+    parts (the tests that stop a batch part-way)."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        for d in out.glob("*/parts"):
+            if len(list(d.glob("part-*.parquet"))) >= at_least:
+                return d.parent
+        time.sleep(0.05)
+    raise AssertionError(f"no run directory with {at_least} parts appeared under {out} in {timeout:g} s")
 
 
 class Tmux:

@@ -7,12 +7,11 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pandas as pd
 import pytest
-from terminal import as_a_terminal_starts_it
+from terminal import as_a_terminal_starts_it, wait_for_parts
 
 import sim
 from sim.cli import main
@@ -34,16 +33,6 @@ def start(out: Path, *args: str) -> subprocess.Popen:
                             start_new_session=True, preexec_fn=as_a_terminal_starts_it)
 
 
-def wait_for_parts(out: Path, at_least: int, timeout: float = 120) -> Path:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        for d in out.glob("*/parts"):
-            if len(list(d.glob("part-*.parquet"))) >= at_least:
-                return d.parent
-        time.sleep(0.05)
-    raise AssertionError("no parts appeared")
-
-
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory):
     out = tmp_path_factory.mktemp("ref")
@@ -59,7 +48,7 @@ def test_interrupted_batch_resumes_to_identical_results(tmp_path, reference, sig
     _out, err = proc.communicate(timeout=60)
     assert not (run_dir / "results.parquet").exists()
     if sig == signal.SIGINT:
-        assert proc.returncode == 130
+        assert proc.returncode == 130, err[-4000:]
         assert f"negsim resume {run_dir}" in err and "Traceback" not in err
         assert json.loads((run_dir / "manifest.json").read_text())["status"] == "interrupted"
     done = len(list((run_dir / "parts").glob("part-*.parquet")))

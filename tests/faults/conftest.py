@@ -109,16 +109,6 @@ def wait_gone(sid: int, timeout: float = 10) -> list[int]:
     return left
 
 
-def wait_for_parts(out: Path, at_least: int, timeout: float = 120) -> Path:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        for d in out.glob("*/parts"):
-            if len(list(d.glob("part-*.parquet"))) >= at_least:
-                return d.parent
-        time.sleep(0.02)
-    raise AssertionError("no parts appeared")
-
-
 @pytest.fixture(scope="session")
 def reference(tmp_path_factory) -> pd.DataFrame:
     """The uninterrupted batch every stopped one must resume to."""

@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from terminal import wait_for_parts
 
 import sim
 from sim.runs import store
@@ -24,7 +25,6 @@ from .conftest import (
     results,
     session_processes,
     start,
-    wait_for_parts,
     wait_gone,
 )
 

@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pandas as pd
 import pytest
+from terminal import wait_for_parts
 
 import sim
 from sim.cli import main
@@ -27,7 +28,6 @@ from .conftest import (
     manifest,
     results,
     start,
-    wait_for_parts,
 )
 
 
