@@ -252,7 +252,7 @@ class Kernel:
         self.new_events = np.zeros((self.R, len(c.hazard_events)), bool)  # events with a chance that fired this month
         self.last_talks: tuple[int, Talks] | None = None
         self.inputs: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # what :func:`instruments` last read
-        self.pools = pools.Reader(c, self.R) if c.searched else None  # a searched space: the runs' pools, kept
+        self.pools = pools.Reader(c, self.R, lazy=not full) if c.searched else None  # a searched space: the runs' pools, kept
         self.peace_read: tuple[Assessment, bytes] | None = None  # run 0's reading in peace (see :meth:`reading`)  # (month, talks) of the last logged or played month of talks
 
     def step(self, log: bool = False, seam: Seam | None = None) -> MonthEntry | None:
@@ -1132,14 +1132,35 @@ def _demands(k: Kernel, talks: Talks, govs: np.ndarray) -> None:
     for g in (0, 1):
         ok &= ~_rows(talks.votes[g], govs)[:, None] | (gather(talks.margins[g], govs) >= 0.0)
     v_eff = [np.where(who == g, a.v[g][govs], a.v_bar[g][govs]) for g in (0, 1)]
-    qg = rows_of(q, govs)
-    dem = rules.demands(gather(a.ub[0], govs), gather(a.ub[1], govs), v_eff[0], v_eff[1], qg["discount"][:, 0],
-                        qg["discount"][:, 1], qg["breakdown"], ok)
+    dem = _demands_of(talks, govs, ok, v_eff)
     for g in (0, 1):
         mine = who == g
         premium = dem[g] - v_eff[g]  # what patience adds to a responder's value of war
         talks.need[g][govs] = np.where(mine, dem[g], a.v[g][govs] + premium)
         talks.need_types[g][govs] = gather(a.v_types[g], govs) + premium[:, None]
+
+
+def _demands_of(talks: Talks, govs: np.ndarray, ok: np.ndarray, v_eff: list[np.ndarray]) -> list[np.ndarray]:
+    """Both sides' demands of :func:`rules.demands` in the runs ``govs`` (``ok``: their packages an offer can be).
+
+    A searched space's pool: a run with no such package (most runs that talk on in agenda_2025) has demands
+    that no column's utilities enter (no package is a candidate, an offer or a best reply: the same numbers
+    over any columns), so those runs are read over one column, the others over all of them."""
+    a, q = talks.a, talks.q
+    some = ok.any(axis=1)
+    parts = [np.arange(len(govs))] if a.pool is None or some.all() else [np.flatnonzero(some), np.flatnonzero(~some)]
+    out = [np.zeros(len(govs)), np.zeros(len(govs))]
+    for part in parts:
+        if not len(part):
+            continue
+        rows, cols = govs[part], slice(None) if some[part[0]] else slice(0, 1)
+        qg = rows_of(q, rows)
+        dem = rules.demands(gather(a.ub[0], rows)[:, cols], gather(a.ub[1], rows)[:, cols], v_eff[0][part],
+                            v_eff[1][part], qg["discount"][:, 0], qg["discount"][:, 1], qg["breakdown"],
+                            ok[part][:, cols])
+        for g in (0, 1):
+            out[g][part] = dem[g]
+    return out
 
 
 def propose(k: Kernel, talks: Talks) -> None:
@@ -1198,14 +1219,16 @@ def _propose_searched(k: Kernel, talks: Talks) -> None:
     """A searched space: each proposer's objective (the mediator's Nash product times the chances, a government's
     expected gain) maximised over the whole space by :func:`sim.engine.search.search`, not over the pool; the
     package found becomes the pool's last column. Where no package passes both sides' filters, the pool's first
-    package stands (both reject it, as over an enumerated space)."""
+    package stands (both reject it, as over an enumerated space): the search is not called there (it finds
+    nothing in such a run, and reads each run apart)."""
     a, who = talks.a, talks.who
     assert a.pool is not None
     found = a.pool.x[:, 0].copy()
     guarantee = talks.q["guarantee_active"] * talks.q["guarantee_value"]  # as assess adds it to the side-payment
     offset = np.stack([np.broadcast_to(a.lev[g] + guarantee[:, g], (len(who),)) for g in (0, 1)])
+    feasible = (a.pool.allowed[0] & a.pool.allowed[1]).any(axis=-1).all(axis=-1)
     for proposer in (MEDIATOR, 0, 1):
-        sub = np.flatnonzero(who == proposer)
+        sub = np.flatnonzero((who == proposer) & feasible)
         if not len(sub):
             continue
         space = a.pool.space(sub, offset[:, sub])

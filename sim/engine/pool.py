@@ -127,11 +127,17 @@ class Reader:
     that group's values and frontier read again where the line moved (the frontier is issue by issue, so the
     other groups' part stands); a run whose parameters changed (an event) is read afresh. The numbers are
     those of :func:`read`. Memory: O(R x groups x options), kept for the kernel's life.
+
+    ``lazy`` (a batch's kernel, not the Mesa model's): in a run where no package passes both governments' filters,
+    the columns' utilities and filters are not read (0 and False). A batch reads the pool's columns there only
+    through ``both`` (False in every column of such a run, whatever the columns) and its first column (the
+    package that stands as the offer, whose numbers :func:`sim.engine.kernel._add_column` reads from ``values``
+    and ``allowed``); the Mesa model shows every column, so it reads them all.
     """
 
-    def __init__(self, c: Compiled, R: int):
+    def __init__(self, c: Compiled, R: int, lazy: bool = False):
         assert c.space is not None
-        self.c, self.R = c, R
+        self.c, self.R, self.lazy = c, R, lazy
         G, W = len(c.space.groups), c.space.width
         self.land = next((j for j, issues in enumerate(c.space.groups) if c.land_issue in issues), -1)
         self.keys: dict[str, np.ndarray] = {}
@@ -168,13 +174,21 @@ class Reader:
 
     def _keep(self, runs: np.ndarray, pool: Pool) -> None:
         """Keep the pools of runs ``runs``, with their columns' utilities and filters (a frontier package passes
-        both governments' filters in a run where some package passes them: it is read only elsewhere)."""
+        both governments' filters in a run where some package passes them: it is read only elsewhere; ``lazy``:
+        not at all)."""
         self.values[:, runs], self.allowed[:, runs], self.x[runs] = pool.values, pool.allowed, pool.x
-        first, run = search.runs_of_equal(pool.x)  # a frontier's neighbouring weights often take one package
-        u = np.stack(pool.utilities(np.take_along_axis(pool.x, first[:, :, None], 1)))
-        self.u[:, runs] = np.take_along_axis(u, run[None], 2)
-        bad = np.flatnonzero(~(pool.allowed[0] & pool.allowed[1]).any(axis=-1).all(axis=-1))
-        self.ok[:, runs] = True
+        feasible = (pool.allowed[0] & pool.allowed[1]).any(axis=-1).all(axis=-1)
+        self.ok[:, runs] = feasible[:, None]
+        read = np.flatnonzero(feasible) if self.lazy else np.arange(len(runs))
+        if self.lazy:
+            self.u[:, runs[~feasible]] = 0.0
+        if len(read) < len(runs):
+            pool = Pool(pool.values[:, read], pool.allowed[:, read], pool.x[read])
+        if len(read):
+            first, run = search.runs_of_equal(pool.x)  # a frontier's neighbouring weights often take one package
+            u = np.stack(pool.utilities(np.take_along_axis(pool.x, first[:, :, None], 1)))
+            self.u[:, runs[read]] = np.take_along_axis(u, run[None], 2)
+        bad = np.flatnonzero(~feasible) if not self.lazy else np.zeros(0, np.int64)
         if len(bad):
             some = Pool(pool.values[:, bad], pool.allowed[:, bad], pool.x[bad])
             self.ok[:, runs[bad]] = np.stack(some.allows(some.x))
