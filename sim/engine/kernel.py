@@ -1127,7 +1127,7 @@ def _demands(k: Kernel, talks: Talks, govs: np.ndarray) -> None:
     demand is its value of war plus the premium that patience gives it, and the others reckon each of its
     types' demand the same way (type's value plus that premium).
     """
-    a, q, who = talks.a, talks.q, talks.who[govs]
+    a, who = talks.a, talks.who[govs]
     ok = gather(a.both, govs).copy()  # a continuation offer must be one the voting publics are expected to ratify
     for g in (0, 1):
         ok &= ~_rows(talks.votes[g], govs)[:, None] | (gather(talks.margins[g], govs) >= 0.0)
@@ -1223,10 +1223,10 @@ def _propose_searched(k: Kernel, talks: Talks) -> None:
     nothing in such a run, and reads each run apart)."""
     a, who = talks.a, talks.who
     assert a.pool is not None
-    found = a.pool.x[:, 0].copy()
+    found = a.pool.column(0)
     guarantee = talks.q["guarantee_active"] * talks.q["guarantee_value"]  # as assess adds it to the side-payment
     offset = np.stack([np.broadcast_to(a.lev[g] + guarantee[:, g], (len(who),)) for g in (0, 1)])
-    feasible = (a.pool.allowed[0] & a.pool.allowed[1]).any(axis=-1).all(axis=-1)
+    feasible = a.pool.feasible()
     for proposer in (MEDIATOR, 0, 1):
         sub = np.flatnonzero((who == proposer) & feasible)
         if not len(sub):
@@ -1241,21 +1241,21 @@ def _propose_searched(k: Kernel, talks: Talks) -> None:
         else:
             objective = search.government_objective(chances, proposer, talks.need[proposer][sub])
         best = search.search(space, objective, tangents=TANGENTS, starts=STARTS,
-                             supported=a.pool.x[sub, :pools.DIVISIONS + 1],
+                             supported=a.pool.frontier(sub),
                              known=np.stack([a.ub[g][sub, :pools.DIVISIONS + 1] for g in (0, 1)]))
         ok = best.x[:, 0] >= 0
         found[sub[ok]] = best.x[ok]
         if proposer == MEDIATOR:
             talks.zone[sub] = ok & (best.tier == 1)
     _add_column(talks, found[:, None, :], offset, gather(k.s.weariness, talks.j))
-    talks.x[:] = a.pool.x.shape[1] - 1
+    talks.x[:] = a.pool.width() - 1
 
 
 def _add_column(talks: Talks, x: np.ndarray, offset: np.ndarray, weariness: np.ndarray) -> None:
     """Add packages ``x`` (n, 1, G) to the pool as its last column, with everything read over the columns."""
     a = talks.a
     assert a.pool is not None
-    a.pool.x = np.concatenate([a.pool.x, x], axis=1)
+    a.pool.add(x)
     u, allowed = a.pool.utilities(x), a.pool.allows(x)
     ub = [u[g] + offset[g][:, None] for g in (0, 1)]
     log_rat, margins = ratification(talks.q, ub, a.u_nd, a.cost, a.legit, weariness)
@@ -1364,7 +1364,7 @@ def package_numbers(c: Compiled, a: Assessment, rows: np.ndarray, x: np.ndarray)
     """The package numbers of columns ``x`` of runs ``rows`` of an assessment (a searched space: of its pools)."""
     if a.pool is None:
         return a.cols[x]
-    return pools.packages(c, a.pool.x[rows, x])
+    return pools.packages(c, a.pool.at(rows, x))
 
 
 # --------------------------------------------------------------------------- the month log (R = 1)

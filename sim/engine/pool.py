@@ -51,6 +51,87 @@ class Pool:
         """Per government, (n, M) every group option of ``x`` passes its filters."""
         return list(np.logical_and.reduce(search.cells(self.allowed, x, np.arange(x.shape[0])), axis=1))
 
+    def feasible(self) -> np.ndarray:
+        """(n,) some package passes both governments' filters (every group has an option allowed to both)."""
+        return (self.allowed[0] & self.allowed[1]).any(axis=-1).all(axis=-1)
+
+    def column(self, col: int) -> np.ndarray:
+        """(n, G) the packages of column ``col``."""
+        return np.array(self.x[:, col], np.int64)
+
+    def frontier(self, rows: np.ndarray) -> np.ndarray:
+        """(len(rows), W, G) the frontier's columns of runs ``rows``."""
+        return self.x[rows, :DIVISIONS + 1]
+
+    def add(self, x: np.ndarray) -> None:
+        """Add packages ``x`` (n, 1, G) as the pool's last column."""
+        self.x = np.concatenate([self.x, x], axis=1)
+
+    def width(self) -> int:
+        """The number of columns."""
+        return int(self.x.shape[1])
+
+    def at(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        """(len(rows), G) the package of column ``cols[i]`` of run ``rows[i]``."""
+        return np.asarray(self.x[rows, cols], np.int64)
+
+
+class Kept(Pool):
+    """The pool of runs ``runs`` of a :class:`Reader`, read from the reader's arrays where and when asked (a reading
+    of the month reads few of its rows): the same numbers as a :class:`Pool` of copies of those rows."""
+
+    def __init__(self, reader: Reader, runs: np.ndarray):
+        self.reader, self.runs = reader, runs
+        self.added: list[np.ndarray] = []  # columns added past the frontier's, (n, 1, G) each
+
+    @property
+    def values(self) -> np.ndarray:  # type: ignore[override]
+        return self.reader.values[:, self.runs]
+
+    @property
+    def allowed(self) -> np.ndarray:  # type: ignore[override]
+        return self.reader.allowed[:, self.runs]
+
+    @property
+    def x(self) -> np.ndarray:  # type: ignore[override]
+        return np.concatenate([self.reader.x[self.runs].astype(np.int64), *self.added], axis=1)
+
+    def space(self, rows: np.ndarray | slice = slice(None), offset: np.ndarray | None = None) -> search.Space:
+        runs = self.runs[rows]
+        values = self.reader.values[:, runs]
+        return search.Space(values, self.reader.allowed[0, runs] & self.reader.allowed[1, runs],
+                            np.zeros((2, values.shape[1])) if offset is None else offset)
+
+    def utilities(self, x: np.ndarray) -> list[np.ndarray]:
+        return list(search.add_issues(search.cells(self.reader.values, x, self.runs)))
+
+    def allows(self, x: np.ndarray) -> list[np.ndarray]:
+        return list(np.logical_and.reduce(search.cells(self.reader.allowed, x, self.runs), axis=1))
+
+    def feasible(self) -> np.ndarray:
+        return self.reader.feasible[self.runs]
+
+    def column(self, col: int) -> np.ndarray:
+        W = self.reader.x.shape[1]
+        return self.reader.x[self.runs, col].astype(np.int64) if col < W else self.added[col - W][:, 0].copy()
+
+    def frontier(self, rows: np.ndarray) -> np.ndarray:
+        return self.reader.x[self.runs[rows]]
+
+    def add(self, x: np.ndarray) -> None:
+        self.added.append(np.asarray(x, np.int64))
+
+    def width(self) -> int:
+        return int(self.reader.x.shape[1]) + len(self.added)
+
+    def at(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        W = self.reader.x.shape[1]
+        out = self.reader.x[self.runs[rows], np.minimum(cols, W - 1)].astype(np.int64)
+        for i, extra in enumerate(self.added):
+            here = cols == W + i
+            out[here] = extra[rows[here], 0]
+        return out
+
 
 def option_terms(c: Compiled, q: dict[str, np.ndarray], territory: np.ndarray, g: int) -> np.ndarray:
     """(n, K, O) government g's salience-weighted term ``s_gk v_gk(o)`` of each option at today's line."""
@@ -147,6 +228,7 @@ class Reader:
         self.x = np.zeros((R, DIVISIONS + 1, G), np.int16 if W < 2**15 else np.int64)
         self.u = np.zeros((2, R, DIVISIONS + 1))
         self.ok = np.zeros((2, R, DIVISIONS + 1), bool)
+        self.feasible = np.zeros(R, bool)  # some package passes both governments' filters (fixed by the parameters)
 
     def read(self, q: dict[str, np.ndarray], territory: np.ndarray, runs: np.ndarray
              ) -> tuple[Pool, list[np.ndarray], list[np.ndarray]]:
@@ -169,29 +251,31 @@ class Reader:
         moved = np.flatnonzero(same & (self.territory[runs] != territory))
         if len(moved):
             self._move(runs[moved], {k: v[moved] for k, v in q.items()}, territory[moved])
-        pool = Pool(self.values[:, runs], self.allowed[:, runs], self.x[runs].astype(np.int64))
-        return pool, list(self.u[:, runs]), list(self.ok[:, runs])
+        return Kept(self, runs), list(self.u[:, runs]), list(self.ok[:, runs])
 
     def _keep(self, runs: np.ndarray, pool: Pool) -> None:
-        """Keep the pools of runs ``runs``, with their columns' utilities and filters (a frontier package passes
-        both governments' filters in a run where some package passes them: it is read only elsewhere; ``lazy``:
-        not at all)."""
+        """Keep the pools of runs ``runs`` (read afresh), with their columns' utilities and filters."""
         self.values[:, runs], self.allowed[:, runs], self.x[runs] = pool.values, pool.allowed, pool.x
-        feasible = (pool.allowed[0] & pool.allowed[1]).any(axis=-1).all(axis=-1)
+        self.feasible[runs] = pool.feasible()
+        self._columns(runs)
+
+    def _columns(self, runs: np.ndarray) -> None:
+        """The utilities and filters of the columns of runs ``runs``, from the kept arrays (a frontier package
+        passes both governments' filters in a run where some package passes them: they are read only elsewhere;
+        ``lazy``: not at all)."""
+        feasible = self.feasible[runs]
         self.ok[:, runs] = feasible[:, None]
-        read = np.flatnonzero(feasible) if self.lazy else np.arange(len(runs))
         if self.lazy:
             self.u[:, runs[~feasible]] = 0.0
-        if len(read) < len(runs):
-            pool = Pool(pool.values[:, read], pool.allowed[:, read], pool.x[read])
+        read = runs[feasible] if self.lazy else runs
         if len(read):
-            first, run = search.runs_of_equal(pool.x)  # a frontier's neighbouring weights often take one package
-            u = np.stack(pool.utilities(np.take_along_axis(pool.x, first[:, :, None], 1)))
-            self.u[:, runs[read]] = np.take_along_axis(u, run[None], 2)
-        bad = np.flatnonzero(~feasible) if not self.lazy else np.zeros(0, np.int64)
+            x = self.x[read]
+            first, run = search.runs_of_equal(x)  # a frontier's neighbouring weights often take one package
+            u = search.add_issues(search.cells(self.values, np.take_along_axis(x, first[:, :, None], 1), read))
+            self.u[:, read] = np.take_along_axis(u, run[None], 2)
+        bad = runs[~feasible] if not self.lazy else runs[:0]
         if len(bad):
-            some = Pool(pool.values[:, bad], pool.allowed[:, bad], pool.x[bad])
-            self.ok[:, runs[bad]] = np.stack(some.allows(some.x))
+            self.ok[:, bad] = np.logical_and.reduce(search.cells(self.allowed, self.x[bad], bad), axis=1)
 
     def _move(self, runs: np.ndarray, q: dict[str, np.ndarray], territory: np.ndarray) -> None:
         """The land group's values and frontier of runs ``runs`` at a new line, and their columns' utilities."""
@@ -201,11 +285,11 @@ class Reader:
             terms = [land_terms(c, q, territory, g) for g in (0, 1)]
         else:
             terms = [option_terms(c, q, territory, g) for g in (0, 1)]
-        self.values[:, runs, j] = np.stack([group(c, t, "sum", 0.0, [j])[:, 0] for t in terms])
-        pool = Pool(self.values[:, runs], self.allowed[:, runs], self.x[runs].astype(np.int64))
-        part = search.Space(pool.values[:, :, [j]], pool.allowed[0][:, [j]] & pool.allowed[1][:, [j]])
-        pool.x[:, :, j] = search.frontier(part, np.arange(len(runs)), DIVISIONS)[:, :, 0]
-        self._keep(runs, pool)
+        values = np.stack([group(c, t, "sum", 0.0, [j])[:, 0] for t in terms])  # (2, n, W)
+        self.values[:, runs, j] = values
+        part = search.Space(values[:, :, None], (self.allowed[0, runs, j] & self.allowed[1, runs, j])[:, None])
+        self.x[runs, :, j] = search.frontier(part, np.arange(len(runs)), DIVISIONS)[:, :, 0]
+        self._columns(runs)
         self.territory[runs] = territory
 
 
