@@ -1148,12 +1148,14 @@ def _demands_of(talks: Talks, govs: np.ndarray, ok: np.ndarray, v_eff: list[np.n
     over any columns), so those runs are read over one column, the others over all of them."""
     a, q = talks.a, talks.q
     some = ok.any(axis=1)
-    parts = [np.arange(len(govs))] if a.pool is None or some.all() else [np.flatnonzero(some), np.flatnonzero(~some)]
+    every, one = slice(None), slice(0, 1)
+    parts = [(np.arange(len(govs)), every)] if a.pool is None or some.all() else \
+        [(np.flatnonzero(some), every), (np.flatnonzero(~some), one)]
     out = [np.zeros(len(govs)), np.zeros(len(govs))]
-    for part in parts:
+    for part, cols in parts:
         if not len(part):
             continue
-        rows, cols = govs[part], slice(None) if some[part[0]] else slice(0, 1)
+        rows = govs[part]
         qg = rows_of(q, rows)
         dem = rules.demands(gather(a.ub[0], rows)[:, cols], gather(a.ub[1], rows)[:, cols], v_eff[0][part],
                             v_eff[1][part], qg["discount"][:, 0], qg["discount"][:, 1], qg["breakdown"],

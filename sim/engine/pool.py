@@ -184,8 +184,9 @@ def group(c: Compiled, per_issue: np.ndarray, use: str, fill: Any, only: list[in
     return out
 
 
-def read(c: Compiled, q: dict[str, np.ndarray], territory: np.ndarray) -> Pool:
-    """The runs' pool at today's line: group values and filters, and the frontier of the two governments."""
+def read(c: Compiled, q: dict[str, np.ndarray], territory: np.ndarray, lazy: bool = False) -> Pool:
+    """The runs' pool at today's line: group values and filters, and the frontier of the two governments
+    (``lazy``: :func:`frontier`'s first column alone where no package passes both governments' filters)."""
     n = len(territory)
     values = np.stack([group(c, option_terms(c, q, territory, g), "sum", 0.0) for g in (0, 1)])
     allowed = []
@@ -193,8 +194,25 @@ def read(c: Compiled, q: dict[str, np.ndarray], territory: np.ndarray) -> Pool:
         lines, minimum = option_allowed(c, q, n, g)
         allowed.append(group(c, lines, "all", False) & group(c, minimum, "effective", False))
     pool = Pool(values, np.stack(allowed), np.zeros((n, 0, values.shape[2]), np.int64))
-    pool.x = search.frontier(pool.space(), np.arange(n), DIVISIONS).astype(np.int64)
+    pool.x = frontier(pool.space(), ~pool.feasible() if lazy else np.zeros(n, bool)).astype(np.int64)
     return pool
+
+
+def frontier(space: search.Space, first: np.ndarray) -> np.ndarray:
+    """(n, W, G) :func:`sim.engine.search.frontier` over the pool's weight grid; in the runs ``first`` (n,) its
+    first weight's packages alone, in every column (the same numbers there: each run and weight is read apart).
+    A lazy :class:`Reader` reads no other column of a run where no package passes both governments' filters."""
+    n, G = space.shape[1], space.shape[2]
+    if not first.any():
+        return search.frontier(space, np.arange(n), DIVISIONS)
+    grid = search.simplex_grid(2, DIVISIONS)
+    one, rest = np.flatnonzero(first), np.flatnonzero(~first)
+    head = search.weighted_argmax(search.by_width(space, one), grid[:1, :, None], G)
+    tail = search.frontier(space, rest, DIVISIONS) if len(rest) else head[:0]
+    out = np.empty((n, len(grid), G), np.result_type(head, tail))
+    out[one] = head
+    out[rest] = tail
+    return out
 
 
 KEYS = ("pre2022", "claimed", "ideal", "salience", "rl_active", "minimum")  # the parameters a pool is read from
@@ -244,7 +262,7 @@ class Reader:
         fresh = np.flatnonzero(~same)
         if len(fresh):
             sub = {k: v[fresh] for k, v in q.items()}
-            self._keep(runs[fresh], read(self.c, sub, territory[fresh]))
+            self._keep(runs[fresh], read(self.c, sub, territory[fresh], self.lazy))
             for k in KEYS:
                 self.keys[k][runs[fresh]] = sub[k]
             self.territory[runs[fresh]] = territory[fresh]
@@ -281,29 +299,28 @@ class Reader:
         """The land group's values and frontier of runs ``runs`` at a new line, and their columns' utilities."""
         c, j = self.c, self.land
         assert c.space is not None
-        if len(c.space.groups[j]) == 1:  # the land issue alone: its terms alone
-            terms = [land_terms(c, q, territory, g) for g in (0, 1)]
+        if len(c.space.groups[j]) == 1:  # the land issue alone: its terms alone (as group() reads them)
+            rows = c.space.effective[j][:, 0]
+            values = np.zeros((2, len(runs), c.space.width))
+            for g in (0, 1):
+                values[g, :, :len(rows)] = land_terms(c, q, territory, g)[:, rows]
         else:
-            terms = [option_terms(c, q, territory, g) for g in (0, 1)]
-        values = np.stack([group(c, t, "sum", 0.0, [j])[:, 0] for t in terms])  # (2, n, W)
+            values = np.stack([group(c, option_terms(c, q, territory, g), "sum", 0.0, [j])[:, 0] for g in (0, 1)])
         self.values[:, runs, j] = values
         part = search.Space(values[:, :, None], (self.allowed[0, runs, j] & self.allowed[1, runs, j])[:, None])
-        self.x[runs, :, j] = search.frontier(part, np.arange(len(runs)), DIVISIONS)[:, :, 0]
+        self.x[runs, :, j] = frontier(part, ~self.feasible[runs] & self.lazy)[:, :, 0]
         self._columns(runs)
         self.territory[runs] = territory
 
 
 def land_terms(c: Compiled, q: dict[str, np.ndarray], territory: np.ndarray, g: int) -> np.ndarray:
-    """(n, K, O) :func:`option_terms` where only the land issue's are read (the same numbers there; the others
-    are 0)."""
+    """(n, O) the land issue's terms of :func:`option_terms` (the same numbers)."""
     assert c.space is not None
     k = c.land_issue
     t = territory[:, None]
     moved = rules.land_moved(c.space.land_share[None, :], t, q["pre2022"][:, None], q["claimed"][:, None])
     pos = rules.land_position(t - moved, q["pre2022"][:, None], q["claimed"][:, None])
-    terms = np.zeros((len(territory), *c.space.positions.shape))
-    terms[:, k] = q["salience"][:, g, k, None] * rules.term_value(pos, q["ideal"][:, g, k, None], True)
-    return terms
+    return q["salience"][:, g, k, None] * rules.term_value(pos, q["ideal"][:, g, k, None], True)
 
 
 def packages(c: Compiled, x: np.ndarray) -> np.ndarray:
