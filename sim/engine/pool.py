@@ -227,11 +227,12 @@ class Reader:
     other groups' part stands); a run whose parameters changed (an event) is read afresh. The numbers are
     those of :func:`read`. Memory: O(R x groups x options), kept for the kernel's life.
 
-    ``lazy`` (a batch's kernel, not the Mesa model's): in a run where no package passes both governments' filters,
-    the columns' utilities and filters are not read (0 and False). A batch reads the pool's columns there only
-    through ``both`` (False in every column of such a run, whatever the columns) and its first column (the
-    package that stands as the offer, whose numbers :func:`sim.engine.kernel._add_column` reads from ``values``
-    and ``allowed``); the Mesa model shows every column, so it reads them all.
+    ``lazy`` (a batch's kernel, not the Mesa model's): in a run where no package passes both governments' filters
+    (so while its parameters stand), the columns' utilities and filters are not read (0 and False) and of the
+    frontier only its first column (every column holds it). A batch reads the pool's columns there only through
+    ``both`` (False in every column of such a run, whatever the columns) and the first column (the package that
+    stands as the offer, whose numbers :func:`sim.engine.kernel._add_column` reads from ``values`` and
+    ``allowed``); the Mesa model shows every column, so it reads them all.
     """
 
     def __init__(self, c: Compiled, R: int, lazy: bool = False):
