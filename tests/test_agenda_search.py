@@ -217,19 +217,32 @@ def test_links_and_exclusions_joining_too_many_issues_are_refused(tmp_path, caps
     assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
 
 
+def test_a_batch_kernel_and_the_full_kernel_give_the_same_runs():
+    """A batch's kernel leaves unread the pool columns of runs where no package passes both governments' filters
+    (pool.Reader's ``lazy``); the Mesa model's (``full``) reads them all. The runs are the same, to the bit."""
+    c = compile_scenario(sim.load_scenario(AGENDA))
+    lazy, full = (Kernel(c, draw(c, 7, range(200)), full=f).run().raw() for f in (False, True))
+    assert (lazy["deal"] >= 0).any() and (lazy["deal"] < 0).any()
+    for name in lazy:
+        assert np.array_equal(lazy[name], full[name], equal_nan=lazy[name].dtype.kind == "f"), name
+
+
 AGENDA_OPTIONS = {k: v["options"] for k, v in
                   __import__("yaml").safe_load(AGENDA.read_text(encoding="utf-8"))["issues"].items() if "options" in v}
 
 
-def test_kept_pools_are_the_pools_read_afresh(monkeypatch):
+@pytest.mark.parametrize("full", [True, False])
+def test_kept_pools_are_the_pools_read_afresh(monkeypatch, full):
     """The kernel keeps each run's pool from month to month (pool.Reader): what it hands back is, to the bit, the
     pool read afresh at today's line (values, filters, frontier, its utilities and filters), month after month
-    and for runs whose parameters changed (read afresh)."""
+    and for runs whose parameters changed (read afresh). A batch's kernel (not ``full``: the Mesa model's is)
+    leaves the columns of a run where no package passes both governments' filters unread: none allowed, 0."""
     c = compile_scenario(sim.load_scenario(AGENDA))
-    k = Kernel(c, draw(c, 4, range(300)))
+    k = Kernel(c, draw(c, 4, range(300)), full=full)
     rng = np.random.default_rng(4)
     read, afresh = pool.read, []
-    monkeypatch.setattr(pool, "read", lambda c, q, territory: afresh.append(len(territory)) or read(c, q, territory))
+    monkeypatch.setattr(pool, "read", lambda c, q, territory, lazy=False: afresh.append(len(territory))
+                        or read(c, q, territory, lazy))
     for month in range(8):
         k.step()
         runs = np.sort(rng.choice(300, 120, replace=False))
@@ -241,9 +254,19 @@ def test_kept_pools_are_the_pools_read_afresh(monkeypatch):
         if month % 3 == 2:
             assert sum(afresh) >= 30  # those runs' pools were read afresh
         fresh = read(c, q, k.s.territory[runs])
-        for name in ("values", "allowed", "x"):
+        feasible = fresh.feasible()
+        assert np.array_equal(kept.feasible(), feasible) and 0 < feasible.sum() < len(runs)
+        read_all = feasible | full  # the rows whose columns were read (elsewhere the frontier's first column)
+        for name in ("values", "allowed"):
             assert np.array_equal(getattr(kept, name), getattr(fresh, name)), (month, name)
+        assert np.array_equal(kept.x[read_all], fresh.x[read_all]) and np.array_equal(kept.x[:, 0], fresh.x[:, 0])
+        assert np.array_equal(read(c, q, k.s.territory[runs], lazy=True).x[:, 0], fresh.x[:, 0])
         for g in (0, 1):
-            assert np.array_equal(u[g], fresh.utilities(fresh.x)[g]) and np.array_equal(ok[g], fresh.allows(fresh.x)[g])
+            assert np.array_equal(u[g][read_all], fresh.utilities(fresh.x)[g][read_all])
+            assert np.array_equal(ok[g][read_all], fresh.allows(fresh.x)[g][read_all])
+            assert full or (not ok[g][~feasible].any() and not u[g][~feasible].any())
+        assert np.array_equal(kept.utilities(fresh.x[:, :3])[0], fresh.utilities(fresh.x[:, :3])[0])
+        r = np.flatnonzero(read_all)
+        assert np.array_equal(kept.at(r, np.full(len(r), 5)), fresh.x[r, 5])
     assert np.isfinite(k.pools.territory).sum() > 250  # most runs were read, and kept
     assert sum(afresh) < 60  # the last month read few afresh: the others' pools were kept

@@ -252,7 +252,7 @@ class Kernel:
         self.new_events = np.zeros((self.R, len(c.hazard_events)), bool)  # events with a chance that fired this month
         self.last_talks: tuple[int, Talks] | None = None
         self.inputs: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # what :func:`instruments` last read
-        self.pools = pools.Reader(c, self.R) if c.searched else None  # a searched space: the runs' pools, kept
+        self.pools = pools.Reader(c, self.R, lazy=not full) if c.searched else None  # a searched space: the runs' pools, kept
         self.peace_read: tuple[Assessment, bytes] | None = None  # run 0's reading in peace (see :meth:`reading`)  # (month, talks) of the last logged or played month of talks
 
     def step(self, log: bool = False, seam: Seam | None = None) -> MonthEntry | None:
@@ -1127,19 +1127,42 @@ def _demands(k: Kernel, talks: Talks, govs: np.ndarray) -> None:
     demand is its value of war plus the premium that patience gives it, and the others reckon each of its
     types' demand the same way (type's value plus that premium).
     """
-    a, q, who = talks.a, talks.q, talks.who[govs]
+    a, who = talks.a, talks.who[govs]
     ok = gather(a.both, govs).copy()  # a continuation offer must be one the voting publics are expected to ratify
     for g in (0, 1):
         ok &= ~_rows(talks.votes[g], govs)[:, None] | (gather(talks.margins[g], govs) >= 0.0)
     v_eff = [np.where(who == g, a.v[g][govs], a.v_bar[g][govs]) for g in (0, 1)]
-    qg = rows_of(q, govs)
-    dem = rules.demands(gather(a.ub[0], govs), gather(a.ub[1], govs), v_eff[0], v_eff[1], qg["discount"][:, 0],
-                        qg["discount"][:, 1], qg["breakdown"], ok)
+    dem = _demands_of(talks, govs, ok, v_eff)
     for g in (0, 1):
         mine = who == g
         premium = dem[g] - v_eff[g]  # what patience adds to a responder's value of war
         talks.need[g][govs] = np.where(mine, dem[g], a.v[g][govs] + premium)
         talks.need_types[g][govs] = gather(a.v_types[g], govs) + premium[:, None]
+
+
+def _demands_of(talks: Talks, govs: np.ndarray, ok: np.ndarray, v_eff: list[np.ndarray]) -> list[np.ndarray]:
+    """Both sides' demands of :func:`rules.demands` in the runs ``govs`` (``ok``: their packages an offer can be).
+
+    A searched space's pool: a run with no such package (most runs that talk on in agenda_2025) has demands
+    that no column's utilities enter (no package is a candidate, an offer or a best reply: the same numbers
+    over any columns), so those runs are read over one column, the others over all of them."""
+    a, q = talks.a, talks.q
+    some = ok.any(axis=1)
+    every, one = slice(None), slice(0, 1)
+    parts = [(np.arange(len(govs)), every)] if a.pool is None or some.all() else \
+        [(np.flatnonzero(some), every), (np.flatnonzero(~some), one)]
+    out = [np.zeros(len(govs)), np.zeros(len(govs))]
+    for part, cols in parts:
+        if not len(part):
+            continue
+        rows = govs[part]
+        qg = rows_of(q, rows)
+        dem = rules.demands(gather(a.ub[0], rows)[:, cols], gather(a.ub[1], rows)[:, cols], v_eff[0][part],
+                            v_eff[1][part], qg["discount"][:, 0], qg["discount"][:, 1], qg["breakdown"],
+                            ok[part][:, cols])
+        for g in (0, 1):
+            out[g][part] = dem[g]
+    return out
 
 
 def propose(k: Kernel, talks: Talks) -> None:
@@ -1198,14 +1221,16 @@ def _propose_searched(k: Kernel, talks: Talks) -> None:
     """A searched space: each proposer's objective (the mediator's Nash product times the chances, a government's
     expected gain) maximised over the whole space by :func:`sim.engine.search.search`, not over the pool; the
     package found becomes the pool's last column. Where no package passes both sides' filters, the pool's first
-    package stands (both reject it, as over an enumerated space)."""
+    package stands (both reject it, as over an enumerated space): the search is not called there (it finds
+    nothing in such a run, and reads each run apart)."""
     a, who = talks.a, talks.who
     assert a.pool is not None
-    found = a.pool.x[:, 0].copy()
+    found = a.pool.column(0)
     guarantee = talks.q["guarantee_active"] * talks.q["guarantee_value"]  # as assess adds it to the side-payment
     offset = np.stack([np.broadcast_to(a.lev[g] + guarantee[:, g], (len(who),)) for g in (0, 1)])
+    feasible = a.pool.feasible()
     for proposer in (MEDIATOR, 0, 1):
-        sub = np.flatnonzero(who == proposer)
+        sub = np.flatnonzero((who == proposer) & feasible)
         if not len(sub):
             continue
         space = a.pool.space(sub, offset[:, sub])
@@ -1218,21 +1243,21 @@ def _propose_searched(k: Kernel, talks: Talks) -> None:
         else:
             objective = search.government_objective(chances, proposer, talks.need[proposer][sub])
         best = search.search(space, objective, tangents=TANGENTS, starts=STARTS,
-                             supported=a.pool.x[sub, :pools.DIVISIONS + 1],
+                             supported=a.pool.frontier(sub),
                              known=np.stack([a.ub[g][sub, :pools.DIVISIONS + 1] for g in (0, 1)]))
         ok = best.x[:, 0] >= 0
         found[sub[ok]] = best.x[ok]
         if proposer == MEDIATOR:
             talks.zone[sub] = ok & (best.tier == 1)
     _add_column(talks, found[:, None, :], offset, gather(k.s.weariness, talks.j))
-    talks.x[:] = a.pool.x.shape[1] - 1
+    talks.x[:] = a.pool.width() - 1
 
 
 def _add_column(talks: Talks, x: np.ndarray, offset: np.ndarray, weariness: np.ndarray) -> None:
     """Add packages ``x`` (n, 1, G) to the pool as its last column, with everything read over the columns."""
     a = talks.a
     assert a.pool is not None
-    a.pool.x = np.concatenate([a.pool.x, x], axis=1)
+    a.pool.add(x)
     u, allowed = a.pool.utilities(x), a.pool.allows(x)
     ub = [u[g] + offset[g][:, None] for g in (0, 1)]
     log_rat, margins = ratification(talks.q, ub, a.u_nd, a.cost, a.legit, weariness)
@@ -1341,7 +1366,7 @@ def package_numbers(c: Compiled, a: Assessment, rows: np.ndarray, x: np.ndarray)
     """The package numbers of columns ``x`` of runs ``rows`` of an assessment (a searched space: of its pools)."""
     if a.pool is None:
         return a.cols[x]
-    return pools.packages(c, a.pool.x[rows, x])
+    return pools.packages(c, a.pool.at(rows, x))
 
 
 # --------------------------------------------------------------------------- the month log (R = 1)

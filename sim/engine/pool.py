@@ -51,6 +51,87 @@ class Pool:
         """Per government, (n, M) every group option of ``x`` passes its filters."""
         return list(np.logical_and.reduce(search.cells(self.allowed, x, np.arange(x.shape[0])), axis=1))
 
+    def feasible(self) -> np.ndarray:
+        """(n,) some package passes both governments' filters (every group has an option allowed to both)."""
+        return (self.allowed[0] & self.allowed[1]).any(axis=-1).all(axis=-1)
+
+    def column(self, col: int) -> np.ndarray:
+        """(n, G) the packages of column ``col``."""
+        return np.array(self.x[:, col], np.int64)
+
+    def frontier(self, rows: np.ndarray) -> np.ndarray:
+        """(len(rows), W, G) the frontier's columns of runs ``rows``."""
+        return self.x[rows, :DIVISIONS + 1]
+
+    def add(self, x: np.ndarray) -> None:
+        """Add packages ``x`` (n, 1, G) as the pool's last column."""
+        self.x = np.concatenate([self.x, x], axis=1)
+
+    def width(self) -> int:
+        """The number of columns."""
+        return int(self.x.shape[1])
+
+    def at(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        """(len(rows), G) the package of column ``cols[i]`` of run ``rows[i]``."""
+        return np.asarray(self.x[rows, cols], np.int64)
+
+
+class Kept(Pool):
+    """The pool of runs ``runs`` of a :class:`Reader`, read from the reader's arrays where and when asked (a reading
+    of the month reads few of its rows): the same numbers as a :class:`Pool` of copies of those rows."""
+
+    def __init__(self, reader: Reader, runs: np.ndarray):
+        self.reader, self.runs = reader, runs
+        self.added: list[np.ndarray] = []  # columns added past the frontier's, (n, 1, G) each
+
+    @property
+    def values(self) -> np.ndarray:  # type: ignore[override]
+        return self.reader.values[:, self.runs]
+
+    @property
+    def allowed(self) -> np.ndarray:  # type: ignore[override]
+        return self.reader.allowed[:, self.runs]
+
+    @property
+    def x(self) -> np.ndarray:  # type: ignore[override]
+        return np.concatenate([self.reader.x[self.runs].astype(np.int64), *self.added], axis=1)
+
+    def space(self, rows: np.ndarray | slice = slice(None), offset: np.ndarray | None = None) -> search.Space:
+        runs = self.runs[rows]
+        values = self.reader.values[:, runs]
+        return search.Space(values, self.reader.allowed[0, runs] & self.reader.allowed[1, runs],
+                            np.zeros((2, values.shape[1])) if offset is None else offset)
+
+    def utilities(self, x: np.ndarray) -> list[np.ndarray]:
+        return list(search.add_issues(search.cells(self.reader.values, x, self.runs)))
+
+    def allows(self, x: np.ndarray) -> list[np.ndarray]:
+        return list(np.logical_and.reduce(search.cells(self.reader.allowed, x, self.runs), axis=1))
+
+    def feasible(self) -> np.ndarray:
+        return self.reader.feasible[self.runs]
+
+    def column(self, col: int) -> np.ndarray:
+        W = self.reader.x.shape[1]
+        return self.reader.x[self.runs, col].astype(np.int64) if col < W else self.added[col - W][:, 0].copy()
+
+    def frontier(self, rows: np.ndarray) -> np.ndarray:
+        return self.reader.x[self.runs[rows]]
+
+    def add(self, x: np.ndarray) -> None:
+        self.added.append(np.asarray(x, np.int64))
+
+    def width(self) -> int:
+        return int(self.reader.x.shape[1]) + len(self.added)
+
+    def at(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        W = self.reader.x.shape[1]
+        out = self.reader.x[self.runs[rows], np.minimum(cols, W - 1)].astype(np.int64)
+        for i, extra in enumerate(self.added):
+            here = cols == W + i
+            out[here] = extra[rows[here], 0]
+        return out
+
 
 def option_terms(c: Compiled, q: dict[str, np.ndarray], territory: np.ndarray, g: int) -> np.ndarray:
     """(n, K, O) government g's salience-weighted term ``s_gk v_gk(o)`` of each option at today's line."""
@@ -103,8 +184,9 @@ def group(c: Compiled, per_issue: np.ndarray, use: str, fill: Any, only: list[in
     return out
 
 
-def read(c: Compiled, q: dict[str, np.ndarray], territory: np.ndarray) -> Pool:
-    """The runs' pool at today's line: group values and filters, and the frontier of the two governments."""
+def read(c: Compiled, q: dict[str, np.ndarray], territory: np.ndarray, lazy: bool = False) -> Pool:
+    """The runs' pool at today's line: group values and filters, and the frontier of the two governments
+    (``lazy``: :func:`frontier`'s first column alone where no package passes both governments' filters)."""
     n = len(territory)
     values = np.stack([group(c, option_terms(c, q, territory, g), "sum", 0.0) for g in (0, 1)])
     allowed = []
@@ -112,8 +194,25 @@ def read(c: Compiled, q: dict[str, np.ndarray], territory: np.ndarray) -> Pool:
         lines, minimum = option_allowed(c, q, n, g)
         allowed.append(group(c, lines, "all", False) & group(c, minimum, "effective", False))
     pool = Pool(values, np.stack(allowed), np.zeros((n, 0, values.shape[2]), np.int64))
-    pool.x = search.frontier(pool.space(), np.arange(n), DIVISIONS).astype(np.int64)
+    pool.x = frontier(pool.space(), ~pool.feasible() if lazy else np.zeros(n, bool)).astype(np.int64)
     return pool
+
+
+def frontier(space: search.Space, first: np.ndarray) -> np.ndarray:
+    """(n, W, G) :func:`sim.engine.search.frontier` over the pool's weight grid; in the runs ``first`` (n,) its
+    first weight's packages alone, in every column (the same numbers there: each run and weight is read apart).
+    A lazy :class:`Reader` reads no other column of a run where no package passes both governments' filters."""
+    n, G = space.shape[1], space.shape[2]
+    if not first.any():
+        return search.frontier(space, np.arange(n), DIVISIONS)
+    grid = search.simplex_grid(2, DIVISIONS)
+    one, rest = np.flatnonzero(first), np.flatnonzero(~first)
+    head = search.weighted_argmax(search.by_width(space, one), grid[:1, :, None], G)
+    tail = search.frontier(space, rest, DIVISIONS) if len(rest) else head[:0]
+    out = np.empty((n, len(grid), G), np.result_type(head, tail))
+    out[one] = head
+    out[rest] = tail
+    return out
 
 
 KEYS = ("pre2022", "claimed", "ideal", "salience", "rl_active", "minimum")  # the parameters a pool is read from
@@ -127,11 +226,18 @@ class Reader:
     that group's values and frontier read again where the line moved (the frontier is issue by issue, so the
     other groups' part stands); a run whose parameters changed (an event) is read afresh. The numbers are
     those of :func:`read`. Memory: O(R x groups x options), kept for the kernel's life.
+
+    ``lazy`` (a batch's kernel, not the Mesa model's): in a run where no package passes both governments' filters
+    (so while its parameters stand), the columns' utilities and filters are not read (0 and False) and of the
+    frontier only its first column (every column holds it). A batch reads the pool's columns there only through
+    ``both`` (False in every column of such a run, whatever the columns) and the first column (the package that
+    stands as the offer, whose numbers :func:`sim.engine.kernel._add_column` reads from ``values`` and
+    ``allowed``); the Mesa model shows every column, so it reads them all.
     """
 
-    def __init__(self, c: Compiled, R: int):
+    def __init__(self, c: Compiled, R: int, lazy: bool = False):
         assert c.space is not None
-        self.c, self.R = c, R
+        self.c, self.R, self.lazy = c, R, lazy
         G, W = len(c.space.groups), c.space.width
         self.land = next((j for j, issues in enumerate(c.space.groups) if c.land_issue in issues), -1)
         self.keys: dict[str, np.ndarray] = {}
@@ -141,6 +247,7 @@ class Reader:
         self.x = np.zeros((R, DIVISIONS + 1, G), np.int16 if W < 2**15 else np.int64)
         self.u = np.zeros((2, R, DIVISIONS + 1))
         self.ok = np.zeros((2, R, DIVISIONS + 1), bool)
+        self.feasible = np.zeros(R, bool)  # some package passes both governments' filters (fixed by the parameters)
 
     def read(self, q: dict[str, np.ndarray], territory: np.ndarray, runs: np.ndarray
              ) -> tuple[Pool, list[np.ndarray], list[np.ndarray]]:
@@ -156,56 +263,65 @@ class Reader:
         fresh = np.flatnonzero(~same)
         if len(fresh):
             sub = {k: v[fresh] for k, v in q.items()}
-            self._keep(runs[fresh], read(self.c, sub, territory[fresh]))
+            self._keep(runs[fresh], read(self.c, sub, territory[fresh], self.lazy))
             for k in KEYS:
                 self.keys[k][runs[fresh]] = sub[k]
             self.territory[runs[fresh]] = territory[fresh]
         moved = np.flatnonzero(same & (self.territory[runs] != territory))
         if len(moved):
             self._move(runs[moved], {k: v[moved] for k, v in q.items()}, territory[moved])
-        pool = Pool(self.values[:, runs], self.allowed[:, runs], self.x[runs].astype(np.int64))
-        return pool, list(self.u[:, runs]), list(self.ok[:, runs])
+        return Kept(self, runs), list(self.u[:, runs]), list(self.ok[:, runs])
 
     def _keep(self, runs: np.ndarray, pool: Pool) -> None:
-        """Keep the pools of runs ``runs``, with their columns' utilities and filters (a frontier package passes
-        both governments' filters in a run where some package passes them: it is read only elsewhere)."""
+        """Keep the pools of runs ``runs`` (read afresh), with their columns' utilities and filters."""
         self.values[:, runs], self.allowed[:, runs], self.x[runs] = pool.values, pool.allowed, pool.x
-        first, run = search.runs_of_equal(pool.x)  # a frontier's neighbouring weights often take one package
-        u = np.stack(pool.utilities(np.take_along_axis(pool.x, first[:, :, None], 1)))
-        self.u[:, runs] = np.take_along_axis(u, run[None], 2)
-        bad = np.flatnonzero(~(pool.allowed[0] & pool.allowed[1]).any(axis=-1).all(axis=-1))
-        self.ok[:, runs] = True
+        self.feasible[runs] = pool.feasible()
+        self._columns(runs)
+
+    def _columns(self, runs: np.ndarray) -> None:
+        """The utilities and filters of the columns of runs ``runs``, from the kept arrays (a frontier package
+        passes both governments' filters in a run where some package passes them: they are read only elsewhere;
+        ``lazy``: not at all)."""
+        feasible = self.feasible[runs]
+        self.ok[:, runs] = feasible[:, None]
+        if self.lazy:
+            self.u[:, runs[~feasible]] = 0.0
+        read = runs[feasible] if self.lazy else runs
+        if len(read):
+            x = self.x[read]
+            first, run = search.runs_of_equal(x)  # a frontier's neighbouring weights often take one package
+            u = search.add_issues(search.cells(self.values, np.take_along_axis(x, first[:, :, None], 1), read))
+            self.u[:, read] = np.take_along_axis(u, run[None], 2)
+        bad = runs[~feasible] if not self.lazy else runs[:0]
         if len(bad):
-            some = Pool(pool.values[:, bad], pool.allowed[:, bad], pool.x[bad])
-            self.ok[:, runs[bad]] = np.stack(some.allows(some.x))
+            self.ok[:, bad] = np.logical_and.reduce(search.cells(self.allowed, self.x[bad], bad), axis=1)
 
     def _move(self, runs: np.ndarray, q: dict[str, np.ndarray], territory: np.ndarray) -> None:
         """The land group's values and frontier of runs ``runs`` at a new line, and their columns' utilities."""
         c, j = self.c, self.land
         assert c.space is not None
-        if len(c.space.groups[j]) == 1:  # the land issue alone: its terms alone
-            terms = [land_terms(c, q, territory, g) for g in (0, 1)]
+        if len(c.space.groups[j]) == 1:  # the land issue alone: its terms alone (as group() reads them)
+            rows = c.space.effective[j][:, 0]
+            values = np.zeros((2, len(runs), c.space.width))
+            for g in (0, 1):
+                values[g, :, :len(rows)] = land_terms(c, q, territory, g)[:, rows]
         else:
-            terms = [option_terms(c, q, territory, g) for g in (0, 1)]
-        self.values[:, runs, j] = np.stack([group(c, t, "sum", 0.0, [j])[:, 0] for t in terms])
-        pool = Pool(self.values[:, runs], self.allowed[:, runs], self.x[runs].astype(np.int64))
-        part = search.Space(pool.values[:, :, [j]], pool.allowed[0][:, [j]] & pool.allowed[1][:, [j]])
-        pool.x[:, :, j] = search.frontier(part, np.arange(len(runs)), DIVISIONS)[:, :, 0]
-        self._keep(runs, pool)
+            values = np.stack([group(c, option_terms(c, q, territory, g), "sum", 0.0, [j])[:, 0] for g in (0, 1)])
+        self.values[:, runs, j] = values
+        part = search.Space(values[:, :, None], (self.allowed[0, runs, j] & self.allowed[1, runs, j])[:, None])
+        self.x[runs, :, j] = frontier(part, ~self.feasible[runs] & self.lazy)[:, :, 0]
+        self._columns(runs)
         self.territory[runs] = territory
 
 
 def land_terms(c: Compiled, q: dict[str, np.ndarray], territory: np.ndarray, g: int) -> np.ndarray:
-    """(n, K, O) :func:`option_terms` where only the land issue's are read (the same numbers there; the others
-    are 0)."""
+    """(n, O) the land issue's terms of :func:`option_terms` (the same numbers)."""
     assert c.space is not None
     k = c.land_issue
     t = territory[:, None]
     moved = rules.land_moved(c.space.land_share[None, :], t, q["pre2022"][:, None], q["claimed"][:, None])
     pos = rules.land_position(t - moved, q["pre2022"][:, None], q["claimed"][:, None])
-    terms = np.zeros((len(territory), *c.space.positions.shape))
-    terms[:, k] = q["salience"][:, g, k, None] * rules.term_value(pos, q["ideal"][:, g, k, None], True)
-    return terms
+    return q["salience"][:, g, k, None] * rules.term_value(pos, q["ideal"][:, g, k, None], True)
 
 
 def packages(c: Compiled, x: np.ndarray) -> np.ndarray:
