@@ -271,9 +271,9 @@ class Kernel:
         at_war = (s.deal < 0) | (s.relapse_month >= 0)  # a settlement stops the war until it relapses
         w: Index = slice(None) if at_war.all() else np.flatnonzero(at_war)  # all runs: views, no copies
         z = {m: d[m][w] for m in WAR_STREAMS}  # the war's draws of the month, made for the runs at war only
-        battlefield(s, p, z, w, t, d["front"])
-        for g in (0, 1):
-            fight(s, p, g, z, w)
+        q, cf = rows_of(p, w), s.ceasefire[w]  # their parameters and ceasefires, read once for both phases
+        battlefield(s, q, cf, w, t, d["front"])
+        fight(s, q, cf, z, w)
         # A logged run (R = 1) reads the month once, for its log and its talks (read again if talks open now).
         read = self.reading(changed) if log else None
         entry = month_entry(self, t, read) if read is not None else None
@@ -554,11 +554,11 @@ def partial_cut(p: Params, partial: np.ndarray, g: int) -> Any:
     return np.minimum(1.0, total)
 
 
-def battlefield(s: State, p: Params, z: dict[str, np.ndarray], w: Index, t: int, front: Any) -> None:
-    """The front and the Kursk area move in the runs at war ``w`` (``front``: the month's draws of the front, made
-    here for the runs that need them): a ceasefire's violations move the line by a fraction and freeze the Kursk
-    front; a settlement stops both (those runs are not in ``w``)."""
-    q, cf = rows_of(p, w), s.ceasefire[w]
+def battlefield(s: State, q: Params, cf: np.ndarray, w: Index, t: int, front: Any) -> None:
+    """The front and the Kursk area move in the runs at war ``w`` (``q``: their parameters, ``cf``: where a
+    ceasefire holds; ``front``: the month's draws of the front, made here for the runs that need them): a
+    ceasefire's violations move the line by a fraction and freeze the Kursk front; a settlement stops both (those
+    runs are not in ``w``)."""
     share = np.where(cf, q["cf_casualty"], 1.0)  # a ceasefire holds the war to its violations
     change = share * rules.normal_draw(q["change_mean"] + s.aid_front[w], q["change_sd"], front[w, 0])
     s.change = np.zeros(len(s.change))
@@ -580,33 +580,38 @@ def battlefield(s: State, p: Params, z: dict[str, np.ndarray], w: Index, t: int,
     s.kursk[w] = after
 
 
-def fight(s: State, p: Params, g: int, z: dict[str, np.ndarray], w: Index) -> None:
-    """In the runs at war ``w`` (``z``: their draws of the month), government g takes its losses, learns the front's
-    pace (not from a ceasefire's violations), accumulates hurt; its public's weariness moves."""
-    q, cf = rows_of(p, w), s.ceasefire[w]
-    # g's columns, as views: rows w of a column are read and written without indexing two axes at once
-    casualties, drift, precision, hurt, weariness = (x[:, g] for x in (s.casualties, s.drift, s.precision, s.hurt,
-                                                                       s.weariness))
-    share = np.where(cf, q["cf_casualty"], 1.0)
-    extra = s.aid_casualties[w] if g == 0 else 0.0
-    cas = share * rules.casualties(q["casualty_mean"][:, g] + extra, q["casualty_sd"][:, g], z["casualties"][:, g])
-    casualties[w] += cas
+def fight(s: State, q: Params, cf: np.ndarray, z: dict[str, np.ndarray], w: Index) -> None:
+    """In the runs at war ``w`` (``q``: their parameters, ``cf``: where a ceasefire holds, ``z``: their draws of the
+    month), each government takes its losses, learns the front's pace (not from a ceasefire's violations),
+    accumulates hurt; its public's weariness moves.
+
+    Both governments at once, as (n, 2) arrays: each side's number is the same elementwise operations on its own
+    column as worked out side by side (the sides read nothing the other writes), with one gather and one write
+    of each state column instead of one per side."""
+    share = np.where(cf, q["cf_casualty"], 1.0)[:, None]
+    mean = np.broadcast_to(q["casualty_mean"], (len(share), 2)).copy()
+    mean[:, 0] += s.aid_casualties[w]  # aid below its level adds to the ukraine side's casualties
+    cas = share * rules.casualties(mean, q["casualty_sd"], z["casualties"])
+    casualties = gather(s.casualties, w)
+    casualties += cas
+    s.casualties[w] = casualties
     change = s.change[w]
     observed = change - s.aid_front[w]  # the sides know the aid's level: they learn the pace without it
-    was = drift[w], precision[w]
-    new = rules.update_drift_belief(was[0], was[1], observed, q["change_sd"], q["pace_shift_sd"])
-    drift[w] = np.where(cf, was[0], new[0])
-    precision[w] = np.where(cf, was[1], new[1])
-    lost = rules.ground_lost(change, SIGN[g], s.retaken[w] if g == 0 else 0.0)
-    cost = rules.month_cost(cas, lost, q["cost_sensitivity"][:, g], q["casualty_scale"], q["ground_scale"])
-    if g == 1:
-        cost = cost + s.sanctions[w]
-    cost = cost * (1.0 - s.cut[w, g])
-    hurt[w] = rules.update_hurt(hurt[w], q["hurt_decay"][:, g], cost)
-    before = weariness[w]
-    weary = rules.update_weariness(before, cost, q["weariness_rate"][:, g], q["weariness_noise"][:, g],
-                                   z["opinion"][:, g])
-    weariness[w] = np.where(q["has_public"][:, g] > 0.0, weary, before)
+    was = gather(s.drift, w), gather(s.precision, w)
+    new = rules.update_drift_belief(was[0], was[1], observed[:, None], q["change_sd"][:, None],
+                                    q["pace_shift_sd"][:, None])
+    held = cf[:, None]
+    s.drift[w] = np.where(held, was[0], new[0])
+    s.precision[w] = np.where(held, was[1], new[1])
+    lost = np.stack([rules.ground_lost(change, SIGN[0], s.retaken[w]), rules.ground_lost(change, SIGN[1], 0.0)], -1)
+    cost = rules.month_cost(cas, lost, q["cost_sensitivity"], q["casualty_scale"][:, None],
+                            q["ground_scale"][:, None])
+    cost[:, 1] += s.sanctions[w]
+    cost *= 1.0 - gather(s.cut, w)
+    s.hurt[w] = rules.update_hurt(gather(s.hurt, w), q["hurt_decay"], cost)
+    before = gather(s.weariness, w)
+    weary = rules.update_weariness(before, cost, q["weariness_rate"], q["weariness_noise"], z["opinion"])
+    s.weariness[w] = np.where(q["has_public"] > 0.0, weary, before)
 
 
 # --------------------------------------------------------------------------- reading the month
