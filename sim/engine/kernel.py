@@ -27,8 +27,8 @@ from typing import Any, Protocol, cast
 import numpy as np
 import pandas as pd
 
+from sim.engine import heap, rules, search
 from sim.engine import pool as pools
-from sim.engine import rules, search
 from sim.engine.lastaxis import last_any, last_sum
 from sim.engine.records import (
     RAW_FIELDS,
@@ -322,6 +322,7 @@ def run_block(c: Compiled, shocks: Shocks) -> pd.DataFrame:
 
 def simulate(c: Compiled, shocks: Shocks) -> dict[str, np.ndarray]:
     """Advance all runs of the block to the horizon; return the raw run records."""
+    heap.keep_freed()  # the month's temporaries reuse the heap's pages (sim/engine/heap.py)
     return Kernel(c, shocks).run().raw()
 
 
