@@ -584,35 +584,38 @@ def battlefield(s: State, q: Params, cf: np.ndarray, w: Index, t: int, front: An
 def fight(s: State, q: Params, cf: np.ndarray, z: dict[str, np.ndarray], w: Index) -> None:
     """In the runs at war ``w`` (``q``: their parameters, ``cf``: where a ceasefire holds, ``z``: their draws of the
     month), each government takes its losses, learns the front's pace (not from a ceasefire's violations),
-    accumulates hurt; its public's weariness moves.
-
-    Both governments at once, as (n, 2) arrays: each side's number is the same elementwise operations on its own
-    column as worked out side by side (the sides read nothing the other writes), with one gather and one write
-    of each state column instead of one per side."""
-    share = np.where(cf, q["cf_casualty"], 1.0)[:, None]
-    mean = np.broadcast_to(q["casualty_mean"], (len(share), 2)).copy()
-    mean[:, 0] += s.aid_casualties[w]  # aid below its level adds to the ukraine side's casualties
-    cas = share * rules.casualties(mean, q["casualty_sd"], z["casualties"])
-    casualties = gather(s.casualties, w)
-    casualties += cas
-    s.casualties[w] = casualties
+    accumulates hurt; its public's weariness moves. What both sides read of the month is read once."""
+    share = np.where(cf, q["cf_casualty"], 1.0)
     change = s.change[w]
     observed = change - s.aid_front[w]  # the sides know the aid's level: they learn the pace without it
-    was = gather(s.drift, w), gather(s.precision, w)
-    new = rules.update_drift_belief(was[0], was[1], observed[:, None], q["change_sd"][:, None],
-                                    q["pace_shift_sd"][:, None])
-    held = cf[:, None]
-    s.drift[w] = np.where(held, was[0], new[0])
-    s.precision[w] = np.where(held, was[1], new[1])
-    lost = np.stack([rules.ground_lost(change, SIGN[0], s.retaken[w]), rules.ground_lost(change, SIGN[1], 0.0)], -1)
-    cost = rules.month_cost(cas, lost, q["cost_sensitivity"], q["casualty_scale"][:, None],
-                            q["ground_scale"][:, None])
-    cost[:, 1] += s.sanctions[w]
-    cost *= 1.0 - gather(s.cut, w)
-    s.hurt[w] = rules.update_hurt(gather(s.hurt, w), q["hurt_decay"], cost)
-    before = gather(s.weariness, w)
-    weary = rules.update_weariness(before, cost, q["weariness_rate"], q["weariness_noise"], z["opinion"])
-    s.weariness[w] = np.where(q["has_public"] > 0.0, weary, before)
+    for g in (0, 1):
+        _fight_side(s, q, g, cf, z, w, share, change, observed)
+
+
+def _fight_side(s: State, q: Params, g: int, cf: np.ndarray, z: dict[str, np.ndarray], w: Index, share: np.ndarray,
+                change: np.ndarray, observed: np.ndarray) -> None:
+    """Government g's month of war (:func:`fight`): one column at a time, each a 1-d array (numpy works an (n, 2)
+    array with a broadcast operand two numbers at a time, several times more slowly)."""
+    # g's columns, as views: rows w of a column are read and written without indexing two axes at once
+    casualties, drift, precision, hurt, weariness = (x[:, g] for x in (s.casualties, s.drift, s.precision, s.hurt,
+                                                                       s.weariness))
+    extra = s.aid_casualties[w] if g == 0 else 0.0
+    cas = share * rules.casualties(q["casualty_mean"][:, g] + extra, q["casualty_sd"][:, g], z["casualties"][:, g])
+    casualties[w] += cas
+    was = drift[w], precision[w]
+    new = rules.update_drift_belief(was[0], was[1], observed, q["change_sd"], q["pace_shift_sd"])
+    drift[w] = np.where(cf, was[0], new[0])
+    precision[w] = np.where(cf, was[1], new[1])
+    lost = rules.ground_lost(change, SIGN[g], s.retaken[w] if g == 0 else 0.0)
+    cost = rules.month_cost(cas, lost, q["cost_sensitivity"][:, g], q["casualty_scale"], q["ground_scale"])
+    if g == 1:
+        cost = cost + s.sanctions[w]
+    cost = cost * (1.0 - s.cut[w, g])
+    hurt[w] = rules.update_hurt(hurt[w], q["hurt_decay"][:, g], cost)
+    before = weariness[w]
+    weary = rules.update_weariness(before, cost, q["weariness_rate"][:, g], q["weariness_noise"][:, g],
+                                   z["opinion"][:, g])
+    weariness[w] = np.where(q["has_public"][:, g] > 0.0, weary, before)
 
 
 # --------------------------------------------------------------------------- reading the month
