@@ -850,8 +850,10 @@ def ratification(q: Params, ub: list[np.ndarray], u_nd: list[np.ndarray], cost: 
     log_rat: Any = 0.0
     for g in (0, 1):
         margin = public_margin(q, g, ub[g], u_nd[g], cost[g], weariness[:, g], legit[g])
-        prob = rules.ratify_probability(margin, q["ratify_spread"][:, g, None])
-        log_rat = log_rat + rules.log_vote_chance(prob, votes_of(q, g)[:, None])
+        votes = votes_of(q, g)
+        if votes.any():  # a public that votes in none of these runs adds log 1 = 0 to every package's log-chance
+            prob = rules.ratify_probability(margin, q["ratify_spread"][:, g, None])
+            log_rat = log_rat + rules.log_vote_chance(prob, votes[:, None])
         margins.append(margin)
     return np.broadcast_to(log_rat, margins[0].shape), margins
 
@@ -1255,8 +1257,13 @@ def _add_column(talks: Talks, x: np.ndarray, offset: np.ndarray, weariness: np.n
 
 
 def _at(a: np.ndarray, x: np.ndarray) -> np.ndarray:
-    """Package ``x[i]`` (a column) of row i of ``a`` (n, C): (n,)."""
-    return a[np.arange(len(x)), x]
+    """Package ``x[i]`` (a column) of row i of ``a`` (n, C): (n,), taken from the flat array (the same values as
+    ``a[np.arange(n), x]``, a few times faster)."""
+    if a.ndim != 2 or not a.flags.c_contiguous:
+        return a[np.arange(len(x)), x]
+    at = np.arange(0, a.size, a.shape[1])
+    at += x
+    return a.reshape(-1).take(at)
 
 
 def answer(k: Kernel, talks: Talks, detail: bool, seam: Seam | None) -> None:
