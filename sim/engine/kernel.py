@@ -213,6 +213,8 @@ class Talks:
     answers: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)  # per government (chance, accepts)
     ballots: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)  # per public (chance, ratifies)
     played: PlayedEntry = field(default_factory=lambda: PlayedEntry(proposal=False, answers=[False, False], votes={}))
+    likes: list[np.ndarray] | None = None  # per government, (N, n) the chance each of its types accepts the
+    #   proposal, as the proposer worked it out (NaN where it did not: g's own offers); None: not worked out
 
 
 class Seam(Protocol):
@@ -1163,6 +1165,7 @@ def propose(k: Kernel, talks: Talks) -> None:
     if a.pool is not None:
         _propose_searched(k, talks)
         return
+    talks.likes = [np.full((s.belief.shape[2], len(who)), np.nan) for _g in (0, 1)]
     med = np.flatnonzero(who == MEDIATOR)
     if len(med):
         qm = rows_of(talks.q, med)
@@ -1170,21 +1173,35 @@ def propose(k: Kernel, talks: Talks) -> None:
         belief = gather(s.belief, talks.j[med])
         w0, w1 = rules.nash_weights(a.bias[med], qm["discount"][:, 0], qm["discount"][:, 1])
         n_bar = [rules.expect(belief[:, g], types[g]) for g in (0, 1)]
+        phi: list[list[np.ndarray]] = [[], []]
         chance = gather(talks.log_rat, med) + sum(
-            np.log(np.maximum(rules.expected_acceptance(ub[g], types[g], belief[:, g], _rows(temp, med)), rules.TINY))
-            for g in (0, 1))
+            np.log(np.maximum(rules.expected_acceptance(ub[g], types[g], belief[:, g], _rows(temp, med), phi[g]),
+                              rules.TINY)) for g in (0, 1))
         talks.x[med], talks.zone[med] = rules.mediator_proposal(ub[0], ub[1], n_bar[0], n_bar[1], w0, w1, chance,
                                                                 gather(a.both, med),
                                                                 either=gather(a.allowed[0] | a.allowed[1], med))
+        for g in (0, 1):
+            _keep_likes(talks, g, med, phi[g])
     for g in (0, 1):
         mine = np.flatnonzero(who == g)
         if len(mine):
-            h = 1 - g
+            h, phi_h = 1 - g, []
             p_other = rules.expected_acceptance(gather(a.ub[h], mine), gather(talks.need_types[h], mine),
-                                                side(s.belief, talks.j[mine], h), _rows(temp, mine))
+                                                side(s.belief, talks.j[mine], h), _rows(temp, mine), phi_h)
             talks.x[mine] = rules.government_proposal(gather(a.ub[g], mine), p_other, talks.need[g][mine],
                                                       gather(talks.log_rat, mine), gather(a.both, mine),
                                                       own=gather(a.allowed[g], mine))[0]
+            _keep_likes(talks, h, mine, phi_h)
+
+
+def _keep_likes(talks: Talks, g: int, rows: np.ndarray, phi: list[np.ndarray]) -> None:
+    """Keep, for rows ``rows`` of the talks, the chance that each type of government g accepts the proposal, from
+    ``phi`` (per type, (n, C): of every column, as :func:`rules.expected_acceptance` worked them out): what
+    :func:`learn` reads (the same numbers as :func:`rules.type_likelihood` of the proposal)."""
+    assert talks.likes is not None
+    x = talks.x[rows]
+    for k, per_column in enumerate(phi):
+        talks.likes[g][k, rows] = _at(per_column, x)
 
 
 def _chances(k: Kernel, talks: Talks, sub: np.ndarray) -> search.Chances:
@@ -1304,8 +1321,11 @@ def learn(k: Kernel, talks: Talks) -> None:
         asked = np.flatnonzero((talks.who != g) & _at(a.allowed[g], x) & _at(a.both, x))
         if not len(asked):
             continue
-        like = rules.type_likelihood(a.ub[g][asked, x[asked]], gather(talks.need_types[g], asked),
-                                     _rows(np.broadcast_to(temp, len(x)), asked))
+        if talks.likes is not None and not talks.played["proposal"]:  # as the proposer worked it out
+            like = np.ascontiguousarray(talks.likes[g][:, asked].T)
+        else:
+            like = rules.type_likelihood(a.ub[g][asked, x[asked]], gather(talks.need_types[g], asked),
+                                         _rows(np.broadcast_to(temp, len(x)), asked))
         runs = talks.j[asked]
         set_side(s.belief, runs, g, rules.update_type_belief(side(s.belief, runs, g), k.prior, like,
                                                              talks.answers[g][1][asked]))

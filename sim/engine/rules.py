@@ -674,11 +674,13 @@ def type_likelihood(u, need_by_type, temperature):
     return ndtr((_col(u) - need_by_type) / _col(temperature))
 
 
-def expected_acceptance(u, need_by_type, belief, temperature):
+def expected_acceptance(u, need_by_type, belief, temperature, types=None):
     """Chance a side accepts, as one who holds ``belief`` (..., N) over its types sees it.
 
     ``u`` (..., C), ``need_by_type`` (..., N): sum_k belief_k Phi((u - need_k) / temp), shape (..., C): the
-    risk-return trade-off of a proposer who does not know the other side's resolve.
+    risk-return trade-off of a proposer who does not know the other side's resolve. ``types``: a list that
+    receives each type's chance of accepting, Phi((u - need_k) / temp) (..., C), the numbers of
+    :func:`type_likelihood`.
     """
     temp = _col(temperature)
     total = None
@@ -686,7 +688,11 @@ def expected_acceptance(u, need_by_type, belief, temperature):
         term = np.subtract(u, need_by_type[..., k, None])  # the same operations as b_k x Phi((u - need_k) / temp),
         term /= temp  # in place
         ndtr(term, out=term)
-        term *= belief[..., k, None]
+        if types is not None:
+            types.append(term)
+            term = term * belief[..., k, None]
+        else:
+            term *= belief[..., k, None]
         total = term if total is None else np.add(total, term, out=total)
     return total
 
