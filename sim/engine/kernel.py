@@ -699,16 +699,20 @@ def _packages(c: Compiled, q: Params, s: State, full: bool
               ) -> tuple[np.ndarray, list[np.ndarray], list[np.ndarray], None]:
     """The enumerated packages' columns, each government's (n, C) allowed packages and utilities at today's line."""
     n = len(s.territory)
-    allowed = [np.broadcast_to(x, (n, c.n_packages)) for x in allowed_packages(c, q)]
+    allowed = allowed_packages(c, q)  # (n, P), or one row (1, P) shared by every run: read before broadcasting
     # Packages that no run's governments can both accept are never proposed nor accepted: drop them
     # before any arithmetic (column order is kept, so argmax ties resolve as over all packages).
-    cols = np.arange(c.n_packages) if full else np.flatnonzero((allowed[0] & allowed[1]).any(axis=0))
+    if full:
+        cols = np.arange(c.n_packages)
+    else:
+        cols = np.flatnonzero((allowed[0] & allowed[1]).any(axis=0)) if n else np.zeros(0, np.int64)
     cols = cols if len(cols) else np.zeros(1, np.int64)
     sel: slice | np.ndarray = slice(None) if full else cols  # every package: no copy
+    allowed = [np.broadcast_to(x[:, sel], (n, len(cols))) for x in allowed]
     land = rules.package_land(c.land_issue, c.land_share[sel], s.territory, q["pre2022"], q["claimed"])
     u = [rules.utilities_at(c.packages[sel], land, q["ideal"][:, g], q["salience"][:, g], c.land_issue, n)
          for g in (0, 1)]
-    return cols, [x[:, sel] for x in allowed], u, None
+    return cols, allowed, u, None
 
 
 def _pooled(c: Compiled, q: Params, s: State, kept: tuple[pools.Reader | None, np.ndarray] | None = None
