@@ -733,8 +733,10 @@ def _per_run(q: Params, n: int) -> Params:
 
 
 def value_types(c: Compiled, g: int, u_nd: np.ndarray, wcost: np.ndarray) -> np.ndarray:
-    """(n, N) government g's value of war at each of its types (resolves), as the others reckon it."""
-    return u_nd[:, None] - (1.0 - c.type_values[g])[None, :] * wcost[:, None]
+    """(n, N) government g's value of war at each of its types (resolves), as the others reckon it (worked out as
+    (N, n), whose rows are long, and handed back as (n, N): the same numbers)."""
+    keep = 1.0 - c.type_values[g]
+    return np.ascontiguousarray((u_nd - keep[:, None] * wcost).T)
 
 
 def gains(a: Assessment) -> list[np.ndarray]:
@@ -837,8 +839,9 @@ def public_margin(q: Params, g: int, ub: np.ndarray, u_nd: np.ndarray, cost: np.
     both governments want settled the same way does not raise the bar by diluting the contested ones.
     """
     bar = q["ratify_threshold"][:, g] * rules.stake_share(q["salience"][:, g], q["ideal"][:, 0], q["ideal"][:, 1])
-    return rules.ratify_margin(ub, u_nd[:, None], cost[:, None], weariness[:, None], bar[:, None],
-                               q["ratify_weariness"][:, g, None], legit[:, None])
+    # worked out on the transposed (C, n) array, whose rows are long, and handed back as (n, C): the same numbers
+    return np.ascontiguousarray(rules.ratify_margin(ub.T, u_nd, cost, weariness, bar, q["ratify_weariness"][:, g],
+                                                    legit).T)
 
 
 def votes_of(q: Params, g: int) -> np.ndarray:
