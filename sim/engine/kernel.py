@@ -624,7 +624,8 @@ def _fight_side(s: State, q: Params, g: int, cf: np.ndarray, z: dict[str, np.nda
 
 
 def lead_of(q: Params, s: State, acc: list[np.ndarray]) -> np.ndarray:
-    """In talks, the round's lead (drawn when the round opened, if still active); else the most acceptable."""
+    """In talks, the round's lead (drawn when the round opened, if still active); else the most acceptable (``acc``:
+    per government, (n or 1, M) acceptabilities)."""
     n, M = len(s.territory), q["trust"].shape[1]
     lead = rules.lead_mediator(acc[0], acc[1], q["med_active"])
     drawn = s.round_lead
@@ -637,11 +638,13 @@ def _pick(a: np.ndarray, col: np.ndarray) -> np.ndarray:
     return a[np.arange(len(col)), col] if len(a) > 1 else a[0].take(col)
 
 
-def acceptabilities(q: Params, n: int) -> list[np.ndarray]:
-    """Per government, (n, M) acceptability of each mediator."""
+def acceptabilities(q: Params, n: int | None) -> list[np.ndarray]:
+    """Per government, (n, M) acceptability of each mediator (``n`` None: as the parameters' rows give it, one row
+    where they are shared by every run)."""
     M = q["trust"].shape[1]
-    return [np.broadcast_to(rules.acceptability(q["trust"][:, :, g], q["preference"][:, g, :],
-                                                q["preference_weight"][:, g, None]), (n, M)) for g in (0, 1)]
+    acc = [rules.acceptability(q["trust"][:, :, g], q["preference"][:, g, :], q["preference_weight"][:, g, None])
+           for g in (0, 1)]
+    return acc if n is None else [np.broadcast_to(x, (n, M)) for x in acc]
 
 
 def assess(c: Compiled, q: Params, s: State, gain: bool = True, full: bool = False, ways: bool = True,
@@ -655,8 +658,9 @@ def assess(c: Compiled, q: Params, s: State, gain: bool = True, full: bool = Fal
     space's pools kept by the kernel, and the run numbers of these runs (:class:`sim.engine.pool.Reader`).
     """
     n = len(s.territory)
-    acc = acceptabilities(q, n)
-    lead = lead_of(q, s, acc)
+    rows = acceptabilities(q, None)  # the lead is read on these rows (one when shared), then broadcast
+    acc = [np.broadcast_to(x, (n, x.shape[1])) for x in rows]
+    lead = lead_of(q, s, rows)
     has_lead = lead >= 0
     pick = np.where(has_lead, lead, 0)
 
