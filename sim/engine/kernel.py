@@ -810,8 +810,34 @@ def hear(c: Compiled, q: Params, g: int, cred: np.ndarray, s: State, drift: np.n
     return heard, v, value_types(c, g, u_nd, wcost), u_nd
 
 
+_ALLOWED: dict[int, tuple[Compiled, dict[bytes, list[np.ndarray]]]] = {}  # scenario -> parameters -> packages
+
+
 def allowed_packages(c: Compiled, p: Params) -> list[np.ndarray]:
-    """Per government, (R or 1, P): packages that break none of its active red lines and meet its minimum terms."""
+    """Per government, (R or 1, P): packages that break none of its active red lines and meet its minimum terms.
+
+    Where the parameters it reads are one row shared by every run, the answer (read-only) is kept for the scenario
+    and their values: they change only with an event, and the kernel asks every month."""
+    read = [p[name] for name in ("rl_active", "minimum", "ideal")]
+    if any(len(x) != 1 for x in read):
+        return _allowed_packages(c, p)
+    key = b"".join(x.dtype.str.encode() + repr(x.shape).encode() + x.tobytes() for x in read)
+    kept = _ALLOWED.get(id(c))
+    if kept is None or kept[0] is not c:  # the entry holds the scenario, so its id is not another's
+        if len(_ALLOWED) >= 8:
+            _ALLOWED.clear()
+        kept = _ALLOWED[id(c)] = (c, {})
+    if key not in kept[1]:
+        if len(kept[1]) >= 64:
+            kept[1].clear()
+        out = _allowed_packages(c, p)
+        for x in out:
+            x.setflags(write=False)
+        kept[1][key] = out
+    return list(kept[1][key])
+
+
+def _allowed_packages(c: Compiled, p: Params) -> list[np.ndarray]:
     out = [rules.allowed_packages(p["rl_active"][:, c.red_line_owner == g], c.red_line_masks[c.red_line_owner == g])
            for g in (0, 1)]
     if (p["minimum"] > NO_MINIMUM).any():
