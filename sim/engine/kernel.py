@@ -1222,7 +1222,8 @@ def propose(k: Kernel, talks: Talks) -> None:
     for g in (0, 1):
         mine = np.flatnonzero(who == g)
         if len(mine):
-            h, phi_h = 1 - g, []
+            h = 1 - g
+            phi_h: list[np.ndarray] = []
             p_other = rules.expected_acceptance(gather(a.ub[h], mine), gather(talks.need_types[h], mine),
                                                 side(s.belief, talks.j[mine], h), _rows(temp, mine), phi_h)
             talks.x[mine] = rules.government_proposal(gather(a.ub[g], mine), p_other, talks.need[g][mine],
