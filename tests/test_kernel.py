@@ -183,3 +183,39 @@ def test_a_run_s_result_does_not_depend_on_its_block_with_minimum_terms_drawn_pe
     # the draw matters: in some runs Moscow's least is a cession Kyiv's minimum rules out, and those talks fail
     asks = whole["param:actors.moscow.minimum.land_returned"] > 0
     assert asks.any() and (whole.loc[asks, "outcome"] != "agreement").all()
+
+
+def test_the_answers_evidence_is_each_type_s_chance_as_the_proposer_worked_it_out(compiled, monkeypatch):
+    """learn reads the chance that each type accepts the proposal from what propose worked out: the same numbers,
+    to the bit, as rules.type_likelihood of the proposal for every run that was asked."""
+    from sim.engine import kernel, rules
+
+    checked: list[int] = []
+    learn = kernel.learn
+
+    def check(k: Kernel, talks: kernel.Talks) -> None:
+        a, x = talks.a, talks.x
+        assert talks.likes is not None
+        for g in (0, 1):
+            asked = np.flatnonzero((talks.who != g) & a.allowed[g][np.arange(len(x)), x] & a.both[np.arange(len(x)), x])
+            temp = np.broadcast_to(talks.q["temperature"], len(x))[asked]
+            want = rules.type_likelihood(a.ub[g][asked, x[asked]], talks.need_types[g][asked], temp)
+            np.testing.assert_array_equal(talks.likes[g][:, asked].T, want)
+            checked.append(len(asked))
+        learn(k, talks)
+
+    monkeypatch.setattr(kernel, "learn", check)
+    Kernel(compiled, draw(compiled, 5, range(400))).run()
+    assert sum(checked) > 1000  # mediators' and governments' proposals, both sides asked, over many months
+
+
+def test_the_heap_keeps_freed_memory_once_per_process():
+    """On glibc the kernel's blocks run with raised malloc thresholds (sim/engine/heap.py); asking again is a no-op
+    with the same answer."""
+    import platform
+
+    from sim.engine import heap
+
+    first = heap.keep_freed()
+    assert heap.keep_freed() is first
+    assert first is (platform.system() == "Linux" and platform.libc_ver()[0] == "glibc")

@@ -27,8 +27,8 @@ from typing import Any, Protocol, cast
 import numpy as np
 import pandas as pd
 
+from sim.engine import heap, rules, search
 from sim.engine import pool as pools
-from sim.engine import rules, search
 from sim.engine.lastaxis import last_any, last_sum
 from sim.engine.records import (
     RAW_FIELDS,
@@ -213,6 +213,8 @@ class Talks:
     answers: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)  # per government (chance, accepts)
     ballots: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)  # per public (chance, ratifies)
     played: PlayedEntry = field(default_factory=lambda: PlayedEntry(proposal=False, answers=[False, False], votes={}))
+    likes: list[np.ndarray] | None = None  # per government, (N, n) the chance each of its types accepts the
+    #   proposal, as the proposer worked it out (NaN where it did not: g's own offers); None: not worked out
 
 
 class Seam(Protocol):
@@ -271,9 +273,9 @@ class Kernel:
         at_war = (s.deal < 0) | (s.relapse_month >= 0)  # a settlement stops the war until it relapses
         w: Index = slice(None) if at_war.all() else np.flatnonzero(at_war)  # all runs: views, no copies
         z = {m: d[m][w] for m in WAR_STREAMS}  # the war's draws of the month, made for the runs at war only
-        battlefield(s, p, z, w, t, d["front"])
-        for g in (0, 1):
-            fight(s, p, g, z, w)
+        q, cf = rows_of(p, w), s.ceasefire[w]  # their parameters and ceasefires, read once for both phases
+        battlefield(s, q, cf, w, t, d["front"])
+        fight(s, q, cf, z, w)
         # A logged run (R = 1) reads the month once, for its log and its talks (read again if talks open now).
         read = self.reading(changed) if log else None
         entry = month_entry(self, t, read) if read is not None else None
@@ -322,6 +324,7 @@ def run_block(c: Compiled, shocks: Shocks) -> pd.DataFrame:
 
 def simulate(c: Compiled, shocks: Shocks) -> dict[str, np.ndarray]:
     """Advance all runs of the block to the horizon; return the raw run records."""
+    heap.keep_freed()  # the month's temporaries reuse the heap's pages (sim/engine/heap.py)
     return Kernel(c, shocks).run().raw()
 
 
@@ -554,11 +557,11 @@ def partial_cut(p: Params, partial: np.ndarray, g: int) -> Any:
     return np.minimum(1.0, total)
 
 
-def battlefield(s: State, p: Params, z: dict[str, np.ndarray], w: Index, t: int, front: Any) -> None:
-    """The front and the Kursk area move in the runs at war ``w`` (``front``: the month's draws of the front, made
-    here for the runs that need them): a ceasefire's violations move the line by a fraction and freeze the Kursk
-    front; a settlement stops both (those runs are not in ``w``)."""
-    q, cf = rows_of(p, w), s.ceasefire[w]
+def battlefield(s: State, q: Params, cf: np.ndarray, w: Index, t: int, front: Any) -> None:
+    """The front and the Kursk area move in the runs at war ``w`` (``q``: their parameters, ``cf``: where a
+    ceasefire holds; ``front``: the month's draws of the front, made here for the runs that need them): a
+    ceasefire's violations move the line by a fraction and freeze the Kursk front; a settlement stops both (those
+    runs are not in ``w``)."""
     share = np.where(cf, q["cf_casualty"], 1.0)  # a ceasefire holds the war to its violations
     change = share * rules.normal_draw(q["change_mean"] + s.aid_front[w], q["change_sd"], front[w, 0])
     s.change = np.zeros(len(s.change))
@@ -580,19 +583,27 @@ def battlefield(s: State, p: Params, z: dict[str, np.ndarray], w: Index, t: int,
     s.kursk[w] = after
 
 
-def fight(s: State, p: Params, g: int, z: dict[str, np.ndarray], w: Index) -> None:
-    """In the runs at war ``w`` (``z``: their draws of the month), government g takes its losses, learns the front's
-    pace (not from a ceasefire's violations), accumulates hurt; its public's weariness moves."""
-    q, cf = rows_of(p, w), s.ceasefire[w]
+def fight(s: State, q: Params, cf: np.ndarray, z: dict[str, np.ndarray], w: Index) -> None:
+    """In the runs at war ``w`` (``q``: their parameters, ``cf``: where a ceasefire holds, ``z``: their draws of the
+    month), each government takes its losses, learns the front's pace (not from a ceasefire's violations),
+    accumulates hurt; its public's weariness moves. What both sides read of the month is read once."""
+    share = np.where(cf, q["cf_casualty"], 1.0)
+    change = s.change[w]
+    observed = change - s.aid_front[w]  # the sides know the aid's level: they learn the pace without it
+    for g in (0, 1):
+        _fight_side(s, q, g, cf, z, w, share, change, observed)
+
+
+def _fight_side(s: State, q: Params, g: int, cf: np.ndarray, z: dict[str, np.ndarray], w: Index, share: np.ndarray,
+                change: np.ndarray, observed: np.ndarray) -> None:
+    """Government g's month of war (:func:`fight`): one column at a time, each a 1-d array (numpy works an (n, 2)
+    array with a broadcast operand two numbers at a time, several times more slowly)."""
     # g's columns, as views: rows w of a column are read and written without indexing two axes at once
     casualties, drift, precision, hurt, weariness = (x[:, g] for x in (s.casualties, s.drift, s.precision, s.hurt,
                                                                        s.weariness))
-    share = np.where(cf, q["cf_casualty"], 1.0)
     extra = s.aid_casualties[w] if g == 0 else 0.0
     cas = share * rules.casualties(q["casualty_mean"][:, g] + extra, q["casualty_sd"][:, g], z["casualties"][:, g])
     casualties[w] += cas
-    change = s.change[w]
-    observed = change - s.aid_front[w]  # the sides know the aid's level: they learn the pace without it
     was = drift[w], precision[w]
     new = rules.update_drift_belief(was[0], was[1], observed, q["change_sd"], q["pace_shift_sd"])
     drift[w] = np.where(cf, was[0], new[0])
@@ -613,7 +624,8 @@ def fight(s: State, p: Params, g: int, z: dict[str, np.ndarray], w: Index) -> No
 
 
 def lead_of(q: Params, s: State, acc: list[np.ndarray]) -> np.ndarray:
-    """In talks, the round's lead (drawn when the round opened, if still active); else the most acceptable."""
+    """In talks, the round's lead (drawn when the round opened, if still active); else the most acceptable (``acc``:
+    per government, (n or 1, M) acceptabilities)."""
     n, M = len(s.territory), q["trust"].shape[1]
     lead = rules.lead_mediator(acc[0], acc[1], q["med_active"])
     drawn = s.round_lead
@@ -626,11 +638,13 @@ def _pick(a: np.ndarray, col: np.ndarray) -> np.ndarray:
     return a[np.arange(len(col)), col] if len(a) > 1 else a[0].take(col)
 
 
-def acceptabilities(q: Params, n: int) -> list[np.ndarray]:
-    """Per government, (n, M) acceptability of each mediator."""
+def acceptabilities(q: Params, n: int | None) -> list[np.ndarray]:
+    """Per government, (n, M) acceptability of each mediator (``n`` None: as the parameters' rows give it, one row
+    where they are shared by every run)."""
     M = q["trust"].shape[1]
-    return [np.broadcast_to(rules.acceptability(q["trust"][:, :, g], q["preference"][:, g, :],
-                                                q["preference_weight"][:, g, None]), (n, M)) for g in (0, 1)]
+    acc = [rules.acceptability(q["trust"][:, :, g], q["preference"][:, g, :], q["preference_weight"][:, g, None])
+           for g in (0, 1)]
+    return acc if n is None else [np.broadcast_to(x, (n, M)) for x in acc]
 
 
 def assess(c: Compiled, q: Params, s: State, gain: bool = True, full: bool = False, ways: bool = True,
@@ -644,8 +658,9 @@ def assess(c: Compiled, q: Params, s: State, gain: bool = True, full: bool = Fal
     space's pools kept by the kernel, and the run numbers of these runs (:class:`sim.engine.pool.Reader`).
     """
     n = len(s.territory)
-    acc = acceptabilities(q, n)
-    lead = lead_of(q, s, acc)
+    rows = acceptabilities(q, None)  # the lead is read on these rows (one when shared), then broadcast
+    acc = [np.broadcast_to(x, (n, x.shape[1])) for x in rows]
+    lead = lead_of(q, s, rows)
     has_lead = lead >= 0
     pick = np.where(has_lead, lead, 0)
 
@@ -688,16 +703,20 @@ def _packages(c: Compiled, q: Params, s: State, full: bool
               ) -> tuple[np.ndarray, list[np.ndarray], list[np.ndarray], None]:
     """The enumerated packages' columns, each government's (n, C) allowed packages and utilities at today's line."""
     n = len(s.territory)
-    allowed = [np.broadcast_to(x, (n, c.n_packages)) for x in allowed_packages(c, q)]
+    allowed = allowed_packages(c, q)  # (n, P), or one row (1, P) shared by every run: read before broadcasting
     # Packages that no run's governments can both accept are never proposed nor accepted: drop them
     # before any arithmetic (column order is kept, so argmax ties resolve as over all packages).
-    cols = np.arange(c.n_packages) if full else np.flatnonzero((allowed[0] & allowed[1]).any(axis=0))
+    if full:
+        cols = np.arange(c.n_packages)
+    else:
+        cols = np.flatnonzero((allowed[0] & allowed[1]).any(axis=0)) if n else np.zeros(0, np.int64)
     cols = cols if len(cols) else np.zeros(1, np.int64)
     sel: slice | np.ndarray = slice(None) if full else cols  # every package: no copy
+    allowed = [np.broadcast_to(x[:, sel], (n, len(cols))) for x in allowed]
     land = rules.package_land(c.land_issue, c.land_share[sel], s.territory, q["pre2022"], q["claimed"])
     u = [rules.utilities_at(c.packages[sel], land, q["ideal"][:, g], q["salience"][:, g], c.land_issue, n)
          for g in (0, 1)]
-    return cols, [x[:, sel] for x in allowed], u, None
+    return cols, allowed, u, None
 
 
 def _pooled(c: Compiled, q: Params, s: State, kept: tuple[pools.Reader | None, np.ndarray] | None = None
@@ -718,8 +737,10 @@ def _per_run(q: Params, n: int) -> Params:
 
 
 def value_types(c: Compiled, g: int, u_nd: np.ndarray, wcost: np.ndarray) -> np.ndarray:
-    """(n, N) government g's value of war at each of its types (resolves), as the others reckon it."""
-    return u_nd[:, None] - (1.0 - c.type_values[g])[None, :] * wcost[:, None]
+    """(n, N) government g's value of war at each of its types (resolves), as the others reckon it (worked out as
+    (N, n), whose rows are long, and handed back as (n, N): the same numbers)."""
+    keep = 1.0 - c.type_values[g]
+    return np.ascontiguousarray((u_nd - keep[:, None] * wcost).T)
 
 
 def gains(a: Assessment) -> list[np.ndarray]:
@@ -789,8 +810,34 @@ def hear(c: Compiled, q: Params, g: int, cred: np.ndarray, s: State, drift: np.n
     return heard, v, value_types(c, g, u_nd, wcost), u_nd
 
 
+_ALLOWED: dict[int, tuple[Compiled, dict[bytes, list[np.ndarray]]]] = {}  # scenario -> parameters -> packages
+
+
 def allowed_packages(c: Compiled, p: Params) -> list[np.ndarray]:
-    """Per government, (R or 1, P): packages that break none of its active red lines and meet its minimum terms."""
+    """Per government, (R or 1, P): packages that break none of its active red lines and meet its minimum terms.
+
+    Where the parameters it reads are one row shared by every run, the answer (read-only) is kept for the scenario
+    and their values: they change only with an event, and the kernel asks every month."""
+    read = [p[name] for name in ("rl_active", "minimum", "ideal")]
+    if any(len(x) != 1 for x in read):
+        return _allowed_packages(c, p)
+    key = b"".join(x.dtype.str.encode() + repr(x.shape).encode() + x.tobytes() for x in read)
+    kept = _ALLOWED.get(id(c))
+    if kept is None or kept[0] is not c:  # the entry holds the scenario, so its id is not another's
+        if len(_ALLOWED) >= 8:
+            _ALLOWED.clear()
+        kept = _ALLOWED[id(c)] = (c, {})
+    if key not in kept[1]:
+        if len(kept[1]) >= 64:
+            kept[1].clear()
+        out = _allowed_packages(c, p)
+        for x in out:
+            x.setflags(write=False)
+        kept[1][key] = out
+    return list(kept[1][key])
+
+
+def _allowed_packages(c: Compiled, p: Params) -> list[np.ndarray]:
     out = [rules.allowed_packages(p["rl_active"][:, c.red_line_owner == g], c.red_line_masks[c.red_line_owner == g])
            for g in (0, 1)]
     if (p["minimum"] > NO_MINIMUM).any():
@@ -822,8 +869,9 @@ def public_margin(q: Params, g: int, ub: np.ndarray, u_nd: np.ndarray, cost: np.
     both governments want settled the same way does not raise the bar by diluting the contested ones.
     """
     bar = q["ratify_threshold"][:, g] * rules.stake_share(q["salience"][:, g], q["ideal"][:, 0], q["ideal"][:, 1])
-    return rules.ratify_margin(ub, u_nd[:, None], cost[:, None], weariness[:, None], bar[:, None],
-                               q["ratify_weariness"][:, g, None], legit[:, None])
+    # worked out on the transposed (C, n) array, whose rows are long, and handed back as (n, C): the same numbers
+    return np.ascontiguousarray(rules.ratify_margin(ub.T, u_nd, cost, weariness, bar, q["ratify_weariness"][:, g],
+                                                    legit).T)
 
 
 def votes_of(q: Params, g: int) -> np.ndarray:
@@ -841,8 +889,10 @@ def ratification(q: Params, ub: list[np.ndarray], u_nd: list[np.ndarray], cost: 
     log_rat: Any = 0.0
     for g in (0, 1):
         margin = public_margin(q, g, ub[g], u_nd[g], cost[g], weariness[:, g], legit[g])
-        prob = rules.ratify_probability(margin, q["ratify_spread"][:, g, None])
-        log_rat = log_rat + rules.log_vote_chance(prob, votes_of(q, g)[:, None])
+        votes = votes_of(q, g)
+        if votes.any():  # a public that votes in none of these runs adds log 1 = 0 to every package's log-chance
+            prob = rules.ratify_probability(margin, q["ratify_spread"][:, g, None])
+            log_rat = log_rat + rules.log_vote_chance(prob, votes[:, None])
         margins.append(margin)
     return np.broadcast_to(log_rat, margins[0].shape), margins
 
@@ -1175,6 +1225,7 @@ def propose(k: Kernel, talks: Talks) -> None:
     if a.pool is not None:
         _propose_searched(k, talks)
         return
+    talks.likes = [np.full((s.belief.shape[2], len(who)), np.nan) for _g in (0, 1)]
     med = np.flatnonzero(who == MEDIATOR)
     if len(med):
         qm = rows_of(talks.q, med)
@@ -1182,21 +1233,36 @@ def propose(k: Kernel, talks: Talks) -> None:
         belief = gather(s.belief, talks.j[med])
         w0, w1 = rules.nash_weights(a.bias[med], qm["discount"][:, 0], qm["discount"][:, 1])
         n_bar = [rules.expect(belief[:, g], types[g]) for g in (0, 1)]
+        phi: list[list[np.ndarray]] = [[], []]
         chance = gather(talks.log_rat, med) + sum(
-            np.log(np.maximum(rules.expected_acceptance(ub[g], types[g], belief[:, g], _rows(temp, med)), rules.TINY))
-            for g in (0, 1))
+            np.log(np.maximum(rules.expected_acceptance(ub[g], types[g], belief[:, g], _rows(temp, med), phi[g]),
+                              rules.TINY)) for g in (0, 1))
         talks.x[med], talks.zone[med] = rules.mediator_proposal(ub[0], ub[1], n_bar[0], n_bar[1], w0, w1, chance,
                                                                 gather(a.both, med),
                                                                 either=gather(a.allowed[0] | a.allowed[1], med))
+        for g in (0, 1):
+            _keep_likes(talks, g, med, phi[g])
     for g in (0, 1):
         mine = np.flatnonzero(who == g)
         if len(mine):
             h = 1 - g
+            phi_h: list[np.ndarray] = []
             p_other = rules.expected_acceptance(gather(a.ub[h], mine), gather(talks.need_types[h], mine),
-                                                side(s.belief, talks.j[mine], h), _rows(temp, mine))
+                                                side(s.belief, talks.j[mine], h), _rows(temp, mine), phi_h)
             talks.x[mine] = rules.government_proposal(gather(a.ub[g], mine), p_other, talks.need[g][mine],
                                                       gather(talks.log_rat, mine), gather(a.both, mine),
                                                       own=gather(a.allowed[g], mine))[0]
+            _keep_likes(talks, h, mine, phi_h)
+
+
+def _keep_likes(talks: Talks, g: int, rows: np.ndarray, phi: list[np.ndarray]) -> None:
+    """Keep, for rows ``rows`` of the talks, the chance that each type of government g accepts the proposal, from
+    ``phi`` (per type, (n, C): of every column, as :func:`rules.expected_acceptance` worked them out): what
+    :func:`learn` reads (the same numbers as :func:`rules.type_likelihood` of the proposal)."""
+    assert talks.likes is not None
+    x = talks.x[rows]
+    for k, per_column in enumerate(phi):
+        talks.likes[g][k, rows] = _at(per_column, x)
 
 
 def _chances(k: Kernel, talks: Talks, sub: np.ndarray) -> search.Chances:
@@ -1271,8 +1337,13 @@ def _add_column(talks: Talks, x: np.ndarray, offset: np.ndarray, weariness: np.n
 
 
 def _at(a: np.ndarray, x: np.ndarray) -> np.ndarray:
-    """Package ``x[i]`` (a column) of row i of ``a`` (n, C): (n,)."""
-    return a[np.arange(len(x)), x]
+    """Package ``x[i]`` (a column) of row i of ``a`` (n, C): (n,), taken from the flat array (the same values as
+    ``a[np.arange(n), x]``, a few times faster)."""
+    if a.ndim != 2 or not a.flags.c_contiguous:
+        return a[np.arange(len(x)), x]
+    at = np.arange(0, a.size, a.shape[1])
+    at += x
+    return a.reshape(-1).take(at)
 
 
 def answer(k: Kernel, talks: Talks, detail: bool, seam: Seam | None) -> None:
@@ -1313,8 +1384,11 @@ def learn(k: Kernel, talks: Talks) -> None:
         asked = np.flatnonzero((talks.who != g) & _at(a.allowed[g], x) & _at(a.both, x))
         if not len(asked):
             continue
-        like = rules.type_likelihood(a.ub[g][asked, x[asked]], gather(talks.need_types[g], asked),
-                                     _rows(np.broadcast_to(temp, len(x)), asked))
+        if talks.likes is not None and not talks.played["proposal"]:  # as the proposer worked it out
+            like = np.ascontiguousarray(talks.likes[g][:, asked].T)
+        else:
+            like = rules.type_likelihood(a.ub[g][asked, x[asked]], gather(talks.need_types[g], asked),
+                                         _rows(np.broadcast_to(temp, len(x)), asked))
         runs = talks.j[asked]
         set_side(s.belief, runs, g, rules.update_type_belief(side(s.belief, runs, g), k.prior, like,
                                                              talks.answers[g][1][asked]))

@@ -152,6 +152,12 @@ def package_land(land_issue, land_share, territory, pre2022, claimed):
     without a land issue)."""
     if land_issue < 0:
         return None
+    if np.ndim(territory) == 1 and np.ndim(land_share) == 1 and np.ndim(pre2022) == np.ndim(claimed) == 1:
+        # n runs: the same operations on the transposed (P, n) array, whose rows are long (numpy works an (n, P)
+        # array against an (n, 1) operand P numbers at a time)
+        share = np.asarray(land_share)[:, None]
+        moved = land_moved(share, territory, pre2022, claimed)
+        return np.ascontiguousarray(land_position(territory - moved, pre2022, claimed).T)
     t = _col(territory)
     moved = land_moved(land_share, t, _col(pre2022), _col(claimed))
     return land_position(t - moved, _col(pre2022), _col(claimed))
@@ -161,6 +167,8 @@ def utilities_at(packages, land, ideal, salience, land_issue, n):
     """``package_utilities(package_positions(...), ideal, salience, land_issue)`` of n runs, (n, P), without
     building the positions: an issue's column is the packages' own, shared by every run, but the land issue's
     (``land``, (n, P), of :func:`package_land`). The same terms, added in issue order: the same numbers."""
+    if np.ndim(ideal) == np.ndim(salience) == 2 and (land is None or np.ndim(land) == 2):
+        return _utilities_rows(packages, land, ideal, salience, land_issue, n)
     ideal, salience = _col_issue(ideal), _col_issue(salience)
     total = None
     for k in range(np.shape(packages)[-1]):
@@ -169,6 +177,19 @@ def utilities_at(packages, land, ideal, salience, land_issue, n):
         total = term if total is None else total + term
     shape = (n, np.shape(packages)[0])
     return total if np.shape(total) == shape else np.broadcast_to(total, shape).copy()
+
+
+def _utilities_rows(packages, land, ideal, salience, land_issue, n):
+    """:func:`utilities_at` of n runs (``ideal``, ``salience``: (n or 1, K)): the same terms, added in issue order,
+    on the transposed (P, n) array, whose rows are long (numpy works an (n, P) array against an (n, 1) operand P
+    numbers at a time)."""
+    total = None
+    for k in range(np.shape(packages)[-1]):
+        x = land.T if k == land_issue else packages[:, k, None]
+        term = salience[:, k] * term_value(x, ideal[:, k], land_issue == k)
+        total = term if total is None else total + term
+    shape = (np.shape(packages)[0], n)
+    return np.ascontiguousarray((total if np.shape(total) == shape else np.broadcast_to(total, shape)).T)
 
 
 # ----------------------------------------------------------------- battlefield
@@ -674,11 +695,13 @@ def type_likelihood(u, need_by_type, temperature):
     return ndtr((_col(u) - need_by_type) / _col(temperature))
 
 
-def expected_acceptance(u, need_by_type, belief, temperature):
+def expected_acceptance(u, need_by_type, belief, temperature, types=None):
     """Chance a side accepts, as one who holds ``belief`` (..., N) over its types sees it.
 
     ``u`` (..., C), ``need_by_type`` (..., N): sum_k belief_k Phi((u - need_k) / temp), shape (..., C): the
-    risk-return trade-off of a proposer who does not know the other side's resolve.
+    risk-return trade-off of a proposer who does not know the other side's resolve. ``types``: a list that
+    receives each type's chance of accepting, Phi((u - need_k) / temp) (..., C), the numbers of
+    :func:`type_likelihood`.
     """
     temp = _col(temperature)
     total = None
@@ -686,7 +709,11 @@ def expected_acceptance(u, need_by_type, belief, temperature):
         term = np.subtract(u, need_by_type[..., k, None])  # the same operations as b_k x Phi((u - need_k) / temp),
         term /= temp  # in place
         ndtr(term, out=term)
-        term *= belief[..., k, None]
+        if types is not None:
+            types.append(term)
+            term = term * belief[..., k, None]
+        else:
+            term *= belief[..., k, None]
         total = term if total is None else np.add(total, term, out=total)
     return total
 

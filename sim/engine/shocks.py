@@ -120,13 +120,21 @@ class Month:
 
     def __getitem__(self, at: Any) -> np.ndarray:
         rows, cols = at if isinstance(at, tuple) else (at, slice(None))
-        keys = np.asarray(self.keys)[rows] if np.ndim(self.keys) else np.asarray(self.keys)
+        keys = np.asarray(self.keys)
+        if np.ndim(keys):
+            keys = keys.take(rows) if isinstance(rows, np.ndarray) and rows.dtype.kind in "iu" else keys[rows]
         j = np.arange(self.used, dtype=np.uint64)[cols]
         counter = np.uint64(8) * np.uint64(self.t) + j
         with np.errstate(over="ignore"):
-            word = keys[..., None] + counter * GOLDEN if np.ndim(j) else keys + counter * GOLDEN
+            if np.ndim(j) and np.ndim(keys) == 1:  # runs x columns, made column by column as rows of (columns, runs)
+                word = np.empty((len(j), len(keys)), np.uint64)
+                for i, step in enumerate(counter * GOLDEN):
+                    np.add(keys, step, out=word[i])
+            else:
+                word = keys[..., None] + counter * GOLDEN if np.ndim(j) else keys + counter * GOLDEN
         u = uniform_of(word)
-        return u if self.kind == "uniform" else ndtri(u)
+        u = u if self.kind == "uniform" else ndtri(u, out=u)
+        return u.T if np.ndim(j) and np.ndim(keys) == 1 else u
 
 
 def check_replicate(r: Any, what: str = "replicate") -> int:
