@@ -574,27 +574,66 @@ class Chances:
 
     def log_ratify(self, U: np.ndarray, rows: np.ndarray) -> np.ndarray:
         """(n, M) the log-chance that every voting public ratifies (the kernel's ``ratification``)."""
-        total: np.ndarray | float = 0.0
-        for g in (0, 1):
-            total = total + rules.log_vote_chance(self.ratify(U, rows, g), self.votes[g][rows, None])
-        return np.asarray(total)
+        return Stacked(self).log_ratify(U, rows)
 
     def log_chance(self, U: np.ndarray, rows: np.ndarray) -> np.ndarray:
         """(n, M) the log-chance that both governments accept and every voting public ratifies."""
-        out = self.log_ratify(U, rows)
-        for g in (0, 1):
-            out = out + np.log(np.maximum(self.accept(U[g], rows, g), rules.TINY))
-        return out
+        return Stacked(self).log_chance(U, rows)
+
+
+class Stacked:
+    """:class:`Chances` with each parameter of the two sides in one array, so that an objective reads both publics'
+    ratification (and both governments' acceptance) in one set of array operations, not one per side: a search
+    calls its objective a dozen times and more, mostly over a few runs, where the count of operations is the cost.
+    Every operation is elementwise, so the numbers are those of :meth:`Chances.ratify` and :meth:`Chances.accept`
+    of each side, added in the same order. Built once per objective (the rows differ from call to call)."""
+
+    def __init__(self, chances: Chances):
+        self.chances = chances
+        names = ("u_nd", "cost", "weariness", "threshold", "weariness_effect", "legitimacy", "spread")
+        public = np.stack(np.broadcast_arrays(*(getattr(chances, name) for name in names)))  # (7, 2, R)
+        votes = np.asarray(chances.votes)
+        # A public that votes in none of the runs adds log 1 = 0.0 to every package's log-chance: left out (x +
+        # 0.0 is x, and no term here is -0.0), its ratification is not worked out.
+        self.voting = [g for g in (0, 1) if votes[g].any()]
+        self.public, self.votes = public[:, self.voting], votes[self.voting]
+        self.voter = [chances.voter[g] for g in self.voting]
+
+    def log_ratify(self, U: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """(n, M) :meth:`Chances.log_ratify`: each voting public's log-chance, added in public order from 0.0."""
+        if not self.voting:
+            return np.zeros(U.shape[1:])
+        u_nd, cost, weariness, threshold, effect, legitimacy, spread = self.public[:, :, rows, None]
+        votes = self.votes[:, rows, None]
+        margin = rules.ratify_margin(U[self.voter], u_nd, cost, weariness, threshold, effect, legitimacy)
+        log = rules.log_vote_chance(np.where(votes, rules.ratify_probability(margin, spread), 1.0), votes)
+        total = 0.0 + log[0]
+        for more in log[1:]:
+            total = total + more
+        return total
+
+    def log_accept(self, U: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """(2, n, M) each government's log-chance of accepting (:meth:`Chances.accept`, at least ``rules.TINY``)."""
+        c = self.chances
+        p = rules.expected_acceptance(U[:2], c.need_types[:, rows], c.belief[:, rows], c.temperature[rows])
+        return np.log(np.maximum(p, rules.TINY))
+
+    def log_chance(self, U: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """(n, M) :meth:`Chances.log_chance`: the log-chance of ratification, plus each acceptance's in order."""
+        accept = self.log_accept(U, rows)
+        return self.log_ratify(U, rows) + accept[0] + accept[1]
 
 
 def mediator_objective(chances: Chances, need: np.ndarray, weights: np.ndarray) -> Objective:
     """``rules.mediator_proposal`` as an objective: in the zone (tier 1) the asymmetric Nash product with
     ``weights`` (2, R) over the expected ``need`` (2, R), plus the log-chance of acceptance and ratification;
     outside it (tier 0) that log-chance alone."""
+    stacked = Stacked(chances)
+
     def objective(U: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         s_a, s_b = U[0] - need[0][rows, None], U[1] - need[1][rows, None]
         zone = (s_a >= 0.0) & (s_b >= 0.0)
-        chance = chances.log_chance(U, rows)
+        chance = stacked.log_chance(U, rows)
         nash = (weights[0][rows, None] * np.log(np.maximum(s_a, rules.TINY))
                 + weights[1][rows, None] * np.log(np.maximum(s_b, rules.TINY)) + chance)
         return zone.astype(np.int64), np.where(zone, nash, chance)
@@ -607,11 +646,12 @@ def government_objective(chances: Chances, g: int, need: np.ndarray) -> Objectiv
     (tier 1), log P(the other accepts) + log P(ratified) + log(gain); else (tier 0) its own utility (the
     package it states for the record)."""
     h = 1 - g
+    stacked = Stacked(chances)
 
     def objective(U: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         gain = U[g] - need[rows, None]
         ok = gain > 0.0
-        score = (np.log(np.maximum(chances.accept(U[h], rows, h), rules.TINY)) + chances.log_ratify(U, rows)
+        score = (np.log(np.maximum(chances.accept(U[h], rows, h), rules.TINY)) + stacked.log_ratify(U, rows)
                  + np.log(np.maximum(gain, rules.TINY)))
         return ok.astype(np.int64), np.where(ok, score, U[g])
 
