@@ -260,15 +260,20 @@ def runs_of_equal(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def distinct_best(x: np.ndarray, tier: np.ndarray, value: np.ndarray, count: int) -> np.ndarray:
     """(n, count, K) the ``count`` best distinct packages of ``x`` (n, M, K), best first; where fewer are
     distinct, the best stands in for the missing ones."""
-    tier = tier.copy()
+    return np.take_along_axis(x, distinct_columns(x, tier, value, count)[:, :, None], 1)
+
+
+def distinct_columns(x: np.ndarray, tier: np.ndarray, value: np.ndarray, count: int) -> np.ndarray:
+    """(n, min(count, M)) the columns of :func:`distinct_best`'s packages in ``x`` (n, M, K)."""
     out: list[np.ndarray] = []
+    pick = np.arange(x.shape[0])
     for _ in range(min(count, x.shape[1])):
-        pick = np.take_along_axis(x, lex_best(tier, value)[:, None, None], 1)
+        j = lex_best(tier, value)
         if out:
-            pick = np.where((tier.max(axis=-1) > BLOCKED)[:, None, None], pick, out[0])
-        out.append(pick)
-        tier = np.where((x == pick).all(axis=-1), BLOCKED, tier)
-    return np.concatenate(out, axis=1)
+            j = np.where(tier.max(axis=-1) > BLOCKED, j, out[0])
+        out.append(j)
+        tier = np.where((x == x[pick, j][:, None]).all(axis=-1), BLOCKED, tier)
+    return np.stack(out, axis=1)
 
 
 def slope(objective: Objective, u: np.ndarray, rows: np.ndarray, step: float = 1e-6) -> np.ndarray:
@@ -347,7 +352,8 @@ def _pack(cand: np.ndarray, keep: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def local_search(space: Space, objective: Objective, x: np.ndarray, rows: np.ndarray,
-                 max_steps: int, starts: int = 1) -> tuple[np.ndarray, int]:
+                 max_steps: int, starts: int = 1, start: tuple[np.ndarray, ...] | None = None
+                 ) -> tuple[np.ndarray, int]:
     """Move each package of ``x`` (n, K) to its best single-issue change while one improves the objective, at
     most ``max_steps`` times: (the packages, the rounds of changes looked at). Packages that break a filter stay.
 
@@ -359,13 +365,19 @@ def local_search(space: Space, objective: Objective, x: np.ndarray, rows: np.nda
     that raises none is worth at most the package itself, so it is never a move, and a move's change (better
     than the package by more than rounding, :func:`better`) is the first best over the others as over all. The
     packages found are those of evaluating every change.
+
+    ``start``: the packages' utilities (A, n), tiers and values (n,), if the caller has them (as
+    :meth:`Space.utilities` and the objective give them, forbidden packages in the blocked tier).
     """
     Q = space.shape[3]
     changes = _Changes(space, rows)
     x = x.astype(np.int64)
-    u = space.utilities(x[:, None, :], rows)[:, :, 0]
-    t, v = _clean(*objective(u[:, :, None], rows), space.allows(x[:, None, :], rows))
-    t, v = t[:, 0], v[:, 0]
+    if start is None:
+        u = space.utilities(x[:, None, :], rows)[:, :, 0]
+        t, v = _clean(*objective(u[:, :, None], rows), space.allows(x[:, None, :], rows))
+        t, v = t[:, 0], v[:, 0]
+    else:
+        u, t, v = (np.array(a) for a in start)
     active = np.flatnonzero(t > BLOCKED)
     follows = np.arange(len(x))  # the row whose end each row takes (itself, or an earlier row of its run)
     steps = 0
@@ -501,9 +513,12 @@ def _search_block(space: Space, objective: Objective, rows: np.ndarray, division
         nu, nt, nv = _evaluate(space, objective, new, rows)
         cand, u = np.concatenate([cand, new], axis=1), np.concatenate([u, nu], axis=2)
         t, v = np.concatenate([t, nt], axis=1), np.concatenate([v, nv], axis=1)
-    x0 = distinct_best(cand, t, v, starts)
-    n, S, K = x0.shape
-    x, steps = local_search(space, objective, x0.reshape(n * S, K), np.repeat(rows, S), max_steps, S)
+    cols = distinct_columns(cand, t, v, starts)  # the local search starts there, from their evaluations
+    n, S = cols.shape
+    K = cand.shape[2]
+    at = (np.arange(n)[:, None], cols)
+    start = (u[(slice(None), *at)].reshape(A, n * S), t[at].reshape(n * S), v[at].reshape(n * S))
+    x, steps = local_search(space, objective, cand[at].reshape(n * S, K), np.repeat(rows, S), max_steps, S, start)
     x = x.reshape(n, S, K)
     u, t, v = _evaluate(space, objective, x, rows)
     j = lex_best(t, v)
