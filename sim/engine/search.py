@@ -25,6 +25,7 @@ Memory is O(runs x issues x options x actors) per block of runs, whatever the nu
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -137,9 +138,8 @@ def lex_best(tier: np.ndarray, value: np.ndarray) -> np.ndarray:
     top = tier.max(axis=-1, keepdims=True)
     in_top = tier == top
     v = np.where(in_top, value, -np.inf)
-    j = v.argmax(axis=-1)
-    none = np.take_along_axis(v, j[..., None], -1)[..., 0] == -np.inf  # every value of the top tier is -inf
-    return np.where(none, in_top.argmax(axis=-1), j)
+    none = v.max(axis=-1) == -np.inf  # every value of the top tier is -inf
+    return np.where(none, in_top.argmax(axis=-1), v.argmax(axis=-1))
 
 
 def better(tier: np.ndarray, value: np.ndarray, tier0: np.ndarray, value0: np.ndarray) -> np.ndarray:
@@ -152,13 +152,18 @@ def better(tier: np.ndarray, value: np.ndarray, tier0: np.ndarray, value0: np.nd
 # ----------------------------------------------------------------- the supported Pareto frontier
 
 
+@functools.cache
 def simplex_grid(actors: int, divisions: int) -> np.ndarray:
-    """(W, A) weight vectors on the simplex with coordinates multiples of 1 / divisions."""
+    """(W, A) weight vectors on the simplex with coordinates multiples of 1 / divisions (read-only: one array per
+    shape, worked out once; the kernel asks for the same grid every month)."""
     if actors == 1:
-        return np.ones((1, 1))
-    points = [(i,) + rest for i in range(divisions + 1)
-              for rest in map(tuple, simplex_grid(actors - 1, divisions - i) * (divisions - i))]
-    return np.array(points, float).reshape(-1, actors) / max(divisions, 1)
+        grid = np.ones((1, 1))
+    else:
+        points = [(i,) + rest for i in range(divisions + 1)
+                  for rest in map(tuple, simplex_grid(actors - 1, divisions - i) * (divisions - i))]
+        grid = np.array(points, float).reshape(-1, actors) / max(divisions, 1)
+    grid.flags.writeable = False
+    return grid
 
 
 def rows_of(a: np.ndarray, rows: np.ndarray, axis: int = 0) -> np.ndarray:
@@ -230,11 +235,19 @@ def weighted_argmax(classes: list[tuple[np.ndarray, np.ndarray, np.ndarray]], we
 def weighted_best(space: Space, weights: np.ndarray, rows: np.ndarray) -> np.ndarray:
     """(n, K) the package that maximises sum_a weights[a] U_a among the allowed ones, issue by issue.
 
-    ``weights`` (A,) for every run or (A, n) per run.
+    ``weights`` (A,) for every run or (A, n) per run. One weight vector: the sums are worked out over the padded
+    arrays at once, not class by class and option by option (:func:`weighted_argmax`, for a grid of them); they are
+    the same numbers, and ``argmax`` of them, where allowed, is the same option (the first of equal sums, 0 where
+    none is allowed).
     """
     w = np.asarray(weights, float)
-    w = w[:, None] if w.ndim == 1 else w
-    return weighted_argmax(by_width(space, rows), w[None], space.shape[2])[:, 0].astype(np.int64)
+    w = (w[:, None] if w.ndim == 1 else w)[:, :, None, None]
+    values = rows_of(space.values, rows, axis=1)
+    total = w[0] * values[0]
+    for a in range(1, len(w)):
+        total = total + w[a] * values[a]
+    total = np.where(rows_of(space.allowed, rows) & ~np.isnan(total), total, -np.inf)
+    return np.where(total.max(axis=-1) == -np.inf, 0, total.argmax(axis=-1))
 
 
 def frontier(space: Space, rows: np.ndarray, divisions: int) -> np.ndarray:
@@ -320,12 +333,13 @@ class _Changes:
         self.issue = self.cols // Q
         self.values = rows_of(space.values, runs, axis=1).reshape(A, len(runs), K * Q)[:, :, self.cols]
         self.allowed = allowed[:, self.cols]
+        self.flat = space.values.reshape(A, -1)  # (A, R x K x Q): the terms of a package are one take of it
+        self.first = rows[:, None] * (K * Q) + np.arange(K) * Q  # issue k's first option in row r's run
 
     def of(self, x: np.ndarray, u: np.ndarray, i: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The changes of rows ``i`` (packages ``x[i]``, utilities ``u[:, i]``): their utilities (A, n, L), as
         :func:`neighbours` adds them, and whether they pass the filters (n, L)."""
-        K = self.space.shape[2]
-        now = self.space.values[:, self.rows[i, None], np.arange(K)[None, :], x[i]]  # (A, n, K)
+        now = self.flat.take(self.first[i] + x[i], axis=1)  # (A, n, K) the terms of the packages' options
         at = self.at[i]
         return (u[:, i, None] - now[:, :, self.issue]) + self.values[:, at], self.allowed[at]
 
