@@ -1147,7 +1147,7 @@ def table(k: Kernel, j: np.ndarray, read: Assessment | None = None) -> Talks:
     c, s = k.c, k.s
     q, sj = rows_of(k.p, j), s.rows(j)
     a = assess(c, q, sj, gain=False, full=k.full, ways=False, kept=(k.pools, j)) if read is None else read
-    log_rat, margins = ratification(q, a.ub, a.u_nd, a.cost, a.legit, sj.weariness)
+    log_rat, margins = _ratification(k, q, a, sj.weariness)
     who = rules.proposer(sj.round_month, (sj.talks_rounds + 1) % 2, a.has_lead)
     talks = Talks(j=j, q=q, a=a, who=who, log_rat=log_rat, margins=margins, votes=[votes_of(q, g) for g in (0, 1)],
                   need=[a.v[0].copy(), a.v[1].copy()], need_types=[a.v_types[0].copy(), a.v_types[1].copy()],
@@ -1168,6 +1168,32 @@ def table(k: Kernel, j: np.ndarray, read: Assessment | None = None) -> Talks:
     if len(govs):
         _demands(k, talks, govs)
     return talks
+
+
+def _ratification(k: Kernel, q: Params, a: Assessment, weariness: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
+    """:func:`ratification` over the columns of an assessment of the talking runs. A lazy pool's run where no
+    package passes both governments' filters has the same numbers in every column (utilities 0, nothing allowed:
+    :class:`sim.engine.pool.Reader`), most talking runs of agenda_2025: its margins are worked out over one column
+    and copied to the others (the same numbers), the other runs' over every column."""
+    if a.pool is None or k.pools is None or not k.pools.lazy:
+        return ratification(q, a.ub, a.u_nd, a.cost, a.legit, weariness)
+    feasible = a.pool.feasible()
+    if feasible.all():
+        return ratification(q, a.ub, a.u_nd, a.cost, a.legit, weariness)
+    shape = a.ub[0].shape
+    one = ratification(q, [u[:, :1] for u in a.ub], a.u_nd, a.cost, a.legit, weariness)
+    log_rat, margins = np.empty(shape), [np.empty(shape), np.empty(shape)]
+    log_rat[:] = one[0]
+    for g in (0, 1):
+        margins[g][:] = one[1][g]
+    rows = np.flatnonzero(feasible)
+    if len(rows):
+        some = ratification(rows_of(q, rows), [gather(u, rows) for u in a.ub], [x[rows] for x in a.u_nd],
+                            [x[rows] for x in a.cost], [x[rows] for x in a.legit], gather(weariness, rows))
+        log_rat[rows] = some[0]
+        for g in (0, 1):
+            margins[g][rows] = some[1][g]
+    return log_rat, margins
 
 
 def _demands(k: Kernel, talks: Talks, govs: np.ndarray) -> None:
