@@ -1350,7 +1350,7 @@ def _add_column(talks: Talks, x: np.ndarray, offset: np.ndarray, weariness: np.n
     a = talks.a
     assert a.pool is not None
     a.pool.add(x)
-    u, allowed = a.pool.utilities(x), a.pool.allows(x)
+    u, allowed = _column_read(a.pool, x, a.u, a.allowed)
     ub = [u[g] + offset[g][:, None] for g in (0, 1)]
     log_rat, margins = ratification(talks.q, ub, a.u_nd, a.cost, a.legit, weariness)
     for g in (0, 1):
@@ -1360,6 +1360,28 @@ def _add_column(talks: Talks, x: np.ndarray, offset: np.ndarray, weariness: np.n
         talks.margins[g] = np.concatenate([talks.margins[g], margins[g]], axis=1)
     a.both = a.allowed[0] & a.allowed[1]
     talks.log_rat = np.concatenate([talks.log_rat, log_rat], axis=1)
+
+
+def _column_read(pool: pools.Pool, x: np.ndarray, u: list[np.ndarray], allowed: list[np.ndarray]
+                 ) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Each government's utility and filter (n, 1) of packages ``x`` (n, 1, G), the pool's new column. A lazy
+    pool's run where no package passes both governments' filters proposes its first column's package (see
+    :func:`_propose_searched`), whose numbers the reader left unread (0 and False, ``u`` and ``allowed`` of that
+    column): so are the new column's. Such a run never settles (no package passes both filters) and a batch
+    reads nothing else of it; the other runs' numbers are read from the pool."""
+    if not isinstance(pool, pools.Kept) or not pool.reader.lazy:
+        return pool.utilities(x), pool.allows(x)
+    feasible = pool.feasible()
+    if feasible.all():
+        return pool.utilities(x), pool.allows(x)
+    out_u, out_ok = [v[:, :1].copy() for v in u], [v[:, :1].copy() for v in allowed]
+    rows = np.flatnonzero(feasible)
+    if len(rows):
+        some = pools.Kept(pool.reader, pool.runs[rows])
+        read_u, read_ok = some.utilities(x[rows]), some.allows(x[rows])
+        for g in (0, 1):
+            out_u[g][rows], out_ok[g][rows] = read_u[g], read_ok[g]
+    return out_u, out_ok
 
 
 def _at(a: np.ndarray, x: np.ndarray) -> np.ndarray:
