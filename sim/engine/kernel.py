@@ -44,6 +44,7 @@ from sim.scenario.compile import Act, Compiled
 from sim.scenario.registry import NO_MINIMUM
 
 Params = dict[str, np.ndarray]
+Kept = tuple["pools.Reader | None", np.ndarray, "np.ndarray | None"]  # a kernel's pools, runs, its barren runs
 Index = slice | np.ndarray  # runs of a block: all (a slice) or some (their indices)
 
 # The month's phases in the order Kernel.step calls them: (name, the function, what it does). docs/architecture.py
@@ -255,6 +256,9 @@ class Kernel:
         self.last_talks: tuple[int, Talks] | None = None
         self.inputs: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # what :func:`instruments` last read
         self.pools = pools.Reader(c, self.R, lazy=not full) if c.searched else None  # a searched space: the runs' pools, kept
+        # a lazy reader's runs whose pool was read with the parameters they have now, where no package passes both
+        # governments' filters: not read again while their parameters stand (see :func:`_pooled`)
+        self.barren = np.zeros(self.R, bool) if self.pools is not None and self.pools.lazy else None
         self.peace_read: tuple[Assessment, bytes] | None = None  # run 0's reading in peace (see :meth:`reading`)  # (month, talks) of the last logged or played month of talks
 
     def step(self, log: bool = False, seam: Seam | None = None) -> MonthEntry | None:
@@ -268,6 +272,8 @@ class Kernel:
         chosen = seam.act(self, t) if seam is not None and hasattr(seam, "act") else None
         if chosen:  # a game (R = 1): the played roles' actions on the ground, applied after the month's events
             changed = act(self, chosen) or changed
+        if changed and self.barren is not None:  # the pools' parameters may have changed: each is read again
+            self.barren[:] = False
         instruments(self, changed)
         p = self.p
         at_war = (s.deal < 0) | (s.relapse_month >= 0)  # a settlement stops the war until it relapses
@@ -648,14 +654,15 @@ def acceptabilities(q: Params, n: int | None) -> list[np.ndarray]:
 
 
 def assess(c: Compiled, q: Params, s: State, gain: bool = True, full: bool = False, ways: bool = True,
-           mediation: bool = True, kept: tuple[pools.Reader | None, np.ndarray] | None = None) -> Assessment:
+           mediation: bool = True, kept: Kept | None = None) -> Assessment:
     """Each side's reading of the month, for the runs of ``s``: values of war, package utilities, the lead mediator,
     what the others believe of each side's value of war (its types), and (``ways``) whether each side sees a way out.
     Without ``mediation`` the lead's legitimacy and credibility are left out (``legit``, ``cred`` empty): only talks
     read them, not whether a way out is seen.
 
     ``q`` are the parameters of those runs (leading axis n, or 1 for shared parameters). ``kept``: a searched
-    space's pools kept by the kernel, and the run numbers of these runs (:class:`sim.engine.pool.Reader`).
+    space's pools kept by the kernel, the run numbers of these runs (:class:`sim.engine.pool.Reader`) and the
+    kernel's barren runs (:attr:`Kernel.barren`).
     """
     n = len(s.territory)
     rows = acceptabilities(q, None)  # the lead is read on these rows (one when shared), then broadcast
@@ -719,15 +726,39 @@ def _packages(c: Compiled, q: Params, s: State, full: bool
     return cols, allowed, u, None
 
 
-def _pooled(c: Compiled, q: Params, s: State, kept: tuple[pools.Reader | None, np.ndarray] | None = None
+def _pooled(c: Compiled, q: Params, s: State, kept: Kept | None = None
             ) -> tuple[np.ndarray, list[np.ndarray], list[np.ndarray], pools.Pool]:
     """A searched space: each run's pool of packages (:mod:`sim.engine.pool`) as its columns (``kept``: the
-    kernel's kept pools and these runs' numbers)."""
+    kernel's kept pools, these runs' numbers and the kernel's barren runs)."""
     if kept is not None and kept[0] is not None:
-        pool, u, ok = kept[0].read(q, s.territory, kept[1])
-        return np.zeros(0, np.int64), ok, u, pool
+        return _kept(q, s.territory, kept[0], kept[1], kept[2])
     found = pools.read(c, _per_run(q, len(s.territory)), s.territory)
     return np.zeros(0, np.int64), found.allows(found.x), found.utilities(found.x), found
+
+
+def _kept(q: Params, territory: np.ndarray, reader: pools.Reader, runs: np.ndarray, barren: np.ndarray | None
+          ) -> tuple[np.ndarray, list[np.ndarray], list[np.ndarray], pools.Pool]:
+    """:func:`_pooled` from the kernel's reader. A lazy reader leaves the columns of a run where no package passes
+    both governments' filters unread (utilities 0, nothing allowed) whatever the line, and that holds while the
+    run's parameters stand: such a run (``barren``, learnt from its last reading) is not read again, its columns
+    are those numbers. Its pool keeps the line of its last reading: a batch reads nothing else of it (its first
+    column stands as its offer, which never settles; :func:`_column_read`)."""
+    skip = barren[runs] if barren is not None else np.zeros(len(runs), bool)
+    if not skip.any():
+        pool, u, ok = reader.read(q, territory, runs)
+        if barren is not None:
+            barren[runs] = ~reader.feasible[runs]
+        return np.zeros(0, np.int64), ok, u, pool
+    shape = (len(runs), reader.u.shape[2])
+    u, ok = [np.zeros(shape), np.zeros(shape)], [np.zeros(shape, bool), np.zeros(shape, bool)]
+    assert barren is not None
+    rows = np.flatnonzero(~skip)
+    if len(rows):
+        _, read_u, read_ok = reader.read(rows_of(q, rows), territory[rows], runs[rows])
+        for g in (0, 1):
+            u[g][rows], ok[g][rows] = read_u[g], read_ok[g]
+        barren[runs[rows]] = ~reader.feasible[runs[rows]]
+    return np.zeros(0, np.int64), ok, u, pools.Kept(reader, runs)
 
 
 def _per_run(q: Params, n: int) -> Params:
@@ -933,7 +964,7 @@ def open_talks(k: Kernel, idx: np.ndarray, d: dict[str, np.ndarray], t: int, ent
         look = np.flatnonzero((u >= pull) & (u < 1.0 - (1.0 - felt) * (1.0 - pull)))
         if len(look):
             way_out[look] = assess(c, rows_of(p, idx[look]), s.rows(idx[look]), gain=False, full=k.full,
-                                   mediation=False, kept=(k.pools, idx[look])).way_out
+                                   mediation=False, kept=(k.pools, idx[look], k.barren)).way_out
     ripe = np.where(way_out, felt, 0.0)
     chance = 1.0 - (1.0 - ripe) * (1.0 - pull)
     # A side refuses talks when it feels no hurting stalemate: its hurt is below its threshold, or it expects
@@ -1146,7 +1177,7 @@ def table(k: Kernel, j: np.ndarray, read: Assessment | None = None) -> Talks:
     and what the others reckon each of its types would ask."""
     c, s = k.c, k.s
     q, sj = rows_of(k.p, j), s.rows(j)
-    a = assess(c, q, sj, gain=False, full=k.full, ways=False, kept=(k.pools, j)) if read is None else read
+    a = assess(c, q, sj, gain=False, full=k.full, ways=False, kept=(k.pools, j, k.barren)) if read is None else read
     log_rat, margins = _ratification(k, q, a, sj.weariness)
     who = rules.proposer(sj.round_month, (sj.talks_rounds + 1) % 2, a.has_lead)
     talks = Talks(j=j, q=q, a=a, who=who, log_rat=log_rat, margins=margins, votes=[votes_of(q, g) for g in (0, 1)],
