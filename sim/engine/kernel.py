@@ -207,6 +207,7 @@ class Talks:
     need: list[np.ndarray]  # per government, (n,) what it asks of this proposal
     need_types: list[np.ndarray]  # per government, (n, N) what each of its types would ask, as the others see it
     before: np.ndarray  # (n, 2) believed drifts before hearing a mediator
+    bars: list[np.ndarray]  # per government, (n or 1,) its public's bar at the vote (:func:`public_bar`)
     u_nd: list[np.ndarray] = field(default_factory=list)  # per government, (n,) the utility of what fighting on
     #   is expected to bring, after hearing the mediator (a ceasefire's test reads it)
     x: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # (n,) the proposal (a column)
@@ -259,6 +260,7 @@ class Kernel:
         # a lazy reader's runs whose pool was read with the parameters they have now, where no package passes both
         # governments' filters: not read again while their parameters stand (see :func:`_pooled`)
         self.barren = np.zeros(self.R, bool) if self.pools is not None and self.pools.lazy else None
+        self.bars: list[np.ndarray] | None = None  # each public's bar at the vote (:func:`public_bar`), of every run
         self.peace_read: tuple[Assessment, bytes] | None = None  # run 0's reading in peace (see :meth:`reading`)  # (month, talks) of the last logged or played month of talks
 
     def step(self, log: bool = False, seam: Seam | None = None) -> MonthEntry | None:
@@ -272,8 +274,10 @@ class Kernel:
         chosen = seam.act(self, t) if seam is not None and hasattr(seam, "act") else None
         if chosen:  # a game (R = 1): the played roles' actions on the ground, applied after the month's events
             changed = act(self, chosen) or changed
-        if changed and self.barren is not None:  # the pools' parameters may have changed: each is read again
-            self.barren[:] = False
+        if changed:  # parameters may have changed: what is worked out from them is worked out again
+            self.bars = None
+            if self.barren is not None:  # each pool is read again
+                self.barren[:] = False
         instruments(self, changed)
         p = self.p
         at_war = (s.deal < 0) | (s.relapse_month >= 0)  # a settlement stops the war until it relapses
@@ -892,14 +896,27 @@ def meets_minimum(c: Compiled, p: Params, g: int) -> np.ndarray:
     return np.asarray(ok)
 
 
-def public_margin(q: Params, g: int, ub: np.ndarray, u_nd: np.ndarray, cost: np.ndarray, weariness: np.ndarray,
-                  legit: np.ndarray) -> np.ndarray:
-    """(n, C) how far each package clears public g's bar (``u_nd``, ``cost``, ``weariness``, ``legit``: (n,)).
+def public_bar(q: Params, g: int) -> np.ndarray:
+    """(n or 1,) public g's bar at the vote, a share of what is in dispute: the threshold times
+    :func:`rules.stake_share` of side g, so an issue both governments want settled the same way does not raise the
+    bar by diluting the contested ones."""
+    return q["ratify_threshold"][:, g] * rules.stake_share(q["salience"][:, g], q["ideal"][:, 0], q["ideal"][:, 1])
 
-    The bar is a share of what is in dispute: the threshold times :func:`rules.stake_share` of side g, so an issue
-    both governments want settled the same way does not raise the bar by diluting the contested ones.
+
+def _bars(k: Kernel, j: np.ndarray) -> list[np.ndarray]:
+    """Each public's bar (:func:`public_bar`) of runs ``j``: worked out for every run once, and again after an event
+    changed a parameter (a run's bar is read in every month of talks)."""
+    if k.bars is None:
+        k.bars = [public_bar(k.p, g) for g in (0, 1)]
+    return [_rows(bar, j) for bar in k.bars]
+
+
+def public_margin(q: Params, g: int, ub: np.ndarray, u_nd: np.ndarray, cost: np.ndarray, weariness: np.ndarray,
+                  legit: np.ndarray, bar: np.ndarray | None = None) -> np.ndarray:
+    """(n, C) how far each package clears public g's bar (``u_nd``, ``cost``, ``weariness``, ``legit``: (n,);
+    ``bar``: :func:`public_bar`, if known).
     """
-    bar = q["ratify_threshold"][:, g] * rules.stake_share(q["salience"][:, g], q["ideal"][:, 0], q["ideal"][:, 1])
+    bar = public_bar(q, g) if bar is None else bar
     # worked out on the transposed (C, n) array, whose rows are long, and handed back as (n, C): the same numbers
     return np.ascontiguousarray(rules.ratify_margin(ub.T, u_nd, cost, weariness, bar, q["ratify_weariness"][:, g],
                                                     legit).T)
@@ -911,15 +928,18 @@ def votes_of(q: Params, g: int) -> np.ndarray:
 
 
 def ratification(q: Params, ub: list[np.ndarray], u_nd: list[np.ndarray], cost: list[np.ndarray],
-                 legit: list[np.ndarray], weariness: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
+                 legit: list[np.ndarray], weariness: np.ndarray, bars: list[np.ndarray] | None = None
+                 ) -> tuple[np.ndarray, list[np.ndarray]]:
     """Per package, the log-chance that every voting public ratifies, and each public's margin at the vote.
 
-    Per government g: ``ub[g]`` (n, C), ``u_nd[g]``, ``cost[g]``, ``legit[g]`` (n,); ``weariness`` (n, 2).
+    Per government g: ``ub[g]`` (n, C), ``u_nd[g]``, ``cost[g]``, ``legit[g]`` (n,); ``weariness`` (n, 2); ``bars``:
+    each public's bar (:func:`public_bar`), if known.
     """
     margins: list[np.ndarray] = []
     log_rat: Any = 0.0
     for g in (0, 1):
-        margin = public_margin(q, g, ub[g], u_nd[g], cost[g], weariness[:, g], legit[g])
+        margin = public_margin(q, g, ub[g], u_nd[g], cost[g], weariness[:, g], legit[g],
+                               None if bars is None else bars[g])
         votes = votes_of(q, g)
         if votes.any():  # a public that votes in none of these runs adds log 1 = 0 to every package's log-chance
             prob = rules.ratify_probability(margin, q["ratify_spread"][:, g, None])
@@ -1178,11 +1198,12 @@ def table(k: Kernel, j: np.ndarray, read: Assessment | None = None) -> Talks:
     c, s = k.c, k.s
     q, sj = rows_of(k.p, j), s.rows(j)
     a = assess(c, q, sj, gain=False, full=k.full, ways=False, kept=(k.pools, j, k.barren)) if read is None else read
-    log_rat, margins = _ratification(k, q, a, sj.weariness)
+    bars = _bars(k, j)
+    log_rat, margins = _ratification(k, q, a, sj.weariness, bars)
     who = rules.proposer(sj.round_month, (sj.talks_rounds + 1) % 2, a.has_lead)
     talks = Talks(j=j, q=q, a=a, who=who, log_rat=log_rat, margins=margins, votes=[votes_of(q, g) for g in (0, 1)],
                   need=[a.v[0].copy(), a.v[1].copy()], need_types=[a.v_types[0].copy(), a.v_types[1].copy()],
-                  before=sj.drift)
+                  before=sj.drift, bars=bars)
     talks.u_nd = [a.u_nd[0].copy(), a.u_nd[1].copy()]
     med = np.flatnonzero(who == MEDIATOR)
     if len(med):  # the sides read the mediator's proposal with its credible report of the war (Kydd)
@@ -1201,18 +1222,19 @@ def table(k: Kernel, j: np.ndarray, read: Assessment | None = None) -> Talks:
     return talks
 
 
-def _ratification(k: Kernel, q: Params, a: Assessment, weariness: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
+def _ratification(k: Kernel, q: Params, a: Assessment, weariness: np.ndarray, bars: list[np.ndarray]
+                  ) -> tuple[np.ndarray, list[np.ndarray]]:
     """:func:`ratification` over the columns of an assessment of the talking runs. A lazy pool's run where no
     package passes both governments' filters has the same numbers in every column (utilities 0, nothing allowed:
     :class:`sim.engine.pool.Reader`), most talking runs of agenda_2025: its margins are worked out over one column
     and copied to the others (the same numbers), the other runs' over every column."""
     if a.pool is None or k.pools is None or not k.pools.lazy:
-        return ratification(q, a.ub, a.u_nd, a.cost, a.legit, weariness)
+        return ratification(q, a.ub, a.u_nd, a.cost, a.legit, weariness, bars)
     feasible = a.pool.feasible()
     if feasible.all():
-        return ratification(q, a.ub, a.u_nd, a.cost, a.legit, weariness)
+        return ratification(q, a.ub, a.u_nd, a.cost, a.legit, weariness, bars)
     shape = a.ub[0].shape
-    one = ratification(q, [u[:, :1] for u in a.ub], a.u_nd, a.cost, a.legit, weariness)
+    one = ratification(q, [u[:, :1] for u in a.ub], a.u_nd, a.cost, a.legit, weariness, bars)
     log_rat, margins = np.empty(shape), [np.empty(shape), np.empty(shape)]
     log_rat[:] = one[0]
     for g in (0, 1):
@@ -1220,7 +1242,8 @@ def _ratification(k: Kernel, q: Params, a: Assessment, weariness: np.ndarray) ->
     rows = np.flatnonzero(feasible)
     if len(rows):
         some = ratification(rows_of(q, rows), [gather(u, rows) for u in a.ub], [x[rows] for x in a.u_nd],
-                            [x[rows] for x in a.cost], [x[rows] for x in a.legit], gather(weariness, rows))
+                            [x[rows] for x in a.cost], [x[rows] for x in a.legit], gather(weariness, rows),
+                            [_rows(bar, rows) for bar in bars])
         log_rat[rows] = some[0]
         for g in (0, 1):
             margins[g][rows] = some[1][g]
@@ -1383,7 +1406,7 @@ def _add_column(talks: Talks, x: np.ndarray, offset: np.ndarray, weariness: np.n
     a.pool.add(x)
     u, allowed = _column_read(a.pool, x, a.u, a.allowed)
     ub = [u[g] + offset[g][:, None] for g in (0, 1)]
-    log_rat, margins = ratification(talks.q, ub, a.u_nd, a.cost, a.legit, weariness)
+    log_rat, margins = ratification(talks.q, ub, a.u_nd, a.cost, a.legit, weariness, talks.bars)
     for g in (0, 1):
         a.u[g] = np.concatenate([a.u[g], u[g]], axis=1)
         a.ub[g] = np.concatenate([a.ub[g], ub[g]], axis=1)
