@@ -1055,25 +1055,14 @@ def negotiate(k: Kernel, j: np.ndarray, d: dict[str, np.ndarray], t: int, entry:
     ready = held & ((_rows(p["cf_first"], j) == 0.0) | s.ceasefire[j])
     agreed = np.zeros(len(j), bool)
     talks: Talks | None = None
+    read_of: tuple[list[np.ndarray], list[np.ndarray]] | None = None
     if ready.any():
-        talks = table(k, j[ready], read if read is not None and ready[0] else None)
-        propose(k, talks)
-        if seam is not None:
-            move = seam.propose(k, talks)
-            if move is not None:
-                talks.x[0], talks.played["proposal"] = int(move), True
-        answer(k, talks, detail, seam)
-        learn(k, talks)
-        ratify(k, talks, detail, seam)
-        agreed[ready] = settle(k, talks, t)
-        if detail:
-            k.last_talks = (t, talks)
+        talks, read_of = _rounds(k, j, ready, agreed, t, read, detail, seam)
     truce = ~agreed & ~s.ceasefire[j] & held & (_rows(p["cf_active"], j) > 0.0)
     if truce.any():
         known = None
-        if talks is not None and not (truce & ~ready).any():  # what fighting on would bring, as the round read it
-            at = (np.cumsum(ready) - 1)[truce]
-            known = ([talks.u_nd[g][at] for g in (0, 1)], [talks.a.wcost[g][at] for g in (0, 1)])
+        if read_of is not None and not (truce & ~ready).any():  # what fighting on would bring, as the round read it
+            known = ([read_of[0][g][truce] for g in (0, 1)], [read_of[1][g][truce] for g in (0, 1)])
         ceasefire(k, j[truce], t, entry, known)
     trust = 1.0 - np.minimum(1.0, last_sum(gather(s.partial, j) * _rows(p["pd_trust"], j))) if s.partial.shape[1] \
         else 1.0
@@ -1082,6 +1071,59 @@ def negotiate(k: Kernel, j: np.ndarray, d: dict[str, np.ndarray], t: int, entry:
     s.round_month[j[ready]] += 1  # the turns count the months terms were put: the mediator puts the first
     if entry is not None and talks is not None and ready[0]:
         entry["talks"] = talks_entry(k, talks, bool(agreed[0]), seam is not None)
+
+
+def _rounds(k: Kernel, j: np.ndarray, ready: np.ndarray, agreed: np.ndarray, t: int, read: Assessment | None,
+            detail: bool, seam: Seam | None) -> tuple[Talks | None, tuple[list[np.ndarray], list[np.ndarray]]]:
+    """The settlement round of the runs ``j[ready]``: ``agreed`` (over ``j``) set where both governments and every
+    voting public said yes. Returns the talks (None if every such run is barren) and, per government and over
+    ``j``, the utility of what fighting on is expected to bring after hearing the mediator and its cost with
+    public pressure (as the round read them). Barren runs (:attr:`Kernel.barren`) take :func:`_barren_round`;
+    ``detail`` (a logged or played run) reads every run in full."""
+    pos = np.flatnonzero(ready)
+    barren = k.barren[j[pos]] if k.barren is not None and not detail else np.zeros(len(pos), bool)
+    full, bare = pos[~barren], pos[barren]
+    u_nd, wcost = [np.zeros(len(j)), np.zeros(len(j))], [np.zeros(len(j)), np.zeros(len(j))]
+    talks: Talks | None = None
+    if len(full):
+        talks = table(k, j[full], read if read is not None and ready[0] else None)
+        propose(k, talks)
+        if seam is not None:
+            move = seam.propose(k, talks)
+            if move is not None:
+                talks.x[0], talks.played["proposal"] = int(move), True
+        answer(k, talks, detail, seam)
+        learn(k, talks)
+        ratify(k, talks, detail, seam)
+        agreed[full] = settle(k, talks, t)
+        if detail:
+            k.last_talks = (t, talks)
+        for g in (0, 1):
+            u_nd[g][full], wcost[g][full] = talks.u_nd[g], talks.a.wcost[g]
+    if len(bare):
+        heard = _barren_round(k, j[bare])
+        for g in (0, 1):
+            u_nd[g][bare], wcost[g][bare] = heard[0][g], heard[1][g]
+    return talks, (u_nd, wcost)
+
+
+def _barren_round(k: Kernel, j: np.ndarray) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """The settlement round of barren runs ``j`` (no package passes both governments' filters: :attr:`Kernel.barren`),
+    reduced to what outlasts the month. Its proposal cannot settle (no package passes both filters, so no
+    proposal passes both governments) and no answer tells anything of a side's type (:func:`learn` reads only
+    offers both sides' filters pass): what remains is the proposer and the counts of proposals, the lead, and
+    the mediator's report heard. Returns what :func:`_rounds` returns of these runs."""
+    c, s = k.c, k.s
+    q, sj = rows_of(k.p, j), s.rows(j)
+    a = assess(c, q, sj, gain=False, full=k.full, ways=False, kept=(k.pools, j, k.barren))
+    who = rules.proposer(sj.round_month, (sj.talks_rounds + 1) % 2, a.has_lead)
+    u_nd = [a.u_nd[0].copy(), a.u_nd[1].copy()]
+    _hear_mediator(k, j, q, sj, a, who, ([a.v[0].copy(), a.v[1].copy()], [a.v_types[0].copy(), a.v_types[1].copy()],
+                                         u_nd))
+    s.proposals[j] += 1
+    np.add.at(s.offers, (j, who), 1)
+    s.lead[j] = a.lead
+    return u_nd, a.wcost
 
 
 def partial_deals(k: Kernel, j: np.ndarray, d: dict[str, np.ndarray], t: int, entry: MonthEntry | None) -> None:
@@ -1205,21 +1247,33 @@ def table(k: Kernel, j: np.ndarray, read: Assessment | None = None) -> Talks:
                   need=[a.v[0].copy(), a.v[1].copy()], need_types=[a.v_types[0].copy(), a.v_types[1].copy()],
                   before=sj.drift, bars=bars)
     talks.u_nd = [a.u_nd[0].copy(), a.u_nd[1].copy()]
-    med = np.flatnonzero(who == MEDIATOR)
-    if len(med):  # the sides read the mediator's proposal with its credible report of the war (Kydd)
-        qm, sm = rows_of(q, med), sj.rows(med)
-        for g in (0, 1):
-            heard, talks.need[g][med], talks.need_types[g][med], talks.u_nd[g][med] = hear(
-                c, qm, g, a.cred[g][med], sm, wcost=a.wcost[g][med])
-            s.drift[j[med], g] = heard  # a belief moved by a credible mediator stays moved
-            # ... and each side hears what the mediator knows of the other's resolve, as far as it believes it
-            h = 1 - g
-            truth = np.eye(c.type_values.shape[1])[sm.kind[:, h]]
-            set_side(s.belief, j[med], h, rules.hear_type(sm.belief[:, h], truth, a.cred[g][med]))
+    _hear_mediator(k, j, q, sj, a, who, (talks.need, talks.need_types, talks.u_nd))
     govs = np.flatnonzero(who != MEDIATOR)  # a government's offer is judged against alternating-offers demands
     if len(govs):
         _demands(k, talks, govs)
     return talks
+
+
+def _hear_mediator(k: Kernel, j: np.ndarray, q: Params, sj: State, a: Assessment, who: np.ndarray,
+                   out: tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray]]) -> None:
+    """Where the mediator proposes (``who``), the sides of runs ``j`` read its proposal with its credible report of
+    the war (Kydd): each one's belief of the pace moves, and stays moved; what each asks, what the others reckon
+    each of its types would ask and what it expects of fighting on move with it (written into ``out``: per
+    government, (n,), (n, N) and (n,) arrays). Each side also hears what the mediator knows of the other's
+    resolve, as far as it believes it."""
+    med = np.flatnonzero(who == MEDIATOR)
+    if not len(med):
+        return
+    c, s = k.c, k.s
+    need, need_types, u_nd = out
+    qm, sm = rows_of(q, med), sj.rows(med)
+    for g in (0, 1):
+        heard, need[g][med], need_types[g][med], u_nd[g][med] = hear(c, qm, g, a.cred[g][med], sm,
+                                                                     wcost=a.wcost[g][med])
+        s.drift[j[med], g] = heard  # a belief moved by a credible mediator stays moved
+        h = 1 - g
+        truth = np.eye(c.type_values.shape[1])[sm.kind[:, h]]
+        set_side(s.belief, j[med], h, rules.hear_type(sm.belief[:, h], truth, a.cred[g][med]))
 
 
 def _ratification(k: Kernel, q: Params, a: Assessment, weariness: np.ndarray, bars: list[np.ndarray]
