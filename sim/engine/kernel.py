@@ -745,8 +745,8 @@ def _kept(q: Params, territory: np.ndarray, reader: pools.Reader, runs: np.ndarr
     """:func:`_pooled` from the kernel's reader. A lazy reader leaves the columns of a run where no package passes
     both governments' filters unread (utilities 0, nothing allowed) whatever the line, and that holds while the
     run's parameters stand: such a run (``barren``, learnt from its last reading) is not read again, its columns
-    are those numbers. Its pool keeps the line of its last reading: a batch reads nothing else of it (its first
-    column stands as its offer, which never settles; :func:`_column_read`)."""
+    are those numbers. Its pool keeps the line of its last reading: a batch reads nothing else of it (its rounds of
+    talks are :func:`_barren_round`'s, which read no pool)."""
     skip = barren[runs] if barren is not None else np.zeros(len(runs), bool)
     if not skip.any():
         pool, u, ok = reader.read(q, territory, runs)
@@ -1241,7 +1241,7 @@ def table(k: Kernel, j: np.ndarray, read: Assessment | None = None) -> Talks:
     q, sj = rows_of(k.p, j), s.rows(j)
     a = assess(c, q, sj, gain=False, full=k.full, ways=False, kept=(k.pools, j, k.barren)) if read is None else read
     bars = _bars(k, j)
-    log_rat, margins = _ratification(k, q, a, sj.weariness, bars)
+    log_rat, margins = ratification(q, a.ub, a.u_nd, a.cost, a.legit, sj.weariness, bars)
     who = rules.proposer(sj.round_month, (sj.talks_rounds + 1) % 2, a.has_lead)
     talks = Talks(j=j, q=q, a=a, who=who, log_rat=log_rat, margins=margins, votes=[votes_of(q, g) for g in (0, 1)],
                   need=[a.v[0].copy(), a.v[1].copy()], need_types=[a.v_types[0].copy(), a.v_types[1].copy()],
@@ -1274,34 +1274,6 @@ def _hear_mediator(k: Kernel, j: np.ndarray, q: Params, sj: State, a: Assessment
         h = 1 - g
         truth = np.eye(c.type_values.shape[1])[sm.kind[:, h]]
         set_side(s.belief, j[med], h, rules.hear_type(sm.belief[:, h], truth, a.cred[g][med]))
-
-
-def _ratification(k: Kernel, q: Params, a: Assessment, weariness: np.ndarray, bars: list[np.ndarray]
-                  ) -> tuple[np.ndarray, list[np.ndarray]]:
-    """:func:`ratification` over the columns of an assessment of the talking runs. A lazy pool's run where no
-    package passes both governments' filters has the same numbers in every column (utilities 0, nothing allowed:
-    :class:`sim.engine.pool.Reader`), most talking runs of agenda_2025: its margins are worked out over one column
-    and copied to the others (the same numbers), the other runs' over every column."""
-    if a.pool is None or k.pools is None or not k.pools.lazy:
-        return ratification(q, a.ub, a.u_nd, a.cost, a.legit, weariness, bars)
-    feasible = a.pool.feasible()
-    if feasible.all():
-        return ratification(q, a.ub, a.u_nd, a.cost, a.legit, weariness, bars)
-    shape = a.ub[0].shape
-    one = ratification(q, [u[:, :1] for u in a.ub], a.u_nd, a.cost, a.legit, weariness, bars)
-    log_rat, margins = np.empty(shape), [np.empty(shape), np.empty(shape)]
-    log_rat[:] = one[0]
-    for g in (0, 1):
-        margins[g][:] = one[1][g]
-    rows = np.flatnonzero(feasible)
-    if len(rows):
-        some = ratification(rows_of(q, rows), [gather(u, rows) for u in a.ub], [x[rows] for x in a.u_nd],
-                            [x[rows] for x in a.cost], [x[rows] for x in a.legit], gather(weariness, rows),
-                            [_rows(bar, rows) for bar in bars])
-        log_rat[rows] = some[0]
-        for g in (0, 1):
-            margins[g][rows] = some[1][g]
-    return log_rat, margins
 
 
 def _demands(k: Kernel, talks: Talks, govs: np.ndarray) -> None:
@@ -1458,7 +1430,7 @@ def _add_column(talks: Talks, x: np.ndarray, offset: np.ndarray, weariness: np.n
     a = talks.a
     assert a.pool is not None
     a.pool.add(x)
-    u, allowed = _column_read(a.pool, x, a.u, a.allowed)
+    u, allowed = a.pool.utilities(x), a.pool.allows(x)
     ub = [u[g] + offset[g][:, None] for g in (0, 1)]
     log_rat, margins = ratification(talks.q, ub, a.u_nd, a.cost, a.legit, weariness, talks.bars)
     for g in (0, 1):
@@ -1468,28 +1440,6 @@ def _add_column(talks: Talks, x: np.ndarray, offset: np.ndarray, weariness: np.n
         talks.margins[g] = np.concatenate([talks.margins[g], margins[g]], axis=1)
     a.both = a.allowed[0] & a.allowed[1]
     talks.log_rat = np.concatenate([talks.log_rat, log_rat], axis=1)
-
-
-def _column_read(pool: pools.Pool, x: np.ndarray, u: list[np.ndarray], allowed: list[np.ndarray]
-                 ) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """Each government's utility and filter (n, 1) of packages ``x`` (n, 1, G), the pool's new column. A lazy
-    pool's run where no package passes both governments' filters proposes its first column's package (see
-    :func:`_propose_searched`), whose numbers the reader left unread (0 and False, ``u`` and ``allowed`` of that
-    column): so are the new column's. Such a run never settles (no package passes both filters) and a batch
-    reads nothing else of it; the other runs' numbers are read from the pool."""
-    if not isinstance(pool, pools.Kept) or not pool.reader.lazy:
-        return pool.utilities(x), pool.allows(x)
-    feasible = pool.feasible()
-    if feasible.all():
-        return pool.utilities(x), pool.allows(x)
-    out_u, out_ok = [v[:, :1].copy() for v in u], [v[:, :1].copy() for v in allowed]
-    rows = np.flatnonzero(feasible)
-    if len(rows):
-        some = pools.Kept(pool.reader, pool.runs[rows])
-        read_u, read_ok = some.utilities(x[rows]), some.allows(x[rows])
-        for g in (0, 1):
-            out_u[g][rows], out_ok[g][rows] = read_u[g], read_ok[g]
-    return out_u, out_ok
 
 
 def _at(a: np.ndarray, x: np.ndarray) -> np.ndarray:
