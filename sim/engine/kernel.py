@@ -44,6 +44,7 @@ from sim.scenario.compile import Act, Compiled
 from sim.scenario.registry import NO_MINIMUM
 
 Params = dict[str, np.ndarray]
+Kept = tuple["pools.Reader | None", np.ndarray, "np.ndarray | None"]  # a kernel's pools, runs, its barren runs
 Index = slice | np.ndarray  # runs of a block: all (a slice) or some (their indices)
 
 # The month's phases in the order Kernel.step calls them: (name, the function, what it does). docs/architecture.py
@@ -206,6 +207,7 @@ class Talks:
     need: list[np.ndarray]  # per government, (n,) what it asks of this proposal
     need_types: list[np.ndarray]  # per government, (n, N) what each of its types would ask, as the others see it
     before: np.ndarray  # (n, 2) believed drifts before hearing a mediator
+    bars: list[np.ndarray]  # per government, (n or 1,) its public's bar at the vote (:func:`public_bar`)
     u_nd: list[np.ndarray] = field(default_factory=list)  # per government, (n,) the utility of what fighting on
     #   is expected to bring, after hearing the mediator (a ceasefire's test reads it)
     x: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # (n,) the proposal (a column)
@@ -255,6 +257,10 @@ class Kernel:
         self.last_talks: tuple[int, Talks] | None = None
         self.inputs: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # what :func:`instruments` last read
         self.pools = pools.Reader(c, self.R, lazy=not full) if c.searched else None  # a searched space: the runs' pools, kept
+        # a lazy reader's runs whose pool was read with the parameters they have now, where no package passes both
+        # governments' filters: not read again while their parameters stand (see :func:`_pooled`)
+        self.barren = np.zeros(self.R, bool) if self.pools is not None and self.pools.lazy else None
+        self.bars: list[np.ndarray] | None = None  # each public's bar at the vote (:func:`public_bar`), of every run
         self.peace_read: tuple[Assessment, bytes] | None = None  # run 0's reading in peace (see :meth:`reading`)  # (month, talks) of the last logged or played month of talks
 
     def step(self, log: bool = False, seam: Seam | None = None) -> MonthEntry | None:
@@ -268,6 +274,10 @@ class Kernel:
         chosen = seam.act(self, t) if seam is not None and hasattr(seam, "act") else None
         if chosen:  # a game (R = 1): the played roles' actions on the ground, applied after the month's events
             changed = act(self, chosen) or changed
+        if changed:  # parameters may have changed: what is worked out from them is worked out again
+            self.bars = None
+            if self.barren is not None:  # each pool is read again
+                self.barren[:] = False
         instruments(self, changed)
         p = self.p
         at_war = (s.deal < 0) | (s.relapse_month >= 0)  # a settlement stops the war until it relapses
@@ -648,14 +658,15 @@ def acceptabilities(q: Params, n: int | None) -> list[np.ndarray]:
 
 
 def assess(c: Compiled, q: Params, s: State, gain: bool = True, full: bool = False, ways: bool = True,
-           mediation: bool = True, kept: tuple[pools.Reader | None, np.ndarray] | None = None) -> Assessment:
+           mediation: bool = True, kept: Kept | None = None) -> Assessment:
     """Each side's reading of the month, for the runs of ``s``: values of war, package utilities, the lead mediator,
     what the others believe of each side's value of war (its types), and (``ways``) whether each side sees a way out.
     Without ``mediation`` the lead's legitimacy and credibility are left out (``legit``, ``cred`` empty): only talks
     read them, not whether a way out is seen.
 
     ``q`` are the parameters of those runs (leading axis n, or 1 for shared parameters). ``kept``: a searched
-    space's pools kept by the kernel, and the run numbers of these runs (:class:`sim.engine.pool.Reader`).
+    space's pools kept by the kernel, the run numbers of these runs (:class:`sim.engine.pool.Reader`) and the
+    kernel's barren runs (:attr:`Kernel.barren`).
     """
     n = len(s.territory)
     rows = acceptabilities(q, None)  # the lead is read on these rows (one when shared), then broadcast
@@ -719,15 +730,39 @@ def _packages(c: Compiled, q: Params, s: State, full: bool
     return cols, allowed, u, None
 
 
-def _pooled(c: Compiled, q: Params, s: State, kept: tuple[pools.Reader | None, np.ndarray] | None = None
+def _pooled(c: Compiled, q: Params, s: State, kept: Kept | None = None
             ) -> tuple[np.ndarray, list[np.ndarray], list[np.ndarray], pools.Pool]:
     """A searched space: each run's pool of packages (:mod:`sim.engine.pool`) as its columns (``kept``: the
-    kernel's kept pools and these runs' numbers)."""
+    kernel's kept pools, these runs' numbers and the kernel's barren runs)."""
     if kept is not None and kept[0] is not None:
-        pool, u, ok = kept[0].read(q, s.territory, kept[1])
-        return np.zeros(0, np.int64), ok, u, pool
+        return _kept(q, s.territory, kept[0], kept[1], kept[2])
     found = pools.read(c, _per_run(q, len(s.territory)), s.territory)
     return np.zeros(0, np.int64), found.allows(found.x), found.utilities(found.x), found
+
+
+def _kept(q: Params, territory: np.ndarray, reader: pools.Reader, runs: np.ndarray, barren: np.ndarray | None
+          ) -> tuple[np.ndarray, list[np.ndarray], list[np.ndarray], pools.Pool]:
+    """:func:`_pooled` from the kernel's reader. A lazy reader leaves the columns of a run where no package passes
+    both governments' filters unread (utilities 0, nothing allowed) whatever the line, and that holds while the
+    run's parameters stand: such a run (``barren``, learnt from its last reading) is not read again, its columns
+    are those numbers. Its pool keeps the line of its last reading: a batch reads nothing else of it (its rounds of
+    talks are :func:`_barren_round`'s, which read no pool)."""
+    skip = barren[runs] if barren is not None else np.zeros(len(runs), bool)
+    if not skip.any():
+        pool, u, ok = reader.read(q, territory, runs)
+        if barren is not None:
+            barren[runs] = ~reader.feasible[runs]
+        return np.zeros(0, np.int64), ok, u, pool
+    shape = (len(runs), reader.u.shape[2])
+    u, ok = [np.zeros(shape), np.zeros(shape)], [np.zeros(shape, bool), np.zeros(shape, bool)]
+    assert barren is not None
+    rows = np.flatnonzero(~skip)
+    if len(rows):
+        _, read_u, read_ok = reader.read(rows_of(q, rows), territory[rows], runs[rows])
+        for g in (0, 1):
+            u[g][rows], ok[g][rows] = read_u[g], read_ok[g]
+        barren[runs[rows]] = ~reader.feasible[runs[rows]]
+    return np.zeros(0, np.int64), ok, u, pools.Kept(reader, runs)
 
 
 def _per_run(q: Params, n: int) -> Params:
@@ -861,14 +896,27 @@ def meets_minimum(c: Compiled, p: Params, g: int) -> np.ndarray:
     return np.asarray(ok)
 
 
-def public_margin(q: Params, g: int, ub: np.ndarray, u_nd: np.ndarray, cost: np.ndarray, weariness: np.ndarray,
-                  legit: np.ndarray) -> np.ndarray:
-    """(n, C) how far each package clears public g's bar (``u_nd``, ``cost``, ``weariness``, ``legit``: (n,)).
+def public_bar(q: Params, g: int) -> np.ndarray:
+    """(n or 1,) public g's bar at the vote, a share of what is in dispute: the threshold times
+    :func:`rules.stake_share` of side g, so an issue both governments want settled the same way does not raise the
+    bar by diluting the contested ones."""
+    return q["ratify_threshold"][:, g] * rules.stake_share(q["salience"][:, g], q["ideal"][:, 0], q["ideal"][:, 1])
 
-    The bar is a share of what is in dispute: the threshold times :func:`rules.stake_share` of side g, so an issue
-    both governments want settled the same way does not raise the bar by diluting the contested ones.
+
+def _bars(k: Kernel, j: np.ndarray) -> list[np.ndarray]:
+    """Each public's bar (:func:`public_bar`) of runs ``j``: worked out for every run once, and again after an event
+    changed a parameter (a run's bar is read in every month of talks)."""
+    if k.bars is None:
+        k.bars = [public_bar(k.p, g) for g in (0, 1)]
+    return [_rows(bar, j) for bar in k.bars]
+
+
+def public_margin(q: Params, g: int, ub: np.ndarray, u_nd: np.ndarray, cost: np.ndarray, weariness: np.ndarray,
+                  legit: np.ndarray, bar: np.ndarray | None = None) -> np.ndarray:
+    """(n, C) how far each package clears public g's bar (``u_nd``, ``cost``, ``weariness``, ``legit``: (n,);
+    ``bar``: :func:`public_bar`, if known).
     """
-    bar = q["ratify_threshold"][:, g] * rules.stake_share(q["salience"][:, g], q["ideal"][:, 0], q["ideal"][:, 1])
+    bar = public_bar(q, g) if bar is None else bar
     # worked out on the transposed (C, n) array, whose rows are long, and handed back as (n, C): the same numbers
     return np.ascontiguousarray(rules.ratify_margin(ub.T, u_nd, cost, weariness, bar, q["ratify_weariness"][:, g],
                                                     legit).T)
@@ -880,15 +928,18 @@ def votes_of(q: Params, g: int) -> np.ndarray:
 
 
 def ratification(q: Params, ub: list[np.ndarray], u_nd: list[np.ndarray], cost: list[np.ndarray],
-                 legit: list[np.ndarray], weariness: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
+                 legit: list[np.ndarray], weariness: np.ndarray, bars: list[np.ndarray] | None = None
+                 ) -> tuple[np.ndarray, list[np.ndarray]]:
     """Per package, the log-chance that every voting public ratifies, and each public's margin at the vote.
 
-    Per government g: ``ub[g]`` (n, C), ``u_nd[g]``, ``cost[g]``, ``legit[g]`` (n,); ``weariness`` (n, 2).
+    Per government g: ``ub[g]`` (n, C), ``u_nd[g]``, ``cost[g]``, ``legit[g]`` (n,); ``weariness`` (n, 2); ``bars``:
+    each public's bar (:func:`public_bar`), if known.
     """
     margins: list[np.ndarray] = []
     log_rat: Any = 0.0
     for g in (0, 1):
-        margin = public_margin(q, g, ub[g], u_nd[g], cost[g], weariness[:, g], legit[g])
+        margin = public_margin(q, g, ub[g], u_nd[g], cost[g], weariness[:, g], legit[g],
+                               None if bars is None else bars[g])
         votes = votes_of(q, g)
         if votes.any():  # a public that votes in none of these runs adds log 1 = 0 to every package's log-chance
             prob = rules.ratify_probability(margin, q["ratify_spread"][:, g, None])
@@ -933,7 +984,7 @@ def open_talks(k: Kernel, idx: np.ndarray, d: dict[str, np.ndarray], t: int, ent
         look = np.flatnonzero((u >= pull) & (u < 1.0 - (1.0 - felt) * (1.0 - pull)))
         if len(look):
             way_out[look] = assess(c, rows_of(p, idx[look]), s.rows(idx[look]), gain=False, full=k.full,
-                                   mediation=False, kept=(k.pools, idx[look])).way_out
+                                   mediation=False, kept=(k.pools, idx[look], k.barren)).way_out
     ripe = np.where(way_out, felt, 0.0)
     chance = 1.0 - (1.0 - ripe) * (1.0 - pull)
     # A side refuses talks when it feels no hurting stalemate: its hurt is below its threshold, or it expects
@@ -1004,25 +1055,14 @@ def negotiate(k: Kernel, j: np.ndarray, d: dict[str, np.ndarray], t: int, entry:
     ready = held & ((_rows(p["cf_first"], j) == 0.0) | s.ceasefire[j])
     agreed = np.zeros(len(j), bool)
     talks: Talks | None = None
+    read_of: tuple[list[np.ndarray], list[np.ndarray]] | None = None
     if ready.any():
-        talks = table(k, j[ready], read if read is not None and ready[0] else None)
-        propose(k, talks)
-        if seam is not None:
-            move = seam.propose(k, talks)
-            if move is not None:
-                talks.x[0], talks.played["proposal"] = int(move), True
-        answer(k, talks, detail, seam)
-        learn(k, talks)
-        ratify(k, talks, detail, seam)
-        agreed[ready] = settle(k, talks, t)
-        if detail:
-            k.last_talks = (t, talks)
+        talks, read_of = _rounds(k, j, ready, agreed, t, read, detail, seam)
     truce = ~agreed & ~s.ceasefire[j] & held & (_rows(p["cf_active"], j) > 0.0)
     if truce.any():
         known = None
-        if talks is not None and not (truce & ~ready).any():  # what fighting on would bring, as the round read it
-            at = (np.cumsum(ready) - 1)[truce]
-            known = ([talks.u_nd[g][at] for g in (0, 1)], [talks.a.wcost[g][at] for g in (0, 1)])
+        if read_of is not None and not (truce & ~ready).any():  # what fighting on would bring, as the round read it
+            known = ([read_of[0][g][truce] for g in (0, 1)], [read_of[1][g][truce] for g in (0, 1)])
         ceasefire(k, j[truce], t, entry, known)
     trust = 1.0 - np.minimum(1.0, last_sum(gather(s.partial, j) * _rows(p["pd_trust"], j))) if s.partial.shape[1] \
         else 1.0
@@ -1031,6 +1071,59 @@ def negotiate(k: Kernel, j: np.ndarray, d: dict[str, np.ndarray], t: int, entry:
     s.round_month[j[ready]] += 1  # the turns count the months terms were put: the mediator puts the first
     if entry is not None and talks is not None and ready[0]:
         entry["talks"] = talks_entry(k, talks, bool(agreed[0]), seam is not None)
+
+
+def _rounds(k: Kernel, j: np.ndarray, ready: np.ndarray, agreed: np.ndarray, t: int, read: Assessment | None,
+            detail: bool, seam: Seam | None) -> tuple[Talks | None, tuple[list[np.ndarray], list[np.ndarray]]]:
+    """The settlement round of the runs ``j[ready]``: ``agreed`` (over ``j``) set where both governments and every
+    voting public said yes. Returns the talks (None if every such run is barren) and, per government and over
+    ``j``, the utility of what fighting on is expected to bring after hearing the mediator and its cost with
+    public pressure (as the round read them). Barren runs (:attr:`Kernel.barren`) take :func:`_barren_round`;
+    ``detail`` (a logged or played run) reads every run in full."""
+    pos = np.flatnonzero(ready)
+    barren = k.barren[j[pos]] if k.barren is not None and not detail else np.zeros(len(pos), bool)
+    full, bare = pos[~barren], pos[barren]
+    u_nd, wcost = [np.zeros(len(j)), np.zeros(len(j))], [np.zeros(len(j)), np.zeros(len(j))]
+    talks: Talks | None = None
+    if len(full):
+        talks = table(k, j[full], read if read is not None and ready[0] else None)
+        propose(k, talks)
+        if seam is not None:
+            move = seam.propose(k, talks)
+            if move is not None:
+                talks.x[0], talks.played["proposal"] = int(move), True
+        answer(k, talks, detail, seam)
+        learn(k, talks)
+        ratify(k, talks, detail, seam)
+        agreed[full] = settle(k, talks, t)
+        if detail:
+            k.last_talks = (t, talks)
+        for g in (0, 1):
+            u_nd[g][full], wcost[g][full] = talks.u_nd[g], talks.a.wcost[g]
+    if len(bare):
+        heard = _barren_round(k, j[bare])
+        for g in (0, 1):
+            u_nd[g][bare], wcost[g][bare] = heard[0][g], heard[1][g]
+    return talks, (u_nd, wcost)
+
+
+def _barren_round(k: Kernel, j: np.ndarray) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """The settlement round of barren runs ``j`` (no package passes both governments' filters: :attr:`Kernel.barren`),
+    reduced to what outlasts the month. Its proposal cannot settle (no package passes both filters, so no
+    proposal passes both governments) and no answer tells anything of a side's type (:func:`learn` reads only
+    offers both sides' filters pass): what remains is the proposer and the counts of proposals, the lead, and
+    the mediator's report heard. Returns what :func:`_rounds` returns of these runs."""
+    c, s = k.c, k.s
+    q, sj = rows_of(k.p, j), s.rows(j)
+    a = assess(c, q, sj, gain=False, full=k.full, ways=False, kept=(k.pools, j, k.barren))
+    who = rules.proposer(sj.round_month, (sj.talks_rounds + 1) % 2, a.has_lead)
+    u_nd = [a.u_nd[0].copy(), a.u_nd[1].copy()]
+    _hear_mediator(k, j, q, sj, a, who, ([a.v[0].copy(), a.v[1].copy()], [a.v_types[0].copy(), a.v_types[1].copy()],
+                                         u_nd))
+    s.proposals[j] += 1
+    np.add.at(s.offers, (j, who), 1)
+    s.lead[j] = a.lead
+    return u_nd, a.wcost
 
 
 def partial_deals(k: Kernel, j: np.ndarray, d: dict[str, np.ndarray], t: int, entry: MonthEntry | None) -> None:
@@ -1146,28 +1239,41 @@ def table(k: Kernel, j: np.ndarray, read: Assessment | None = None) -> Talks:
     and what the others reckon each of its types would ask."""
     c, s = k.c, k.s
     q, sj = rows_of(k.p, j), s.rows(j)
-    a = assess(c, q, sj, gain=False, full=k.full, ways=False, kept=(k.pools, j)) if read is None else read
-    log_rat, margins = ratification(q, a.ub, a.u_nd, a.cost, a.legit, sj.weariness)
+    a = assess(c, q, sj, gain=False, full=k.full, ways=False, kept=(k.pools, j, k.barren)) if read is None else read
+    bars = _bars(k, j)
+    log_rat, margins = ratification(q, a.ub, a.u_nd, a.cost, a.legit, sj.weariness, bars)
     who = rules.proposer(sj.round_month, (sj.talks_rounds + 1) % 2, a.has_lead)
     talks = Talks(j=j, q=q, a=a, who=who, log_rat=log_rat, margins=margins, votes=[votes_of(q, g) for g in (0, 1)],
                   need=[a.v[0].copy(), a.v[1].copy()], need_types=[a.v_types[0].copy(), a.v_types[1].copy()],
-                  before=sj.drift)
+                  before=sj.drift, bars=bars)
     talks.u_nd = [a.u_nd[0].copy(), a.u_nd[1].copy()]
-    med = np.flatnonzero(who == MEDIATOR)
-    if len(med):  # the sides read the mediator's proposal with its credible report of the war (Kydd)
-        qm, sm = rows_of(q, med), sj.rows(med)
-        for g in (0, 1):
-            heard, talks.need[g][med], talks.need_types[g][med], talks.u_nd[g][med] = hear(
-                c, qm, g, a.cred[g][med], sm, wcost=a.wcost[g][med])
-            s.drift[j[med], g] = heard  # a belief moved by a credible mediator stays moved
-            # ... and each side hears what the mediator knows of the other's resolve, as far as it believes it
-            h = 1 - g
-            truth = np.eye(c.type_values.shape[1])[sm.kind[:, h]]
-            set_side(s.belief, j[med], h, rules.hear_type(sm.belief[:, h], truth, a.cred[g][med]))
+    _hear_mediator(k, j, q, sj, a, who, (talks.need, talks.need_types, talks.u_nd))
     govs = np.flatnonzero(who != MEDIATOR)  # a government's offer is judged against alternating-offers demands
     if len(govs):
         _demands(k, talks, govs)
     return talks
+
+
+def _hear_mediator(k: Kernel, j: np.ndarray, q: Params, sj: State, a: Assessment, who: np.ndarray,
+                   out: tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray]]) -> None:
+    """Where the mediator proposes (``who``), the sides of runs ``j`` read its proposal with its credible report of
+    the war (Kydd): each one's belief of the pace moves, and stays moved; what each asks, what the others reckon
+    each of its types would ask and what it expects of fighting on move with it (written into ``out``: per
+    government, (n,), (n, N) and (n,) arrays). Each side also hears what the mediator knows of the other's
+    resolve, as far as it believes it."""
+    med = np.flatnonzero(who == MEDIATOR)
+    if not len(med):
+        return
+    c, s = k.c, k.s
+    need, need_types, u_nd = out
+    qm, sm = rows_of(q, med), sj.rows(med)
+    for g in (0, 1):
+        heard, need[g][med], need_types[g][med], u_nd[g][med] = hear(c, qm, g, a.cred[g][med], sm,
+                                                                     wcost=a.wcost[g][med])
+        s.drift[j[med], g] = heard  # a belief moved by a credible mediator stays moved
+        h = 1 - g
+        truth = np.eye(c.type_values.shape[1])[sm.kind[:, h]]
+        set_side(s.belief, j[med], h, rules.hear_type(sm.belief[:, h], truth, a.cred[g][med]))
 
 
 def _demands(k: Kernel, talks: Talks, govs: np.ndarray) -> None:
@@ -1326,7 +1432,7 @@ def _add_column(talks: Talks, x: np.ndarray, offset: np.ndarray, weariness: np.n
     a.pool.add(x)
     u, allowed = a.pool.utilities(x), a.pool.allows(x)
     ub = [u[g] + offset[g][:, None] for g in (0, 1)]
-    log_rat, margins = ratification(talks.q, ub, a.u_nd, a.cost, a.legit, weariness)
+    log_rat, margins = ratification(talks.q, ub, a.u_nd, a.cost, a.legit, weariness, talks.bars)
     for g in (0, 1):
         a.u[g] = np.concatenate([a.u[g], u[g]], axis=1)
         a.ub[g] = np.concatenate([a.ub[g], ub[g]], axis=1)
