@@ -25,6 +25,8 @@ from sim.scenario.compile import Compiled
 from sim.scenario.registry import NO_MINIMUM
 
 DIVISIONS = 32  # the pool's weight grid: multiples of 1/32 on the two governments' simplex (33 packages)
+GRID = search.simplex_grid(2, DIVISIONS)  # its weight vectors (W, 2), worked out once
+GRID.flags.writeable = False
 
 
 @dataclass
@@ -204,12 +206,11 @@ def frontier(space: search.Space, first: np.ndarray) -> np.ndarray:
     A lazy :class:`Reader` reads no other column of a run where no package passes both governments' filters."""
     n, G = space.shape[1], space.shape[2]
     if not first.any():
-        return search.frontier(space, np.arange(n), DIVISIONS)
-    grid = search.simplex_grid(2, DIVISIONS)
+        return search.weighted_argmax(search.by_width(space, np.arange(n)), GRID[:, :, None], G)
     one, rest = np.flatnonzero(first), np.flatnonzero(~first)
-    head = search.weighted_argmax(search.by_width(space, one), grid[:1, :, None], G)
-    tail = search.frontier(space, rest, DIVISIONS) if len(rest) else head[:0]
-    out = np.empty((n, len(grid), G), np.result_type(head, tail))
+    head = search.weighted_argmax(search.by_width(space, one), GRID[:1, :, None], G)
+    tail = search.weighted_argmax(search.by_width(space, rest), GRID[:, :, None], G) if len(rest) else head[:0]
+    out = np.empty((n, len(GRID), G), np.result_type(head, tail))
     out[one] = head
     out[rest] = tail
     return out
@@ -248,6 +249,7 @@ class Reader:
         self.u = np.zeros((2, R, DIVISIONS + 1))
         self.ok = np.zeros((2, R, DIVISIONS + 1), bool)
         self.feasible = np.zeros(R, bool)  # some package passes both governments' filters (fixed by the parameters)
+        self.land_ok = np.zeros((R, W), bool)  # the land group's options both governments let pass (as feasible)
 
     def read(self, q: dict[str, np.ndarray], territory: np.ndarray, runs: np.ndarray
              ) -> tuple[Pool, list[np.ndarray], list[np.ndarray]]:
@@ -255,11 +257,7 @@ class Reader:
         one row shared): (the pool, each government's (n, C) utilities of its columns, whether it allows each)."""
         n = len(runs)
         q = {k: np.broadcast_to(q[k], (n, *q[k].shape[1:])) for k in KEYS}
-        same = np.ones(n, bool)
-        for k in KEYS:
-            if k not in self.keys:
-                self.keys[k] = np.full((self.R, *q[k].shape[1:]), np.nan)
-            same &= (self.keys[k][runs] == q[k]).reshape(n, -1).all(axis=1)
+        same = self._same(q, runs)
         fresh = np.flatnonzero(~same)
         if len(fresh):
             sub = {k: v[fresh] for k, v in q.items()}
@@ -270,22 +268,38 @@ class Reader:
         moved = np.flatnonzero(same & (self.territory[runs] != territory))
         if len(moved):
             self._move(runs[moved], {k: v[moved] for k, v in q.items()}, territory[moved])
-        return Kept(self, runs), list(self.u[:, runs]), list(self.ok[:, runs])
+        return Kept(self, runs), list(self.u.take(runs, axis=1)), list(self.ok.take(runs, axis=1))
+
+    def _same(self, q: dict[str, np.ndarray], runs: np.ndarray) -> np.ndarray:
+        """(n,) the runs whose parameters are those their kept pools were read with, compared to the bit (a run
+        never read has NaN kept: it differs). Most runs' parameters stand: the runs that differ are found from the
+        entries that differ, not by reducing every run's row."""
+        same = np.ones(len(runs), bool)
+        for k in KEYS:
+            if k not in self.keys:
+                self.keys[k] = np.full((self.R, *q[k].shape[1:]), np.nan)
+            differ = self.keys[k].take(runs, axis=0) != q[k]
+            if differ.any():
+                same[np.flatnonzero(differ) // differ[0].size] = False
+        return same
 
     def _keep(self, runs: np.ndarray, pool: Pool) -> None:
         """Keep the pools of runs ``runs`` (read afresh), with their columns' utilities and filters."""
         self.values[:, runs], self.allowed[:, runs], self.x[runs] = pool.values, pool.allowed, pool.x
         self.feasible[runs] = pool.feasible()
-        self._columns(runs)
-
-    def _columns(self, runs: np.ndarray) -> None:
-        """The utilities and filters of the columns of runs ``runs``, from the kept arrays (a frontier package
-        passes both governments' filters in a run where some package passes them: they are read only elsewhere;
-        ``lazy``: not at all)."""
+        if self.land >= 0:
+            self.land_ok[runs] = pool.allowed[0, :, self.land] & pool.allowed[1, :, self.land]
         feasible = self.feasible[runs]
         self.ok[:, runs] = feasible[:, None]
         if self.lazy:
             self.u[:, runs[~feasible]] = 0.0
+        self._columns(runs, feasible)
+
+    def _columns(self, runs: np.ndarray, feasible: np.ndarray) -> None:
+        """The utilities of the columns of runs ``runs`` (``feasible``: theirs), from the kept arrays, and their
+        filters where no package passes both governments' filters (elsewhere a frontier package passes both: they
+        are True, set when the pool is kept). ``lazy``: neither is read where none passes (0 and False, set when
+        the pool is kept)."""
         read = runs[feasible] if self.lazy else runs
         if len(read):
             x = self.x[read]
@@ -297,31 +311,61 @@ class Reader:
             self.ok[:, bad] = np.logical_and.reduce(search.cells(self.allowed, self.x[bad], bad), axis=1)
 
     def _move(self, runs: np.ndarray, q: dict[str, np.ndarray], territory: np.ndarray) -> None:
-        """The land group's values and frontier of runs ``runs`` at a new line, and their columns' utilities."""
+        """The land group's values and frontier of runs ``runs`` at a new line, and their columns' utilities. The
+        filters do not move with the line: of the frontier of a lazy run where no package passes both filters
+        only its first column is read (every column holds it), its columns' utilities and filters not at all."""
         c, j = self.c, self.land
         assert c.space is not None
+        self.territory[runs] = territory
+        if j < 0:  # no land issue: nothing moves with the line
+            return
         if len(c.space.groups[j]) == 1:  # the land issue alone: its terms alone (as group() reads them)
-            rows = c.space.effective[j][:, 0]
-            values = np.zeros((2, len(runs), c.space.width))
-            for g in (0, 1):
-                values[g, :, :len(rows)] = land_terms(c, q, territory, g)[:, rows]
+            values = land_values(c, q, territory)
         else:
             values = np.stack([group(c, option_terms(c, q, territory, g), "sum", 0.0, [j])[:, 0] for g in (0, 1)])
-        self.values[:, runs, j] = values
-        part = search.Space(values[:, :, None], (self.allowed[0, runs, j] & self.allowed[1, runs, j])[:, None])
-        self.x[runs, :, j] = frontier(part, ~self.feasible[runs] & self.lazy)[:, :, 0]
-        self._columns(runs)
-        self.territory[runs] = territory
+        for g in (0, 1):
+            self.values[g, runs, j] = values[g]
+        feasible = self.feasible[runs]
+        both = self.land_ok[runs]
+        one = np.flatnonzero(~feasible) if self.lazy else runs[:0]
+        every = np.flatnonzero(feasible) if self.lazy else np.arange(len(runs))
+        if len(one):
+            self.x[runs[one], :, j] = best_options(values[:, one], both[one], GRID[:1])
+        if len(every):
+            self.x[runs[every], :, j] = best_options(values[:, every], both[every], GRID)
+        self._columns(runs, feasible)
 
 
-def land_terms(c: Compiled, q: dict[str, np.ndarray], territory: np.ndarray, g: int) -> np.ndarray:
-    """(n, O) the land issue's terms of :func:`option_terms` (the same numbers)."""
+def best_options(values: np.ndarray, allowed: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """(n, len(weights)) per weight vector, the allowed option of one group with the largest weighted sum of
+    ``values`` (2, n, W), the first among equals (0 where none is allowed): the numbers of
+    :func:`sim.engine.search.weighted_argmax` over that group alone (the same sums, compared in option order)."""
+    v = np.where(allowed.T[None], values.transpose(0, 2, 1), np.nan)  # (2, W, n): option-major, runs contiguous
+    best = np.full((len(weights), v.shape[2]), -np.inf)
+    idx = np.zeros(best.shape, np.int16)
+    for o in range(v.shape[1]):
+        s = weights[:, 0, None] * v[0, o]
+        s = s + weights[:, 1, None] * v[1, o]
+        np.copyto(idx, np.int16(o), where=s > best)
+        np.fmax(best, s, out=best)
+    return idx.T
+
+
+def land_values(c: Compiled, q: dict[str, np.ndarray], territory: np.ndarray) -> np.ndarray:
+    """(2, n, W) each government's value of each option of the land group at the line ``territory``, where the
+    land issue is a group alone: the land issue's terms of :func:`option_terms` (the same numbers) per group
+    option, padding 0, as :func:`group` reads them (the options' positions at the line worked out once for both)."""
     assert c.space is not None
-    k = c.land_issue
+    k, j = c.land_issue, next(j for j, issues in enumerate(c.space.groups) if c.land_issue in issues)
+    rows = c.space.effective[j][:, 0]
     t = territory[:, None]
     moved = rules.land_moved(c.space.land_share[None, :], t, q["pre2022"][:, None], q["claimed"][:, None])
-    pos = rules.land_position(t - moved, q["pre2022"][:, None], q["claimed"][:, None])
-    return q["salience"][:, g, k, None] * rules.term_value(pos, q["ideal"][:, g, k, None], True)
+    pos = rules.land_position(t - moved, q["pre2022"][:, None], q["claimed"][:, None])[:, rows]
+    values = np.zeros((2, len(territory), c.space.width))
+    for g in (0, 1):
+        term = rules.term_value(pos, q["ideal"][:, g, k, None], True)
+        values[g, :, :len(rows)] = q["salience"][:, g, k, None] * term
+    return values
 
 
 def packages(c: Compiled, x: np.ndarray) -> np.ndarray:
