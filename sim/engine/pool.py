@@ -96,7 +96,7 @@ class Kept(Pool):
 
     @property
     def x(self) -> np.ndarray:  # type: ignore[override]
-        return np.concatenate([self.reader.x[self.runs].astype(np.int64), *self.added], axis=1)
+        return np.concatenate([self.reader.columns(self.runs).astype(np.int64), *self.added], axis=1)
 
     def space(self, rows: np.ndarray | slice = slice(None), offset: np.ndarray | None = None) -> search.Space:
         runs = self.runs[rows]
@@ -115,10 +115,13 @@ class Kept(Pool):
 
     def column(self, col: int) -> np.ndarray:
         W = self.reader.x.shape[1]
-        return self.reader.x[self.runs, col].astype(np.int64) if col < W else self.added[col - W][:, 0].copy()
+        if col == 0:
+            return self.reader.x[self.runs, 0].astype(np.int64)
+        return self.at(np.arange(len(self.runs)), np.full(len(self.runs), col)) if col < W \
+            else self.added[col - W][:, 0].copy()
 
     def frontier(self, rows: np.ndarray) -> np.ndarray:
-        return self.reader.x[self.runs[rows]]
+        return self.reader.columns(self.runs[rows])
 
     def add(self, x: np.ndarray) -> None:
         self.added.append(np.asarray(x, np.int64))
@@ -127,8 +130,9 @@ class Kept(Pool):
         return int(self.reader.x.shape[1]) + len(self.added)
 
     def at(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
-        W = self.reader.x.shape[1]
-        out = self.reader.x[self.runs[rows], np.minimum(cols, W - 1)].astype(np.int64)
+        W, runs = self.reader.x.shape[1], self.runs[rows]
+        first = ~self.reader.feasible[runs] if self.reader.lazy else np.zeros(len(runs), bool)
+        out = self.reader.x[runs, np.where(first, 0, np.minimum(cols, W - 1))].astype(np.int64)
         for i, extra in enumerate(self.added):
             here = cols == W + i
             out[here] = extra[rows[here], 0]
@@ -170,12 +174,22 @@ def option_allowed(c: Compiled, q: dict[str, np.ndarray], n: int, g: int) -> tup
 def group(c: Compiled, per_issue: np.ndarray, use: str, fill: Any, only: list[int] | None = None) -> np.ndarray:
     """(n, G, W) a per-option array (n, K, O) read per group option: added (``use='sum'``, the options'
     positions as links adjust them) or all passing (``'all'``, each option itself; ``'effective'``, the adjusted
-    one). Padding options take ``fill``. ``only``: these groups alone, (n, len(only), W)."""
+    one). Padding options take ``fill``. ``only``: these groups alone, (n, len(only), W).
+
+    Every group's first issue is read in one ``take`` (:func:`_layout`); the other issues of a group of several
+    are then added (or passed) into it, in their order."""
     assert c.space is not None
     sp = c.space
-    which = range(len(sp.groups)) if only is None else only
-    out = np.full((per_issue.shape[0], len(which), sp.width), fill, per_issue.dtype)
-    for i, j in enumerate(which):
+    if only is None:
+        first, pad, several = _layout(sp, use)
+        n, G = per_issue.shape[0], len(sp.groups)
+        out = per_issue.reshape(n, -1).take(first, axis=1).reshape(n, G, sp.width)
+        out[:, pad] = fill
+        which: Any = several
+    else:
+        out = np.full((per_issue.shape[0], len(only), sp.width), fill, per_issue.dtype)
+        which = list(enumerate(only))
+    for i, j in which:
         issues = sp.groups[j]
         rows = sp.combos[j] if use == "all" else sp.effective[j]
         cell = per_issue[:, issues[0], rows[:, 0]]
@@ -184,6 +198,27 @@ def group(c: Compiled, per_issue: np.ndarray, use: str, fill: Any, only: list[in
             cell = cell + part if use == "sum" else cell & part
         out[:, i, :len(rows)] = cell
     return out
+
+
+_LAYOUTS: dict[tuple[int, str], tuple[Any, np.ndarray, np.ndarray, list[tuple[int, int]]]] = {}
+
+
+def _layout(sp: Any, use: str) -> tuple[np.ndarray, np.ndarray, list[tuple[int, int]]]:
+    """For :func:`group` over every group of the option space ``sp``: ((G x W,) each group option's entry of its
+    first issue in a flattened (K x O) per-option row, (G, W) the padding, the groups of several issues as
+    (place in the output, group) pairs), worked out once per space."""
+    key = (id(sp), use)
+    if key not in _LAYOUTS or _LAYOUTS[key][0] is not sp:
+        options = sp.positions.shape[1]
+        first = np.zeros((len(sp.groups), sp.width), np.int64)
+        pad = np.ones(first.shape, bool)
+        for j, issues in enumerate(sp.groups):
+            rows = sp.combos[j] if use == "all" else sp.effective[j]
+            first[j, :len(rows)] = issues[0] * options + rows[:, 0]
+            pad[j, :len(rows)] = False
+        several = [(j, j) for j, issues in enumerate(sp.groups) if len(issues) > 1]
+        _LAYOUTS[key] = (sp, first.reshape(-1), pad, several)
+    return _LAYOUTS[key][1:]
 
 
 def read(c: Compiled, q: dict[str, np.ndarray], territory: np.ndarray, lazy: bool = False) -> Pool:
@@ -217,6 +252,7 @@ def frontier(space: search.Space, first: np.ndarray) -> np.ndarray:
 
 
 KEYS = ("pre2022", "claimed", "ideal", "salience", "rl_active", "minimum")  # the parameters a pool is read from
+LINE_KEYS = KEYS[:4]  # ... and those its values at the line are read from
 
 
 class Reader:
@@ -230,10 +266,11 @@ class Reader:
 
     ``lazy`` (a batch's kernel, not the Mesa model's): in a run where no package passes both governments' filters
     (so while its parameters stand), the columns' utilities and filters are not read (0 and False) and of the
-    frontier only its first column (every column holds it). A batch reads the pool's columns there only through
-    ``both`` (False in every column of such a run, whatever the columns) and the first column (the package that
-    stands as the offer, whose numbers :func:`sim.engine.kernel._add_column` reads from ``values`` and
-    ``allowed``); the Mesa model shows every column, so it reads them all.
+    frontier only its first column, the only one kept where the line moves (it stands in every column:
+    :meth:`columns`). A batch reads the pool's columns there only through ``both`` (False in every column of such
+    a run, whatever the columns) and the first column (the package that stands as the offer, whose numbers
+    :func:`sim.engine.kernel._add_column` reads from ``values`` and ``allowed``); the Mesa model shows every
+    column, so it reads them all.
     """
 
     def __init__(self, c: Compiled, R: int, lazy: bool = False):
@@ -255,7 +292,7 @@ class Reader:
              ) -> tuple[Pool, list[np.ndarray], list[np.ndarray]]:
         """Runs ``runs``' pools at today's line ``territory`` with their parameters ``q`` (rows of ``runs``, or
         one row shared): (the pool, each government's (n, C) utilities of its columns, whether it allows each)."""
-        n = len(runs)
+        n, given = len(runs), q
         q = {k: np.broadcast_to(q[k], (n, *q[k].shape[1:])) for k in KEYS}
         same = self._same(q, runs)
         fresh = np.flatnonzero(~same)
@@ -266,14 +303,36 @@ class Reader:
                 self.keys[k][runs[fresh]] = sub[k]
             self.territory[runs[fresh]] = territory[fresh]
         moved = np.flatnonzero(same & (self.territory[runs] != territory))
-        if len(moved):
-            self._move(runs[moved], {k: v[moved] for k, v in q.items()}, territory[moved])
-        return Kept(self, runs), list(self.u.take(runs, axis=1)), list(self.ok.take(runs, axis=1))
+        if len(moved):  # the land group's values read from the parameters of LINE_KEYS, shared rows as they are
+            line = {k: given[k] if len(given[k]) == 1 else q[k][moved] for k in LINE_KEYS}
+            self._move(runs[moved], line, territory[moved])
+        return Kept(self, runs), *self._handed(runs)
+
+    def _handed(self, runs: np.ndarray) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        """Each government's (n, C) utilities of the columns of runs ``runs`` and whether it allows each (copies).
+        ``lazy``: a run's filters pass every column where some package passes both governments' filters, none
+        elsewhere (where the utilities are 0): only the other runs' utilities are taken from the kept array."""
+        if not self.lazy:
+            return list(self.u.take(runs, axis=1)), list(self.ok.take(runs, axis=1))
+        feasible = self.feasible[runs]
+        some = np.flatnonzero(feasible)
+        u = np.zeros((2, len(runs), self.u.shape[2]))
+        u[:, some] = self.u.take(runs[some], axis=1)
+        return list(u), list(np.repeat(feasible[None, :, None], self.ok.shape[2], axis=2).repeat(2, axis=0))
+
+    def columns(self, runs: np.ndarray) -> np.ndarray:
+        """(n, W, G) the frontier's columns of runs ``runs`` (``lazy``: the first one in every column of a run where
+        no package passes both governments' filters)."""
+        x = self.x[runs]
+        if self.lazy:
+            one = ~self.feasible[runs]
+            x[one] = x[one, :1]
+        return x
 
     def _same(self, q: dict[str, np.ndarray], runs: np.ndarray) -> np.ndarray:
         """(n,) the runs whose parameters are those their kept pools were read with, compared to the bit (a run
-        never read has NaN kept: it differs). Most runs' parameters stand: the runs that differ are found from the
-        entries that differ, not by reducing every run's row."""
+        never read has NaN kept: it differs). The kept rows are taken once, all keys side by side; most runs'
+        parameters stand: the runs that differ are found from the entries that differ, not row by row."""
         same = np.ones(len(runs), bool)
         for k in KEYS:
             if k not in self.keys:
@@ -330,7 +389,7 @@ class Reader:
         one = np.flatnonzero(~feasible) if self.lazy else runs[:0]
         every = np.flatnonzero(feasible) if self.lazy else np.arange(len(runs))
         if len(one):
-            self.x[runs[one], :, j] = best_options(values[:, one], both[one], GRID[:1])
+            self.x[runs[one], 0, j] = best_options(values[:, one], both[one], GRID[:1])[:, 0]
         if len(every):
             self.x[runs[every], :, j] = best_options(values[:, every], both[every], GRID)
         self._columns(runs, feasible)
@@ -339,16 +398,14 @@ class Reader:
 def best_options(values: np.ndarray, allowed: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """(n, len(weights)) per weight vector, the allowed option of one group with the largest weighted sum of
     ``values`` (2, n, W), the first among equals (0 where none is allowed): the numbers of
-    :func:`sim.engine.search.weighted_argmax` over that group alone (the same sums, compared in option order)."""
-    v = np.where(allowed.T[None], values.transpose(0, 2, 1), np.nan)  # (2, W, n): option-major, runs contiguous
-    best = np.full((len(weights), v.shape[2]), -np.inf)
-    idx = np.zeros(best.shape, np.int16)
-    for o in range(v.shape[1]):
-        s = weights[:, 0, None] * v[0, o]
-        s = s + weights[:, 1, None] * v[1, o]
-        np.copyto(idx, np.int16(o), where=s > best)
-        np.fmax(best, s, out=best)
-    return idx.T
+    :func:`sim.engine.search.weighted_argmax` over that group alone (the same sums; a sum that is not a number,
+    of an option not allowed, never the best; ``argmax`` takes the first of equal largest sums, as that one
+    keeps the first)."""
+    v = np.where(allowed[None], values, np.nan)
+    s = weights[:, 0, None, None] * v[0]
+    s = s + weights[:, 1, None, None] * v[1]  # (len(weights), n, W)
+    s[np.isnan(s)] = -np.inf
+    return s.argmax(axis=2).T.astype(np.int16)
 
 
 def land_values(c: Compiled, q: dict[str, np.ndarray], territory: np.ndarray) -> np.ndarray:
