@@ -25,6 +25,8 @@ from sim.scenario.compile import Compiled
 from sim.scenario.registry import NO_MINIMUM
 
 DIVISIONS = 32  # the pool's weight grid: multiples of 1/32 on the two governments' simplex (33 packages)
+GRID = search.simplex_grid(2, DIVISIONS)  # its weight vectors (W, 2), worked out once
+GRID.flags.writeable = False
 
 
 @dataclass
@@ -94,7 +96,7 @@ class Kept(Pool):
 
     @property
     def x(self) -> np.ndarray:  # type: ignore[override]
-        return np.concatenate([self.reader.x[self.runs].astype(np.int64), *self.added], axis=1)
+        return np.concatenate([self.reader.columns(self.runs).astype(np.int64), *self.added], axis=1)
 
     def space(self, rows: np.ndarray | slice = slice(None), offset: np.ndarray | None = None) -> search.Space:
         runs = self.runs[rows]
@@ -113,10 +115,13 @@ class Kept(Pool):
 
     def column(self, col: int) -> np.ndarray:
         W = self.reader.x.shape[1]
-        return self.reader.x[self.runs, col].astype(np.int64) if col < W else self.added[col - W][:, 0].copy()
+        if col == 0:
+            return self.reader.x[self.runs, 0].astype(np.int64)
+        return self.at(np.arange(len(self.runs)), np.full(len(self.runs), col)) if col < W \
+            else self.added[col - W][:, 0].copy()
 
     def frontier(self, rows: np.ndarray) -> np.ndarray:
-        return self.reader.x[self.runs[rows]]
+        return self.reader.columns(self.runs[rows])
 
     def add(self, x: np.ndarray) -> None:
         self.added.append(np.asarray(x, np.int64))
@@ -125,8 +130,9 @@ class Kept(Pool):
         return int(self.reader.x.shape[1]) + len(self.added)
 
     def at(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
-        W = self.reader.x.shape[1]
-        out = self.reader.x[self.runs[rows], np.minimum(cols, W - 1)].astype(np.int64)
+        W, runs = self.reader.x.shape[1], self.runs[rows]
+        first = ~self.reader.feasible[runs] if self.reader.lazy else np.zeros(len(runs), bool)
+        out = self.reader.x[runs, np.where(first, 0, np.minimum(cols, W - 1))].astype(np.int64)
         for i, extra in enumerate(self.added):
             here = cols == W + i
             out[here] = extra[rows[here], 0]
@@ -168,12 +174,22 @@ def option_allowed(c: Compiled, q: dict[str, np.ndarray], n: int, g: int) -> tup
 def group(c: Compiled, per_issue: np.ndarray, use: str, fill: Any, only: list[int] | None = None) -> np.ndarray:
     """(n, G, W) a per-option array (n, K, O) read per group option: added (``use='sum'``, the options'
     positions as links adjust them) or all passing (``'all'``, each option itself; ``'effective'``, the adjusted
-    one). Padding options take ``fill``. ``only``: these groups alone, (n, len(only), W)."""
+    one). Padding options take ``fill``. ``only``: these groups alone, (n, len(only), W).
+
+    Every group's first issue is read in one ``take`` (:func:`_layout`); the other issues of a group of several
+    are then added (or passed) into it, in their order."""
     assert c.space is not None
     sp = c.space
-    which = range(len(sp.groups)) if only is None else only
-    out = np.full((per_issue.shape[0], len(which), sp.width), fill, per_issue.dtype)
-    for i, j in enumerate(which):
+    if only is None:
+        first, pad, several = _layout(sp, use)
+        n, G = per_issue.shape[0], len(sp.groups)
+        out = per_issue.reshape(n, -1).take(first, axis=1).reshape(n, G, sp.width)
+        out[:, pad] = fill
+        which: Any = several
+    else:
+        out = np.full((per_issue.shape[0], len(only), sp.width), fill, per_issue.dtype)
+        which = list(enumerate(only))
+    for i, j in which:
         issues = sp.groups[j]
         rows = sp.combos[j] if use == "all" else sp.effective[j]
         cell = per_issue[:, issues[0], rows[:, 0]]
@@ -182,6 +198,27 @@ def group(c: Compiled, per_issue: np.ndarray, use: str, fill: Any, only: list[in
             cell = cell + part if use == "sum" else cell & part
         out[:, i, :len(rows)] = cell
     return out
+
+
+_LAYOUTS: dict[tuple[int, str], tuple[Any, np.ndarray, np.ndarray, list[tuple[int, int]]]] = {}
+
+
+def _layout(sp: Any, use: str) -> tuple[np.ndarray, np.ndarray, list[tuple[int, int]]]:
+    """For :func:`group` over every group of the option space ``sp``: ((G x W,) each group option's entry of its
+    first issue in a flattened (K x O) per-option row, (G, W) the padding, the groups of several issues as
+    (place in the output, group) pairs), worked out once per space."""
+    key = (id(sp), use)
+    if key not in _LAYOUTS or _LAYOUTS[key][0] is not sp:
+        options = sp.positions.shape[1]
+        first = np.zeros((len(sp.groups), sp.width), np.int64)
+        pad = np.ones(first.shape, bool)
+        for j, issues in enumerate(sp.groups):
+            rows = sp.combos[j] if use == "all" else sp.effective[j]
+            first[j, :len(rows)] = issues[0] * options + rows[:, 0]
+            pad[j, :len(rows)] = False
+        several = [(j, j) for j, issues in enumerate(sp.groups) if len(issues) > 1]
+        _LAYOUTS[key] = (sp, first.reshape(-1), pad, several)
+    return _LAYOUTS[key][1:]
 
 
 def read(c: Compiled, q: dict[str, np.ndarray], territory: np.ndarray, lazy: bool = False) -> Pool:
@@ -204,18 +241,18 @@ def frontier(space: search.Space, first: np.ndarray) -> np.ndarray:
     A lazy :class:`Reader` reads no other column of a run where no package passes both governments' filters."""
     n, G = space.shape[1], space.shape[2]
     if not first.any():
-        return search.frontier(space, np.arange(n), DIVISIONS)
-    grid = search.simplex_grid(2, DIVISIONS)
+        return search.weighted_argmax(search.by_width(space, np.arange(n)), GRID[:, :, None], G)
     one, rest = np.flatnonzero(first), np.flatnonzero(~first)
-    head = search.weighted_argmax(search.by_width(space, one), grid[:1, :, None], G)
-    tail = search.frontier(space, rest, DIVISIONS) if len(rest) else head[:0]
-    out = np.empty((n, len(grid), G), np.result_type(head, tail))
+    head = search.weighted_argmax(search.by_width(space, one), GRID[:1, :, None], G)
+    tail = search.weighted_argmax(search.by_width(space, rest), GRID[:, :, None], G) if len(rest) else head[:0]
+    out = np.empty((n, len(GRID), G), np.result_type(head, tail))
     out[one] = head
     out[rest] = tail
     return out
 
 
 KEYS = ("pre2022", "claimed", "ideal", "salience", "rl_active", "minimum")  # the parameters a pool is read from
+LINE_KEYS = KEYS[:4]  # ... and those its values at the line are read from
 
 
 class Reader:
@@ -229,10 +266,11 @@ class Reader:
 
     ``lazy`` (a batch's kernel, not the Mesa model's): in a run where no package passes both governments' filters
     (so while its parameters stand), the columns' utilities and filters are not read (0 and False) and of the
-    frontier only its first column (every column holds it). A batch reads the pool's columns there only through
-    ``both`` (False in every column of such a run, whatever the columns) and the first column (the package that
-    stands as the offer, whose numbers :func:`sim.engine.kernel._add_column` reads from ``values`` and
-    ``allowed``); the Mesa model shows every column, so it reads them all.
+    frontier only its first column, the only one kept where the line moves (it stands in every column:
+    :meth:`columns`). A batch reads the pool's columns there only through ``both`` (False in every column of such
+    a run, whatever the columns) and the first column (the package that stands as the offer, whose numbers
+    :func:`sim.engine.kernel._add_column` reads from ``values`` and ``allowed``); the Mesa model shows every
+    column, so it reads them all.
     """
 
     def __init__(self, c: Compiled, R: int, lazy: bool = False):
@@ -248,18 +286,15 @@ class Reader:
         self.u = np.zeros((2, R, DIVISIONS + 1))
         self.ok = np.zeros((2, R, DIVISIONS + 1), bool)
         self.feasible = np.zeros(R, bool)  # some package passes both governments' filters (fixed by the parameters)
+        self.land_ok = np.zeros((R, W), bool)  # the land group's options both governments let pass (as feasible)
 
     def read(self, q: dict[str, np.ndarray], territory: np.ndarray, runs: np.ndarray
              ) -> tuple[Pool, list[np.ndarray], list[np.ndarray]]:
         """Runs ``runs``' pools at today's line ``territory`` with their parameters ``q`` (rows of ``runs``, or
         one row shared): (the pool, each government's (n, C) utilities of its columns, whether it allows each)."""
-        n = len(runs)
+        n, given = len(runs), q
         q = {k: np.broadcast_to(q[k], (n, *q[k].shape[1:])) for k in KEYS}
-        same = np.ones(n, bool)
-        for k in KEYS:
-            if k not in self.keys:
-                self.keys[k] = np.full((self.R, *q[k].shape[1:]), np.nan)
-            same &= (self.keys[k][runs] == q[k]).reshape(n, -1).all(axis=1)
+        same = self._same(q, runs)
         fresh = np.flatnonzero(~same)
         if len(fresh):
             sub = {k: v[fresh] for k, v in q.items()}
@@ -268,24 +303,62 @@ class Reader:
                 self.keys[k][runs[fresh]] = sub[k]
             self.territory[runs[fresh]] = territory[fresh]
         moved = np.flatnonzero(same & (self.territory[runs] != territory))
-        if len(moved):
-            self._move(runs[moved], {k: v[moved] for k, v in q.items()}, territory[moved])
-        return Kept(self, runs), list(self.u[:, runs]), list(self.ok[:, runs])
+        if len(moved):  # the land group's values read from the parameters of LINE_KEYS, shared rows as they are
+            line = {k: given[k] if len(given[k]) == 1 else q[k][moved] for k in LINE_KEYS}
+            self._move(runs[moved], line, territory[moved])
+        return Kept(self, runs), *self._handed(runs)
+
+    def _handed(self, runs: np.ndarray) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        """Each government's (n, C) utilities of the columns of runs ``runs`` and whether it allows each (copies).
+        ``lazy``: a run's filters pass every column where some package passes both governments' filters, none
+        elsewhere (where the utilities are 0): only the other runs' utilities are taken from the kept array."""
+        if not self.lazy:
+            return list(self.u.take(runs, axis=1)), list(self.ok.take(runs, axis=1))
+        feasible = self.feasible[runs]
+        some = np.flatnonzero(feasible)
+        u = np.zeros((2, len(runs), self.u.shape[2]))
+        u[:, some] = self.u.take(runs[some], axis=1)
+        return list(u), list(np.repeat(feasible[None, :, None], self.ok.shape[2], axis=2).repeat(2, axis=0))
+
+    def columns(self, runs: np.ndarray) -> np.ndarray:
+        """(n, W, G) the frontier's columns of runs ``runs`` (``lazy``: the first one in every column of a run where
+        no package passes both governments' filters)."""
+        x = self.x[runs]
+        if self.lazy:
+            one = ~self.feasible[runs]
+            x[one] = x[one, :1]
+        return x
+
+    def _same(self, q: dict[str, np.ndarray], runs: np.ndarray) -> np.ndarray:
+        """(n,) the runs whose parameters are those their kept pools were read with, compared to the bit (a run
+        never read has NaN kept: it differs). The kept rows are taken once, all keys side by side; most runs'
+        parameters stand: the runs that differ are found from the entries that differ, not row by row."""
+        same = np.ones(len(runs), bool)
+        for k in KEYS:
+            if k not in self.keys:
+                self.keys[k] = np.full((self.R, *q[k].shape[1:]), np.nan)
+            differ = self.keys[k].take(runs, axis=0) != q[k]
+            if differ.any():
+                same[np.flatnonzero(differ) // differ[0].size] = False
+        return same
 
     def _keep(self, runs: np.ndarray, pool: Pool) -> None:
         """Keep the pools of runs ``runs`` (read afresh), with their columns' utilities and filters."""
         self.values[:, runs], self.allowed[:, runs], self.x[runs] = pool.values, pool.allowed, pool.x
         self.feasible[runs] = pool.feasible()
-        self._columns(runs)
-
-    def _columns(self, runs: np.ndarray) -> None:
-        """The utilities and filters of the columns of runs ``runs``, from the kept arrays (a frontier package
-        passes both governments' filters in a run where some package passes them: they are read only elsewhere;
-        ``lazy``: not at all)."""
+        if self.land >= 0:
+            self.land_ok[runs] = pool.allowed[0, :, self.land] & pool.allowed[1, :, self.land]
         feasible = self.feasible[runs]
         self.ok[:, runs] = feasible[:, None]
         if self.lazy:
             self.u[:, runs[~feasible]] = 0.0
+        self._columns(runs, feasible)
+
+    def _columns(self, runs: np.ndarray, feasible: np.ndarray) -> None:
+        """The utilities of the columns of runs ``runs`` (``feasible``: theirs), from the kept arrays, and their
+        filters where no package passes both governments' filters (elsewhere a frontier package passes both: they
+        are True, set when the pool is kept). ``lazy``: neither is read where none passes (0 and False, set when
+        the pool is kept)."""
         read = runs[feasible] if self.lazy else runs
         if len(read):
             x = self.x[read]
@@ -297,31 +370,59 @@ class Reader:
             self.ok[:, bad] = np.logical_and.reduce(search.cells(self.allowed, self.x[bad], bad), axis=1)
 
     def _move(self, runs: np.ndarray, q: dict[str, np.ndarray], territory: np.ndarray) -> None:
-        """The land group's values and frontier of runs ``runs`` at a new line, and their columns' utilities."""
+        """The land group's values and frontier of runs ``runs`` at a new line, and their columns' utilities. The
+        filters do not move with the line: of the frontier of a lazy run where no package passes both filters
+        only its first column is read (every column holds it), its columns' utilities and filters not at all."""
         c, j = self.c, self.land
         assert c.space is not None
+        self.territory[runs] = territory
+        if j < 0:  # no land issue: nothing moves with the line
+            return
         if len(c.space.groups[j]) == 1:  # the land issue alone: its terms alone (as group() reads them)
-            rows = c.space.effective[j][:, 0]
-            values = np.zeros((2, len(runs), c.space.width))
-            for g in (0, 1):
-                values[g, :, :len(rows)] = land_terms(c, q, territory, g)[:, rows]
+            values = land_values(c, q, territory)
         else:
             values = np.stack([group(c, option_terms(c, q, territory, g), "sum", 0.0, [j])[:, 0] for g in (0, 1)])
-        self.values[:, runs, j] = values
-        part = search.Space(values[:, :, None], (self.allowed[0, runs, j] & self.allowed[1, runs, j])[:, None])
-        self.x[runs, :, j] = frontier(part, ~self.feasible[runs] & self.lazy)[:, :, 0]
-        self._columns(runs)
-        self.territory[runs] = territory
+        for g in (0, 1):
+            self.values[g, runs, j] = values[g]
+        feasible = self.feasible[runs]
+        both = self.land_ok[runs]
+        one = np.flatnonzero(~feasible) if self.lazy else runs[:0]
+        every = np.flatnonzero(feasible) if self.lazy else np.arange(len(runs))
+        if len(one):
+            self.x[runs[one], 0, j] = best_options(values[:, one], both[one], GRID[:1])[:, 0]
+        if len(every):
+            self.x[runs[every], :, j] = best_options(values[:, every], both[every], GRID)
+        self._columns(runs, feasible)
 
 
-def land_terms(c: Compiled, q: dict[str, np.ndarray], territory: np.ndarray, g: int) -> np.ndarray:
-    """(n, O) the land issue's terms of :func:`option_terms` (the same numbers)."""
+def best_options(values: np.ndarray, allowed: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """(n, len(weights)) per weight vector, the allowed option of one group with the largest weighted sum of
+    ``values`` (2, n, W), the first among equals (0 where none is allowed): the numbers of
+    :func:`sim.engine.search.weighted_argmax` over that group alone (the same sums; a sum that is not a number,
+    of an option not allowed, never the best; ``argmax`` takes the first of equal largest sums, as that one
+    keeps the first)."""
+    v = np.where(allowed[None], values, np.nan)
+    s = weights[:, 0, None, None] * v[0]
+    s = s + weights[:, 1, None, None] * v[1]  # (len(weights), n, W)
+    s[np.isnan(s)] = -np.inf
+    return s.argmax(axis=2).T.astype(np.int16)
+
+
+def land_values(c: Compiled, q: dict[str, np.ndarray], territory: np.ndarray) -> np.ndarray:
+    """(2, n, W) each government's value of each option of the land group at the line ``territory``, where the
+    land issue is a group alone: the land issue's terms of :func:`option_terms` (the same numbers) per group
+    option, padding 0, as :func:`group` reads them (the options' positions at the line worked out once for both)."""
     assert c.space is not None
-    k = c.land_issue
+    k, j = c.land_issue, next(j for j, issues in enumerate(c.space.groups) if c.land_issue in issues)
+    rows = c.space.effective[j][:, 0]
     t = territory[:, None]
     moved = rules.land_moved(c.space.land_share[None, :], t, q["pre2022"][:, None], q["claimed"][:, None])
-    pos = rules.land_position(t - moved, q["pre2022"][:, None], q["claimed"][:, None])
-    return q["salience"][:, g, k, None] * rules.term_value(pos, q["ideal"][:, g, k, None], True)
+    pos = rules.land_position(t - moved, q["pre2022"][:, None], q["claimed"][:, None])[:, rows]
+    values = np.zeros((2, len(territory), c.space.width))
+    for g in (0, 1):
+        term = rules.term_value(pos, q["ideal"][:, g, k, None], True)
+        values[g, :, :len(rows)] = q["salience"][:, g, k, None] * term
+    return values
 
 
 def packages(c: Compiled, x: np.ndarray) -> np.ndarray:
