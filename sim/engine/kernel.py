@@ -258,10 +258,11 @@ class Kernel:
         self.inputs: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # what :func:`instruments` last read
         self.pools = pools.Reader(c, self.R, lazy=not full) if c.searched else None  # a searched space: the runs' pools, kept
         # a lazy reader's runs whose pool was read with the parameters they have now, where no package passes both
-        # governments' filters: not read again while their parameters stand (see :func:`_pooled`)
+        # governments' filters: not read again while their parameters stand (see :func:`_pooled`). It and
+        # ``bars`` follow ``p``: what writes ``p`` other than :meth:`step`'s events and actions must clear both
         self.barren = np.zeros(self.R, bool) if self.pools is not None and self.pools.lazy else None
         self.bars: list[np.ndarray] | None = None  # each public's bar at the vote (:func:`public_bar`), of every run
-        self.peace_read: tuple[Assessment, bytes] | None = None  # run 0's reading in peace (see :meth:`reading`)  # (month, talks) of the last logged or played month of talks
+        self.peace_read: tuple[Assessment, bytes] | None = None  # run 0's reading in peace (see :meth:`reading`)
 
     def step(self, log: bool = False, seam: Seam | None = None) -> MonthEntry | None:
         """Advance every run one month; with ``log`` (R = 1), return the month's log entry."""
@@ -1086,7 +1087,7 @@ def _rounds(k: Kernel, j: np.ndarray, ready: np.ndarray, agreed: np.ndarray, t: 
     u_nd, wcost = [np.zeros(len(j)), np.zeros(len(j))], [np.zeros(len(j)), np.zeros(len(j))]
     talks: Talks | None = None
     if len(full):
-        talks = table(k, j[full], read if read is not None and ready[0] else None)
+        talks = table(k, j[full], read if read is not None and ready[0] else None, detail)
         propose(k, talks)
         if seam is not None:
             move = seam.propose(k, talks)
@@ -1234,12 +1235,14 @@ def lapse(s: State, p: Params, d: dict[str, np.ndarray]) -> None:
             s.partial[runs, i] = d["lapse"][runs, i] >= _rows(hazard, runs)
 
 
-def table(k: Kernel, j: np.ndarray, read: Assessment | None = None) -> Talks:
+def table(k: Kernel, j: np.ndarray, read: Assessment | None = None, detail: bool = False) -> Talks:
     """The month's reading of the talking runs: who proposes, what each public would ratify, what each side asks,
-    and what the others reckon each of its types would ask."""
+    and what the others reckon each of its types would ask. With ``detail`` (a logged or played month, which reads
+    barren runs in full too) every run's pool is read at today's line, none skipped as barren."""
     c, s = k.c, k.s
     q, sj = rows_of(k.p, j), s.rows(j)
-    a = assess(c, q, sj, gain=False, full=k.full, ways=False, kept=(k.pools, j, k.barren)) if read is None else read
+    kept = (k.pools, j, None if detail else k.barren)
+    a = assess(c, q, sj, gain=False, full=k.full, ways=False, kept=kept) if read is None else read
     bars = _bars(k, j)
     log_rat, margins = ratification(q, a.ub, a.u_nd, a.cost, a.legit, sj.weariness, bars)
     who = rules.proposer(sj.round_month, (sj.talks_rounds + 1) % 2, a.has_lead)
