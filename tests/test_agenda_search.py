@@ -270,3 +270,18 @@ def test_kept_pools_are_the_pools_read_afresh(monkeypatch, full):
         assert np.array_equal(kept.at(r, np.full(len(r), 5)), fresh.x[r, 5])
     assert np.isfinite(k.pools.territory).sum() > 250  # most runs were read, and kept
     assert sum(afresh) < 60  # the last month read few afresh: the others' pools were kept
+
+
+def test_a_process_that_compiles_many_scenarios_keeps_no_layout_of_the_spaces_it_dropped():
+    """pool's per-space layouts go with their spaces: a sweep's worker compiles a point per unit, and a kept layout
+    (about 10 KB with agenda_2025) per compile would grow its memory without bound."""
+    import gc
+
+    sc = sim.load_scenario(AGENDA)
+    simulate_block(compile_scenario(sc), 1, 0, 3)
+    gc.collect()
+    before = len(pool._LAYOUTS)
+    for start in range(5):
+        simulate_block(compile_scenario(sc), 1, start, start + 3)
+    gc.collect()
+    assert len(pool._LAYOUTS) == before

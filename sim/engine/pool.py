@@ -15,6 +15,7 @@ each group as one issue whose options are the group's combinations, so links and
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
 from typing import Any
 
@@ -200,7 +201,9 @@ def group(c: Compiled, per_issue: np.ndarray, use: str, fill: Any, only: list[in
     return out
 
 
-_LAYOUTS: dict[tuple[int, str], tuple[Any, np.ndarray, np.ndarray, list[tuple[int, int]]]] = {}
+# (id of an option space, use) -> its layout; an entry goes with its space (weakref.finalize), so a process that
+# compiles many scenarios (a sweep's worker, the classroom server) keeps only the layouts of the spaces alive
+_LAYOUTS: dict[tuple[int, str], tuple[np.ndarray, np.ndarray, list[tuple[int, int]]]] = {}
 
 
 def _layout(sp: Any, use: str) -> tuple[np.ndarray, np.ndarray, list[tuple[int, int]]]:
@@ -208,7 +211,8 @@ def _layout(sp: Any, use: str) -> tuple[np.ndarray, np.ndarray, list[tuple[int, 
     first issue in a flattened (K x O) per-option row, (G, W) the padding, the groups of several issues as
     (place in the output, group) pairs), worked out once per space."""
     key = (id(sp), use)
-    if key not in _LAYOUTS or _LAYOUTS[key][0] is not sp:
+    found = _LAYOUTS.get(key)
+    if found is None:
         options = sp.positions.shape[1]
         first = np.zeros((len(sp.groups), sp.width), np.int64)
         pad = np.ones(first.shape, bool)
@@ -217,8 +221,9 @@ def _layout(sp: Any, use: str) -> tuple[np.ndarray, np.ndarray, list[tuple[int, 
             first[j, :len(rows)] = issues[0] * options + rows[:, 0]
             pad[j, :len(rows)] = False
         several = [(j, j) for j, issues in enumerate(sp.groups) if len(issues) > 1]
-        _LAYOUTS[key] = (sp, first.reshape(-1), pad, several)
-    return _LAYOUTS[key][1:]
+        found = _LAYOUTS[key] = (first.reshape(-1), pad, several)
+        weakref.finalize(sp, _LAYOUTS.pop, key, None)  # before the id can be another space's
+    return found
 
 
 def read(c: Compiled, q: dict[str, np.ndarray], territory: np.ndarray, lazy: bool = False) -> Pool:
