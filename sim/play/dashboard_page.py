@@ -293,7 +293,8 @@ def DraftBuilder(overrides: dict[str, Any], seed: int, replicate: int):
     Html(f"Replicate {replicate} with your settings, read at a month by the Mesa model (the kernel, one run). The terms are put to both "
          "sides as a mediator's proposal is: against fighting on, after hearing the mediator in view.",
          classes=["negsim-note"])
-    solara.SliderInt("Month", value=month, min=1, max=horizon, thumb_label="always")
+    with solara.Div(style="margin-top: 32px"):  # room for the month's label, drawn above the thumb
+        solara.SliderInt("Month", value=month, min=1, max=horizon, thumb_label="always")
     with solara.Row():
         for k, issue in issues.items():  # each option in plain words (sim.play.terms), mapped back to its name
             said = {words.option_words(sc, k, o, short=True): o for o in issue.options}
