@@ -301,7 +301,7 @@ def no_deal_utility(fixed, controls, territory_expected, kursk, land_issue, pre2
 
     The fixed positions' terms are worked out for every issue at once (the same operations, elementwise: a few
     calls, not a few per issue), the land issue's and the mapped issues' terms apart, and added in issue order."""
-    fixed_terms = salience * (1.0 - np.abs(np.asarray(fixed, float) - ideal))  # NaN where mapped: replaced
+    fixed_terms = salience * term_value(np.asarray(fixed, float), ideal)  # NaN where mapped: replaced below
     moving = {}
     for k, ctl in enumerate(controls):
         if k == land_issue:
